@@ -1,0 +1,143 @@
+// Loads the native addon and declares its interface. The only module that touches the addon.
+//
+// Resolution: TENSORKERN_BINARY (an explicit .node path), else node-gyp-build's search of the package
+// root: build/Release (a local source build), then prebuilds/<platform>-<arch>/ (the shipped binaries).
+// A failure names what was looked for and where, and what to do, in the manner of sharp.
+import * as fs from 'fs';
+import * as path from 'path';
+import { TensorkernError } from './errors';
+
+/** A tensor as the addon sees it (native/napi/tensor_arg.h). Exactly one of data / buffer. */
+export interface NativeTensor {
+  dtype: number;
+  shape: number[];
+  data?: ArrayBufferView;
+  buffer?: NativeDeviceBuffer;
+}
+
+export interface NativeDeviceBuffer {
+  readonly bytes: number;
+  readonly device: number;
+  readonly released: boolean;
+  release(): void;
+}
+
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  ccMajor: number;
+  ccMinor: number;
+  totalMemory: number;
+  multiprocessors: number;
+  smemPerBlockOptin: number;
+  smemPerSm: number;
+  l2Bytes: number;
+  clockKhz: number;
+  memoryClockKhz: number;
+  memoryBusBits: number;
+  usable: boolean;
+  unusableWhy: string;
+}
+
+export interface NativeProbe {
+  cpu: {
+    vendor: string;
+    model: string;
+    logicalCpus: number;
+    physicalCores: number;
+    bestIsa: string;
+    activeIsa: string;
+    features: Record<string, boolean>;
+  };
+  cuda: {
+    built: boolean;
+    runtimeVersion: number;
+    driverVersion: number;
+    whyNoGpu: string;
+    devices: NativeCudaDevice[];
+  };
+  build: { cuda: boolean; cudaArchitectures: string; compiler: string; napiVersion: number };
+  dtypes: { code: number; name: string; bits: number }[];
+}
+
+export interface NativeBinding {
+  DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
+  probe(): NativeProbe;
+  memInfo(device: number): { free: number; total: number };
+  getNumThreads(): number;
+  setNumThreads(n: number): void;
+  defaultNumThreads(): number;
+  /** Caps the kernel ISA ('auto' | 'scalar' | 'avx2' | 'avx512' | 'neon'); returns the ISA now in use. */
+  setIsaCap(isa: string): string;
+  /** Zero-fills a device tensor (stream-ordered, returns at once). */
+  zero(dst: NativeTensor): void;
+  cast(src: NativeTensor, dst: NativeTensor, async: true): Promise<void>;
+  cast(src: NativeTensor, dst: NativeTensor, async: false): void;
+}
+
+export interface LoadedBinding {
+  binding: NativeBinding;
+  /** The .node file that was loaded. */
+  file: string;
+}
+
+function libc(): string {
+  if (process.platform !== 'linux') return 'n/a';
+  try {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    const g = report?.header?.glibcVersionRuntime;
+    return g ? `glibc ${g}` : 'musl';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function loadFailure(root: string, file: string | undefined, cause: unknown): TensorkernError {
+  const target = `${process.platform}-${process.arch}`;
+  const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const lines = [
+    'tensorkern could not load its native addon.',
+    `  Needed: a binary for platform ${process.platform}, arch ${process.arch}, libc ${libc()}, ` +
+      `Node ${process.versions.node} (N-API ${process.versions.napi ?? '?'}; the addon needs N-API >= 8).`,
+    file
+      ? `  Found ${file}, but loading it failed: ${reason}`
+      : `  Looked in ${path.join(root, 'build', 'Release')} (a source build) and ` +
+        `${path.join(root, 'prebuilds', target)} (prebuilt binaries): nothing fits. (${reason})`,
+    '  What to do:',
+    `  - Prebuilt binaries ship for linux-x64 (glibc). On ${target}, build from source: ` +
+      '`npm rebuild tensorkern` (needs python3, make and a C++17 compiler).',
+    '  - If the install ran with --ignore-scripts, run `npm rebuild tensorkern` to let it finish.',
+    '  - Set TENSORKERN_BINARY to the path of a tensorkern .node file to load that one.',
+  ];
+  return new TensorkernError('ERR_TK_NATIVE_LOAD', lines.join('\n'), { cause });
+}
+
+/** Loads the addon for a package rooted at `root` (exported for tests of the failure message). */
+export function loadBinding(root: string, env: NodeJS.ProcessEnv = process.env): LoadedBinding {
+  let file: string | undefined = env.TENSORKERN_BINARY || undefined;
+  try {
+    if (file) {
+      file = path.resolve(file);
+      if (!fs.existsSync(file)) throw new Error(`TENSORKERN_BINARY points at ${file}, which does not exist`);
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+      file = gypBuild.path(root);
+    }
+  } catch (e) {
+    throw loadFailure(root, env.TENSORKERN_BINARY ? file : undefined, e);
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(file) as NativeBinding;
+    if (typeof binding.probe !== 'function') throw new Error('the file is not a tensorkern addon');
+    return { binding, file };
+  } catch (e) {
+    throw loadFailure(root, file, e);
+  }
+}
+
+const loaded = loadBinding(path.join(__dirname, '..'));
+
+export const native: NativeBinding = loaded.binding;
+export const nativeFile: string = loaded.file;

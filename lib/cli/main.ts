@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// `tensorkern` command: info (devices, ISA, threads, why no GPU); bench arrives with the ops.
+import { runInfo } from './info';
+
+const USAGE = `Usage: tensorkern <command> [options]
+
+Commands:
+  info [--json]     the native binary, CPU (ISA, threads), GPUs, and why no GPU is used
+  help              this text
+
+Environment:
+  TENSORKERN_DEVICE       auto | cpu | cuda | cuda:N   (default device for ops)
+  TENSORKERN_NUM_THREADS  CPU compute threads          (default: physical cores)
+  TENSORKERN_ISA          auto | scalar | avx2 | avx512 | neon   (cap the CPU kernels)
+  TENSORKERN_BINARY       path of a tensorkern .node file to load
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'info':
+      return runInfo(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`tensorkern: unknown command "${cmd}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`tensorkern: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,3 @@
+export * from '../index.js';
+import * as tensorkern from '../index.js';
+export default tensorkern;

@@ -1,0 +1,27 @@
+// tensorkern: the public surface. Everything a user can import is exported here, and only here.
+export { Tensor } from './tensor';
+export type { TensorOptions } from './tensor';
+export type { DType, TypedArray } from './dtype';
+export type { Device, DeviceSpec, DeviceInfo, CpuDeviceInfo, CudaDeviceInfo } from './device';
+export {
+  devices,
+  defaultDevice,
+  whyNoGpu,
+  setNumThreads,
+  getNumThreads,
+  setCpuIsa,
+  memoryInfo,
+} from './device';
+export { TensorkernError } from './errors';
+export type { TensorkernErrorCode } from './errors';
+export { cast, castSync } from './ops/cast';
+export type { CastOptions } from './ops/cast';
+export {
+  float32ToFloat16Bits,
+  float16BitsToFloat32,
+  float32ToBFloat16Bits,
+  bfloat16BitsToFloat32,
+  toHalfBits,
+  fromHalfBits,
+} from './half';
+export { version, nativeInfo } from './version';

@@ -1,0 +1,300 @@
+// Tensor: dtype, shape, device and storage. A host tensor wraps the caller's typed array without
+// copying (host memory is the user's); a device tensor owns a DeviceBuffer, freed by dispose(),
+// `using`, or a finalizer when the tensor is collected.
+import { inspect } from 'util';
+import { native, NativeDeviceBuffer, NativeTensor } from './binding';
+import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
+import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
+import { captureStack, disposedError, invalidArg, wrapNative } from './errors';
+import { toHalfBits } from './half';
+import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
+
+const NATIVE = Symbol('tensorkern.native');
+const CREATE = Symbol('tensorkern.create');
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
+
+export interface TensorOptions {
+  dtype?: DType;
+  /** 'cpu' (default: wraps the array, no copy), 'cuda', 'cuda:N' or 'auto' (the default device). */
+  device?: DeviceSpec;
+}
+
+/** Converts a plain array of numbers (or bigints for int64) into storage for `dtype`. */
+function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): TypedArray {
+  const n = values.length;
+  const intRange: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], int4: [-8, 7], int32: [-(2 ** 31), 2 ** 31 - 1] };
+  const nums: number[] = new Array(n);
+  if (dtype === 'int64') {
+    const out = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v === 'bigint') out[i] = v;
+      else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = BigInt(v);
+      else throw invalidArg(`${name}[${i}]`, 'a safe integer or bigint (int64)', v, typeof v === 'number' ? 'range' : 'type');
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v !== 'number') throw invalidArg(`${name}[${i}]`, 'a number', v);
+    const r = intRange[dtype];
+    if (r && !(Number.isInteger(v) && v >= r[0] && v <= r[1])) {
+      throw invalidArg(`${name}[${i}]`, `an integer in [${r[0]}, ${r[1]}] (${dtype})`, v, 'range');
+    }
+    nums[i] = v;
+  }
+  switch (dtype) {
+    case 'float32': return Float32Array.from(nums);
+    case 'float16':
+    case 'bfloat16': return toHalfBits(nums, dtype);
+    case 'int8': return Int8Array.from(nums);
+    case 'int32': return Int32Array.from(nums);
+    case 'int4': {
+      const out = new Uint8Array(Math.ceil(n / 2));
+      for (let i = 0; i < n; i++) out[i >> 1] |= (nums[i] & 0xf) << ((i & 1) * 4);
+      return out;
+    }
+    default: throw invalidArg('dtype', 'a known dtype', dtype, 'value');
+  }
+}
+
+export class Tensor {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly device: Device;
+  private [NATIVE]: NativeTensor | null;
+
+  /** @internal Use Tensor.from / Tensor.zeros. */
+  constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer) {
+    if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
+    this.dtype = dtype;
+    this.shape = Object.freeze(shape);
+    this.device = device;
+    this[NATIVE] = ArrayBuffer.isView(storage)
+      ? { dtype: DTYPES[dtype].code, shape, data: storage }
+      : { dtype: DTYPES[dtype].code, shape, buffer: storage };
+  }
+
+  /**
+   * Wraps a typed array (no copy) or converts a plain array of numbers, as a tensor of `shape`.
+   * dtype is inferred from the array (Float32Array -> float32, Int8Array -> int8, Int32Array -> int32,
+   * BigInt64Array -> int64, Float16Array -> float16); Uint16Array needs dtype 'float16' or 'bfloat16'
+   * (bit patterns), Uint8Array needs dtype 'int4' (two nibbles per byte, element 2i low). A plain
+   * array defaults to float32. With a CUDA device the data is copied to the GPU synchronously; for
+   * large data prefer `await Tensor.from(data, shape).to('cuda')`.
+   */
+  static from(data: TypedArray | ArrayLike<number | bigint>, shape: readonly number[], opts?: TensorOptions): Tensor {
+    const dims = checkShape(shape);
+    const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
+    const dtype = o.dtype === undefined ? undefined : checkDType(o.dtype, 'options.dtype');
+    const device = resolveDevice(o.device ?? 'cpu', 'options.device');
+    const numel = numelOf(dims);
+
+    let storage: TypedArray;
+    let dt: DType;
+    if (ArrayBuffer.isView(data)) {
+      const kinds = dtypesForArray(data);
+      if (kinds.length === 0) {
+        throw invalidArg('data', 'a Float32Array, Uint16Array, Int8Array, Uint8Array, Int32Array, BigInt64Array or an array of numbers', data);
+      }
+      if (dtype !== undefined && !kinds.includes(dtype)) {
+        throw invalidArg('data', `a ${DTYPES[dtype].arrayName} for dtype ${dtype}`, data);
+      }
+      if (dtype === undefined && (data instanceof Uint16Array || data instanceof Uint8Array)) {
+        const hint = data instanceof Uint16Array ? `'float16' or 'bfloat16'` : `'int4'`;
+        throw invalidArg('options.dtype', `${hint} for a ${data.constructor.name}`, undefined);
+      }
+      dt = dtype ?? kinds[0];
+      storage = data as TypedArray;
+    } else if (Array.isArray(data)) {
+      dt = dtype ?? 'float32';
+      if (data.length !== numel) {
+        throw invalidArg('data', `${numel} elements (shape ${shapeStr(dims)})`, `${data.length}`, 'value', { described: true });
+      }
+      storage = fromNumbers(data, dt, 'data');
+    } else {
+      throw invalidArg('data', 'a typed array or an array of numbers', data);
+    }
+    if (dt === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
+      throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
+    }
+    const want = storageLength(dt, numel);
+    const have = (storage as { length: number }).length;
+    if (have !== want) {
+      const unit = dt === 'int4' ? 'bytes' : 'elements';
+      throw invalidArg('data', `${want} ${unit} (shape ${shapeStr(dims)}, ${dt})`, `${have}`, 'value', { described: true });
+    }
+    const host = new Tensor(CREATE, dt, dims, 'cpu', storage);
+    if (device === 'cpu') return host;
+    const dev = Tensor.empty(dims, dt, device);
+    try {
+      native.cast(host[NATIVE]!, dev[NATIVE]!, false);
+    } catch (e) {
+      dev.dispose();
+      throw wrapNative(e);
+    }
+    return dev;
+  }
+
+  /** A zero-filled tensor. */
+  static zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
+    const dims = checkShape(shape);
+    const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
+    const dtype = o.dtype === undefined ? 'float32' : checkDType(o.dtype, 'options.dtype');
+    if (dtype === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
+      throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
+    }
+    const device = resolveDevice(o.device ?? 'cpu', 'options.device');
+    const t = Tensor.empty(dims, dtype, device);
+    if (device !== 'cpu') {
+      try {
+        native.zero(t[NATIVE]!);
+      } catch (e) {
+        t.dispose();
+        throw wrapNative(e);
+      }
+    }
+    return t;
+  }
+
+  /** @internal Uninitialized storage (host storage is zeroed by the typed-array constructor). */
+  static empty(shape: number[], dtype: DType, device: Device): Tensor {
+    const numel = numelOf(shape);
+    if (device === 'cpu') {
+      let storage: TypedArray;
+      try {
+        storage = new DTYPES[dtype].array(storageLength(dtype, numel));
+      } catch (e) {
+        throw wrapNative(Object.assign(new Error(`cannot allocate ${byteSize(dtype, numel)} bytes of host memory: ${(e as Error).message}`), { code: 'ERR_TK_OUT_OF_MEMORY' }));
+      }
+      return new Tensor(CREATE, dtype, shape, 'cpu', storage);
+    }
+    let buf: NativeDeviceBuffer;
+    try {
+      buf = new native.DeviceBuffer(deviceIndex(device), byteSize(dtype, numel));
+    } catch (e) {
+      throw wrapNative(e);
+    }
+    return new Tensor(CREATE, dtype, shape, device, buf);
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return numelOf(this.shape);
+  }
+
+  get byteLength(): number {
+    return byteSize(this.dtype, this.size);
+  }
+
+  get disposed(): boolean {
+    const n = this[NATIVE];
+    return n === null || (n.buffer !== undefined && n.buffer.released);
+  }
+
+  /**
+   * This tensor on `device`: the same tensor when it is already there, else a copy (async; the event
+   * loop stays free). Device-to-device copies between two GPUs go through the host.
+   */
+  async to(device: DeviceSpec): Promise<Tensor> {
+    const stack = captureStack(this.to);
+    const target = resolveDevice(device, 'device');
+    const src = nativeOf(this, 'this');
+    if (target === this.device) return this;
+    if (this.device !== 'cpu' && target !== 'cpu') {
+      const host = await this.to('cpu');
+      return host.to(target);
+    }
+    const dst = Tensor.empty(this.shape.slice(), this.dtype, target);
+    try {
+      await native.cast(src, dst[NATIVE]!, true);
+    } catch (e) {
+      dst.dispose();
+      throw wrapNative(e, stack);
+    }
+    return dst;
+  }
+
+  /**
+   * The elements as a typed array: for a host tensor, the array it wraps (no copy); for a device
+   * tensor, a fresh copy (async). float16/bfloat16 come back as Uint16Array bit patterns (see
+   * fromHalfBits), int4 as packed Uint8Array.
+   */
+  async toArray(): Promise<TypedArray> {
+    if (this.device === 'cpu') return this.toArraySync();
+    const host = await this.to('cpu');
+    return host.toArraySync();
+  }
+
+  /** Synchronous toArray(); for a device tensor it blocks until the copy is done. */
+  toArraySync(): TypedArray {
+    const n = nativeOf(this, 'this');
+    if (n.data) return n.data as TypedArray;
+    const host = Tensor.empty(this.shape.slice(), this.dtype, 'cpu');
+    try {
+      native.cast(n, host[NATIVE]!, false);
+    } catch (e) {
+      throw wrapNative(e);
+    }
+    return host[NATIVE]!.data as TypedArray;
+  }
+
+  /** A tensor with another shape over the same storage (same number of elements). */
+  reshape(shape: readonly number[]): Tensor {
+    const dims = checkShape(shape);
+    if (numelOf(dims) !== this.size) {
+      throw invalidArg('shape', `${this.size} elements (from ${shapeStr(this.shape)})`, `${shapeStr(dims)} (${numelOf(dims)} elements)`, 'value', { described: true });
+    }
+    if (this.dtype === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
+      throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
+    }
+    const n = nativeOf(this, 'this');
+    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!);
+  }
+
+  /**
+   * Releases the storage now: device memory goes back to the pool (once any op still using it has
+   * finished); a host tensor drops its reference to the array. Later use throws ERR_TK_DISPOSED.
+   * Tensors made by reshape() share storage: disposing one disposes the storage of all of them.
+   */
+  dispose(): void {
+    const n = this[NATIVE];
+    if (n === null) return;
+    n.buffer?.release();
+    this[NATIVE] = null;
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, ${shapeStr(this.shape)}, ${this.device}${this.disposed ? ', disposed' : ''})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** @internal The native descriptor of a live tensor; ERR_TK_DISPOSED otherwise. */
+export function nativeOf(t: Tensor, name: string): NativeTensor {
+  const n = (t as unknown as { [NATIVE]: NativeTensor | null })[NATIVE];
+  if (n === null || (n.buffer !== undefined && n.buffer.released)) throw disposedError(name);
+  return n;
+}
+
+/** @internal Checks that `x` is a live Tensor. */
+export function checkTensor(x: unknown, name: string): Tensor {
+  if (!(x instanceof Tensor)) {
+    const hint = ArrayBuffer.isView(x) || Array.isArray(x) ? ' (wrap it with Tensor.from(data, shape))' : '';
+    throw invalidArg(name, `a Tensor${hint}`, x);
+  }
+  nativeOf(x, name);
+  return x;
+}
+

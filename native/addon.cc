@@ -1,0 +1,25 @@
+// Module init. Context-aware (NAPI_MODULE_INIT): every environment (main thread, each worker_thread)
+// gets its own exports and instance data; process-wide state (thread pool, CUDA probe, streams)
+// lives in native/core and native/cuda.
+#include <napi.h>
+
+#include "napi/addon_data.h"
+#include "napi/device_buffer.h"
+#include "napi/register.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new tk::napi::AddonData();
+  env.SetInstanceData(data);  // deleted by node-addon-api when the environment is torn down
+  Napi::Function ctor = tk::napi::DeviceBuffer::Init(env);
+  data->device_buffer_ctor = Napi::Persistent(ctor);
+  exports.Set("DeviceBuffer", ctor);
+  tk::napi::register_runtime(env, exports);
+  tk::napi::register_cast(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tensorkern, Init)

@@ -1,0 +1,36 @@
+// CPU feature detection (CPUID + XGETBV on x86-64, HWCAP on arm64) and the kernel ISA choice.
+#pragma once
+#include <string>
+
+namespace tk {
+
+struct CpuFeatures {
+  std::string vendor, model;
+  // x86-64. The AVX/AVX-512 bits are only set when the OS saves the register state (XGETBV).
+  bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512vnni = false, avx512bf16 = false, avxvnni = false;
+  // arm64
+  bool neon = false, neon_dotprod = false, neon_fp16 = false, neon_bf16 = false, neon_i8mm = false;
+};
+
+struct CpuTopology {
+  int logical_cpus = 1;    // CPUs this process may run on (affinity mask)
+  int physical_cores = 1;  // distinct cores among them, capped by a cgroup CPU quota when present
+};
+
+// Kernel families, best last. avx2 means AVX2+FMA+F16C; avx512 means F+BW+VL+DQ.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+
+const CpuFeatures& cpu_features();
+const CpuTopology& cpu_topology();
+
+// The ISA kernels use: the best the CPU has, capped by TENSORKERN_ISA or set_isa_cap().
+Isa active_isa();
+Isa best_isa();
+const char* isa_name(Isa isa);
+// Caps the ISA for later ops (testing every kernel path on one machine). Returns false for an
+// unknown name. "auto" removes the cap.
+bool set_isa_cap(const std::string& name);
+
+}  // namespace tk

@@ -1,0 +1,38 @@
+// TensorView: a non-owning, contiguous, row-major view of tensor storage (host or device).
+// Everything that could touch memory (sizes, byte lengths, overflow) is checked when a view is made
+// from JS values (native/napi/tensor_arg.cc); kernels may then trust it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "device.h"
+#include "dtype.h"
+#include "status.h"
+
+namespace tk {
+
+constexpr int kMaxDims = 8;
+
+struct TensorView {
+  void* data = nullptr;
+  DType dtype = DType::kFloat32;
+  Device device;
+  int ndim = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t numel = 1;
+
+  int64_t dim(int i) const { return shape[i < 0 ? ndim + i : i]; }
+  size_t nbytes() const { return bytes_for(dtype, numel); }
+  template <class T>
+  T* as() const { return static_cast<T*>(data); }
+
+  static size_t bytes_for(DType t, int64_t n) {
+    return dtype_bits(t) >= 8 ? size_t(n) * size_t(dtype_bits(t) / 8) : size_t(n + 1) / 2;
+  }
+};
+
+// Checks dims (non-negative, at most kMaxDims) and that numel and its byte size fit in int64
+// without overflow. Used by the JS-facing unwrapping and by native code that builds views.
+Status make_shape(DType dtype, const int64_t* dims, int ndim, TensorView* out);
+
+}  // namespace tk

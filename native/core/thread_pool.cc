@@ -1,0 +1,174 @@
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cpu_features.h"
+
+namespace tk {
+namespace {
+
+thread_local bool t_in_region = false;
+
+class Pool {
+ public:
+  int desired() const { return desired_.load(std::memory_order_relaxed); }
+  void set_desired(int n) { desired_.store(n, std::memory_order_relaxed); }
+
+  Status run(int max_threads, const std::function<void(int, int)>& fn) {
+    if (t_in_region) return run_inline(fn);
+    std::lock_guard<std::mutex> region(region_mutex_);  // concurrent ops queue here
+    int nt = std::max(1, std::min(desired(), max_threads));
+    nt = std::min(nt, 1 + ensure_workers(nt - 1));
+    if (nt == 1) return run_inline(fn);
+
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &fn;
+      job_threads_ = nt;
+      pending_ = nt - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+
+    t_in_region = true;
+    execute(fn, 0, nt);
+    t_in_region = false;
+
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+    std::exception_ptr err = error_;
+    error_ = nullptr;
+    lock.unlock();
+    return err ? rethrow_as_status(err) : Status::Ok();
+  }
+
+ private:
+  Status run_inline(const std::function<void(int, int)>& fn) {
+    bool outer = !t_in_region;
+    t_in_region = true;
+    Status s = guarded([&] {
+      fn(0, 1);
+      return Status::Ok();
+    });
+    if (outer) t_in_region = false;
+    return s;
+  }
+
+  void execute(const std::function<void(int, int)>& fn, int tid, int nt) {
+    try {
+      fn(tid, nt);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
+  static Status rethrow_as_status(std::exception_ptr err) {
+    return guarded([&]() -> Status { std::rethrow_exception(err); });
+  }
+
+  // Starts workers until `n` exist; returns how many exist (thread creation can fail).
+  int ensure_workers(int n) {
+    while (static_cast<int>(workers_.size()) < n) {
+      int id = static_cast<int>(workers_.size()) + 1;
+      try {
+        workers_.emplace_back([this, id] { worker_loop(id); });
+        workers_.back().detach();  // the pool lives for the whole process
+      } catch (...) {
+        break;
+      }
+    }
+    return static_cast<int>(workers_.size());
+  }
+
+  void worker_loop(int id) {
+    t_in_region = true;  // anything a worker runs is inside a region
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int, int)>* job;
+      int nt;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        job = job_;
+        nt = job_threads_;
+      }
+      if (job == nullptr || id >= nt) continue;  // not needed in this region
+      execute(*job, id, nt);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::atomic<int> desired_{1};
+  std::mutex region_mutex_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  int job_threads_ = 0;
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  std::exception_ptr error_;
+};
+
+int env_threads() {
+  const char* s = std::getenv("TENSORKERN_NUM_THREADS");
+  if (s == nullptr || *s == '\0') return 0;
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v <= 0 || v > 4096) return 0;  // lib/ validates and warns
+  return static_cast<int>(v);
+}
+
+Pool& pool() {
+  // Never destroyed: detached workers may still be waiting on it at process exit.
+  static Pool* p = [] {
+    auto* q = new Pool();
+    q->set_desired(default_num_threads());
+    return q;
+  }();
+  return *p;
+}
+
+}  // namespace
+
+int default_num_threads() {
+  int env = env_threads();
+  if (env > 0) return env;
+  return std::max(1, cpu_topology().physical_cores);
+}
+
+int num_threads() { return pool().desired(); }
+
+void set_num_threads(int n) { pool().set_desired(n > 0 ? std::min(n, 4096) : default_num_threads()); }
+
+Status parallel_run(const std::function<void(int, int)>& fn) { return pool().run(1 << 30, fn); }
+
+Status parallel_run(int max_threads, const std::function<void(int, int)>& fn) {
+  return pool().run(std::max(1, max_threads), fn);
+}
+
+Status parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return Status::Ok();
+  grain = std::max<int64_t>(1, grain);
+  int64_t max_chunks = (n + grain - 1) / grain;
+  int cap = static_cast<int>(std::min<int64_t>(max_chunks, 1 << 30));
+  return parallel_run(cap, [&](int tid, int nt) {
+    int64_t begin = n * tid / nt, end = n * (tid + 1) / nt;
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace tk

@@ -1,0 +1,63 @@
+// The one way ops run: run_op(info, async, keep, work).
+//   async = true:  `work` runs on the libuv thread pool, the call returns a Promise that resolves to
+//                  undefined or rejects with the Status's error. Execute() never touches napi.
+//   async = false: `work` runs on the calling thread; failure throws.
+// `work` is a callable returning tk::Status. The KeepAlive (JS typed arrays and device allocations the
+// op reads or writes) lives until the op has finished and its Promise settled.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <utility>
+
+#include "../core/status.h"
+#include "errors.h"
+#include "tensor_arg.h"
+
+namespace tk::napi {
+
+template <class Work>
+class OpWorker final : public Napi::AsyncWorker {
+ public:
+  OpWorker(Napi::Env env, const char* name, KeepAlive keep, Work work)
+      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)),
+        keep_(std::move(keep)), work_(std::move(work)) {}
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { status_ = guarded([&] { return work_(); }); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status_.ok()) {
+      deferred_.Resolve(env.Undefined());
+    } else {
+      deferred_.Reject(make_error(env, status_).Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  KeepAlive keep_;
+  Work work_;
+  Status status_;
+};
+
+template <class Work>
+Napi::Value run_op(Napi::Env env, const char* name, bool async, KeepAlive keep, Work work) {
+  if (!async) {
+    Status s = guarded([&] { return work(); });
+    if (!s.ok()) throw_status(env, s);
+    return env.Undefined();
+  }
+  auto* w = new OpWorker<Work>(env, name, std::move(keep), std::move(work));
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace tk::napi

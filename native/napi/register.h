@@ -1,0 +1,10 @@
+// Each op's napi file exports one register_<op>(); addon.cc calls them all.
+#pragma once
+#include <napi.h>
+
+namespace tk::napi {
+
+void register_runtime(Napi::Env env, Napi::Object exports);
+void register_cast(Napi::Env env, Napi::Object exports);
+
+}  // namespace tk::napi

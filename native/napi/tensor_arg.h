@@ -1,0 +1,39 @@
+// Unwrapping JS tensor descriptors into TensorViews. The descriptor (lib/binding.ts NativeTensor) is
+//   { dtype: number, shape: number[], data?: ArrayBufferView, buffer?: DeviceBuffer }
+// with exactly one of data (host) or buffer (device). Everything is re-checked here, since the
+// binding may be called directly with garbage: dtype code, dims, overflow, byte length against
+// shape x dtype, typed-array kind, alignment, released device buffers.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "../core/tensor_view.h"
+#include "device_buffer.h"
+
+namespace tk::napi {
+
+// What an op must keep alive until it finishes: references to the JS typed arrays (host memory is
+// the caller's and must not be collected mid-op) and shares of device allocations.
+class KeepAlive {
+ public:
+  void hold(Napi::Value v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+  void hold(std::shared_ptr<Allocation> a) { allocs_.push_back(std::move(a)); }
+
+ private:
+  std::vector<Napi::ObjectReference> refs_;
+  std::vector<std::shared_ptr<Allocation>> allocs_;
+};
+
+// Throws a JS TypeError/RangeError (code set) naming `name` on bad input.
+TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep);
+// Same, but undefined/null gives a view with data == nullptr and ndim == -1 (an absent optional).
+TensorView unwrap_optional_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep);
+
+// Small helpers for scalar arguments, throwing named errors.
+double get_number(Napi::Env env, Napi::Value v, const char* name);
+bool get_bool(Napi::Env env, Napi::Value v, const char* name);
+int32_t get_int(Napi::Env env, Napi::Value v, const char* name, int32_t lo, int32_t hi);
+
+}  // namespace tk::napi

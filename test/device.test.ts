@@ -1,0 +1,118 @@
+// Devices, threads and the default device, checked against what the OS says about this machine.
+import { execSync } from 'child_process';
+import * as fs from 'fs';
+import { Tensor, TensorkernError, defaultDevice, devices, getNumThreads, setNumThreads, whyNoGpu, CpuDeviceInfo } from '../lib';
+import { gpuSkipReason, printSkip, testIf } from './helpers/backends';
+import { runNode } from './helpers/child';
+import { expectError } from './helpers/errors';
+
+const cpuinfo = process.platform === 'linux' && fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+
+describe('devices()', () => {
+  const cpu = devices()[0] as CpuDeviceInfo;
+
+  test('lists the CPU first', () => {
+    expect(cpu.kind).toBe('cpu');
+    expect(cpu.id).toBe('cpu');
+    expect(cpu.threads).toBe(getNumThreads());
+    expect(cpu.physicalCores).toBeGreaterThanOrEqual(1);
+    expect(cpu.logicalCpus).toBeGreaterThanOrEqual(cpu.physicalCores);
+  });
+
+  const x86 = cpuinfo !== '' && process.arch === 'x64';
+  testIf(x86, 'ISA features vs /proc/cpuinfo: not an x86-64 Linux machine')('ISA features match /proc/cpuinfo', () => {
+    const flags = new Set((cpuinfo.match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(/\s+/));
+    const map: Record<string, string> = {
+      avx2: 'avx2', fma: 'fma', f16c: 'f16c', bmi2: 'bmi2', avx512f: 'avx512f', avx512bw: 'avx512bw',
+      avx512vl: 'avx512vl', avx512dq: 'avx512dq', avx512vnni: 'avx512_vnni', avx512bf16: 'avx512_bf16', avxvnni: 'avx_vnni',
+    };
+    for (const [ours, linux] of Object.entries(map)) {
+      expect([ours, cpu.features.includes(ours)]).toEqual([ours, flags.has(linux)]);
+    }
+    const best = flags.has('avx512f') && flags.has('avx512bw') && flags.has('avx512vl') && flags.has('avx512dq') ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'scalar';
+    expect(cpu.bestIsa).toBe(best);
+  });
+
+  testIf(cpuinfo !== '', 'CPU model vs /proc/cpuinfo: no /proc/cpuinfo')('model and core count match /proc/cpuinfo and the affinity mask', () => {
+    const model = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim();
+    if (model) expect(cpu.name).toBe(model);
+    const nproc = Number(execSync('nproc').toString());
+    expect(cpu.logicalCpus).toBe(nproc);
+    const cores = new Set<string>();
+    for (const block of cpuinfo.split(/\n\n+/)) {
+      const pkg = block.match(/^physical id\s*:\s*(\d+)/m)?.[1];
+      const core = block.match(/^core id\s*:\s*(\d+)/m)?.[1];
+      if (pkg !== undefined && core !== undefined) cores.add(`${pkg}:${core}`);
+    }
+    if (cores.size > 0 && nproc === cpuinfo.match(/^processor\s*:/gm)?.length) expect(cpu.physicalCores).toBe(Math.min(cores.size, nproc));
+  });
+
+  test('default thread count is the physical cores; setNumThreads changes it', () => {
+    if (process.env.TENSORKERN_NUM_THREADS === undefined) expect(getNumThreads()).toBe(cpu.physicalCores);
+    const before = getNumThreads();
+    setNumThreads(1);
+    expect(getNumThreads()).toBe(1);
+    expect((devices()[0] as CpuDeviceInfo).threads).toBe(1);
+    setNumThreads(before);
+    expect(getNumThreads()).toBe(before);
+  });
+});
+
+describe('environment variables', () => {
+  test('TENSORKERN_NUM_THREADS sets the default; a bad value warns and is ignored', () => {
+    const ok = runNode("process.stdout.write(String(require('./dist').getNumThreads()))", { TENSORKERN_NUM_THREADS: '3' });
+    expect(ok.stdout).toBe('3');
+    const bad = runNode("process.stdout.write(String(require('./dist').getNumThreads()))", { TENSORKERN_NUM_THREADS: 'lots' });
+    expect(Number(bad.stdout)).toBe((devices()[0] as CpuDeviceInfo).physicalCores);
+    expect(bad.stderr).toMatch(/Expected an integer from 1 to 4096 for TENSORKERN_NUM_THREADS but received "lots"/);
+  });
+
+  test('TENSORKERN_ISA caps the kernels', () => {
+    const r = runNode("const t=require('./dist'); process.stdout.write(t.devices()[0].isa)", { TENSORKERN_ISA: 'scalar' });
+    expect(r.stdout).toBe('scalar');
+  });
+
+  describe('TENSORKERN_DEVICE', () => {
+    const saved = process.env.TENSORKERN_DEVICE;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.TENSORKERN_DEVICE;
+      else process.env.TENSORKERN_DEVICE = saved;
+    });
+
+    test('cpu selects the CPU', () => {
+      process.env.TENSORKERN_DEVICE = 'cpu';
+      expect(defaultDevice()).toBe('cpu');
+    });
+
+    test('a bad value is a RangeError naming the variable', () => {
+      process.env.TENSORKERN_DEVICE = 'gpu0';
+      expectError(() => defaultDevice(), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected 'auto', 'cpu', 'cuda' or 'cuda:N' for TENSORKERN_DEVICE but received "gpu0"`);
+    });
+
+    const noGpu = gpuSkipReason();
+    testIf(noGpu !== null, 'TENSORKERN_DEVICE=cuda without a GPU: a GPU is present')('cuda without a GPU is an error, never a silent CPU run', () => {
+      process.env.TENSORKERN_DEVICE = 'cuda';
+      expectError(() => defaultDevice(), TensorkernError, 'ERR_TK_NO_GPU', `TENSORKERN_DEVICE asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`);
+      process.env.TENSORKERN_DEVICE = 'cuda:3';
+      expectError(() => defaultDevice(), TensorkernError, 'ERR_TK_NO_GPU', /TENSORKERN_DEVICE asks for 'cuda:3', but no GPU can be used/);
+    });
+  });
+});
+
+describe('without a GPU', () => {
+  const reason = gpuSkipReason();
+  if (reason === null) {
+    printSkip('CPU-only device behaviour: a GPU is present (test/gpu/ covers it)');
+    return;
+  }
+  test('the default device is the CPU and whyNoGpu says why', () => {
+    if (process.env.TENSORKERN_DEVICE === undefined) expect(defaultDevice()).toBe('cpu');
+    expect(devices().filter((d) => d.kind === 'cuda')).toEqual([]);
+    expect(whyNoGpu()).toMatch(/built without CUDA|no NVIDIA driver|no CUDA device|driver supports CUDA|no usable CUDA device/);
+  });
+  test('asking for cuda explicitly fails with ERR_TK_NO_GPU', async () => {
+    expectError(() => Tensor.from([1, 2], [2], { device: 'cuda' }), TensorkernError, 'ERR_TK_NO_GPU', `options.device asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`);
+    expectError(() => Tensor.zeros([2], { device: 'cuda:1' }), TensorkernError, 'ERR_TK_NO_GPU', /options\.device asks for 'cuda:1'/);
+    await expect(Tensor.zeros([2]).to('cuda')).rejects.toMatchObject({ code: 'ERR_TK_NO_GPU' });
+  });
+});
