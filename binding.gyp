@@ -25,6 +25,7 @@
       ],
       "conditions": [
         ["target_arch=='x64'", { "dependencies": ["tk_avx2", "tk_avx512"] }],
+        ["OS=='linux'", { "libraries": ["-ldl"] }],
         ["target_arch=='arm64'", { "dependencies": ["tk_neon"] }]
       ]
     }
@@ -43,7 +44,7 @@
           "target_name": "tk_avx512",
           "type": "static_library",
           "sources": ["<!@(node scripts/sources.js avx512)"],
-          "cflags": ["-fPIC", "-Wno-maybe-uninitialized", "<!@(node scripts/sources.js flags:avx512)"],
+          "cflags": ["-fPIC", "-Wno-maybe-uninitialized", "-Wno-uninitialized", "<!@(node scripts/sources.js flags:avx512)"],
           "xcode_settings": { "OTHER_CFLAGS": ["<!@(node scripts/sources.js flags:avx512)"] }
         }
       ]

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TensorkernError } from './errors';
+import { PACKAGE_ROOT } from './root';
 
 /** A tensor as the addon sees it (native/napi/tensor_arg.h). Exactly one of data / buffer. */
 export interface NativeTensor {
@@ -73,6 +74,20 @@ export interface NativeBinding {
   zero(dst: NativeTensor): void;
   cast(src: NativeTensor, dst: NativeTensor, async: true): Promise<void>;
   cast(src: NativeTensor, dst: NativeTensor, async: false): void;
+  gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: true): Promise<void>;
+  gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: false): void;
+  /** The plain-loop baseline (sync, CPU, float32 or int32 out). */
+  gemmPlain(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    transA: boolean, transB: boolean, alpha: number, beta: number): void;
+  /** The CPU kernel gemm would use for this dtype code and row count. */
+  gemmKernel(dtype: number, m: number, transB: boolean): string;
+  /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
+  baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
+  baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
+  /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
+  memRead(data: NativeTensor): number;
 }
 
 export interface LoadedBinding {
@@ -137,7 +152,7 @@ export function loadBinding(root: string, env: NodeJS.ProcessEnv = process.env):
   }
 }
 
-const loaded = loadBinding(path.join(__dirname, '..'));
+const loaded = loadBinding(PACKAGE_ROOT);
 
 export const native: NativeBinding = loaded.binding;
 export const nativeFile: string = loaded.file;

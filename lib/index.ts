@@ -16,6 +16,8 @@ export { TensorkernError } from './errors';
 export type { TensorkernErrorCode } from './errors';
 export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
+export { gemm, gemmSync } from './ops/gemm';
+export type { GemmOptions } from './ops/gemm';
 export {
   float32ToFloat16Bits,
   float16BitsToFloat32,

@@ -16,6 +16,6 @@ try {
 }
 for (const f of ['index.mjs', 'index.d.mts']) {
   const src = fs.readFileSync(path.join(root, 'lib', 'esm', f), 'utf8').replace(/'\.\.\/index\.js'/g, "'./index.js'");
-  fs.writeFileSync(path.join(root, 'dist', f), src);
+  fs.writeFileSync(path.join(root, 'dist', 'lib', f), src);
 }
-fs.chmodSync(path.join(root, 'dist', 'cli', 'main.js'), 0o755);
+fs.chmodSync(path.join(root, 'dist', 'lib', 'cli', 'main.js'), 0o755);

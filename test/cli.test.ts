@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { ROOT } from './helpers/child';
 import { devices, whyNoGpu, CpuDeviceInfo } from '../lib';
 
-const cli = path.join(ROOT, 'dist', 'cli', 'main.js');
+const cli = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 function run(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: ROOT });
 }

@@ -60,15 +60,15 @@ describe('devices()', () => {
 
 describe('environment variables', () => {
   test('TENSORKERN_NUM_THREADS sets the default; a bad value warns and is ignored', () => {
-    const ok = runNode("process.stdout.write(String(require('./dist').getNumThreads()))", { TENSORKERN_NUM_THREADS: '3' });
+    const ok = runNode("process.stdout.write(String(require('tensorkern').getNumThreads()))", { TENSORKERN_NUM_THREADS: '3' });
     expect(ok.stdout).toBe('3');
-    const bad = runNode("process.stdout.write(String(require('./dist').getNumThreads()))", { TENSORKERN_NUM_THREADS: 'lots' });
+    const bad = runNode("process.stdout.write(String(require('tensorkern').getNumThreads()))", { TENSORKERN_NUM_THREADS: 'lots' });
     expect(Number(bad.stdout)).toBe((devices()[0] as CpuDeviceInfo).physicalCores);
     expect(bad.stderr).toMatch(/Expected an integer from 1 to 4096 for TENSORKERN_NUM_THREADS but received "lots"/);
   });
 
   test('TENSORKERN_ISA caps the kernels', () => {
-    const r = runNode("const t=require('./dist'); process.stdout.write(t.devices()[0].isa)", { TENSORKERN_ISA: 'scalar' });
+    const r = runNode("const t=require('tensorkern'); process.stdout.write(t.devices()[0].isa)", { TENSORKERN_ISA: 'scalar' });
     expect(r.stdout).toBe('scalar');
   });
 

@@ -1,8 +1,9 @@
 // Bad input: each public function rejects it with the right class, code and a message that names the
 // argument, what was expected and what was received (DESIGN.md §6). The native side re-checks: the
 // binding called directly with garbage throws, never crashes.
-import { Tensor, TensorkernError, cast, castSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
+import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
 import { native } from '../lib/binding';
+import { gpuSkipReason } from './helpers/backends';
 import { expectError, expectReject } from './helpers/errors';
 
 describe('Tensor.from', () => {
@@ -157,5 +158,83 @@ describe('native argument checks', () => {
     expect(() => new native.DeviceBuffer(0, 16)).toThrow(expect.objectContaining({ code: 'ERR_TK_NO_GPU' }) as unknown as Error);
     expect(() => new native.DeviceBuffer(-1, 16)).toThrow(/Expected a CUDA device index for device/);
     expect(() => new native.DeviceBuffer(0, -5)).toThrow(/Expected a byte count/);
+  });
+});
+
+describe('gemm', () => {
+  const f = (shape: number[], dtype: 'float32' | 'float16' | 'int8' | 'int32' = 'float32') => Tensor.zeros(shape, { dtype });
+  test('inputs', async () => {
+    await expectReject(() => gemm(new Float32Array(4) as never, f([2, 2])), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a Tensor (wrap it with Tensor.from(data, shape)) for a but received an instance of Float32Array (length 4)');
+    expectError(() => gemmSync(f([2, 2]), [1, 2] as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a Tensor (wrap it with Tensor.from(data, shape)) for b but received [1, 2]');
+    expectError(() => gemmSync(f([4]), f([4, 2])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 or rank-3 tensor for a but received shape [4]');
+    expectError(() => gemmSync(f([2, 2], 'int32'), f([2, 2], 'int32')), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a float32, float16, bfloat16 or int8 tensor for a but received a int32 tensor');
+  });
+
+  test('inner dimensions that disagree', async () => {
+    await expectReject(() => gemm(f([2, 3]), f([4, 5])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 4x5');
+    expectError(() => gemmSync(f([2, 3]), f([5, 4]), { transB: true }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 4x5 (transB)');
+    expectError(() => gemmSync(f([3, 2, 3]), f([2, 3, 4])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a batch of 3 (the batch of a) for b but received a batch of 2');
+  });
+
+  test('mismatched dtypes', () => {
+    expectError(() => gemmSync(f([2, 3]), f([3, 4], 'float16')), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor (the dtype of a) for b but received a float16 tensor');
+    expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { out: f([2, 4]) }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected an int32 tensor for options.out but received a float32 tensor');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { out: f([2, 4], 'int32') }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a float32, float16 or bfloat16 tensor for options.out but received a int32 tensor');
+    expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { bias: f([4]) }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected an int32 tensor for options.bias but received a float32 tensor');
+  });
+
+  test('c, out and bias of the wrong shape', () => {
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { c: f([4, 2]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 4] for options.c but received shape [4, 2]');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { out: f([2, 5]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 4] for options.out but received shape [2, 5]');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { bias: f([2]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [4] for options.bias but received shape [2]');
+    expectError(() => gemmSync(f([5, 2, 3]), f([3, 4]), { out: f([2, 4]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [5, 2, 4] for options.out but received shape [2, 4]');
+  });
+
+  test('scalars and options', () => {
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { beta: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected 0 when no c is given (beta scales c) for options.beta but received 2');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { alpha: NaN }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a finite number for options.alpha but received NaN');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { transA: 1 as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a boolean for options.transA but received 1');
+    expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { alpha: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected 1 for int8 inputs (exact int32 arithmetic) for options.alpha but received 2');
+    expectError(() => gemmSync(f([2, 3], 'float16'), f([3, 4], 'float16'), { precision: 'tf32' }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      "Expected 'fp32' for float16 inputs (tf32 applies to float32) for options.precision but received 'tf32'");
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { transpose: true } as never), RangeError, 'ERR_INVALID_ARG_VALUE', /^Expected only the keys transA, transB, .* for options but received key "transpose"$/);
+  });
+
+  test('out overlapping an input, or only part of c', () => {
+    const buf = new Float32Array(16);
+    const a = Tensor.from(buf.subarray(0, 6), [2, 3]);
+    const out = Tensor.from(buf.subarray(4, 12), [2, 4]);
+    expectError(() => gemmSync(a, f([3, 4]), { out }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected memory that does not overlap a for options.out but received an overlapping tensor');
+    const c = Tensor.from(buf.subarray(8, 16), [2, 4]);
+    const out2 = Tensor.from(buf.subarray(6, 14), [2, 4]);
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { c, out: out2 }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected either c itself (an in-place update) or memory that does not overlap c for options.out but received a partly overlapping tensor');
+  });
+
+  test('a tensor on another device', async () => {
+    if (gpuSkipReason() === null) {
+      const d = Tensor.zeros([3, 4], { device: 'cuda' });
+      await expectReject(() => gemm(f([2, 3]), d), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected a tensor on cpu (the device of a) for b but received a tensor on ${d.device}`);
+      d.dispose();
+    } else {
+      // No GPU: no device tensor can exist, and asking for one is the error.
+      await expectReject(() => gemm(f([2, 3]), f([3, 4]), { device: 'cuda:0' }), TensorkernError, 'ERR_TK_NO_GPU', /options\.device asks for 'cuda:0'/);
+    }
+  });
+
+  test('the binding re-checks shapes', () => {
+    const t = (shape: number[], dtype = 0) => ({ dtype, shape, data: dtype === 0 ? new Float32Array(shape.reduce((x, y) => x * y, 1)) : new Int32Array(shape.reduce((x, y) => x * y, 1)) });
+    expect(() => native.gemm(t([2, 3]), t([4, 5]), undefined, undefined, t([2, 5]), false, false, 1, 0, false)).toThrow(/Expected the inner dimensions to agree/);
+    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, undefined, t([2, 4]), false, false, 1, 0, false)).toThrow(/Expected out of shape \[2, 5\]/);
+    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, t([4]), t([2, 5]), false, false, 1, 0, false)).toThrow(/Expected bias of shape \[5\]/);
+    expect(() => native.gemm(t([2, 3]), t([3, 5], 5), undefined, undefined, t([2, 5]), false, false, 1, 0, false)).toThrow(/Expected a and b of one dtype/);
+    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, undefined, t([2, 5]), false, false, 1, 3, false)).toThrow(/Expected c when beta is nonzero/);
   });
 });

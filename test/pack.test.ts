@@ -63,7 +63,7 @@ testIf(linux, 'pack/install test: needs Linux (the prebuilt binaries are linux-x
   const tarball = path.join(tmp, info.filename);
   console.log(`pack: ${info.filename} ${(info.size / 1e6).toFixed(2)} MB packed, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${info.files.length} files; from ${how}`);
   const files = info.files.map((f) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/cli/main.js', `prebuilds/${target}/tensorkern.node`, 'binding.gyp', 'native/sources.json']));
+  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/lib/index.js', 'dist/lib/index.mjs', 'dist/lib/index.d.ts', 'dist/lib/cli/main.js', `prebuilds/${target}/tensorkern.node`, 'binding.gyp', 'native/sources.json']));
   expect(files.some((f) => f.startsWith('test/') || f.startsWith('node_modules/'))).toBe(false);
 
   const app = path.join(tmp, 'app');

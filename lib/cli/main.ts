@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // `tensorkern` command: info (devices, ISA, threads, why no GPU); bench arrives with the ops.
+import { runBench } from './bench';
 import { runInfo } from './info';
 
 const USAGE = `Usage: tensorkern <command> [options]
 
 Commands:
   info [--json]     the native binary, CPU (ISA, threads), GPUs, and why no GPU is used
+  bench [gemm|all] [--device cpu|cuda] [--sizes 256,1024,4096] [--runs N] [--threads N] [--json file]
+                    time the ops against every baseline found on this machine (oneDNN, OpenBLAS,
+                    the plain loop), median of N runs after warm-up; no op = a short default run
   help              this text
 
 Environment:
@@ -20,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'info':
       return runInfo(rest);
+    case 'bench':
+      return runBench(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -14,6 +14,8 @@ export const {
   TensorkernError,
   cast,
   castSync,
+  gemm,
+  gemmSync,
   float32ToFloat16Bits,
   float16BitsToFloat32,
   float32ToBFloat16Bits,

@@ -17,6 +17,18 @@ namespace {
 
 thread_local bool t_in_region = false;
 
+// Spin briefly before sleeping: an op is a series of parallel regions a few hundred microseconds to
+// milliseconds apart, and waking a sleeping thread costs tens to hundreds of microseconds (more in a
+// VM, where the vCPU halts). Bounded, so an idle process does not burn a core.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+constexpr int kSpinIters = 1 << 14;
+
 class Pool {
  public:
   int desired() const { return desired_.load(std::memory_order_relaxed); }
@@ -29,13 +41,13 @@ class Pool {
     nt = std::min(nt, 1 + ensure_workers(nt - 1));
     if (nt == 1) return run_inline(fn);
 
+    job_.store(&fn, std::memory_order_relaxed);
+    job_threads_.store(nt, std::memory_order_relaxed);
+    pending_.store(nt - 1, std::memory_order_relaxed);
+    error_ = nullptr;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &fn;
-      job_threads_ = nt;
-      pending_ = nt - 1;
-      error_ = nullptr;
-      ++generation_;
+      std::lock_guard<std::mutex> lock(mutex_);  // pairs with sleeping workers' predicate check
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
 
@@ -43,12 +55,17 @@ class Pool {
     execute(fn, 0, nt);
     t_in_region = false;
 
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
-    job_ = nullptr;
-    std::exception_ptr err = error_;
-    error_ = nullptr;
-    lock.unlock();
+    for (int i = 0; i < kSpinIters && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+    if (pending_.load(std::memory_order_acquire) != 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
+    std::exception_ptr err;
+    {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      err = error_;
+      error_ = nullptr;
+    }
     return err ? rethrow_as_status(err) : Status::Ok();
   }
 
@@ -68,7 +85,7 @@ class Pool {
     try {
       fn(tid, nt);
     } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<std::mutex> lock(error_mutex_);
       if (!error_) error_ = std::current_exception();
     }
   }
@@ -81,8 +98,10 @@ class Pool {
   int ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
       int id = static_cast<int>(workers_.size()) + 1;
+      // The generation before the region being started: the new worker must not skip it.
+      const uint64_t seen = generation_.load(std::memory_order_acquire);
       try {
-        workers_.emplace_back([this, id] { worker_loop(id); });
+        workers_.emplace_back([this, id, seen] { worker_loop(id, seen); });
         workers_.back().detach();  // the pool lives for the whole process
       } catch (...) {
         break;
@@ -91,35 +110,38 @@ class Pool {
     return static_cast<int>(workers_.size());
   }
 
-  void worker_loop(int id) {
+  void worker_loop(int id, uint64_t seen) {
     t_in_region = true;  // anything a worker runs is inside a region
-    uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int, int)>* job;
-      int nt;
-      {
+      uint64_t g = seen;
+      for (int i = 0; i < kSpinIters && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) cpu_relax();
+      if (g == seen) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        job = job_;
-        nt = job_threads_;
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        g = generation_.load(std::memory_order_acquire);
       }
-      if (job == nullptr || id >= nt) continue;  // not needed in this region
-      execute(*job, id, nt);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      seen = g;
+      // The job fields of generation g stay put until every thread it needs has finished, so a
+      // thread that is needed (id < job_threads_) reads them consistently.
+      const int nt = job_threads_.load(std::memory_order_relaxed);
+      if (id >= nt) continue;
+      execute(*job_.load(std::memory_order_relaxed), id, nt);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
     }
   }
 
   std::atomic<int> desired_{1};
   std::mutex region_mutex_;
-  std::mutex mutex_;
+  std::mutex mutex_, error_mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  const std::function<void(int, int)>* job_ = nullptr;
-  int job_threads_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<const std::function<void(int, int)>*> job_{nullptr};
+  std::atomic<int> job_threads_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   std::exception_ptr error_;
 };
 

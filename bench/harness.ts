@@ -1,0 +1,138 @@
+// The bench harness: interleaved timing (every implementation runs once per round, so machine noise
+// hits them alike), median of the rounds after warm-up, machine info, a progress line, and a table.
+import * as os from 'os';
+import { devices, getNumThreads, whyNoGpu } from '../lib';
+import { nativeInfo, version } from '../lib/version';
+
+export interface Impl {
+  name: string;
+  /** One timed run (synchronous). */
+  run: () => void;
+  /** Runs at most this many rounds (slow baselines). */
+  maxRuns?: number;
+}
+
+export interface Timing {
+  name: string;
+  medianS: number;
+  minS: number;
+  runs: number;
+}
+
+export interface MeasureOptions {
+  warmup?: number;
+  minRuns?: number;
+  maxRuns?: number;
+  /** Keep adding rounds until this many seconds were spent (after minRuns). */
+  minTime?: number;
+}
+
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks this thread for `ms` (no CPU use). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * Pause between two different implementations: thread pools spin for a while after their work
+ * (OpenMP's GOMP_SPINCOUNT, OpenBLAS's thread timeout, our own pool's brief spin), and a spinning
+ * pool steals cores from whatever runs next.
+ */
+export const SETTLE_MS = 20;
+
+/** Times each implementation, round-robin, so slow drifts of the machine hit them alike. */
+export function measure(impls: Impl[], o: MeasureOptions = {}): Timing[] {
+  const warmup = o.warmup ?? 1, minRuns = o.minRuns ?? 5, maxRuns = o.maxRuns ?? 50, minTime = o.minTime ?? 0.5;
+  // Warm-up, and how long one run takes: short runs get an untimed call right before each timed one
+  // so every implementation is timed with its threads awake (after the settle pause they sleep).
+  const warmS = impls.map((impl) => {
+    let t = Infinity;
+    for (let i = 0; i < Math.min(warmup, impl.maxRuns ?? warmup); i++) {
+      const s = now();
+      impl.run();
+      t = Math.min(t, now() - s);
+    }
+    return t;
+  });
+  const times: number[][] = impls.map(() => []);
+  const t0 = now();
+  for (let round = 0; round < maxRuns; round++) {
+    impls.forEach((impl, i) => {
+      if (times[i].length >= (impl.maxRuns ?? Infinity)) return;
+      if (impls.length > 1) sleepSync(SETTLE_MS);
+      if (warmS[i] < 0.05) impl.run();
+      const s = now();
+      impl.run();
+      times[i].push(now() - s);
+    });
+    if (round + 1 >= minRuns && now() - t0 >= minTime + round * impls.length * (SETTLE_MS / 1000)) break;
+  }
+  return impls.map((impl, i) => ({ name: impl.name, medianS: median(times[i]), minS: Math.min(...times[i]), runs: times[i].length }));
+}
+
+export interface MachineInfo {
+  date: string;
+  tensorkern: string;
+  node: string;
+  os: string;
+  cpu: { model: string; isa: string; features: string[]; threads: number; physicalCores: number; logicalCpus: number };
+  gpus: { name: string; computeCapability: string; memory: number; driver: string; runtime: string }[];
+  whyNoGpu: string | null;
+  native: ReturnType<typeof nativeInfo>;
+}
+
+export function machineInfo(): MachineInfo {
+  const ds = devices();
+  const cpu = ds[0].kind === 'cpu' ? ds[0] : undefined;
+  return {
+    date: new Date().toISOString(),
+    tensorkern: version,
+    node: process.versions.node,
+    os: `${os.type()} ${os.release()} ${process.arch}`,
+    cpu: {
+      model: cpu?.name ?? 'unknown',
+      isa: cpu?.isa ?? 'unknown',
+      features: cpu?.features ?? [],
+      threads: getNumThreads(),
+      physicalCores: cpu?.physicalCores ?? 0,
+      logicalCpus: cpu?.logicalCpus ?? 0,
+    },
+    gpus: ds.flatMap((d) =>
+      d.kind === 'cuda'
+        ? [{ name: d.name, computeCapability: d.computeCapability, memory: d.totalMemory, driver: d.driverVersion, runtime: d.runtimeVersion }]
+        : [],
+    ),
+    whyNoGpu: whyNoGpu(),
+    native: nativeInfo(),
+  };
+}
+
+/** A one-line progress display on a terminal; plain lines otherwise. */
+export class Progress {
+  private readonly tty = !!process.stderr.isTTY;
+  constructor(private readonly total: number) {}
+  step(i: number, label: string): void {
+    const msg = `[${i + 1}/${this.total}] ${label}`;
+    if (this.tty) process.stderr.write(`\r\x1b[K${msg}`);
+  }
+  done(): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+  }
+}
+
+/** Left-aligned text table. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(w[i])).join('  ').trimEnd();
+  return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,66 @@
+// `tensorkern bench [gemm|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
+import * as fs from 'fs';
+import * as path from 'path';
+import { resolveDevice } from '../device';
+import { setNumThreads } from '../device';
+
+interface BenchArgs {
+  ops: string[];
+  device: string;
+  sizes?: number[];
+  runs?: number;
+  json?: string;
+}
+
+const OPS = ['gemm'];
+
+function parse(args: string[]): BenchArgs {
+  const r: BenchArgs = { ops: [], device: 'auto' };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--device') r.device = val();
+    else if (a === '--sizes') {
+      r.sizes = val().split(',').map((s) => Number(s));
+      if (r.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes takes positive integers, got ${args[i]}`);
+    } else if (a === '--runs') r.runs = Number(val());
+    else if (a === '--threads') setNumThreads(Number(val()));
+    else if (a === '--json') r.json = val();
+    else if (a === 'all') r.ops.push(...OPS);
+    else if (OPS.includes(a)) r.ops.push(a);
+    else if (['w4a4', 'spmm', 'attention'].includes(a)) throw new Error(`the ${a} bench arrives with the ${a} op`);
+    else throw new Error(`unknown bench argument "${a}" (ops: ${OPS.join(', ')}, all)`);
+  }
+  if (r.ops.length === 0) r.ops = [...OPS];
+  return r;
+}
+
+export async function runBench(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  const device = resolveDevice(args.device, '--device');
+  // Loaded here so `tensorkern info` does not pay for the bench modules.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { machineInfo } = require('../../bench/harness') as typeof import('../../bench/harness');
+  const { benchGemm } = require('../../bench/gemm') as typeof import('../../bench/gemm');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const machine = machineInfo();
+  const log = (s: string) => process.stdout.write(s + '\n');
+  log(`tensorkern ${machine.tensorkern} bench on ${device}: ${machine.cpu.model} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
+  if (device !== 'cpu') {
+    throw new Error(`the GPU benches arrive with the CUDA kernels; run \`tensorkern bench --device cpu\` (${device} is present)`);
+  }
+  const report: Record<string, unknown> = { machine, device };
+  for (const op of args.ops) {
+    if (op === 'gemm') report.gemm = benchGemm({ device, sizes: args.sizes, runs: args.runs, log });
+  }
+  if (args.json) {
+    fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
+    fs.writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+    log(`wrote ${args.json}`);
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+// Shared plumbing for ops: argument checks that several ops need, and the sync / async call wrappers
+// that turn native errors into the public error classes with the caller's stack.
+import { NativeTensor } from '../binding';
+import { captureStack, invalidArg, wrapNative } from '../errors';
+import { Tensor, nativeOf } from '../tensor';
+
+export function checkBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw invalidArg(name, 'a boolean', v);
+  return v;
+}
+
+export function checkNumber(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number') throw invalidArg(name, 'a number', v);
+  if (!Number.isFinite(v)) throw invalidArg(name, 'a finite number', v, 'range');
+  return v;
+}
+
+/** True when two tensors' host storage shares bytes. */
+export function overlaps(x: Tensor, y: Tensor): boolean {
+  const a = nativeOf(x, 'x').data;
+  const b = nativeOf(y, 'y').data;
+  if (!a || !b || a.buffer !== b.buffer) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** Same storage, same bytes: an `out` that is also an input on purpose (in-place update). */
+export function sameStorage(x: Tensor, y: Tensor): boolean {
+  const a = nativeOf(x, 'x');
+  const b = nativeOf(y, 'y');
+  if (a.data && b.data) return a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.byteLength === b.data.byteLength;
+  return a.buffer !== undefined && a.buffer === b.buffer;
+}
+
+export function native_(t: Tensor | undefined, name: string): NativeTensor | undefined {
+  return t === undefined ? undefined : nativeOf(t, name);
+}
+
+/** Runs an async native call; rejections become public errors with the stack captured at `caller`. */
+export async function callAsync<T>(caller: (...args: never[]) => unknown, fn: () => Promise<T>): Promise<T> {
+  const stack = captureStack(caller);
+  try {
+    return await fn();
+  } catch (e) {
+    throw wrapNative(e, stack);
+  }
+}
+
+export function callSync<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw wrapNative(e);
+  }
+}

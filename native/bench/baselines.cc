@@ -1,0 +1,193 @@
+// Third-party baselines for `tensorkern bench`, loaded at run time with dlopen so that nothing links
+// against them: oneDNN (libdnnl) and OpenBLAS on the CPU; the same mechanism will load cuBLAS and
+// cuSPARSE for GPU benches. A missing library is reported, not an error. Also the memory-read
+// bandwidth probe the decode-shape GEMM figures are compared with.
+#include <dlfcn.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../core/thread_pool.h"
+#include "../napi/async_op.h"
+#include "../napi/register.h"
+#include "../ops/gemm/gemm.h"
+
+namespace tk::napi {
+namespace {
+
+struct Lib {
+  void* handle = nullptr;
+  std::string path, version, why;
+};
+
+// oneDNN: row-major sgemm and s8s8s32 (dnnl.h). OpenBLAS: CBLAS.
+using dnnl_sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                             float*, int64_t);
+using dnnl_gemm_s8s8s32_t = int (*)(char, char, char, int64_t, int64_t, int64_t, float, const int8_t*, int64_t, int8_t,
+                                    const int8_t*, int64_t, int8_t, float, int32_t*, int64_t, const int32_t*);
+struct dnnl_version_t {
+  int major, minor, patch;
+  const char* hash;
+  unsigned cpu_runtime, gpu_runtime;
+};
+using dnnl_version_fn = const dnnl_version_t* (*)();
+using cblas_sgemm_t = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+using openblas_set_threads_t = void (*)(int);
+using openblas_config_t = char* (*)();
+using omp_set_threads_t = void (*)(int);
+
+Lib g_dnnl, g_openblas;
+dnnl_sgemm_t g_dnnl_sgemm = nullptr;
+dnnl_gemm_s8s8s32_t g_dnnl_s8 = nullptr;
+cblas_sgemm_t g_cblas_sgemm = nullptr;
+openblas_set_threads_t g_openblas_threads = nullptr;
+omp_set_threads_t g_omp_threads = nullptr;
+
+Lib open_first(const char* env, std::initializer_list<const char*> names, const char* how) {
+  Lib l;
+  std::string tried;
+  std::vector<std::string> cands;
+  if (const char* e = std::getenv(env)) cands.push_back(e);
+  for (const char* n : names) cands.push_back(n);
+  for (const std::string& n : cands) {
+    l.handle = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (l.handle) {
+      l.path = n;
+      return l;
+    }
+    tried += (tried.empty() ? "" : ", ") + n;
+  }
+  l.why = std::string("not found (tried ") + tried + "); " + how;
+  return l;
+}
+
+void load_all(int threads) {
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    // oneDNN's OpenMP runtime and OpenBLAS read their thread counts when they load.
+    std::string t = std::to_string(threads);
+    setenv("OMP_NUM_THREADS", t.c_str(), 0);
+    setenv("OPENBLAS_NUM_THREADS", t.c_str(), 0);
+    // OpenBLAS threads spin 2^28 cycles (~0.1 s) after each call by default, stealing cores from
+    // whatever the bench runs next; 2^20 (~0.4 ms) still covers the gaps inside one call.
+    setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0);
+    g_dnnl = open_first("TENSORKERN_ONEDNN", {"libdnnl.so.3", "libdnnl.so.2", "libdnnl.so"}, "install it with `apt-get install libdnnl-dev` or set TENSORKERN_ONEDNN");
+    if (g_dnnl.handle) {
+      g_dnnl_sgemm = reinterpret_cast<dnnl_sgemm_t>(dlsym(g_dnnl.handle, "dnnl_sgemm"));
+      g_dnnl_s8 = reinterpret_cast<dnnl_gemm_s8s8s32_t>(dlsym(g_dnnl.handle, "dnnl_gemm_s8s8s32"));
+      if (auto v = reinterpret_cast<dnnl_version_fn>(dlsym(g_dnnl.handle, "dnnl_version"))) {
+        const dnnl_version_t* d = v();
+        g_dnnl.version = std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch);
+      }
+      if (!g_dnnl_sgemm) g_dnnl.why = "libdnnl has no dnnl_sgemm";
+      g_omp_threads = reinterpret_cast<omp_set_threads_t>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    }
+    g_openblas = open_first("TENSORKERN_OPENBLAS", {"libopenblas.so.0", "libopenblas.so"}, "install it with `apt-get install libopenblas0-pthread` or set TENSORKERN_OPENBLAS");
+    if (g_openblas.handle) {
+      g_cblas_sgemm = reinterpret_cast<cblas_sgemm_t>(dlsym(g_openblas.handle, "cblas_sgemm"));
+      g_openblas_threads = reinterpret_cast<openblas_set_threads_t>(dlsym(g_openblas.handle, "openblas_set_num_threads"));
+      if (auto c = reinterpret_cast<openblas_config_t>(dlsym(g_openblas.handle, "openblas_get_config"))) g_openblas.version = c();
+      if (!g_cblas_sgemm) g_openblas.why = "libopenblas has no cblas_sgemm";
+    }
+  });
+}
+
+Napi::Object lib_info(Napi::Env env, const Lib& l, bool ok) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", ok);
+  o.Set("path", l.path);
+  o.Set("version", l.version);
+  o.Set("why", ok ? std::string() : l.why);
+  return o;
+}
+
+// baselines(threads) -> { onednn: {...}, openblas: {...} }
+Napi::Value Baselines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int threads = get_int(env, info[0], "threads", 1, 4096);
+  load_all(threads);
+  if (g_openblas_threads) g_openblas_threads(threads);
+  if (g_omp_threads) g_omp_threads(threads);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("onednn", lib_info(env, g_dnnl, g_dnnl_sgemm != nullptr));
+  o.Set("openblas", lib_info(env, g_openblas, g_cblas_sgemm != nullptr));
+  return o;
+}
+
+// baselineGemm(name, a, b, out, transA, transB): out = op(a) op(b), sync. float32 (both) and int8
+// (oneDNN's s8s8s32). Throws for shapes/dtypes the library cannot take.
+Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a baseline name"));
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  GemmParams p;
+  p.a = unwrap_tensor(env, info[1], "a", nullptr);
+  p.b = unwrap_tensor(env, info[2], "b", nullptr);
+  p.out = unwrap_tensor(env, info[3], "out", nullptr);
+  p.c.ndim = p.bias.ndim = -1;
+  p.trans_a = get_bool(env, info[4], "transA");
+  p.trans_b = get_bool(env, info[5], "transB");
+  GemmShape s;
+  Status st = gemm_validate(p, &s);
+  if (!st.ok()) throw_status(env, st);
+  if (s.batch != 1 || !p.a.device.is_cpu()) throw_status(env, Unsupported("baselines take one rank-2 CPU product"));
+  const char ta = p.trans_a ? 'T' : 'N', tb = p.trans_b ? 'T' : 'N';
+  if (name == "onednn" && p.a.dtype == DType::kFloat32 && g_dnnl_sgemm) {
+    int r = g_dnnl_sgemm(ta, tb, s.M, s.N, s.K, 1.0f, p.a.as<float>(), s.lda, p.b.as<float>(), s.ldb, 0.0f, p.out.as<float>(), s.N);
+    if (r != 0) throw_status(env, Internal("dnnl_sgemm failed: " + std::to_string(r)));
+  } else if (name == "onednn" && p.a.dtype == DType::kInt8 && g_dnnl_s8) {
+    const int32_t co = 0;
+    int r = g_dnnl_s8(ta, tb, 'F', s.M, s.N, s.K, 1.0f, p.a.as<int8_t>(), s.lda, 0, p.b.as<int8_t>(), s.ldb, 0, 0.0f,
+                      p.out.as<int32_t>(), s.N, &co);
+    if (r != 0) throw_status(env, Internal("dnnl_gemm_s8s8s32 failed: " + std::to_string(r)));
+  } else if (name == "openblas" && p.a.dtype == DType::kFloat32 && g_cblas_sgemm) {
+    constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+    g_cblas_sgemm(kRowMajor, p.trans_a ? kTrans : kNoTrans, p.trans_b ? kTrans : kNoTrans, int(s.M), int(s.N), int(s.K), 1.0f,
+                  p.a.as<float>(), int(s.lda), p.b.as<float>(), int(s.ldb), 0.0f, p.out.as<float>(), int(s.N));
+  } else {
+    throw_status(env, Unsupported("baseline " + name + " is not loaded or does not take " + dtype_name(p.a.dtype)));
+  }
+  return env.Undefined();
+}
+
+// memRead(data: Float32Array, threads?) -> seconds for one multi-threaded pass summing every float:
+// the read bandwidth a memory-bound kernel can hope for.
+Napi::Value MemRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorView t = unwrap_tensor(env, info[0], "data", nullptr);
+  if (t.dtype != DType::kFloat32 || !t.device.is_cpu()) throw_status(env, TypeMismatch("Expected a float32 CPU tensor"));
+  const float* x = t.as<float>();
+  const int64_t n = t.numel;
+  std::atomic<uint32_t> sink{0};
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
+    float acc[16] = {};
+    int64_t i = b;
+    for (; i + 16 <= e; i += 16)
+      for (int j = 0; j < 16; ++j) acc[j] += x[i + j];
+    for (; i < e; ++i) acc[0] += x[i];
+    float total = 0;
+    for (float v : acc) total += v;
+    uint32_t bits;
+    std::memcpy(&bits, &total, 4);
+    sink.fetch_xor(bits, std::memory_order_relaxed);
+  });
+  auto t1 = std::chrono::steady_clock::now();
+  if (!s.ok()) throw_status(env, s);
+  return Napi::Number::New(env, std::chrono::duration<double>(t1 - t0).count());
+}
+
+}  // namespace
+
+void register_bench(Napi::Env env, Napi::Object exports) {
+  exports.Set("baselines", Napi::Function::New<guard<Baselines>>(env, "baselines"));
+  exports.Set("baselineGemm", Napi::Function::New<guard<BaselineGemm>>(env, "baselineGemm"));
+  exports.Set("memRead", Napi::Function::New<guard<MemRead>>(env, "memRead"));
+}
+
+}  // namespace tk::napi

@@ -1,0 +1,41 @@
+// gemm: out = alpha * op(A) @ op(B) + beta * C (+ bias per column).
+//   A [M,K] (or [K,M] with trans_a), B [K,N] (or [N,K] with trans_b); rank 2, or rank 3 = a strided
+//   batch (a rank-2 operand is shared by every batch entry). float32 / float16 / bfloat16 inputs
+//   accumulate in float32; int8 x int8 accumulates exactly in int32.
+#pragma once
+#include <cstdint>
+
+#include "../../core/status.h"
+#include "../../core/tensor_view.h"
+
+namespace tk {
+
+struct GemmParams {
+  TensorView a, b;
+  TensorView c;     // optional (ndim == -1): [M,N] or [batch,M,N]; may be the same storage as out
+  TensorView bias;  // optional (ndim == -1): [N]
+  TensorView out;   // [M,N] or [batch,M,N]
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.0f, beta = 0.0f;
+};
+
+// Sizes and per-batch element strides derived from the params (0 stride = shared operand).
+struct GemmShape {
+  int64_t batch = 1, M = 0, N = 0, K = 0;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0, stride_out = 0;
+  int64_t lda = 0, ldb = 0;  // row strides of A and B as stored
+};
+
+// Checks ranks, sizes, dtypes and devices (the JS layer checks first with friendlier messages; this
+// is the memory-safety re-check) and fills the shape.
+Status gemm_validate(const GemmParams& p, GemmShape* s);
+Status gemm(const GemmParams& p);
+Status gemm_cpu(const GemmParams& p, const GemmShape& s);
+
+// The kernel gemm_cpu picks for this dtype and row count on the active ISA (reported by benches).
+const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b);
+
+// The plain (untiled, unvectorized) triple loop: the bench's own baseline and a cross-check.
+Status gemm_plain(const GemmParams& p, const GemmShape& s);
+
+}  // namespace tk

@@ -1,0 +1,301 @@
+// The ISA-neutral CPU GEMM driver: picks the kernel table for the CPU, the path (blocked BLIS-style
+// or skinny), splits C into tiles the pool's threads take dynamically, and handles what the kernels
+// do not: dtype conversion of out / c / bias, batches, K = 0.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../../core/cpu_features.h"
+#include "../../core/half.h"
+#include "../../core/scratch.h"
+#include "../../core/thread_pool.h"
+#include "../cast/cast.h"
+#include "gemm.h"
+#include "gemm_kernels.h"
+
+namespace tk {
+namespace {
+
+using gemm_kernels::BlockedKernels;
+using gemm_kernels::Epilogue;
+using gemm_kernels::IsaKernels;
+using gemm_kernels::Operand;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+const IsaKernels& kernels_for(Isa isa) {
+  static IsaKernels tables[4];
+  static std::once_flag once[4];
+  const int i = static_cast<int>(isa);
+  std::call_once(once[i], [&] {
+    IsaKernels& k = tables[i];
+    gemm_kernels::get_kernels_scalar(&k);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
+    if (isa == Isa::kAvx512) {
+      const CpuFeatures& f = cpu_features();
+      gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16);
+    }
+#endif
+#if defined(__aarch64__)
+    if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
+#endif
+  });
+  return tables[i];
+}
+
+// 64-byte aligned scratch that frees itself (packing buffers, workspaces).
+struct Aligned {
+  void* p = nullptr;
+  explicit Aligned(size_t bytes) {
+    p = std::aligned_alloc(64, round_up(static_cast<int64_t>(std::max<size_t>(bytes, 64)), 64));
+    if (!p) throw std::bad_alloc();
+  }
+  ~Aligned() { std::free(p); }
+  Aligned(const Aligned&) = delete;
+  Aligned& operator=(const Aligned&) = delete;
+  template <class T>
+  T* as() const { return static_cast<T*>(p); }
+};
+
+size_t elem_bytes(DType t) { return size_t(dtype_bits(t) / 8); }
+
+Operand batch_operand(const TensorView& t, int64_t ld, bool trans, int64_t stride, int64_t b) {
+  return Operand{static_cast<const char*>(t.data) + b * stride * int64_t(elem_bytes(t.dtype)), t.dtype, ld, trans};
+}
+
+template <class Acc>
+struct Problem {
+  const GemmShape* s;
+  const TensorView *a, *b;
+  bool trans_a, trans_b;
+  Acc* c;                // output accumulation target, [batch][M][N]
+  int64_t stride_c;      // 0 or M*N
+  const Acc* cin;        // beta * cin input, or null
+  int64_t stride_cin;
+  const Acc* bias;       // [N] or null
+  Acc alpha, beta;
+};
+
+// The BLIS loop nest. For each (batch, NC block of N, KC block of K) the threads first pack that
+// KC x NC block of B together (each takes whole NR panels), then share the work of multiplying it:
+// units of (MC block of M, group of NR panels) taken from an atomic counter, each thread packing its
+// own A block. B is packed once per block and reused by every row of C; the end of each parallel
+// region is the barrier between packing and use.
+template <class Acc>
+Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
+  const GemmShape& s = *p.s;
+  const int nt = num_threads();
+  const int64_t kc_max = std::min<int64_t>(k.kc, s.K);
+  const int64_t nc = std::min<int64_t>(k.nc, round_up(s.N, k.nr));
+  // M is cut into `mblocks` blocks of whole MR panels, as even as the panels allow, at most MC rows
+  // each, and a multiple of the thread count when there are enough panels (2048 rows in 15 blocks on
+  // 2 threads would leave one thread idle for a fifteenth of the time).
+  const int64_t mpanels = ceil_div(s.M, k.mr);
+  int64_t mblocks = ceil_div(mpanels * k.mr, k.mc);
+  if (mpanels >= round_up(mblocks, nt)) mblocks = round_up(mblocks, nt);
+  const int64_t max_block_panels = ceil_div(mpanels, mblocks);
+  const size_t a_bytes = size_t(max_block_panels) * k.a_panel_bytes(kc_max);
+  const size_t bpb_max = k.b_panel_bytes(kc_max);
+  char* bbuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackB, size_t(ceil_div(nc, k.nr)) * bpb_max));
+
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
+    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
+    Acc* C = p.c + bi * p.stride_c;
+    const Acc* Cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
+    for (int64_t jc = 0; jc < s.N; jc += nc) {
+      const int64_t ncb = std::min(nc, s.N - jc);
+      const int64_t npanels = ceil_div(ncb, k.nr);
+      for (int64_t pc = 0; pc < s.K; pc += k.kc) {
+        const int64_t kcb = std::min<int64_t>(k.kc, s.K - pc);
+        const size_t apb = k.a_panel_bytes(kcb), bpb = k.b_panel_bytes(kcb);
+        // 1. pack B[pc:pc+kcb, jc:jc+ncb], whole panels per thread
+        TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(std::min<int64_t>(npanels, nt)), [&](int tid, int n) {
+          const int64_t p0 = npanels * tid / n, p1 = npanels * (tid + 1) / n;
+          if (p0 < p1) {
+            k.pack_b(B, pc, kcb, jc + p0 * k.nr, std::min(ncb, p1 * k.nr) - p0 * k.nr, bbuf + p0 * bpb);
+          }
+        }));
+        // 2. multiply: units of (M block, group of panels); enough groups to keep every thread busy
+        int64_t groups = 1;
+        while (mblocks * groups < 2 * nt && groups < npanels) ++groups;
+        const int64_t units = mblocks * groups;
+        std::atomic<int64_t> next{0};
+        TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(std::min<int64_t>(units, nt)), [&](int, int) {
+          char* abuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackA, a_bytes));
+          int64_t packed_block = -1;
+          Epilogue<Acc> e;
+          e.alpha = p.alpha;
+          e.beta = p.beta;
+          e.first = pc == 0;
+          e.last = pc + kcb >= s.K;
+          e.ldcin = s.N;
+          for (int64_t u = next++; u < units; u = next++) {
+            const int64_t mb = u / groups, g = u % groups;
+            const int64_t i0 = (mpanels * mb / mblocks) * k.mr;
+            const int64_t mcb = std::min(s.M, (mpanels * (mb + 1) / mblocks) * k.mr) - i0;
+            if (packed_block != mb) {
+              k.pack_a(A, i0, mcb, pc, kcb, abuf);
+              packed_block = mb;
+            }
+            const int64_t q0 = npanels * g / groups, q1 = npanels * (g + 1) / groups;
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t jr = q * k.nr, col = jc + jr;
+              const char* bp = bbuf + q * bpb;
+              e.bias = p.bias ? p.bias + col : nullptr;
+              const int nr = static_cast<int>(std::min<int64_t>(k.nr, ncb - jr));
+              for (int64_t ir = 0; ir < mcb; ir += k.mr) {
+                const int64_t row = i0 + ir;
+                e.cin = Cin ? Cin + row * s.N + col : nullptr;
+                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + row * s.N + col, s.N,
+                      static_cast<int>(std::min<int64_t>(k.mr, mcb - ir)), nr, e);
+              }
+            }
+          }
+        }));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// op(A) of one batch entry as contiguous float32 [M, K] (the skinny kernels' A).
+void gather_a_f32(const Operand& a, int64_t M, int64_t K, float* dst) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t idx = a.trans ? k * a.ld + i : i * a.ld + k;
+      switch (a.dtype) {
+        case DType::kFloat16: dst[i * K + k] = f16_to_f32(static_cast<const uint16_t*>(a.data)[idx]); break;
+        case DType::kBFloat16: dst[i * K + k] = bf16_to_f32(static_cast<const uint16_t*>(a.data)[idx]); break;
+        default: dst[i * K + k] = static_cast<const float*>(a.data)[idx]; break;
+      }
+    }
+}
+
+Status run_skinny(const gemm_kernels::SkinnyKernels& k, const Problem<float>& p) {
+  const GemmShape& s = *p.s;
+  Aligned a32(size_t(s.M) * size_t(s.K) * sizeof(float));
+  // Column chunks: a multiple of 64 (one cache line of float32 per row of B in the non-transposed
+  // kernel), split evenly over the threads.
+  const int threads = num_threads();
+  const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(s.N, threads), 64));
+  const int64_t chunks = ceil_div(s.N, chunk);
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    gather_a_f32(batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi), s.M, s.K, a32.as<float>());
+    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
+    float* C = p.c + bi * p.stride_c;
+    Epilogue<float> e;
+    e.alpha = p.alpha;
+    e.beta = p.beta;
+    e.cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
+    e.ldcin = s.N;
+    e.bias = p.bias;
+    TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(chunks), [&](int tid, int nt) {
+      float* scratch = static_cast<float*>(thread_scratch(ScratchSlot::kWork, size_t(s.M) * size_t(chunk) * sizeof(float)));
+      for (int64_t ci = tid; ci < chunks; ci += nt) {
+        const int64_t n0 = ci * chunk, n1 = std::min(s.N, n0 + chunk);
+        k.run(s.M, s.K, a32.as<float>(), B, n0, n1, C, s.N, e, scratch);
+      }
+    }));
+  }
+  return Status::Ok();
+}
+
+// K == 0: out = beta * c + bias, element by element.
+template <class Acc>
+void epilogue_only(const Problem<Acc>& p) {
+  const GemmShape& s = *p.s;
+  for (int64_t bi = 0; bi < s.batch; ++bi)
+    for (int64_t i = 0; i < s.M; ++i)
+      for (int64_t j = 0; j < s.N; ++j) {
+        Acc v = 0;
+        if (p.cin) v += p.beta * p.cin[bi * p.stride_cin + i * s.N + j];
+        if (p.bias) v += p.bias[j];
+        p.c[bi * p.stride_c + i * s.N + j] = v;
+      }
+}
+
+// A float tensor's data as float32: the tensor itself, or a converted copy held in `keep`.
+const float* as_f32(const TensorView& t, std::unique_ptr<Aligned>& keep) {
+  if (t.dtype == DType::kFloat32) return t.as<float>();
+  keep = std::make_unique<Aligned>(size_t(t.numel) * sizeof(float));
+  TensorView dst = t;
+  dst.dtype = DType::kFloat32;
+  dst.data = keep->p;
+  CastParams cp{t, dst};
+  cast_cpu(cp);
+  return keep->as<float>();
+}
+
+Status gemm_float(const GemmParams& p, const GemmShape& s) {
+  const IsaKernels& k = kernels_for(active_isa());
+  std::unique_ptr<Aligned> out_ws, c_ws, bias_ws;
+  Problem<float> pr{&s, &p.a, &p.b, p.trans_a, p.trans_b, nullptr, s.stride_out, nullptr, s.stride_c, nullptr, p.alpha, p.beta};
+  const bool use_c = p.c.ndim >= 0 && p.beta != 0.0f;
+  if (use_c) pr.cin = as_f32(p.c, c_ws);
+  if (p.bias.ndim >= 0) pr.bias = as_f32(p.bias, bias_ws);
+  if (p.out.dtype == DType::kFloat32) {
+    pr.c = p.out.as<float>();
+  } else {
+    out_ws = std::make_unique<Aligned>(size_t(p.out.numel) * sizeof(float));
+    pr.c = out_ws->as<float>();
+  }
+  if (s.M > 0 && s.N > 0) {
+    if (s.K == 0) {
+      epilogue_only(pr);
+    } else if (s.M <= (p.trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) {
+      TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr));
+    } else if (p.a.dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr) {
+      TK_RETURN_IF_ERROR(run_blocked(k.bf16_dot, pr));
+    } else {
+      TK_RETURN_IF_ERROR(run_blocked(k.f32, pr));
+    }
+  }
+  if (out_ws) {
+    TensorView src = p.out;
+    src.dtype = DType::kFloat32;
+    src.data = out_ws->p;
+    return cast_cpu(CastParams{src, p.out});
+  }
+  return Status::Ok();
+}
+
+Status gemm_int8(const GemmParams& p, const GemmShape& s) {
+  const IsaKernels& k = kernels_for(active_isa());
+  Problem<int32_t> pr{&s, &p.a, &p.b, p.trans_a, p.trans_b, p.out.as<int32_t>(), s.stride_out, nullptr, s.stride_c, nullptr, 1, 0};
+  if (p.c.ndim >= 0 && p.beta != 0.0f) {
+    pr.cin = p.c.as<int32_t>();
+    pr.beta = 1;
+  }
+  if (p.bias.ndim >= 0) pr.bias = p.bias.as<int32_t>();
+  if (s.M == 0 || s.N == 0) return Status::Ok();
+  if (s.K == 0) {
+    epilogue_only(pr);
+    return Status::Ok();
+  }
+  return run_blocked(k.i8, pr);
+}
+
+}  // namespace
+
+Status gemm_cpu(const GemmParams& p, const GemmShape& s) {
+  if (p.a.dtype == DType::kInt8) return gemm_int8(p, s);
+  return gemm_float(p, s);
+}
+
+// The name of the kernel gemm_cpu would use (for `tensorkern info`, benches and tests).
+const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b) {
+  const IsaKernels& k = kernels_for(active_isa());
+  if (dtype == DType::kInt8) return k.i8.name;
+  if (M <= (trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) return k.skinny.name;
+  if (dtype == DType::kBFloat16 && k.bf16_dot.name) return k.bf16_dot.name;
+  return k.f32.name;
+}
+
+}  // namespace tk

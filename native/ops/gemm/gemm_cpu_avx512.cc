@@ -1,0 +1,194 @@
+// AVX-512 kernels (F+BW+VL+DQ; VNNI and BF16 parts used only when CPUID has them). Compiled with the
+// avx512 flags of native/sources.json, entered only after the CPU check in gemm_cpu.cc.
+#define TK_GEMM_ISA 3
+#include "gemm_configs.h"
+#include "gemm_kernel_impl.h"
+
+namespace {
+
+// ---- int8 with VNNI: vpdpbusd multiplies unsigned bytes by signed bytes in groups of 4. A is stored
+// as a + 128 (unsigned); the extra 128 * sum(b) per column is subtracted from the accumulators
+// using the column sums stored after each B panel. Exact: everything stays in int32.
+
+// A panels: [kc4][MR] uint32 (4 bytes a+128); B panels: [kc4][NR][4] int8, then int32 colsum[NR].
+template <int MR>
+void pack_a_vnni(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
+  const int64_t kc4 = (kc + 3) / 4;
+  uint8_t* d = static_cast<uint8_t*>(dst);
+  for (int64_t p = 0; p < rows; p += MR) {
+    const int r = static_cast<int>(imin(MR, rows - p));
+    uint8_t* dp = d + (p / MR) * kc4 * MR * 4;
+    for (int64_t k4 = 0; k4 < kc4; ++k4)
+      for (int i = 0; i < MR; ++i)
+        for (int t = 0; t < 4; ++t) {
+          const int64_t k = 4 * k4 + t;
+          const int v = (i < r && k < kc) ? a_at(a, i0 + p + i, k0 + k) : 0;
+          dp[(k4 * MR + i) * 4 + t] = static_cast<uint8_t>(v + 128);
+        }
+  }
+}
+
+template <int NR>
+size_t b_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * NR * 4 + NR * 4; }
+template <int MR>
+size_t a_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * MR * 4; }
+
+template <int NR>
+void pack_b_vnni(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
+  const int64_t kc4 = (kc + 3) / 4;
+  uint8_t* d = static_cast<uint8_t*>(dst);
+  const Operand t{b.data, b.dtype, b.ld, !b.trans};  // (column j, k) of op(B)
+  for (int64_t q = 0; q < cols; q += NR) {
+    const int c = static_cast<int>(imin(NR, cols - q));
+    int8_t* dq = reinterpret_cast<int8_t*>(d + (q / NR) * b_panel_bytes_vnni<NR>(kc));
+    int32_t colsum[NR] = {};
+    for (int64_t k4 = 0; k4 < kc4; ++k4)
+      for (int j = 0; j < NR; ++j)
+        for (int s = 0; s < 4; ++s) {
+          const int64_t k = 4 * k4 + s;
+          const int8_t v = (j < c && k < kc) ? a_at(t, j0 + q + j, k0 + k) : 0;
+          dq[(k4 * NR + j) * 4 + s] = v;
+          colsum[j] += v;
+        }
+    std::memcpy(dq + kc4 * NR * 4, colsum, sizeof colsum);
+  }
+}
+
+template <int MR, int NV>
+void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr,
+                 const Epilogue<int32_t>& e) {
+  constexpr int NR = NV * 16;
+  const int64_t kc4 = (kc + 3) / 4;
+  const int32_t* ap = static_cast<const int32_t*>(apv);
+  const int8_t* bp = static_cast<const int8_t*>(bpv);
+  __m512i acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_si512();
+  for (int64_t k4 = 0; k4 < kc4; ++k4) {
+    __m512i b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bp + (k4 * NR + v * 16) * 4);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512i a = _mm512_set1_epi32(ap[k4 * MR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbusd_epi32(acc[i][v], a, b[v]);
+    }
+  }
+  const int32_t* colsum = reinterpret_cast<const int32_t*>(bp + kc4 * NR * 4);
+  __m512i corr[NV];
+  for (int v = 0; v < NV; ++v) corr[v] = _mm512_slli_epi32(_mm512_loadu_si512(colsum + v * 16), 7);
+  int32_t tmp[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_si512(tmp + i * NR + v * 16, _mm512_sub_epi32(acc[i][v], corr[v]));
+  store_edge<int32_t, MR, NR>(tmp, c, ldc, mr, nr, e);
+}
+
+// ---- bfloat16 with AVX512_BF16: vdpbf16ps adds the products of bf16 pairs into float32 lanes.
+// A panels: [kc2][MR] uint32 (bf16 pair); B panels: [kc2][NR][2] bf16. Inputs are bfloat16.
+template <int MR>
+void pack_a_bf16pair(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
+  const int64_t kc2 = (kc + 1) / 2;
+  const uint16_t* s = static_cast<const uint16_t*>(a.data);
+  uint16_t* d = static_cast<uint16_t*>(dst);
+  auto at = [&](int64_t r, int64_t k) -> uint16_t { return a.trans ? s[k * a.ld + r] : s[r * a.ld + k]; };
+  for (int64_t p = 0; p < rows; p += MR) {
+    const int r = static_cast<int>(imin(MR, rows - p));
+    uint16_t* dp = d + (p / MR) * kc2 * MR * 2;
+    for (int64_t k2 = 0; k2 < kc2; ++k2)
+      for (int i = 0; i < MR; ++i)
+        for (int t = 0; t < 2; ++t) {
+          const int64_t k = 2 * k2 + t;
+          dp[(k2 * MR + i) * 2 + t] = (i < r && k < kc) ? at(i0 + p + i, k0 + k) : 0;
+        }
+  }
+}
+
+template <int NR>
+void pack_b_bf16pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
+  const int64_t kc2 = (kc + 1) / 2;
+  const uint16_t* s = static_cast<const uint16_t*>(b.data);
+  uint16_t* d = static_cast<uint16_t*>(dst);
+  auto at = [&](int64_t k, int64_t j) -> uint16_t { return b.trans ? s[j * b.ld + k] : s[k * b.ld + j]; };
+  for (int64_t q = 0; q < cols; q += NR) {
+    const int c = static_cast<int>(imin(NR, cols - q));
+    uint16_t* dq = d + (q / NR) * kc2 * NR * 2;
+    for (int64_t k2 = 0; k2 < kc2; ++k2)
+      for (int j = 0; j < NR; ++j)
+        for (int t = 0; t < 2; ++t) {
+          const int64_t k = 2 * k2 + t;
+          dq[(k2 * NR + j) * 2 + t] = (j < c && k < kc) ? at(k0 + k, j0 + q + j) : 0;
+        }
+  }
+}
+
+template <int MR>
+size_t a_panel_bytes_bf16pair(int64_t kc) { return size_t((kc + 1) / 2) * MR * 4; }
+template <int NR>
+size_t b_panel_bytes_bf16pair(int64_t kc) { return size_t((kc + 1) / 2) * NR * 4; }
+
+template <int MR, int NV>
+void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc, int mr, int nr, const Epilogue<float>& e) {
+  constexpr int NR = NV * 16;
+  const int64_t kc2 = (kc + 1) / 2;
+  const int32_t* ap = static_cast<const int32_t*>(apv);
+  const uint16_t* bp = static_cast<const uint16_t*>(bpv);
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  for (int64_t k2 = 0; k2 < kc2; ++k2) {
+    __m512bh b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = (__m512bh)_mm512_loadu_si512(bp + (k2 * NR + v * 16) * 2);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(ap[k2 * MR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], a, b[v]);
+    }
+  }
+  float tmp[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(tmp + i * NR + v * 16, acc[i][v]);
+  if (mr == MR && nr == NR) {
+    // Full tile: same arithmetic as the float kernel's vector epilogue, through the tile buffer.
+    const __m512 va = _mm512_set1_ps(e.alpha), vb = _mm512_set1_ps(e.beta);
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) {
+        float* cp = c + i * ldc + v * 16;
+        __m512 r = _mm512_mul_ps(acc[i][v], va);
+        if (e.first) {
+          if (e.cin) r = _mm512_fmadd_ps(_mm512_loadu_ps(e.cin + i * e.ldcin + v * 16), vb, r);
+        } else {
+          r = _mm512_add_ps(r, _mm512_loadu_ps(cp));
+        }
+        if (e.last && e.bias) r = _mm512_add_ps(r, _mm512_loadu_ps(e.bias + v * 16));
+        _mm512_storeu_ps(cp, r);
+      }
+    return;
+  }
+  store_edge<float, MR, NR>(tmp, c, ldc, mr, nr, e);
+}
+
+}  // namespace
+
+namespace tk::gemm_kernels {
+
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16) {
+  constexpr BlockConfig f = kAvx512F32;
+  k->f32 = {"avx512 f32 12x32", f.mr, f.nr, f.kc, f.mc, f.nc, a_panel_bytes_f32<f.mr>, b_panel_bytes_f32<f.nr>,
+            pack_a_f32<f.mr>, pack_b_f32<f.nr>, ukr_f32<f.mr, f.nr / kW>};
+  k->skinny = {"avx512 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
+  if (has_vnni) {
+    constexpr BlockConfig q = kAvx512I8;
+    k->i8 = {"avx512 int8 12x32 (vpdpbusd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_vnni<q.mr>, b_panel_bytes_vnni<q.nr>,
+             pack_a_vnni<q.mr>, pack_b_vnni<q.nr>, ukr_i8_vnni<q.mr, q.nr / 16>};
+  }
+  if (has_bf16) {
+    constexpr BlockConfig h = kAvx512Bf16;
+    k->bf16_dot = {"avx512 bf16 12x32 (vdpbf16ps)", h.mr, h.nr, h.kc, h.mc, h.nc, a_panel_bytes_bf16pair<h.mr>,
+                   b_panel_bytes_bf16pair<h.nr>, pack_a_bf16pair<h.mr>, pack_b_bf16pair<h.nr>, ukr_bf16_dot<h.mr, h.nr / 16>};
+  }
+}
+
+}  // namespace tk::gemm_kernels

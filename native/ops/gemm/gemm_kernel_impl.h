@@ -1,0 +1,406 @@
+// Kernel templates shared by the ISA units: packing, the float MR x NR microkernel, the skinny
+// (decode) kernels, and the portable int8 kernels. Written once against gemm_simd.h's VF; each
+// gemm_cpu_<isa>.cc instantiates them with its own vector type. Internal linkage throughout.
+#pragma once
+#include <cstdint>
+
+#include "gemm_kernels.h"
+#include "gemm_simd.h"
+
+namespace {
+
+using tk::DType;
+using tk::gemm_kernels::Epilogue;
+using tk::gemm_kernels::Operand;
+
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---- packing (float) --------------------------------------------------------------------------
+// A panels: [ceil(rows/MR)][kc][MR] floats; B panels: [ceil(cols/NR)][kc][NR] floats. Float16 and
+// bfloat16 inputs are converted here, so one float microkernel serves all three dtypes.
+
+template <int MR, class T>
+void pack_a_t(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, float* dst) {
+  const T* src = static_cast<const T*>(a.data);
+  for (int64_t p = 0; p < rows; p += MR) {
+    const int r = static_cast<int>(imin(MR, rows - p));
+    float* d = dst + p * kc;
+    if (!a.trans) {
+      for (int i = 0; i < r; ++i) {
+        const T* s = src + (i0 + p + i) * a.ld + k0;
+        for (int64_t k = 0; k < kc; ++k) d[k * MR + i] = load1(s, k);
+      }
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* s = src + (k0 + k) * a.ld + i0 + p;
+        for (int i = 0; i < r; ++i) d[k * MR + i] = load1(s, i);
+      }
+    }
+    if (r < MR) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = r; i < MR; ++i) d[k * MR + i] = 0.0f;
+    }
+  }
+}
+
+template <int NR, class T>
+void pack_b_t(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, float* dst) {
+  const T* src = static_cast<const T*>(b.data);
+  for (int64_t q = 0; q < cols; q += NR) {
+    const int c = static_cast<int>(imin(NR, cols - q));
+    float* d = dst + q * kc;
+    if (!b.trans) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* s = src + (k0 + k) * b.ld + j0 + q;
+        float* dk = d + k * NR;
+        if (c == NR) {
+          for (int v = 0; v < NR; v += kW) vstore(dk + v, loadv(s + v));
+        } else {
+          for (int j = 0; j < c; ++j) dk[j] = load1(s, j);
+          for (int j = c; j < NR; ++j) dk[j] = 0.0f;
+        }
+      }
+    } else {
+      for (int j = 0; j < c; ++j) {
+        const T* s = src + (j0 + q + j) * b.ld + k0;
+        for (int64_t k = 0; k < kc; ++k) d[k * NR + j] = load1(s, k);
+      }
+      for (int64_t k = 0; k < kc; ++k)
+        for (int j = c; j < NR; ++j) d[k * NR + j] = 0.0f;
+    }
+  }
+}
+
+template <int MR>
+void pack_a_f32(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
+  float* d = static_cast<float*>(dst);
+  switch (a.dtype) {
+    case DType::kFloat16: return pack_a_t<MR, F16>(a, i0, rows, k0, kc, d);
+    case DType::kBFloat16: return pack_a_t<MR, BF16>(a, i0, rows, k0, kc, d);
+    default: return pack_a_t<MR, float>(a, i0, rows, k0, kc, d);
+  }
+}
+
+template <int NR>
+void pack_b_f32(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
+  float* d = static_cast<float*>(dst);
+  switch (b.dtype) {
+    case DType::kFloat16: return pack_b_t<NR, F16>(b, k0, kc, j0, cols, d);
+    case DType::kBFloat16: return pack_b_t<NR, BF16>(b, k0, kc, j0, cols, d);
+    default: return pack_b_t<NR, float>(b, k0, kc, j0, cols, d);
+  }
+}
+
+template <int MR>
+size_t a_panel_bytes_f32(int64_t kc) { return size_t(kc) * MR * sizeof(float); }
+template <int NR>
+size_t b_panel_bytes_f32(int64_t kc) { return size_t(kc) * NR * sizeof(float); }
+
+// ---- epilogue -----------------------------------------------------------------------------------
+
+// Scalar epilogue for one element (edge tiles and skinny kernels).
+template <class Acc>
+inline Acc epilogue1(Acc acc, Acc* c, const Acc* cin, const Acc* bias, const Epilogue<Acc>& e) {
+  Acc r = e.alpha * acc;
+  if (e.first) {
+    if (cin) r += e.beta * *cin;
+  } else {
+    r += *c;
+  }
+  if (e.last && bias) r += *bias;
+  return r;
+}
+
+// Edge tile: the accumulators went to tmp[MR][NR]; write the mr x nr corner.
+template <class Acc, int MR, int NR>
+inline void store_edge(const Acc* tmp, Acc* c, int64_t ldc, int mr, int nr, const Epilogue<Acc>& e) {
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) {
+      Acc* cp = c + i * ldc + j;
+      *cp = epilogue1(tmp[i * NR + j], cp, e.cin ? e.cin + i * e.ldcin + j : nullptr, e.bias ? e.bias + j : nullptr, e);
+    }
+}
+
+// ---- the float microkernel ----------------------------------------------------------------------
+
+template <int MR, int NV>
+void ukr_f32(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc, int mr, int nr, const Epilogue<float>& e) {
+  static_assert(MR * NV + NV + 1 <= (kW == 16 ? 32 : 16) || kW == 4, "accumulators + B + broadcast must fit the register file");
+  constexpr int NR = NV * kW;
+  const float* ap = static_cast<const float*>(apv);
+  const float* bp = static_cast<const float*>(bpv);
+  VF acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = vzero();
+
+  // The C tile was last touched a whole K block ago: start fetching it now so the epilogue's loads
+  // do not stall (one line per 64 bytes of each row).
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; j += 16) prefetch(c + i * ldc + j);
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    prefetch(bp + (k + 8) * NR);
+    prefetch(ap + (k + 16) * MR);
+    VF b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = vload(bp + k * NR + v * kW);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const VF a = vset1(ap[k * MR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = vfma(a, b[v], acc[i][v]);
+    }
+  }
+
+  if (mr == MR && nr == NR) {
+    const VF va = vset1(e.alpha), vb = vset1(e.beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float* cp = c + i * ldc + v * kW;
+        VF r = vmul(acc[i][v], va);
+        if (e.first) {
+          if (e.cin) r = vfma(vload(e.cin + i * e.ldcin + v * kW), vb, r);
+        } else {
+          r = vadd(r, vload(cp));
+        }
+        if (e.last && e.bias) r = vadd(r, vload(e.bias + v * kW));
+        vstore(cp, r);
+      }
+    }
+    return;
+  }
+  float tmp[MR * NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) vstore(tmp + i * NR + v * kW, acc[i][v]);
+  store_edge<float, MR, NR>(tmp, c, ldc, mr, nr, e);
+}
+
+// ---- skinny kernels (few rows of A; B streamed once, unpacked) --------------------------------------
+
+// B stored [K, N] (not transposed): walk K in blocks of 4 rows of B, each row read contiguously,
+// accumulating MB rows of C in `scratch` (L1/L2-resident for M <= 16).
+template <int MB, class T>
+inline void skinny_nn_rows(int64_t K_block, const float* a, int64_t lda, const T* b, int64_t ldb, int64_t w, float* acc_rows,
+                           int64_t ldacc, bool init, bool prefetch_next) {
+  int64_t n = 0;
+  for (; n + 2 * kW <= w; n += 2 * kW) {
+    VF acc[MB][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < MB; ++r) {
+      acc[r][0] = init ? vzero() : vload(acc_rows + r * ldacc + n);
+      acc[r][1] = init ? vzero() : vload(acc_rows + r * ldacc + n + kW);
+    }
+    for (int64_t kk = 0; kk < K_block; ++kk) {
+      const T* brow = b + kk * ldb + n;
+      // The same columns of the next block of rows: a couple of microseconds ahead of use, far
+      // enough to hide DRAM latency; rows far apart defeat the hardware stream prefetcher.
+      if (prefetch_next) prefetch(brow + K_block * ldb);
+      const VF b0 = loadv(brow), b1 = loadv(brow + kW);
+#pragma GCC unroll 4
+      for (int r = 0; r < MB; ++r) {
+        const VF av = vset1(a[r * lda + kk]);
+        acc[r][0] = vfma(av, b0, acc[r][0]);
+        acc[r][1] = vfma(av, b1, acc[r][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < MB; ++r) {
+      vstore(acc_rows + r * ldacc + n, acc[r][0]);
+      vstore(acc_rows + r * ldacc + n + kW, acc[r][1]);
+    }
+  }
+  for (; n < w; ++n) {
+    for (int r = 0; r < MB; ++r) {
+      float s = init ? 0.0f : acc_rows[r * ldacc + n];
+      for (int64_t kk = 0; kk < K_block; ++kk) s += a[r * lda + kk] * load1(b + kk * ldb, n);
+      acc_rows[r * ldacc + n] = s;
+    }
+  }
+}
+
+template <class T>
+void skinny_nn(int64_t M, int64_t K, const float* a, const Operand& bop, int64_t n0, int64_t n1, float* c, int64_t ldc,
+               const Epilogue<float>& e, float* scratch) {
+  const T* b = static_cast<const T*>(bop.data) + n0;
+  const int64_t w = n1 - n0;
+  constexpr int64_t KB = 4;
+  if (K == 0) {
+    for (int64_t i = 0; i < M * w; ++i) scratch[i] = 0.0f;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += KB) {
+    const int64_t kb = imin(KB, K - k0);
+    const T* bk = b + k0 * bop.ld;
+    const bool pf = k0 + 2 * KB <= K;  // the next block is whole: prefetch it during this one
+    int64_t m = 0;
+    for (; m + 4 <= M; m += 4) skinny_nn_rows<4, T>(kb, a + m * K + k0, K, bk, bop.ld, w, scratch + m * w, w, k0 == 0, pf && m == 0);
+    switch (M - m) {
+      case 3: skinny_nn_rows<3, T>(kb, a + m * K + k0, K, bk, bop.ld, w, scratch + m * w, w, k0 == 0, pf && m == 0); break;
+      case 2: skinny_nn_rows<2, T>(kb, a + m * K + k0, K, bk, bop.ld, w, scratch + m * w, w, k0 == 0, pf && m == 0); break;
+      case 1: skinny_nn_rows<1, T>(kb, a + m * K + k0, K, bk, bop.ld, w, scratch + m * w, w, k0 == 0, pf && m == 0); break;
+      default: break;
+    }
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < w; ++n) {
+      float* cp = c + m * ldc + n0 + n;
+      *cp = epilogue1(scratch[m * w + n], cp, e.cin ? e.cin + m * e.ldcin + n0 + n : nullptr, e.bias ? e.bias + n0 + n : nullptr, e);
+    }
+}
+
+// B stored [N, K] (transposed: the nn.Linear weight layout): dot products along K, NB rows of B
+// against MB rows of A at a time, each row of B streamed contiguously.
+template <int MB, int NB, class T>
+inline void skinny_nt_block(int64_t K, const float* a, const T* b, int64_t ldb, float* out /*[MB][NB]*/) {
+  VF acc[MB][NB];
+#pragma GCC unroll 8
+  for (int r = 0; r < MB; ++r)
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) acc[r][j] = vzero();
+  int64_t k = 0;
+  // Each row of B is its own stream; prefetch each ~1 KB ahead (the hardware prefetcher needs a
+  // while to pick up a new stream, and the rows are short: K elements).
+  constexpr int64_t kAhead = 1024 / sizeof(T);
+  for (; k + kW <= K; k += kW) {
+    if ((k & (64 / sizeof(T) - 1)) < kW) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NB; ++j) prefetch(b + j * ldb + k + kAhead);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+      const VF bv = loadv(b + j * ldb + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < MB; ++r) acc[r][j] = vfma(vload(a + r * K + k), bv, acc[r][j]);
+    }
+  }
+  for (int r = 0; r < MB; ++r)
+    for (int j = 0; j < NB; ++j) {
+      float s = vhsum(acc[r][j]);
+      for (int64_t kk = k; kk < K; ++kk) s += a[r * K + kk] * load1(b + j * ldb, kk);
+      out[r * NB + j] = s;
+    }
+}
+
+template <int MB, int NB, class T>
+inline void skinny_nt_tile(int64_t K, const float* a, const T* b, int64_t ldb, int64_t m, int64_t n, int nb, float* c,
+                           int64_t ldc, const Epilogue<float>& e) {
+  float dots[MB * NB];
+  skinny_nt_block<MB, NB, T>(K, a + m * K, b + n * ldb, ldb, dots);
+  for (int r = 0; r < MB; ++r)
+    for (int j = 0; j < nb; ++j) {
+      float* cp = c + (m + r) * ldc + n + j;
+      *cp = epilogue1(dots[r * NB + j], cp, e.cin ? e.cin + (m + r) * e.ldcin + n + j : nullptr, e.bias ? e.bias + n + j : nullptr, e);
+    }
+}
+
+template <class T>
+void skinny_nt(int64_t M, int64_t K, const float* a, const Operand& bop, int64_t n0, int64_t n1, float* c, int64_t ldc,
+               const Epilogue<float>& e, float*) {
+  const T* b = static_cast<const T*>(bop.data);
+  constexpr int NB = 4;
+  int64_t n = n0;
+  if (M == 1) {  // one row of A: 8 rows of B in flight, 8 accumulators
+    for (; n + 8 <= n1; n += 8) skinny_nt_tile<1, 8, T>(K, a, b, bop.ld, 0, n, 8, c, ldc, e);
+  }
+  for (; n + NB <= n1; n += NB) {
+    int64_t m = 0;
+    for (; m + 2 <= M; m += 2) skinny_nt_tile<2, NB, T>(K, a, b, bop.ld, m, n, NB, c, ldc, e);
+    if (m < M) skinny_nt_tile<1, NB, T>(K, a, b, bop.ld, m, n, NB, c, ldc, e);
+  }
+  for (; n < n1; ++n) {
+    int64_t m = 0;
+    for (; m + 2 <= M; m += 2) skinny_nt_tile<2, 1, T>(K, a, b, bop.ld, m, n, 1, c, ldc, e);
+    if (m < M) skinny_nt_tile<1, 1, T>(K, a, b, bop.ld, m, n, 1, c, ldc, e);
+  }
+}
+
+void skinny_run(int64_t M, int64_t K, const float* a, const Operand& b, int64_t n0, int64_t n1, float* c, int64_t ldc,
+                const Epilogue<float>& e, float* scratch) {
+  switch (b.dtype) {
+    case DType::kFloat16:
+      return b.trans ? skinny_nt<F16>(M, K, a, b, n0, n1, c, ldc, e, scratch) : skinny_nn<F16>(M, K, a, b, n0, n1, c, ldc, e, scratch);
+    case DType::kBFloat16:
+      return b.trans ? skinny_nt<BF16>(M, K, a, b, n0, n1, c, ldc, e, scratch) : skinny_nn<BF16>(M, K, a, b, n0, n1, c, ldc, e, scratch);
+    default:
+      return b.trans ? skinny_nt<float>(M, K, a, b, n0, n1, c, ldc, e, scratch) : skinny_nn<float>(M, K, a, b, n0, n1, c, ldc, e, scratch);
+  }
+}
+
+// ---- int8: pairs of K as int16 (the layout of AVX2's madd_epi16; portable kernels use it too) -----
+
+// A panels: [ceil(rows/MR)][kc2][MR] int32, each the int16 pair (a[2k], a[2k+1]); B panels:
+// [ceil(cols/NR)][kc2][NR][2] int16. kc2 = ceil(kc / 2); an odd K is padded with a zero.
+inline int8_t a_at(const Operand& a, int64_t r, int64_t k) {
+  const int8_t* s = static_cast<const int8_t*>(a.data);
+  return a.trans ? s[k * a.ld + r] : s[r * a.ld + k];
+}
+
+template <int MR>
+void pack_a_i8pair(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
+  const int64_t kc2 = (kc + 1) / 2;
+  uint32_t* d = static_cast<uint32_t*>(dst);
+  for (int64_t p = 0; p < rows; p += MR) {
+    const int r = static_cast<int>(imin(MR, rows - p));
+    uint32_t* dp = d + (p / MR) * kc2 * MR;
+    for (int64_t k2 = 0; k2 < kc2; ++k2)
+      for (int i = 0; i < MR; ++i) {
+        int16_t lo = 0, hi = 0;
+        if (i < r) {
+          lo = a_at(a, i0 + p + i, k0 + 2 * k2);
+          hi = 2 * k2 + 1 < kc ? a_at(a, i0 + p + i, k0 + 2 * k2 + 1) : 0;
+        }
+        dp[k2 * MR + i] = uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16);
+      }
+  }
+}
+
+template <int NR>
+void pack_b_i8pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
+  const int64_t kc2 = (kc + 1) / 2;
+  int16_t* d = static_cast<int16_t*>(dst);
+  for (int64_t q = 0; q < cols; q += NR) {
+    const int c = static_cast<int>(imin(NR, cols - q));
+    int16_t* dq = d + (q / NR) * kc2 * NR * 2;
+    for (int64_t k2 = 0; k2 < kc2; ++k2)
+      for (int j = 0; j < NR; ++j) {
+        int16_t lo = 0, hi = 0;
+        if (j < c) {
+          // op(B)[k][j] = B[j][k] when transposed (a_at reads (row, k) of the transposed operand)
+          Operand t{b.data, b.dtype, b.ld, !b.trans};
+          lo = a_at(t, j0 + q + j, k0 + 2 * k2);
+          hi = 2 * k2 + 1 < kc ? a_at(t, j0 + q + j, k0 + 2 * k2 + 1) : 0;
+        }
+        dq[(k2 * NR + j) * 2] = lo;
+        dq[(k2 * NR + j) * 2 + 1] = hi;
+      }
+  }
+}
+
+template <int MR>
+size_t a_panel_bytes_i8pair(int64_t kc) { return size_t((kc + 1) / 2) * MR * 4; }
+template <int NR>
+size_t b_panel_bytes_i8pair(int64_t kc) { return size_t((kc + 1) / 2) * NR * 4; }
+
+// Portable int8 microkernel over the pair layout (exact: |a*b| <= 2^14, sums in int32).
+template <int MR, int NR>
+void ukr_i8pair_portable(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr,
+                         const Epilogue<int32_t>& e) {
+  const int64_t kc2 = (kc + 1) / 2;
+  const uint32_t* ap = static_cast<const uint32_t*>(apv);
+  const int16_t* bp = static_cast<const int16_t*>(bpv);
+  int32_t acc[MR * NR] = {};
+  for (int64_t k2 = 0; k2 < kc2; ++k2) {
+    const int16_t* bk = bp + k2 * NR * 2;
+    for (int i = 0; i < MR; ++i) {
+      const uint32_t pa = ap[k2 * MR + i];
+      const int32_t lo = int16_t(pa & 0xffff), hi = int16_t(pa >> 16);
+      for (int j = 0; j < NR; ++j) acc[i * NR + j] += lo * bk[2 * j] + hi * bk[2 * j + 1];
+    }
+  }
+  store_edge<int32_t, MR, NR>(acc, c, ldc, mr, nr, e);
+}
+
+}  // namespace

@@ -1,0 +1,72 @@
+// The CPU GEMM kernel interface: what each ISA translation unit (gemm_cpu_<isa>.cc) provides to the
+// ISA-neutral driver (gemm_cpu.cc). The BLIS structure: the driver walks cache blocks of C and K and
+// calls the ISA's packing routines and MR x NR microkernel; skinny shapes (few rows, the decode case)
+// use kernels that stream B once without packing.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../../core/dtype.h"
+
+namespace tk::gemm_kernels {
+
+// An operand as stored: element (r, k) of op(X) is data[trans ? k * ld + r : r * ld + k].
+struct Operand {
+  const void* data;
+  DType dtype;
+  int64_t ld;
+  bool trans;
+};
+
+// What a microkernel does with its accumulator tile. K is walked in blocks: the first block applies
+// alpha and beta * cin (cin may alias c), later blocks add alpha * acc, the last adds the bias.
+template <class Acc>
+struct Epilogue {
+  Acc alpha = 1, beta = 0;
+  const Acc* cin = nullptr;  // rows of C's input at this tile (ldcin apart), or null
+  int64_t ldcin = 0;
+  const Acc* bias = nullptr;  // bias at this tile's first column, or null
+  bool first = true, last = true;
+};
+
+template <class Acc>
+struct BlockedKernels {
+  const char* name = nullptr;  // e.g. "avx2 f32 6x16"
+  int mr = 0, nr = 0;          // microkernel tile
+  int kc = 0, mc = 0, nc = 0;  // cache blocks (gemm_configs.h)
+  // Bytes of one packed MR-row panel of A / NR-column panel of B over kc steps of K.
+  size_t (*a_panel_bytes)(int64_t kc) = nullptr;
+  size_t (*b_panel_bytes)(int64_t kc) = nullptr;
+  // Packs rows [i0, i0+rows) x K [k0, k0+kc) of op(A) into ceil(rows/MR) panels (zero padded).
+  void (*pack_a)(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) = nullptr;
+  // Packs K [k0, k0+kc) x columns [j0, j0+cols) of op(B) into ceil(cols/NR) panels (zero padded).
+  void (*pack_b)(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) = nullptr;
+  // C[mr x nr] (mr <= MR, nr <= NR) from one A panel and one B panel.
+  void (*ukr)(int64_t kc, const void* ap, const void* bp, Acc* c, int64_t ldc, int mr, int nr, const Epilogue<Acc>& e) = nullptr;
+};
+
+// Skinny float kernels: C[0:M, n0:n1] = epilogue(A @ op(B)) with A float32 [M, K] contiguous and B
+// read in place (float32 / float16 / bfloat16), each element of B loaded once per call.
+// `scratch` holds M * (n1 - n0) floats.
+struct SkinnyKernels {
+  const char* name = nullptr;
+  int max_m_nn = 0;  // the driver takes this path for M <= max_m_nn when B is stored [K, N]
+  int max_m_nt = 0;  // ... and for M <= max_m_nt when B is stored [N, K]
+  void (*run)(int64_t M, int64_t K, const float* a, const Operand& b, int64_t n0, int64_t n1, float* c, int64_t ldc,
+              const Epilogue<float>& e, float* scratch) = nullptr;
+};
+
+struct IsaKernels {
+  BlockedKernels<float> f32;        // float32 / float16 / bfloat16 inputs, converted while packing
+  BlockedKernels<float> bf16_dot;   // bfloat16 inputs on native bf16 dot products (name null when absent)
+  BlockedKernels<int32_t> i8;       // int8 x int8 -> int32, exact
+  SkinnyKernels skinny;
+};
+
+// Each ISA unit fills the table; the avx512 one only when called on a CPU that has it.
+void get_kernels_scalar(IsaKernels* k);
+void get_kernels_avx2(IsaKernels* k);
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16);
+void get_kernels_neon(IsaKernels* k);
+
+}  // namespace tk::gemm_kernels

@@ -1,0 +1,64 @@
+// binding.gemm(a, b, c, bias, out, transA, transB, alpha, beta, async) and
+// binding.gemmPlain(...same, sync) -- the bench's plain-loop baseline.
+#include "../../napi/async_op.h"
+#include "../../napi/register.h"
+#include "gemm.h"
+
+namespace tk::napi {
+namespace {
+
+struct Unwrapped {
+  GemmParams p;
+  GemmShape s;
+  KeepAlive keep;
+};
+
+void unwrap(const Napi::CallbackInfo& info, Unwrapped* u) {
+  Napi::Env env = info.Env();
+  u->p.a = unwrap_tensor(env, info[0], "a", &u->keep);
+  u->p.b = unwrap_tensor(env, info[1], "b", &u->keep);
+  u->p.c = unwrap_optional_tensor(env, info[2], "c", &u->keep);
+  u->p.bias = unwrap_optional_tensor(env, info[3], "bias", &u->keep);
+  u->p.out = unwrap_tensor(env, info[4], "out", &u->keep);
+  u->p.trans_a = get_bool(env, info[5], "transA");
+  u->p.trans_b = get_bool(env, info[6], "transB");
+  u->p.alpha = static_cast<float>(get_number(env, info[7], "alpha"));
+  u->p.beta = static_cast<float>(get_number(env, info[8], "beta"));
+  Status s = gemm_validate(u->p, &u->s);
+  if (!s.ok()) throw_status(env, s);
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Unwrapped u;
+  unwrap(info, &u);
+  const bool async = get_bool(info.Env(), info[9], "async");
+  GemmParams p = u.p;
+  return run_op(info.Env(), "tensorkern:gemm", async, std::move(u.keep), [p] { return gemm(p); });
+}
+
+Napi::Value GemmPlain(const Napi::CallbackInfo& info) {
+  Unwrapped u;
+  unwrap(info, &u);
+  if (!u.p.a.device.is_cpu()) throw_status(info.Env(), Unsupported("gemmPlain runs on the CPU"));
+  GemmParams p = u.p;
+  GemmShape s = u.s;
+  return run_op(info.Env(), "tensorkern:gemmPlain", false, std::move(u.keep), [p, s] { return gemm_plain(p, s); });
+}
+
+Napi::Value GemmKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t dt = get_int(env, info[0], "dtype", 0, kNumDTypes - 1);
+  double m = get_number(env, info[1], "m");
+  bool trans_b = get_bool(env, info[2], "transB");
+  return Napi::String::New(env, gemm_cpu_kernel_name(static_cast<DType>(dt), static_cast<int64_t>(m), trans_b));
+}
+
+}  // namespace
+
+void register_gemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New<guard<Gemm>>(env, "gemm"));
+  exports.Set("gemmPlain", Napi::Function::New<guard<GemmPlain>>(env, "gemmPlain"));
+  exports.Set("gemmKernel", Napi::Function::New<guard<GemmKernel>>(env, "gemmKernel"));
+}
+
+}  // namespace tk::napi

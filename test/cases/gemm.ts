@@ -1,0 +1,89 @@
+// gemm case tables, shared by test/gemm.test.ts and the bench (bench/gemm.ts). Each case knows its
+// flops() and bytes().
+import type { DType } from '../../lib/dtype';
+
+export interface GemmCase {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  batch?: number; // rank-3 a (and b unless bShared)
+  bShared?: boolean; // batched a with one rank-2 b
+  transA?: boolean;
+  transB?: boolean;
+  dtype: DType; // of a and b
+  outDtype?: DType;
+  alpha?: number;
+  beta?: number;
+  withC?: boolean;
+  withBias?: boolean;
+}
+
+export function gemmFlops(c: GemmCase): number {
+  return 2 * (c.batch ?? 1) * c.M * c.N * c.K;
+}
+
+export function gemmBytes(c: GemmCase): number {
+  const el = c.dtype === 'float32' ? 4 : c.dtype === 'int8' ? 1 : 2;
+  const batch = c.batch ?? 1;
+  return el * (batch * c.M * c.K + (c.bShared ? 1 : batch) * c.K * c.N) + 4 * batch * c.M * c.N;
+}
+
+export function caseName(c: Omit<GemmCase, 'name'>): string {
+  const t = `${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}`;
+  const batch = c.batch ? `${c.batch}x` : '';
+  const extras = [c.withC ? 'c' : '', c.withBias ? 'bias' : '', c.alpha !== undefined && c.alpha !== 1 ? `alpha=${c.alpha}` : '', c.beta !== undefined ? `beta=${c.beta}` : '', c.outDtype ? `out=${c.outDtype}` : '', c.bShared ? 'shared-b' : '']
+    .filter(Boolean)
+    .join(' ');
+  return `gemm ${c.dtype} ${batch}${c.M}x${c.N}x${c.K} ${t}${extras ? ' ' + extras : ''}`;
+}
+
+function mk(c: Omit<GemmCase, 'name'>): GemmCase {
+  return { name: caseName(c), ...c };
+}
+
+/** Correctness cases: odd sizes, every transpose, alpha/beta/bias, batches, every dtype. */
+export function gemmTestCases(): GemmCase[] {
+  const cases: GemmCase[] = [];
+  const sizes: [number, number, number][] = [
+    [1, 1, 1], [7, 7, 7], [33, 33, 33], [1, 257, 1000], [7, 33, 257], [257, 7, 33], [33, 1000, 7], [100, 61, 300], [257, 257, 257], [16, 4096, 64],
+  ];
+  for (const [M, N, K] of sizes)
+    for (const transA of [false, true])
+      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'float32' }));
+  cases.push(mk({ M: 1000, N: 129, K: 1000, dtype: 'float32' }));
+  cases.push(mk({ M: 50, N: 70, K: 900, dtype: 'float32', alpha: -0.5, beta: 0.25, withC: true, withBias: true }));
+  cases.push(mk({ M: 5, N: 70, K: 90, dtype: 'float32', transB: true, alpha: 2, withC: true, withBias: true }));
+  cases.push(mk({ M: 300, N: 37, K: 600, dtype: 'float32', transA: true, withBias: true }));
+  cases.push(mk({ M: 20, N: 30, K: 0, dtype: 'float32', withC: true, withBias: true, beta: 0.5 }));
+  cases.push(mk({ M: 0, N: 30, K: 10, dtype: 'float32' }));
+  cases.push(mk({ M: 33, N: 65, K: 129, batch: 3, dtype: 'float32', withC: true }));
+  cases.push(mk({ M: 9, N: 65, K: 129, batch: 4, bShared: true, transB: true, dtype: 'float32', withBias: true }));
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    for (const [M, N, K] of [[1, 257, 1000], [7, 33, 257], [100, 61, 300], [257, 130, 257]] as [number, number, number][])
+      for (const transB of [false, true]) cases.push(mk({ M, N, K, transB, dtype }));
+    cases.push(mk({ M: 64, N: 48, K: 80, dtype, transA: true, withC: true, withBias: true, alpha: 0.5 }));
+    cases.push(mk({ M: 40, N: 48, K: 80, dtype, outDtype: dtype }));
+    cases.push(mk({ M: 3, N: 48, K: 80, dtype, outDtype: dtype, transB: true }));
+  }
+  for (const [M, N, K] of [[1, 1, 1], [7, 33, 257], [33, 7, 1000], [257, 100, 129], [100, 200, 3001]] as [number, number, number][])
+    for (const transA of [false, true])
+      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
+  cases.push(mk({ M: 40, N: 50, K: 333, dtype: 'int8', withC: true, withBias: true }));
+  cases.push(mk({ M: 17, N: 50, K: 64, batch: 2, dtype: 'int8', withC: true, beta: 0 }));
+  return cases;
+}
+
+/** Bench cases: square sizes, the decode shapes (M = 1, 8, 32 with N = K = 4096, weights from DRAM), bf16 and int8. */
+export function gemmBenchCases(sizes: number[] = [256, 1024, 2048, 4096]): GemmCase[] {
+  const cases: GemmCase[] = [];
+  for (const n of sizes) cases.push(mk({ M: n, N: n, K: n, dtype: 'float32' }));
+  for (const M of [1, 8, 32]) cases.push(mk({ M, N: 4096, K: 4096, dtype: 'float32', transB: true }));
+  for (const M of [1, 8, 32]) cases.push(mk({ M, N: 4096, K: 4096, dtype: 'float32' }));
+  const mid = sizes.filter((s) => s >= 512 && s <= 2048);
+  for (const n of mid.length ? mid : [Math.max(...sizes)]) {
+    cases.push(mk({ M: n, N: n, K: n, dtype: 'bfloat16' }));
+    cases.push(mk({ M: n, N: n, K: n, dtype: 'int8' }));
+  }
+  return cases;
+}
