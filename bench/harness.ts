@@ -37,45 +37,36 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Blocks this thread for `ms` (no CPU use). */
-export function sleepSync(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
-
 /**
- * Pause between two different implementations: thread pools spin for a while after their work
- * (OpenMP's GOMP_SPINCOUNT, OpenBLAS's thread timeout, our own pool's brief spin), and a spinning
- * pool steals cores from whatever runs next.
+ * Before each timed run an implementation runs untimed for at least this long: thread pools spin for
+ * a while after their work (OpenMP's GOMP_SPINCOUNT, OpenBLAS's thread timeout, our own pool's brief
+ * spin) and a spinning pool steals cores from whatever runs next; the warm-up also wakes the
+ * implementation's own threads and keeps the cores at speed. Sleeping instead would let cores drop
+ * to a lower clock, which penalizes short memory-bound runs.
  */
-export const SETTLE_MS = 20;
+export const WARM_MS = 10;
 
 /** Times each implementation, round-robin, so slow drifts of the machine hit them alike. */
 export function measure(impls: Impl[], o: MeasureOptions = {}): Timing[] {
   const warmup = o.warmup ?? 1, minRuns = o.minRuns ?? 5, maxRuns = o.maxRuns ?? 50, minTime = o.minTime ?? 0.5;
-  // Warm-up, and how long one run takes: short runs get an untimed call right before each timed one
-  // so every implementation is timed with its threads awake (after the settle pause they sleep).
-  const warmS = impls.map((impl) => {
-    let t = Infinity;
-    for (let i = 0; i < Math.min(warmup, impl.maxRuns ?? warmup); i++) {
-      const s = now();
-      impl.run();
-      t = Math.min(t, now() - s);
-    }
-    return t;
-  });
+  for (const impl of impls) for (let i = 0; i < Math.min(warmup, impl.maxRuns ?? warmup); i++) impl.run();
   const times: number[][] = impls.map(() => []);
   const t0 = now();
+  let warmTime = 0;
   for (let round = 0; round < maxRuns; round++) {
     impls.forEach((impl, i) => {
       if (times[i].length >= (impl.maxRuns ?? Infinity)) return;
-      if (impls.length > 1) sleepSync(SETTLE_MS);
-      if (warmS[i] < 0.05) impl.run();
+      if (impls.length > 1 && (times[i].length === 0 || times[i][times[i].length - 1] < WARM_MS / 1000)) {
+        const w = now();
+        do impl.run();
+        while (now() - w < WARM_MS / 1000);
+        warmTime += now() - w;
+      }
       const s = now();
       impl.run();
       times[i].push(now() - s);
     });
-    if (round + 1 >= minRuns && now() - t0 >= minTime + round * impls.length * (SETTLE_MS / 1000)) break;
+    if (round + 1 >= minRuns && now() - t0 - warmTime >= minTime) break;
   }
   return impls.map((impl, i) => ({ name: impl.name, medianS: median(times[i]), minS: Math.min(...times[i]), runs: times[i].length }));
 }

@@ -46,6 +46,8 @@ function build(cs: GemmCase, seed: number): Built {
   };
 }
 
+const abs = Math.abs; // module binding: global lookups are slow in jest's sandbox
+
 function check(cs: GemmCase, got: Tensor, ref: ReturnType<typeof refGemm>): void {
   const vals = decode(got.dtype, got.toArraySync() as ArrayLike<number>);
   expect(vals.length).toBe(ref.out.length);
@@ -53,8 +55,8 @@ function check(cs: GemmCase, got: Tensor, ref: ReturnType<typeof refGemm>): void
   const outRound = got.dtype === 'float16' ? 2 ** -11 : got.dtype === 'bfloat16' ? 2 ** -8 : 0;
   let worst = 0, worstAt = -1;
   for (let i = 0; i < vals.length; i++) {
-    const err = Math.abs(vals[i] - ref.out[i]);
-    const tol = exact ? 0 : (ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + outRound * Math.abs(ref.out[i]) * 1.01 + 2 ** -24 * (outRound ? 1 : 0) + 1e-37;
+    const err = abs(vals[i] - ref.out[i]);
+    const tol = exact ? 0 : (ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + outRound * abs(ref.out[i]) * 1.01 + 2 ** -24 * (outRound ? 1 : 0) + 1e-37;
     const ratio = tol === 0 ? (err === 0 ? 0 : Infinity) : err / tol;
     if (!(ratio <= worst) || Number.isNaN(vals[i])) {
       worst = Number.isNaN(vals[i]) ? Infinity : ratio;

@@ -50,7 +50,7 @@ function bareBin(tmp: string): string {
 }
 
 const linux = process.platform === 'linux';
-testIf(linux, 'pack/install test: needs Linux (the prebuilt binaries are linux-x64)')('the packed tarball installs offline with no compiler and runs an op', () => {
+testIf(linux, 'pack/install test: needs Linux (the prebuilt binaries are linux-x64)')('the packed tarball installs offline with no compiler and runs a GEMM', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pack-'));
   const { dir, how } = packageDir(tmp);
   const npm = npmCli();
@@ -80,14 +80,17 @@ testIf(linux, 'pack/install test: needs Linux (the prebuilt binaries are linux-x
 
   const code = `
     const tk = require('tensorkern');
-    tk.cast(tk.Tensor.from([1, 2.5, -3.75], [3]), 'bfloat16').then(async (y) => {
+    (async () => {
+      const y = await tk.cast(tk.Tensor.from([1, 2.5, -3.75], [3]), 'bfloat16');
+      const g = await tk.gemm(tk.Tensor.from([1, 2, 3, 4, 5, 6], [2, 3]), tk.Tensor.from([1, 0, 0, 1, 1, 1], [3, 2]));
       const esm = await import('tensorkern');
-      process.stdout.write(JSON.stringify({ bits: Array.from(await y.toArray()), file: tk.nativeInfo().file, esm: typeof esm.cast }));
-    });`;
+      process.stdout.write(JSON.stringify({ bits: Array.from(await y.toArray()), gemm: Array.from(await g.toArray()), file: tk.nativeInfo().file, esm: typeof esm.gemm }));
+    })();`;
   const r = spawnSync(process.execPath, ['-e', code], { cwd: app, env, encoding: 'utf8' });
   expect(r.stderr).toBe('');
-  const out = JSON.parse(r.stdout) as { bits: number[]; file: string; esm: string };
+  const out = JSON.parse(r.stdout) as { bits: number[]; gemm: number[]; file: string; esm: string };
   expect(out.bits).toEqual([0x3f80, 0x4020, 0xc070]);
+  expect(out.gemm).toEqual([4, 5, 10, 11]);
   expect(out.file).toBe(path.join(fs.realpathSync(installed), 'prebuilds', target, 'tensorkern.node'));
   expect(out.esm).toBe('function');
 

@@ -3,13 +3,16 @@
 import { DType, TypedArray } from '../../lib/dtype';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from '../../lib/half';
 
+// Module bindings for Math functions: global lookups are slow inside jest's vm sandbox.
+const imul = Math.imul, floor = Math.floor;
+
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -43,12 +46,12 @@ export function makeData(dtype: DType, n: number, seed: number): Data {
     case 'int8': {
       const d = new Int8Array(n);
       // The extremes often: -128 * -128 sums are where inexact int paths break.
-      for (let i = 0; i < n; i++) values[i] = d[i] = r() < 0.1 ? -128 : Math.floor(r() * 256) - 128;
+      for (let i = 0; i < n; i++) values[i] = d[i] = r() < 0.1 ? -128 : floor(r() * 256) - 128;
       return { data: d, values };
     }
     case 'int32': {
       const d = new Int32Array(n);
-      for (let i = 0; i < n; i++) values[i] = d[i] = Math.floor(r() * 2000001) - 1000000;
+      for (let i = 0; i < n; i++) values[i] = d[i] = floor(r() * 2000001) - 1000000;
       return { data: d, values };
     }
     default:

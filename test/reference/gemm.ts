@@ -24,6 +24,22 @@ export interface RefGemmResult {
   K: number;
 }
 
+// Global lookups inside hot loops are slow in jest's vm sandbox (its globals sit behind interceptors
+// V8 cannot optimize through): keep Math.abs in a module binding.
+const abs = Math.abs;
+
+// One dot product and its sum of magnitudes.
+function dot(A: Float64Array, B: Float64Array, ia: number, ib: number, aK: number, bK: number, K: number, out: Float64Array): void {
+  let s = 0, sAbs = 0;
+  for (let k = 0; k < K; k++, ia += aK, ib += bK) {
+    const prod = A[ia] * B[ib];
+    s += prod;
+    sAbs += abs(prod);
+  }
+  out[0] = s;
+  out[1] = sAbs;
+}
+
 export function refGemm(x: RefGemmInput): RefGemmResult {
   const ta = !!x.transA, tb = !!x.transB;
   const ar = x.aShape[x.aShape.length - 2], ac = x.aShape[x.aShape.length - 1];
@@ -34,22 +50,23 @@ export function refGemm(x: RefGemmInput): RefGemmResult {
   const alpha = x.alpha ?? 1, beta = x.beta ?? (x.c ? 1 : 0);
   const out = new Float64Array(batch * M * N);
   const absSum = new Float64Array(batch * M * N);
+  // Float64 copies: one monomorphic element type keeps this loop fast whatever arrays come in.
+  const A = Float64Array.from(x.a), B = Float64Array.from(x.b);
+  const C = x.c ? Float64Array.from(x.c) : undefined;
+  const bias = x.bias ? Float64Array.from(x.bias) : undefined;
+  // Element strides of op(A) (i, k) and op(B) (k, j) as stored.
+  const aI = ta ? 1 : ac, aK = ta ? ac : 1, bK = tb ? 1 : bc, bJ = tb ? bc : 1;
+  const acc = new Float64Array(2);
   for (let p = 0; p < batch; p++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
-        let s = 0, sAbs = 0;
-        for (let k = 0; k < K; k++) {
-          const av = x.a[p * sa + (ta ? k * ac + i : i * ac + k)];
-          const bv = x.b[p * sb + (tb ? j * bc + k : k * bc + j)];
-          s += av * bv;
-          sAbs += Math.abs(av * bv);
-        }
+        dot(A, B, p * sa + i * aI, p * sb + j * bJ, aK, bK, K, acc);
+        const s = acc[0], sAbs = acc[1];
         const o = p * M * N + i * N + j;
-        let v = alpha * s;
-        if (x.c && beta !== 0) v += beta * x.c[(x.cBatched ? p * M * N : 0) + i * N + j];
-        if (x.bias) v += x.bias[j];
-        out[o] = v;
-        absSum[o] = Math.abs(alpha) * sAbs + (x.c && beta !== 0 ? Math.abs(beta * x.c[(x.cBatched ? p * M * N : 0) + i * N + j]) : 0) + (x.bias ? Math.abs(x.bias[j]) : 0);
+        const cv = C && beta !== 0 ? beta * C[(x.cBatched ? p * M * N : 0) + i * N + j] : 0;
+        const bv = bias ? bias[j] : 0;
+        out[o] = alpha * s + cv + bv;
+        absSum[o] = Math.abs(alpha) * sAbs + Math.abs(cv) + Math.abs(bv);
       }
   return { out, absSum, batch, M, N, K };
 }

@@ -10,8 +10,11 @@ interface Format {
 const F16: Format = { mantBits: 10, minExp: -14, maxFinite: 65504, expBias: 15 };
 const BF16: Format = { mantBits: 7, minExp: -126, maxFinite: 3.3895313892515355e38, expBias: 127 };
 
+// Module bindings: global lookups are slow inside jest's vm sandbox.
+const { abs, floor, log2, round } = Math;
+
 function roundHalfEven(q: number): number {
-  const f = Math.floor(q);
+  const f = floor(q);
   const d = q - f;
   if (d > 0.5) return f + 1;
   if (d < 0.5) return f;
@@ -21,8 +24,8 @@ function roundHalfEven(q: number): number {
 /** The exactly rounded value of x in the format (Infinity on overflow, NaN for NaN). */
 export function roundTo(x: number, fmt: Format): number {
   if (Number.isNaN(x) || !Number.isFinite(x) || x === 0) return x;
-  const a = Math.abs(x);
-  const e = Math.max(Math.floor(Math.log2(a)), fmt.minExp);
+  const a = abs(x);
+  const e = Math.max(floor(log2(a)), fmt.minExp);
   // log2 can be off by one near powers of two: fix e so that 2^e <= a < 2^(e+1) (or a is subnormal).
   let ee = e;
   if (ee > fmt.minExp && 2 ** ee > a) ee--;
@@ -37,16 +40,16 @@ export function roundTo(x: number, fmt: Format): number {
 function encode(v: number, fmt: Format, negZero: boolean): number {
   const signBit = fmt.mantBits === 10 ? 0x8000 : 0x8000;
   const sign = v < 0 || (v === 0 && negZero) ? signBit : 0;
-  const a = Math.abs(v);
+  const a = abs(v);
   const expField = fmt.mantBits === 10 ? 5 : 8;
   const expMax = (1 << expField) - 1;
   if (a === Infinity) return sign | (expMax << fmt.mantBits);
   if (a === 0) return sign;
-  let e = Math.floor(Math.log2(a));
+  let e = floor(log2(a));
   if (2 ** e > a) e--;
   if (2 ** (e + 1) <= a) e++;
-  if (e < fmt.minExp) return sign | Math.round(a / 2 ** (fmt.minExp - fmt.mantBits));
-  const mant = Math.round((a / 2 ** e - 1) * 2 ** fmt.mantBits);
+  if (e < fmt.minExp) return sign | round(a / 2 ** (fmt.minExp - fmt.mantBits));
+  const mant = round((a / 2 ** e - 1) * 2 ** fmt.mantBits);
   return sign | ((e + fmt.expBias) << fmt.mantBits) | mant;
 }
 

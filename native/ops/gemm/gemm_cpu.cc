@@ -82,6 +82,57 @@ struct Problem {
   Acc alpha, beta;
 };
 
+template <class Acc>
+Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
+  const GemmShape& s = *p.s;
+  const int nt = num_threads();
+  const int64_t kc_max = std::min<int64_t>(k.kc, s.K);
+  const int64_t mpanels = ceil_div(s.M, k.mr);
+  const size_t a_bytes = size_t(mpanels) * k.a_panel_bytes(kc_max);
+  const size_t b_bytes = k.b_panel_bytes(kc_max);
+  const int64_t npanels = ceil_div(s.N, k.nr);
+  // Groups of panels per work unit: enough units for the threads, few enough to amortize A packing.
+  const int64_t groups = std::min<int64_t>(npanels, 4 * int64_t(nt));
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
+    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
+    Acc* C = p.c + bi * p.stride_c;
+    const Acc* Cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
+    std::atomic<int64_t> next{0};
+    TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(std::min<int64_t>(groups, nt)), [&](int, int) {
+      char* abuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackA, a_bytes));
+      char* bbuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackB, b_bytes));
+      // Each unit walks all of K for its columns, so a thread's units are (group) x (K blocks):
+      // A is repacked per K block, once per unit.
+      for (int64_t g = next++; g < groups; g = next++) {
+        const int64_t q0 = npanels * g / groups, q1 = npanels * (g + 1) / groups;
+        for (int64_t pc = 0; pc < s.K; pc += k.kc) {
+          const int64_t kcb = std::min<int64_t>(k.kc, s.K - pc);
+          const size_t apb = k.a_panel_bytes(kcb);
+          k.pack_a(A, 0, s.M, pc, kcb, abuf);
+          Epilogue<Acc> e;
+          e.alpha = p.alpha;
+          e.beta = p.beta;
+          e.first = pc == 0;
+          e.last = pc + kcb >= s.K;
+          e.ldcin = s.N;
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t col = q * k.nr;
+            const int nr = static_cast<int>(std::min<int64_t>(k.nr, s.N - col));
+            k.pack_b(B, pc, kcb, col, nr, bbuf);
+            e.bias = p.bias ? p.bias + col : nullptr;
+            for (int64_t ir = 0; ir < s.M; ir += k.mr) {
+              e.cin = Cin ? Cin + ir * s.N + col : nullptr;
+              k.ukr(kcb, abuf + (ir / k.mr) * apb, bbuf, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr, e);
+            }
+          }
+        }
+      }
+    }));
+  }
+  return Status::Ok();
+}
+
 // The BLIS loop nest. For each (batch, NC block of N, KC block of K) the threads first pack that
 // KC x NC block of B together (each takes whole NR panels), then share the work of multiplying it:
 // units of (MC block of M, group of NR panels) taken from an atomic counter, each thread packing its
@@ -103,6 +154,11 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const size_t a_bytes = size_t(max_block_panels) * k.a_panel_bytes(kc_max);
   const size_t bpb_max = k.b_panel_bytes(kc_max);
   char* bbuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackB, size_t(ceil_div(nc, k.nr)) * bpb_max));
+
+  // Few rows (A is one block): no shared B block. Each thread packs all of A's rows for this K block
+  // and then takes groups of B panels, packing each panel just before its microkernels use it, so
+  // the packed panel never leaves L1 and no thread waits for another's packing.
+  if (s.M <= k.mc) return run_blocked_small_m(k, p);
 
   for (int64_t bi = 0; bi < s.batch; ++bi) {
     const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);

@@ -253,21 +253,27 @@ void skinny_nn(int64_t M, int64_t K, const float* a, const Operand& bop, int64_t
 
 // B stored [N, K] (transposed: the nn.Linear weight layout): dot products along K, NB rows of B
 // against MB rows of A at a time, each row of B streamed contiguously.
+// `next` (or null): the NB rows of B the following call will read; they are prefetched at the same
+// offsets, a whole tile (NB rows of K) ahead, so a new set of rows never starts cold.
 template <int MB, int NB, class T>
-inline void skinny_nt_block(int64_t K, const float* a, const T* b, int64_t ldb, float* out /*[MB][NB]*/) {
+inline void skinny_nt_block(int64_t K, const float* a, const T* b, int64_t ldb, float* out /*[MB][NB]*/, const T* next) {
   VF acc[MB][NB];
 #pragma GCC unroll 8
   for (int r = 0; r < MB; ++r)
 #pragma GCC unroll 8
     for (int j = 0; j < NB; ++j) acc[r][j] = vzero();
   int64_t k = 0;
-  // Each row of B is its own stream; prefetch each ~1 KB ahead (the hardware prefetcher needs a
-  // while to pick up a new stream, and the rows are short: K elements).
+  // Each row of B is its own stream; the hardware prefetcher needs a while to pick up a new one and
+  // the rows are short (K elements): prefetch within the rows ~1 KB ahead, and the next tile's rows.
   constexpr int64_t kAhead = 1024 / sizeof(T);
   for (; k + kW <= K; k += kW) {
     if ((k & (64 / sizeof(T) - 1)) < kW) {
 #pragma GCC unroll 8
       for (int j = 0; j < NB; ++j) prefetch(b + j * ldb + k + kAhead);
+      if (next) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NB; ++j) prefetch(next + j * ldb + k);
+      }
     }
 #pragma GCC unroll 8
     for (int j = 0; j < NB; ++j) {
@@ -286,9 +292,9 @@ inline void skinny_nt_block(int64_t K, const float* a, const T* b, int64_t ldb, 
 
 template <int MB, int NB, class T>
 inline void skinny_nt_tile(int64_t K, const float* a, const T* b, int64_t ldb, int64_t m, int64_t n, int nb, float* c,
-                           int64_t ldc, const Epilogue<float>& e) {
+                           int64_t ldc, const Epilogue<float>& e, const T* next = nullptr) {
   float dots[MB * NB];
-  skinny_nt_block<MB, NB, T>(K, a + m * K, b + n * ldb, ldb, dots);
+  skinny_nt_block<MB, NB, T>(K, a + m * K, b + n * ldb, ldb, dots, next);
   for (int r = 0; r < MB; ++r)
     for (int j = 0; j < nb; ++j) {
       float* cp = c + (m + r) * ldc + n + j;
@@ -303,7 +309,7 @@ void skinny_nt(int64_t M, int64_t K, const float* a, const Operand& bop, int64_t
   constexpr int NB = 4;
   int64_t n = n0;
   if (M == 1) {  // one row of A: 8 rows of B in flight, 8 accumulators
-    for (; n + 8 <= n1; n += 8) skinny_nt_tile<1, 8, T>(K, a, b, bop.ld, 0, n, 8, c, ldc, e);
+    for (; n + 8 <= n1; n += 8) skinny_nt_tile<1, 8, T>(K, a, b, bop.ld, 0, n, 8, c, ldc, e, n + 16 <= n1 ? b + (n + 8) * bop.ld : nullptr);
   }
   for (; n + NB <= n1; n += NB) {
     int64_t m = 0;
@@ -338,44 +344,68 @@ inline int8_t a_at(const Operand& a, int64_t r, int64_t k) {
   return a.trans ? s[k * a.ld + r] : s[r * a.ld + k];
 }
 
+inline uint32_t i16pair(int8_t lo, int8_t hi) { return uint32_t(uint16_t(int16_t(lo))) | (uint32_t(uint16_t(int16_t(hi))) << 16); }
+
 template <int MR>
 void pack_a_i8pair(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
-  const int64_t kc2 = (kc + 1) / 2;
+  const int64_t kc2 = (kc + 1) / 2, full2 = kc / 2;
+  const int8_t* src = static_cast<const int8_t*>(a.data);
   uint32_t* d = static_cast<uint32_t*>(dst);
   for (int64_t p = 0; p < rows; p += MR) {
     const int r = static_cast<int>(imin(MR, rows - p));
     uint32_t* dp = d + (p / MR) * kc2 * MR;
-    for (int64_t k2 = 0; k2 < kc2; ++k2)
-      for (int i = 0; i < MR; ++i) {
-        int16_t lo = 0, hi = 0;
-        if (i < r) {
-          lo = a_at(a, i0 + p + i, k0 + 2 * k2);
-          hi = 2 * k2 + 1 < kc ? a_at(a, i0 + p + i, k0 + 2 * k2 + 1) : 0;
-        }
-        dp[k2 * MR + i] = uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16);
+    if (!a.trans) {
+      for (int i = 0; i < r; ++i) {
+        const int8_t* row = src + (i0 + p + i) * a.ld + k0;
+        for (int64_t k2 = 0; k2 < full2; ++k2) dp[k2 * MR + i] = i16pair(row[2 * k2], row[2 * k2 + 1]);
+        if (kc2 > full2) dp[full2 * MR + i] = i16pair(row[kc - 1], 0);
       }
+    } else {
+      for (int64_t k2 = 0; k2 < kc2; ++k2) {
+        const int8_t* r0 = src + (k0 + 2 * k2) * a.ld + i0 + p;
+        const int8_t* r1 = 2 * k2 + 1 < kc ? r0 + a.ld : nullptr;
+        for (int i = 0; i < r; ++i) dp[k2 * MR + i] = i16pair(r0[i], r1 ? r1[i] : 0);
+      }
+    }
+    for (int64_t k2 = 0; k2 < kc2; ++k2)
+      for (int i = r; i < MR; ++i) dp[k2 * MR + i] = 0;
   }
 }
 
 template <int NR>
 void pack_b_i8pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
-  const int64_t kc2 = (kc + 1) / 2;
+  const int64_t kc2 = (kc + 1) / 2, full2 = kc / 2;
+  const int8_t* src = static_cast<const int8_t*>(b.data);
   int16_t* d = static_cast<int16_t*>(dst);
   for (int64_t q = 0; q < cols; q += NR) {
     const int c = static_cast<int>(imin(NR, cols - q));
     int16_t* dq = d + (q / NR) * kc2 * NR * 2;
-    for (int64_t k2 = 0; k2 < kc2; ++k2)
-      for (int j = 0; j < NR; ++j) {
-        int16_t lo = 0, hi = 0;
-        if (j < c) {
-          // op(B)[k][j] = B[j][k] when transposed (a_at reads (row, k) of the transposed operand)
-          Operand t{b.data, b.dtype, b.ld, !b.trans};
-          lo = a_at(t, j0 + q + j, k0 + 2 * k2);
-          hi = 2 * k2 + 1 < kc ? a_at(t, j0 + q + j, k0 + 2 * k2 + 1) : 0;
+    if (!b.trans) {  // B [K, N]: two rows of B interleave into the pairs
+      for (int64_t k2 = 0; k2 < kc2; ++k2) {
+        const int8_t* r0 = src + (k0 + 2 * k2) * b.ld + j0 + q;
+        const int8_t* r1 = 2 * k2 + 1 < kc ? r0 + b.ld : nullptr;
+        int16_t* out = dq + k2 * NR * 2;
+        for (int j = 0; j < c; ++j) {
+          out[2 * j] = r0[j];
+          out[2 * j + 1] = r1 ? r1[j] : 0;
         }
-        dq[(k2 * NR + j) * 2] = lo;
-        dq[(k2 * NR + j) * 2 + 1] = hi;
+        for (int j = c; j < NR; ++j) out[2 * j] = out[2 * j + 1] = 0;
       }
+    } else {  // B [N, K]: each row of B is one column of op(B), contiguous pairs already
+      for (int j = 0; j < c; ++j) {
+        const int8_t* row = src + (j0 + q + j) * b.ld + k0;
+        for (int64_t k2 = 0; k2 < full2; ++k2) {
+          dq[(k2 * NR + j) * 2] = row[2 * k2];
+          dq[(k2 * NR + j) * 2 + 1] = row[2 * k2 + 1];
+        }
+        if (kc2 > full2) {
+          dq[(full2 * NR + j) * 2] = row[kc - 1];
+          dq[(full2 * NR + j) * 2 + 1] = 0;
+        }
+      }
+      for (int64_t k2 = 0; k2 < kc2; ++k2)
+        for (int j = c; j < NR; ++j) dq[(k2 * NR + j) * 2] = dq[(k2 * NR + j) * 2 + 1] = 0;
+    }
   }
 }
 
