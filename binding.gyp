@@ -20,7 +20,8 @@
     {
       "target_name": "tensorkern",
       "sources": [
-        "<!@(node scripts/sources.js common)",
+        "<!@(node scripts/sources.js core)",
+        "<!@(node scripts/sources.js napi)",
         "<!@(node scripts/sources.js no_cuda)"
       ],
       "conditions": [

@@ -2,7 +2,7 @@
 // machine, in the same run: oneDNN and OpenBLAS (dlopen), and the project's own plain loop. The
 // decode shapes (M = 1, 8, 32 with N = K = 4096) rotate through copies of the weights larger than
 // the caches, so the weights come from DRAM, and are compared with the measured read bandwidth.
-import { Tensor, gemmSync } from '../lib';
+import { Tensor, float32ToBFloat16Bits, float32ToFloat16Bits, gemmSync } from '../lib';
 import { native } from '../lib/binding';
 import { DTYPES } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
@@ -44,9 +44,28 @@ const DRAM_BYTES = 256 * 2 ** 20; // comfortably above any L3 this runs on
 function fill(dtype: string, n: number, seed: number): Tensor {
   let s = seed;
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
-  if (dtype === 'int8') return Tensor.from(Int8Array.from({ length: n }, () => Math.round(next() * 127)), [n]);
-  if (dtype === 'float32') return Tensor.from(Float32Array.from({ length: n }, next), [n]);
-  return Tensor.from(Array.from({ length: n }, next), [n], { dtype: dtype as 'float16' | 'bfloat16' });
+  if (dtype === 'int8') {
+    const d = new Int8Array(n);
+    for (let i = 0; i < n; i++) d[i] = Math.round(next() * 127);
+    return Tensor.from(d, [n]);
+  }
+  if (dtype === 'float32') {
+    const d = new Float32Array(n);
+    for (let i = 0; i < n; i++) d[i] = next();
+    return Tensor.from(d, [n]);
+  }
+  const enc = dtype === 'float16' ? float32ToFloat16Bits : float32ToBFloat16Bits;
+  const d = new Uint16Array(n);
+  for (let i = 0; i < n; i++) d[i] = enc(next());
+  return Tensor.from(d, [n], { dtype: dtype as 'float16' | 'bfloat16' });
+}
+
+/** Another tensor with the same contents in its own memory (weight copies for the DRAM cases). */
+function copyOf(t: Tensor): Tensor {
+  const src = t.toArraySync();
+  const dst = new (src.constructor as new (n: number) => typeof src)(src.length);
+  (dst as Float32Array).set(src as Float32Array);
+  return Tensor.from(dst, t.shape, { dtype: t.dtype });
 }
 
 /** Read bandwidth: the median of several passes over 256 MiB with the compute threads. */
@@ -75,7 +94,8 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
 
-  const cases = gemmBenchCases(o.sizes);
+  // Without --sizes: a short run (up to 2048 cubed); the full table adds 4096.
+  const cases = gemmBenchCases(o.sizes ?? [256, 1024, 2048]);
   const progress = new Progress(cases.length);
   const out: GemmResult[] = [];
   cases.forEach((c, idx) => {
@@ -86,7 +106,8 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     const bBytes = c.K * c.N * (DTYPES[c.dtype].bits / 8);
     const copies = decode ? Math.max(2, Math.ceil(DRAM_BYTES / bBytes)) : 1;
     const a = fill(c.dtype, c.M * c.K, 1).reshape(aShape);
-    const bs = Array.from({ length: copies }, (_, i) => fill(c.dtype, c.K * c.N, 2 + i).reshape(bShape));
+    const b0 = fill(c.dtype, c.K * c.N, 2).reshape(bShape);
+    const bs = [b0, ...Array.from({ length: copies - 1 }, () => copyOf(b0))];
     const accDtype = c.dtype === 'int8' ? 'int32' : 'float32';
     const outT = Tensor.zeros([c.M, c.N], { dtype: accDtype });
     let turn = 0;

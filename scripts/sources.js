@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints one list from native/sources.json, space-separated, for binding.gyp's <!@(...) expansions:
-//   node scripts/sources.js common | avx2 | avx512 | neon | no_cuda | flags:avx2 | ...
+//   node scripts/sources.js core | napi | avx2 | avx512 | neon | no_cuda | flags:avx2 | ...
 'use strict';
 const path = require('path');
 const src = require(path.join(__dirname, '..', 'native', 'sources.json'));

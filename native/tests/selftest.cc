@@ -1,0 +1,196 @@
+// Native self-test: the kernels without Node, against float64 references, on every kernel family
+// the CPU (or emulator) can run. Used where the JS suite cannot go: cross-compiled for AArch64 and
+// run under qemu (scripts/neon-check.sh), and as a quick check of a CMake build.
+//   tk_selftest [--quick]   exit status 0 when every check passes
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../core/cpu_features.h"
+#include "../core/half.h"
+#include "../core/thread_pool.h"
+#include "../ops/cast/cast.h"
+#include "../ops/gemm/gemm.h"
+
+namespace {
+
+int g_failures = 0, g_checks = 0;
+
+void fail(const std::string& what) {
+  ++g_failures;
+  std::printf("FAIL %s\n", what.c_str());
+}
+
+tk::TensorView view(void* data, tk::DType dt, std::vector<int64_t> shape) {
+  tk::TensorView v;
+  tk::Status s = tk::make_shape(dt, shape.data(), static_cast<int>(shape.size()), &v);
+  if (!s.ok()) std::printf("bad shape: %s\n", s.message().c_str());
+  v.data = data;
+  return v;
+}
+
+tk::TensorView none() {
+  tk::TensorView v;
+  v.ndim = -1;
+  return v;
+}
+
+struct Case {
+  int64_t M, N, K;
+  bool ta, tb;
+  tk::DType dt;
+  bool c, bias;
+  float alpha, beta;
+};
+
+double value_of(tk::DType dt, const std::vector<uint8_t>& raw, int64_t i) {
+  switch (dt) {
+    case tk::DType::kFloat16: return tk::f16_to_f32(reinterpret_cast<const uint16_t*>(raw.data())[i]);
+    case tk::DType::kBFloat16: return tk::bf16_to_f32(reinterpret_cast<const uint16_t*>(raw.data())[i]);
+    case tk::DType::kInt8: return reinterpret_cast<const int8_t*>(raw.data())[i];
+    default: return reinterpret_cast<const float*>(raw.data())[i];
+  }
+}
+
+std::vector<uint8_t> random_raw(tk::DType dt, int64_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> i8(-128, 127);
+  const size_t el = dt == tk::DType::kInt8 ? 1 : dt == tk::DType::kFloat32 ? 4 : 2;
+  std::vector<uint8_t> raw(size_t(n) * el);
+  for (int64_t i = 0; i < n; ++i) {
+    if (dt == tk::DType::kInt8) reinterpret_cast<int8_t*>(raw.data())[i] = static_cast<int8_t>(i8(rng));
+    else if (dt == tk::DType::kFloat32) reinterpret_cast<float*>(raw.data())[i] = u(rng);
+    else if (dt == tk::DType::kFloat16) reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_f16(u(rng));
+    else reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_bf16(u(rng));
+  }
+  return raw;
+}
+
+void check_gemm(const Case& cs, const char* isa, std::mt19937& rng) {
+  const bool int8 = cs.dt == tk::DType::kInt8;
+  std::vector<uint8_t> a = random_raw(cs.dt, cs.M * cs.K, rng), b = random_raw(cs.dt, cs.K * cs.N, rng);
+  std::vector<float> cf(size_t(cs.M * cs.N)), bf(size_t(cs.N)), of(size_t(cs.M * cs.N), -7.0f);
+  std::vector<int32_t> ci(size_t(cs.M * cs.N)), bi(size_t(cs.N)), oi(size_t(cs.M * cs.N), -7);
+  std::uniform_int_distribution<int> small(-1000, 1000);
+  for (auto& x : cf) x = small(rng) / 1000.0f;
+  for (auto& x : bf) x = small(rng) / 1000.0f;
+  for (auto& x : ci) x = small(rng);
+  for (auto& x : bi) x = small(rng);
+
+  tk::GemmParams p;
+  p.a = view(a.data(), cs.dt, cs.ta ? std::vector<int64_t>{cs.K, cs.M} : std::vector<int64_t>{cs.M, cs.K});
+  p.b = view(b.data(), cs.dt, cs.tb ? std::vector<int64_t>{cs.N, cs.K} : std::vector<int64_t>{cs.K, cs.N});
+  const tk::DType acc = int8 ? tk::DType::kInt32 : tk::DType::kFloat32;
+  p.c = cs.c ? view(int8 ? static_cast<void*>(ci.data()) : cf.data(), acc, {cs.M, cs.N}) : none();
+  p.bias = cs.bias ? view(int8 ? static_cast<void*>(bi.data()) : bf.data(), acc, {cs.N}) : none();
+  p.out = view(int8 ? static_cast<void*>(oi.data()) : of.data(), acc, {cs.M, cs.N});
+  p.trans_a = cs.ta;
+  p.trans_b = cs.tb;
+  p.alpha = cs.alpha;
+  p.beta = cs.c ? cs.beta : 0.0f;
+  tk::Status s = tk::gemm(p);
+  char name[160];
+  std::snprintf(name, sizeof name, "gemm %s %s %lldx%lldx%lld %c%c%s%s", isa, tk::dtype_name(cs.dt), (long long)cs.M, (long long)cs.N,
+                (long long)cs.K, cs.ta ? 'T' : 'N', cs.tb ? 'T' : 'N', cs.c ? " c" : "", cs.bias ? " bias" : "");
+  ++g_checks;
+  if (!s.ok()) return fail(std::string(name) + ": " + s.message());
+  double worst = 0;
+  for (int64_t i = 0; i < cs.M; ++i)
+    for (int64_t j = 0; j < cs.N; ++j) {
+      double sum = 0, mag = 0;
+      for (int64_t k = 0; k < cs.K; ++k) {
+        const double x = value_of(cs.dt, a, cs.ta ? k * cs.M + i : i * cs.K + k);
+        const double y = value_of(cs.dt, b, cs.tb ? j * cs.K + k : k * cs.N + j);
+        sum += x * y;
+        mag += std::fabs(x * y);
+      }
+      const double cin = cs.c ? (int8 ? ci[size_t(i * cs.N + j)] : cf[size_t(i * cs.N + j)]) : 0.0;
+      const double bv = cs.bias ? (int8 ? bi[size_t(j)] : bf[size_t(j)]) : 0.0;
+      const double ref = cs.alpha * sum + p.beta * cin + bv;
+      const double got = int8 ? oi[size_t(i * cs.N + j)] : of[size_t(i * cs.N + j)];
+      const double tol = int8 ? 0.0 : (cs.K + 4) * std::ldexp(1.0, -24) * (std::fabs(cs.alpha) * mag + std::fabs(p.beta * cin) + std::fabs(bv)) * 1.01 + 1e-37;
+      const double err = std::fabs(got - ref);
+      if (!(err <= tol)) {
+        worst = err;
+        char msg[400];
+        std::snprintf(msg, sizeof msg, "%s: [%lld,%lld] = %.9g, reference %.9g", name, (long long)i, (long long)j, got, ref);
+        return fail(msg);
+      }
+    }
+  (void)worst;
+}
+
+void check_cast(const char* isa) {
+  // float16 -> float32 for every pattern, and float32 -> float16/bfloat16 on varied values, against
+  // the scalar conversions (themselves checked against a float64 oracle by the JS suite).
+  std::vector<uint16_t> h(65536);
+  for (int i = 0; i < 65536; ++i) h[size_t(i)] = static_cast<uint16_t>(i);
+  std::vector<float> f(65536);
+  tk::CastParams p{view(h.data(), tk::DType::kFloat16, {65536}), view(f.data(), tk::DType::kFloat32, {65536})};
+  ++g_checks;
+  if (!tk::cast(p).ok()) return fail(std::string("cast f16->f32 ") + isa);
+  for (int i = 0; i < 65536; ++i) {
+    const float want = tk::f16_to_f32(static_cast<uint16_t>(i));
+    if (!(std::isnan(want) ? std::isnan(f[size_t(i)]) : std::memcmp(&want, &f[size_t(i)], 4) == 0)) {
+      return fail(std::string("cast f16->f32 ") + isa + " at pattern " + std::to_string(i));
+    }
+  }
+  std::mt19937 rng(5);
+  std::vector<float> x(100003);
+  for (auto& v : x) {
+    uint32_t u = rng();
+    std::memcpy(&v, &u, 4);
+  }
+  for (tk::DType to : {tk::DType::kFloat16, tk::DType::kBFloat16}) {
+    std::vector<uint16_t> y(x.size());
+    tk::CastParams q{view(x.data(), tk::DType::kFloat32, {int64_t(x.size())}), view(y.data(), to, {int64_t(x.size())})};
+    ++g_checks;
+    if (!tk::cast(q).ok()) return fail(std::string("cast ") + isa);
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(x[i])) continue;
+      const uint16_t want = to == tk::DType::kFloat16 ? tk::f32_to_f16(x[i]) : tk::f32_to_bf16(x[i]);
+      if (y[i] != want) return fail(std::string("cast f32->") + tk::dtype_name(to) + " " + isa + " at " + std::to_string(i));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  std::vector<const char*> isas = {"scalar"};
+  switch (tk::best_isa()) {
+    case tk::Isa::kAvx512: isas.push_back("avx2"); isas.push_back("avx512"); break;
+    case tk::Isa::kAvx2: isas.push_back("avx2"); break;
+    case tk::Isa::kNeon: isas.push_back("neon"); break;
+    default: break;
+  }
+  std::vector<Case> cases;
+  const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 257}, {33, 7, 100}, {1, 300, 77}, {16, 100, 40}, {40, 70, 90}, {100, 61, 300}, {130, 257, 129}};
+  for (auto& sz : sizes)
+    for (int t = 0; t < 4; ++t)
+      for (tk::DType dt : {tk::DType::kFloat32, tk::DType::kBFloat16, tk::DType::kInt8}) {
+        if (quick && dt != tk::DType::kFloat32 && t != 0) continue;
+        cases.push_back({sz[0], sz[1], sz[2], (t & 1) != 0, (t & 2) != 0, dt, t == 1, t == 2, dt == tk::DType::kInt8 ? 1.0f : 1.5f, 1.0f});
+      }
+  cases.push_back({64, 64, 1000, false, true, tk::DType::kFloat16, true, true, -0.5f, 0.25f});
+  std::mt19937 rng(1234);
+  for (const char* isa : isas) {
+    if (!tk::set_isa_cap(isa)) {
+      std::printf("FAIL cannot select %s\n", isa);
+      return 1;
+    }
+    for (int threads : {1, 3}) {
+      tk::set_num_threads(threads);
+      for (const Case& cs : cases) check_gemm(cs, isa, rng);
+    }
+    check_cast(isa);
+    std::printf("%s: done\n", isa);
+  }
+  std::printf("%d checks, %d failures (kernel families: %s; cpu best: %s)\n", g_checks, g_failures, isas.back(),
+              tk::isa_name(tk::best_isa()));
+  return g_failures == 0 ? 0 : 1;
+}
