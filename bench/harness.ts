@@ -108,13 +108,13 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** A one-line progress display on a terminal; plain lines otherwise. */
+/** A one-line progress display on a terminal; one line per step otherwise (CI logs). */
 export class Progress {
   private readonly tty = !!process.stderr.isTTY;
   constructor(private readonly total: number) {}
   step(i: number, label: string): void {
     const msg = `[${i + 1}/${this.total}] ${label}`;
-    if (this.tty) process.stderr.write(`\r\x1b[K${msg}`);
+    process.stderr.write(this.tty ? `\r\x1b[K${msg}` : `${msg}\n`);
   }
   done(): void {
     if (this.tty) process.stderr.write('\r\x1b[K');

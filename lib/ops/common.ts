@@ -33,7 +33,8 @@ export function sameStorage(x: Tensor, y: Tensor): boolean {
   return a.buffer !== undefined && a.buffer === b.buffer;
 }
 
-export function native_(t: Tensor | undefined, name: string): NativeTensor | undefined {
+/** The native descriptor of an optional tensor argument. */
+export function nativeOptional(t: Tensor | undefined, name: string): NativeTensor | undefined {
   return t === undefined ? undefined : nativeOf(t, name);
 }
 

@@ -8,7 +8,7 @@ import { DType } from '../dtype';
 import { invalidArg } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkNumber, native_, overlaps, sameStorage } from './common';
+import { callAsync, callSync, checkBool, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
 
 export interface GemmOptions {
   /** Use a transposed: a is stored [K, M]. */
@@ -126,7 +126,7 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
     out = Tensor.empty(outShape, accDtype, device);
   }
   const args: GemmArgs = [
-    nativeOf(A, 'a'), nativeOf(B, 'b'), native_(c, 'options.c'), native_(bias, 'options.bias'), nativeOf(out, 'options.out'),
+    nativeOf(A, 'a'), nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOptional(bias, 'options.bias'), nativeOf(out, 'options.out'),
     transA, transB, alpha, beta,
   ];
   return { args, out };

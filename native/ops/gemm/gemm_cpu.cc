@@ -82,6 +82,18 @@ struct Problem {
   Acc alpha, beta;
 };
 
+// The epilogue for the K block [pc, pc + kcb): the first applies alpha and beta * C, the last the bias.
+template <class Acc>
+Epilogue<Acc> block_epilogue(const Problem<Acc>& p, int64_t pc, int64_t kcb) {
+  Epilogue<Acc> e;
+  e.alpha = p.alpha;
+  e.beta = p.beta;
+  e.first = pc == 0;
+  e.last = pc + kcb >= p.s->K;
+  e.ldcin = p.s->N;
+  return e;
+}
+
 template <class Acc>
 Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const GemmShape& s = *p.s;
@@ -110,12 +122,7 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
           const int64_t kcb = std::min<int64_t>(k.kc, s.K - pc);
           const size_t apb = k.a_panel_bytes(kcb);
           k.pack_a(A, 0, s.M, pc, kcb, abuf);
-          Epilogue<Acc> e;
-          e.alpha = p.alpha;
-          e.beta = p.beta;
-          e.first = pc == 0;
-          e.last = pc + kcb >= s.K;
-          e.ldcin = s.N;
+          Epilogue<Acc> e = block_epilogue(p, pc, kcb);
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t col = q * k.nr;
             const int nr = static_cast<int>(std::min<int64_t>(k.nr, s.N - col));
@@ -141,6 +148,11 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
 template <class Acc>
 Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const GemmShape& s = *p.s;
+  // Few rows (A is one block): no shared B block. Each thread packs all of A's rows for this K block
+  // and then takes groups of B panels, packing each panel just before its microkernels use it, so
+  // the packed panel never leaves L1 and no thread waits for another's packing.
+  if (s.M <= k.mc) return run_blocked_small_m(k, p);
+
   const int nt = num_threads();
   const int64_t kc_max = std::min<int64_t>(k.kc, s.K);
   const int64_t nc = std::min<int64_t>(k.nc, round_up(s.N, k.nr));
@@ -154,11 +166,6 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const size_t a_bytes = size_t(max_block_panels) * k.a_panel_bytes(kc_max);
   const size_t bpb_max = k.b_panel_bytes(kc_max);
   char* bbuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackB, size_t(ceil_div(nc, k.nr)) * bpb_max));
-
-  // Few rows (A is one block): no shared B block. Each thread packs all of A's rows for this K block
-  // and then takes groups of B panels, packing each panel just before its microkernels use it, so
-  // the packed panel never leaves L1 and no thread waits for another's packing.
-  if (s.M <= k.mc) return run_blocked_small_m(k, p);
 
   for (int64_t bi = 0; bi < s.batch; ++bi) {
     const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
@@ -186,12 +193,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
         TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(std::min<int64_t>(units, nt)), [&](int, int) {
           char* abuf = static_cast<char*>(thread_scratch(ScratchSlot::kPackA, a_bytes));
           int64_t packed_block = -1;
-          Epilogue<Acc> e;
-          e.alpha = p.alpha;
-          e.beta = p.beta;
-          e.first = pc == 0;
-          e.last = pc + kcb >= s.K;
-          e.ldcin = s.N;
+          Epilogue<Acc> e = block_epilogue(p, pc, kcb);
           for (int64_t u = next++; u < units; u = next++) {
             const int64_t mb = u / groups, g = u % groups;
             const int64_t i0 = (mpanels * mb / mblocks) * k.mr;
