@@ -70,17 +70,23 @@ export function disposedError(what: string): TensorkernError {
  * rest become TensorkernError.
  */
 export function wrapNative(err: unknown, callerStack?: string): Error {
-  if (!(err instanceof Error)) return new TensorkernError('ERR_TK_INTERNAL', `native failure: ${String(err)}`);
-  const code = (err as Error & { code?: string }).code ?? 'ERR_TK_INTERNAL';
+  // Errors made by the addon may come from another realm (a vm context, a worker's parent), where
+  // instanceof fails: recognize them by shape and class name.
+  if (typeof err !== 'object' || err === null || typeof (err as Error).message !== 'string') {
+    return new TensorkernError('ERR_TK_INTERNAL', `native failure: ${String(err)}`);
+  }
+  const e = err as Error & { code?: string };
+  const code = typeof e.code === 'string' ? e.code : 'ERR_TK_INTERNAL';
+  const kind = e.name || e.constructor?.name;
   let out: Error;
   if (code.startsWith('ERR_TK_')) {
-    out = new TensorkernError(code as TensorkernErrorCode, err.message);
-  } else if (err instanceof TypeError) {
-    out = Object.assign(new TypeError(err.message), { code });
-  } else if (err instanceof RangeError) {
-    out = Object.assign(new RangeError(err.message), { code });
+    out = new TensorkernError(code as TensorkernErrorCode, e.message);
+  } else if (kind === 'TypeError') {
+    out = Object.assign(new TypeError(e.message), { code });
+  } else if (kind === 'RangeError') {
+    out = Object.assign(new RangeError(e.message), { code });
   } else {
-    out = new TensorkernError('ERR_TK_INTERNAL', err.message);
+    out = new TensorkernError('ERR_TK_INTERNAL', e.message);
   }
   if (callerStack) out.stack = `${out.name}: ${out.message}\n${callerStack.split('\n').slice(1).join('\n')}`;
   return out;

@@ -3,6 +3,7 @@
 // binding called directly with garbage throws, never crashes.
 import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
 import { native } from '../lib/binding';
+import { wrapNative } from '../lib/errors';
 import { gpuSkipReason } from './helpers/backends';
 import { expectError, expectReject } from './helpers/errors';
 
@@ -154,8 +155,8 @@ describe('native argument checks', () => {
     );
   });
 
-  test('device buffers without a GPU', () => {
-    expect(() => new native.DeviceBuffer(0, 16)).toThrow(expect.objectContaining({ code: 'ERR_TK_NO_GPU' }) as unknown as Error);
+  test('device buffers on a device that does not exist', () => {
+    expect(() => new native.DeviceBuffer(1023, 16)).toThrow(expect.objectContaining({ code: 'ERR_TK_NO_GPU' }) as unknown as Error);
     expect(() => new native.DeviceBuffer(-1, 16)).toThrow(/Expected a CUDA device index for device/);
     expect(() => new native.DeviceBuffer(0, -5)).toThrow(/Expected a byte count/);
   });
@@ -236,5 +237,30 @@ describe('gemm', () => {
     expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, t([4]), t([2, 5]), false, false, 1, 0, false)).toThrow(/Expected bias of shape \[5\]/);
     expect(() => native.gemm(t([2, 3]), t([3, 5], 5), undefined, undefined, t([2, 5]), false, false, 1, 0, false)).toThrow(/Expected a and b of one dtype/);
     expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, undefined, t([2, 5]), false, false, 1, 3, false)).toThrow(/Expected c when beta is nonzero/);
+  });
+});
+
+describe('native errors reach the caller as public errors', () => {
+  test('a native TypeError/RangeError keeps its class and code; runtime failures become TensorkernError', async () => {
+    let nativeErr: unknown;
+    try {
+      native.cast({ dtype: 0, shape: [2], data: new Float32Array(1) }, { dtype: 0, shape: [2], data: new Float32Array(2) }, false);
+    } catch (e) {
+      nativeErr = e;
+    }
+    const w = wrapNative(nativeErr, 'Error: x\n    at caller (file.js:1:1)');
+    expect(w).toBeInstanceOf(RangeError);
+    expect((w as RangeError & { code: string }).code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(w.stack).toContain('at caller (file.js:1:1)');
+    let runtimeErr: unknown;
+    try {
+      // No GPU: ERR_TK_NO_GPU. With one: a device index past the last device, the same code.
+      new native.DeviceBuffer(1023, 8);
+    } catch (e) {
+      runtimeErr = e;
+    }
+    const g = wrapNative(runtimeErr);
+    expect(g).toBeInstanceOf(TensorkernError);
+    expect((g as TensorkernError).code).toBe('ERR_TK_NO_GPU');
   });
 });
