@@ -96,7 +96,8 @@ export interface LoadedBinding {
   file: string;
 }
 
-function libc(): string {
+/** 'glibc X.Y', 'musl', or 'n/a' off Linux (used in load-failure messages and `tensorkern info`). */
+export function libc(): string {
   if (process.platform !== 'linux') return 'n/a';
   try {
     const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;

@@ -1,16 +1,10 @@
 // `tensorkern info`: what this process would run on, and why.
+import { libc } from '../binding';
 import { defaultDevice, devices, probe, whyNoGpu } from '../device';
 import { nativeInfo, version } from '../version';
 
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-}
-
-function libc(): string {
-  if (process.platform !== 'linux') return '';
-  const r = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-  const g = r?.header?.glibcVersionRuntime;
-  return g ? ` glibc ${g}` : ' musl';
 }
 
 export interface InfoReport {
@@ -34,7 +28,7 @@ export function infoReport(): InfoReport {
   return {
     version,
     node: process.versions.node,
-    platform: `${process.platform}-${process.arch}${libc()}`,
+    platform: `${process.platform}-${process.arch} ${libc()}`,
     native: nativeInfo(),
     devices: devices(),
     defaultDevice: def,

@@ -5,6 +5,7 @@ import { DType } from '../dtype';
 import { captureStack, invalidArg, wrapNative } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkDType, checkOptions, shapeStr } from '../validate';
+import { overlaps } from './common';
 
 export interface CastOptions {
   /** Write into this tensor (same device and number of elements, dtype = the target dtype). */
@@ -28,11 +29,8 @@ function prepare(x: unknown, dtype: unknown, opts: unknown): { x: Tensor; out: T
     if (out.size !== src.size) {
       throw invalidArg('options.out', `${src.size} elements (x is ${shapeStr(src.shape)})`, shapeStr(out.shape), 'value', { described: true });
     }
-    const a = nativeOf(src, 'x').data;
-    const b = nativeOf(out, 'options.out').data;
-    if (a && b && a.buffer === b.buffer && a !== b && src.dtype !== to) {
-      const overlap = a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-      if (overlap) throw invalidArg('options.out', 'memory that does not overlap x', 'an overlapping view', 'value', { described: true });
+    if (src.dtype !== to && overlaps(src, out)) {
+      throw invalidArg('options.out', 'memory that does not overlap x', 'an overlapping view', 'value', { described: true });
     }
   } else {
     out = Tensor.empty(src.shape.slice(), to, src.device);
