@@ -86,6 +86,14 @@ export interface NativeBinding {
   /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
   baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
+  attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
+    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, async: true): Promise<void>;
+  attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
+    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, async: false): void;
+  /** The unfused baseline (sync, CPU, float32 'bhsd', no mask): GEMM -> softmax -> GEMM with an Sq x Sk buffer. */
+  attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
+  /** The CPU attention kernel family in use for this dtype code. */
+  attentionKernel(dtype: number): string;
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
 }

@@ -18,6 +18,8 @@ export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
 export { gemm, gemmSync } from './ops/gemm';
 export type { GemmOptions } from './ops/gemm';
+export { attention, attentionSync } from './ops/attention';
+export type { AttentionOptions, AttentionResult } from './ops/attention';
 export {
   float32ToFloat16Bits,
   float16BitsToFloat32,

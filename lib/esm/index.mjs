@@ -16,6 +16,8 @@ export const {
   castSync,
   gemm,
   gemmSync,
+  attention,
+  attentionSync,
   float32ToFloat16Bits,
   float16BitsToFloat32,
   float32ToBFloat16Bits,

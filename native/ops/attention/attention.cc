@@ -1,0 +1,114 @@
+// attention dispatcher and the memory-safety re-check of every argument (the JS layer checks first,
+// with friendlier messages; this side must hold when the binding is called with garbage).
+#include "attention.h"
+
+#include <string>
+
+namespace tk {
+namespace {
+
+bool present(const TensorView& t) { return t.ndim >= 0; }
+
+std::string dims(const TensorView& t) {
+  std::string s = "[";
+  for (int i = 0; i < t.ndim; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
+  return s + "]";
+}
+
+std::string dims4(int64_t a, int64_t b, int64_t c, int64_t d) {
+  return "[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ", " + std::to_string(d) + "]";
+}
+
+}  // namespace
+
+Status attention_validate(const AttentionParams& p, AttentionShape* s) {
+  const TensorView &q = p.q, &k = p.k, &v = p.v;
+  if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4) {
+    return InvalidArgument("Expected rank-4 q, k and v but received " + dims(q) + ", " + dims(k) + " and " + dims(v));
+  }
+  if (!dtype_is_float(q.dtype)) return TypeMismatch(std::string("Expected q of dtype float32, float16 or bfloat16 but received ") + dtype_name(q.dtype));
+  if (k.dtype != q.dtype || v.dtype != q.dtype) {
+    return TypeMismatch(std::string("Expected q, k and v of one dtype but received ") + dtype_name(q.dtype) + ", " + dtype_name(k.dtype) + " and " + dtype_name(v.dtype));
+  }
+  const int hd = p.bshd ? 2 : 1, sd = p.bshd ? 1 : 2;
+  s->B = q.shape[0];
+  s->Hq = q.shape[hd];
+  s->Sq = q.shape[sd];
+  s->D = q.shape[3];
+  s->Hkv = k.shape[hd];
+  s->Sk = k.shape[sd];
+  for (int i = 0; i < 4; ++i) {
+    if (k.shape[i] != v.shape[i]) return InvalidArgument("Expected k and v of one shape but received " + dims(k) + " and " + dims(v));
+  }
+  if (k.shape[0] != s->B) return InvalidArgument("Expected k with batch " + std::to_string(s->B) + " but received " + dims(k));
+  if (k.shape[3] != s->D) return InvalidArgument("Expected k and v with head dim " + std::to_string(s->D) + " (that of q) but received " + dims(k));
+  if (s->Hkv == 0 ? s->Hq != 0 : s->Hq % s->Hkv != 0) {
+    return InvalidArgument("Expected the query heads (" + std::to_string(s->Hq) + ") to be a multiple of the kv heads (" + std::to_string(s->Hkv) + ")");
+  }
+  s->group = s->Hkv == 0 ? 1 : s->Hq / s->Hkv;
+  // Element strides of the layouts (row-major).
+  const int64_t D = s->D;
+  if (p.bshd) {
+    s->qs = s->Hq * D, s->qh = D, s->qb = s->Sq * s->Hq * D;
+    s->ks = s->Hkv * D, s->kh = D, s->kb = s->Sk * s->Hkv * D;
+  } else {
+    s->qs = D, s->qh = s->Sq * D, s->qb = s->Hq * s->Sq * D;
+    s->ks = D, s->kh = s->Sk * D, s->kb = s->Hkv * s->Sk * D;
+  }
+  if (p.out.ndim != 4) return InvalidArgument("Expected out of shape " + dims(q) + " but received " + dims(p.out));
+  for (int i = 0; i < 4; ++i) {
+    if (p.out.shape[i] != q.shape[i]) return InvalidArgument("Expected out of shape " + dims(q) + " but received " + dims(p.out));
+  }
+  if (!dtype_is_float(p.out.dtype)) return TypeMismatch(std::string("Expected out of dtype float32, float16 or bfloat16 but received ") + dtype_name(p.out.dtype));
+  if (present(p.lse)) {
+    if (p.lse.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected lse of dtype float32 but received ") + dtype_name(p.lse.dtype));
+    if (p.lse.ndim != 3 || p.lse.shape[0] != s->B || p.lse.shape[1] != s->Hq || p.lse.shape[2] != s->Sq) {
+      return InvalidArgument("Expected lse of shape [" + std::to_string(s->B) + ", " + std::to_string(s->Hq) + ", " + std::to_string(s->Sq) + "] but received " + dims(p.lse));
+    }
+  }
+  s->has_mask = present(p.mask);
+  if (s->has_mask) {
+    const TensorView& m = p.mask;
+    if (m.dtype != DType::kInt8 && !dtype_is_float(m.dtype)) {
+      return TypeMismatch(std::string("Expected mask of dtype int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") + dtype_name(m.dtype));
+    }
+    s->mask_bool = m.dtype == DType::kInt8;
+    if (m.ndim < 2 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 2 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + dims(m));
+    const int64_t full[4] = {s->B, s->Hq, s->Sq, s->Sk};
+    int64_t stride[4] = {0, 0, 0, 0};
+    int64_t st = 1;
+    for (int i = 3, mi = m.ndim - 1; mi >= 0; --i, --mi) {
+      const int64_t d = m.shape[mi];
+      if (d != 1 && d != full[i]) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + dims(m));
+      stride[i] = d == 1 ? 0 : st;
+      st *= d;
+    }
+    s->mb = stride[0], s->mh = stride[1], s->mi = stride[2], s->mj = stride[3];
+  }
+  if (present(p.kv_lengths)) {
+    const TensorView& L = p.kv_lengths;
+    if (L.dtype != DType::kInt32 || L.ndim != 1 || L.shape[0] != s->B) {
+      return InvalidArgument("Expected kvLengths as int32 [" + std::to_string(s->B) + "] but received " + dtype_name(L.dtype) + " " + dims(L));
+    }
+    if (L.device.is_cpu()) {
+      for (int64_t b = 0; b < s->B; ++b) {
+        const int32_t x = L.as<int32_t>()[b];
+        if (x < 0 || x > s->Sk) return OutOfRange("Expected kvLengths[" + std::to_string(b) + "] in [0, " + std::to_string(s->Sk) + "] but received " + std::to_string(x));
+      }
+    }
+  }
+  const Device dev = q.device;
+  for (const TensorView* t : {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse}) {
+    if (present(*t) && t->device != dev) return InvalidArgument("Expected every attention tensor on " + dev.str() + " but one is on " + t->device.str());
+  }
+  return Status::Ok();
+}
+
+Status attention(const AttentionParams& p) {
+  AttentionShape s;
+  TK_RETURN_IF_ERROR(attention_validate(p, &s));
+  if (p.q.device.is_cuda()) return Unsupported("attention on CUDA devices is not built yet (the CUDA kernels are a separate issue); use CPU tensors");
+  return attention_cpu(p, s);
+}
+
+}  // namespace tk

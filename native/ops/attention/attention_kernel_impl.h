@@ -1,0 +1,265 @@
+// The flash-attention tile kernel, written once over gemm_simd.h's float vector and compiled in each
+// ISA unit (attention_cpu_<isa>.cc defines TK_GEMM_ISA first). Everything has internal linkage.
+//
+// One call: a tile of up to QB query rows of one (batch, kv head) against keys [j0, j1), walked in
+// blocks of BK keys. Per block:
+//   1. K block packed transposed to float, kt[c][d][NR] (NR = 2 vectors of keys per chunk c), so the
+//      score microkernel is the GEMM one: broadcast a q element, FMA with a vector of keys.
+//   2. S = (scale * Q) K^T into an L1-resident QB x BK tile, MR x NR register tiles.
+//   3. Per row: softcap, mask (only on blocks that need it: a mask, kv padding, or the causal
+//      diagonal), running max, rescale of the accumulated row, P = exp(S - m) in place, running sum.
+//   4. O += P V, MR rows x 2 vectors of D in registers across the whole key block, V read in place.
+// The score tile never leaves L1/L2: memory is O(QB * (D + BK) + BK * D) per thread, whatever Sq, Sk.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "../../core/scratch.h"
+#include "attention_kernels.h"
+#include "attention_simd.h"
+
+namespace {
+
+using tk::attention_kernels::Problem;
+using tk::attention_kernels::RowState;
+
+constexpr int MR = 6;       // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
+constexpr int NR = 2 * kW;  // keys (QK^T) or head-dim lanes (PV) per register tile
+constexpr int QB = 8 * MR;  // rows per call: K/V blocks are packed / read once for 48 rows
+constexpr int BK = 64;      // keys per block: the QB x BK score tile (12 KB) stays in L1
+static_assert(QB % MR == 0 && BK % NR == 0, "tiles are whole register tiles");
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+// 8 consecutive elements as floats (the 8x8 transpose packing of K).
+#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+template <class T>
+inline __m256 load8(const T* p);
+template <>
+inline __m256 load8<float>(const float* p) { return _mm256_loadu_ps(p); }
+template <>
+inline __m256 load8<F16>(const F16* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+template <>
+inline __m256 load8<BF16>(const BF16* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+
+inline void transpose8(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
+// kt[c][d][jj] = k[c * NR + jj][d] as float, keys >= nk zero. k rows are ldk elements apart.
+template <class T>
+void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, float* kt) {
+  const int64_t nchunks = (nk + NR - 1) / NR;
+  for (int64_t c = 0; c < nchunks; ++c) {
+    float* dst = kt + c * D * NR;
+    for (int jj = 0; jj < NR; ++jj) {
+      const int64_t j = c * NR + jj;
+      int64_t d = 0;
+#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+      // Whole groups of 8 keys x 8 dims: contiguous loads along D, an in-register transpose.
+      if (jj % 8 == 0 && j + 8 <= nk) {
+        for (; d + 8 <= D; d += 8) {
+          __m256 r[8];
+          for (int t = 0; t < 8; ++t) r[t] = load8<T>(k + (j + t) * ldk + d);
+          transpose8(r);
+          for (int t = 0; t < 8; ++t) _mm256_storeu_ps(dst + (d + t) * NR + jj, r[t]);
+        }
+        for (int t = 0; t < 8; ++t)
+          for (int64_t dd = d; dd < D; ++dd) dst[dd * NR + jj + t] = load1<T>(k + (j + t) * ldk, dd);
+        jj += 7;
+        continue;
+      }
+#endif
+      if (j < nk) {
+        const T* row = k + j * ldk;
+        for (; d < D; ++d) dst[d * NR + jj] = load1<T>(row, d);
+      } else {
+        for (; d < D; ++d) dst[d * NR + jj] = 0.0f;
+      }
+    }
+  }
+}
+
+// s[ii][0:NR] = sum_d qp[d][ii] * kt[d][0:NR] for MR rows (s rows lds apart).
+inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64_t lds) {
+  VF acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = vzero();
+  for (int64_t d = 0; d < D; ++d) {
+    const VF b0 = vload(kt + d * NR), b1 = vload(kt + d * NR + kW);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const VF a = vset1(qp[d * MR + i]);
+      acc[i][0] = vfma(a, b0, acc[i][0]);
+      acc[i][1] = vfma(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    vstore(s + i * lds, acc[i][0]);
+    vstore(s + i * lds + kW, acc[i][1]);
+  }
+}
+
+// o[ii][0:D] += sum_{j < nk} p[ii][j] * v[j][0:D] for MR rows (p rows lds apart, o rows ldo apart).
+template <class T>
+void pv_tile(int64_t nk, int64_t D, const float* p, int64_t lds, const T* v, int64_t ldv, float* o, int64_t ldo) {
+  int64_t d = 0;
+  for (; d + NR <= D; d += NR) {
+    VF acc[MR][2];
+    for (int i = 0; i < MR; ++i) acc[i][0] = vload(o + i * ldo + d), acc[i][1] = vload(o + i * ldo + d + kW);
+    for (int64_t j = 0; j < nk; ++j) {
+      const VF v0 = loadv<T>(v + j * ldv + d), v1 = loadv<T>(v + j * ldv + d + kW);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; ++i) {
+        const VF a = vset1(p[i * lds + j]);
+        acc[i][0] = vfma(a, v0, acc[i][0]);
+        acc[i][1] = vfma(a, v1, acc[i][1]);
+      }
+    }
+    for (int i = 0; i < MR; ++i) vstore(o + i * ldo + d, acc[i][0]), vstore(o + i * ldo + d + kW, acc[i][1]);
+  }
+  for (; d + kW <= D; d += kW) {
+    VF acc[MR];
+    for (int i = 0; i < MR; ++i) acc[i] = vload(o + i * ldo + d);
+    for (int64_t j = 0; j < nk; ++j) {
+      const VF v0 = loadv<T>(v + j * ldv + d);
+      for (int i = 0; i < MR; ++i) acc[i] = vfma(vset1(p[i * lds + j]), v0, acc[i]);
+    }
+    for (int i = 0; i < MR; ++i) vstore(o + i * ldo + d, acc[i]);
+  }
+  for (; d < D; ++d) {  // head dims that do not fill a vector
+    for (int i = 0; i < MR; ++i) {
+      float acc = o[i * ldo + d];
+      for (int64_t j = 0; j < nk; ++j) acc += p[i * lds + j] * load1<T>(v + j * ldv, d);
+      o[i * ldo + d] = acc;
+    }
+  }
+}
+
+inline float mask_value(const Problem& p, int64_t off) {
+  switch (p.mask_dtype) {
+    case tk::DType::kInt8: return static_cast<const int8_t*>(p.mask)[off] ? 0.0f : kNegInf;
+    case tk::DType::kFloat16: return tk::f16_to_f32(static_cast<const uint16_t*>(p.mask)[off]);
+    case tk::DType::kBFloat16: return tk::bf16_to_f32(static_cast<const uint16_t*>(p.mask)[off]);
+    default: return static_cast<const float*>(p.mask)[off];
+  }
+}
+
+template <class T>
+void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+  const int64_t D = p.D, nr = r1 - r0, ng = (nr + MR - 1) / MR, ldo = st.ldo;
+  const int64_t D1 = std::max<int64_t>(D, 1);
+  float* qp = static_cast<float*>(tk::thread_scratch(tk::ScratchSlot::kPackA, sizeof(float) * (QB * D1 + BK * D1 + QB * BK)));
+  float* kt = qp + QB * D1;
+  float* s = kt + BK * D1;
+
+  // Per-row facts: the last visible key and the mask row offset.
+  int64_t last[QB], moff[QB];
+  int64_t min_last = INT64_MAX;
+  const T* q = static_cast<const T*>(p.q);
+  for (int64_t ii = 0; ii < ng * MR; ++ii) {
+    float* dst = qp + (ii / MR) * D * MR + ii % MR;
+    if (ii >= nr) {
+      for (int64_t d = 0; d < D; ++d) dst[d * MR] = 0.0f;
+      continue;
+    }
+    const int64_t r = r0 + ii, i = r / p.group, hq = hkv * p.group + r % p.group;
+    last[ii] = p.last_key(b, i);
+    min_last = std::min(min_last, last[ii]);
+    moff[ii] = b * p.mb + hq * p.mh + i * p.mi;
+    const T* row = q + b * p.qb + hq * p.qh + i * p.qs;
+    for (int64_t d = 0; d < D; ++d) dst[d * MR] = p.scale * load1<T>(row, d);
+  }
+  for (int64_t ii = 0; ii < ng * MR; ++ii)
+    for (int64_t d = 0; d < ldo; ++d) st.o[ii * ldo + d] = 0.0f;
+  for (int64_t ii = 0; ii < nr; ++ii) st.m[ii] = kNegInf, st.l[ii] = 0.0f;
+
+  const T* kbase = static_cast<const T*>(p.k) + b * p.kb + hkv * p.kh;
+  const T* vbase = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh;
+  for (int64_t jb = j0; jb < j1; jb += BK) {
+    const int64_t nk = std::min<int64_t>(BK, j1 - jb), nkv = round_up(nk, kW);
+    pack_k<T>(kbase + jb * p.ks, p.ks, nk, D, kt);
+    for (int64_t c = 0; c * NR < nk; ++c)
+      for (int64_t g = 0; g < ng; ++g) qk_tile(D, qp + g * D * MR, kt + c * D * NR, s + g * MR * BK + c * NR, BK);
+    // Blocks wholly below every row's last key and with no mask take the fast path.
+    const bool need_mask = p.mask != nullptr || jb + nk - 1 > min_last;
+    for (int64_t ii = 0; ii < nr; ++ii) {
+      float* srow = s + ii * BK;
+      if (p.softcap > 0.0f) {
+        const float inv = 1.0f / p.softcap;
+        for (int64_t j = 0; j < nk; ++j) srow[j] = p.softcap * std::tanh(srow[j] * inv);
+      }
+      if (need_mask) {
+        const int64_t lim = last[ii] - jb;  // srow[j] visible by length / causal iff j <= lim
+        for (int64_t j = 0; j < nk; ++j) {
+          if (j > lim) srow[j] = kNegInf;
+          else if (p.mask) srow[j] += mask_value(p, moff[ii] + (jb + j) * p.mj);
+        }
+      }
+      for (int64_t j = nk; j < nkv; ++j) srow[j] = kNegInf;  // padding lanes
+      VF mx = vset1(kNegInf);
+      for (int64_t j = 0; j < nkv; j += kW) mx = vmaxv(mx, vload(srow + j));
+      const float m_old = st.m[ii], m_new = std::max(m_old, vhmax(mx));
+      if (m_new == kNegInf) {  // nothing visible to this row yet
+        for (int64_t j = 0; j < nkv; ++j) srow[j] = 0.0f;
+        continue;
+      }
+      const VF mv = vset1(m_new);
+      VF sum = vzero();
+      for (int64_t j = 0; j < nkv; j += kW) {
+        const VF e = vexp(vadd(vload(srow + j), vmul(mv, vset1(-1.0f))));
+        vstore(srow + j, e);
+        sum = vadd(sum, e);
+      }
+      const float alpha = m_old == kNegInf ? 0.0f : std::exp(m_old - m_new);
+      st.l[ii] = st.l[ii] * alpha + vhsum(sum);
+      st.m[ii] = m_new;
+      if (alpha != 1.0f) {
+        float* orow = st.o + ii * ldo;
+        const VF av = vset1(alpha);
+        for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
+      }
+    }
+    for (int64_t g = 0; g < ng; ++g) pv_tile<T>(nk, D, s + g * MR * BK, BK, vbase + jb * p.ks, p.ks, st.o + g * MR * ldo, ldo);
+  }
+}
+
+void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+  switch (p.dtype) {
+    case tk::DType::kFloat16: return attention_tile<F16>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kBFloat16: return attention_tile<BF16>(p, b, hkv, r0, r1, j0, j1, st);
+    default: return attention_tile<float>(p, b, hkv, r0, r1, j0, j1, st);
+  }
+}
+
+int64_t ldo_for(int64_t D) { return round_up(std::max<int64_t>(D, 1), kW); }
+
+void fill_kernels(tk::attention_kernels::Kernels* k, const char* name) {
+  k->name = name;
+  k->row_tile = QB;
+  k->key_tile = BK;
+  k->ldo = ldo_for;
+  k->run = attention_tile_any;
+}
+
+}  // namespace

@@ -1,0 +1,76 @@
+// binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, async),
+// binding.attentionPlain(q, k, v, out, causal, scale) -- the bench's unfused baseline (sync), and
+// binding.attentionKernel(dtype) -- the kernel name the CPU path uses.
+#include <cmath>
+
+#include "../../napi/async_op.h"
+#include "../../napi/register.h"
+#include "attention.h"
+
+namespace tk::napi {
+namespace {
+
+struct Unwrapped {
+  AttentionParams p;
+  AttentionShape s;
+  KeepAlive keep;
+};
+
+void check(Napi::Env env, Unwrapped* u) {
+  Status s = attention_validate(u->p, &u->s);
+  if (!s.ok()) throw_status(env, s);
+}
+
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Unwrapped u;
+  u.p.q = unwrap_tensor(env, info[0], "q", &u.keep);
+  u.p.k = unwrap_tensor(env, info[1], "k", &u.keep);
+  u.p.v = unwrap_tensor(env, info[2], "v", &u.keep);
+  u.p.mask = unwrap_optional_tensor(env, info[3], "mask", &u.keep);
+  u.p.kv_lengths = unwrap_optional_tensor(env, info[4], "kvLengths", &u.keep);
+  u.p.out = unwrap_tensor(env, info[5], "out", &u.keep);
+  u.p.lse = unwrap_optional_tensor(env, info[6], "lse", &u.keep);
+  u.p.causal = get_bool(env, info[7], "causal");
+  u.p.bshd = get_bool(env, info[8], "bshd");
+  u.p.scale = static_cast<float>(get_number(env, info[9], "scale"));
+  u.p.softcap = static_cast<float>(get_number(env, info[10], "softcap"));
+  if (!std::isfinite(u.p.scale)) throw_status(env, InvalidArgument("Expected a finite scale"));
+  if (!(u.p.softcap >= 0.0f) || !std::isfinite(u.p.softcap)) throw_status(env, InvalidArgument("Expected a finite softcap >= 0"));
+  check(env, &u);
+  const bool async = get_bool(env, info[11], "async");
+  AttentionParams p = u.p;
+  return run_op(env, "tensorkern:attention", async, std::move(u.keep), [p] { return attention(p); });
+}
+
+Napi::Value AttentionPlain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Unwrapped u;
+  u.p.q = unwrap_tensor(env, info[0], "q", &u.keep);
+  u.p.k = unwrap_tensor(env, info[1], "k", &u.keep);
+  u.p.v = unwrap_tensor(env, info[2], "v", &u.keep);
+  u.p.out = unwrap_tensor(env, info[3], "out", &u.keep);
+  u.p.mask.ndim = u.p.kv_lengths.ndim = u.p.lse.ndim = -1;
+  u.p.causal = get_bool(env, info[4], "causal");
+  u.p.scale = static_cast<float>(get_number(env, info[5], "scale"));
+  check(env, &u);
+  AttentionParams p = u.p;
+  AttentionShape s = u.s;
+  return run_op(env, "tensorkern:attentionPlain", false, std::move(u.keep), [p, s] { return attention_plain(p, s); });
+}
+
+Napi::Value AttentionKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t dt = get_int(env, info[0], "dtype", 0, kNumDTypes - 1);
+  return Napi::String::New(env, attention_cpu_kernel_name(static_cast<DType>(dt)));
+}
+
+}  // namespace
+
+void register_attention(Napi::Env env, Napi::Object exports) {
+  exports.Set("attention", Napi::Function::New<guard<Attention>>(env, "attention"));
+  exports.Set("attentionPlain", Napi::Function::New<guard<AttentionPlain>>(env, "attentionPlain"));
+  exports.Set("attentionKernel", Napi::Function::New<guard<AttentionKernel>>(env, "attentionKernel"));
+}
+
+}  // namespace tk::napi
