@@ -120,38 +120,55 @@ inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64
   }
 }
 
-// o[ii][0:D] += sum_{j < nk} p[ii][j] * v[j][0:D] for MR rows (p rows lds apart, o rows ldo apart).
+// vp[j][0:ldo] = v[j][0:D] as float, zero padded to ldo: 32-byte aligned rows (typed arrays are
+// only 8- or 16-byte aligned, and a 32-byte load across a cache line costs two) and float16 /
+// bfloat16 converted once per block instead of once per row group.
 template <class T>
-void pv_tile(int64_t nk, int64_t D, const float* p, int64_t lds, const T* v, int64_t ldv, float* o, int64_t ldo) {
+void pack_v(const T* v, int64_t ldv, int64_t nk, int64_t D, int64_t ldo, float* vp) {
+  for (int64_t j = 0; j < nk; ++j) {
+    const T* row = v + j * ldv;
+    float* dst = vp + j * ldo;
+    int64_t d = 0;
+    for (; d + kW <= D; d += kW) vstore(dst + d, loadv<T>(row + d));
+    for (; d < D; ++d) dst[d] = load1<T>(row, d);
+    for (; d < ldo; ++d) dst[d] = 0.0f;
+  }
+}
+
+// o[r][0:ldo] += sum_{j < nk} p[r][j] * vp[j][0:ldo] for ng groups of MR rows (p rows lds apart, o
+// and vp rows ldo apart). The D chunk is the outer loop: its slice of the V block (nk x NR floats,
+// 4 KB) stays in L1 while every row group streams over it.
+inline void pv_tiles(int64_t ng, int64_t nk, const float* p, int64_t lds, const float* vp, float* o, int64_t ldo) {
   int64_t d = 0;
-  for (; d + NR <= D; d += NR) {
-    VF acc[MR][2];
-    for (int i = 0; i < MR; ++i) acc[i][0] = vload(o + i * ldo + d), acc[i][1] = vload(o + i * ldo + d + kW);
-    for (int64_t j = 0; j < nk; ++j) {
-      const VF v0 = loadv<T>(v + j * ldv + d), v1 = loadv<T>(v + j * ldv + d + kW);
+  for (; d + NR <= ldo; d += NR) {
+    for (int64_t g = 0; g < ng; ++g) {
+      const float* pg = p + g * MR * lds;
+      float* og = o + g * MR * ldo;
+      VF acc[MR][2];
+      for (int i = 0; i < MR; ++i) acc[i][0] = vload(og + i * ldo + d), acc[i][1] = vload(og + i * ldo + d + kW);
+      for (int64_t j = 0; j < nk; ++j) {
+        const VF v0 = vload(vp + j * ldo + d), v1 = vload(vp + j * ldo + d + kW);
 #pragma GCC unroll 6
-      for (int i = 0; i < MR; ++i) {
-        const VF a = vset1(p[i * lds + j]);
-        acc[i][0] = vfma(a, v0, acc[i][0]);
-        acc[i][1] = vfma(a, v1, acc[i][1]);
+        for (int i = 0; i < MR; ++i) {
+          const VF a = vset1(pg[i * lds + j]);
+          acc[i][0] = vfma(a, v0, acc[i][0]);
+          acc[i][1] = vfma(a, v1, acc[i][1]);
+        }
       }
+      for (int i = 0; i < MR; ++i) vstore(og + i * ldo + d, acc[i][0]), vstore(og + i * ldo + d + kW, acc[i][1]);
     }
-    for (int i = 0; i < MR; ++i) vstore(o + i * ldo + d, acc[i][0]), vstore(o + i * ldo + d + kW, acc[i][1]);
   }
-  for (; d + kW <= D; d += kW) {
-    VF acc[MR];
-    for (int i = 0; i < MR; ++i) acc[i] = vload(o + i * ldo + d);
-    for (int64_t j = 0; j < nk; ++j) {
-      const VF v0 = loadv<T>(v + j * ldv + d);
-      for (int i = 0; i < MR; ++i) acc[i] = vfma(vset1(p[i * lds + j]), v0, acc[i]);
-    }
-    for (int i = 0; i < MR; ++i) vstore(o + i * ldo + d, acc[i]);
-  }
-  for (; d < D; ++d) {  // head dims that do not fill a vector
-    for (int i = 0; i < MR; ++i) {
-      float acc = o[i * ldo + d];
-      for (int64_t j = 0; j < nk; ++j) acc += p[i * lds + j] * load1<T>(v + j * ldv, d);
-      o[i * ldo + d] = acc;
+  for (; d < ldo; d += kW) {  // ldo is a multiple of kW
+    for (int64_t g = 0; g < ng; ++g) {
+      const float* pg = p + g * MR * lds;
+      float* og = o + g * MR * ldo;
+      VF acc[MR];
+      for (int i = 0; i < MR; ++i) acc[i] = vload(og + i * ldo + d);
+      for (int64_t j = 0; j < nk; ++j) {
+        const VF v0 = vload(vp + j * ldo + d);
+        for (int i = 0; i < MR; ++i) acc[i] = vfma(vset1(pg[i * lds + j]), v0, acc[i]);
+      }
+      for (int i = 0; i < MR; ++i) vstore(og + i * ldo + d, acc[i]);
     }
   }
 }
@@ -169,9 +186,10 @@ template <class T>
 void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
   const int64_t D = p.D, nr = r1 - r0, ng = (nr + MR - 1) / MR, ldo = st.ldo;
   const int64_t D1 = std::max<int64_t>(D, 1);
-  float* qp = static_cast<float*>(tk::thread_scratch(tk::ScratchSlot::kPackA, sizeof(float) * (QB * D1 + BK * D1 + QB * BK)));
+  float* qp = static_cast<float*>(tk::thread_scratch(tk::ScratchSlot::kPackA, sizeof(float) * (QB * D1 + BK * D1 + QB * BK + BK * ldo)));
   float* kt = qp + QB * D1;
   float* s = kt + BK * D1;
+  float* vp = s + QB * BK;  // 32-byte aligned: the offsets are multiples of 8 floats
 
   // Per-row facts: the last visible key and the mask row offset.
   int64_t last[QB], moff[QB];
@@ -240,7 +258,8 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
         for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
       }
     }
-    for (int64_t g = 0; g < ng; ++g) pv_tile<T>(nk, D, s + g * MR * BK, BK, vbase + jb * p.ks, p.ks, st.o + g * MR * ldo, ldo);
+    pack_v<T>(vbase + jb * p.ks, p.ks, nk, D, ldo, vp);
+    pv_tiles(ng, nk, s, BK, vp, st.o, ldo);
   }
 }
 

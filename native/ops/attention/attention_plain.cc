@@ -33,6 +33,7 @@ Status attention_plain(const AttentionParams& p, const AttentionShape& s) {
     for (int64_t h = 0; h < s.Hq; ++h) {
       const int64_t hk = h / s.group;
       GemmParams g1;
+      g1.c.ndim = g1.bias.ndim = -1;  // absent
       g1.a = view2(p.q.as<float>() + b * s.qb + h * s.qh, s.Sq, s.D);
       g1.b = view2(p.k.as<float>() + b * s.kb + hk * s.kh, s.Sk, s.D);
       g1.out = view2(scores.data(), s.Sq, s.Sk);
@@ -53,6 +54,7 @@ Status attention_plain(const AttentionParams& p, const AttentionShape& s) {
         }
       }));
       GemmParams g2;
+      g2.c.ndim = g2.bias.ndim = -1;
       g2.a = view2(scores.data(), s.Sq, s.Sk);
       g2.b = view2(p.v.as<float>() + b * s.kb + hk * s.kh, s.Sk, s.D);
       g2.out = view2(p.out.as<float>() + b * s.qb + h * s.qh, s.Sq, s.D);
