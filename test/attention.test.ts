@@ -1,0 +1,356 @@
+// attention on every CPU kernel family this machine has, every case of test/cases/attention.ts,
+// against the float64 reference. float32: within a worst-case bound built from the float32 score
+// error (D + 8) 2^-24 sum|q k|, the exp error and the accumulation over the visible keys; float16 /
+// bfloat16: that plus the output rounding, and never worse than a naive implementation computing in
+// the same 16-bit dtype (the "scaled by a same-dtype implementation" criterion).
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor, attention, attentionSync, bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits, getNumThreads, setNumThreads } from '../lib';
+import { native } from '../lib/binding';
+import { DType } from '../lib/dtype';
+import { nativeOf } from '../lib/tensor';
+import { AttentionCase, attentionTestCases } from './cases/attention';
+import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
+import { decode, makeData, rng } from './helpers/data';
+import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention } from './reference/attention';
+
+// Module bindings: global lookups are slow in jest's sandbox.
+const { abs, max, exp, sqrt, tanh } = Math;
+const EPS = 2 ** -24;
+
+interface Built {
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  mask?: Tensor;
+  input: AttnRefInput;
+  ref: AttnRefOutput;
+  maskMax: number;
+}
+
+function shapeOf(c: AttentionCase, H: number, S: number): number[] {
+  return c.layout === 'bshd' ? [c.B, S, H, c.D] : [c.B, H, S, c.D];
+}
+
+function build(c: AttentionCase, seed: number): Built {
+  const n = (H: number, S: number) => c.B * H * S * c.D;
+  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed);
+  const kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1);
+  const vd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 2);
+  const t = (d: ReturnType<typeof makeData>, shape: number[]) => Tensor.from(d.data, shape, { dtype: c.dtype });
+  let mask: Tensor | undefined;
+  let maskVals: AttnRefInput['mask'];
+  let maskMax = 0;
+  if (c.mask) {
+    const len = c.mask.shape.reduce((a, b) => a * b, 1);
+    const r = rng(seed + 3);
+    const values = new Float64Array(len);
+    if (c.mask.kind === 'bool') {
+      const d = new Int8Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? 1 : 0;
+      mask = Tensor.from(d, c.mask.shape, { dtype: 'int8' });
+    } else {
+      const d = new Float32Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
+      for (const x of values) if (x !== -Infinity) maskMax = max(maskMax, abs(x));
+      mask = Tensor.from(d, c.mask.shape);
+    }
+    maskVals = { values, shape: c.mask.shape, bool: c.mask.kind === 'bool' };
+  }
+  const input: AttnRefInput = {
+    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D,
+    layout: c.layout, causal: c.causal, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
+  };
+  return {
+    q: t(qd, shapeOf(c, c.Hq, c.Sq)), k: t(kd, shapeOf(c, c.Hkv, c.Sk)), v: t(vd, shapeOf(c, c.Hkv, c.Sk)),
+    mask, input, ref: refAttention(input), maskMax,
+  };
+}
+
+/** Per-row float32 error bound (see the file header), in units of the output. */
+function rowTol(c: AttentionCase, x: Built, r: number): number {
+  const errS = (c.D + 8) * EPS * x.ref.absScore[r] + 4 * EPS * (x.maskMax + (c.softcap ?? 0) + x.ref.absScore[r]);
+  const relP = 2 * errS + 3e-7; // + the polynomial exp (about 2 ulp)
+  return x.ref.maxAbsV[r] * (2 * relP + 2 * (x.ref.visible[r] + c.D + 16) * EPS) * 1.01 + 1e-30;
+}
+
+/** A naive attention that rounds every intermediate to the 16-bit dtype: its max error vs float64. */
+function naiveSameDtypeError(c: AttentionCase, x: Built): number {
+  const enc = c.dtype === 'float16' ? float32ToFloat16Bits : float32ToBFloat16Bits;
+  const dec = c.dtype === 'float16' ? float16BitsToFloat32 : bfloat16BitsToFloat32;
+  const rd = (v: number) => dec(enc(v));
+  const { q, k, v, B, Hq, Hkv, Sq, Sk, D } = x.input;
+  const layout = c.layout ?? 'bhsd';
+  const scale = c.scale ?? 1 / sqrt(D);
+  const ms = c.mask ? maskStrides(c.mask.shape) : [0, 0, 0, 0];
+  let worst = 0;
+  const s = new Float64Array(Sk);
+  for (let b = 0; b < B; b++) {
+    const L = c.kvLengths ? c.kvLengths[b] : Sk;
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / (Hq / Hkv));
+      for (let i = 0; i < Sq; i++) {
+        const qo = offset(layout, Hq, Sq, D, b, h, i);
+        let m = -Infinity;
+        for (let j = 0; j < Sk; j++) {
+          s[j] = -Infinity;
+          if (j >= L || (c.causal && j > i + L - Sq)) continue;
+          const ko = offset(layout, Hkv, Sk, D, b, hk, j);
+          let acc = 0;
+          for (let d = 0; d < D; d++) acc = rd(acc + rd(q[qo + d] * k[ko + d]));
+          let sc = rd(acc * scale);
+          if (c.softcap) sc = rd(c.softcap * tanh(sc / c.softcap));
+          if (x.input.mask) {
+            const mv = x.input.mask.values[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
+            if (x.input.mask.bool) { if (mv === 0) continue; } else sc = rd(sc + mv);
+          }
+          s[j] = sc;
+          if (sc > m) m = sc;
+        }
+        if (m === -Infinity) continue;
+        let l = 0;
+        for (let j = 0; j < Sk; j++) l = rd(l + (s[j] = s[j] === -Infinity ? 0 : rd(exp(s[j] - m))));
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let j = 0; j < Sk; j++) if (s[j] !== 0) acc = rd(acc + rd(s[j] * v[offset(layout, Hkv, Sk, D, b, hk, j) + d]));
+          worst = max(worst, abs(rd(acc / l) - x.ref.out[qo + d]));
+        }
+      }
+    }
+  }
+  return worst;
+}
+
+function check(c: AttentionCase, x: Built, got: Tensor, lse?: Tensor): void {
+  const vals = decode(got.dtype, got.toArraySync() as ArrayLike<number>);
+  expect(vals.length).toBe(x.ref.out.length);
+  const layout = c.layout ?? 'bhsd';
+  const outRound = got.dtype === 'float16' ? 2 ** -11 : got.dtype === 'bfloat16' ? 2 ** -8 : 0;
+  let worst = 0, worstAt = '', maxErr = 0;
+  for (let b = 0; b < c.B; b++)
+    for (let h = 0; h < c.Hq; h++)
+      for (let i = 0; i < c.Sq; i++) {
+        const r = (b * c.Hq + h) * c.Sq + i;
+        const tol = rowTol(c, x, r);
+        const o = offset(layout, c.Hq, c.Sq, c.D, b, h, i);
+        for (let d = 0; d < c.D; d++) {
+          const ref = x.ref.out[o + d];
+          const err = abs(vals[o + d] - ref);
+          maxErr = max(maxErr, err);
+          const ratio = err / (tol + outRound * abs(ref) * 1.01 + (outRound ? 2 ** -24 : 0));
+          if (!(ratio <= worst)) {
+            worst = Number.isNaN(ratio) ? Infinity : ratio;
+            worstAt = `b${b} h${h} i${i} d${d}: ${vals[o + d]} vs ${ref}`;
+          }
+        }
+      }
+  if (worst > 1) throw new Error(`${c.name}: ${worstAt} (error / tolerance = ${worst.toExponential(2)})`);
+  if (outRound && c.dtype === got.dtype) {
+    const naive = naiveSameDtypeError(c, x);
+    if (naive > 0) expect([c.name, maxErr <= naive]).toEqual([c.name, true]);
+  }
+  if (lse) {
+    const l = lse.toArraySync() as Float32Array;
+    for (let r = 0; r < l.length; r++) {
+      const ref = x.ref.lse[r];
+      if (ref === -Infinity) {
+        expect([c.name, r, l[r]]).toEqual([c.name, r, -Infinity]);
+        continue;
+      }
+      const errS = (c.D + 8) * EPS * x.ref.absScore[r] + 4 * EPS * (x.maskMax + (c.softcap ?? 0) + x.ref.absScore[r]);
+      const tol = 2 * errS + 3e-7 + (x.ref.visible[r] + 8) * EPS + 2 * EPS * abs(ref);
+      if (!(abs(l[r] - ref) <= tol)) throw new Error(`${c.name}: lse[${r}] = ${l[r]}, reference ${ref} (tolerance ${tol})`);
+    }
+  }
+}
+
+const CASES = attentionTestCases();
+const BUILT = new Map<string, Built>();
+const built = (c: AttentionCase, i: number) => {
+  if (!BUILT.has(c.name)) BUILT.set(c.name, build(c, 500 + 17 * i));
+  return BUILT.get(c.name)!;
+};
+
+describe('attention cpu', () => {
+  reportMissingIsas('attention');
+  for (const isa of cpuIsas()) {
+    describe(isa, () => {
+      test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, c, i) =>
+        withIsa(isa, async () => {
+          const x = built(c, i);
+          const r = await attention(x.q, x.k, x.v, { causal: c.causal, scale: c.scale, softcap: c.softcap, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout, returnLse: true });
+          expect(r.out.dtype).toBe(c.dtype);
+          expect(r.out.shape).toEqual(x.q.shape);
+          expect(r.lse.shape).toEqual([c.B, c.Hq, c.Sq]);
+          check(c, x, r.out, r.lse);
+        }),
+      );
+    });
+  }
+});
+
+describe('attention semantics and paths', () => {
+  const find = (name: string) => {
+    const i = CASES.findIndex((c) => c.name === name);
+    if (i < 0) throw new Error(`no case ${name}`);
+    return [CASES[i], built(CASES[i], i)] as const;
+  };
+
+  test('rows with nothing to attend are 0, never NaN; lse -Infinity', () => {
+    const B = 1, H = 2, S = 9, D = 8;
+    const q = Tensor.from(makeData('float32', B * H * S * D, 1).data, [B, H, S, D]);
+    const kv = Tensor.from(makeData('float32', B * H * S * D, 2).data, [B, H, S, D]);
+    const none = Tensor.from(new Int8Array(S * S), [S, S], { dtype: 'int8' });
+    const r = attentionSync(q, kv, kv, { mask: none, returnLse: true });
+    expect(Array.from(r.out.toArraySync() as Float32Array).every((x) => x === 0)).toBe(true);
+    expect(Array.from(r.lse.toArraySync() as Float32Array).every((x) => x === -Infinity)).toBe(true);
+    const ninf = Tensor.from(new Float32Array(S).fill(-Infinity), [1, S]);
+    const y = attentionSync(q, kv, kv, { mask: ninf, causal: true });
+    expect(Array.from(y.toArraySync() as Float32Array).every((x) => x === 0)).toBe(true);
+    const z = attentionSync(q, kv, kv, { kvLengths: [0] });
+    expect(Array.from(z.toArraySync() as Float32Array).every((x) => x === 0)).toBe(true);
+  });
+
+  test('sync and async agree bit for bit; 1, 2 and 3 threads agree bit for bit (tile path)', async () => {
+    const before = getNumThreads();
+    try {
+      for (const name of ['attention float32 B1 H2/2 300x300 D64 causal', 'attention float32 B2 H6/2 19x45 D24 bshd causal']) {
+        const [c, x] = find(name);
+        const runs: Buffer[] = [];
+        for (const n of [1, 2, 3]) {
+          setNumThreads(n);
+          const opts = { causal: c.causal, layout: c.layout };
+          runs.push(Buffer.from((await attention(x.q, x.k, x.v, opts)).toArraySync().buffer));
+          runs.push(Buffer.from(attentionSync(x.q, x.k, x.v, opts).toArraySync().buffer));
+        }
+        runs.forEach((r, i) => expect([name, i, r.equals(runs[0])]).toEqual([name, i, true]));
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
+  test('decode splits the keys across threads (flash-decoding) within the bound on 1..4 threads', async () => {
+    const before = getNumThreads();
+    try {
+      const [c, x] = find('attention float32 B1 H4/1 1x4099 D64');
+      for (const n of [1, 2, 4]) {
+        setNumThreads(n);
+        check(c, x, await attention(x.q, x.k, x.v));
+      }
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
+  test('out: another float dtype, written in place and returned', async () => {
+    const [c, x] = find('attention float16 B2 H4/4 37x53 D64');
+    const out32 = Tensor.zeros(x.q.shape, { dtype: 'float32' });
+    const y = await attention(x.q, x.k, x.v, { out: out32 });
+    expect(y).toBe(out32);
+    check(c, x, y);
+    const [c2, x2] = find('attention float32 B2 H4/4 37x53 D64 causal');
+    const outBf = Tensor.zeros(x2.q.shape, { dtype: 'bfloat16' });
+    check(c2, x2, await attention(x2.q, x2.k, x2.v, { causal: true, out: outBf }));
+  });
+
+  test('float16 and bfloat16 masks are added like float32 ones', () => {
+    const [c, x] = find('attention float32 B2 H4/2 21x67 D16 float-mask[1,4,21,67]');
+    const m32 = x.mask!.toArraySync() as Float32Array;
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const enc = dtype === 'float16' ? float32ToFloat16Bits : float32ToBFloat16Bits;
+      const dec = dtype === 'float16' ? float16BitsToFloat32 : bfloat16BitsToFloat32;
+      const bits = Uint16Array.from(m32, (v) => enc(v));
+      const values = Float64Array.from(bits, (b) => dec(b));
+      const ref = refAttention({ ...x.input, mask: { values, shape: c.mask!.shape, bool: false } });
+      const y = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(bits, c.mask!.shape, { dtype }) });
+      check(c, { ...x, ref }, y);
+    }
+  });
+
+  test('the unfused plain baseline agrees with the reference', () => {
+    for (const name of ['attention float32 B2 H4/4 37x53 D64', 'attention float32 B1 H8/2 65x65 D32 causal', 'attention float32 B1 H2/2 100x30 D32 causal']) {
+      const [c, x] = find(name);
+      const out = Tensor.zeros(x.q.shape);
+      native.attentionPlain(nativeOf(x.q, 'q'), nativeOf(x.k, 'k'), nativeOf(x.v, 'v'), nativeOf(out, 'out'), !!c.causal, 1 / sqrt(c.D));
+      check(c, x, out);
+    }
+  });
+});
+
+// Real GQA shapes: layer 0 of the llama2.c stories260K model (8 query heads, 4 KV heads, head dim 8):
+// rmsnorm of a few token embeddings, wq / wk / wv, RoPE from the file's freq_cis tables, causal
+// attention, against float64 on the same (float32-rounded) q, k, v.
+const MODEL = path.join(__dirname, '..', '..', 'shared', 'data', 'models', 'stories260K.bin');
+describe('attention on real model activations', () => {
+  testIf(fs.existsSync(MODEL), `stories260K attention: ${MODEL} is absent`)('stories260K layer 0: GQA 8/4, head dim 8, causal, every dtype and layout', async () => {
+    const buf = fs.readFileSync(MODEL);
+    const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
+    const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = hdr;
+    const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28));
+    let off = 0;
+    const take = (n: number) => f.subarray(off, (off += n));
+    const hd = dim / heads, kvDim = kvHeads * hd;
+    const tokEmb = take(vocab * dim);
+    const rmsAtt = take(layers * dim).subarray(0, dim);
+    const wq = take(layers * dim * dim).subarray(0, dim * dim);
+    const wk = take(layers * kvDim * dim).subarray(0, kvDim * dim);
+    const wv = take(layers * kvDim * dim).subarray(0, kvDim * dim);
+    take(layers * dim * dim); // wo
+    take(layers * dim); // rms_ffn
+    take(layers * hidden * dim); // w1
+    take(layers * dim * hidden); // w2
+    take(layers * hidden * dim); // w3
+    take(dim); // rms_final
+    const fr = take(seqLen * (hd / 2)), fi = take(seqLen * (hd / 2));
+    const tokens = [1, 403, 29, 261, 400, 312, 27, 90, 11, 500, 7];
+    const T = tokens.length;
+    // [1, S, H, D] ('bshd', the natural layout of a projection's output) in float64
+    const q = new Float64Array(T * dim), k = new Float64Array(T * kvDim), v = new Float64Array(T * kvDim);
+    tokens.forEach((tok, t) => {
+      const x = tokEmb.subarray(tok * dim, (tok + 1) * dim);
+      let ss = 0;
+      for (let i = 0; i < dim; i++) ss += x[i] * x[i];
+      const inv = 1 / sqrt(ss / dim + 1e-5);
+      const xn = Array.from(x, (xi, i) => xi * inv * rmsAtt[i]);
+      const proj = (w: Float32Array, rows: number, dst: Float64Array) => {
+        for (let r = 0; r < rows; r++) {
+          let acc = 0;
+          for (let i = 0; i < dim; i++) acc += w[r * dim + i] * xn[i];
+          dst[t * rows + r] = acc;
+        }
+      };
+      proj(wq, dim, q);
+      proj(wk, kvDim, k);
+      proj(wv, kvDim, v);
+      const rope = (dst: Float64Array, width: number) => {
+        for (let i = 0; i < width; i += 2) {
+          const p = (i % hd) / 2, c = fr[t * (hd / 2) + p], s = fi[t * (hd / 2) + p];
+          const a = dst[t * width + i], b = dst[t * width + i + 1];
+          dst[t * width + i] = a * c - b * s;
+          dst[t * width + i + 1] = a * s + b * c;
+        }
+      };
+      rope(q, dim);
+      rope(k, kvDim);
+    });
+    for (const dtype of ['float32', 'float16', 'bfloat16'] as DType[]) {
+      const enc = (a: Float64Array, shape: number[]) => Tensor.from(dtype === 'float32' ? Float32Array.from(a) : Array.from(a), shape, { dtype });
+      const Q = enc(q, [1, T, heads, hd]), K = enc(k, [1, T, kvHeads, hd]), V = enc(v, [1, T, kvHeads, hd]);
+      const vals = (t: Tensor) => decode(dtype, t.toArraySync() as ArrayLike<number>);
+      const c: AttentionCase = { name: `stories260K layer 0 ${dtype}`, B: 1, Hq: heads, Hkv: kvHeads, Sq: T, Sk: T, D: hd, dtype, layout: 'bshd', causal: true };
+      const input: AttnRefInput = { q: vals(Q), k: vals(K), v: vals(V), B: 1, Hq: heads, Hkv: kvHeads, Sq: T, Sk: T, D: hd, layout: 'bshd', causal: true };
+      const x: Built = { q: Q, k: K, v: V, input, ref: refAttention(input), maskMax: 0 };
+      for (const isa of cpuIsas()) await withIsa(isa, async () => check(c, x, await attention(Q, K, V, { causal: true, layout: 'bshd' })));
+      // The same numbers in 'bhsd': transposed copies give the transposed result.
+      const tr = (a: Float64Array, H: number) => {
+        const o = new Float64Array(a.length);
+        for (let s = 0; s < T; s++) for (let h = 0; h < H; h++) for (let d = 0; d < hd; d++) o[(h * T + s) * hd + d] = a[(s * H + h) * hd + d];
+        return o;
+      };
+      const ib: AttnRefInput = { ...input, q: tr(input.q, heads), k: tr(input.k, kvHeads), v: tr(input.v, kvHeads), layout: 'bhsd' };
+      const xb: Built = { q: enc(ib.q, [1, heads, T, hd]), k: enc(ib.k, [1, kvHeads, T, hd]), v: enc(ib.v, [1, kvHeads, T, hd]), input: ib, ref: refAttention(ib), maskMax: 0 };
+      check({ ...c, layout: 'bhsd' }, xb, await attention(xb.q, xb.k, xb.v, { causal: true }));
+    }
+  });
+});

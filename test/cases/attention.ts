@@ -1,0 +1,125 @@
+// attention case tables, shared by test/attention.test.ts and the bench (bench/attention.ts). Each
+// case knows its useful flops(): 4 * D per visible (query, key) pair (q k^T and p v), counted exactly.
+import type { DType } from '../../lib/dtype';
+
+export type MaskKind = 'bool' | 'float';
+
+export interface AttentionCase {
+  name: string;
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Sq: number;
+  Sk: number;
+  D: number;
+  dtype: DType;
+  layout?: 'bhsd' | 'bshd';
+  causal?: boolean;
+  scale?: number;
+  softcap?: number;
+  /** Shape of the mask tensor (broadcast to [B, Hq, Sq, Sk]) and its kind. */
+  mask?: { kind: MaskKind; shape: number[] };
+  kvLengths?: number[];
+}
+
+/** Visible (query, key) pairs of one head of batch entry b (no mask). */
+export function visiblePairs(c: Pick<AttentionCase, 'Sq' | 'Sk' | 'causal' | 'kvLengths'>, b = 0): number {
+  const L = c.kvLengths ? c.kvLengths[b] : c.Sk;
+  if (!c.causal) return c.Sq * L;
+  let n = 0;
+  for (let i = 0; i < c.Sq; i++) n += Math.max(0, Math.min(L, i + L - c.Sq + 1));
+  return n;
+}
+
+export function attentionFlops(c: AttentionCase): number {
+  let pairs = 0;
+  for (let b = 0; b < c.B; b++) pairs += visiblePairs(c, b);
+  return 4 * c.D * c.Hq * pairs;
+}
+
+export function attentionBytes(c: AttentionCase): number {
+  const el = c.dtype === 'float32' ? 4 : 2;
+  return el * c.B * (2 * c.Hq * c.Sq * c.D + 2 * c.Hkv * c.Sk * c.D);
+}
+
+export function caseName(c: Omit<AttentionCase, 'name'>): string {
+  const extras = [
+    c.layout === 'bshd' ? 'bshd' : '',
+    c.causal ? 'causal' : '',
+    c.scale !== undefined ? `scale=${c.scale}` : '',
+    c.softcap !== undefined ? `softcap=${c.softcap}` : '',
+    c.mask ? `${c.mask.kind}-mask[${c.mask.shape.join(',')}]` : '',
+    c.kvLengths ? `kvLengths=[${c.kvLengths.join(',')}]` : '',
+  ].filter(Boolean);
+  return `attention ${c.dtype} B${c.B} H${c.Hq}/${c.Hkv} ${c.Sq}x${c.Sk} D${c.D}${extras.length ? ' ' + extras.join(' ') : ''}`;
+}
+
+function mk(c: Omit<AttentionCase, 'name'>): AttentionCase {
+  return { name: caseName(c), ...c };
+}
+
+/** Correctness cases: GQA / MQA, Sq != Sk, every mask broadcast shape, kvLengths, decode, odd D, dtypes. */
+export function attentionTestCases(): AttentionCase[] {
+  const f = 'float32' as const;
+  const cases: AttentionCase[] = [
+    mk({ B: 1, Hq: 1, Hkv: 1, Sq: 1, Sk: 1, D: 8, dtype: f }),
+    mk({ B: 2, Hq: 4, Hkv: 4, Sq: 37, Sk: 53, D: 64, dtype: f }),
+    mk({ B: 2, Hq: 4, Hkv: 4, Sq: 37, Sk: 53, D: 64, dtype: f, causal: true }),
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 300, Sk: 300, D: 64, dtype: f, causal: true }),
+    mk({ B: 1, Hq: 8, Hkv: 2, Sq: 65, Sk: 65, D: 32, dtype: f, causal: true }),
+    mk({ B: 2, Hq: 9, Hkv: 3, Sq: 20, Sk: 33, D: 16, dtype: f }),
+    mk({ B: 1, Hq: 9, Hkv: 3, Sq: 50, Sk: 50, D: 24, dtype: f, causal: true }),
+    mk({ B: 2, Hq: 4, Hkv: 1, Sq: 13, Sk: 70, D: 40, dtype: f }),
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 7, Sk: 100, D: 32, dtype: f, causal: true }),
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 100, Sk: 30, D: 32, dtype: f, causal: true }), // queries 0..69 see no key
+    mk({ B: 2, Hq: 6, Hkv: 2, Sq: 19, Sk: 45, D: 24, dtype: f, layout: 'bshd', causal: true }),
+    mk({ B: 1, Hq: 3, Hkv: 3, Sq: 60, Sk: 130, D: 8, dtype: f, layout: 'bshd' }),
+    // D: 8 / 24 / 128, and sizes that fill no vector
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 33, Sk: 77, D: 128, dtype: f, causal: true }),
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 9, Sk: 31, D: 5, dtype: f }),
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 9, Sk: 31, D: 33, dtype: f, causal: true }),
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 20, Sk: 200, D: 8, dtype: f }),
+    // scale and softcap
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 30, Sk: 40, D: 16, dtype: f, scale: 1.5 }),
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 30, Sk: 40, D: 16, dtype: f, scale: 2, softcap: 3, causal: true }),
+    // masks of each broadcast shape
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'bool', shape: [21, 67] } }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'bool', shape: [2, 1, 21, 67] } }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'float', shape: [1, 4, 21, 67] } }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'float', shape: [2, 4, 21, 67] }, causal: true }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'bool', shape: [2, 1, 1, 67] } }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 21, Sk: 67, D: 16, dtype: f, mask: { kind: 'bool', shape: [4, 21, 1] } }), // whole rows masked
+    mk({ B: 2, Hq: 2, Hkv: 2, Sq: 5, Sk: 9, D: 8, dtype: f, mask: { kind: 'float', shape: [1, 1, 1, 9] }, layout: 'bshd' }),
+    // kvLengths, without and with causal (then aligned to the valid length)
+    mk({ B: 3, Hq: 2, Hkv: 1, Sq: 11, Sk: 40, D: 16, dtype: f, kvLengths: [0, 17, 40] }),
+    mk({ B: 2, Hq: 2, Hkv: 2, Sq: 5, Sk: 40, D: 16, dtype: f, kvLengths: [12, 40], causal: true }),
+    mk({ B: 2, Hq: 4, Hkv: 2, Sq: 30, Sk: 30, D: 32, dtype: f, kvLengths: [10, 30], causal: true }),
+    mk({ B: 2, Hq: 2, Hkv: 1, Sq: 30, Sk: 30, D: 32, dtype: f, kvLengths: [25, 3], mask: { kind: 'bool', shape: [2, 1, 30, 30] } }),
+    // decode: Sq 1..4 against a long cache; the long ones take the split-keys (flash-decoding) path
+    mk({ B: 2, Hq: 8, Hkv: 2, Sq: 1, Sk: 1000, D: 64, dtype: f }),
+    mk({ B: 1, Hq: 4, Hkv: 1, Sq: 1, Sk: 4099, D: 64, dtype: f }),
+    mk({ B: 1, Hq: 4, Hkv: 1, Sq: 4, Sk: 3000, D: 32, dtype: f, causal: true, kvLengths: [2900] }),
+    mk({ B: 1, Hq: 2, Hkv: 2, Sq: 2, Sk: 5000, D: 16, dtype: f, mask: { kind: 'float', shape: [1, 1, 2, 5000] } }),
+    // empty
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 3, Sk: 0, D: 8, dtype: f }),
+    mk({ B: 1, Hq: 2, Hkv: 1, Sq: 0, Sk: 5, D: 8, dtype: f }),
+  ];
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    cases.push(mk({ B: 2, Hq: 4, Hkv: 4, Sq: 37, Sk: 53, D: 64, dtype }));
+    cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 65, Sk: 65, D: 24, dtype, causal: true }));
+    cases.push(mk({ B: 1, Hq: 4, Hkv: 2, Sq: 19, Sk: 45, D: 40, dtype, layout: 'bshd', mask: { kind: 'float', shape: [19, 45] } }));
+    cases.push(mk({ B: 2, Hq: 4, Hkv: 1, Sq: 1, Sk: 1000, D: 64, dtype, kvLengths: [1000, 321] }));
+  }
+  return cases;
+}
+
+/** Bench cases (B = 1, D = 64): H = 8 and 16, S = 512..2048, causal and not; decode; one long head. */
+export function attentionBenchCases(sizes?: number[]): AttentionCase[] {
+  const cases: AttentionCase[] = [];
+  for (const S of sizes ?? [512, 1024, 2048])
+    for (const H of [8, 16])
+      for (const causal of [false, true]) cases.push(mk({ B: 1, Hq: H, Hkv: H, Sq: S, Sk: S, D: 64, dtype: 'float32', causal }));
+  cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 1, Sk: 4096, D: 128, dtype: 'float32' }));
+  cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'float32', causal: true }));
+  return cases;
+}

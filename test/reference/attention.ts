@@ -1,0 +1,122 @@
+// float64 oracle for attention (DESIGN.md §5 semantics), naive loops: for every (batch, query head,
+// query) the scores against every key, the visibility rules, softmax and the weighted sum of v.
+// Also the per-row facts the tests' error bounds need.
+
+export interface AttnRefInput {
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  B: number;
+  Hq: number;
+  Hkv: number;
+  Sq: number;
+  Sk: number;
+  D: number;
+  layout?: 'bhsd' | 'bshd';
+  causal?: boolean;
+  scale?: number;
+  softcap?: number;
+  /** Values in the mask tensor's own shape (rank 2..4, broadcast to [B, Hq, Sq, Sk]). */
+  mask?: { values: Float64Array; shape: number[]; bool: boolean };
+  kvLengths?: ArrayLike<number>;
+}
+
+export interface AttnRefOutput {
+  /** In q's layout. */
+  out: Float64Array;
+  /** [B, Hq, Sq]; -Infinity for rows that see no key. */
+  lse: Float64Array;
+  /** Per row [B, Hq, Sq]: max over visible keys of scale * sum_d |q_d k_d|, the score error scale. */
+  absScore: Float64Array;
+  /** Per row: the number of visible keys. */
+  visible: Float64Array;
+  /** Per row: max |v| over its visible keys. */
+  maxAbsV: Float64Array;
+}
+
+// Module bindings: global lookups are slow inside jest's vm sandbox.
+const { exp, log, tanh, abs, sqrt, max } = Math;
+
+/** Element offset of (b, h, s, d) in a [B, H, S, D] ('bhsd') or [B, S, H, D] ('bshd') tensor. */
+export function offset(layout: 'bhsd' | 'bshd', H: number, S: number, D: number, b: number, h: number, s: number): number {
+  return layout === 'bshd' ? ((b * S + s) * H + h) * D : ((b * H + h) * S + s) * D;
+}
+
+/** Element strides of a mask of `shape` broadcast to [B, Hq, Sq, Sk] (0 on broadcast dims). */
+export function maskStrides(shape: number[]): number[] {
+  const st = [0, 0, 0, 0];
+  let acc = 1;
+  for (let i = 3, m = shape.length - 1; m >= 0; i--, m--) {
+    st[i] = shape[m] === 1 ? 0 : acc;
+    acc *= shape[m];
+  }
+  return st;
+}
+
+export function refAttention(x: AttnRefInput): AttnRefOutput {
+  const { q, k, v, B, Hq, Hkv, Sq, Sk, D } = x;
+  const layout = x.layout ?? 'bhsd';
+  const scale = x.scale ?? 1 / sqrt(D);
+  const group = Hq / Hkv;
+  const out = new Float64Array(B * Hq * Sq * D);
+  const rows = B * Hq * Sq;
+  const lse = new Float64Array(rows), absScore = new Float64Array(rows), visible = new Float64Array(rows), maxAbsV = new Float64Array(rows);
+  const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
+  const s = new Float64Array(Sk);
+  const seen = new Uint8Array(Sk);
+  for (let b = 0; b < B; b++) {
+    const L = x.kvLengths ? x.kvLengths[b] : Sk;
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      for (let i = 0; i < Sq; i++) {
+        const r = (b * Hq + h) * Sq + i;
+        const qo = offset(layout, Hq, Sq, D, b, h, i);
+        let m = -Infinity, aS = 0, nvis = 0, mv = 0;
+        for (let j = 0; j < Sk; j++) {
+          seen[j] = 0;
+          if (j >= L || (x.causal && j > i + L - Sq)) continue;
+          const ko = offset(layout, Hkv, Sk, D, b, hk, j);
+          let dot = 0, adot = 0;
+          for (let d = 0; d < D; d++) {
+            dot += q[qo + d] * k[ko + d];
+            adot += abs(q[qo + d] * k[ko + d]);
+          }
+          let sc = dot * scale;
+          if (x.softcap) sc = x.softcap * tanh(sc / x.softcap);
+          if (x.mask) {
+            const mval = x.mask.values[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
+            if (x.mask.bool) {
+              if (mval === 0) continue;
+            } else sc += mval;
+          }
+          if (sc === -Infinity) continue;
+          seen[j] = 1;
+          s[j] = sc;
+          nvis++;
+          aS = max(aS, adot * abs(scale));
+          if (sc > m) m = sc;
+          for (let d = 0; d < D; d++) mv = max(mv, abs(v[ko + d]));
+        }
+        absScore[r] = aS;
+        visible[r] = nvis;
+        maxAbsV[r] = mv;
+        if (nvis === 0) {
+          lse[r] = -Infinity;
+          continue; // out stays 0
+        }
+        let l = 0;
+        const oo = offset(layout, Hq, Sq, D, b, h, i);
+        for (let j = 0; j < Sk; j++) {
+          if (!seen[j]) continue;
+          const p = exp(s[j] - m);
+          l += p;
+          const ko = offset(layout, Hkv, Sk, D, b, hk, j);
+          for (let d = 0; d < D; d++) out[oo + d] += p * v[ko + d];
+        }
+        for (let d = 0; d < D; d++) out[oo + d] /= l;
+        lse[r] = m + log(l);
+      }
+    }
+  }
+  return { out, lse, absScore, visible, maxAbsV };
+}
