@@ -1,0 +1,111 @@
+// Bad input to attention: each a clear error naming the argument, what was expected and what was
+// received (DESIGN.md §6); the binding called directly with garbage throws, never crashes.
+import { Tensor, TensorkernError, attention, attentionSync } from '../lib';
+import { native } from '../lib/binding';
+import { DType } from '../lib/dtype';
+import { gpuSkipReason } from './helpers/backends';
+import { expectError, expectReject } from './helpers/errors';
+
+const t = (shape: number[], dtype: DType = 'float32') => Tensor.zeros(shape, { dtype });
+const q = () => t([2, 4, 5, 8]);
+const kv = () => t([2, 2, 7, 8]);
+
+describe('attention bad input', () => {
+  test('not tensors, wrong rank', async () => {
+    await expectReject(() => attention(new Float32Array(4) as never, kv(), kv()), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a Tensor (wrap it with Tensor.from(data, shape)) for q but received an instance of Float32Array (length 4)');
+    expectError(() => attentionSync(t([4, 5, 8]), kv(), kv()), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-4 tensor [B, H, S, D] for q but received shape [4, 5, 8]');
+    expectError(() => attentionSync(q(), kv(), kv(), { causal: 1 as never }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a boolean for options.causal but received 1');
+    expectError(() => attentionSync(q(), kv(), kv(), { layout: 'sbhd' as never }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      `Expected 'bhsd' or 'bshd' for options.layout but received type string ("sbhd")`);
+    expectError(() => attentionSync(q(), kv(), kv(), { window: 3 } as never), RangeError, 'ERR_INVALID_ARG_VALUE', /^Expected only the keys causal, scale, .* for options but received key "window"$/);
+  });
+
+  test('Hq not a multiple of Hkv', () => {
+    expectError(() => attentionSync(t([1, 4, 5, 8]), t([1, 3, 7, 8]), t([1, 3, 7, 8])), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected a number of heads that divides the 4 query heads (GQA / MQA) for k but received 3 heads (shape [1, 3, 7, 8])');
+    expectError(() => attentionSync(t([1, 5, 4, 8]), t([1, 7, 3, 8]), t([1, 7, 3, 8]), { layout: 'bshd' }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      /received 3 heads \(shape \[1, 7, 3, 8\]\)$/);
+  });
+
+  test('D mismatch between q, k and v; k / v shapes; batch', () => {
+    expectError(() => attentionSync(q(), t([2, 2, 7, 16]), t([2, 2, 7, 16])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected head dim 8 (that of q) for k but received shape [2, 2, 7, 16]');
+    expectError(() => attentionSync(q(), kv(), t([2, 2, 7, 16])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 2, 7, 8] (that of k) for v but received shape [2, 2, 7, 16]');
+    expectError(() => attentionSync(q(), kv(), t([2, 2, 6, 8])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 2, 7, 8] (that of k) for v but received shape [2, 2, 6, 8]');
+    expectError(() => attentionSync(q(), t([3, 2, 7, 8]), t([3, 2, 7, 8])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a batch of 2 (that of q) for k but received shape [3, 2, 7, 8]');
+    expectError(() => attentionSync(t([1, 2, 3, 0]), t([1, 2, 3, 0]), t([1, 2, 3, 0])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a head dim D >= 1 for q but received shape [1, 2, 3, 0]');
+  });
+
+  test('dtype mixes and unsupported dtypes', () => {
+    expectError(() => attentionSync(q(), t([2, 2, 7, 8], 'float16'), kv()), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor (the dtype of q) for k but received a float16 tensor');
+    expectError(() => attentionSync(t([2, 4, 5, 8], 'bfloat16'), t([2, 2, 7, 8], 'bfloat16'), kv()), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a bfloat16 tensor (the dtype of q) for v but received a float32 tensor');
+    expectError(() => attentionSync(t([2, 4, 5, 8], 'int8'), t([2, 2, 7, 8], 'int8'), t([2, 2, 7, 8], 'int8')), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a float32, float16 or bfloat16 tensor for q but received a int8 tensor');
+    expectError(() => attentionSync(q(), kv(), kv(), { mask: t([5, 7], 'int32') }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected an int8 (boolean: nonzero = attend) or float32 / float16 / bfloat16 (additive) tensor for options.mask but received a int32 tensor');
+    expectError(() => attentionSync(q(), kv(), kv(), { out: t([2, 4, 5, 8], 'int32') }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected a float32, float16 or bfloat16 tensor for options.out but received a int32 tensor');
+  });
+
+  test('a mask that does not broadcast', () => {
+    const msg = (s: string) => `Expected a shape broadcastable to [B, Hq, Sq, Sk] = [2, 4, 5, 7] (rank 2 to 4, each dim 1 or full) for options.mask but received shape ${s}`;
+    expectError(() => attentionSync(q(), kv(), kv(), { mask: t([5, 6], 'int8') }), RangeError, 'ERR_INVALID_ARG_VALUE', msg('[5, 6]'));
+    expectError(() => attentionSync(q(), kv(), kv(), { mask: t([2, 2, 5, 7]) }), RangeError, 'ERR_INVALID_ARG_VALUE', msg('[2, 2, 5, 7]'));
+    expectError(() => attentionSync(q(), kv(), kv(), { mask: t([7]) }), RangeError, 'ERR_INVALID_ARG_VALUE', msg('[7]'));
+    expectError(() => attentionSync(q(), kv(), kv(), { mask: t([1, 2, 4, 5, 7]) }), RangeError, 'ERR_INVALID_ARG_VALUE', msg('[1, 2, 4, 5, 7]'));
+  });
+
+  test('kvLengths out of range or of the wrong length', () => {
+    expectError(() => attentionSync(q(), kv(), kv(), { kvLengths: [7] }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected 2 lengths (one per batch entry) for options.kvLengths but received 1 lengths');
+    expectError(() => attentionSync(q(), kv(), kv(), { kvLengths: Int32Array.of(3, 8) }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected an integer in [0, 7] (Sk) for options.kvLengths[1] but received 8');
+    expectError(() => attentionSync(q(), kv(), kv(), { kvLengths: [-1, 2] }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected an integer in [0, 7] (Sk) for options.kvLengths[0] but received -1');
+    expectError(() => attentionSync(q(), kv(), kv(), { kvLengths: [1.5, 2] }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected an integer in [0, 7] (Sk) for options.kvLengths[0] but received 1.5');
+    expectError(() => attentionSync(q(), kv(), kv(), { kvLengths: new Float32Array(2) as never }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      'Expected an Int32Array or an array of integers for options.kvLengths but received an instance of Float32Array (length 2)');
+  });
+
+  test('scale, softcap and out', () => {
+    expectError(() => attentionSync(q(), kv(), kv(), { scale: Infinity }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a finite number for options.scale but received Infinity');
+    expectError(() => attentionSync(q(), kv(), kv(), { softcap: 0 }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a number > 0 for options.softcap but received 0');
+    expectError(() => attentionSync(q(), kv(), kv(), { out: t([2, 4, 5, 7]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 4, 5, 8] (that of q) for options.out but received shape [2, 4, 5, 7]');
+    const Q = q();
+    expectError(() => attentionSync(Q, kv(), kv(), { out: Q }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected memory that does not overlap q for options.out but received an overlapping tensor');
+  });
+
+  test('devices', async () => {
+    if (gpuSkipReason() !== null) {
+      await expectReject(() => attention(q(), kv(), kv(), { device: 'cuda:0' }), TensorkernError, 'ERR_TK_NO_GPU', /options\.device asks for 'cuda:0'/);
+    } else {
+      const d = await kv().to('cuda');
+      await expectReject(() => attention(q(), d, kv()), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected a tensor on cpu (the device of q) for k but received a tensor on ${d.device}`);
+      d.dispose();
+    }
+  });
+
+  test('the binding re-checks everything that touches memory', () => {
+    const n = (shape: number[], dtype = 0) => {
+      const len = shape.reduce((x, y) => x * y, 1);
+      return { dtype, shape, data: dtype === 0 ? new Float32Array(len) : dtype === 5 ? new Int32Array(len) : new Int8Array(len) };
+    };
+    const call = (o: { q?: object; k?: object; v?: object; mask?: object; kvl?: object; out?: object; lse?: object; softcap?: number; scale?: number }) =>
+      native.attention((o.q ?? n([2, 4, 5, 8])) as never, (o.k ?? n([2, 2, 7, 8])) as never, (o.v ?? n([2, 2, 7, 8])) as never, o.mask as never, o.kvl as never,
+        (o.out ?? n([2, 4, 5, 8])) as never, o.lse as never, false, false, o.scale ?? 0.3, o.softcap ?? 0, false);
+    expect(() => call({})).not.toThrow();
+    expect(() => call({ k: n([2, 3, 7, 8]), v: n([2, 3, 7, 8]) })).toThrow(/Expected the query heads \(4\) to be a multiple of the kv heads \(3\)/);
+    expect(() => call({ v: n([2, 2, 6, 8]) })).toThrow(/Expected k and v of one shape/);
+    expect(() => call({ k: n([2, 2, 7, 4]), v: n([2, 2, 7, 4]) })).toThrow(/Expected k and v with head dim 8/);
+    expect(() => call({ out: n([2, 4, 5, 4]) })).toThrow(/Expected out of shape \[2, 4, 5, 8\]/);
+    expect(() => call({ mask: n([5, 6], 3) })).toThrow(/Expected a mask broadcastable to \[2, 4, 5, 7\]/);
+    expect(() => call({ mask: n([5, 7], 5) })).toThrow(/Expected mask of dtype int8/);
+    expect(() => call({ kvl: n([2], 3) })).toThrow(/Expected kvLengths as int32 \[2\]/);
+    expect(() => call({ kvl: { dtype: 5, shape: [2], data: Int32Array.of(7, 8) } })).toThrow(/Expected kvLengths\[1\] in \[0, 7\] but received 8/);
+    expect(() => call({ kvl: { dtype: 5, shape: [2], data: Int32Array.of(-2, 1) } })).toThrow(/Expected kvLengths\[0\] in \[0, 7\] but received -2/);
+    expect(() => call({ lse: n([2, 4, 4]) })).toThrow(/Expected lse of shape \[2, 4, 5\]/);
+    expect(() => call({ q: n([2, 4, 5, 8], 5) })).toThrow(/Expected q of dtype float32, float16 or bfloat16/);
+    expect(() => call({ scale: NaN })).toThrow(/Expected a finite scale/);
+    expect(() => call({ softcap: -1 })).toThrow(/Expected a finite softcap >= 0/);
+    expect(() => native.attentionPlain(n([1, 2, 3, 8]) as never, n([1, 2, 3, 8]) as never, n([1, 2, 3, 8]) as never, n([1, 2, 3, 8], 3) as never, false, 1)).toThrow(/Expected out of dtype float32/);
+  });
+});
