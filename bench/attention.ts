@@ -1,0 +1,149 @@
+// `tensorkern bench attention`: the cases of test/cases/attention.ts (B = 1, D = 64, H = 8 / 16,
+// S = 512..2048, causal and not; decode shapes) against the baselines found on the machine, in the
+// same run: the project's own unfused GEMM -> softmax -> GEMM (an S x S buffer per head), and
+// onnxruntime-node's MultiHeadAttention when installed. Useful GFLOP/s count 4 D flops per visible
+// (query, key) pair, exactly (about half the pairs under causal masking). Then one long head
+// (S = 32768) in a fresh process: time and the peak memory above the inputs.
+import { spawnSync } from 'child_process';
+import { Tensor, attentionSync } from '../lib';
+import { native } from '../lib/binding';
+import { DTYPES } from '../lib/dtype';
+import { PACKAGE_ROOT } from '../lib/root';
+import { nativeOf } from '../lib/tensor';
+import { AttentionCase, attentionBenchCases, attentionBytes, attentionFlops } from '../test/cases/attention';
+import { Impl, Progress, Timing, formatTable, measure } from './harness';
+
+export interface AttentionBenchOptions {
+  device: string;
+  sizes?: number[];
+  runs?: number;
+  log: (line: string) => void;
+}
+
+type Result = { medianS: number; minS: number; runs: number; gflops: number } | { skipped: string };
+
+export interface AttentionResult {
+  case: string;
+  B: number;
+  H: number;
+  Hkv: number;
+  Sq: number;
+  Sk: number;
+  D: number;
+  causal: boolean;
+  dtype: string;
+  usefulFlops: number;
+  kernel: string;
+  results: Record<string, Result>;
+  /** tensorkern speed / baseline speed (> 1: tensorkern is faster). */
+  ratios: Record<string, number>;
+}
+
+export interface LongResult {
+  S: number;
+  D: number;
+  causal: boolean;
+  seconds: number;
+  gflops: number;
+  /** Peak resident memory above the inputs and the output during the call. */
+  extraMB: number;
+}
+
+export interface AttentionBenchReport {
+  baselines: Record<string, { available: boolean; version: string; why: string }>;
+  cases: AttentionResult[];
+  long: LongResult[];
+}
+
+function fill(n: number, seed: number): Float32Array {
+  let s = seed;
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  return d;
+}
+
+/** One call in a fresh process: its time and peak RSS above what was resident before it. */
+function longRun(S: number, D: number, causal: boolean): LongResult | { skipped: string } {
+  const code = `
+    const tk = require(${JSON.stringify(PACKAGE_ROOT)});
+    const S = ${S}, D = ${D};
+    const fill = (n, s) => { const a = new Float32Array(n); for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 4294967296 - 0.5; } return a; };
+    const q = tk.Tensor.from(fill(S * D, 1), [1, 1, S, D]), k = tk.Tensor.from(fill(S * D, 2), [1, 1, S, D]), v = tk.Tensor.from(fill(S * D, 3), [1, 1, S, D]);
+    const out = tk.Tensor.from(new Float32Array(S * D).fill(1), [1, 1, S, D]);
+    tk.attentionSync(tk.Tensor.zeros([1, 1, 64, D]), tk.Tensor.zeros([1, 1, 64, D]), tk.Tensor.zeros([1, 1, 64, D]));
+    const before = process.memoryUsage().rss;
+    const t0 = process.hrtime.bigint();
+    tk.attentionSync(q, k, v, { causal: ${causal}, out });
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    process.stdout.write(JSON.stringify({ s, extra: process.resourceUsage().maxRSS * 1024 - before }));
+  `;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, TENSORKERN_NUM_THREADS: String(native.getNumThreads()) } });
+  if (r.status !== 0) return { skipped: `child failed: ${r.stderr.split('\n')[0]}` };
+  const { s, extra } = JSON.parse(r.stdout) as { s: number; extra: number };
+  const c: AttentionCase = { name: '', B: 1, Hq: 1, Hkv: 1, Sq: S, Sk: S, D, dtype: 'float32', causal };
+  return { S, D, causal, seconds: s, gflops: attentionFlops(c) / s / 1e9, extraMB: extra / 2 ** 20 };
+}
+
+export function benchAttention(o: AttentionBenchOptions): AttentionBenchReport {
+  const baselines: AttentionBenchReport['baselines'] = {
+    plain: { available: true, version: 'tensorkern GEMM -> softmax -> GEMM', why: '' },
+    onnxruntime: { available: false, version: '', why: 'not wired in this build of the bench' },
+  };
+  for (const [name, b] of Object.entries(baselines)) o.log(b.available ? `baseline ${name}: ${b.version}` : `baseline ${name}: missing: ${b.why}`);
+
+  const cases = attentionBenchCases(o.sizes);
+  const progress = new Progress(cases.length);
+  const out: AttentionResult[] = [];
+  cases.forEach((c, idx) => {
+    progress.step(idx, c.name);
+    const q = Tensor.from(fill(c.B * c.Hq * c.Sq * c.D, 1), [c.B, c.Hq, c.Sq, c.D]);
+    const k = Tensor.from(fill(c.B * c.Hkv * c.Sk * c.D, 2), [c.B, c.Hkv, c.Sk, c.D]);
+    const v = Tensor.from(fill(c.B * c.Hkv * c.Sk * c.D, 3), [c.B, c.Hkv, c.Sk, c.D]);
+    const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(q.shape);
+    const impls: Impl[] = [
+      { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, out: o1 }) },
+      { name: 'plain', run: () => native.attentionPlain(nativeOf(q, 'q'), nativeOf(k, 'k'), nativeOf(v, 'v'), nativeOf(o2, 'out'), !!c.causal, 1 / Math.sqrt(c.D)) },
+    ];
+    const skipped: Record<string, string> = { onnxruntime: baselines.onnxruntime.why };
+    const flops = attentionFlops(c);
+    const timings: Timing[] = measure(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
+    const results: AttentionResult['results'] = {};
+    for (const t of timings) results[t.name] = { medianS: t.medianS, minS: t.minS, runs: t.runs, gflops: flops / t.medianS / 1e9 };
+    for (const [n, why] of Object.entries(skipped)) results[n] = { skipped: why };
+    const ratios: Record<string, number> = {};
+    for (const t of timings.slice(1)) ratios[t.name] = t.medianS / timings[0].medianS;
+    out.push({
+      case: c.name, B: c.B, H: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D, causal: !!c.causal, dtype: c.dtype,
+      usefulFlops: flops, kernel: native.attentionKernel(DTYPES[c.dtype].code), results, ratios,
+    });
+    void attentionBytes;
+    for (const t of [q, k, v, o1, o2]) t.dispose();
+  });
+  progress.done();
+
+  const names = ['tensorkern', 'onnxruntime', 'plain'];
+  const rows = out.map((r) => {
+    const cell = (n: string) => {
+      const x = r.results[n];
+      if (!x) return '';
+      if ('skipped' in x) return '-';
+      return n === 'tensorkern' ? x.gflops.toFixed(1) : `${x.gflops.toFixed(1)} (${r.ratios[n].toFixed(2)}x)`;
+    };
+    return [r.case, ...names.map(cell)];
+  });
+  o.log(formatTable(['case', 'tensorkern useful GFLOP/s', 'onnxruntime MHA (tk speedup)', 'plain unfused (tk speedup)'], rows));
+
+  const long: LongResult[] = [];
+  if (!o.sizes) {
+    for (const causal of [true, false]) {
+      o.log(`long: S = 32768, D = 64, one head${causal ? ', causal' : ''} (fresh process)...`);
+      const r = longRun(32768, 64, causal);
+      if ('skipped' in r) o.log(`  ${r.skipped}`);
+      else {
+        long.push(r);
+        o.log(`  ${r.seconds.toFixed(2)} s, ${r.gflops.toFixed(1)} useful GFLOP/s, ${r.extraMB.toFixed(1)} MB above the inputs (the S x S scores would be 4096 MB)`);
+      }
+    }
+  }
+  return { baselines, cases: out, long };
+}
