@@ -120,6 +120,71 @@ inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64
   }
 }
 
+// The score stage as a policy, so one tile driver serves both the float path and AVX512_BF16's
+// native dot products: how a query row and a K block are packed, and the MR x NR score tile.
+// Units are 32-bit words (a float, or a pair of bfloat16).
+template <class T>
+struct FloatScores {
+  static constexpr bool kPrescaled = true;  // scale folded into the packed q
+  static int64_t words(int64_t D) { return D; }
+  static void pack_q(const T* row, int64_t D, float scale, void* dst) {  // dst[d * MR]
+    float* o = static_cast<float*>(dst);
+    for (int64_t d = 0; d < D; ++d) o[d * MR] = row ? scale * load1<T>(row, d) : 0.0f;
+  }
+  static void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, void* kt) { ::pack_k<T>(k, ldk, nk, D, static_cast<float*>(kt)); }
+  static void tile(int64_t D, const void* qp, const void* kt, float* s, int64_t lds) {
+    qk_tile(D, static_cast<const float*>(qp), static_cast<const float*>(kt), s, lds);
+  }
+};
+
+#if TK_GEMM_ISA == 3
+// bfloat16 q k^T on vdpbf16ps: each 32-bit lane multiplies a pair of bf16 (d, d + 1) and adds both
+// products to a float accumulator, 32 multiply-adds per instruction. q stays unscaled bf16 (exact
+// inputs; the scale is applied to the float scores), pairs are zero padded for odd D.
+struct Bf16DotScores {
+  static constexpr bool kPrescaled = false;
+  static int64_t words(int64_t D) { return (D + 1) / 2; }
+  static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) {
+    return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u);
+  }
+  static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * MR]
+    uint32_t* o = static_cast<uint32_t*>(dst);
+    const uint16_t* r = reinterpret_cast<const uint16_t*>(row);
+    for (int64_t d2 = 0; d2 < words(D); ++d2) o[d2 * MR] = row ? pair(r, 2 * d2, D) : 0u;
+  }
+  // kt[c][d2][NR] pairs; keys >= nk zero.
+  static void pack_k(const BF16* k, int64_t ldk, int64_t nk, int64_t D, void* ktv) {
+    uint32_t* kt = static_cast<uint32_t*>(ktv);
+    const int64_t W = words(D);
+    for (int64_t c = 0; c * NR < nk; ++c)
+      for (int jj = 0; jj < NR; ++jj) {
+        const int64_t j = c * NR + jj;
+        const uint16_t* r = reinterpret_cast<const uint16_t*>(k + j * ldk);
+        for (int64_t d2 = 0; d2 < W; ++d2) kt[(c * W + d2) * NR + jj] = j < nk ? pair(r, 2 * d2, D) : 0u;
+      }
+  }
+  static void tile(int64_t D, const void* qpv, const void* ktv, float* s, int64_t lds) {
+    const uint32_t* qp = static_cast<const uint32_t*>(qpv);
+    const uint32_t* kt = static_cast<const uint32_t*>(ktv);
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t d2 = 0; d2 < words(D); ++d2) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR), b1 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR + kW);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; ++i) {
+        const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(qp[d2 * MR + i]));
+        acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
+        acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_ps(s + i * lds, acc[i][0]);
+      _mm512_storeu_ps(s + i * lds + kW, acc[i][1]);
+    }
+  }
+};
+#endif
+
 // vp[j][0:ldo] = v[j][0:D] as float, zero padded to ldo: 32-byte aligned rows (typed arrays are
 // only 8- or 16-byte aligned, and a 32-byte load across a cache line costs two) and float16 /
 // bfloat16 converted once per block instead of once per row group.
@@ -182,13 +247,13 @@ inline float mask_value(const Problem& p, int64_t off) {
   }
 }
 
-template <class T>
+template <class T, class Scores>
 void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
   const int64_t D = p.D, nr = r1 - r0, ng = (nr + MR - 1) / MR, ldo = st.ldo;
-  const int64_t D1 = std::max<int64_t>(D, 1);
-  float* qp = static_cast<float*>(tk::thread_scratch(tk::ScratchSlot::kPackA, sizeof(float) * (QB * D1 + BK * D1 + QB * BK + BK * ldo)));
-  float* kt = qp + QB * D1;
-  float* s = kt + BK * D1;
+  const int64_t W = std::max<int64_t>(Scores::words(D), 1);  // 32-bit words per packed q / k row
+  uint32_t* qp = static_cast<uint32_t*>(tk::thread_scratch(tk::ScratchSlot::kPackA, 4 * (QB * W + BK * W + QB * BK + BK * ldo)));
+  uint32_t* kt = qp + QB * W;
+  float* s = reinterpret_cast<float*>(kt + BK * W);
   float* vp = s + QB * BK;  // 32-byte aligned: the offsets are multiples of 8 floats
 
   // Per-row facts: the last visible key and the mask row offset.
@@ -196,17 +261,16 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
   int64_t min_last = INT64_MAX;
   const T* q = static_cast<const T*>(p.q);
   for (int64_t ii = 0; ii < ng * MR; ++ii) {
-    float* dst = qp + (ii / MR) * D * MR + ii % MR;
+    uint32_t* dst = qp + (ii / MR) * W * MR + ii % MR;
     if (ii >= nr) {
-      for (int64_t d = 0; d < D; ++d) dst[d * MR] = 0.0f;
+      Scores::pack_q(nullptr, D, p.scale, dst);
       continue;
     }
     const int64_t r = r0 + ii, i = r / p.group, hq = hkv * p.group + r % p.group;
     last[ii] = p.last_key(b, i);
     min_last = std::min(min_last, last[ii]);
     moff[ii] = b * p.mb + hq * p.mh + i * p.mi;
-    const T* row = q + b * p.qb + hq * p.qh + i * p.qs;
-    for (int64_t d = 0; d < D; ++d) dst[d * MR] = p.scale * load1<T>(row, d);
+    Scores::pack_q(q + b * p.qb + hq * p.qh + i * p.qs, D, p.scale, dst);
   }
   for (int64_t ii = 0; ii < ng * MR; ++ii)
     for (int64_t d = 0; d < ldo; ++d) st.o[ii * ldo + d] = 0.0f;
@@ -216,13 +280,17 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
   const T* vbase = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh;
   for (int64_t jb = j0; jb < j1; jb += BK) {
     const int64_t nk = std::min<int64_t>(BK, j1 - jb), nkv = round_up(nk, kW);
-    pack_k<T>(kbase + jb * p.ks, p.ks, nk, D, kt);
+    Scores::pack_k(kbase + jb * p.ks, p.ks, nk, D, kt);
     for (int64_t c = 0; c * NR < nk; ++c)
-      for (int64_t g = 0; g < ng; ++g) qk_tile(D, qp + g * D * MR, kt + c * D * NR, s + g * MR * BK + c * NR, BK);
+      for (int64_t g = 0; g < ng; ++g) Scores::tile(D, qp + g * W * MR, kt + c * W * NR, s + g * MR * BK + c * NR, BK);
     // Blocks wholly below every row's last key and with no mask take the fast path.
     const bool need_mask = p.mask != nullptr || jb + nk - 1 > min_last;
     for (int64_t ii = 0; ii < nr; ++ii) {
       float* srow = s + ii * BK;
+      if (!Scores::kPrescaled) {
+        const VF sc = vset1(p.scale);
+        for (int64_t j = 0; j < nk; j += kW) vstore(srow + j, vmul(vload(srow + j), sc));  // BK is a multiple of kW
+      }
       if (p.softcap > 0.0f) {
         const float inv = 1.0f / p.softcap;
         for (int64_t j = 0; j < nk; ++j) srow[j] = p.softcap * std::tanh(srow[j] * inv);
@@ -265,11 +333,19 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
 
 void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
   switch (p.dtype) {
-    case tk::DType::kFloat16: return attention_tile<F16>(p, b, hkv, r0, r1, j0, j1, st);
-    case tk::DType::kBFloat16: return attention_tile<BF16>(p, b, hkv, r0, r1, j0, j1, st);
-    default: return attention_tile<float>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kFloat16: return attention_tile<F16, FloatScores<F16>>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kBFloat16: return attention_tile<BF16, FloatScores<BF16>>(p, b, hkv, r0, r1, j0, j1, st);
+    default: return attention_tile<float, FloatScores<float>>(p, b, hkv, r0, r1, j0, j1, st);
   }
 }
+
+#if TK_GEMM_ISA == 3
+// bfloat16 inputs on AVX512_BF16 dot products; other dtypes as attention_tile_any.
+void attention_tile_bf16dot(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+  if (p.dtype == tk::DType::kBFloat16) return attention_tile<BF16, Bf16DotScores>(p, b, hkv, r0, r1, j0, j1, st);
+  attention_tile_any(p, b, hkv, r0, r1, j0, j1, st);
+}
+#endif
 
 int64_t ldo_for(int64_t D) { return round_up(std::max<int64_t>(D, 1), kW); }
 
