@@ -258,6 +258,7 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
 
   // Per-row facts: the last visible key and the mask row offset.
   int64_t last[QB], moff[QB];
+  alignas(64) float m_new[QB + 16], alpha[QB + 16];  // + a vector of slack: the rows are walked kW at a time
   int64_t min_last = INT64_MAX;
   const T* q = static_cast<const T*>(p.q);
   for (int64_t ii = 0; ii < ng * MR; ++ii) {
@@ -305,24 +306,35 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
       for (int64_t j = nk; j < nkv; ++j) srow[j] = kNegInf;  // padding lanes
       VF mx = vset1(kNegInf);
       for (int64_t j = 0; j < nkv; j += kW) mx = vmaxv(mx, vload(srow + j));
-      const float m_old = st.m[ii], m_new = std::max(m_old, vhmax(mx));
-      if (m_new == kNegInf) {  // nothing visible to this row yet
+      m_new[ii] = std::max(st.m[ii], vhmax(mx));
+    }
+    // The rescale factors exp(m_old - m_new) of all rows at once, on the vector exp (a scalar libm
+    // call per row and block was a long dependency chain between rows). Rows that saw nothing yet
+    // (m_new = -inf) get 0 here and are skipped below.
+    for (int64_t ii = 0; ii < nr; ii += kW) {
+      VF d = vadd(vload(st.m + ii), vmul(vload(m_new + ii), vset1(-1.0f)));
+      vstore(alpha + ii, vexp(d));
+    }
+    for (int64_t ii = 0; ii < nr; ++ii) {
+      float* srow = s + ii * BK;
+      const float mn = m_new[ii];
+      if (mn == kNegInf) {  // nothing visible to this row yet
         for (int64_t j = 0; j < nkv; ++j) srow[j] = 0.0f;
         continue;
       }
-      const VF mv = vset1(m_new);
+      const float a = st.m[ii] == kNegInf ? 0.0f : alpha[ii];
+      const VF mv = vset1(-mn);
       VF sum = vzero();
       for (int64_t j = 0; j < nkv; j += kW) {
-        const VF e = vexp(vadd(vload(srow + j), vmul(mv, vset1(-1.0f))));
+        const VF e = vexp(vadd(vload(srow + j), mv));
         vstore(srow + j, e);
         sum = vadd(sum, e);
       }
-      const float alpha = m_old == kNegInf ? 0.0f : std::exp(m_old - m_new);
-      st.l[ii] = st.l[ii] * alpha + vhsum(sum);
-      st.m[ii] = m_new;
-      if (alpha != 1.0f) {
+      st.l[ii] = st.l[ii] * a + vhsum(sum);
+      st.m[ii] = mn;
+      if (a != 1.0f) {
         float* orow = st.o + ii * ldo;
-        const VF av = vset1(alpha);
+        const VF av = vset1(a);
         for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
       }
     }
