@@ -83,6 +83,15 @@ export interface NativeBinding {
     transA: boolean, transB: boolean, alpha: number, beta: number): void;
   /** The CPU kernel gemm would use for this dtype code and row count. */
   gemmKernel(dtype: number, m: number, transB: boolean): string;
+  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true): Promise<void>;
+  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: false): void;
+  /** The bench's hand-written-loop baseline (sync, CPU). */
+  spmmPlain(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number): void;
+  /** The CPU SpMM kernel for N columns on the active ISA. */
+  spmmKernel(n: number): string;
   /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
   baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
