@@ -11,6 +11,7 @@ namespace {
 using tk::spmm_kernels::BadIndex;
 using tk::spmm_kernels::Csr;
 using tk::spmm_kernels::Dense;
+using tk::spmm_kernels::Plan;
 
 // Registers of accumulators per row tile: the output tile stays in registers for the whole row.
 // AVX2 has 16 ymm (8 accumulators + broadcast + B operands), AVX-512 32 zmm, NEON 32 q.
@@ -21,6 +22,7 @@ constexpr int kNV = 8;  // 32 floats
 #else
 constexpr int kNV = 8;  // 64 floats (AVX2), 32 (portable)
 #endif
+static_assert(kNV == 8, "tile_dispatch covers 1..7 vectors below the full tile");
 // How many nonzeros ahead the B row is prefetched: enough to cover an L3/DRAM miss at ~4 cycles
 // per nonzero of compute.
 constexpr int kPrefetch = 12;
@@ -42,16 +44,21 @@ inline bool row_range(const Csr& a, int64_t r, int64_t* p0, int64_t* p1, BadInde
 inline bool col_ok(int64_t c, int64_t cols) { return static_cast<uint64_t>(c) < static_cast<uint64_t>(cols); }
 
 // out[r, n0 : n0 + NV*kW] = alpha * sum_p v[p] * B[col[p], n0 : ...] + beta * c[r, ...].
+// U accumulator sets take consecutive nonzeros in turn, so that NV * U >= 8 independent FMA chains
+// hide the FMA latency even for narrow tiles (two FMA pipes x 4 cycles).
 template <class Idx, int NV, bool PF>
 inline void row_tile(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_t p1, int64_t n0, BadIndex* bad) {
+  constexpr int U = NV >= 8 ? 1 : 8 / NV;
   const Idx* ci = static_cast<const Idx*>(a.col_idx);
   const float* vals = a.values;
   const float* bn = d.b + n0;
-  VF acc[NV];
-  for (int v = 0; v < NV; ++v) acc[v] = vzero();
-  for (int64_t p = p0; p < p1; ++p) {
+  VF acc[U][NV];
+  for (int u = 0; u < U; ++u)
+    for (int v = 0; v < NV; ++v) acc[u][v] = vzero();
+  auto step = [&](int u, int64_t p) {
     const int64_t col = static_cast<int64_t>(ci[p]);
-    if (PF && p + kPrefetch < p1) {
+    // Ahead across row ends: short rows (meshes: ~6 entries) would otherwise never prefetch.
+    if (PF && p + kPrefetch < a.nnz) {
       const int64_t cf = static_cast<int64_t>(ci[p + kPrefetch]);
       if (col_ok(cf, a.cols)) {
         const float* q = bn + cf * d.ldb;
@@ -60,21 +67,28 @@ inline void row_tile(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_
     }
     if (!col_ok(col, a.cols)) {
       bad->record(r, p);
-      continue;
+      return;
     }
     const VF x = vset1(vals[p]);
     const float* brow = bn + col * d.ldb;
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[v] = vfma(x, vload(brow + v * kW), acc[v]);
-  }
+    for (int v = 0; v < NV; ++v) acc[u][v] = vfma(x, vload(brow + v * kW), acc[u][v]);
+  };
+  int64_t p = p0;
+  for (; p + U <= p1; p += U)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) step(u, p + u);
+  for (; p < p1; ++p) step(0, p);
+  for (int u = 1; u < U; ++u)
+    for (int v = 0; v < NV; ++v) acc[0][v] = vadd(acc[0][v], acc[u][v]);
   float* o = d.out + r * d.ldo + n0;
   const VF al = vset1(d.alpha);
   if (d.beta != 0.0f) {
     const VF be = vset1(d.beta);
     const float* c = d.c + r * d.ldc + n0;
-    for (int v = 0; v < NV; ++v) vstore(o + v * kW, vfma(al, acc[v], vmul(be, vload(c + v * kW))));
+    for (int v = 0; v < NV; ++v) vstore(o + v * kW, vfma(al, acc[0][v], vmul(be, vload(c + v * kW))));
   } else {
-    for (int v = 0; v < NV; ++v) vstore(o + v * kW, vmul(al, acc[v]));
+    for (int v = 0; v < NV; ++v) vstore(o + v * kW, vmul(al, acc[0][v]));
   }
 }
 
@@ -112,16 +126,13 @@ inline void tile_dispatch(int nv, const Csr& a, const Dense& d, int64_t r, int64
   }
 }
 
-// Nonzeros of A per chunk of rows (8 bytes each): the chunk's indices and values stay in L2 while
-// each column tile of the output runs over it.
-constexpr int64_t kChunkNnz = 12 * 1024;
-
-// The tuned kernel: rows in chunks small enough for L2; within a chunk, N in tiles of kNV vectors
-// (each row's output tile in registers for the whole row), the tile loop outside the row loop; the
-// B rows prefetched ahead of use.
+// The tuned kernel: rows in chunks of about plan.chunk_nnz nonzeros (A's chunk stays in cache while
+// it is reused); within a chunk, N in tiles of plan.nv vectors (each row's output tile in registers
+// for the whole row), the tile loop outside the row loop, so that a tile's columns of B stay in cache
+// across the chunk; the B rows prefetched ahead of use, across row ends.
 template <class Idx>
-void rows_tuned(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad) {
-  constexpr int64_t NT = kNV * kW;
+void rows_tuned(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
+  const int64_t NT = plan.nv * kW;
   const Idx* rp = static_cast<const Idx*>(a.row_ptr);
   const int64_t nfull = d.n / kW * kW;
   int64_t p0, p1;
@@ -130,9 +141,9 @@ void rows_tuned(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* 
     // in row_range before any use).
     const int64_t start = static_cast<int64_t>(rp[c0]);
     c1 = c0 + 1;
-    while (c1 < r1 && static_cast<int64_t>(rp[c1]) - start < kChunkNnz) ++c1;
+    while (c1 < r1 && static_cast<int64_t>(rp[c1]) - start < plan.chunk_nnz) ++c1;
     for (int64_t n0 = 0; n0 < nfull; n0 += NT) {
-      const int nv = static_cast<int>(n0 + NT <= nfull ? kNV : (nfull - n0) / kW);
+      const int nv = static_cast<int>(n0 + NT <= nfull ? plan.nv : (nfull - n0) / kW);
       for (int64_t r = c0; r < c1; ++r) {
         if (!row_range<Idx>(a, r, &p0, &p1, bad)) return;
         tile_dispatch<Idx, true>(nv, a, d, r, p0, p1, n0, bad);
@@ -163,11 +174,11 @@ void rows_plain(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* 
   }
 }
 
-void tuned_entry(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad) {
-  if (a.idx64) rows_tuned<int64_t>(a, d, r0, r1, bad);
-  else rows_tuned<int32_t>(a, d, r0, r1, bad);
+void tuned_entry(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
+  if (a.idx64) rows_tuned<int64_t>(a, d, plan, r0, r1, bad);
+  else rows_tuned<int32_t>(a, d, plan, r0, r1, bad);
 }
-void plain_entry(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad) {
+void plain_entry(const Csr& a, const Dense& d, const Plan&, int64_t r0, int64_t r1, BadIndex* bad) {
   if (a.idx64) rows_plain<int64_t>(a, d, r0, r1, bad);
   else rows_plain<int32_t>(a, d, r0, r1, bad);
 }

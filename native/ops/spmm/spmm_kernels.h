@@ -35,9 +35,15 @@ struct BadIndex {
   }
 };
 
+// How the tuned kernel walks the product (chosen by the driver from the matrix and the caches).
+struct Plan {
+  int nv = 8;                  // column tile width in vectors (1..8)
+  int64_t chunk_nnz = 16384;   // nonzeros per chunk of rows
+};
+
 // Computes rows [r0, r1) of out for every column. Also checks each row's row_ptr range and every
 // column index before using them.
-using RowsFn = void (*)(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad);
+using RowsFn = void (*)(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad);
 
 struct IsaKernels {
   RowsFn rows = nullptr;        // the tuned kernel
