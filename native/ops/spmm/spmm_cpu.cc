@@ -1,6 +1,7 @@
 // The CPU driver: threads get contiguous row ranges of equal work (nonzeros plus a per-row cost),
 // not equal rows, since power-law matrices put rows of thousands of entries next to empty ones.
 #include <algorithm>
+#include <mutex>
 #include <string>
 
 #include "../../core/cpu_features.h"
@@ -19,16 +20,19 @@ using spmm_kernels::Plan;
 
 const IsaKernels& kernels_for(Isa isa) {
   static IsaKernels tables[4];
-  static bool init[4] = {};
+  static std::once_flag once[4];
   const int i = static_cast<int>(isa);
-  if (!init[i]) {  // a benign race: every writer stores the same values
+  std::call_once(once[i], [&] {
     IsaKernels& k = tables[i];
+    spmm_kernels::get_kernels_scalar(&k);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == Isa::kAvx2) spmm_kernels::get_kernels_avx2(&k);
     if (isa == Isa::kAvx512) spmm_kernels::get_kernels_avx512(&k);
-    else if (isa == Isa::kAvx2) spmm_kernels::get_kernels_avx2(&k);
-    else if (isa == Isa::kNeon) spmm_kernels::get_kernels_neon(&k);
-    else spmm_kernels::get_kernels_scalar(&k);
-    init[i] = true;
-  }
+#endif
+#if defined(__aarch64__)
+    if (isa == Isa::kNeon) spmm_kernels::get_kernels_neon(&k);
+#endif
+  });
   return tables[i];
 }
 
