@@ -31,6 +31,7 @@ function indexTensor(a: Int32Array | BigInt64Array): NativeTensor {
 
 function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; out: Tensor } {
   if (!(a instanceof SparseMatrix)) throw invalidArg('a', 'a SparseMatrix', a);
+  a.prepare(); // 'auto' (cached): the CPU kernels take the CSR arrays as they are
   const B = checkTensor(b, 'b');
   const o = checkOptions<SpmmOptions>(opts, 'options', KEYS);
   if (B.ndim !== 2) throw invalidArg('b', 'a rank-2 tensor [cols, N]', `shape ${shapeStr(B.shape)}`, 'value', { described: true });
