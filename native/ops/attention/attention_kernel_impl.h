@@ -25,11 +25,12 @@ namespace {
 using tk::attention_kernels::Problem;
 using tk::attention_kernels::RowState;
 
-constexpr int MR = 6;       // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
+constexpr int kMR = 6;      // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
+                            // (tiles of at most 4, 2 or 1 rows -- decoding -- use that many: no idle rows)
 constexpr int NR = 2 * kW;  // keys (QK^T) or head-dim lanes (PV) per register tile
-constexpr int QB = 8 * MR;  // rows per call: K/V blocks are packed / read once for 48 rows
+constexpr int QB = 8 * kMR; // rows per call: K/V blocks are packed / read once for 48 rows
 constexpr int BK = 64;      // keys per block: the QB x BK score tile (12 KB) stays in L1
-static_assert(QB % MR == 0 && BK % NR == 0, "tiles are whole register tiles");
+static_assert(QB % kMR == 0 && BK % NR == 0, "tiles are whole register tiles");
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
@@ -101,39 +102,40 @@ void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, float* kt) {
   }
 }
 
-// s[ii][0:NR] = sum_d qp[d][ii] * kt[d][0:NR] for MR rows (s rows lds apart).
+// s[ii][0:NR] = sum_d qp[d][ii] * kt[d][0:NR] for M rows (s rows lds apart).
+template <int M>
 inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64_t lds) {
-  VF acc[MR][2];
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = vzero();
+  VF acc[M][2];
+  for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = vzero();
   for (int64_t d = 0; d < D; ++d) {
     const VF b0 = vload(kt + d * NR), b1 = vload(kt + d * NR + kW);
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      const VF a = vset1(qp[d * MR + i]);
+    for (int i = 0; i < M; ++i) {
+      const VF a = vset1(qp[d * M + i]);
       acc[i][0] = vfma(a, b0, acc[i][0]);
       acc[i][1] = vfma(a, b1, acc[i][1]);
     }
   }
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < M; ++i) {
     vstore(s + i * lds, acc[i][0]);
     vstore(s + i * lds + kW, acc[i][1]);
   }
 }
 
 // The score stage as a policy, so one tile driver serves both the float path and AVX512_BF16's
-// native dot products: how a query row and a K block are packed, and the MR x NR score tile.
+// native dot products: how a query row and a K block are packed, and the M x NR score tile.
 // Units are 32-bit words (a float, or a pair of bfloat16).
-template <class T>
+template <class T, int M>
 struct FloatScores {
   static constexpr bool kPrescaled = true;  // scale folded into the packed q
   static int64_t words(int64_t D) { return D; }
-  static void pack_q(const T* row, int64_t D, float scale, void* dst) {  // dst[d * MR]
+  static void pack_q(const T* row, int64_t D, float scale, void* dst) {  // dst[d * M]
     float* o = static_cast<float*>(dst);
-    for (int64_t d = 0; d < D; ++d) o[d * MR] = row ? scale * load1<T>(row, d) : 0.0f;
+    for (int64_t d = 0; d < D; ++d) o[d * M] = row ? scale * load1<T>(row, d) : 0.0f;
   }
   static void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, void* kt) { ::pack_k<T>(k, ldk, nk, D, static_cast<float*>(kt)); }
   static void tile(int64_t D, const void* qp, const void* kt, float* s, int64_t lds) {
-    qk_tile(D, static_cast<const float*>(qp), static_cast<const float*>(kt), s, lds);
+    qk_tile<M>(D, static_cast<const float*>(qp), static_cast<const float*>(kt), s, lds);
   }
 };
 
@@ -141,16 +143,17 @@ struct FloatScores {
 // bfloat16 q k^T on vdpbf16ps: each 32-bit lane multiplies a pair of bf16 (d, d + 1) and adds both
 // products to a float accumulator, 32 multiply-adds per instruction. q stays unscaled bf16 (exact
 // inputs; the scale is applied to the float scores), pairs are zero padded for odd D.
+template <int M>
 struct Bf16DotScores {
   static constexpr bool kPrescaled = false;
   static int64_t words(int64_t D) { return (D + 1) / 2; }
   static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) {
     return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u);
   }
-  static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * MR]
+  static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * M]
     uint32_t* o = static_cast<uint32_t*>(dst);
     const uint16_t* r = reinterpret_cast<const uint16_t*>(row);
-    for (int64_t d2 = 0; d2 < words(D); ++d2) o[d2 * MR] = row ? pair(r, 2 * d2, D) : 0u;
+    for (int64_t d2 = 0; d2 < words(D); ++d2) o[d2 * M] = row ? pair(r, 2 * d2, D) : 0u;
   }
   // kt[c][d2][NR] pairs; keys >= nk zero.
   static void pack_k(const BF16* k, int64_t ldk, int64_t nk, int64_t D, void* ktv) {
@@ -166,18 +169,18 @@ struct Bf16DotScores {
   static void tile(int64_t D, const void* qpv, const void* ktv, float* s, int64_t lds) {
     const uint32_t* qp = static_cast<const uint32_t*>(qpv);
     const uint32_t* kt = static_cast<const uint32_t*>(ktv);
-    __m512 acc[MR][2];
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    __m512 acc[M][2];
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int64_t d2 = 0; d2 < words(D); ++d2) {
       const __m512bh b0 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR), b1 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR + kW);
 #pragma GCC unroll 6
-      for (int i = 0; i < MR; ++i) {
-        const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(qp[d2 * MR + i]));
+      for (int i = 0; i < M; ++i) {
+        const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(qp[d2 * M + i]));
         acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
         acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
       }
     }
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < M; ++i) {
       _mm512_storeu_ps(s + i * lds, acc[i][0]);
       _mm512_storeu_ps(s + i * lds + kW, acc[i][1]);
     }
@@ -200,40 +203,41 @@ void pack_v(const T* v, int64_t ldv, int64_t nk, int64_t D, int64_t ldo, float* 
   }
 }
 
-// o[r][0:ldo] += sum_{j < nk} p[r][j] * vp[j][0:ldo] for ng groups of MR rows (p rows lds apart, o
+// o[r][0:ldo] += sum_{j < nk} p[r][j] * vp[j][0:ldo] for ng groups of M rows (p rows lds apart, o
 // and vp rows ldo apart). The D chunk is the outer loop: its slice of the V block (nk x NR floats,
 // 4 KB) stays in L1 while every row group streams over it.
+template <int M>
 inline void pv_tiles(int64_t ng, int64_t nk, const float* p, int64_t lds, const float* vp, float* o, int64_t ldo) {
   int64_t d = 0;
   for (; d + NR <= ldo; d += NR) {
     for (int64_t g = 0; g < ng; ++g) {
-      const float* pg = p + g * MR * lds;
-      float* og = o + g * MR * ldo;
-      VF acc[MR][2];
-      for (int i = 0; i < MR; ++i) acc[i][0] = vload(og + i * ldo + d), acc[i][1] = vload(og + i * ldo + d + kW);
+      const float* pg = p + g * M * lds;
+      float* og = o + g * M * ldo;
+      VF acc[M][2];
+      for (int i = 0; i < M; ++i) acc[i][0] = vload(og + i * ldo + d), acc[i][1] = vload(og + i * ldo + d + kW);
       for (int64_t j = 0; j < nk; ++j) {
         const VF v0 = vload(vp + j * ldo + d), v1 = vload(vp + j * ldo + d + kW);
 #pragma GCC unroll 6
-        for (int i = 0; i < MR; ++i) {
+        for (int i = 0; i < M; ++i) {
           const VF a = vset1(pg[i * lds + j]);
           acc[i][0] = vfma(a, v0, acc[i][0]);
           acc[i][1] = vfma(a, v1, acc[i][1]);
         }
       }
-      for (int i = 0; i < MR; ++i) vstore(og + i * ldo + d, acc[i][0]), vstore(og + i * ldo + d + kW, acc[i][1]);
+      for (int i = 0; i < M; ++i) vstore(og + i * ldo + d, acc[i][0]), vstore(og + i * ldo + d + kW, acc[i][1]);
     }
   }
   for (; d < ldo; d += kW) {  // ldo is a multiple of kW
     for (int64_t g = 0; g < ng; ++g) {
-      const float* pg = p + g * MR * lds;
-      float* og = o + g * MR * ldo;
-      VF acc[MR];
-      for (int i = 0; i < MR; ++i) acc[i] = vload(og + i * ldo + d);
+      const float* pg = p + g * M * lds;
+      float* og = o + g * M * ldo;
+      VF acc[M];
+      for (int i = 0; i < M; ++i) acc[i] = vload(og + i * ldo + d);
       for (int64_t j = 0; j < nk; ++j) {
         const VF v0 = vload(vp + j * ldo + d);
-        for (int i = 0; i < MR; ++i) acc[i] = vfma(vset1(pg[i * lds + j]), v0, acc[i]);
+        for (int i = 0; i < M; ++i) acc[i] = vfma(vset1(pg[i * lds + j]), v0, acc[i]);
       }
-      for (int i = 0; i < MR; ++i) vstore(og + i * ldo + d, acc[i]);
+      for (int i = 0; i < M; ++i) vstore(og + i * ldo + d, acc[i]);
     }
   }
 }
@@ -247,9 +251,9 @@ inline float mask_value(const Problem& p, int64_t off) {
   }
 }
 
-template <class T, class Scores>
+template <class T, int M, class Scores>
 void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
-  const int64_t D = p.D, nr = r1 - r0, ng = (nr + MR - 1) / MR, ldo = st.ldo;
+  const int64_t D = p.D, nr = r1 - r0, ng = (nr + M - 1) / M, ldo = st.ldo;
   const int64_t W = std::max<int64_t>(Scores::words(D), 1);  // 32-bit words per packed q / k row
   uint32_t* qp = static_cast<uint32_t*>(tk::thread_scratch(tk::ScratchSlot::kPackA, 4 * (QB * W + BK * W + QB * BK + BK * ldo)));
   uint32_t* kt = qp + QB * W;
@@ -261,8 +265,8 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
   alignas(64) float m_new[QB + 16], alpha[QB + 16];  // + a vector of slack: the rows are walked kW at a time
   int64_t min_last = INT64_MAX;
   const T* q = static_cast<const T*>(p.q);
-  for (int64_t ii = 0; ii < ng * MR; ++ii) {
-    uint32_t* dst = qp + (ii / MR) * W * MR + ii % MR;
+  for (int64_t ii = 0; ii < ng * M; ++ii) {
+    uint32_t* dst = qp + (ii / M) * W * M + ii % M;
     if (ii >= nr) {
       Scores::pack_q(nullptr, D, p.scale, dst);
       continue;
@@ -273,7 +277,7 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
     moff[ii] = b * p.mb + hq * p.mh + i * p.mi;
     Scores::pack_q(q + b * p.qb + hq * p.qh + i * p.qs, D, p.scale, dst);
   }
-  for (int64_t ii = 0; ii < ng * MR; ++ii)
+  for (int64_t ii = 0; ii < ng * M; ++ii)
     for (int64_t d = 0; d < ldo; ++d) st.o[ii * ldo + d] = 0.0f;
   for (int64_t ii = 0; ii < nr; ++ii) st.m[ii] = kNegInf, st.l[ii] = 0.0f;
 
@@ -283,7 +287,7 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
     const int64_t nk = std::min<int64_t>(BK, j1 - jb), nkv = round_up(nk, kW);
     Scores::pack_k(kbase + jb * p.ks, p.ks, nk, D, kt);
     for (int64_t c = 0; c * NR < nk; ++c)
-      for (int64_t g = 0; g < ng; ++g) Scores::tile(D, qp + g * W * MR, kt + c * W * NR, s + g * MR * BK + c * NR, BK);
+      for (int64_t g = 0; g < ng; ++g) Scores::tile(D, qp + g * W * M, kt + c * W * NR, s + g * M * BK + c * NR, BK);
     // Blocks wholly below every row's last key and with no mask take the fast path.
     const bool need_mask = p.mask != nullptr || jb + nk - 1 > min_last;
     for (int64_t ii = 0; ii < nr; ++ii) {
@@ -339,22 +343,36 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
       }
     }
     pack_v<T>(vbase + jb * p.ks, p.ks, nk, D, ldo, vp);
-    pv_tiles(ng, nk, s, BK, vp, st.o, ldo);
+    pv_tiles<M>(ng, nk, s, BK, vp, st.o, ldo);
   }
+}
+
+// Tiles of at most 4, 2 or 1 rows (decoding: Sq = 1..4 times the GQA group) run register tiles of
+// that height instead of computing idle rows.
+template <class T, template <class, int> class Scores>
+void attention_tile_rows(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+  const int64_t nr = r1 - r0;
+  if (nr <= 1) return attention_tile<T, 1, Scores<T, 1>>(p, b, hkv, r0, r1, j0, j1, st);
+  if (nr <= 2) return attention_tile<T, 2, Scores<T, 2>>(p, b, hkv, r0, r1, j0, j1, st);
+  if (nr <= 4) return attention_tile<T, 4, Scores<T, 4>>(p, b, hkv, r0, r1, j0, j1, st);
+  attention_tile<T, kMR, Scores<T, kMR>>(p, b, hkv, r0, r1, j0, j1, st);
 }
 
 void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
   switch (p.dtype) {
-    case tk::DType::kFloat16: return attention_tile<F16, FloatScores<F16>>(p, b, hkv, r0, r1, j0, j1, st);
-    case tk::DType::kBFloat16: return attention_tile<BF16, FloatScores<BF16>>(p, b, hkv, r0, r1, j0, j1, st);
-    default: return attention_tile<float, FloatScores<float>>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kFloat16: return attention_tile_rows<F16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kBFloat16: return attention_tile_rows<BF16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
+    default: return attention_tile_rows<float, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
   }
 }
 
 #if TK_GEMM_ISA == 3
+template <class T, int M>
+using Bf16Dot = Bf16DotScores<M>;
+
 // bfloat16 inputs on AVX512_BF16 dot products; other dtypes as attention_tile_any.
 void attention_tile_bf16dot(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
-  if (p.dtype == tk::DType::kBFloat16) return attention_tile<BF16, Bf16DotScores>(p, b, hkv, r0, r1, j0, j1, st);
+  if (p.dtype == tk::DType::kBFloat16) return attention_tile_rows<BF16, Bf16Dot>(p, b, hkv, r0, r1, j0, j1, st);
   attention_tile_any(p, b, hkv, r0, r1, j0, j1, st);
 }
 #endif
