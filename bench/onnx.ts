@@ -146,9 +146,13 @@ export interface MhaSpec {
 /**
  * com.microsoft.MultiHeadAttention with 3-D inputs query [B, S, H*D], key and value [B, Sk, H*D]
  * (head h in columns h*D..h*D+D-1), scale 1/sqrt(D); output [B, S, H*D]. Causal masking uses the
- * op's `unidirectional` attribute (see test/onnx-baseline.test.ts for what it was checked against).
+ * op's `unidirectional` attribute, checked against a float64 reference for S == Sk
+ * (test/onnx-baseline.test.ts). With S != Sk, ORT 1.30 masks neither top-left nor bottom-right: row i
+ * sees keys 0..i except the last query row, which sees every key (measured with uniform scores), so
+ * causal models require S == Sk.
  */
 export function multiHeadAttentionModel(s: MhaSpec): Uint8Array {
+  if (s.causal && s.S !== s.Sk) throw new Error(`multiHeadAttentionModel: causal needs S == Sk (ORT's unidirectional mask is inconsistent otherwise), got S=${s.S}, Sk=${s.Sk}`);
   const hd = s.numHeads * s.headDim;
   const g: GraphDef = {
     nodes: [{
