@@ -10,8 +10,9 @@ import { native } from '../lib/binding';
 import { DTYPES } from '../lib/dtype';
 import { PACKAGE_ROOT } from '../lib/root';
 import { nativeOf } from '../lib/tensor';
-import { AttentionCase, attentionBenchCases, attentionBytes, attentionFlops } from '../test/cases/attention';
-import { Impl, Progress, Timing, formatTable, measure } from './harness';
+import { AttentionCase, attentionBenchCases, attentionFlops } from '../test/cases/attention';
+import { AsyncImpl, Progress, Timing, formatTable, measureAsync } from './harness';
+import { OrtSession, loadOrt, multiHeadAttentionModel, ortSession } from './onnx';
 
 export interface AttentionBenchOptions {
   device: string;
@@ -84,29 +85,71 @@ function longRun(S: number, D: number, causal: boolean): LongResult | { skipped:
   return { S, D, causal, seconds: s, gflops: attentionFlops(c) / s / 1e9, extraMB: extra / 2 ** 20 };
 }
 
-export function benchAttention(o: AttentionBenchOptions): AttentionBenchReport {
+export async function benchAttention(o: AttentionBenchOptions): Promise<AttentionBenchReport> {
+  const threads = native.getNumThreads();
+  const ort = loadOrt();
   const baselines: AttentionBenchReport['baselines'] = {
     plain: { available: true, version: 'tensorkern GEMM -> softmax -> GEMM', why: '' },
-    onnxruntime: { available: false, version: '', why: 'not wired in this build of the bench' },
+    onnxruntime: ort.available
+      ? { available: true, version: `onnxruntime-node ${ort.version}, com.microsoft MultiHeadAttention, ${threads} intra-op threads`, why: '' }
+      : { available: false, version: '', why: ort.why },
   };
   for (const [name, b] of Object.entries(baselines)) o.log(b.available ? `baseline ${name}: ${b.version}` : `baseline ${name}: missing: ${b.why}`);
 
   const cases = attentionBenchCases(o.sizes);
   const progress = new Progress(cases.length);
   const out: AttentionResult[] = [];
-  cases.forEach((c, idx) => {
+  for (const [idx, c] of cases.entries()) {
     progress.step(idx, c.name);
-    const q = Tensor.from(fill(c.B * c.Hq * c.Sq * c.D, 1), [c.B, c.Hq, c.Sq, c.D]);
-    const k = Tensor.from(fill(c.B * c.Hkv * c.Sk * c.D, 2), [c.B, c.Hkv, c.Sk, c.D]);
-    const v = Tensor.from(fill(c.B * c.Hkv * c.Sk * c.D, 3), [c.B, c.Hkv, c.Sk, c.D]);
-    const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(q.shape);
-    const impls: Impl[] = [
-      { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, out: o1 }) },
-      { name: 'plain', run: () => native.attentionPlain(nativeOf(q, 'q'), nativeOf(k, 'k'), nativeOf(v, 'v'), nativeOf(o2, 'out'), !!c.causal, 1 / Math.sqrt(c.D)) },
+    // One set of numbers in both layouts: 'bshd' ([B, S, H*D], what onnxruntime's MultiHeadAttention
+    // takes) for tensorkern and onnxruntime, 'bhsd' for the plain baseline (per-head GEMMs).
+    const [qd, kd, vd] = [fill(c.B * c.Hq * c.Sq * c.D, 1), fill(c.B * c.Hkv * c.Sk * c.D, 2), fill(c.B * c.Hkv * c.Sk * c.D, 3)];
+    const toBhsd = (x: Float32Array, H: number, S: number) => {
+      const y = new Float32Array(x.length);
+      for (let b = 0; b < c.B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < H; h++) y.set(x.subarray(((b * S + s) * H + h) * c.D, ((b * S + s) * H + h + 1) * c.D), ((b * H + h) * S + s) * c.D);
+      return y;
+    };
+    const q = Tensor.from(qd, [c.B, c.Sq, c.Hq, c.D]), k = Tensor.from(kd, [c.B, c.Sk, c.Hkv, c.D]), v = Tensor.from(vd, [c.B, c.Sk, c.Hkv, c.D]);
+    const qb = Tensor.from(toBhsd(qd, c.Hq, c.Sq), [c.B, c.Hq, c.Sq, c.D]), kb = Tensor.from(toBhsd(kd, c.Hkv, c.Sk), [c.B, c.Hkv, c.Sk, c.D]);
+    const vb = Tensor.from(toBhsd(vd, c.Hkv, c.Sk), [c.B, c.Hkv, c.Sk, c.D]);
+    const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(qb.shape);
+    const impls: AsyncImpl[] = [
+      { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 }) },
     ];
-    const skipped: Record<string, string> = { onnxruntime: baselines.onnxruntime.why };
+    const skipped: Record<string, string> = {};
+    let session: OrtSession | undefined;
+    if (!ort.available) skipped.onnxruntime = 'onnxruntime-node missing';
+    else if (c.causal && c.Sq !== c.Sk) skipped.onnxruntime = "causal with Sq != Sk: onnxruntime's unidirectional mask is not bottom-right aligned";
+    else {
+      // MultiHeadAttention has one head count for q, k and v: GQA cases feed it the KV heads repeated
+      // (what running a GQA model through that op takes).
+      const g = c.Hq / c.Hkv;
+      const rep = (x: Float32Array) => {
+        if (g === 1) return x;
+        const y = new Float32Array(c.B * c.Sk * c.Hq * c.D);
+        for (let r = 0; r < c.B * c.Sk; r++) for (let h = 0; h < c.Hq; h++) y.set(x.subarray((r * c.Hkv + Math.floor(h / g)) * c.D, (r * c.Hkv + Math.floor(h / g) + 1) * c.D), (r * c.Hq + h) * c.D);
+        return y;
+      };
+      session = await ortSession(multiHeadAttentionModel({ B: c.B, S: c.Sq, Sk: c.Sk, numHeads: c.Hq, headDim: c.D, causal: !!c.causal }), threads);
+      const run = session.prepare({
+        query: { data: qd, dims: [c.B, c.Sq, c.Hq * c.D] },
+        key: { data: rep(kd), dims: [c.B, c.Sk, c.Hq * c.D] },
+        value: { data: rep(vd), dims: [c.B, c.Sk, c.Hq * c.D] },
+      });
+      // The same numbers: a baseline that computes something else is not a baseline.
+      const ref = (await run()).output, mine = o1.toArraySync() as Float32Array;
+      attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 });
+      let err = 0;
+      for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ref[i] - mine[i]));
+      if (!(err < 1e-4)) throw new Error(`${c.name}: onnxruntime and tensorkern differ by ${err}`);
+      impls.push({ name: 'onnxruntime', run });
+    }
+    if (c.Sq * c.Sk <= 4096 * 4096) {
+      impls.push({ name: 'plain', run: () => native.attentionPlain(nativeOf(qb, 'q'), nativeOf(kb, 'k'), nativeOf(vb, 'v'), nativeOf(o2, 'out'), !!c.causal, 1 / Math.sqrt(c.D)) });
+    } else skipped.plain = 'the S x S buffer would not fit';
     const flops = attentionFlops(c);
-    const timings: Timing[] = measure(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
+    const timings: Timing[] = await measureAsync(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
+    await session?.release();
     const results: AttentionResult['results'] = {};
     for (const t of timings) results[t.name] = { medianS: t.medianS, minS: t.minS, runs: t.runs, gflops: flops / t.medianS / 1e9 };
     for (const [n, why] of Object.entries(skipped)) results[n] = { skipped: why };
@@ -116,9 +159,8 @@ export function benchAttention(o: AttentionBenchOptions): AttentionBenchReport {
       case: c.name, B: c.B, H: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D, causal: !!c.causal, dtype: c.dtype,
       usefulFlops: flops, kernel: native.attentionKernel(DTYPES[c.dtype].code), results, ratios,
     });
-    void attentionBytes;
-    for (const t of [q, k, v, o1, o2]) t.dispose();
-  });
+    for (const t of [q, k, v, qb, kb, vb, o1, o2]) t.dispose();
+  }
   progress.done();
 
   const names = ['tensorkern', 'onnxruntime', 'plain'];

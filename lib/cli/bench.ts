@@ -60,7 +60,7 @@ export async function runBench(argv: string[]): Promise<number> {
   for (const op of args.ops) {
     if (op === 'gemm') report.gemm = benchGemm({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'spmm') report.spmm = benchSpmm({ device, sizes: args.sizes, runs: args.runs, log });
-    if (op === 'attention') report.attention = benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
+    if (op === 'attention') report.attention = await benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
   }
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
