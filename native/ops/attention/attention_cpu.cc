@@ -6,6 +6,8 @@
 // states are merged (flash-decoding).
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <memory>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -28,6 +30,8 @@ using attention_kernels::RowState;
 // A split gets at least this many keys: below that the merge and the per-tile setup cost more than
 // the parallelism wins.
 constexpr int64_t kMinSplitKeys = 512;
+// Above this, K / V blocks are packed per row tile instead of once for all tiles.
+constexpr size_t kMaxPackedBytes = size_t(256) << 20;
 
 const Kernels& kernels_for(Isa isa) {
   static Kernels tables[4];
@@ -130,11 +134,25 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   int64_t nsplit = 1;
   if (items < 2 * nt && s.Sk >= 2 * kMinSplitKeys) nsplit = std::min(ceil_div(4 * nt, items), s.Sk / kMinSplitKeys);
   if (nsplit == 1) {
+    // Several row tiles per (batch, kv head): pack each K / V block once, in parallel, for all of them
+    // (O(Sk * D) memory, about twice K's size in float32) instead of once per tile.
+    const int64_t nkb = ceil_div(s.Sk, K.key_tile), bw = K.block_words(p.q.dtype, s.D, ldo);
+    const size_t packed_bytes = size_t(bh) * size_t(nkb) * size_t(bw) * 4;
+    std::unique_ptr<uint32_t, decltype(&std::free)> packed(nullptr, &std::free);
+    if (nblk >= 2 && packed_bytes <= kMaxPackedBytes) {
+      packed.reset(static_cast<uint32_t*>(std::aligned_alloc(64, (packed_bytes + 63) / 64 * 64)));
+      if (!packed) return OutOfMemory("attention: no memory for the packed K / V blocks");
+      TK_RETURN_IF_ERROR(for_each_task(bh * nkb, [&](int64_t t) {
+        const int64_t x = t / nkb, jb = (t % nkb) * K.key_tile, b = x / s.Hkv;
+        if (jb < pr.kv_len(b)) K.prepack(pr, b, x % s.Hkv, jb, ldo, packed.get() + t * bw);
+      }));
+    }
     return for_each_task(items, [&](int64_t t) {
       int64_t b, hkv, r0, r1;
       item_at(t, &b, &hkv, &r0, &r1);
       const RowState st = state_at(static_cast<float*>(thread_scratch(ScratchSlot::kWork, sizeof(float) * state_floats)));
-      K.run(pr, b, hkv, r0, r1, 0, visible_end(pr, b, r1), st);
+      const uint32_t* pk = packed ? packed.get() + (b * s.Hkv + hkv) * nkb * bw : nullptr;
+      K.run(pr, b, hkv, r0, r1, 0, visible_end(pr, b, r1), st, pk);
       finalize(p, pr, b, hkv, r0, r1, st);
     });
   }
@@ -148,7 +166,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
     const int64_t end = visible_end(pr, b, r1);
     const int64_t chunk = ceil_div(ceil_div(end, nsplit), K.key_tile) * K.key_tile;
     const int64_t j0 = std::min(end, sp * chunk), j1 = std::min(end, j0 + chunk);
-    K.run(pr, b, hkv, r0, r1, j0, j1, state_at(partial.data() + task * state_floats));
+    K.run(pr, b, hkv, r0, r1, j0, j1, state_at(partial.data() + task * state_floats), nullptr);
   }));
   return for_each_task(items, [&](int64_t t) {
     int64_t b, hkv, r0, r1;

@@ -251,8 +251,13 @@ inline float mask_value(const Problem& p, int64_t off) {
   }
 }
 
+// Words of one pre-packed key block: K as Scores packs it (BK x W), then V as pack_v (BK x ldo).
+template <class Scores>
+int64_t block_words(int64_t D, int64_t ldo) { return BK * std::max<int64_t>(Scores::words(D), 1) + BK * ldo; }
+
 template <class T, int M, class Scores>
-void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+                    const uint32_t* packed) {
   const int64_t D = p.D, nr = r1 - r0, ng = (nr + M - 1) / M, ldo = st.ldo;
   const int64_t W = std::max<int64_t>(Scores::words(D), 1);  // 32-bit words per packed q / k row
   uint32_t* qp = static_cast<uint32_t*>(tk::thread_scratch(tk::ScratchSlot::kPackA, 4 * (QB * W + BK * W + QB * BK + BK * ldo)));
@@ -285,9 +290,17 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
   const T* vbase = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh;
   for (int64_t jb = j0; jb < j1; jb += BK) {
     const int64_t nk = std::min<int64_t>(BK, j1 - jb), nkv = round_up(nk, kW);
-    Scores::pack_k(kbase + jb * p.ks, p.ks, nk, D, kt);
+    // K and V of this block: pre-packed by the driver when several row tiles share them, else here.
+    const uint32_t* ktb = kt;
+    const float* vpb = vp;
+    if (packed) {
+      ktb = packed + (jb / BK) * block_words<Scores>(D, ldo);
+      vpb = reinterpret_cast<const float*>(ktb + BK * W);
+    } else {
+      Scores::pack_k(kbase + jb * p.ks, p.ks, nk, D, kt);
+    }
     for (int64_t c = 0; c * NR < nk; ++c)
-      for (int64_t g = 0; g < ng; ++g) Scores::tile(D, qp + g * W * M, kt + c * W * NR, s + g * M * BK + c * NR, BK);
+      for (int64_t g = 0; g < ng; ++g) Scores::tile(D, qp + g * W * M, ktb + c * W * NR, s + g * M * BK + c * NR, BK);
     // Blocks wholly below every row's last key and with no mask take the fast path.
     const bool need_mask = p.mask != nullptr || jb + nk - 1 > min_last;
     for (int64_t ii = 0; ii < nr; ++ii) {
@@ -342,38 +355,70 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
         for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
       }
     }
-    pack_v<T>(vbase + jb * p.ks, p.ks, nk, D, ldo, vp);
-    pv_tiles<M>(ng, nk, s, BK, vp, st.o, ldo);
+    if (!packed) pack_v<T>(vbase + jb * p.ks, p.ks, nk, D, ldo, vp);
+    pv_tiles<M>(ng, nk, s, BK, vpb, st.o, ldo);
   }
 }
 
 // Tiles of at most 4, 2 or 1 rows (decoding: Sq = 1..4 times the GQA group) run register tiles of
 // that height instead of computing idle rows.
 template <class T, template <class, int> class Scores>
-void attention_tile_rows(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+void attention_tile_rows(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+                         const void* packed) {
   const int64_t nr = r1 - r0;
-  if (nr <= 1) return attention_tile<T, 1, Scores<T, 1>>(p, b, hkv, r0, r1, j0, j1, st);
-  if (nr <= 2) return attention_tile<T, 2, Scores<T, 2>>(p, b, hkv, r0, r1, j0, j1, st);
-  if (nr <= 4) return attention_tile<T, 4, Scores<T, 4>>(p, b, hkv, r0, r1, j0, j1, st);
-  attention_tile<T, kMR, Scores<T, kMR>>(p, b, hkv, r0, r1, j0, j1, st);
+  const uint32_t* pk = static_cast<const uint32_t*>(packed);
+  if (nr <= 1) return attention_tile<T, 1, Scores<T, 1>>(p, b, hkv, r0, r1, j0, j1, st, pk);
+  if (nr <= 2) return attention_tile<T, 2, Scores<T, 2>>(p, b, hkv, r0, r1, j0, j1, st, pk);
+  if (nr <= 4) return attention_tile<T, 4, Scores<T, 4>>(p, b, hkv, r0, r1, j0, j1, st, pk);
+  attention_tile<T, kMR, Scores<T, kMR>>(p, b, hkv, r0, r1, j0, j1, st, pk);
 }
 
-void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
+// Packs key block [jb, jb + BK) of (b, hkv) for every row tile to share.
+template <class T, class Scores>
+void prepack_block(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) {
+  const int64_t nk = std::min<int64_t>(BK, p.Sk - jb);
+  const T* kb = static_cast<const T*>(p.k) + b * p.kb + hkv * p.kh + jb * p.ks;
+  const T* vb = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh + jb * p.ks;
+  uint32_t* kt = static_cast<uint32_t*>(dst);
+  Scores::pack_k(kb, p.ks, nk, p.D, kt);
+  pack_v<T>(vb, p.ks, nk, p.D, ldo, reinterpret_cast<float*>(kt + BK * std::max<int64_t>(Scores::words(p.D), 1)));
+}
+
+void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+                        const void* packed) {
   switch (p.dtype) {
-    case tk::DType::kFloat16: return attention_tile_rows<F16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
-    case tk::DType::kBFloat16: return attention_tile_rows<BF16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
-    default: return attention_tile_rows<float, FloatScores>(p, b, hkv, r0, r1, j0, j1, st);
+    case tk::DType::kFloat16: return attention_tile_rows<F16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st, packed);
+    case tk::DType::kBFloat16: return attention_tile_rows<BF16, FloatScores>(p, b, hkv, r0, r1, j0, j1, st, packed);
+    default: return attention_tile_rows<float, FloatScores>(p, b, hkv, r0, r1, j0, j1, st, packed);
   }
 }
+
+void prepack_any(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) {
+  switch (p.dtype) {
+    case tk::DType::kFloat16: return prepack_block<F16, FloatScores<F16, kMR>>(p, b, hkv, jb, ldo, dst);
+    case tk::DType::kBFloat16: return prepack_block<BF16, FloatScores<BF16, kMR>>(p, b, hkv, jb, ldo, dst);
+    default: return prepack_block<float, FloatScores<float, kMR>>(p, b, hkv, jb, ldo, dst);
+  }
+}
+
+int64_t block_words_any(tk::DType, int64_t D, int64_t ldo) { return block_words<FloatScores<float, kMR>>(D, ldo); }
 
 #if TK_GEMM_ISA == 3
 template <class T, int M>
 using Bf16Dot = Bf16DotScores<M>;
 
 // bfloat16 inputs on AVX512_BF16 dot products; other dtypes as attention_tile_any.
-void attention_tile_bf16dot(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) {
-  if (p.dtype == tk::DType::kBFloat16) return attention_tile_rows<BF16, Bf16Dot>(p, b, hkv, r0, r1, j0, j1, st);
-  attention_tile_any(p, b, hkv, r0, r1, j0, j1, st);
+void attention_tile_bf16dot(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+                            const void* packed) {
+  if (p.dtype == tk::DType::kBFloat16) return attention_tile_rows<BF16, Bf16Dot>(p, b, hkv, r0, r1, j0, j1, st, packed);
+  attention_tile_any(p, b, hkv, r0, r1, j0, j1, st, packed);
+}
+void prepack_bf16dot(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) {
+  if (p.dtype == tk::DType::kBFloat16) return prepack_block<BF16, Bf16DotScores<kMR>>(p, b, hkv, jb, ldo, dst);
+  prepack_any(p, b, hkv, jb, ldo, dst);
+}
+int64_t block_words_bf16dot(tk::DType dt, int64_t D, int64_t ldo) {
+  return dt == tk::DType::kBFloat16 ? block_words<Bf16DotScores<kMR>>(D, ldo) : block_words_any(dt, D, ldo);
 }
 #endif
 
@@ -385,6 +430,8 @@ void fill_kernels(tk::attention_kernels::Kernels* k, const char* name) {
   k->key_tile = BK;
   k->ldo = ldo_for;
   k->run = attention_tile_any;
+  k->prepack = prepack_any;
+  k->block_words = block_words_any;
 }
 
 }  // namespace

@@ -53,8 +53,14 @@ struct Kernels {
   // o's row stride for head dim D (a multiple of the vector width).
   int64_t (*ldo)(int64_t D) = nullptr;
   // Rows [r0, r1) (r1 - r0 <= row_tile) of (b, hkv) against keys [j0, j1), which the driver has
-  // already clipped to the keys any of these rows can see. Starts the state fresh.
-  void (*run)(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st) = nullptr;
+  // already clipped to the keys any of these rows can see (j0 a multiple of key_tile). Starts the
+  // state fresh. `packed`: null, or the key blocks of (b, hkv) pre-packed by `prepack` (block i at
+  // i * block_words), shared by all the row tiles of that head.
+  void (*run)(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+              const void* packed) = nullptr;
+  // 32-bit words of one pre-packed key block (K then V), and the packing of block [jb, jb + key_tile).
+  int64_t (*block_words)(DType dtype, int64_t D, int64_t ldo) = nullptr;
+  void (*prepack)(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) = nullptr;
 };
 
 void get_kernels_scalar(Kernels* k);
