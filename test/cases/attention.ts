@@ -113,13 +113,14 @@ export function attentionTestCases(): AttentionCase[] {
   return cases;
 }
 
-/** Bench cases (B = 1, D = 64): H = 8 and 16, S = 512..2048, causal and not; decode; one long head. */
+/** Bench cases (B = 1, D = 64): H = 8 and 16, S = 512..2048, causal and not; decode shapes (D = 128). */
 export function attentionBenchCases(sizes?: number[]): AttentionCase[] {
   const cases: AttentionCase[] = [];
   for (const S of sizes ?? [512, 1024, 2048])
     for (const H of [8, 16])
       for (const causal of [false, true]) cases.push(mk({ B: 1, Hq: H, Hkv: H, Sq: S, Sk: S, D: 64, dtype: 'float32', causal }));
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 1, Sk: 4096, D: 128, dtype: 'float32' }));
+  cases.push(mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 32768, D: 128, dtype: 'float32' })); // MQA: one tile, keys split across threads
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'float32', causal: true }));
   return cases;
 }
