@@ -4,12 +4,15 @@
 // One call: a tile of up to QB query rows of one (batch, kv head) against keys [j0, j1), walked in
 // blocks of BK keys. Per block:
 //   1. K block packed transposed to float, kt[c][d][NR] (NR = 2 vectors of keys per chunk c), so the
-//      score microkernel is the GEMM one: broadcast a q element, FMA with a vector of keys.
-//   2. S = (scale * Q) K^T into an L1-resident QB x BK tile, MR x NR register tiles.
+//      score microkernel is the GEMM one: broadcast a q element, FMA with a vector of keys; V block
+//      packed to aligned float rows. Done here, or once per head by the driver (prepack_block) when
+//      several row tiles share the head.
+//   2. S = (scale * Q) K^T into an L1-resident QB x BK tile, M x NR register tiles (M = 6, or 4 / 2 / 1
+//      for tiles that small).
 //   3. Per row: softcap, mask (only on blocks that need it: a mask, kv padding, or the causal
 //      diagonal), running max, rescale of the accumulated row, P = exp(S - m) in place, running sum.
-//   4. O += P V, MR rows x 2 vectors of D in registers across the whole key block, V read in place.
-// The score tile never leaves L1/L2: memory is O(QB * (D + BK) + BK * D) per thread, whatever Sq, Sk.
+//   4. O += P V, M rows x 2 vectors of D in registers across the whole key block.
+// The score tile never leaves L1/L2: scratch is O(QB * (D + BK) + BK * D) per thread, whatever Sq, Sk.
 #pragma once
 #include <algorithm>
 #include <cmath>
