@@ -1,0 +1,182 @@
+// The score stage of the attention tile kernel (attention_kernel_impl.h): tile constants, K packing
+// (8x8 register transposes on x86), the M x NR score microkernel, and the policies that pick how q / k
+// are packed and multiplied (float FMA everywhere; vdpbf16ps for bfloat16 on AVX512_BF16). Include only
+// from an attention_cpu_<isa>.cc after defining TK_GEMM_ISA; everything has internal linkage.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "attention_kernels.h"
+#include "attention_simd.h"
+
+namespace {
+
+using tk::attention_kernels::Problem;
+using tk::attention_kernels::RowState;
+
+constexpr int kMR = 6;      // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
+                            // (tiles of at most 4, 2 or 1 rows -- decoding -- use that many: no idle rows)
+constexpr int NR = 2 * kW;  // keys (QK^T) or head-dim lanes (PV) per register tile
+constexpr int QB = 8 * kMR; // rows per call: K/V blocks are packed / read once for 48 rows
+constexpr int BK = 64;      // keys per block: the QB x BK score tile (12 KB) stays in L1
+static_assert(QB % kMR == 0 && BK % NR == 0, "tiles are whole register tiles");
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+// 8 consecutive elements as floats (the 8x8 transpose packing of K).
+#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+template <class T>
+inline __m256 load8(const T* p);
+template <>
+inline __m256 load8<float>(const float* p) { return _mm256_loadu_ps(p); }
+template <>
+inline __m256 load8<F16>(const F16* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+template <>
+inline __m256 load8<BF16>(const BF16* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+
+inline void transpose8(__m256 r[8]) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+#endif
+
+// kt[c][d][jj] = k[c * NR + jj][d] as float, keys >= nk zero. k rows are ldk elements apart.
+template <class T>
+void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, float* kt) {
+  const int64_t nchunks = (nk + NR - 1) / NR;
+  for (int64_t c = 0; c < nchunks; ++c) {
+    float* dst = kt + c * D * NR;
+    for (int jj = 0; jj < NR; ++jj) {
+      const int64_t j = c * NR + jj;
+      int64_t d = 0;
+#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+      // Whole groups of 8 keys x 8 dims: contiguous loads along D, an in-register transpose.
+      if (jj % 8 == 0 && j + 8 <= nk) {
+        for (; d + 8 <= D; d += 8) {
+          __m256 r[8];
+          for (int t = 0; t < 8; ++t) r[t] = load8<T>(k + (j + t) * ldk + d);
+          transpose8(r);
+          for (int t = 0; t < 8; ++t) _mm256_storeu_ps(dst + (d + t) * NR + jj, r[t]);
+        }
+        for (int t = 0; t < 8; ++t)
+          for (int64_t dd = d; dd < D; ++dd) dst[dd * NR + jj + t] = load1<T>(k + (j + t) * ldk, dd);
+        jj += 7;
+        continue;
+      }
+#endif
+      if (j < nk) {
+        const T* row = k + j * ldk;
+        for (; d < D; ++d) dst[d * NR + jj] = load1<T>(row, d);
+      } else {
+        for (; d < D; ++d) dst[d * NR + jj] = 0.0f;
+      }
+    }
+  }
+}
+
+// s[ii][0:NR] = sum_d qp[d][ii] * kt[d][0:NR] for M rows (s rows lds apart).
+template <int M>
+inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64_t lds) {
+  VF acc[M][2];
+  for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = vzero();
+  for (int64_t d = 0; d < D; ++d) {
+    const VF b0 = vload(kt + d * NR), b1 = vload(kt + d * NR + kW);
+#pragma GCC unroll 6
+    for (int i = 0; i < M; ++i) {
+      const VF a = vset1(qp[d * M + i]);
+      acc[i][0] = vfma(a, b0, acc[i][0]);
+      acc[i][1] = vfma(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    vstore(s + i * lds, acc[i][0]);
+    vstore(s + i * lds + kW, acc[i][1]);
+  }
+}
+
+// The score stage as a policy, so one tile driver serves both the float path and AVX512_BF16's
+// native dot products: how a query row and a K block are packed, and the M x NR score tile.
+// Units are 32-bit words (a float, or a pair of bfloat16).
+template <class T, int M>
+struct FloatScores {
+  static constexpr bool kPrescaled = true;  // scale folded into the packed q
+  static int64_t words(int64_t D) { return D; }
+  static void pack_q(const T* row, int64_t D, float scale, void* dst) {  // dst[d * M]
+    float* o = static_cast<float*>(dst);
+    for (int64_t d = 0; d < D; ++d) o[d * M] = row ? scale * load1<T>(row, d) : 0.0f;
+  }
+  static void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, void* kt) { ::pack_k<T>(k, ldk, nk, D, static_cast<float*>(kt)); }
+  static void tile(int64_t D, const void* qp, const void* kt, float* s, int64_t lds) {
+    qk_tile<M>(D, static_cast<const float*>(qp), static_cast<const float*>(kt), s, lds);
+  }
+};
+
+#if TK_GEMM_ISA == 3
+// bfloat16 q k^T on vdpbf16ps: each 32-bit lane multiplies a pair of bf16 (d, d + 1) and adds both
+// products to a float accumulator, 32 multiply-adds per instruction. q stays unscaled bf16 (exact
+// inputs; the scale is applied to the float scores), pairs are zero padded for odd D.
+template <int M>
+struct Bf16DotScores {
+  static constexpr bool kPrescaled = false;
+  static int64_t words(int64_t D) { return (D + 1) / 2; }
+  static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) {
+    return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u);
+  }
+  static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * M]
+    uint32_t* o = static_cast<uint32_t*>(dst);
+    const uint16_t* r = reinterpret_cast<const uint16_t*>(row);
+    for (int64_t d2 = 0; d2 < words(D); ++d2) o[d2 * M] = row ? pair(r, 2 * d2, D) : 0u;
+  }
+  // kt[c][d2][NR] pairs; keys >= nk zero.
+  static void pack_k(const BF16* k, int64_t ldk, int64_t nk, int64_t D, void* ktv) {
+    uint32_t* kt = static_cast<uint32_t*>(ktv);
+    const int64_t W = words(D);
+    for (int64_t c = 0; c * NR < nk; ++c)
+      for (int jj = 0; jj < NR; ++jj) {
+        const int64_t j = c * NR + jj;
+        const uint16_t* r = reinterpret_cast<const uint16_t*>(k + j * ldk);
+        for (int64_t d2 = 0; d2 < W; ++d2) kt[(c * W + d2) * NR + jj] = j < nk ? pair(r, 2 * d2, D) : 0u;
+      }
+  }
+  static void tile(int64_t D, const void* qpv, const void* ktv, float* s, int64_t lds) {
+    const uint32_t* qp = static_cast<const uint32_t*>(qpv);
+    const uint32_t* kt = static_cast<const uint32_t*>(ktv);
+    __m512 acc[M][2];
+    for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t d2 = 0; d2 < words(D); ++d2) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR), b1 = (__m512bh)_mm512_loadu_si512(kt + d2 * NR + kW);
+#pragma GCC unroll 6
+      for (int i = 0; i < M; ++i) {
+        const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(qp[d2 * M + i]));
+        acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
+        acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      _mm512_storeu_ps(s + i * lds, acc[i][0]);
+      _mm512_storeu_ps(s + i * lds + kW, acc[i][1]);
+    }
+  }
+};
+#endif
+
+}  // namespace
