@@ -32,6 +32,8 @@ using attention_kernels::RowState;
 constexpr int64_t kMinSplitKeys = 512;
 // Above this, K / V blocks are packed per row tile instead of once for all tiles.
 constexpr size_t kMaxPackedBytes = size_t(256) << 20;
+// Up to this, the packed blocks live in the calling thread's persistent scratch (kept between calls).
+constexpr size_t kKeepPackedBytes = size_t(64) << 20;
 
 const Kernels& kernels_for(Isa isa) {
   static Kernels tables[4];
@@ -140,20 +142,29 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
     // (O(Sk * D) memory, about twice K's size in float32) instead of once per tile.
     const int64_t nkb = ceil_div(s.Sk, K.key_tile), bw = K.block_words(p.q.dtype, s.D, ldo);
     const size_t packed_bytes = size_t(bh) * size_t(nkb) * size_t(bw) * 4;
-    std::unique_ptr<uint32_t, decltype(&std::free)> packed(nullptr, &std::free);
+    // Up to kKeepPackedBytes the buffer is the calling thread's persistent scratch: a fresh
+    // allocation of that size is mmap'd and zero-filled page by page on every call (keeping it made
+    // H = 16, S = 512 15-20% faster); larger ones are allocated per call and freed.
+    std::unique_ptr<uint32_t, decltype(&std::free)> owned(nullptr, &std::free);
+    uint32_t* packed = nullptr;
     if (nblk >= 2 && packed_bytes <= kMaxPackedBytes) {
-      packed.reset(static_cast<uint32_t*>(std::aligned_alloc(64, (packed_bytes + 63) / 64 * 64)));
-      if (!packed) return OutOfMemory("attention: no memory for the packed K / V blocks");
+      if (packed_bytes <= kKeepPackedBytes) {
+        packed = static_cast<uint32_t*>(thread_scratch(ScratchSlot::kPackB, packed_bytes));
+      } else {
+        owned.reset(static_cast<uint32_t*>(std::aligned_alloc(64, (packed_bytes + 63) / 64 * 64)));
+        if (!owned) return OutOfMemory("attention: no memory for the packed K / V blocks");
+        packed = owned.get();
+      }
       TK_RETURN_IF_ERROR(for_each_task(bh * nkb, [&](int64_t t) {
         const int64_t x = t / nkb, jb = (t % nkb) * K.key_tile, b = x / s.Hkv;
-        if (jb < pr.kv_len(b)) K.prepack(pr, b, x % s.Hkv, jb, ldo, packed.get() + t * bw);
+        if (jb < pr.kv_len(b)) K.prepack(pr, b, x % s.Hkv, jb, ldo, packed + t * bw);
       }));
     }
     return for_each_task(items, [&](int64_t t) {
       int64_t b, hkv, r0, r1;
       item_at(t, &b, &hkv, &r0, &r1);
       const RowState st = state_at(static_cast<float*>(thread_scratch(ScratchSlot::kWork, sizeof(float) * state_floats)));
-      const uint32_t* pk = packed ? packed.get() + (b * s.Hkv + hkv) * nkb * bw : nullptr;
+      const uint32_t* pk = packed ? packed + (b * s.Hkv + hkv) * nkb * bw : nullptr;
       K.run(pr, b, hkv, r0, r1, 0, visible_end(pr, b, r1), st, pk);
       finalize(p, pr, b, hkv, r0, r1, st);
     });
