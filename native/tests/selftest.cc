@@ -12,6 +12,7 @@
 #include "../core/cpu_features.h"
 #include "../core/half.h"
 #include "../core/thread_pool.h"
+#include "../ops/attention/attention.h"
 #include "../ops/cast/cast.h"
 #include "../ops/gemm/gemm.h"
 #include "../ops/spmm/spmm.h"
@@ -217,6 +218,77 @@ void check_spmm(const char* isa, std::mt19937& rng) {
   }
 }
 
+// Attention: GQA, causal with kvLengths (rows that see nothing), a broadcast float mask, 'bshd', odd
+// D, decode (the split-keys path), float16 / bfloat16 inputs, against a float64 reference within
+// 2e-5 of max|v| (plus the output rounding for 16-bit outputs).
+struct AttnCase {
+  int64_t B, Hq, Hkv, Sq, Sk, D;
+  bool causal, bshd, mask, lengths;
+  tk::DType dt;
+};
+
+void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
+  const std::string what = std::string("attention ") + isa + " " + tk::dtype_name(c.dt) + " B" + std::to_string(c.B) + " H" +
+                           std::to_string(c.Hq) + "/" + std::to_string(c.Hkv) + " " + std::to_string(c.Sq) + "x" + std::to_string(c.Sk) +
+                           " D" + std::to_string(c.D) + (c.causal ? " causal" : "") + (c.bshd ? " bshd" : "") + (c.mask ? " mask" : "") +
+                           (c.lengths ? " kvLengths" : "");
+  const auto q = random_raw(c.dt, c.B * c.Hq * c.Sq * c.D, rng), k = random_raw(c.dt, c.B * c.Hkv * c.Sk * c.D, rng),
+             v = random_raw(c.dt, c.B * c.Hkv * c.Sk * c.D, rng);
+  std::vector<float> mask(size_t(c.Sq * c.Sk));
+  std::uniform_real_distribution<float> u(-2.0f, 1.0f);
+  for (auto& x : mask) x = (rng() % 8 == 0) ? -INFINITY : u(rng);
+  std::vector<int32_t> lens(size_t(c.B));
+  for (int64_t b = 0; b < c.B; ++b) lens[size_t(b)] = c.lengths ? int32_t((b * 7 + 3) % (c.Sk + 1)) : int32_t(c.Sk);
+  std::vector<uint8_t> out(size_t(c.B * c.Hq * c.Sq * c.D) * (c.dt == tk::DType::kFloat32 ? 4 : 2), 0xff);
+  auto shape = [&](int64_t H, int64_t S) { return c.bshd ? std::vector<int64_t>{c.B, S, H, c.D} : std::vector<int64_t>{c.B, H, S, c.D}; };
+  auto off = [&](int64_t H, int64_t S, int64_t b, int64_t h, int64_t i) { return c.bshd ? ((b * S + i) * H + h) * c.D : ((b * H + h) * S + i) * c.D; };
+  tk::AttentionParams p;
+  p.q = view(const_cast<uint8_t*>(q.data()), c.dt, shape(c.Hq, c.Sq));
+  p.k = view(const_cast<uint8_t*>(k.data()), c.dt, shape(c.Hkv, c.Sk));
+  p.v = view(const_cast<uint8_t*>(v.data()), c.dt, shape(c.Hkv, c.Sk));
+  p.mask = c.mask ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk}) : none();
+  p.kv_lengths = c.lengths ? view(lens.data(), tk::DType::kInt32, {c.B}) : none();
+  p.out = view(out.data(), c.dt, shape(c.Hq, c.Sq));
+  p.lse = none();
+  p.causal = c.causal, p.bshd = c.bshd, p.scale = float(1 / std::sqrt(double(c.D)));
+  ++g_checks;
+  tk::Status s = tk::attention(p);
+  if (!s.ok()) return fail(what + ": " + s.message());
+  const double round = c.dt == tk::DType::kFloat16 ? std::ldexp(1.0, -11) : c.dt == tk::DType::kBFloat16 ? std::ldexp(1.0, -8) : 0.0;
+  std::vector<double> sc(size_t(c.Sk));
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t i = 0; i < c.Sq; ++i) {
+        const int64_t hk = h / (c.Hq / c.Hkv), L = lens[size_t(b)], qo = off(c.Hq, c.Sq, b, h, i);
+        double m = -INFINITY, l = 0, vmax = 0;
+        for (int64_t j = 0; j < c.Sk; ++j) {
+          sc[size_t(j)] = -INFINITY;
+          if (j >= L || (c.causal && j > i + L - c.Sq)) continue;
+          double dot = 0;
+          for (int64_t d = 0; d < c.D; ++d) dot += value_of(c.dt, q, qo + d) * value_of(c.dt, k, off(c.Hkv, c.Sk, b, hk, j) + d);
+          sc[size_t(j)] = dot * p.scale + (c.mask ? double(mask[size_t(i * c.Sk + j)]) : 0.0);
+          m = std::max(m, sc[size_t(j)]);
+        }
+        for (int64_t j = 0; j < c.Sk; ++j)
+          if (sc[size_t(j)] != -INFINITY) {
+            l += std::exp(sc[size_t(j)] - m);
+            for (int64_t d = 0; d < c.D; ++d) vmax = std::max(vmax, std::fabs(value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j) + d)));
+          }
+        for (int64_t d = 0; d < c.D; ++d) {
+          double ref = 0;
+          if (l > 0)
+            for (int64_t j = 0; j < c.Sk; ++j)
+              if (sc[size_t(j)] != -INFINITY) ref += std::exp(sc[size_t(j)] - m) * value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j) + d);
+          ref = l > 0 ? ref / l : 0.0;
+          const double got = value_of(c.dt, out, qo + d);
+          if (!(std::fabs(got - ref) <= 2e-5 * vmax + round * std::fabs(ref) + 1e-30)) {
+            return fail(what + " at (" + std::to_string(b) + ", " + std::to_string(h) + ", " + std::to_string(i) + ", " + std::to_string(d) +
+                        "): " + std::to_string(got) + " vs " + std::to_string(ref));
+          }
+        }
+      }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -250,6 +322,16 @@ int main(int argc, char** argv) {
     check_cast(isa);
     check_spmm<int32_t>(isa, rng);
     check_spmm<int64_t>(isa, rng);
+    const tk::DType f32 = tk::DType::kFloat32;
+    const AttnCase attn[] = {
+        {2, 8, 2, 70, 70, 64, true, false, false, true, f32}, {1, 9, 3, 33, 50, 24, false, true, true, false, f32},
+        {1, 4, 1, 1, 3000, 128, false, false, false, false, f32}, {1, 2, 2, 100, 30, 5, true, false, false, false, f32},
+        {2, 4, 2, 3, 2100, 16, true, false, false, true, tk::DType::kBFloat16}, {1, 4, 4, 20, 90, 40, false, true, true, false, tk::DType::kFloat16},
+    };
+    for (int threads : {1, 3}) {
+      tk::set_num_threads(threads);
+      for (const AttnCase& c : attn) check_attention(c, isa, rng);
+    }
     std::printf("%s: done\n", isa);
   }
   std::printf("%d checks, %d failures (kernel families: %s; cpu best: %s)\n", g_checks, g_failures, isas.back(),
