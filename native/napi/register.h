@@ -8,5 +8,6 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_cast(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);
+void register_w4a4(Napi::Env env, Napi::Object exports);
 
 }  // namespace tk::napi

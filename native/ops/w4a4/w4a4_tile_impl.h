@@ -1,0 +1,164 @@
+// The x86 W4A4 tile, included by w4a4_cpu_avx2.cc (vpmaddubsw, int16 accumulation) and
+// w4a4_cpu_avx512.cc (TK_W4A4_VNNI: vpdpbusd straight into int32) inside their anonymous namespaces.
+//
+// The nibbles are two's complement; XOR 0x88 turns both nibbles of a byte into q_w + 8, in [0, 15],
+// the unsigned operand of vpmaddubsw / vpdpbusd, and the activations q_x are the signed one. So the
+// kernels compute sum (q_w + 8) q_x = sum q_w q_x + 8 sum q_x, and subtract 8 sum q_x per row and
+// group (the driver computes it while quantizing, so it costs the weights nothing).
+// Bounds (AVX2): a vpmaddubsw lane is a pair sum, at most 2 * 15 * 8 = 240 in magnitude for 4-bit
+// activations (2 * 15 * 127 = 3810 for 8-bit), two per 64-k step, so int16 lanes take 64 steps
+// (30720) or 4 steps (30480) before one vpmaddwd with ones widens them to int32.
+// The includer includes <immintrin.h>, <algorithm>, <cstring> and w4a4_kernels.h first (this file
+// goes inside a namespace).
+
+// 32 packed bytes (64 k) of one weight row at byte offset `off`; the last, partial step of a row
+// whose K is not a multiple of 64 goes through a zeroed copy so nothing is read past the row.
+inline __m256i load_w(const uint8_t* row, int64_t off, int64_t rowbytes) {
+  if (off + 32 <= rowbytes) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + off));
+  alignas(32) uint8_t tmp[32] = {};
+  std::memcpy(tmp, row + off, size_t(rowbytes - off));
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(tmp));
+}
+
+inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// acc += dot of the unsigned weight bytes with the signed activation bytes, for one 64-k step.
+#ifdef TK_W4A4_VNNI
+using Acc = __m256i;  // int32 lanes
+inline Acc step_dot(Acc acc, __m256i lo, __m256i hi, __m256i xe, __m256i xo) {
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(acc, lo, xe), hi, xo);
+}
+inline __m256i widen(Acc acc) { return acc; }
+constexpr int64_t kMaxSteps4 = int64_t(1) << 40, kMaxSteps8 = int64_t(1) << 40;  // int32 from the start
+#else
+using Acc = __m256i;  // int16 lanes
+inline Acc step_dot(Acc acc, __m256i lo, __m256i hi, __m256i xe, __m256i xo) {
+  return _mm256_add_epi16(acc, _mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)));
+}
+inline __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
+constexpr int64_t kMaxSteps4 = 64, kMaxSteps8 = 4;
+#endif
+
+// One MR x NR tile of out over all of K; group size a multiple of 64, or one group (= K).
+template <int MR, int NR>
+void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
+  const int64_t S = a.Kp / 64, rowbytes = a.K / 2;
+  const int64_t gsteps = a.G == 1 ? S : a.gs / 64;
+  const int64_t maxs = a.act_bits == 8 ? kMaxSteps8 : kMaxSteps4;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), x88 = _mm256_set1_epi8(static_cast<char>(0x88));
+  const uint8_t* wr[NR];
+  const int8_t* xr[MR];
+  for (int n = 0; n < NR; ++n) wr[n] = a.w + (n0 + n) * rowbytes;
+  for (int m = 0; m < MR; ++m) xr[m] = a.qa + (m0 + m) * a.Kp;
+  __m256 accf[MR][NR];
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) accf[m][n] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < a.G; ++g) {
+    const int64_t sg0 = g * gsteps, sg1 = std::min(S, sg0 + gsteps);
+    __m256i acc32[MR][NR];
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NR; ++n) acc32[m][n] = _mm256_setzero_si256();
+    for (int64_t s0 = sg0; s0 < sg1; s0 += maxs) {
+      const int64_t s1 = std::min(sg1, s0 + maxs);
+      Acc acc[MR][NR];
+      for (int m = 0; m < MR; ++m)
+        for (int n = 0; n < NR; ++n) acc[m][n] = _mm256_setzero_si256();
+      for (int64_t st = s0; st < s1; ++st) {
+        __m256i lo[NR], hi[NR];
+        for (int n = 0; n < NR; ++n) {
+          const __m256i b = _mm256_xor_si256(load_w(wr[n], st * 32, rowbytes), x88);
+          lo[n] = _mm256_and_si256(b, m4);
+          hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+        }
+        for (int m = 0; m < MR; ++m) {
+          const __m256i xe = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr[m] + st * 64));
+          const __m256i xo = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr[m] + st * 64 + 32));
+          for (int n = 0; n < NR; ++n) acc[m][n] = step_dot(acc[m][n], lo[n], hi[n], xe, xo);
+        }
+      }
+      for (int m = 0; m < MR; ++m)
+        for (int n = 0; n < NR; ++n) acc32[m][n] = _mm256_add_epi32(acc32[m][n], widen(acc[m][n]));
+    }
+    // The group's integer sums are exact here; the correction goes into lane 0 (any lane would do).
+    for (int m = 0; m < MR; ++m) {
+      const __m256i c = _mm256_setr_epi32(a.corr[(m0 + m) * a.G + g], 0, 0, 0, 0, 0, 0, 0);
+      for (int n = 0; n < NR; ++n) {
+        const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc32[m][n], c));
+        accf[m][n] = _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), accf[m][n]);
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(accf[m][n]);
+}
+
+// Groups of 32: one 64-k step holds two groups, in the low and high 128-bit halves of every vector
+// (int32 lane i after widening sums k = 8i .. 8i + 7), so each step is widened, corrected and scaled
+// with a two-valued scale vector.
+template <int MR, int NR>
+void tile_g32(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
+  const int64_t S = a.Kp / 64, rowbytes = a.K / 2;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), x88 = _mm256_set1_epi8(static_cast<char>(0x88));
+  __m256 accf[MR][NR];
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) accf[m][n] = _mm256_setzero_ps();
+  for (int64_t st = 0; st < S; ++st) {
+    const int64_t g0 = 2 * st, g1 = 2 * st + 1;
+    __m256i lo[NR], hi[NR];
+    __m256 sv[NR];
+    for (int n = 0; n < NR; ++n) {
+      const uint8_t* wr = a.w + (n0 + n) * rowbytes;
+      const __m256i b = _mm256_xor_si256(load_w(wr, st * 32, rowbytes), x88);
+      lo[n] = _mm256_and_si256(b, m4);
+      hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+      const float* s = a.ws + (n0 + n) * a.G;
+      sv[n] = _mm256_set_m128(_mm_set1_ps(g1 < a.G ? s[g1] : 0.0f), _mm_set1_ps(s[g0]));
+    }
+    for (int m = 0; m < MR; ++m) {
+      const int8_t* xr = a.qa + (m0 + m) * a.Kp + st * 64;
+      const __m256i xe = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr));
+      const __m256i xo = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr + 32));
+      const int32_t* cr = a.corr + (m0 + m) * a.G;
+      const __m256i c = _mm256_setr_epi32(cr[g0], 0, 0, 0, g1 < a.G ? cr[g1] : 0, 0, 0, 0);
+      for (int n = 0; n < NR; ++n) {
+        const __m256i t = _mm256_sub_epi32(widen(step_dot(_mm256_setzero_si256(), lo[n], hi[n], xe, xo)), c);
+        accf[m][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), sv[n], accf[m][n]);
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(accf[m][n]);
+}
+
+bool fits_x86(int64_t gs, int64_t K) { return gs == K || gs == 32 || gs % 64 == 0; }
+
+using TileFn = void (*)(const tk::w4a4_kernels::IntArgs&, int64_t, int64_t);
+
+// Tiles of up to 4 rows x 2 weight rows: a 4-row activation panel (4 * Kp bytes) stays in L1 while
+// the block's weight rows stream past it from L2.
+constexpr int kMr = 4, kNr = 2;
+
+template <bool G32>
+TileFn pick(int mr, int nr) {
+  static const TileFn t64[kMr][kNr] = {{tile_g64<1, 1>, tile_g64<1, 2>}, {tile_g64<2, 1>, tile_g64<2, 2>},
+                                       {tile_g64<3, 1>, tile_g64<3, 2>}, {tile_g64<4, 1>, tile_g64<4, 2>}};
+  static const TileFn t32[kMr][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>}, {tile_g32<2, 1>, tile_g32<2, 2>},
+                                       {tile_g32<3, 1>, tile_g32<3, 2>}, {tile_g32<4, 1>, tile_g32<4, 2>}};
+  return G32 ? t32[mr - 1][nr - 1] : t64[mr - 1][nr - 1];
+}
+
+void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const bool g32 = a.gs == 32 && a.G > 1;
+  for (int64_t m = m0; m < m1; m += kMr) {
+    const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
+    for (int64_t n = n0; n < n1; n += kNr) {
+      const int nr = static_cast<int>(std::min<int64_t>(kNr, n1 - n));
+      (g32 ? pick<true>(mr, nr) : pick<false>(mr, nr))(a, m, n);
+    }
+  }
+}
