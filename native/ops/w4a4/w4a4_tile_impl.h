@@ -55,9 +55,9 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
   const int8_t* xr[MR];
   for (int n = 0; n < NR; ++n) wr[n] = a.w + (n0 + n) * rowbytes;
   for (int m = 0; m < MR; ++m) xr[m] = a.qa + (m0 + m) * a.Kp;
-  __m256 accf[MR][NR];
-  for (int m = 0; m < MR; ++m)
-    for (int n = 0; n < NR; ++n) accf[m][n] = _mm256_setzero_ps();
+  // The float accumulators live in memory on purpose: they are touched once per group, and holding
+  // them in registers (with the int16 accumulators and the unpacked weights) spills the inner loop.
+  alignas(32) float accf[MR][NR][8] = {};
   for (int64_t g = 0; g < a.G; ++g) {
     const int64_t sg0 = g * gsteps, sg1 = std::min(S, sg0 + gsteps);
     __m256i acc32[MR][NR];
@@ -81,20 +81,26 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
           for (int n = 0; n < NR; ++n) acc[m][n] = step_dot(acc[m][n], lo[n], hi[n], xe, xo);
         }
       }
-      for (int m = 0; m < MR; ++m)
-        for (int n = 0; n < NR; ++n) acc32[m][n] = _mm256_add_epi32(acc32[m][n], widen(acc[m][n]));
+      if (s0 == sg0) {
+        for (int m = 0; m < MR; ++m)
+          for (int n = 0; n < NR; ++n) acc32[m][n] = widen(acc[m][n]);
+      } else {
+        for (int m = 0; m < MR; ++m)
+          for (int n = 0; n < NR; ++n) acc32[m][n] = _mm256_add_epi32(acc32[m][n], widen(acc[m][n]));
+      }
     }
     // The group's integer sums are exact here; the correction goes into lane 0 (any lane would do).
     for (int m = 0; m < MR; ++m) {
       const __m256i c = _mm256_setr_epi32(a.corr[(m0 + m) * a.G + g], 0, 0, 0, 0, 0, 0, 0);
       for (int n = 0; n < NR; ++n) {
         const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc32[m][n], c));
-        accf[m][n] = _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), accf[m][n]);
+        _mm256_store_ps(accf[m][n], _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), _mm256_load_ps(accf[m][n])));
       }
     }
+    asm volatile("" ::: "memory");  // keep accf in memory (see above)
   }
   for (int m = 0; m < MR; ++m)
-    for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(accf[m][n]);
+    for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(_mm256_load_ps(accf[m][n]));
 }
 
 // Groups of 32: one 64-k step holds two groups, in the low and high 128-bit halves of every vector
