@@ -125,7 +125,7 @@ describe('w4a4 cpu', () => {
           }
           const W = await quantizeWeightsInt4(Tensor.from(w, [N, K]), { groupSize: g });
           expect(Array.from(W.scales).every((s) => s === 1)).toBe(true);
-          const y = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(Tensor.from(x, [M, K]), W).toArraySync();
+          const y = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(Tensor.from(x, [M, K]), W).toArraySync() as Float32Array;
           const ref = refMatmul(x, w, M, N, K);
           expect(Array.from(y)).toEqual(Array.from(ref));
         }),
