@@ -138,7 +138,7 @@ describe('w4a4 cpu', () => {
             const x = randn(M * K, 50 + M), w = randn(N * K, 60);
             const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: gs });
             const bias = randn(N, 3);
-            const y = (await int4Matmul(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) })).toArraySync();
+            const y = (await int4Matmul(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) })).toArraySync() as Float32Array;
             const wd = new Float64Array(N * K);
             for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
             const ref = refMatmul(x, wd, M, N, K);
@@ -275,7 +275,7 @@ describe('onnxruntime MatMulNBits import', () => {
     const want = expand(c.outputs[0].data);
     for (const isa of cpuIsas()) {
       await withIsa(isa, async () => {
-        const y = (await int4Matmul(Tensor.from(Float32Array.from(A), [M, K]), W)).toArraySync();
+        const y = (await int4Matmul(Tensor.from(Float32Array.from(A), [M, K]), W)).toArraySync() as Float32Array;
         expect(y.length).toBe(want.length);
         for (let i = 0; i < want.length; i++) expect(abs(y[i] - want[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, abs(want[i])));
       });
@@ -291,22 +291,22 @@ describe('w4a4 on stories260K', () => {
       const x = Float32Array.from(L.x), T = x.length / L.K;
       const yf = refMatmul(x, L.w, T, L.N, L.K);
       const W = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]));
-      const y = w4a4MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync();
+      const y = w4a4MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array;
       const rw = refQuantizeWeights(L.w, L.N, L.K, L.K, false);
       checkOut(`${L.name}${L.layer}`, y, refW4A4(refQuantizeActs(x, T, L.K, 4, 0), rw, T));
       const e4 = relError(y, yf);
-      const e8 = relError(w4a8MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync(), yf);
+      const e8 = relError(w4a8MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array, yf);
       // Planted outliers: 4 channels x 30.
       const xo = Float32Array.from(x);
       const chans = [1, 17, 33, 49].map((c) => c % L.K);
       for (let t = 0; t < T; t++) for (const c of chans) xo[t * L.K + c] *= 30;
       const yo = refMatmul(xo, L.w, T, L.N, L.K);
-      const ePlain = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), W).toArraySync(), yo);
+      const ePlain = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), W).toArraySync() as Float32Array, yo);
       const Wr = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { rotate: 'hadamard' });
-      const eRot = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wr).toArraySync(), yo);
+      const eRot = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wr).toArraySync() as Float32Array, yo);
       const Wo = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { calibration: Tensor.from(xo, [T, L.K]), outlierCount: 4 });
       expect(Array.from(Wo.outlierChannels!)).toEqual([...chans].sort((a, b) => a - b));
-      const eOut = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wo).toArraySync(), yo);
+      const eOut = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wo).toArraySync() as Float32Array, yo);
       rows.push(`${L.name}${L.layer} w4a4 ${e4.toFixed(3)} w4a8 ${e8.toFixed(3)} | outliers planted: plain ${ePlain.toFixed(3)} hadamard ${eRot.toFixed(3)} int8-outliers ${eOut.toFixed(3)}`);
       expect(e8).toBeLessThan(e4);
       expect(e4).toBeLessThan(0.3);
