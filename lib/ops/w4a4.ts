@@ -82,7 +82,7 @@ function prepareWeights(w: unknown, opts: unknown): Int4Weights {
   if (W.ndim !== 2) throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `a ${W.dtype} tensor`, 'type', { described: true });
   const [N, K] = W.shape;
-  if (K % 2 !== 0) throw invalidArg('w', 'a multiple of 2 for K (int4 packing)', `K = ${K}`, 'value', { described: true });
+  if (K % 2 !== 0) throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const gsOpt = o.groupSize ?? 'channel';
   if (gsOpt !== 'channel' && typeof gsOpt !== 'number') throw invalidArg('options.groupSize', "a number or 'channel'", gsOpt);
   if (typeof gsOpt === 'number' && (!Number.isInteger(gsOpt) || gsOpt < 2 || gsOpt % 2 !== 0 || K % gsOpt !== 0)) {

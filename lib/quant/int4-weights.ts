@@ -68,7 +68,9 @@ export class Int4Weights {
 
   /** Use quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits(). */
   constructor(token: symbol, f: Int4WeightsFields) {
-    if (token !== CREATE) throw new TypeError('Int4Weights is made by quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits()');
+    if (token !== CREATE) {
+      throw invalidArg('Int4Weights', 'quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits()', 'new Int4Weights()', 'type', { described: true });
+    }
     const { N, K, groupSize: gs } = f;
     if (!Number.isSafeInteger(N) || N < 0) throw invalidArg('N', 'a non-negative integer', N, 'range');
     if (!Number.isSafeInteger(K) || K < 0) throw invalidArg('K', 'a non-negative integer', K, 'range');
