@@ -3,8 +3,10 @@
 // the W4A4 test and bench quantize its real weights and multiply them by these real activations.
 import * as fs from 'fs';
 import * as path from 'path';
+import { PACKAGE_ROOT } from '../../lib/root';
 
-export const STORIES_PATH = path.join(__dirname, '..', '..', '..', 'shared', 'data', 'models', 'stories260K.bin');
+// ../shared next to the project root (also right from dist/test/helpers, where the bench runs it).
+export const STORIES_PATH = path.join(PACKAGE_ROOT, '..', 'shared', 'data', 'models', 'stories260K.bin');
 
 export interface Linear {
   name: string; // e.g. 'wq'

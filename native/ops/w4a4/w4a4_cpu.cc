@@ -60,6 +60,7 @@ const char* w4a4_cpu_kernel_name(int act_bits, int64_t M, int64_t K, int64_t gro
 Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales) {
   const int64_t M = x.shape[0], K = x.shape[1];
   const float* xd = x.as<float>();
+  const auto quantize_row = kernels_for(active_isa()).quantize_row;
   return parallel_for(M, 16, [&](int64_t r0, int64_t r1) {
     float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(K) * sizeof(float) + 64));
     for (int64_t m = r0; m < r1; ++m) {
@@ -67,7 +68,7 @@ Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, i
       o.q = q + m * K;
       o.chunked = false;
       o.scale = scales + m;
-      w4a4_quant::quantize_row(xd + m * K, K, bits, rotate_block, nullptr, 0, buf, o);
+      quantize_row(xd + m * K, K, bits, rotate_block, nullptr, 0, buf, o);
     }
   });
 }
@@ -96,6 +97,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   float* so = reinterpret_cast<float*>(base + qa_b + corr_b + sx_b + qo_b);
   const int32_t* oidx = s.nO ? p.outlier_idx.as<int32_t>() : nullptr;
   const float* x = p.x.as<float>();
+  const auto quantize_row = kernels_for(active_isa()).quantize_row;
   TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
     float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(s.K) * sizeof(float) + 64));
     for (int64_t m = r0; m < r1; ++m) {
@@ -106,7 +108,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
       o.gs = p.group_size;
       o.qo = qo + m * s.nO;
       o.so = so + m;
-      w4a4_quant::quantize_row(x + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
+      quantize_row(x + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
     }
   }));
 

@@ -5,19 +5,25 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 
 #include "w4a4_kernels.h"
+#include "w4a4_quant.h"
 
 namespace tk::w4a4_kernels {
 namespace {
 #include "w4a4_tile_impl.h"
+using w4a4_quant::RowOut;
+#include "w4a4_quant_impl.h"
 }  // namespace
 
 void get_kernels_avx512(Kernels* k) {
   k->name = "avx512-vnni w4a4 4x2 (vpdpbusd)";
   k->fits = fits_x86;
   k->block = block_x86;
+  k->quantize_row = quantize_row;
 }
 
 }  // namespace tk::w4a4_kernels

@@ -33,6 +33,7 @@ void get_kernels_scalar(Kernels* k) {
   k->name = "scalar w4a4";
   k->fits = fits_any;
   k->block = block_portable;
+  k->quantize_row = w4a4_quant::quantize_row;
 }
 
 }  // namespace tk::w4a4_kernels

@@ -9,6 +9,8 @@
 #pragma once
 #include <cstdint>
 
+#include "w4a4_quant.h"
+
 namespace tk::w4a4_kernels {
 
 struct IntArgs {
@@ -30,6 +32,9 @@ struct Kernels {
   bool (*fits)(int64_t gs, int64_t K) = nullptr;
   // Rows [m0, m1) x columns [n0, n1) of out, all of K.
   void (*block)(const IntArgs& a, int64_t m0, int64_t m1, int64_t n0, int64_t n1) = nullptr;
+  // The contract quantizer (w4a4_quant.h) built with this ISA's flags: the same bits, vectorized.
+  void (*quantize_row)(const float* x, int64_t K, int bits, int64_t block, const int32_t* oidx, int64_t nO, float* buf,
+                       const w4a4_quant::RowOut& o) = nullptr;
 };
 
 void get_kernels_scalar(Kernels* k);

@@ -55,8 +55,9 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
   const int8_t* xr[MR];
   for (int n = 0; n < NR; ++n) wr[n] = a.w + (n0 + n) * rowbytes;
   for (int m = 0; m < MR; ++m) xr[m] = a.qa + (m0 + m) * a.Kp;
-  // The float accumulators live in memory on purpose: they are touched once per group, and holding
-  // them in registers (with the int16 accumulators and the unpacked weights) spills the inner loop.
+  // With 3-4 rows the float accumulators live in memory on purpose: they are touched once per group,
+  // and holding them in registers (with the int16 accumulators and the unpacked weights) spills the
+  // inner loop. With 1-2 rows they fit in registers.
   alignas(32) float accf[MR][NR][8] = {};
   for (int64_t g = 0; g < a.G; ++g) {
     const int64_t sg0 = g * gsteps, sg1 = std::min(S, sg0 + gsteps);
@@ -97,7 +98,7 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
         _mm256_store_ps(accf[m][n], _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), _mm256_load_ps(accf[m][n])));
       }
     }
-    asm volatile("" ::: "memory");  // keep accf in memory (see above)
+    if constexpr (MR >= 3) asm volatile("" ::: "memory");  // keep accf in memory (see above)
   }
   for (int m = 0; m < MR; ++m)
     for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(_mm256_load_ps(accf[m][n]));
