@@ -90,18 +90,103 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
           for (int n = 0; n < NR; ++n) acc32[m][n] = _mm256_add_epi32(acc32[m][n], widen(acc[m][n]));
       }
     }
-    // The group's integer sums are exact here; the correction goes into lane 0 (any lane would do).
-    for (int m = 0; m < MR; ++m) {
-      const __m256i c = _mm256_setr_epi32(a.corr[(m0 + m) * a.G + g], 0, 0, 0, 0, 0, 0, 0);
+    // The group's integer sums are exact here.
+    if constexpr (MR == 4) {
+      // Four rows at once: three vphaddd fold the four rows' 8-lane sums into one vector (lanes
+      // m0..m3 in each 128-bit half), so the correction, conversion and scaling run once per weight
+      // row instead of once per row pair -- the per-group cost that makes small groups slower.
+      const int32_t* cr = a.corr + m0 * a.G + g;
+      const __m256i c = _mm256_setr_epi32(cr[0], cr[a.G], cr[2 * a.G], cr[3 * a.G], 0, 0, 0, 0);
       for (int n = 0; n < NR; ++n) {
-        const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc32[m][n], c));
-        _mm256_store_ps(accf[m][n], _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), _mm256_load_ps(accf[m][n])));
+        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc32[0][n], acc32[1][n]), _mm256_hadd_epi32(acc32[2][n], acc32[3][n]));
+        const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(h, c));
+        _mm256_store_ps(accf[0][n], _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), _mm256_load_ps(accf[0][n])));
+      }
+    } else {
+      // The correction goes into lane 0 (any lane would do).
+      for (int m = 0; m < MR; ++m) {
+        const __m256i c = _mm256_setr_epi32(a.corr[(m0 + m) * a.G + g], 0, 0, 0, 0, 0, 0, 0);
+        for (int n = 0; n < NR; ++n) {
+          const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc32[m][n], c));
+          _mm256_store_ps(accf[m][n], _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), _mm256_load_ps(accf[m][n])));
+        }
       }
     }
     if constexpr (MR >= 3) asm volatile("" ::: "memory");  // keep accf in memory (see above)
   }
-  for (int m = 0; m < MR; ++m)
-    for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(_mm256_load_ps(accf[m][n]));
+  if constexpr (MR == 4) {
+    for (int n = 0; n < NR; ++n) {
+      const __m256 v = _mm256_load_ps(accf[0][n]);
+      alignas(16) float r[4];
+      _mm_store_ps(r, _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+      for (int m = 0; m < 4; ++m) a.out[(m0 + m) * a.ldo + n0 + n] = r[m];
+    }
+  } else {
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(_mm256_load_ps(accf[m][n]));
+  }
+}
+
+// Groups of GS = 1, 2 or 4 steps (64, 128, 256 k) that fit the int16 accumulators in one go: the
+// step loop unrolls at compile time and each group is widened, corrected and scaled straight away.
+// This is the common case (groups of 128 are the usual choice) and the one where the per-group work
+// matters most, so it gets its own flat loop.
+template <int MR, int NR, int GS>
+void tile_gfix(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
+  const int64_t rowbytes = a.K / 2;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), x88 = _mm256_set1_epi8(static_cast<char>(0x88));
+  const uint8_t* wr[NR];
+  const int8_t* xr[MR];
+  for (int n = 0; n < NR; ++n) wr[n] = a.w + (n0 + n) * rowbytes;
+  for (int m = 0; m < MR; ++m) xr[m] = a.qa + (m0 + m) * a.Kp;
+  constexpr int NV = MR == 4 ? NR : MR * NR;  // float accumulators: one per weight row when rows are folded
+  __m256 accf[NV];
+  for (int v = 0; v < NV; ++v) accf[v] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < a.G; ++g) {
+    Acc acc[MR][NR];
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NR; ++n) acc[m][n] = _mm256_setzero_si256();
+    for (int j = 0; j < GS; ++j) {
+      const int64_t st = g * GS + j;
+      __m256i lo[NR], hi[NR];
+      for (int n = 0; n < NR; ++n) {
+        const __m256i b = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[n] + st * 32)), x88);
+        lo[n] = _mm256_and_si256(b, m4);
+        hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
+      }
+      for (int m = 0; m < MR; ++m) {
+        const __m256i xe = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr[m] + st * 64));
+        const __m256i xo = _mm256_load_si256(reinterpret_cast<const __m256i*>(xr[m] + st * 64 + 32));
+        for (int n = 0; n < NR; ++n) acc[m][n] = step_dot(acc[m][n], lo[n], hi[n], xe, xo);
+      }
+    }
+    if constexpr (MR == 4) {
+      const int32_t* cr = a.corr + m0 * a.G + g;
+      const __m256i c = _mm256_setr_epi32(cr[0], cr[a.G], cr[2 * a.G], cr[3 * a.G], 0, 0, 0, 0);
+      for (int n = 0; n < NR; ++n) {
+        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(widen(acc[0][n]), widen(acc[1][n])), _mm256_hadd_epi32(widen(acc[2][n]), widen(acc[3][n])));
+        accf[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(h, c)), _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), accf[n]);
+      }
+    } else {
+      for (int m = 0; m < MR; ++m) {
+        const __m256i c = _mm256_setr_epi32(a.corr[(m0 + m) * a.G + g], 0, 0, 0, 0, 0, 0, 0);
+        for (int n = 0; n < NR; ++n) {
+          const __m256 t = _mm256_cvtepi32_ps(_mm256_sub_epi32(widen(acc[m][n]), c));
+          accf[m * NR + n] = _mm256_fmadd_ps(t, _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), accf[m * NR + n]);
+        }
+      }
+    }
+  }
+  if constexpr (MR == 4) {
+    for (int n = 0; n < NR; ++n) {
+      alignas(16) float r[4];
+      _mm_store_ps(r, _mm_add_ps(_mm256_castps256_ps128(accf[n]), _mm256_extractf128_ps(accf[n], 1)));
+      for (int m = 0; m < 4; ++m) a.out[(m0 + m) * a.ldo + n0 + n] = r[m];
+    }
+  } else {
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NR; ++n) a.out[(m0 + m) * a.ldo + n0 + n] = hsum_ps(accf[m * NR + n]);
+  }
 }
 
 // Groups of 32: one 64-k step holds two groups, in the low and high 128-bit halves of every vector
@@ -146,26 +231,42 @@ bool fits_x86(int64_t gs, int64_t K) { return gs == K || gs == 32 || gs % 64 == 
 
 using TileFn = void (*)(const tk::w4a4_kernels::IntArgs&, int64_t, int64_t);
 
-// Tiles of up to 4 rows x 2 weight rows: a 4-row activation panel (4 * Kp bytes) stays in L1 while
-// the block's weight rows stream past it from L2.
-constexpr int kMr = 4, kNr = 2;
+// Tiles of up to 3 or 4 rows x 2 weight rows: the activation panel (rows * Kp bytes) stays in L1 while
+// the block's weight rows stream past it from L2. The long-K tile (per-channel) takes 3 rows: 6 int16
+// accumulators + 4 unpacked weight vectors + constants fit the 16 ymm registers (4 rows spill in the
+// inner loop, measured slower). The flat group tile takes 4 rows, whose sums fold with vphaddd.
+constexpr int kNr = 2;
+
+template <int GS>
+TileFn pick_fix(int mr, int nr) {
+  static const TileFn t[4][kNr] = {{tile_gfix<1, 1, GS>, tile_gfix<1, 2, GS>}, {tile_gfix<2, 1, GS>, tile_gfix<2, 2, GS>},
+                                     {tile_gfix<3, 1, GS>, tile_gfix<3, 2, GS>}, {tile_gfix<4, 1, GS>, tile_gfix<4, 2, GS>}};
+  return t[mr - 1][nr - 1];
+}
 
 template <bool G32>
 TileFn pick(int mr, int nr) {
-  static const TileFn t64[kMr][kNr] = {{tile_g64<1, 1>, tile_g64<1, 2>}, {tile_g64<2, 1>, tile_g64<2, 2>},
+  static const TileFn t64[4][kNr] = {{tile_g64<1, 1>, tile_g64<1, 2>}, {tile_g64<2, 1>, tile_g64<2, 2>},
                                        {tile_g64<3, 1>, tile_g64<3, 2>}, {tile_g64<4, 1>, tile_g64<4, 2>}};
-  static const TileFn t32[kMr][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>}, {tile_g32<2, 1>, tile_g32<2, 2>},
+  static const TileFn t32[4][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>}, {tile_g32<2, 1>, tile_g32<2, 2>},
                                        {tile_g32<3, 1>, tile_g32<3, 2>}, {tile_g32<4, 1>, tile_g32<4, 2>}};
   return G32 ? t32[mr - 1][nr - 1] : t64[mr - 1][nr - 1];
 }
 
 void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const bool g32 = a.gs == 32 && a.G > 1;
+  // Flat tiles for groups of 1, 2 or 4 steps that fit the int16 lanes without an intermediate widening.
+  const int64_t gsteps = a.G > 1 && a.gs % 64 == 0 ? a.gs / 64 : 0;
+  const int64_t maxs = a.act_bits == 8 ? kMaxSteps8 : kMaxSteps4;
+  const int fix = (gsteps == 1 || gsteps == 2 || gsteps == 4) && gsteps <= maxs ? static_cast<int>(gsteps) : 0;
+  const int64_t kMr = fix ? 4 : 3;
   for (int64_t m = m0; m < m1; m += kMr) {
     const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
     for (int64_t n = n0; n < n1; n += kNr) {
       const int nr = static_cast<int>(std::min<int64_t>(kNr, n1 - n));
-      (g32 ? pick<true>(mr, nr) : pick<false>(mr, nr))(a, m, n);
+      const TileFn f = fix == 1 ? pick_fix<1>(mr, nr) : fix == 2 ? pick_fix<2>(mr, nr) : fix == 4 ? pick_fix<4>(mr, nr)
+                                : g32 ? pick<true>(mr, nr) : pick<false>(mr, nr);
+      f(a, m, n);
     }
   }
 }
