@@ -125,6 +125,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   a.out = out;
   a.ldo = s.N;
   a.act_bits = p.act_bits;
+  a.prefetch = s.M <= 16;
   const int8_t* wo = s.nO ? p.outlier_w.as<int8_t>() : nullptr;
   const float* wos = s.nO ? p.outlier_scales.as<float>() : nullptr;
 

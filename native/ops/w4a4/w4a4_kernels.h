@@ -24,6 +24,7 @@ struct IntArgs {
   float* out;          // out[m, n] = sum_g ws[n, g] * sum_{k in g} q_x[m, k] q_w[n, k]
   int64_t ldo;
   int act_bits;        // 4 or 8
+  bool prefetch;       // software-prefetch the weight rows (few activation rows: weights stream from memory)
 };
 
 struct Kernels {

