@@ -51,6 +51,8 @@ constexpr int64_t kBlockM = 256;  // activation rows per block (only split when 
 
 }  // namespace
 
+w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa() { return kernels_for(active_isa()).weight_only_rows; }
+
 const char* w4a4_cpu_kernel_name(int act_bits, int64_t M, int64_t K, int64_t group_size) {
   if (act_bits == 0) return M <= 16 ? "weight-only: fused dequantize + dot" : "weight-only: dequantize + fp32 gemm";
   (void)M;

@@ -14,6 +14,7 @@
 
 namespace tk::w4a4_kernels {
 namespace {
+#include "w4a4_weight_only_impl.h"
 #include "w4a4_tile_impl.h"
 using w4a4_quant::RowOut;
 #include "w4a4_quant_impl.h"
@@ -24,6 +25,7 @@ void get_kernels_avx512(Kernels* k) {
   k->fits = fits_x86;
   k->block = block_x86;
   k->quantize_row = quantize_row;
+  k->weight_only_rows = weight_only_rows_x86;
 }
 
 }  // namespace tk::w4a4_kernels

@@ -29,11 +29,15 @@ namespace {
 bool fits_any(int64_t, int64_t) { return true; }
 }  // namespace
 
+// The portable weight-only loop (defined in w4a4_cpu_weight_only.cc).
+void weight_only_rows(const WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf);
+
 void get_kernels_scalar(Kernels* k) {
   k->name = "scalar w4a4";
   k->fits = fits_any;
   k->block = block_portable;
   k->quantize_row = w4a4_quant::quantize_row;
+  k->weight_only_rows = weight_only_rows;
 }
 
 }  // namespace tk::w4a4_kernels

@@ -27,6 +27,19 @@ struct IntArgs {
   bool prefetch;       // software-prefetch the weight rows (few activation rows: weights stream from memory)
 };
 
+struct WeightOnlyArgs {
+  const float* x;      // [M, K] float32
+  int64_t M, K;
+  const uint8_t* w;    // [N, K/2] packed
+  const float* ws;     // [N, G]
+  const int8_t* zp;    // [N, G] or null
+  int64_t gs;
+  const float* bias;   // [N] or null
+  float* out;          // [M, ldo]
+  int64_t ldo;
+};
+using WeightOnlyFn = void (*)(const WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf);
+
 struct Kernels {
   const char* name = nullptr;
   // Whether `block` takes this group size (else the driver uses the scalar table's).
@@ -36,6 +49,8 @@ struct Kernels {
   // The contract quantizer (w4a4_quant.h) built with this ISA's flags: the same bits, vectorized.
   void (*quantize_row)(const float* x, int64_t K, int bits, int64_t block, const int32_t* oidx, int64_t nO, float* buf,
                        const w4a4_quant::RowOut& o) = nullptr;
+  // Weight-only decode rows (w4a4_weight_only_impl.h) built with this ISA's flags.
+  WeightOnlyFn weight_only_rows = nullptr;
 };
 
 void get_kernels_scalar(Kernels* k);

@@ -275,3 +275,85 @@ void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64
     }
   }
 }
+
+// Weight-only decode rows (int4Matmul, few rows): each group of a weight row is unpacked to
+// (q - z) as floats in natural k order (vpunpck{l,h}bw interleave the low/high nibbles back into k
+// order per 128-bit lane), then dotted with every activation row by 8-wide FMAs and scaled once per
+// group. The includer provides tk::w4a4_kernels::WeightOnlyArgs.
+// 64 weights (32 packed bytes) as int8 (q - z) in natural k order, in two 128-bit halves per vector:
+// k 0..15 | k 32..47 in r0 and k 16..31 | k 48..63 in r1. `lut` maps a nibble to q - z (vpshufb).
+inline void unpack64_i8(const uint8_t* src, __m256i lut, __m256i* r0, __m256i* r1) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src));
+  const __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(b, m4));
+  const __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(b, 4), m4));
+  *r0 = _mm256_unpacklo_epi8(lo, hi);
+  *r1 = _mm256_unpackhi_epi8(lo, hi);
+}
+
+// The nibble -> q - z table for one group (two's complement nibble, minus the zero point).
+inline __m256i nibble_lut(int z) {
+  return _mm256_sub_epi8(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1),
+                         _mm256_set1_epi8(static_cast<char>(z)));
+}
+
+// acc += x[0..16) . w for the 16 int8 weights in `w`.
+inline void fma16(__m128i w, const float* x, __m256* a0, __m256* a1) {
+  *a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(w)), *a0);
+  *a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(w, 8))), *a1);
+}
+
+void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf) {
+  const int64_t half = a.K / 2, G = a.K / a.gs;
+  if (a.gs % 64 != 0 || a.M > 16) {  // other group sizes: the generic loop
+    weight_only_rows(a, n0, n1, buf);
+    return;
+  }
+  float total[16];
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* wr = a.w + n * half;
+    for (int64_t m = 0; m < a.M; ++m) total[m] = 0.0f;
+    for (int64_t g = 0; g < G; ++g) {
+      const __m256i lut = nibble_lut(a.zp ? a.zp[n * G + g] : 0);
+      const float s = a.ws[n * G + g];
+      if (a.M == 1) {
+        // Decode: straight from registers, no buffer; the weights stream once (prefetched 1 KB ahead).
+        const float* x = a.x + g * a.gs;
+        __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps(), d2 = _mm256_setzero_ps(), d3 = _mm256_setzero_ps();
+        for (int64_t j = 0; j < a.gs; j += 64) {
+          const uint8_t* src = wr + (g * a.gs + j) / 2;
+          _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);
+          __m256i r0, r1;
+          unpack64_i8(src, lut, &r0, &r1);
+          fma16(_mm256_castsi256_si128(r0), x + j, &d0, &d1);
+          fma16(_mm256_castsi256_si128(r1), x + j + 16, &d2, &d3);
+          fma16(_mm256_extracti128_si256(r0, 1), x + j + 32, &d0, &d1);
+          fma16(_mm256_extracti128_si256(r1, 1), x + j + 48, &d2, &d3);
+        }
+        total[0] += s * hsum_ps(_mm256_add_ps(_mm256_add_ps(d0, d1), _mm256_add_ps(d2, d3)));
+        continue;
+      }
+      for (int64_t j = 0; j < a.gs; j += 64) {  // a few rows: unpack the group once to floats in L1
+        const uint8_t* src = wr + (g * a.gs + j) / 2;
+        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);
+        __m256i r0, r1;
+        unpack64_i8(src, lut, &r0, &r1);
+        const __m128i part[4] = {_mm256_castsi256_si128(r0), _mm256_castsi256_si128(r1), _mm256_extracti128_si256(r0, 1), _mm256_extracti128_si256(r1, 1)};
+        for (int c = 0; c < 4; ++c) {
+          _mm256_storeu_ps(buf + j + 16 * c, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[c])));
+          _mm256_storeu_ps(buf + j + 16 * c + 8, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(part[c], 8))));
+        }
+      }
+      for (int64_t m = 0; m < a.M; ++m) {
+        const float* x = a.x + m * a.K + g * a.gs;
+        __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps();
+        for (int64_t k = 0; k < a.gs; k += 16) {
+          d0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(buf + k), d0);
+          d1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8), _mm256_loadu_ps(buf + k + 8), d1);
+        }
+        total[m] += s * hsum_ps(_mm256_add_ps(d0, d1));
+      }
+    }
+    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = total[m] + (a.bias ? a.bias[n] : 0.0f);
+  }
+}
