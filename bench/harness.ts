@@ -12,6 +12,13 @@ export interface Impl {
   maxRuns?: number;
 }
 
+/** An implementation for measureAsync: its run may return a promise (awaited, inside the timing). */
+export interface AsyncImpl {
+  name: string;
+  run: () => unknown;
+  maxRuns?: number;
+}
+
 export interface Timing {
   name: string;
   medianS: number;
@@ -46,29 +53,51 @@ export function median(xs: number[]): number {
  */
 export const WARM_MS = 10;
 
-/** Times each implementation, round-robin, so slow drifts of the machine hit them alike. */
-export function measure(impls: Impl[], o: MeasureOptions = {}): Timing[] {
+/**
+ * The timing policy, shared by measure and measureAsync: it yields the index of the implementation
+ * to run next and its caller runs it (synchronously, or awaiting it), so the policy is written once.
+ * Round-robin, so slow drifts of the machine hit every implementation alike.
+ */
+function* schedule(impls: AsyncImpl[], o: MeasureOptions): Generator<number, Timing[], void> {
   const warmup = o.warmup ?? 1, minRuns = o.minRuns ?? 5, maxRuns = o.maxRuns ?? 50, minTime = o.minTime ?? 0.5;
-  for (const impl of impls) for (let i = 0; i < Math.min(warmup, impl.maxRuns ?? warmup); i++) impl.run();
+  for (let i = 0; i < impls.length; i++) for (let w = 0; w < Math.min(warmup, impls[i].maxRuns ?? warmup); w++) yield i;
   const times: number[][] = impls.map(() => []);
   const t0 = now();
   let warmTime = 0;
   for (let round = 0; round < maxRuns; round++) {
-    impls.forEach((impl, i) => {
-      if (times[i].length >= (impl.maxRuns ?? Infinity)) return;
+    for (let i = 0; i < impls.length; i++) {
+      if (times[i].length >= (impls[i].maxRuns ?? Infinity)) continue;
       if (impls.length > 1 && (times[i].length === 0 || times[i][times[i].length - 1] < WARM_MS / 1000)) {
         const w = now();
-        do impl.run();
+        do yield i;
         while (now() - w < WARM_MS / 1000);
         warmTime += now() - w;
       }
       const s = now();
-      impl.run();
+      yield i;
       times[i].push(now() - s);
-    });
+    }
     if (round + 1 >= minRuns && now() - t0 - warmTime >= minTime) break;
   }
   return impls.map((impl, i) => ({ name: impl.name, medianS: median(times[i]), minS: Math.min(...times[i]), runs: times[i].length }));
+}
+
+/** Times each (synchronous) implementation, round-robin, so slow drifts of the machine hit them alike. */
+export function measure(impls: Impl[], o: MeasureOptions = {}): Timing[] {
+  const it = schedule(impls, o);
+  for (let r = it.next(); ; r = it.next()) {
+    if (r.done) return r.value;
+    impls[r.value].run();
+  }
+}
+
+/** measure for implementations that return promises (onnxruntime's run): the same policy, each run awaited. */
+export async function measureAsync(impls: AsyncImpl[], o: MeasureOptions = {}): Promise<Timing[]> {
+  const it = schedule(impls, o);
+  for (let r = it.next(); ; r = it.next()) {
+    if (r.done) return r.value;
+    await impls[r.value].run();
+  }
 }
 
 export interface MachineInfo {

@@ -9,17 +9,16 @@ import { Tensor, getNumThreads, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Mat
 import { native } from '../lib/binding';
 import { Int4Weights } from '../lib/quant/int4-weights';
 import { nativeOf } from '../lib/tensor';
-import { W4A4Case, w4a4BenchCases, w4a4Bytes, w4a4Ops } from '../test/cases/w4a4';
+import { w4a4BenchCases, w4a4Ops } from '../test/cases/w4a4';
 import { storiesLinears } from '../test/helpers/stories';
 import { memReadBandwidth } from './gemm';
-import { Impl, Progress, Timing, formatTable, measure } from './harness';
+import { AsyncImpl, Progress, Timing, formatTable, measureAsync } from './harness';
+import { OrtSession, OrtStatus, loadOrt, matMulNBitsModel, ortSession } from './onnx';
 
 export interface W4A4BenchOptions {
   sizes?: number[];
   runs?: number;
   log: (line: string) => void;
-  /** Extra implementations per case (the onnxruntime baseline plugs in here). */
-  extra?: (c: W4A4Case, x: Float32Array, w: Float32Array) => { impls: Impl[]; skipped: Record<string, string>; dispose?: () => void };
 }
 
 export interface W4A4Result {
@@ -62,17 +61,27 @@ function nt(d: ArrayBufferView, shape: number[], dtype: number) {
   return { dtype, shape, data: d };
 }
 
-export function benchW4A4Speed(o: W4A4BenchOptions): { memReadGBps: number; onednn: { available: boolean; version: string; why: string }; cases: W4A4Result[] } {
+export interface W4A4SpeedReport {
+  memReadGBps: number;
+  onednn: { available: boolean; version: string; why: string };
+  onnxruntime: OrtStatus & { note?: string };
+  cases: W4A4Result[];
+}
+
+export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedReport> {
   const threads = getNumThreads();
   const libs = native.baselines(threads);
   const onednn = { available: libs.onednn.available, version: libs.onednn.version, why: libs.onednn.why };
   o.log(onednn.available ? `baseline onednn: ${onednn.version} (int8 s8s8s32)` : `baseline onednn: missing: ${onednn.why}`);
+  const ort: W4A4SpeedReport['onnxruntime'] = loadOrt();
+  o.log(ort.available ? `baseline onnxruntime: ${ort.version} (MatMulNBits, 4-bit weights, accuracy_level 4)` : `baseline onnxruntime: missing: ${ort.why}`);
+  if (ort.available) ort.note = 'MatMulNBits block 128, accuracy_level 4, same weights and threads; on decode shapes its one session keeps the weights warm in cache (no DRAM rotation)';
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
   const cases = w4a4BenchCases(o.sizes ?? [1024, 2048]);
   const progress = new Progress(cases.length);
   const out: W4A4Result[] = [];
-  cases.forEach((c, idx) => {
+  for (const [idx, c] of cases.entries()) {
     progress.step(idx, c.name);
     const { M, N, K } = c;
     const decode = M <= 8;
@@ -85,7 +94,7 @@ export function benchW4A4Speed(o: W4A4BenchOptions): { memReadGBps: number; oned
     let turn = 0;
     const nextW = () => ws[(turn = (turn + 1) % copies)];
     const y = Tensor.zeros([M, N]);
-    const impls: Impl[] = [{ name: 'tensorkern', run: () => w4a4MatmulSync(x, nextW(), { out: y }) }];
+    const impls: AsyncImpl[] = [{ name: 'tensorkern', run: () => w4a4MatmulSync(x, nextW(), { out: y }) }];
     const skipped: Record<string, string> = {};
     if (onednn.available) {
       const a8 = Tensor.from(new Int8Array(M * K).map((_, i) => (i * 7) % 255 - 127), [M, K]);
@@ -102,12 +111,17 @@ export function benchW4A4Speed(o: W4A4BenchOptions): { memReadGBps: number; oned
           nativeOf(yp, 'out'), w0.groupSize, 0, 4),
       });
     } else skipped.plain = 'skipped: the plain loop would take minutes at this size';
-    const extra = o.extra?.(c, xd, wd);
-    if (extra) {
-      impls.push(...extra.impls);
-      Object.assign(skipped, extra.skipped);
+    let session: OrtSession | undefined;
+    if (!ort.available) skipped.onnxruntime = 'onnxruntime-node missing';
+    else if (c.groupSize !== 128) skipped.onnxruntime = 'compared on groups of 128 (its block size) only';
+    else {
+      // The same 4-bit weights: MatMulNBits stores unsigned nibbles with the default zero point 8.
+      const packedB = w0.packed.map((b) => b ^ 0x88);
+      session = await ortSession(matMulNBitsModel({ K, N, blockSize: 128, accuracyLevel: 4, bits: 4, packedB, scales: w0.scales }), threads);
+      impls.push({ name: 'onnxruntime', run: session.prepare({ A: { data: xd, dims: [M, K] } }) });
     }
-    const timings: Timing[] = measure(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
+    const timings: Timing[] = await measureAsync(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
+    await session?.release();
     const results: W4A4Result['results'] = {};
     for (const t of timings) results[t.name] = { medianS: t.medianS, minS: t.minS, runs: t.runs, gops: w4a4Ops(c) / t.medianS / 1e9 };
     for (const [k, why] of Object.entries(skipped)) results[k] = { skipped: why };
@@ -120,8 +134,7 @@ export function benchW4A4Speed(o: W4A4BenchOptions): { memReadGBps: number; oned
     };
     if (decode) r.bandwidthFraction = wBytes / tk / 1e9 / memReadGBps;
     out.push(r);
-    extra?.dispose?.();
-  });
+  }
   progress.done();
   const names = ['tensorkern', 'onednn-int8', 'onnxruntime', 'plain'];
   const rows = out.map((r) => {
@@ -136,16 +149,7 @@ export function benchW4A4Speed(o: W4A4BenchOptions): { memReadGBps: number; oned
   });
   o.log(formatTable(['case', 'tensorkern GOP/s', 'oneDNN int8 (tk speedup)', 'ORT MatMulNBits (tk speedup)', 'plain loop', 'weights'], rows));
   o.log(`kernel: ${out[0]?.kernel ?? '-'}`);
-  return { memReadGBps, onednn, cases: out };
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
+  return { memReadGBps, onednn, onnxruntime: ort, cases: out };
 }
 
 /** The accuracy table on stories260K (null when the model file is absent). */
@@ -207,10 +211,8 @@ export function benchW4A4Accuracy(log: (s: string) => void): AccuracyRow[] | nul
   return rows;
 }
 
-export function benchW4A4(o: W4A4BenchOptions): { speed: ReturnType<typeof benchW4A4Speed>; accuracy: AccuracyRow[] | null } {
-  const speed = benchW4A4Speed(o);
+export async function benchW4A4(o: W4A4BenchOptions): Promise<{ speed: W4A4SpeedReport; accuracy: AccuracyRow[] | null }> {
+  const speed = await benchW4A4Speed(o);
   const accuracy = benchW4A4Accuracy(o.log);
   return { speed, accuracy };
 }
-
-export { relErr };

@@ -83,6 +83,20 @@ export interface NativeBinding {
     transA: boolean, transB: boolean, alpha: number, beta: number): void;
   /** The CPU kernel gemm would use for this dtype code and row count. */
   gemmKernel(dtype: number, m: number, transB: boolean): string;
+  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true): Promise<void>;
+  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: false): void;
+  /** The bench's hand-written-loop baseline (sync, CPU). */
+  spmmPlain(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number): void;
+  /** The CPU SpMM kernel for N columns on the active ISA. */
+  spmmKernel(n: number): string;
+  /** librsb, the SpMM bench baseline (dlopen). */
+  rsbLoad(threads: number): { available: boolean; path: string; version: string; why: string };
+  rsbPrepare(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number): number;
+  rsbSpmm(handle: number, b: NativeTensor, out: NativeTensor): void;
+  rsbFree(handle: number): void;
   /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
   baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;

@@ -18,6 +18,11 @@ export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
 export { gemm, gemmSync } from './ops/gemm';
 export type { GemmOptions } from './ops/gemm';
+export { spmm, spmmSync } from './ops/spmm';
+export type { SpmmOptions } from './ops/spmm';
+export { SparseMatrix } from './sparse/sparse-matrix';
+export type { CsrInit, CooInit, RowStats, PrepareOptions, PrepareInfo, IndexArray, IndexInput } from './sparse/sparse-matrix';
+export type { BlockedInfo } from './sparse/blocked';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,

@@ -19,6 +19,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tk::napi::register_cast(env, exports);
   tk::napi::register_gemm(env, exports);
   tk::napi::register_bench(env, exports);
+  tk::napi::register_spmm(env, exports);
+  tk::napi::register_bench_spmm(env, exports);
   tk::napi::register_w4a4(env, exports);
   return exports;
 }

@@ -16,16 +16,14 @@
 #include "../napi/async_op.h"
 #include "../napi/register.h"
 #include "../ops/gemm/gemm.h"
+#include "dl_lib.h"
 
 namespace tk::napi {
 namespace {
 
-struct Lib {
-  void* handle = nullptr;
-  std::string path, version, why;
-};
+using bench::Lib;
+using bench::open_first;
 
-// oneDNN: row-major sgemm and s8s8s32 (dnnl.h). OpenBLAS: CBLAS.
 using dnnl_sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
                              float*, int64_t);
 using dnnl_gemm_s8s8s32_t = int (*)(char, char, char, int64_t, int64_t, int64_t, float, const int8_t*, int64_t, int8_t,
@@ -47,24 +45,6 @@ dnnl_gemm_s8s8s32_t g_dnnl_s8 = nullptr;
 cblas_sgemm_t g_cblas_sgemm = nullptr;
 openblas_set_threads_t g_openblas_threads = nullptr;
 omp_set_threads_t g_omp_threads = nullptr;
-
-Lib open_first(const char* env, std::initializer_list<const char*> names, const char* how) {
-  Lib l;
-  std::string tried;
-  std::vector<std::string> cands;
-  if (const char* e = std::getenv(env)) cands.push_back(e);
-  for (const char* n : names) cands.push_back(n);
-  for (const std::string& n : cands) {
-    l.handle = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (l.handle) {
-      l.path = n;
-      return l;
-    }
-    tried += (tried.empty() ? "" : ", ") + n;
-  }
-  l.why = std::string("not found (tried ") + tried + "); " + how;
-  return l;
-}
 
 void load_all(int threads) {
   static std::once_flag once;

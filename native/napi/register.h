@@ -8,6 +8,8 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_cast(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);
+void register_spmm(Napi::Env env, Napi::Object exports);
+void register_bench_spmm(Napi::Env env, Napi::Object exports);
 void register_w4a4(Napi::Env env, Napi::Object exports);
 
 }  // namespace tk::napi

@@ -14,6 +14,7 @@
 #include "../core/thread_pool.h"
 #include "../ops/cast/cast.h"
 #include "../ops/gemm/gemm.h"
+#include "../ops/spmm/spmm.h"
 
 namespace {
 
@@ -157,6 +158,65 @@ void check_cast(const char* isa) {
   }
 }
 
+
+// SpMM: random CSR with empty rows and one long row, int32 and int64 indices, N across tile widths
+// and tails, against a float64 reference; a column index out of range must be reported, not read.
+template <class Idx>
+void check_spmm(const char* isa, std::mt19937& rng) {
+  const int64_t rows = 97, cols = 203;
+  std::vector<Idx> rp(1, 0), ci;
+  std::vector<float> vals;
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t len = r % 11 == 0 ? 0 : r == 50 ? cols : int64_t(rng() % 20);
+    for (int64_t c = 0; c < cols; ++c)
+      if (len == cols || int64_t(rng() % cols) < len) {
+        ci.push_back(Idx(c));
+        vals.push_back(u(rng));
+      }
+    rp.push_back(Idx(ci.size()));
+  }
+  const tk::DType idt = sizeof(Idx) == 8 ? tk::DType::kInt64 : tk::DType::kInt32;
+  const int64_t nnz = int64_t(ci.size());
+  for (int64_t n : {1, 5, 8, 17, 64, 70, 130}) {
+    std::vector<float> b(size_t(cols * n)), out(size_t(rows * n), -7.0f);
+    for (auto& x : b) x = u(rng);
+    tk::SpmmParams p;
+    p.row_ptr = view(rp.data(), idt, {rows + 1});
+    p.col_idx = view(ci.data(), idt, {nnz});
+    p.values = view(vals.data(), tk::DType::kFloat32, {nnz});
+    p.rows = rows;
+    p.cols = cols;
+    p.b = view(b.data(), tk::DType::kFloat32, {cols, n});
+    p.c = none();
+    p.out = view(out.data(), tk::DType::kFloat32, {rows, n});
+    p.alpha = 1.25f;
+    ++g_checks;
+    tk::Status s = tk::spmm(p);
+    const std::string what = std::string("spmm ") + isa + " idx" + std::to_string(8 * sizeof(Idx)) + " N=" + std::to_string(n);
+    if (!s.ok()) return fail(what + ": " + s.message());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        double ref = 0, mag = 0;
+        for (int64_t q = int64_t(rp[size_t(r)]); q < int64_t(rp[size_t(r + 1)]); ++q) {
+          const double t = double(vals[size_t(q)]) * b[size_t(int64_t(ci[size_t(q)]) * n + j)];
+          ref += t;
+          mag += std::fabs(t);
+        }
+        const double len = double(rp[size_t(r + 1)] - rp[size_t(r)]);
+        const double got = out[size_t(r * n + j)];
+        if (!(std::fabs(got - 1.25 * ref) <= (len + 4) * std::ldexp(1.25 * mag, -24) + 1e-37)) {
+          return fail(what + " at (" + std::to_string(r) + ", " + std::to_string(j) + ")");
+        }
+      }
+    const Idx saved = ci[size_t(nnz / 2)];
+    ci[size_t(nnz / 2)] = Idx(cols);  // out of range: an error, never a read
+    ++g_checks;
+    if (tk::spmm(p).ok()) return fail(what + ": a column index out of range was not reported");
+    ci[size_t(nnz / 2)] = saved;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +248,8 @@ int main(int argc, char** argv) {
       for (const Case& cs : cases) check_gemm(cs, isa, rng);
     }
     check_cast(isa);
+    check_spmm<int32_t>(isa, rng);
+    check_spmm<int64_t>(isa, rng);
     std::printf("%s: done\n", isa);
   }
   std::printf("%d checks, %d failures (kernel families: %s; cpu best: %s)\n", g_checks, g_failures, isas.back(),
