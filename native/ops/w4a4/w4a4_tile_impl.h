@@ -38,14 +38,20 @@ constexpr int64_t kMaxSteps4 = int64_t(1) << 40, kMaxSteps8 = int64_t(1) << 40; 
 #else
 using Acc = __m256i;  // int16 lanes
 inline Acc step_dot(Acc acc, __m256i lo, __m256i hi, __m256i xe, __m256i xo) {
-  return _mm256_add_epi16(acc, _mm256_add_epi16(_mm256_maddubs_epi16(lo, xe), _mm256_maddubs_epi16(hi, xo)));
+  // Added one product at a time: one temporary register instead of two (the tile is register-bound);
+  // wrapping int16 adds are associative, and the bounds above hold for the sum either way.
+  Acc r = _mm256_add_epi16(_mm256_add_epi16(acc, _mm256_maddubs_epi16(lo, xe)), _mm256_maddubs_epi16(hi, xo));
+  // An empty asm that "changes" r: without it GCC reassociates the unrolled steps' adds (they start
+  // from zero) into trees of independent products, which needs twice the registers and spills.
+  asm("" : "+x"(r));
+  return r;
 }
 inline __m256i widen(Acc acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
 constexpr int64_t kMaxSteps4 = 64, kMaxSteps8 = 4;
 #endif
 
 // One MR x NR tile of out over all of K; group size a multiple of 64, or one group (= K).
-template <int MR, int NR>
+template <int MR, int NR, bool PF>
 void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
   const int64_t S = a.Kp / 64, rowbytes = a.K / 2;
   const int64_t gsteps = a.G == 1 ? S : a.gs / 64;
@@ -75,7 +81,7 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
           // Few rows (decode): the weights stream from memory once and the tiles are too short to hide
           // the latency; prefetch 1 KB ahead in each weight row (a hint: no fault past the end).
           // Measured 3x on M = 1 with the weights in L3.
-          if (a.prefetch) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
+          if constexpr (PF) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
           const __m256i b = _mm256_xor_si256(load_w(wr[n], st * 32, rowbytes), x88);
           lo[n] = _mm256_and_si256(b, m4);
           hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
@@ -135,7 +141,7 @@ void tile_g64(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
 // step loop unrolls at compile time and each group is widened, corrected and scaled straight away.
 // This is the common case (groups of 128 are the usual choice) and the one where the per-group work
 // matters most, so it gets its own flat loop.
-template <int MR, int NR, int GS>
+template <int MR, int NR, int GS, bool PF>
 void tile_gfix(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
   const int64_t rowbytes = a.K / 2;
   const __m256i m4 = _mm256_set1_epi8(0x0F), x88 = _mm256_set1_epi8(static_cast<char>(0x88));
@@ -154,7 +160,7 @@ void tile_gfix(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
       const int64_t st = g * GS + j;
       __m256i lo[NR], hi[NR];
       for (int n = 0; n < NR; ++n) {
-        if (a.prefetch) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
+        if constexpr (PF) _mm_prefetch(reinterpret_cast<const char*>(wr[n] + st * 32 + 1024), _MM_HINT_T0);
         const __m256i b = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[n] + st * 32)), x88);
         lo[n] = _mm256_and_si256(b, m4);
         hi[n] = _mm256_and_si256(_mm256_srli_epi16(b, 4), m4);
@@ -242,17 +248,17 @@ using TileFn = void (*)(const tk::w4a4_kernels::IntArgs&, int64_t, int64_t);
 // inner loop, measured slower). The flat group tile takes 4 rows, whose sums fold with vphaddd.
 constexpr int kNr = 2;
 
-template <int GS>
+template <int GS, bool PF>
 TileFn pick_fix(int mr, int nr) {
-  static const TileFn t[4][kNr] = {{tile_gfix<1, 1, GS>, tile_gfix<1, 2, GS>}, {tile_gfix<2, 1, GS>, tile_gfix<2, 2, GS>},
-                                     {tile_gfix<3, 1, GS>, tile_gfix<3, 2, GS>}, {tile_gfix<4, 1, GS>, tile_gfix<4, 2, GS>}};
+  static const TileFn t[4][kNr] = {{tile_gfix<1, 1, GS, PF>, tile_gfix<1, 2, GS, PF>}, {tile_gfix<2, 1, GS, PF>, tile_gfix<2, 2, GS, PF>},
+                                   {tile_gfix<3, 1, GS, PF>, tile_gfix<3, 2, GS, PF>}, {tile_gfix<4, 1, GS, PF>, tile_gfix<4, 2, GS, PF>}};
   return t[mr - 1][nr - 1];
 }
 
-template <bool G32>
+template <bool G32, bool PF>
 TileFn pick(int mr, int nr) {
-  static const TileFn t64[4][kNr] = {{tile_g64<1, 1>, tile_g64<1, 2>}, {tile_g64<2, 1>, tile_g64<2, 2>},
-                                       {tile_g64<3, 1>, tile_g64<3, 2>}, {tile_g64<4, 1>, tile_g64<4, 2>}};
+  static const TileFn t64[4][kNr] = {{tile_g64<1, 1, PF>, tile_g64<1, 2, PF>}, {tile_g64<2, 1, PF>, tile_g64<2, 2, PF>},
+                                     {tile_g64<3, 1, PF>, tile_g64<3, 2, PF>}, {tile_g64<4, 1, PF>, tile_g64<4, 2, PF>}};
   static const TileFn t32[4][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>}, {tile_g32<2, 1>, tile_g32<2, 2>},
                                        {tile_g32<3, 1>, tile_g32<3, 2>}, {tile_g32<4, 1>, tile_g32<4, 2>}};
   return G32 ? t32[mr - 1][nr - 1] : t64[mr - 1][nr - 1];
@@ -269,8 +275,10 @@ void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64
     const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
     for (int64_t n = n0; n < n1; n += kNr) {
       const int nr = static_cast<int>(std::min<int64_t>(kNr, n1 - n));
-      const TileFn f = fix == 1 ? pick_fix<1>(mr, nr) : fix == 2 ? pick_fix<2>(mr, nr) : fix == 4 ? pick_fix<4>(mr, nr)
-                                : g32 ? pick<true>(mr, nr) : pick<false>(mr, nr);
+      const TileFn f = a.prefetch ? (fix == 1 ? pick_fix<1, true>(mr, nr) : fix == 2 ? pick_fix<2, true>(mr, nr) : fix == 4 ? pick_fix<4, true>(mr, nr)
+                                     : g32 ? pick<true, true>(mr, nr) : pick<false, true>(mr, nr))
+                                  : (fix == 1 ? pick_fix<1, false>(mr, nr) : fix == 2 ? pick_fix<2, false>(mr, nr) : fix == 4 ? pick_fix<4, false>(mr, nr)
+                                     : g32 ? pick<true, false>(mr, nr) : pick<false, false>(mr, nr));
       f(a, m, n);
     }
   }
