@@ -113,8 +113,9 @@ export interface NativeBinding {
   w4a4Plain(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
     outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
     groupSize: number, rotateBlock: number, actBits: number): void;
-  /** Per-token activation quantization (sync): q int8 [M, K] values, scales float32 [M]. */
-  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number): void;
+  /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
+  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async?: false): void;
+  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async: true): Promise<void>;
   /** The CPU kernel the w4a4 op uses for these parameters. */
   w4a4Kernel(actBits: number, m: number, k: number, groupSize: number): string;
 }

@@ -5,7 +5,7 @@
 // quantizeActivationsInt4.
 import { NativeTensor, native } from '../binding';
 import { invalidArg } from '../errors';
-import { rotationBlock, hadamardRotate } from '../quant/hadamard';
+import { rotationBlock } from '../quant/hadamard';
 import { Int4Weights } from '../quant/int4-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
@@ -44,7 +44,7 @@ export interface QuantizedActivations {
   bits: 4 | 8;
 }
 
-const abs = Math.abs, fround = Math.fround, round = Math.round;
+const abs = Math.abs, fround = Math.fround, round = Math.round, floor = Math.floor;
 
 /** round half to even, for the contract's quantizer. */
 function roundEven(t: number): number {
@@ -76,7 +76,13 @@ export function selectOutlierChannels(calibration: Tensor, count: number): Int32
   return Int32Array.from(order.slice(0, count).sort((a, b) => a - b));
 }
 
-function prepareWeights(w: unknown, opts: unknown): Int4Weights {
+interface WeightJob {
+  /** The native quantization call's arguments (none when the matrix is empty). */
+  args?: [NativeTensor, NativeTensor, NativeTensor, number, number];
+  finish: () => Int4Weights;
+}
+
+function prepareWeights(w: unknown, opts: unknown): WeightJob {
   const W = checkTensor(w, 'w');
   const o = checkOptions<QuantizeWeightsInt4Options>(opts, 'options', ['groupSize', 'rotate', 'outlierChannels', 'calibration', 'outlierCount']);
   if (W.ndim !== 2) throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
@@ -110,51 +116,60 @@ function prepareWeights(w: unknown, opts: unknown): Int4Weights {
   const nO = outl?.length ?? 0;
   const G = K > 0 ? K / gs : 0;
   const src = W.toArraySync() as Float32Array;
-  const rb = o.rotate ? rotationBlock(gs) : 0;
-  const packed = new Uint8Array((N * K) / 2);
-  const scales = new Float32Array(N * G);
-  const ow = new Int8Array(N * nO), os = new Float32Array(nO ? N : 0);
-  const row = new Float32Array(K);
-  for (let n = 0; n < N; n++) {
-    row.set(src.subarray(n * K, (n + 1) * K));
-    for (let k = 0; k < K; k++) {
-      if (!Number.isFinite(row[k])) throw invalidArg('w', `finite weights (quantization needs finite values)`, `${row[k]} at row ${n}, column ${k}`, 'value', { described: true });
+  for (let i = 0; i < src.length; i++) {
+    if (!Number.isFinite(src[i])) {
+      throw invalidArg('w', `finite weights (quantization needs finite values)`, `${src[i]} at row ${floor(i / K)}, column ${i % K}`, 'value', { described: true });
     }
-    if (nO) {
+  }
+  const rb = o.rotate ? rotationBlock(gs) : 0;
+  const ow = new Int8Array(N * nO), os = new Float32Array(nO ? N : 0);
+  let rows = src;
+  if (nO) {
+    // Outlier channels: int8 per weight row over those channels, then zeroed in the 4-bit part.
+    rows = Float32Array.from(src);
+    for (let n = 0; n < N; n++) {
       let mo = 0;
-      for (let j = 0; j < nO; j++) mo = Math.max(mo, abs(row[outl![j]]));
+      for (let j = 0; j < nO; j++) mo = Math.max(mo, abs(rows[n * K + outl![j]]));
       const so = fround(mo / 127);
       os[n] = so;
       for (let j = 0; j < nO; j++) {
-        ow[n * nO + j] = so === 0 ? 0 : Math.max(-128, Math.min(127, roundEven(fround(row[outl![j]] / so))));
-        row[outl![j]] = 0;
-      }
-    }
-    if (rb) hadamardRotate(row, 0, K, rb);
-    for (let g = 0; g < G; g++) {
-      let mx = 0;
-      for (let k = g * gs; k < (g + 1) * gs; k++) mx = Math.max(mx, abs(row[k]));
-      const s = fround(mx / 7);
-      scales[n * G + g] = s;
-      for (let k = g * gs; k < (g + 1) * gs; k++) {
-        const q = s === 0 ? 0 : Math.max(-8, Math.min(7, roundEven(fround(row[k] / s))));
-        packed[(n * K + k) >> 1] |= (q & 15) << ((k & 1) * 4);
+        ow[n * nO + j] = so === 0 ? 0 : Math.max(-128, Math.min(127, roundEven(fround(rows[n * K + outl![j]] / so))));
+        rows[n * K + outl![j]] = 0;
       }
     }
   }
-  return Int4Weights.create({
-    N, K, groupSize: gs, perChannel, rotate: o.rotate, packed, scales,
-    outlierChannels: outl, outlierWeights: nO ? ow : undefined, outlierScales: nO ? os : undefined,
-  });
+  // The 4-bit part: each group is a row of the contract quantizer (native, the same code that
+  // quantizes activations; the rotation block divides the group, so rotating each group alone is
+  // the block-diagonal rotation of the whole row).
+  const q = new Int8Array(N * K);
+  const scales = new Float32Array(N * G);
+  const args: WeightJob['args'] = N > 0 && K > 0
+    ? [{ dtype: 0, shape: [N * G, gs], data: rows }, { dtype: 3, shape: [N * G, gs], data: q }, { dtype: 0, shape: [N * G], data: scales }, 4, rb]
+    : undefined;
+  const finish = () => {
+    const packed = new Uint8Array((N * K) / 2);
+    for (let i = 0; i < packed.length; i++) packed[i] = (q[2 * i] & 15) | ((q[2 * i + 1] & 15) << 4);
+    return Int4Weights.create({
+      N, K, groupSize: gs, perChannel, rotate: o.rotate, packed, scales,
+      outlierChannels: outl, outlierWeights: nO ? ow : undefined, outlierScales: nO ? os : undefined,
+    });
+  };
+  return { args, finish };
 }
 
 /** Quantizes float32 weights W[N, K] to 4 bits (once, offline). See QuantizeWeightsInt4Options. */
 export async function quantizeWeightsInt4(w: Tensor, opts?: QuantizeWeightsInt4Options): Promise<Int4Weights> {
-  return prepareWeights(w, opts);
+  return callAsync(quantizeWeightsInt4, async () => {
+    const job = prepareWeights(w, opts);
+    if (job.args) await native.w4a4QuantizeRows(...job.args, true);
+    return job.finish();
+  });
 }
 
 export function quantizeWeightsInt4Sync(w: Tensor, opts?: QuantizeWeightsInt4Options): Int4Weights {
-  return prepareWeights(w, opts);
+  const job = prepareWeights(w, opts);
+  if (job.args) callSync(() => native.w4a4QuantizeRows(...job.args!, false));
+  return job.finish();
 }
 
 type Args = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor | undefined,

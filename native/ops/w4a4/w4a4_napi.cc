@@ -1,7 +1,7 @@
 // binding.w4a4(x, w, scales, zeroPoints, outlierIdx, outlierW, outlierScales, bias, out,
 //              groupSize, rotateBlock, actBits, async)
 // binding.w4a4Plain(...same but async)  -- the bench's plain-loop baseline (sync, CPU)
-// binding.w4a4QuantizeRows(x, q, scales, bits, rotateBlock)  -- quantizeActivationsInt4 (sync)
+// binding.w4a4QuantizeRows(x, q, scales, bits, rotateBlock, async?)  -- per-row contract quantizer (activations, weight groups)
 // binding.w4a4Kernel(actBits, m, k, groupSize) -- the CPU kernel name
 #include <string>
 
@@ -68,7 +68,8 @@ Napi::Value QuantizeRows(const Napi::CallbackInfo& info) {
   else if (sc.dtype != DType::kFloat32 || sc.numel != x.shape[0] || !sc.device.is_cpu()) st = InvalidArgument("Expected scales as a float32 CPU tensor with one element per row of x");
   else if (rb != 0 && ((rb & (rb - 1)) != 0 || rb < 2 || x.shape[1] % rb != 0)) st = InvalidArgument("Expected a rotation block that is a power of two dividing K");
   if (!st.ok()) throw_status(env, st);
-  return run_op(env, "tensorkern:w4a4QuantizeRows", false, std::move(keep),
+  const bool async = info.Length() > 5 && !info[5].IsUndefined() && get_bool(env, info[5], "async");
+  return run_op(env, "tensorkern:w4a4QuantizeRows", async, std::move(keep),
                 [x, q, sc, bits, rb] { return w4a4_quantize_rows(x, bits, rb, q.as<int8_t>(), sc.as<float>()); });
 }
 
