@@ -315,3 +315,34 @@ describe('w4a4 on stories260K', () => {
     process.stderr.write(rows.join('\n') + '\n');
   });
 });
+
+describe('w4a4 edge cases', () => {
+  test('M = 0, N = 0 and K = 0; out is written in place; a NaN activation row gives NaN outputs, the others are unaffected', async () => {
+    const w = quantizeWeightsInt4Sync(Tensor.from(randn(3 * 64, 1), [3, 64]), { groupSize: 32 });
+    expect((await w4a4Matmul(Tensor.from(new Float32Array(0), [0, 64]), w)).shape).toEqual([0, 3]);
+    const w0 = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(0), [0, 64]));
+    expect((await w4a4Matmul(Tensor.from(randn(2 * 64, 2), [2, 64]), w0)).shape).toEqual([2, 0]);
+    const wk = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(0), [3, 0]));
+    const bias = Float32Array.from([1, 2, 3]);
+    expect(Array.from(w4a4MatmulSync(Tensor.from(new Float32Array(0), [2, 0]), wk, { bias: Tensor.from(bias, [3]) }).toArraySync() as Float32Array)).toEqual([1, 2, 3, 1, 2, 3]);
+    const x = randn(4 * 64, 3);
+    x[64 + 7] = NaN;
+    const out = Tensor.zeros([4, 3]);
+    const y = await w4a4Matmul(Tensor.from(x, [4, 64]), w, { out });
+    expect(y).toBe(out);
+    const v = out.toArraySync() as Float32Array;
+    expect([v[3], v[4], v[5]].every(Number.isNaN)).toBe(true);
+    expect([0, 1, 2, 6, 7, 8, 9, 10, 11].every((i) => Number.isFinite(v[i]))).toBe(true);
+  });
+
+  test('concurrent async calls give the same results as sequential ones', async () => {
+    const w = quantizeWeightsInt4Sync(Tensor.from(randn(40 * 256, 4), [40, 256]), { groupSize: 128, rotate: 'hadamard' });
+    const xs = [0, 1, 2, 3, 4, 5].map((i) => Tensor.from(randn(9 * 256, 10 + i), [9, 256]));
+    const seq = xs.map((x) => w4a4MatmulSync(x, w).toArraySync());
+    const par = await Promise.all(xs.map((x, i) => (i % 2 ? w4a8Matmul(x, w) : w4a4Matmul(x, w))));
+    par.forEach((y, i) => {
+      if (i % 2 === 0) expect(y.toArraySync()).toEqual(seq[i]);
+      else expect(y.toArraySync()).toEqual(w4a8MatmulSync(xs[i], w).toArraySync());
+    });
+  });
+});
