@@ -330,7 +330,7 @@ void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0,
         __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps(), d2 = _mm256_setzero_ps(), d3 = _mm256_setzero_ps();
         for (int64_t j = 0; j < a.gs; j += 64) {
           const uint8_t* src = wr + (g * a.gs + j) / 2;
-          _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(src + half), _MM_HINT_T0);  // the next row, one row ahead
           __m256i r0, r1;
           unpack64_i8(src, lut, &r0, &r1);
           fma16(_mm256_castsi256_si128(r0), x + j, &d0, &d1);
@@ -343,7 +343,7 @@ void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0,
       }
       for (int64_t j = 0; j < a.gs; j += 64) {  // a few rows: unpack the group once to floats in L1
         const uint8_t* src = wr + (g * a.gs + j) / 2;
-        _mm_prefetch(reinterpret_cast<const char*>(src + 1024), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + half), _MM_HINT_T0);
         __m256i r0, r1;
         unpack64_i8(src, lut, &r0, &r1);
         const __m128i part[4] = {_mm256_castsi256_si128(r0), _mm256_castsi256_si128(r1), _mm256_extracti128_si256(r0, 1), _mm256_extracti128_si256(r1, 1)};
