@@ -19,7 +19,7 @@ using w4a4_quant::RowOut;
 }  // namespace
 
 void get_kernels_avx2(Kernels* k) {
-  k->name = "avx2 w4a4 3x2|4x2 (vpmaddubsw, int16 accumulation)";
+  k->name = "avx2 w4a4 4x2 (vpmaddubsw, int16 accumulation)";
   k->fits = fits_x86;
   k->block = block_x86;
   k->quantize_row = quantize_row;

@@ -21,7 +21,7 @@ using w4a4_quant::RowOut;
 }  // namespace
 
 void get_kernels_avx512(Kernels* k) {
-  k->name = "avx512-vnni w4a4 3x2|4x2 (vpdpbusd)";
+  k->name = "avx512-vnni w4a4 4x2 (vpdpbusd)";
   k->fits = fits_x86;
   k->block = block_x86;
   k->quantize_row = quantize_row;

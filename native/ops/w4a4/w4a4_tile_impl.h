@@ -242,10 +242,11 @@ bool fits_x86(int64_t gs, int64_t K) { return gs == K || gs == 32 || gs % 64 == 
 
 using TileFn = void (*)(const tk::w4a4_kernels::IntArgs&, int64_t, int64_t);
 
-// Tiles of up to 3 or 4 rows x 2 weight rows: the activation panel (rows * Kp bytes) stays in L1 while
-// the block's weight rows stream past it from L2. The long-K tile (per-channel) takes 3 rows: 6 int16
-// accumulators + 4 unpacked weight vectors + constants fit the 16 ymm registers (4 rows spill in the
-// inner loop, measured slower). The flat group tile takes 4 rows, whose sums fold with vphaddd.
+// Tiles of up to 4 rows x 2 weight rows: the activation panel (rows * Kp bytes) stays in L1 while the
+// block's weight rows stream past it from L2; 8 int16 accumulators + 4 unpacked weight vectors + 2
+// constants fit the 16 ymm registers once the accumulation is kept sequential (step_dot). The flat
+// group tile folds the four rows' sums with vphaddd. The generic multi-group tile (groups of 512+,
+// 8-bit activations over long groups) keeps 3 rows: its float accumulators stay in memory there.
 constexpr int kNr = 2;
 
 template <int GS, bool PF>
@@ -270,7 +271,7 @@ void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64
   const int64_t gsteps = a.G > 1 && a.gs % 64 == 0 ? a.gs / 64 : 0;
   const int64_t maxs = a.act_bits == 8 ? kMaxSteps8 : kMaxSteps4;
   const int fix = (gsteps == 1 || gsteps == 2 || gsteps == 4) && gsteps <= maxs ? static_cast<int>(gsteps) : 0;
-  const int64_t kMr = fix ? 4 : 3;
+  const int64_t kMr = fix || a.G == 1 ? 4 : 3;
   for (int64_t m = m0; m < m1; m += kMr) {
     const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
     for (int64_t n = n0; n < n1; n += kNr) {
