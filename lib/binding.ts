@@ -110,6 +110,22 @@ export interface NativeBinding {
   attentionKernel(dtype: number): string;
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
+  /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */
+  w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    groupSize: number, rotateBlock: number, actBits: number, async: true): Promise<void>;
+  w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    groupSize: number, rotateBlock: number, actBits: number, async: false): void;
+  /** The plain-loop W4A4 baseline (sync, CPU). */
+  w4a4Plain(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
+    groupSize: number, rotateBlock: number, actBits: number): void;
+  /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
+  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async?: false): void;
+  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async: true): Promise<void>;
+  /** The CPU kernel the w4a4 op uses for these parameters. */
+  w4a4Kernel(actBits: number, m: number, k: number, groupSize: number): string;
 }
 
 export interface LoadedBinding {

@@ -26,6 +26,21 @@ export type { BlockedInfo } from './sparse/blocked';
 export { attention, attentionSync } from './ops/attention';
 export type { AttentionOptions, AttentionResult } from './ops/attention';
 export {
+  quantizeWeightsInt4,
+  quantizeWeightsInt4Sync,
+  w4a4Matmul,
+  w4a4MatmulSync,
+  w4a8Matmul,
+  w4a8MatmulSync,
+  int4Matmul,
+  int4MatmulSync,
+  quantizeActivationsInt4,
+  selectOutlierChannels,
+} from './ops/w4a4';
+export type { QuantizeWeightsInt4Options, W4A4MatmulOptions, QuantizedActivations } from './ops/w4a4';
+export { Int4Weights } from './quant/int4-weights';
+export type { MatMulNBitsInput } from './quant/int4-weights';
+export {
   float32ToFloat16Bits,
   float16BitsToFloat32,
   float32ToBFloat16Bits,

@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tk::napi::register_spmm(env, exports);
   tk::napi::register_bench_spmm(env, exports);
   tk::napi::register_attention(env, exports);
+  tk::napi::register_w4a4(env, exports);
   return exports;
 }
 

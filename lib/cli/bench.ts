@@ -1,5 +1,6 @@
-// `tensorkern bench [gemm|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
-// --sizes: the square sizes for gemm; the N values (columns of B) for spmm; the sequence lengths for attention.
+// `tensorkern bench [gemm|w4a4|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
+// --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
+// lengths for attention.
 import * as fs from 'fs';
 import * as path from 'path';
 import { resolveDevice } from '../device';
@@ -13,7 +14,7 @@ interface BenchArgs {
   json?: string;
 }
 
-const OPS = ['gemm', 'spmm', 'attention'];
+const OPS = ['gemm', 'w4a4', 'spmm', 'attention'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -33,7 +34,6 @@ function parse(args: string[]): BenchArgs {
     else if (a === '--json') r.json = val();
     else if (a === 'all') r.ops.push(...OPS);
     else if (OPS.includes(a)) r.ops.push(a);
-    else if (['w4a4'].includes(a)) throw new Error(`the ${a} bench arrives with the ${a} op`);
     else throw new Error(`unknown bench argument "${a}" (ops: ${OPS.join(', ')}, all)`);
   }
   if (r.ops.length === 0) r.ops = [...OPS];
@@ -49,6 +49,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const { benchGemm } = require('../../bench/gemm') as typeof import('../../bench/gemm');
   const { benchSpmm } = require('../../bench/spmm') as typeof import('../../bench/spmm');
   const { benchAttention } = require('../../bench/attention') as typeof import('../../bench/attention');
+  const { benchW4A4 } = require('../../bench/w4a4') as typeof import('../../bench/w4a4');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const machine = machineInfo();
   const log = (s: string) => process.stdout.write(s + '\n');
@@ -61,6 +62,7 @@ export async function runBench(argv: string[]): Promise<number> {
     if (op === 'gemm') report.gemm = benchGemm({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'spmm') report.spmm = benchSpmm({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'attention') report.attention = await benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
+    if (op === 'w4a4') report.w4a4 = await benchW4A4({ sizes: args.sizes, runs: args.runs, log });
   }
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });

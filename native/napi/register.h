@@ -11,5 +11,6 @@ void register_bench(Napi::Env env, Napi::Object exports);
 void register_spmm(Napi::Env env, Napi::Object exports);
 void register_bench_spmm(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);
+void register_w4a4(Napi::Env env, Napi::Object exports);
 
 }  // namespace tk::napi

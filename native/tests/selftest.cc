@@ -2,6 +2,7 @@
 // the CPU (or emulator) can run. Used where the JS suite cannot go: cross-compiled for AArch64 and
 // run under qemu (scripts/neon-check.sh), and as a quick check of a CMake build.
 //   tk_selftest [--quick]   exit status 0 when every check passes
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "../ops/cast/cast.h"
 #include "../ops/gemm/gemm.h"
 #include "../ops/spmm/spmm.h"
+#include "../ops/w4a4/w4a4.h"
 
 namespace {
 
@@ -289,6 +291,70 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
       }
 }
 
+
+// W4A4 / W4A8 on integer data whose row and group maxima are exactly qmax (every scale is 1): the
+// output is the integer product, exactly; plus rotated float data against the plain loop.
+void check_w4a4(const char* isa, std::mt19937& rng) {
+  const int64_t shapes[][4] = {{1, 7, 100, 100}, {5, 9, 96, 32}, {7, 6, 192, 64}, {9, 5, 256, 128}, {4, 3, 4096, 4096}, {3, 4, 48, 16}};
+  for (auto& sh : shapes)
+    for (int bits : {4, 8}) {
+      const int64_t M = sh[0], N = sh[1], K = sh[2], gs = sh[3], G = K / gs;
+      const int qmax = bits == 8 ? 127 : 7;
+      std::uniform_int_distribution<int> xd(-qmax, qmax), wd(-7, 7);
+      std::vector<float> x(size_t(M * K)), ws(size_t(N * G), 1.0f), out(size_t(M * N));
+      std::vector<int> w(size_t(N * K));
+      for (int64_t i = 0; i < M * K; ++i) x[size_t(i)] = float(xd(rng));
+      for (int64_t m = 0; m < M; ++m) x[size_t(m * K + (m * 13) % K)] = float(qmax);
+      for (int64_t i = 0; i < N * K; ++i) w[size_t(i)] = wd(rng);
+      std::vector<uint8_t> packed(size_t(N * K / 2));
+      for (int64_t i = 0; i < N * K; ++i) packed[size_t(i / 2)] |= uint8_t((w[size_t(i)] & 15) << ((i & 1) * 4));
+      tk::W4A4Params p;
+      p.x = view(x.data(), tk::DType::kFloat32, {M, K});
+      p.w = view(packed.data(), tk::DType::kInt4, {N, K});
+      p.scales = view(ws.data(), tk::DType::kFloat32, {N, G});
+      p.zero_points = p.outlier_idx = p.outlier_w = p.outlier_scales = p.bias = none();
+      p.out = view(out.data(), tk::DType::kFloat32, {M, N});
+      p.group_size = gs;
+      p.act_bits = bits;
+      const std::string what = std::string("w4a4 ") + isa + " a" + std::to_string(bits) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " g" + std::to_string(gs);
+      ++g_checks;
+      tk::Status s = tk::w4a4(p);
+      if (!s.ok()) {
+        fail(what + ": " + s.message());
+        continue;
+      }
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double want = 0;
+          for (int64_t k = 0; k < K; ++k) want += double(x[size_t(m * K + k)]) * w[size_t(n * K + k)];
+          if (double(out[size_t(m * N + n)]) != want) {
+            fail(what + ": out[" + std::to_string(m) + "," + std::to_string(n) + "] = " + std::to_string(out[size_t(m * N + n)]) + ", want " + std::to_string(want));
+            m = M;
+            break;
+          }
+        }
+      // Rotated float activations: the kernels against the plain loop (same quantizer, float epilogue).
+      std::normal_distribution<float> nd(0.0f, 1.0f);
+      for (auto& v : x) v = nd(rng);
+      for (auto& v : ws) v = 0.01f + std::fabs(nd(rng));
+      p.rotate_block = std::min<int64_t>(32, gs & -gs);  // a power of two dividing the group
+      std::vector<float> ref(out.size());
+      tk::W4A4Params q = p;
+      q.out = view(ref.data(), tk::DType::kFloat32, {M, N});
+      tk::W4A4Shape shp;
+      ++g_checks;
+      if (!tk::w4a4(p).ok() || !tk::w4a4_validate(q, &shp).ok() || !tk::w4a4_plain(q, shp).ok()) {
+        fail(what + " rotated: failed");
+        continue;
+      }
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (!(std::fabs(out[i] - ref[i]) <= 1e-4 * (1.0 + std::fabs(ref[i])) * std::sqrt(double(K)))) {
+          fail(what + " rotated: " + std::to_string(out[i]) + " vs plain " + std::to_string(ref[i]));
+          break;
+        }
+      }
+    }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -332,6 +398,7 @@ int main(int argc, char** argv) {
       tk::set_num_threads(threads);
       for (const AttnCase& c : attn) check_attention(c, isa, rng);
     }
+    check_w4a4(isa, rng);
     std::printf("%s: done\n", isa);
   }
   std::printf("%d checks, %d failures (kernel families: %s; cpu best: %s)\n", g_checks, g_failures, isas.back(),

@@ -1,0 +1,311 @@
+// W4A4: 4-bit weights x per-token-quantized activations, exact integer accumulation, scales in the
+// epilogue (the contract is in native/ops/w4a4/w4a4.h and README). Also W4A8 (8-bit activations),
+// outlier channels at int8, the weight-only form (float activations x int4 weights), and the
+// offline side: quantizeWeightsInt4 (done once; the result saves and loads) and
+// quantizeActivationsInt4.
+import { NativeTensor, native } from '../binding';
+import { invalidArg } from '../errors';
+import { rotationBlock } from '../quant/hadamard';
+import { Int4Weights } from '../quant/int4-weights';
+import { Tensor, checkTensor, nativeOf } from '../tensor';
+import { checkOptions, shapeStr } from '../validate';
+import { callAsync, callSync, nativeOptional, overlaps } from './common';
+
+export interface QuantizeWeightsInt4Options {
+  /** Channels of K per scale: a positive even number dividing K, or 'channel' (one scale per row; default). */
+  groupSize?: number | 'channel';
+  /** Block-diagonal Hadamard rotation of K (lib/quant/hadamard.ts); w4a4Matmul then rotates x alike. */
+  rotate?: 'hadamard';
+  /** Channels of K kept at int8 in weights and activations (the COMET / LLM.int8() idea). */
+  outlierChannels?: ArrayLike<number>;
+  /** Calibration activations [rows, K]: with outlierCount, picks the channels of largest max |x|. */
+  calibration?: Tensor;
+  outlierCount?: number;
+}
+
+export interface W4A4MatmulOptions {
+  /** Added to every row: float32 [N]. */
+  bias?: Tensor;
+  /** Where to write: float32 [M, N]. */
+  out?: Tensor;
+  /** Must equal the weights' outlier channels when given (they were fixed at quantize time). */
+  outlierChannels?: ArrayLike<number>;
+}
+
+export interface QuantizedActivations {
+  /** q [M, K] as int8 values (in [-8, 7] for 4 bits). */
+  values: Int8Array;
+  /** The same values packed two per byte (DESIGN.md §5), for 4 bits; undefined for 8. */
+  packed: Uint8Array | undefined;
+  /** s [M]: x ≈ s * q per row. */
+  scales: Float32Array;
+  M: number;
+  K: number;
+  bits: 4 | 8;
+}
+
+const abs = Math.abs, fround = Math.fround, round = Math.round, floor = Math.floor;
+
+/** round half to even, for the contract's quantizer. */
+function roundEven(t: number): number {
+  const r = round(t);
+  return r - t === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+function checkX(x: unknown, name: string): Tensor {
+  const X = checkTensor(x, name);
+  if (X.ndim !== 2) throw invalidArg(name, 'a rank-2 tensor [rows, K]', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (X.dtype !== 'float32') throw invalidArg(name, 'a float32 tensor', `a ${X.dtype} tensor`, 'type', { described: true });
+  if (X.device !== 'cpu') throw invalidArg(name, 'a CPU tensor (the CUDA W4A4 kernels are a separate step)', `a tensor on ${X.device}`, 'value', { described: true });
+  return X;
+}
+
+/** Channels of largest max |x| over the calibration rows, increasing. */
+export function selectOutlierChannels(calibration: Tensor, count: number): Int32Array {
+  const X = checkX(calibration, 'calibration');
+  const [R, K] = X.shape;
+  if (!Number.isSafeInteger(count) || count < 0 || count > K) throw invalidArg('outlierCount', `an integer in [0, ${K}]`, count, 'range');
+  const d = X.toArraySync() as Float32Array;
+  const mx = new Float64Array(K);
+  for (let r = 0; r < R; r++)
+    for (let k = 0; k < K; k++) {
+      const a = abs(d[r * K + k]);
+      if (a > mx[k]) mx[k] = a;
+    }
+  const order = Array.from({ length: K }, (_, k) => k).sort((a, b) => mx[b] - mx[a] || a - b);
+  return Int32Array.from(order.slice(0, count).sort((a, b) => a - b));
+}
+
+interface WeightJob {
+  /** The native quantization call's arguments (none when the matrix is empty). */
+  args?: [NativeTensor, NativeTensor, NativeTensor, number, number];
+  finish: () => Int4Weights;
+}
+
+function prepareWeights(w: unknown, opts: unknown): WeightJob {
+  const W = checkTensor(w, 'w');
+  const o = checkOptions<QuantizeWeightsInt4Options>(opts, 'options', ['groupSize', 'rotate', 'outlierChannels', 'calibration', 'outlierCount']);
+  if (W.ndim !== 2) throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `a ${W.dtype} tensor`, 'type', { described: true });
+  const [N, K] = W.shape;
+  if (K % 2 !== 0) throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  const gsOpt = o.groupSize ?? 'channel';
+  if (gsOpt !== 'channel' && typeof gsOpt !== 'number') throw invalidArg('options.groupSize', "a number or 'channel'", gsOpt);
+  if (typeof gsOpt === 'number' && (!Number.isInteger(gsOpt) || gsOpt < 2 || gsOpt % 2 !== 0 || K % gsOpt !== 0)) {
+    throw invalidArg('options.groupSize', `an even number dividing K = ${K}`, gsOpt, 'value');
+  }
+  const perChannel = gsOpt === 'channel' || gsOpt === K;
+  const gs = perChannel ? K : (gsOpt as number);
+  if (o.rotate !== undefined && o.rotate !== 'hadamard') throw invalidArg('options.rotate', "'hadamard' or undefined", o.rotate, 'value');
+  let outl: Int32Array | undefined;
+  if (o.outlierChannels !== undefined) {
+    if (o.calibration !== undefined || o.outlierCount !== undefined) throw invalidArg('options', 'outlierChannels or calibration + outlierCount, not both', 'both', 'value', { described: true });
+    const oc = o.outlierChannels;
+    if (typeof oc !== 'object' || oc === null || typeof (oc as ArrayLike<number>).length !== 'number') throw invalidArg('options.outlierChannels', 'an array of channel indices', oc);
+    outl = Int32Array.from(Array.from(oc).sort((a, b) => a - b));
+    Array.from(oc).forEach((c, j) => {
+      if (!Number.isInteger(c) || c < 0 || c >= K) throw invalidArg(`options.outlierChannels[${j}]`, `an integer in [0, ${K})`, c, 'range');
+    });
+    if (outl.some((c, j) => j > 0 && c === outl![j - 1])) throw invalidArg('options.outlierChannels', 'distinct channels', Array.from(oc));
+  } else if (o.calibration !== undefined || o.outlierCount !== undefined) {
+    if (o.calibration === undefined || o.outlierCount === undefined) throw invalidArg('options', 'calibration and outlierCount together', 'only one of them', 'value', { described: true });
+    const cal = checkX(o.calibration, 'options.calibration');
+    if (cal.shape[1] !== K) throw invalidArg('options.calibration', `[rows, ${K}] (K of w)`, `shape ${shapeStr(cal.shape)}`, 'value', { described: true });
+    outl = selectOutlierChannels(cal, o.outlierCount);
+  }
+  const nO = outl?.length ?? 0;
+  const G = K > 0 ? K / gs : 0;
+  const src = W.toArraySync() as Float32Array;
+  for (let i = 0; i < src.length; i++) {
+    if (!Number.isFinite(src[i])) {
+      throw invalidArg('w', `finite weights (quantization needs finite values)`, `${src[i]} at row ${floor(i / K)}, column ${i % K}`, 'value', { described: true });
+    }
+  }
+  const rb = o.rotate ? rotationBlock(gs) : 0;
+  const ow = new Int8Array(N * nO), os = new Float32Array(nO ? N : 0);
+  let rows = src;
+  if (nO) {
+    // Outlier channels: int8 per weight row over those channels, then zeroed in the 4-bit part.
+    rows = Float32Array.from(src);
+    for (let n = 0; n < N; n++) {
+      let mo = 0;
+      for (let j = 0; j < nO; j++) mo = Math.max(mo, abs(rows[n * K + outl![j]]));
+      const so = fround(mo / 127);
+      os[n] = so;
+      for (let j = 0; j < nO; j++) {
+        ow[n * nO + j] = so === 0 ? 0 : Math.max(-128, Math.min(127, roundEven(fround(rows[n * K + outl![j]] / so))));
+        rows[n * K + outl![j]] = 0;
+      }
+    }
+  }
+  // The 4-bit part: each group is a row of the contract quantizer (native, the same code that
+  // quantizes activations; the rotation block divides the group, so rotating each group alone is
+  // the block-diagonal rotation of the whole row).
+  const q = new Int8Array(N * K);
+  const scales = new Float32Array(N * G);
+  const args: WeightJob['args'] = N > 0 && K > 0
+    ? [{ dtype: 0, shape: [N * G, gs], data: rows }, { dtype: 3, shape: [N * G, gs], data: q }, { dtype: 0, shape: [N * G], data: scales }, 4, rb]
+    : undefined;
+  const finish = () => {
+    const packed = new Uint8Array((N * K) / 2);
+    for (let i = 0; i < packed.length; i++) packed[i] = (q[2 * i] & 15) | ((q[2 * i + 1] & 15) << 4);
+    return Int4Weights.create({
+      N, K, groupSize: gs, perChannel, rotate: o.rotate, packed, scales,
+      outlierChannels: outl, outlierWeights: nO ? ow : undefined, outlierScales: nO ? os : undefined,
+    });
+  };
+  return { args, finish };
+}
+
+/** Quantizes float32 weights W[N, K] to 4 bits (once, offline). See QuantizeWeightsInt4Options. */
+export async function quantizeWeightsInt4(w: Tensor, opts?: QuantizeWeightsInt4Options): Promise<Int4Weights> {
+  return callAsync(quantizeWeightsInt4, async () => {
+    const job = prepareWeights(w, opts);
+    if (job.args) await native.w4a4QuantizeRows(...job.args, true);
+    return job.finish();
+  });
+}
+
+export function quantizeWeightsInt4Sync(w: Tensor, opts?: QuantizeWeightsInt4Options): Int4Weights {
+  const job = prepareWeights(w, opts);
+  if (job.args) callSync(() => native.w4a4QuantizeRows(...job.args!, false));
+  return job.finish();
+}
+
+type Args = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor | undefined,
+  NativeTensor | undefined, NativeTensor | undefined, NativeTensor, number, number, number];
+
+function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor } {
+  const X = checkX(x, 'x');
+  if (!(w instanceof Int4Weights)) throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
+  const o = checkOptions<W4A4MatmulOptions>(opts, 'options', bits === 0 ? ['bias', 'out'] : ['bias', 'out', 'outlierChannels']);
+  const [M, K] = X.shape;
+  if (K !== w.K) throw invalidArg('x', `[M, ${w.K}] (K of the weights)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (bits !== 0 && w.zeroPoints) {
+    throw invalidArg('w', `symmetric weights for ${fn} (these have zero points from MatMulNBits: use int4Matmul)`, 'weights with zero points', 'value', { described: true });
+  }
+  if (bits === 0 && w.rotate) throw invalidArg('w', 'unrotated weights for int4Matmul (rotated weights need w4a4Matmul / w4a8Matmul)', 'rotated weights', 'value', { described: true });
+  if (bits === 0 && w.outlierChannels) throw invalidArg('w', 'weights without outlier channels for int4Matmul', 'weights with outlier channels', 'value', { described: true });
+  if (o.outlierChannels !== undefined) {
+    const want = Array.from(w.outlierChannels ?? []);
+    const got = Array.from(o.outlierChannels).sort((a, b) => a - b);
+    if (want.length !== got.length || want.some((c, i) => c !== got[i])) {
+      throw invalidArg('options.outlierChannels', `the weights' outlier channels [${want.join(', ')}] (fixed by quantizeWeightsInt4)`, Array.from(o.outlierChannels));
+    }
+  }
+  const N = w.N;
+  const bias = o.bias === undefined ? undefined : checkTensor(o.bias, 'options.bias');
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== 'cpu')) {
+    throw invalidArg('options.bias', `a float32 CPU tensor of shape [${N}]`, `a ${bias.dtype} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
+  }
+  let out: Tensor;
+  if (o.out !== undefined) {
+    out = checkTensor(o.out, 'options.out');
+    if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== 'cpu') {
+      throw invalidArg('options.out', `a float32 CPU tensor of shape [${M}, ${N}]`, `a ${out.dtype} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
+    }
+    for (const [t, n] of [[X, 'x'], [bias, 'options.bias']] as const) {
+      if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+    }
+  } else {
+    out = Tensor.zeros([M, N], { dtype: 'float32' });
+  }
+  const G = w.groups;
+  const t = (d: ArrayBufferView, shape: number[], dtype: number): NativeTensor => ({ dtype, shape, data: d });
+  const nO = w.outlierChannels?.length ?? 0;
+  const args: Args = [
+    nativeOf(X, 'x'),
+    t(w.packed, [N, K], 4),
+    t(w.scales, [N, G], 0),
+    w.zeroPoints ? t(w.zeroPoints, [N, G], 3) : undefined,
+    nO ? t(w.outlierChannels!, [nO], 5) : undefined,
+    nO ? t(w.outlierWeights!, [N, nO], 3) : undefined,
+    nO ? t(w.outlierScales!, [N], 0) : undefined,
+    nativeOptional(bias, 'options.bias'),
+    nativeOf(out, 'options.out'),
+    K > 0 ? w.groupSize : 0,
+    w.rotationBlock,
+    bits,
+  ];
+  return { args, out };
+}
+
+/** Y = X W^T with X quantized per token to 4 bits on the fly (and rotated when w is): float32 [M, N]. */
+export async function w4a4Matmul(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
+  return callAsync(w4a4Matmul, async () => {
+    const p = prepare(x, w, opts, 4, 'w4a4Matmul');
+    await native.w4a4(...p.args, true);
+    return p.out;
+  });
+}
+
+export function w4a4MatmulSync(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
+  const p = prepare(x, w, opts, 4, 'w4a4MatmulSync');
+  callSync(() => native.w4a4(...p.args, false));
+  return p.out;
+}
+
+/** W4A8: the same with 8-bit activations (s = max|x| / 127), for accuracy-sensitive layers. */
+export async function w4a8Matmul(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
+  return callAsync(w4a8Matmul, async () => {
+    const p = prepare(x, w, opts, 8, 'w4a8Matmul');
+    await native.w4a4(...p.args, true);
+    return p.out;
+  });
+}
+
+export function w4a8MatmulSync(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
+  const p = prepare(x, w, opts, 8, 'w4a8MatmulSync');
+  callSync(() => native.w4a4(...p.args, false));
+  return p.out;
+}
+
+/** Weight-only: float32 X times the dequantized int4 weights ((q - z) * s), float32 accumulation. */
+export async function int4Matmul(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Promise<Tensor> {
+  return callAsync(int4Matmul, async () => {
+    const p = prepare(x, w, opts, 0, 'int4Matmul');
+    await native.w4a4(...p.args, true);
+    return p.out;
+  });
+}
+
+export function int4MatmulSync(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Tensor {
+  const p = prepare(x, w, opts, 0, 'int4MatmulSync');
+  callSync(() => native.w4a4(...p.args, false));
+  return p.out;
+}
+
+/**
+ * Per-token quantization of activations alone (the contract of w4a4Matmul's fused quantize), for
+ * callers that keep activations quantized between layers. `rotateLike` applies the rotation of
+ * those weights first.
+ */
+export function quantizeActivationsInt4(x: Tensor, opts?: { bits?: 4 | 8; rotateLike?: Int4Weights }): QuantizedActivations {
+  const X = checkX(x, 'x');
+  const o = checkOptions<{ bits?: 4 | 8; rotateLike?: Int4Weights }>(opts, 'options', ['bits', 'rotateLike']);
+  const bits = o.bits ?? 4;
+  if (bits !== 4 && bits !== 8) throw invalidArg('options.bits', '4 or 8', bits, 'value');
+  const [M, K] = X.shape;
+  let rb = 0;
+  if (o.rotateLike !== undefined) {
+    if (!(o.rotateLike instanceof Int4Weights)) throw invalidArg('options.rotateLike', 'an Int4Weights', o.rotateLike);
+    if (o.rotateLike.K !== K) throw invalidArg('options.rotateLike', `weights with K = ${K}`, `K = ${o.rotateLike.K}`, 'value', { described: true });
+    rb = o.rotateLike.rotationBlock;
+  }
+  const values = new Int8Array(M * K);
+  const scales = new Float32Array(M);
+  if (M > 0 && K > 0) {
+    callSync(() => native.w4a4QuantizeRows(nativeOf(X, 'x'), { dtype: 3, shape: [M, K], data: values }, { dtype: 0, shape: [M], data: scales }, bits, rb));
+  }
+  let packed: Uint8Array | undefined;
+  if (bits === 4) {
+    packed = new Uint8Array(Math.ceil((M * K) / 2));
+    for (let i = 0; i < M * K; i++) packed[i >> 1] |= (values[i] & 15) << ((i & 1) * 4);
+  }
+  return { values, packed, scales, M, K, bits };
+}
+
+/** The CPU kernel w4a4Matmul (bits 4), w4a8Matmul (8) or int4Matmul (0) uses for these shapes. */
+export function w4a4KernelName(bits: 0 | 4 | 8, M: number, w: Int4Weights): string {
+  return native.w4a4Kernel(bits, M, w.K, w.groupSize);
+}

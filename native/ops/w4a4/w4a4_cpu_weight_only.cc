@@ -1,0 +1,67 @@
+// The weight-only path (int4Matmul): float32 activations times int4 weights dequantized on the fly,
+// w = (q - z) * s in float32, accumulated in float32. Few rows (decode): each weight row is unpacked
+// once into a K-float buffer in L1 and dotted with every activation row, so the 4-bit weights are
+// read once. Many rows: the weights are dequantized to float32 once and the fp32 GEMM does the rest.
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "../../core/scratch.h"
+#include "../../core/thread_pool.h"
+#include "../gemm/gemm.h"
+#include "w4a4.h"
+#include "w4a4_kernels.h"
+
+namespace tk {
+namespace w4a4_kernels {
+#include "w4a4_weight_only_impl.h"
+}  // namespace w4a4_kernels
+
+namespace {
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+}  // namespace
+
+// The active ISA's decode loop (w4a4_cpu.cc).
+w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa();
+
+Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
+  const uint8_t* w = static_cast<const uint8_t*>(p.w.data);
+  const float* ws = p.scales.as<float>();
+  const int8_t* zp = p.zero_points.ndim >= 0 ? p.zero_points.as<int8_t>() : nullptr;
+  const float* x = p.x.as<float>();
+  float* out = p.out.as<float>();
+  const float* bias = p.bias.ndim >= 0 ? p.bias.as<float>() : nullptr;
+  const int64_t half = s.K / 2;
+  if (s.M <= 16) {
+    w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, bias, out, s.N};
+    const auto rows = w4a4_weight_only_rows_for_active_isa();
+    return parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
+      float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackB, size_t(s.K) * sizeof(float) + 64));
+      rows(a, n0, n1, buf);
+    });
+  }
+  const size_t bytes = size_t(s.N) * size_t(s.K) * sizeof(float);
+  std::unique_ptr<float, FreeDeleter> wf(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) & ~size_t(63))));
+  if (!wf) throw std::bad_alloc();
+  float* wd = wf.get();
+  TK_RETURN_IF_ERROR(parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
+  }));
+  GemmParams g;
+  g.a = p.x;
+  TK_RETURN_IF_ERROR(make_shape(DType::kFloat32, p.w.shape, 2, &g.b));
+  g.b.data = wd;
+  g.b.device = p.x.device;
+  g.c.ndim = -1;
+  g.c.data = nullptr;
+  g.bias = p.bias;
+  g.out = p.out;
+  g.trans_b = true;
+  return gemm(g);
+}
+
+}  // namespace tk

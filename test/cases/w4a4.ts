@@ -1,0 +1,60 @@
+// W4A4 case tables, shared by test/w4a4.test.ts and the bench (bench/w4a4.ts). Each case knows its
+// ops() (2 M N K integer multiply-adds) and bytes() (float32 x and out, 4-bit weights, scales).
+
+export interface W4A4Case {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  groupSize: number | 'channel';
+  rotate?: boolean;
+  bits: 4 | 8;
+  outliers?: number[];
+  withBias?: boolean;
+}
+
+export function w4a4Ops(c: { M: number; N: number; K: number }): number {
+  return 2 * c.M * c.N * c.K;
+}
+
+export function w4a4Bytes(c: { M: number; N: number; K: number; groupSize: number | 'channel' }): number {
+  const G = c.groupSize === 'channel' ? 1 : c.K / c.groupSize;
+  return 4 * c.M * c.K + (c.N * c.K) / 2 + 4 * c.N * G + 4 * c.M * c.N;
+}
+
+function name(c: Omit<W4A4Case, 'name'>): string {
+  const g = c.groupSize === 'channel' ? 'channel' : `g${c.groupSize}`;
+  const extras = [c.rotate ? 'hadamard' : '', c.outliers?.length ? `outliers=${c.outliers.length}` : '', c.withBias ? 'bias' : ''].filter(Boolean).join(' ');
+  return `w${4}a${c.bits} ${c.M}x${c.N}x${c.K} ${g}${extras ? ' ' + extras : ''}`;
+}
+
+const mk = (c: Omit<W4A4Case, 'name'>): W4A4Case => ({ name: name(c), ...c });
+
+/** Odd shapes: K not a multiple of 64, M = 1, groups of 32 / 64 / 128, rotation, W4A8, outliers. */
+export function w4a4TestCases(): W4A4Case[] {
+  return [
+    mk({ M: 1, N: 7, K: 100, groupSize: 'channel', bits: 4 }),
+    mk({ M: 5, N: 9, K: 96, groupSize: 32, bits: 4 }),
+    mk({ M: 7, N: 6, K: 192, groupSize: 64, bits: 4, withBias: true }),
+    mk({ M: 33, N: 17, K: 256, groupSize: 128, bits: 4, rotate: true }),
+    mk({ M: 3, N: 5, K: 1000, groupSize: 'channel', bits: 4, rotate: true }),
+    mk({ M: 1, N: 33, K: 4096, groupSize: 128, bits: 4 }),
+    mk({ M: 4, N: 3, K: 4096, groupSize: 'channel', bits: 8 }),
+    mk({ M: 2, N: 4, K: 128, groupSize: 32, bits: 8, rotate: true }),
+    mk({ M: 6, N: 5, K: 320, groupSize: 64, bits: 4, outliers: [0, 77, 319] }),
+    mk({ M: 9, N: 8, K: 512, groupSize: 128, bits: 4, rotate: true, outliers: [5, 6, 300, 511], withBias: true }),
+    mk({ M: 8, N: 10, K: 48, groupSize: 16, bits: 4 }), // a group size only the portable kernel takes
+    mk({ M: 17, N: 1, K: 66, groupSize: 'channel', bits: 8, outliers: [65] }),
+  ];
+}
+
+/** Bench shapes: the 4096 cube (prefill) and decode rows M = 1, 8 with N = K = 4096. */
+export function w4a4BenchCases(sizes: number[]): W4A4Case[] {
+  const out: W4A4Case[] = [];
+  for (const s of sizes) {
+    out.push(mk({ M: s, N: s, K: s, groupSize: 128, bits: 4 }));
+    out.push(mk({ M: s, N: s, K: s, groupSize: 'channel', bits: 4 }));
+  }
+  for (const M of [1, 8]) out.push(mk({ M, N: 4096, K: 4096, groupSize: 128, bits: 4 }));
+  return out;
+}
