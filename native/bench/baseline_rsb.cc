@@ -46,8 +46,7 @@ std::vector<Mat> g_info;
 void load(int threads) {
   static std::once_flag once;
   std::call_once(once, [threads] {
-    const std::string t = std::to_string(threads);
-    setenv("OMP_NUM_THREADS", t.c_str(), 0);  // librsb's OpenMP reads it when it loads
+    bench::set_openmp_env(threads);  // read by librsb's OpenMP runtime when it loads
     g_rsb = bench::open_first("TENSORKERN_LIBRSB", {"librsb.so.0", "librsb.so"}, "install it with `apt-get install librsb-dev` or set TENSORKERN_LIBRSB");
     if (!g_rsb.handle) return;
     auto init = reinterpret_cast<rsb_lib_init_t>(dlsym(g_rsb.handle, "rsb_lib_init"));

@@ -51,7 +51,7 @@ void load_all(int threads) {
   std::call_once(once, [threads] {
     // oneDNN's OpenMP runtime and OpenBLAS read their thread counts when they load.
     std::string t = std::to_string(threads);
-    setenv("OMP_NUM_THREADS", t.c_str(), 0);
+    bench::set_openmp_env(threads);
     setenv("OPENBLAS_NUM_THREADS", t.c_str(), 0);
     // OpenBLAS threads spin 2^28 cycles (~0.1 s) after each call by default, stealing cores from
     // whatever the bench runs next; 2^20 (~0.4 ms) still covers the gaps inside one call.

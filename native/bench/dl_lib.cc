@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace tk::bench {
@@ -23,6 +24,16 @@ Lib open_first(const char* env, std::initializer_list<const char*> names, const 
   }
   l.why = std::string("not found (tried ") + tried + "); " + how;
   return l;
+}
+
+void set_openmp_env(int threads) {
+  const std::string t = std::to_string(threads);
+  setenv("OMP_NUM_THREADS", t.c_str(), 0);
+  // libgomp's idle workers spin 300,000 times after each call by default. On a 2-core machine
+  // librsb's spinning threads made whatever the bench timed next run 3-4x slower, through the
+  // harness's 10 ms warm phase; 10,000 spins still cover the gaps between one call's parallel
+  // regions (librsb and oneDNN measured no slower).
+  setenv("GOMP_SPINCOUNT", "10000", 0);
 }
 
 }  // namespace tk::bench

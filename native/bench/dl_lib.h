@@ -14,4 +14,8 @@ struct Lib {
 // `how` says how to install the library; it ends the "not found" reason.
 Lib open_first(const char* env, std::initializer_list<const char*> names, const char* how);
 
+// Before loading an OpenMP-based baseline: its thread count, and a short spin of idle workers (read
+// by libgomp when it loads). Users' own settings win.
+void set_openmp_env(int threads);
+
 }  // namespace tk::bench

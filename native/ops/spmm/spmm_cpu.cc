@@ -77,13 +77,19 @@ Status bad_index_status(const SpmmParams& p, const BadIndex& bad) {
                          " (row " + std::to_string(r) + ")");
 }
 
-// The walk: full-width column tiles (8 vectors: 64 floats on AVX2). Narrower tiles with more
-// accumulator sets (B panels that fit L2) measured slower on every bench matrix here, at N = 64 and
-// 256; chunks of 16K nonzeros (128 KB of A) keep A in L2 while the tiles of a wide N reuse it.
-Plan plan_for() {
+// The walk: full-width column tiles (8 vectors: 64 floats on AVX2), the tiles of a row back to back.
+// Measured here and rejected: narrower tiles with more accumulator sets (B panels that fit L2), and
+// column tiles outside chunks of rows (A reused from L2): both slower on every bench matrix at N = 64
+// to 256. Prefetching B rows pays when B's tile comes from L3 or DRAM (random 8192^2 at N = 64, 2 MB:
+// 1.2-1.5x) and costs load slots when it sits in L2 (bcsstk13 at N = 64, 0.5 MB: 0.7x), so it is on
+// only above the L2 size.
+constexpr int64_t kL2Bytes = 512 * 1024;
+
+Plan plan_for(const Csr& a, const Dense& d, int vec) {
   Plan pl;
   pl.nv = 8;
-  pl.chunk_nnz = 16384;
+  const int64_t tile = std::min<int64_t>(d.n, int64_t(pl.nv) * vec);
+  pl.prefetch = a.cols * tile * 4 > kL2Bytes;
   return pl;
 }
 
@@ -93,7 +99,7 @@ Status run(const SpmmParams& p, bool plain) {
   if (a.rows == 0 || d.n == 0) return Status::Ok();
   const IsaKernels& k = kernels_for(active_isa());
   BadIndex bad;
-  const Plan plan = plan_for();
+  const Plan plan = plan_for(a, d, k.vec_width);
   const int64_t total = a.nnz + a.rows * kRowCost;
   // Small products are not worth waking the pool for.
   const int max_threads = total * d.n < (int64_t(1) << 16) ? 1 : num_threads();

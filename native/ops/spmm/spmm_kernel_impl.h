@@ -126,39 +126,27 @@ inline void tile_dispatch(int nv, const Csr& a, const Dense& d, int64_t r, int64
   }
 }
 
-// The tuned kernel: rows in chunks of about plan.chunk_nnz nonzeros (A's chunk stays in cache while
-// it is reused); within a chunk, N in tiles of plan.nv vectors (each row's output tile in registers
-// for the whole row), the tile loop outside the row loop, so that a tile's columns of B stay in cache
-// across the chunk; the B rows prefetched ahead of use, across row ends.
-template <class Idx>
+// The tuned kernel: one row at a time, each tile of up to plan.nv vectors of the row's output in
+// registers for the whole row, the row's tiles back to back (a B row's slices are adjacent); when B's
+// tile is larger than L2 (plan.prefetch), the B rows are prefetched ahead of use, across row ends.
+// The driver gives each thread a range of equal work (nonzeros), not of equal rows.
+template <class Idx, bool PF>
 void rows_tuned(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
   const int64_t NT = plan.nv * kW;
-  const Idx* rp = static_cast<const Idx*>(a.row_ptr);
   const int64_t nfull = d.n / kW * kW;
-  int64_t p0, p1;
-  for (int64_t c0 = r0, c1; c0 < r1; c0 = c1) {
-    // Chunk end: at least one row; positions of row_ptr only are read here (its values are checked
-    // in row_range before any use).
-    const int64_t start = static_cast<int64_t>(rp[c0]);
-    c1 = c0 + 1;
-    while (c1 < r1 && static_cast<int64_t>(rp[c1]) - start < plan.chunk_nnz) ++c1;
+  for (int64_t r = r0; r < r1; ++r) {
+    int64_t p0, p1;
+    if (!row_range<Idx>(a, r, &p0, &p1, bad)) return;
     for (int64_t n0 = 0; n0 < nfull; n0 += NT) {
       const int nv = static_cast<int>(n0 + NT <= nfull ? plan.nv : (nfull - n0) / kW);
-      for (int64_t r = c0; r < c1; ++r) {
-        if (!row_range<Idx>(a, r, &p0, &p1, bad)) return;
-        tile_dispatch<Idx, true>(nv, a, d, r, p0, p1, n0, bad);
-      }
+      tile_dispatch<Idx, PF>(nv, a, d, r, p0, p1, n0, bad);
     }
-    if (nfull == d.n) continue;
-    for (int64_t r = c0; r < c1; ++r) {
-      if (!row_range<Idx>(a, r, &p0, &p1, bad)) return;
-      row_tail<Idx>(a, d, r, p0, p1, nfull, d.n, bad);
-    }
+    if (nfull < d.n) row_tail<Idx>(a, d, r, p0, p1, nfull, d.n, bad);
   }
 }
 
-// The baseline loop a competent hand-written version would be: one row at a time, each tile of up
-// to kNV vectors of the row in registers, the tile loop inside the row loop, no prefetch.
+// The baseline loop a competent hand-written version would be: the same row loop over rows split
+// evenly between threads, one accumulator set per tile, no prefetch.
 template <class Idx>
 void rows_plain(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad) {
   constexpr int64_t NT = kNV * kW;
@@ -175,8 +163,13 @@ void rows_plain(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* 
 }
 
 void tuned_entry(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
-  if (a.idx64) rows_tuned<int64_t>(a, d, plan, r0, r1, bad);
-  else rows_tuned<int32_t>(a, d, plan, r0, r1, bad);
+  if (plan.prefetch) {
+    if (a.idx64) rows_tuned<int64_t, true>(a, d, plan, r0, r1, bad);
+    else rows_tuned<int32_t, true>(a, d, plan, r0, r1, bad);
+  } else {
+    if (a.idx64) rows_tuned<int64_t, false>(a, d, plan, r0, r1, bad);
+    else rows_tuned<int32_t, false>(a, d, plan, r0, r1, bad);
+  }
 }
 void plain_entry(const Csr& a, const Dense& d, const Plan&, int64_t r0, int64_t r1, BadIndex* bad) {
   if (a.idx64) rows_plain<int64_t>(a, d, r0, r1, bad);

@@ -37,8 +37,8 @@ struct BadIndex {
 
 // How the tuned kernel walks the product (chosen by the driver from the matrix and the caches).
 struct Plan {
-  int nv = 8;                  // column tile width in vectors (1..8)
-  int64_t chunk_nnz = 16384;   // nonzeros per chunk of rows
+  int nv = 8;             // column tile width in vectors (1..8)
+  bool prefetch = true;   // prefetch B rows ahead (B's tile does not fit L2)
 };
 
 // Computes rows [r0, r1) of out for every column. Also checks each row's row_ptr range and every
