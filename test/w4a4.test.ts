@@ -262,7 +262,8 @@ describe('onnxruntime MatMulNBits import', () => {
   const present = fs.existsSync(CASES_JSON);
   if (!present) printSkip(`MatMulNBits cases: ${CASES_JSON} is absent`);
   const cases = present ? (JSON.parse(fs.readFileSync(CASES_JSON, 'utf8')) as { name: string; attributes: Record<string, number>; inputs: Io[]; outputs: Io[] }[]) : [];
-  test.each(cases.map((c) => [c.name, c] as const))('%s reproduces its expected output through int4Matmul', async (_n, c) => {
+  if (!present) test.skip('MatMulNBits cases (absent)', () => undefined);
+  else test.each(cases.map((c) => [c.name, c] as const))('%s reproduces its expected output through int4Matmul', async (_n, c) => {
     const inp = (n: string) => c.inputs.find((i) => i.name === n);
     const A = expand(inp('A')!.data), dimsA = inp('A')!.dims;
     const { K, N, block_size: bs } = c.attributes;
