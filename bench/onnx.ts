@@ -210,6 +210,11 @@ export async function ortSession(model: Uint8Array, threads: number): Promise<Or
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // ORT's pool threads spin-wait after each run by default (session.intra_op.allow_spinning = 1),
+    // longer than the harness's 10 ms warm phase: on a 2-core machine that halved the speed of
+    // whatever the bench timed next (measured: tensorkern's W4A4 decode 84 -> 29 GOP/s). TENSORKERN_ORT_SPIN=1
+    // keeps ORT's default.
+    ...(process.env.TENSORKERN_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
   });
   const tensors = (feeds: Record<string, Feed>) => {
     const t: Record<string, OrtTensor> = {};
