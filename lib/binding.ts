@@ -113,10 +113,10 @@ export interface NativeBinding {
   /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */
   w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
     outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    groupSize: number, rotateBlock: number, actBits: number, async: true): Promise<void>;
+    groupSize: number, rotateBlock: number, actBits: number, async: true, xScales?: NativeTensor): Promise<void>;
   w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
     outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    groupSize: number, rotateBlock: number, actBits: number, async: false): void;
+    groupSize: number, rotateBlock: number, actBits: number, async: false, xScales?: NativeTensor): void;
   /** The plain-loop W4A4 baseline (sync, CPU). */
   w4a4Plain(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
     outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,

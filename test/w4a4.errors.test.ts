@@ -115,3 +115,32 @@ describe('the binding re-checks', () => {
     expect(() => native.w4a4(x, t(new Uint8Array(10), [3, 64], 4), t(f32(3), [3, 1], 0), undefined, undefined, undefined, undefined, undefined, out, 64, 0, 4, false)).toThrow();
   });
 });
+
+describe('pre-quantized activations', () => {
+  const K = 64;
+  const x = Tensor.from(new Float32Array(2 * K).map((_, i) => Math.sin(i)), [2, K]);
+  const w = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(3 * K).map((_, i) => Math.cos(i)), [3, K]));
+  test('bits, rotation and outlier channels must match; int4Matmul takes floats', () => {
+    expectError(() => w4a4MatmulSync(quantizeActivationsInt4(x, { bits: 8 }), w), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected 4-bit activations for w4a4MatmulSync (quantizeActivationsInt4(x, { bits: 4 })) for x but received 8-bit activations');
+    const wr = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(3 * K).map((_, i) => Math.cos(i)), [3, K]), { rotate: 'hadamard' });
+    expectError(() => w4a4MatmulSync(quantizeActivationsInt4(x), wr), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected activations rotated like the weights (quantizeActivationsInt4(x, { rotateLike: w })) for x but received unrotated activations');
+    const wo = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(3 * K).map((_, i) => Math.cos(i)), [3, K]), { outlierChannels: [5] });
+    expectError(() => w4a4MatmulSync(quantizeActivationsInt4(x), wo), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected weights without outlier channels for quantized activations (outliers need the float activations) for w but received weights with outlier channels');
+    expectError(() => int4MatmulSync(quantizeActivationsInt4(x) as never, w), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for int4Matmul (weight-only) for x but received quantized activations');
+  });
+  test('a value outside the 4-bit range is reported by the native layer, not computed', async () => {
+    const q = quantizeActivationsInt4(x);
+    q.values[70] = 9;
+    let err: unknown;
+    try {
+      await w4a4Matmul(q, w);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).name).toBe('RangeError');
+    expect((err as Error).message).toBe('Expected quantized activations in [-8, 7] but row 1 holds a value outside');
+  });
+});

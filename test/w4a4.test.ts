@@ -12,7 +12,7 @@ import { native } from '../lib/binding';
 import { hadamardRotate, rotationBlock } from '../lib/quant/hadamard';
 import { W4A4Case, w4a4TestCases } from './cases/w4a4';
 import { cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
-import { rng } from './helpers/data';
+import { makeData, rng } from './helpers/data';
 import { storiesLinears } from './helpers/stories';
 import {
   hadamardEntry, refHadamard, refMatmul, refQuantizeActs, refQuantizeWeights, refRotationBlock, refW4A4, relError,
@@ -314,6 +314,31 @@ describe('w4a4 on stories260K', () => {
       expect(eOut).toBeLessThan(ePlain);
     }
     process.stderr.write(rows.join('\n') + '\n');
+  });
+});
+
+describe('w4a4 pre-quantized activations', () => {
+  test('quantizeActivationsInt4 output into w4a4Matmul / w4a8Matmul equals the fused quantize bit for bit (groups, rotation, K not a multiple of 64, every ISA)', async () => {
+    for (const [K, opts] of [[192, {}], [192, { groupSize: 64 }], [192, { rotate: 'hadamard' as const }], [192, { groupSize: 32, rotate: 'hadamard' as const }], [100, {}], [100, { rotate: 'hadamard' as const }]] as const) {
+      const M = 7, N = 19;
+      const xd = makeData('float32', M * K, K + 1).data as Float32Array;
+      xd[3] *= 40; // an outlier-ish channel
+      const x = Tensor.from(xd, [M, K]);
+      const wq = quantizeWeightsInt4Sync(Tensor.from(makeData('float32', N * K, K + 2).data, [N, K]), opts);
+      for (const isa of cpuIsas()) {
+        await withIsa(isa, async () => {
+          for (const bits of [4, 8] as const) {
+            const mm = bits === 4 ? w4a4Matmul : w4a8Matmul;
+            const fused = (await mm(x, wq)).toArraySync() as Float32Array;
+            const qa = quantizeActivationsInt4(x, { bits, rotateLike: opts.rotate ? wq : undefined });
+            const pre = (await mm(qa, wq)).toArraySync() as Float32Array;
+            for (let i = 0; i < fused.length; i++) {
+              if (!Object.is(fused[i], pre[i])) throw new Error(`K=${K} ${JSON.stringify(opts)} ${isa} ${bits} bits: out[${i}] ${pre[i]} != fused ${fused[i]}`);
+            }
+          }
+        });
+      }
+    }
   });
 });
 

@@ -42,6 +42,8 @@ export interface QuantizedActivations {
   M: number;
   K: number;
   bits: 4 | 8;
+  /** The Hadamard block applied before quantizing (rotateLike), 0 for none. */
+  rotationBlock: number;
 }
 
 const abs = Math.abs, fround = Math.fround, round = Math.round, floor = Math.floor;
@@ -175,9 +177,35 @@ export function quantizeWeightsInt4Sync(w: Tensor, opts?: QuantizeWeightsInt4Opt
 type Args = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor | undefined,
   NativeTensor | undefined, NativeTensor | undefined, NativeTensor, number, number, number];
 
-function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor } {
-  const X = checkX(x, 'x');
+function isQuantized(x: unknown): x is QuantizedActivations {
+  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && (x as QuantizedActivations).values instanceof Int8Array;
+}
+
+/**
+ * Activations from quantizeActivationsInt4, checked against these weights and the op: the q values as
+ * an int8 tensor plus the row scales (the native side lays them out without rounding again).
+ */
+function quantizedInput(x: QuantizedActivations, w: Int4Weights, bits: 0 | 4 | 8, fn: string): { X: Tensor; scales: NativeTensor } {
+  const { values, scales, M, K } = x;
+  if (bits === 0) throw invalidArg('x', 'a float32 tensor for int4Matmul (weight-only)', 'quantized activations', 'type', { described: true });
+  if (x.bits !== bits) throw invalidArg('x', `${bits}-bit activations for ${fn} (quantizeActivationsInt4(x, { bits: ${bits} }))`, `${x.bits}-bit activations`, 'value', { described: true });
+  if (!Number.isSafeInteger(M) || !Number.isSafeInteger(K) || M < 0 || K < 0 || values.length !== M * K || !(scales instanceof Float32Array) || scales.length !== M) {
+    throw invalidArg('x', 'quantized activations with values of length M * K and scales of length M', `M = ${M}, K = ${K}, ${values.length} values, ${scales?.length} scales`, 'value', { described: true });
+  }
+  if (x.rotationBlock !== w.rotationBlock) {
+    throw invalidArg('x', w.rotationBlock ? 'activations rotated like the weights (quantizeActivationsInt4(x, { rotateLike: w }))' : 'unrotated activations (these weights are not rotated)',
+      x.rotationBlock ? `activations rotated with blocks of ${x.rotationBlock}` : 'unrotated activations', 'value', { described: true });
+  }
+  if (w.outlierChannels) throw invalidArg('w', `weights without outlier channels for quantized activations (outliers need the float activations)`, 'weights with outlier channels', 'value', { described: true });
+  return { X: Tensor.from(values, [M, K], { dtype: 'int8' }), scales: { dtype: 0, shape: [M], data: scales } };
+}
+
+function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor; xScales?: NativeTensor } {
+  let X: Tensor, xScales: NativeTensor | undefined;
+  if (!isQuantized(x)) X = checkX(x, 'x');
   if (!(w instanceof Int4Weights)) throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
+  if (isQuantized(x)) ({ X, scales: xScales } = quantizedInput(x, w, bits, fn));
+  else X = checkX(x, 'x');
   const o = checkOptions<W4A4MatmulOptions>(opts, 'options', bits === 0 ? ['bias', 'out'] : ['bias', 'out', 'outlierChannels']);
   const [M, K] = X.shape;
   if (K !== w.K) throw invalidArg('x', `[M, ${w.K}] (K of the weights)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
@@ -227,36 +255,40 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
     w.rotationBlock,
     bits,
   ];
-  return { args, out };
+  return { args, out, xScales };
 }
 
-/** Y = X W^T with X quantized per token to 4 bits on the fly (and rotated when w is): float32 [M, N]. */
-export async function w4a4Matmul(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
+/**
+ * Y = X W^T with X quantized per token to 4 bits on the fly (and rotated when w is): float32 [M, N].
+ * X may also be quantizeActivationsInt4's output (bits 4, rotateLike: w when w is rotated): then it is
+ * used as it is, bit for bit.
+ */
+export async function w4a4Matmul(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
   return callAsync(w4a4Matmul, async () => {
     const p = prepare(x, w, opts, 4, 'w4a4Matmul');
-    await native.w4a4(...p.args, true);
+    await native.w4a4(...p.args, true, p.xScales);
     return p.out;
   });
 }
 
-export function w4a4MatmulSync(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
+export function w4a4MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
   const p = prepare(x, w, opts, 4, 'w4a4MatmulSync');
-  callSync(() => native.w4a4(...p.args, false));
+  callSync(() => native.w4a4(...p.args, false, p.xScales));
   return p.out;
 }
 
 /** W4A8: the same with 8-bit activations (s = max|x| / 127), for accuracy-sensitive layers. */
-export async function w4a8Matmul(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
+export async function w4a8Matmul(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
   return callAsync(w4a8Matmul, async () => {
     const p = prepare(x, w, opts, 8, 'w4a8Matmul');
-    await native.w4a4(...p.args, true);
+    await native.w4a4(...p.args, true, p.xScales);
     return p.out;
   });
 }
 
-export function w4a8MatmulSync(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
+export function w4a8MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
   const p = prepare(x, w, opts, 8, 'w4a8MatmulSync');
-  callSync(() => native.w4a4(...p.args, false));
+  callSync(() => native.w4a4(...p.args, false, p.xScales));
   return p.out;
 }
 
@@ -264,14 +296,14 @@ export function w4a8MatmulSync(x: Tensor, w: Int4Weights, opts?: W4A4MatmulOptio
 export async function int4Matmul(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Promise<Tensor> {
   return callAsync(int4Matmul, async () => {
     const p = prepare(x, w, opts, 0, 'int4Matmul');
-    await native.w4a4(...p.args, true);
+    await native.w4a4(...p.args, true, p.xScales);
     return p.out;
   });
 }
 
 export function int4MatmulSync(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Tensor {
   const p = prepare(x, w, opts, 0, 'int4MatmulSync');
-  callSync(() => native.w4a4(...p.args, false));
+  callSync(() => native.w4a4(...p.args, false, p.xScales));
   return p.out;
 }
 
@@ -302,7 +334,7 @@ export function quantizeActivationsInt4(x: Tensor, opts?: { bits?: 4 | 8; rotate
     packed = new Uint8Array(Math.ceil((M * K) / 2));
     for (let i = 0; i < M * K; i++) packed[i >> 1] |= (values[i] & 15) << ((i & 1) * 4);
   }
-  return { values, packed, scales, M, K, bits };
+  return { values, packed, scales, M, K, bits, rotationBlock: rb };
 }
 
 /** The CPU kernel w4a4Matmul (bits 4), w4a8Matmul (8) or int4Matmul (0) uses for these shapes. */

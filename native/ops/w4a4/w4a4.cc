@@ -31,7 +31,17 @@ Status expect(const TensorView& t, const char* name, DType dt, std::initializer_
 
 Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
   if (p.x.ndim != 2 || p.w.ndim != 2) return InvalidArgument("Expected rank-2 x and w but received " + dims(p.x) + " and " + dims(p.w));
-  if (p.x.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected x of dtype float32 but received ") + dtype_name(p.x.dtype));
+  const bool preq = p.x_scales.ndim >= 0;
+  if (!preq && p.x.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected x of dtype float32 but received ") + dtype_name(p.x.dtype));
+  if (preq) {
+    if (p.x.dtype != DType::kInt8) return TypeMismatch(std::string("Expected pre-quantized x of dtype int8 but received ") + dtype_name(p.x.dtype));
+    if (p.act_bits != 4 && p.act_bits != 8) return InvalidArgument("Expected pre-quantized activations with 4 or 8 bits");
+    if (p.x_scales.dtype != DType::kFloat32 || p.x_scales.ndim != 1 || p.x_scales.shape[0] != p.x.shape[0]) {
+      return InvalidArgument("Expected x scales as float32 [" + std::to_string(p.x.shape[0]) + "] but received " + dims(p.x_scales));
+    }
+    if (p.outlier_idx.ndim >= 0) return InvalidArgument("Expected weights without outlier channels for pre-quantized activations (outliers need float activations)");
+    if (p.x_scales.device != p.x.device) return InvalidArgument("Expected x scales on the device of x");
+  }
   if (p.w.dtype != DType::kInt4) return TypeMismatch(std::string("Expected w of dtype int4 but received ") + dtype_name(p.w.dtype));
   s->M = p.x.shape[0];
   s->K = p.x.shape[1];

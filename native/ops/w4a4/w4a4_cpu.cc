@@ -98,9 +98,28 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   int8_t* qo = reinterpret_cast<int8_t*>(base + qa_b + corr_b + sx_b);
   float* so = reinterpret_cast<float*>(base + qa_b + corr_b + sx_b + qo_b);
   const int32_t* oidx = s.nO ? p.outlier_idx.as<int32_t>() : nullptr;
-  const float* x = p.x.as<float>();
+  if (p.x_scales.ndim >= 0) {  // already quantized (quantizeActivationsInt4): lay out, no rounding
+    const int8_t* xq = p.x.as<int8_t>();
+    const float* xs = p.x_scales.as<float>();
+    std::atomic<int64_t> bad_row{-1};
+    TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
+      for (int64_t m = r0; m < r1; ++m) {
+        w4a4_quant::RowOut o;
+        o.q = qa + m * Kp;
+        o.scale = sx + m;
+        o.corr = corr + m * s.G;
+        o.gs = p.group_size;
+        if (!w4a4_quant::pack_row(xq + m * s.K, s.K, p.act_bits, xs[m], o)) bad_row.store(m);
+      }
+    }));
+    if (bad_row.load() >= 0) {
+      return InvalidArgument("Expected quantized activations in [" + std::string(p.act_bits == 8 ? "-128, 127" : "-8, 7") + "] but row " +
+                             std::to_string(bad_row.load()) + " holds a value outside");
+    }
+  }
+  const float* x = p.x_scales.ndim >= 0 ? nullptr : p.x.as<float>();
   const auto quantize_row = kernels_for(active_isa()).quantize_row;
-  TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
+  if (x) TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
     float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(s.K) * sizeof(float) + 64));
     for (int64_t m = r0; m < r1; ++m) {
       w4a4_quant::RowOut o;

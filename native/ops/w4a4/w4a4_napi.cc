@@ -1,5 +1,5 @@
 // binding.w4a4(x, w, scales, zeroPoints, outlierIdx, outlierW, outlierScales, bias, out,
-//              groupSize, rotateBlock, actBits, async)
+//              groupSize, rotateBlock, actBits, async, xScales?)  -- xScales: x is pre-quantized int8
 // binding.w4a4Plain(...same but async)  -- the bench's plain-loop baseline (sync, CPU)
 // binding.w4a4QuantizeRows(x, q, scales, bits, rotateBlock, async?)  -- per-row contract quantizer (activations, weight groups)
 // binding.w4a4Kernel(actBits, m, k, groupSize) -- the CPU kernel name
@@ -32,6 +32,7 @@ void unwrap(const Napi::CallbackInfo& info, Unwrapped* u) {
   u->p.group_size = get_int(env, info[9], "groupSize", 0, 1 << 30);
   u->p.rotate_block = get_int(env, info[10], "rotateBlock", 0, 1 << 30);
   u->p.act_bits = get_int(env, info[11], "actBits", 0, 8);
+  u->p.x_scales = unwrap_optional_tensor(env, info[13], "xScales", &u->keep);  // after async: optional
   Status s = w4a4_validate(u->p, &u->s);
   if (!s.ok()) throw_status(env, s);
 }

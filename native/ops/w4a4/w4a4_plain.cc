@@ -11,6 +11,7 @@ namespace tk {
 
 Status w4a4_plain(const W4A4Params& p, const W4A4Shape& s) {
   if (p.act_bits == 0) return Unsupported("w4a4_plain covers the quantized-activation paths");
+  if (p.x_scales.ndim >= 0) return Unsupported("w4a4_plain takes float activations");
   if (s.K == 0) return Unsupported("w4a4_plain needs K > 0");
   const uint8_t* w = static_cast<const uint8_t*>(p.w.data);
   const float* ws = p.scales.as<float>();

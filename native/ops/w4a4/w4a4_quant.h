@@ -24,4 +24,9 @@ struct RowOut {
 void quantize_row(const float* x, int64_t K, int bits, int64_t block, const int32_t* oidx, int64_t nO, float* buf,
                   const RowOut& o);
 
+// Lays out an already quantized row q[0, K) (quantizeActivationsInt4's output) as quantize_row does,
+// with its corrections. Returns false when a value is outside [qmin, qmax] for `bits` (the kernels'
+// exact int16 accumulation depends on the range).
+bool pack_row(const int8_t* q, int64_t K, int bits, float scale, const RowOut& o);
+
 }  // namespace tk::w4a4_quant
