@@ -4,8 +4,8 @@
 // evenly, one row at a time, the row's output tile in registers) and librsb (dlopen). Memory-bound
 // figures are compared with the measured read bandwidth.
 import { Tensor, spmmSync } from '../lib';
-import { NativeTensor, native } from '../lib/binding';
-import { DTYPES } from '../lib/dtype';
+import { native } from '../lib/binding';
+import { csrNative } from '../lib/ops/spmm';
 import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
 import { spmmBenchCases, spmmBytes, spmmFlops } from '../test/cases/spmm';
@@ -44,10 +44,6 @@ export interface SpmmBenchReport {
   cases: SpmmResult[];
 }
 
-function idx(a: Int32Array | BigInt64Array): NativeTensor {
-  return { dtype: DTYPES[a instanceof BigInt64Array ? 'int64' : 'int32'].code, shape: [a.length], data: a };
-}
-
 function fill(rows: number, n: number, seed: number): Tensor {
   let s = seed;
   const d = new Float32Array(rows * n);
@@ -76,14 +72,14 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
   for (const c of cases) {
     const a: SparseMatrix = c.matrix();
     const st = a.rowStats();
-    const handle = rsb.available && a.indexType === 'int32' ? native.rsbPrepare(idx(a.rowPtr), idx(a.colIdx), { dtype: 0, shape: [a.nnz], data: a.values }, a.rows, a.cols) : -1;
+    const csr = csrNative(a);
+    const handle = rsb.available && a.indexType === 'int32' ? native.rsbPrepare(...csr, a.rows, a.cols) : -1;
     for (const n of c.ns) {
       progress.step(step++, `${c.name} N=${n}`);
       const b = fill(a.cols, n, 7);
       const res = Tensor.zeros([a.rows, n]);
       const base = Tensor.zeros([a.rows, n]);
-      const vals: NativeTensor = { dtype: 0, shape: [a.nnz], data: a.values };
-      const args: Parameters<typeof native.spmmPlain> = [idx(a.rowPtr), idx(a.colIdx), vals, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(base, 'out'), 1, 0];
+      const args: Parameters<typeof native.spmmPlain> = [...csr, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(base, 'out'), 1, 0];
       const impls: Impl[] = [
         { name: 'tensorkern', run: () => spmmSync(a, b, { out: res }) },
         { name: 'plain', run: () => native.spmmPlain(...args) },

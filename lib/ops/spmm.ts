@@ -29,6 +29,11 @@ function indexTensor(a: Int32Array | BigInt64Array): NativeTensor {
   return { dtype: DTYPES[dtype].code, shape: [a.length], data: a };
 }
 
+/** The native descriptors of a sparse matrix's CSR arrays: rowPtr, colIdx, values (also used by the bench). */
+export function csrNative(a: SparseMatrix): [NativeTensor, NativeTensor, NativeTensor] {
+  return [indexTensor(a.rowPtr), indexTensor(a.colIdx), { dtype: DTYPES.float32.code, shape: [a.values.length], data: a.values }];
+}
+
 function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; out: Tensor } {
   if (!(a instanceof SparseMatrix)) throw invalidArg('a', 'a SparseMatrix', a);
   a.prepare(); // 'auto' (cached): the CPU kernels take the CSR arrays as they are
@@ -63,9 +68,8 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; out: 
   } else {
     out = Tensor.empty(outShape, 'float32', 'cpu');
   }
-  const vals: NativeTensor = { dtype: DTYPES.float32.code, shape: [a.values.length], data: a.values };
   const args: SpmmArgs = [
-    indexTensor(a.rowPtr), indexTensor(a.colIdx), vals, a.rows, a.cols,
+    ...csrNative(a), a.rows, a.cols,
     nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOf(out, 'options.out'), alpha, beta,
   ];
   return { args, out };

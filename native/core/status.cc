@@ -1,5 +1,7 @@
 #include "status.h"
 
+#include <string>
+
 #include "tensor_view.h"
 
 namespace tk {
@@ -48,6 +50,19 @@ Status make_shape(DType dtype, const int64_t* dims, int ndim, TensorView* out) {
   out->dtype = dtype;
   out->ndim = ndim;
   out->numel = n;
+  return Status::Ok();
+}
+
+std::string shape_str(const TensorView& t) {
+  std::string s = "[";
+  for (int i = 0; i < t.ndim; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
+  return s + "]";
+}
+
+Status check_same_device(const char* op, const Device& dev, std::initializer_list<const TensorView*> ts) {
+  for (const TensorView* t : ts) {
+    if (present(*t) && t->device != dev) return InvalidArgument(std::string("Expected every ") + op + " tensor on " + dev.str() + " but one is on " + t->device.str());
+  }
   return Status::Ok();
 }
 

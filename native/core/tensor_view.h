@@ -4,6 +4,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 
 #include "device.h"
 #include "dtype.h"
@@ -34,5 +36,14 @@ struct TensorView {
 // Checks dims (non-negative, at most kMaxDims) and that numel and its byte size fit in int64
 // without overflow. Used by the JS-facing unwrapping and by native code that builds views.
 Status make_shape(DType dtype, const int64_t* dims, int ndim, TensorView* out);
+
+// An optional tensor argument is absent when ndim == -1.
+inline bool present(const TensorView& t) { return t.ndim >= 0; }
+
+// "[2, 3]": a view's shape for error messages.
+std::string shape_str(const TensorView& t);
+
+// Every present tensor of `ts` on `dev`, else "Expected every <op> tensor on <dev> but one is on ...".
+Status check_same_device(const char* op, const Device& dev, std::initializer_list<const TensorView*> ts);
 
 }  // namespace tk

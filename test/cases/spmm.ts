@@ -41,21 +41,15 @@ export function realMatrixFiles(): string[] {
   return fs.readdirSync(SPARSE_DIR).filter((f) => f.endsWith('.mtx.gz')).sort();
 }
 
-/** Whether a MatrixMarket file stores a pattern (no values). */
-export function isPattern(file: string): boolean {
-  const head = fs.readFileSync(path.join(SPARSE_DIR, file));
-  const text = gunzipSync(head).subarray(0, 200).toString();
-  return /^%%MatrixMarket\s+matrix\s+\S+\s+pattern/i.test(text);
-}
-
 /**
  * A real matrix as read by fromMatrixMarket. Pattern matrices (all ones after reading) get
  * deterministic values instead, a function of the entry's row and column: ones would hide
  * mistakes in which value goes with which column.
  */
 export function loadRealMatrix(file: string): SparseMatrix {
-  const m = SparseMatrix.fromMatrixMarket(fs.readFileSync(path.join(SPARSE_DIR, file)));
-  if (!isPattern(file)) return m;
+  const text = gunzipSync(fs.readFileSync(path.join(SPARSE_DIR, file))).toString('utf8');
+  const m = SparseMatrix.fromMatrixMarket(text);
+  if (!/^%%MatrixMarket\s+matrix\s+\S+\s+pattern/i.test(text)) return m;
   const values = new Float32Array(m.nnz);
   for (let r = 0; r < m.rows; r++) {
     for (let p = Number(m.rowPtr[r]); p < Number(m.rowPtr[r + 1]); p++) {

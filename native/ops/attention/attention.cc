@@ -7,14 +7,6 @@
 namespace tk {
 namespace {
 
-bool present(const TensorView& t) { return t.ndim >= 0; }
-
-std::string dims(const TensorView& t) {
-  std::string s = "[";
-  for (int i = 0; i < t.ndim; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
-  return s + "]";
-}
-
 std::string dims4(int64_t a, int64_t b, int64_t c, int64_t d) {
   return "[" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ", " + std::to_string(d) + "]";
 }
@@ -24,7 +16,7 @@ std::string dims4(int64_t a, int64_t b, int64_t c, int64_t d) {
 Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   const TensorView &q = p.q, &k = p.k, &v = p.v;
   if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4) {
-    return InvalidArgument("Expected rank-4 q, k and v but received " + dims(q) + ", " + dims(k) + " and " + dims(v));
+    return InvalidArgument("Expected rank-4 q, k and v but received " + shape_str(q) + ", " + shape_str(k) + " and " + shape_str(v));
   }
   if (!dtype_is_float(q.dtype)) return TypeMismatch(std::string("Expected q of dtype float32, float16 or bfloat16 but received ") + dtype_name(q.dtype));
   if (k.dtype != q.dtype || v.dtype != q.dtype) {
@@ -38,10 +30,10 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   s->Hkv = k.shape[hd];
   s->Sk = k.shape[sd];
   for (int i = 0; i < 4; ++i) {
-    if (k.shape[i] != v.shape[i]) return InvalidArgument("Expected k and v of one shape but received " + dims(k) + " and " + dims(v));
+    if (k.shape[i] != v.shape[i]) return InvalidArgument("Expected k and v of one shape but received " + shape_str(k) + " and " + shape_str(v));
   }
-  if (k.shape[0] != s->B) return InvalidArgument("Expected k with batch " + std::to_string(s->B) + " but received " + dims(k));
-  if (k.shape[3] != s->D) return InvalidArgument("Expected k and v with head dim " + std::to_string(s->D) + " (that of q) but received " + dims(k));
+  if (k.shape[0] != s->B) return InvalidArgument("Expected k with batch " + std::to_string(s->B) + " but received " + shape_str(k));
+  if (k.shape[3] != s->D) return InvalidArgument("Expected k and v with head dim " + std::to_string(s->D) + " (that of q) but received " + shape_str(k));
   if (s->Hkv == 0 ? s->Hq != 0 : s->Hq % s->Hkv != 0) {
     return InvalidArgument("Expected the query heads (" + std::to_string(s->Hq) + ") to be a multiple of the kv heads (" + std::to_string(s->Hkv) + ")");
   }
@@ -55,15 +47,15 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
     s->qs = D, s->qh = s->Sq * D, s->qb = s->Hq * s->Sq * D;
     s->ks = D, s->kh = s->Sk * D, s->kb = s->Hkv * s->Sk * D;
   }
-  if (p.out.ndim != 4) return InvalidArgument("Expected out of shape " + dims(q) + " but received " + dims(p.out));
+  if (p.out.ndim != 4) return InvalidArgument("Expected out of shape " + shape_str(q) + " but received " + shape_str(p.out));
   for (int i = 0; i < 4; ++i) {
-    if (p.out.shape[i] != q.shape[i]) return InvalidArgument("Expected out of shape " + dims(q) + " but received " + dims(p.out));
+    if (p.out.shape[i] != q.shape[i]) return InvalidArgument("Expected out of shape " + shape_str(q) + " but received " + shape_str(p.out));
   }
   if (!dtype_is_float(p.out.dtype)) return TypeMismatch(std::string("Expected out of dtype float32, float16 or bfloat16 but received ") + dtype_name(p.out.dtype));
   if (present(p.lse)) {
     if (p.lse.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected lse of dtype float32 but received ") + dtype_name(p.lse.dtype));
     if (p.lse.ndim != 3 || p.lse.shape[0] != s->B || p.lse.shape[1] != s->Hq || p.lse.shape[2] != s->Sq) {
-      return InvalidArgument("Expected lse of shape [" + std::to_string(s->B) + ", " + std::to_string(s->Hq) + ", " + std::to_string(s->Sq) + "] but received " + dims(p.lse));
+      return InvalidArgument("Expected lse of shape [" + std::to_string(s->B) + ", " + std::to_string(s->Hq) + ", " + std::to_string(s->Sq) + "] but received " + shape_str(p.lse));
     }
   }
   s->has_mask = present(p.mask);
@@ -73,13 +65,13 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
       return TypeMismatch(std::string("Expected mask of dtype int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") + dtype_name(m.dtype));
     }
     s->mask_bool = m.dtype == DType::kInt8;
-    if (m.ndim < 2 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 2 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + dims(m));
+    if (m.ndim < 2 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 2 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
     const int64_t full[4] = {s->B, s->Hq, s->Sq, s->Sk};
     int64_t stride[4] = {0, 0, 0, 0};
     int64_t st = 1;
     for (int i = 3, mi = m.ndim - 1; mi >= 0; --i, --mi) {
       const int64_t d = m.shape[mi];
-      if (d != 1 && d != full[i]) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + dims(m));
+      if (d != 1 && d != full[i]) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
       stride[i] = d == 1 ? 0 : st;
       st *= d;
     }
@@ -88,7 +80,7 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   if (present(p.kv_lengths)) {
     const TensorView& L = p.kv_lengths;
     if (L.dtype != DType::kInt32 || L.ndim != 1 || L.shape[0] != s->B) {
-      return InvalidArgument("Expected kvLengths as int32 [" + std::to_string(s->B) + "] but received " + dtype_name(L.dtype) + " " + dims(L));
+      return InvalidArgument("Expected kvLengths as int32 [" + std::to_string(s->B) + "] but received " + dtype_name(L.dtype) + " " + shape_str(L));
     }
     if (L.device.is_cpu()) {
       for (int64_t b = 0; b < s->B; ++b) {
@@ -98,10 +90,7 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
     }
   }
   const Device dev = q.device;
-  for (const TensorView* t : {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse}) {
-    if (present(*t) && t->device != dev) return InvalidArgument("Expected every attention tensor on " + dev.str() + " but one is on " + t->device.str());
-  }
-  return Status::Ok();
+  return check_same_device("attention", dev, {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse});
 }
 
 Status attention(const AttentionParams& p) {

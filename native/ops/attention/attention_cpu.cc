@@ -10,10 +10,10 @@
 #include <memory>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <vector>
 
 #include "../../core/cpu_features.h"
+#include "../../core/isa_table.h"
 #include "../../core/half.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
@@ -36,11 +36,8 @@ constexpr size_t kMaxPackedBytes = size_t(256) << 20;
 constexpr size_t kKeepPackedBytes = size_t(64) << 20;
 
 const Kernels& kernels_for(Isa isa) {
-  static Kernels tables[4];
-  static std::once_flag once[4];
-  const int i = static_cast<int>(isa);
-  std::call_once(once[i], [&] {
-    Kernels& k = tables[i];
+  return isa_table<Kernels>(isa, [](Isa isa, Kernels* table) {
+    Kernels& k = *table;
     attention_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::kAvx2) attention_kernels::get_kernels_avx2(&k);
@@ -50,7 +47,6 @@ const Kernels& kernels_for(Isa isa) {
     if (isa == Isa::kNeon) attention_kernels::get_kernels_neon(&k);
 #endif
   });
-  return tables[i];
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

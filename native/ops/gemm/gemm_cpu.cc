@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "../../core/cpu_features.h"
+#include "../../core/isa_table.h"
 #include "../../core/half.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
@@ -29,11 +29,8 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 const IsaKernels& kernels_for(Isa isa) {
-  static IsaKernels tables[4];
-  static std::once_flag once[4];
-  const int i = static_cast<int>(isa);
-  std::call_once(once[i], [&] {
-    IsaKernels& k = tables[i];
+  return isa_table<IsaKernels>(isa, [](Isa isa, IsaKernels* table) {
+    IsaKernels& k = *table;
     gemm_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
@@ -46,7 +43,6 @@ const IsaKernels& kernels_for(Isa isa) {
     if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
 #endif
   });
-  return tables[i];
 }
 
 // 64-byte aligned scratch that frees itself (packing buffers, workspaces).

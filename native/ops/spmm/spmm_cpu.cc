@@ -1,10 +1,10 @@
 // The CPU driver: threads get contiguous row ranges of equal work (nonzeros plus a per-row cost),
 // not equal rows, since power-law matrices put rows of thousands of entries next to empty ones.
 #include <algorithm>
-#include <mutex>
 #include <string>
 
 #include "../../core/cpu_features.h"
+#include "../../core/isa_table.h"
 #include "../../core/thread_pool.h"
 #include "spmm.h"
 #include "spmm_kernels.h"
@@ -19,11 +19,8 @@ using spmm_kernels::IsaKernels;
 using spmm_kernels::Plan;
 
 const IsaKernels& kernels_for(Isa isa) {
-  static IsaKernels tables[4];
-  static std::once_flag once[4];
-  const int i = static_cast<int>(isa);
-  std::call_once(once[i], [&] {
-    IsaKernels& k = tables[i];
+  return isa_table<IsaKernels>(isa, [](Isa isa, IsaKernels* table) {
+    IsaKernels& k = *table;
     spmm_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::kAvx2) spmm_kernels::get_kernels_avx2(&k);
@@ -33,7 +30,6 @@ const IsaKernels& kernels_for(Isa isa) {
     if (isa == Isa::kNeon) spmm_kernels::get_kernels_neon(&k);
 #endif
   });
-  return tables[i];
 }
 
 // Cost of a row beyond its nonzeros, in nonzero-equivalents: the output tile is written and the
@@ -85,10 +81,9 @@ Status bad_index_status(const SpmmParams& p, const BadIndex& bad) {
 // only above the L2 size.
 constexpr int64_t kL2Bytes = 512 * 1024;
 
-Plan plan_for(const Csr& a, const Dense& d, int vec) {
+Plan plan_for(const Csr& a, const Dense& d, int tile_floats) {
   Plan pl;
-  pl.nv = 8;
-  const int64_t tile = std::min<int64_t>(d.n, int64_t(pl.nv) * vec);
+  const int64_t tile = std::min<int64_t>(d.n, tile_floats);
   pl.prefetch = a.cols * tile * 4 > kL2Bytes;
   return pl;
 }
@@ -99,7 +94,7 @@ Status run(const SpmmParams& p, bool plain) {
   if (a.rows == 0 || d.n == 0) return Status::Ok();
   const IsaKernels& k = kernels_for(active_isa());
   BadIndex bad;
-  const Plan plan = plan_for(a, d, k.vec_width);
+  const Plan plan = plan_for(a, d, k.tile_floats);
   const int64_t total = a.nnz + a.rows * kRowCost;
   // Small products are not worth waking the pool for.
   const int max_threads = total * d.n < (int64_t(1) << 16) ? 1 : num_threads();

@@ -126,19 +126,19 @@ inline void tile_dispatch(int nv, const Csr& a, const Dense& d, int64_t r, int64
   }
 }
 
-// The tuned kernel: one row at a time, each tile of up to plan.nv vectors of the row's output in
+// The tuned kernel: one row at a time, each tile of up to kNV vectors of the row's output in
 // registers for the whole row, the row's tiles back to back (a B row's slices are adjacent); when B's
 // tile is larger than L2 (plan.prefetch), the B rows are prefetched ahead of use, across row ends.
 // The driver gives each thread a range of equal work (nonzeros), not of equal rows.
 template <class Idx, bool PF>
-void rows_tuned(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
-  const int64_t NT = plan.nv * kW;
+void rows_tuned(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* bad) {
+  constexpr int64_t NT = kNV * kW;
   const int64_t nfull = d.n / kW * kW;
   for (int64_t r = r0; r < r1; ++r) {
     int64_t p0, p1;
     if (!row_range<Idx>(a, r, &p0, &p1, bad)) return;
     for (int64_t n0 = 0; n0 < nfull; n0 += NT) {
-      const int nv = static_cast<int>(n0 + NT <= nfull ? plan.nv : (nfull - n0) / kW);
+      const int nv = static_cast<int>(n0 + NT <= nfull ? kNV : (nfull - n0) / kW);
       tile_dispatch<Idx, PF>(nv, a, d, r, p0, p1, n0, bad);
     }
     if (nfull < d.n) row_tail<Idx>(a, d, r, p0, p1, nfull, d.n, bad);
@@ -164,11 +164,11 @@ void rows_plain(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* 
 
 void tuned_entry(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
   if (plan.prefetch) {
-    if (a.idx64) rows_tuned<int64_t, true>(a, d, plan, r0, r1, bad);
-    else rows_tuned<int32_t, true>(a, d, plan, r0, r1, bad);
+    if (a.idx64) rows_tuned<int64_t, true>(a, d, r0, r1, bad);
+    else rows_tuned<int32_t, true>(a, d, r0, r1, bad);
   } else {
-    if (a.idx64) rows_tuned<int64_t, false>(a, d, plan, r0, r1, bad);
-    else rows_tuned<int32_t, false>(a, d, plan, r0, r1, bad);
+    if (a.idx64) rows_tuned<int64_t, false>(a, d, r0, r1, bad);
+    else rows_tuned<int32_t, false>(a, d, r0, r1, bad);
   }
 }
 void plain_entry(const Csr& a, const Dense& d, const Plan&, int64_t r0, int64_t r1, BadIndex* bad) {
@@ -180,7 +180,7 @@ void fill_kernels(tk::spmm_kernels::IsaKernels* k, const char* name) {
   k->rows = tuned_entry;
   k->plain_rows = plain_entry;
   k->name = name;
-  k->vec_width = kW;
+  k->tile_floats = kNV * kW;
 }
 
 }  // namespace

@@ -37,8 +37,7 @@ struct BadIndex {
 
 // How the tuned kernel walks the product (chosen by the driver from the matrix and the caches).
 struct Plan {
-  int nv = 8;             // column tile width in vectors (1..8)
-  bool prefetch = true;   // prefetch B rows ahead (B's tile does not fit L2)
+  bool prefetch = true;  // prefetch B rows ahead (B's tile does not fit L2)
 };
 
 // Computes rows [r0, r1) of out for every column. Also checks each row's row_ptr range and every
@@ -49,7 +48,7 @@ struct IsaKernels {
   RowsFn rows = nullptr;        // the tuned kernel
   RowsFn plain_rows = nullptr;  // the bench's hand-written-loop baseline
   const char* name = "";
-  int vec_width = 1;            // floats per SIMD register
+  int tile_floats = 1;         // output columns per register tile of the tuned kernel
 };
 
 void get_kernels_scalar(IsaKernels* k);

@@ -5,14 +5,6 @@
 namespace tk {
 namespace {
 
-bool present(const TensorView& t) { return t.ndim >= 0; }
-
-std::string dims(const TensorView& t) {
-  std::string s = "[";
-  for (int i = 0; i < t.ndim; ++i) s += (i ? ", " : "") + std::to_string(t.shape[i]);
-  return s + "]";
-}
-
 Status expect(const TensorView& t, const char* name, DType dt, std::initializer_list<int64_t> shape) {
   if (t.dtype != dt) return TypeMismatch(std::string("Expected ") + name + " of dtype " + dtype_name(dt) + " but received " + dtype_name(t.dtype));
   bool ok = t.ndim == static_cast<int>(shape.size());
@@ -22,7 +14,7 @@ Status expect(const TensorView& t, const char* name, DType dt, std::initializer_
     std::string want = "[";
     i = 0;
     for (int64_t d : shape) want += (i++ ? ", " : "") + std::to_string(d);
-    return InvalidArgument(std::string("Expected ") + name + " of shape " + want + "] but received " + dims(t));
+    return InvalidArgument(std::string("Expected ") + name + " of shape " + want + "] but received " + shape_str(t));
   }
   return Status::Ok();
 }
@@ -30,23 +22,22 @@ Status expect(const TensorView& t, const char* name, DType dt, std::initializer_
 }  // namespace
 
 Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
-  if (p.x.ndim != 2 || p.w.ndim != 2) return InvalidArgument("Expected rank-2 x and w but received " + dims(p.x) + " and " + dims(p.w));
+  if (p.x.ndim != 2 || p.w.ndim != 2) return InvalidArgument("Expected rank-2 x and w but received " + shape_str(p.x) + " and " + shape_str(p.w));
   const bool preq = p.x_scales.ndim >= 0;
   if (!preq && p.x.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected x of dtype float32 but received ") + dtype_name(p.x.dtype));
   if (preq) {
     if (p.x.dtype != DType::kInt8) return TypeMismatch(std::string("Expected pre-quantized x of dtype int8 but received ") + dtype_name(p.x.dtype));
     if (p.act_bits != 4 && p.act_bits != 8) return InvalidArgument("Expected pre-quantized activations with 4 or 8 bits");
     if (p.x_scales.dtype != DType::kFloat32 || p.x_scales.ndim != 1 || p.x_scales.shape[0] != p.x.shape[0]) {
-      return InvalidArgument("Expected x scales as float32 [" + std::to_string(p.x.shape[0]) + "] but received " + dims(p.x_scales));
+      return InvalidArgument("Expected x scales as float32 [" + std::to_string(p.x.shape[0]) + "] but received " + shape_str(p.x_scales));
     }
     if (p.outlier_idx.ndim >= 0) return InvalidArgument("Expected weights without outlier channels for pre-quantized activations (outliers need float activations)");
-    if (p.x_scales.device != p.x.device) return InvalidArgument("Expected x scales on the device of x");
   }
   if (p.w.dtype != DType::kInt4) return TypeMismatch(std::string("Expected w of dtype int4 but received ") + dtype_name(p.w.dtype));
   s->M = p.x.shape[0];
   s->K = p.x.shape[1];
   s->N = p.w.shape[0];
-  if (p.w.shape[1] != s->K) return InvalidArgument("Expected w with K = " + std::to_string(s->K) + " columns (the columns of x) but received " + dims(p.w));
+  if (p.w.shape[1] != s->K) return InvalidArgument("Expected w with K = " + std::to_string(s->K) + " columns (the columns of x) but received " + shape_str(p.w));
   if (s->K % 2 != 0) return InvalidArgument("Expected an even K (int4 packing along K) but received " + std::to_string(s->K));
   if (p.act_bits != 0 && p.act_bits != 4 && p.act_bits != 8) return InvalidArgument("Expected act_bits 0, 4 or 8 but received " + std::to_string(p.act_bits));
   const int64_t gs = p.group_size;
@@ -80,10 +71,7 @@ Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
     return InvalidArgument("Expected outlier weights and scales only together with outlier channels");
   }
   const Device dev = p.x.device;
-  for (const TensorView* t : {&p.w, &p.scales, &p.zero_points, &p.outlier_idx, &p.outlier_w, &p.outlier_scales, &p.bias, &p.out}) {
-    if (present(*t) && t->device != dev) return InvalidArgument("Expected every w4a4 tensor on " + dev.str() + " but one is on " + t->device.str());
-  }
-  return Status::Ok();
+  return check_same_device("w4a4", dev, {&p.x_scales, &p.w, &p.scales, &p.zero_points, &p.outlier_idx, &p.outlier_w, &p.outlier_scales, &p.bias, &p.out});
 }
 
 Status w4a4(const W4A4Params& p) {

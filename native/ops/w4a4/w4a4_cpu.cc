@@ -5,9 +5,9 @@
 // w4a4_cpu_weight_only.cc.
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 
 #include "../../core/cpu_features.h"
+#include "../../core/isa_table.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
 #include "w4a4.h"
@@ -24,11 +24,8 @@ using w4a4_kernels::IntArgs;
 using w4a4_kernels::Kernels;
 
 const Kernels& kernels_for(Isa isa) {
-  static Kernels tables[4];
-  static std::once_flag once[4];
-  const int i = static_cast<int>(isa);
-  std::call_once(once[i], [&] {
-    Kernels& k = tables[i];
+  return isa_table<Kernels>(isa, [](Isa isa, Kernels* table) {
+    Kernels& k = *table;
     w4a4_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::kAvx2 || isa == Isa::kAvx512) w4a4_kernels::get_kernels_avx2(&k);
@@ -38,7 +35,6 @@ const Kernels& kernels_for(Isa isa) {
     if (isa == Isa::kNeon) w4a4_kernels::get_kernels_neon(&k);
 #endif
   });
-  return tables[i];
 }
 
 const Kernels& pick(int64_t gs, int64_t K) {
@@ -98,29 +94,13 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   int8_t* qo = reinterpret_cast<int8_t*>(base + qa_b + corr_b + sx_b);
   float* so = reinterpret_cast<float*>(base + qa_b + corr_b + sx_b + qo_b);
   const int32_t* oidx = s.nO ? p.outlier_idx.as<int32_t>() : nullptr;
-  if (p.x_scales.ndim >= 0) {  // already quantized (quantizeActivationsInt4): lay out, no rounding
-    const int8_t* xq = p.x.as<int8_t>();
-    const float* xs = p.x_scales.as<float>();
-    std::atomic<int64_t> bad_row{-1};
-    TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
-      for (int64_t m = r0; m < r1; ++m) {
-        w4a4_quant::RowOut o;
-        o.q = qa + m * Kp;
-        o.scale = sx + m;
-        o.corr = corr + m * s.G;
-        o.gs = p.group_size;
-        if (!w4a4_quant::pack_row(xq + m * s.K, s.K, p.act_bits, xs[m], o)) bad_row.store(m);
-      }
-    }));
-    if (bad_row.load() >= 0) {
-      return InvalidArgument("Expected quantized activations in [" + std::string(p.act_bits == 8 ? "-128, 127" : "-8, 7") + "] but row " +
-                             std::to_string(bad_row.load()) + " holds a value outside");
-    }
-  }
-  const float* x = p.x_scales.ndim >= 0 ? nullptr : p.x.as<float>();
+  // Each row of the kernels' activation operand: quantized on the fly (fused, rotated when w is), or
+  // laid out from quantizeActivationsInt4's q values (no rounding again).
+  const bool prequantized = present(p.x_scales);
   const auto quantize_row = kernels_for(active_isa()).quantize_row;
-  if (x) TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
-    float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(s.K) * sizeof(float) + 64));
+  std::atomic<int64_t> bad_row{-1};
+  TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t r0, int64_t r1) {
+    float* buf = prequantized ? nullptr : static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(s.K) * sizeof(float) + 64));
     for (int64_t m = r0; m < r1; ++m) {
       w4a4_quant::RowOut o;
       o.q = qa + m * Kp;
@@ -129,9 +109,14 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
       o.gs = p.group_size;
       o.qo = qo + m * s.nO;
       o.so = so + m;
-      quantize_row(x + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
+      if (!prequantized) quantize_row(p.x.as<float>() + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
+      else if (!w4a4_quant::pack_row(p.x.as<int8_t>() + m * s.K, s.K, p.act_bits, p.x_scales.as<float>()[m], o)) bad_row.store(m);
     }
   }));
+  if (bad_row.load() >= 0) {
+    return InvalidArgument("Expected quantized activations in [" + std::string(p.act_bits == 8 ? "-128, 127" : "-8, 7") + "] but row " +
+                           std::to_string(bad_row.load()) + " holds a value outside");
+  }
 
   const Kernels& k = pick(p.group_size, s.K);
   IntArgs a;
