@@ -64,7 +64,9 @@ export interface NativeProbe {
 export interface NativeBinding {
   DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
   probe(): NativeProbe;
-  memInfo(device: number): { free: number; total: number };
+  memInfo(device: number): { free: number; total: number; inUse: number };
+  /** Test hook: provokes a sticky CUDA error on purpose ('trap'). */
+  injectFault(device: number, kind: string): void;
   getNumThreads(): number;
   setNumThreads(n: number): void;
   defaultNumThreads(): number;

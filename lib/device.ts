@@ -197,8 +197,12 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
-/** Free and total memory of a CUDA device, in bytes. */
-export function memoryInfo(device: DeviceSpec = 'cuda'): { free: number; total: number } {
+/**
+ * A CUDA device's memory: free and total as the driver reports them, and inUse, the bytes of tensorkern's
+ * pool held by live device tensors and running ops (freed blocks stay cached in the pool for reuse, so free
+ * does not rise when a tensor is disposed; inUse does fall).
+ */
+export function memoryInfo(device: DeviceSpec = 'cuda'): { free: number; total: number; inUse: number } {
   const d = resolveDevice(device);
   if (d === 'cpu') throw invalidArg('device', 'a CUDA device', device, 'value');
   return native.memInfo(deviceIndex(d));

@@ -1,6 +1,7 @@
 // Tensor: dtype, shape, device and storage. A host tensor wraps the caller's typed array without
 // copying (host memory is the user's); a device tensor owns a DeviceBuffer, freed by dispose(),
 // `using`, or a finalizer when the tensor is collected.
+import { constants as bufferConstants } from 'buffer';
 import { inspect } from 'util';
 import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
@@ -10,6 +11,8 @@ import { toHalfBits } from './half';
 import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
 
 const NATIVE = Symbol('tensorkern.native');
+/** The most elements a typed array can have here (Buffer is a Uint8Array: V8's limit for both). */
+const MAX_TYPED_ARRAY_LENGTH: number = bufferConstants.MAX_LENGTH;
 const CREATE = Symbol('tensorkern.create');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
@@ -161,6 +164,11 @@ export class Tensor {
   static empty(shape: number[], dtype: DType, device: Device): Tensor {
     const numel = numelOf(shape);
     if (device === 'cpu') {
+      // Checked before allocating: past this length the typed-array constructor cannot succeed at all.
+      if (storageLength(dtype, numel) > MAX_TYPED_ARRAY_LENGTH) {
+        throw invalidArg('shape', `at most ${MAX_TYPED_ARRAY_LENGTH} elements of storage for a host tensor (the largest typed array this runtime holds)`,
+          `${shapeStr(shape)} of ${dtype} (${byteSize(dtype, numel)} bytes)`, 'range', { described: true });
+      }
       let storage: TypedArray;
       try {
         storage = new DTYPES[dtype].array(storageLength(dtype, numel));

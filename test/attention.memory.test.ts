@@ -1,11 +1,13 @@
 // Memory of the fused path, in a fresh process (RSS is per process).
+import { testIf } from './helpers/backends';
 import { runNode } from './helpers/child';
 
 // Memory: S = 32768, D = 64, one head, causal, in a fresh process: the peak RSS over the call, beyond
 // the inputs and the (preallocated, touched) output, stays under 64 MB. The score matrix alone would
 // be 4 GB; the fused kernel needs O(tile) per thread.
+const sanitizer = process.env.TK_SANITIZER;
 describe('attention memory', () => {
-  test('S = 32768, D = 64, one head (causal): under 64 MB of extra memory', () => {
+  testIf(!sanitizer, `attention memory bound under ${sanitizer}: its allocator keeps freed memory in quarantine, so RSS does not measure the op`)('S = 32768, D = 64, one head (causal): under 64 MB of extra memory', () => {
     const code = `
       const tk = require('tensorkern');
       const S = 32768, D = 64;

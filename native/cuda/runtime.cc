@@ -91,7 +91,14 @@ struct DeviceState {
 constexpr int kMaxDevices = 64;
 DeviceState g_state[kMaxDevices];
 
+std::mutex g_sticky_mutex;
+std::string g_sticky;  // the first sticky error, "" when none
+
 Status check_device(int device) {
+  {
+    std::lock_guard<std::mutex> lock(g_sticky_mutex);
+    if (!g_sticky.empty()) return Status(Code::kCuda, "an earlier GPU failure made CUDA unusable in this process: " + g_sticky);
+  }
   const Probe& p = probe();
   if (!p.why_no_gpu.empty() && p.devices.empty()) return NoGpu(p.why_no_gpu);
   if (device < 0 || device >= static_cast<int>(p.devices.size()) || device >= kMaxDevices) {
@@ -147,6 +154,30 @@ const Probe& probe() {
 }
 
 bool usable(int device) { return check_device(device).ok(); }
+
+void record_sticky(const std::string& message) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(g_sticky_mutex);
+    if (g_sticky.empty()) g_sticky = message;
+  } catch (...) {
+  }
+}
+
+std::string sticky_error() {
+  std::lock_guard<std::mutex> lock(g_sticky_mutex);
+  return g_sticky;
+}
+
+size_t pool_in_use(int device) noexcept {
+  DeviceState* s;
+  if (!enter(device, &s).ok() || s->pool == nullptr) return 0;
+  uint64_t used = 0;
+  if (cudaMemPoolGetAttribute(s->pool, cudaMemPoolAttrUsedMemCurrent, &used) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return static_cast<size_t>(used);
+}
 
 Status set_device(int device) {
   DeviceState* s;

@@ -39,6 +39,18 @@ const Probe& probe();
 bool usable(int device);
 
 Status mem_info(int device, size_t* free_bytes, size_t* total_bytes);
+// Bytes of the library's pool now handed out to live tensors and ops (0 without memory pools).
+size_t pool_in_use(int device) noexcept;
+
+// A sticky CUDA error (illegal address, trap, ...) poisons the process's context: it is remembered, and
+// every later GPU call returns it at once, naming the first failure, instead of reaching the driver.
+void record_sticky(const std::string& message) noexcept;
+// The first sticky error's message, or "" when none happened.
+std::string sticky_error();
+
+// Test hook (test/gpu/faults.test.ts): "trap" launches a kernel that executes a trap instruction, which
+// leaves a sticky error behind. Returns the error the launch produced.
+Status inject_fault(int device, const std::string& kind);
 
 // Stream-ordered allocation on the library's stream for `device` (a pool per device that keeps freed
 // blocks for reuse; on out-of-memory it trims the pool and retries once).

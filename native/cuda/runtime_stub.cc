@@ -19,6 +19,10 @@ const Probe& probe() {
 }
 bool usable(int) { return false; }
 Status mem_info(int, size_t*, size_t*) { return no_gpu(); }
+size_t pool_in_use(int) noexcept { return 0; }
+void record_sticky(const std::string&) noexcept {}
+std::string sticky_error() { return std::string(); }
+Status inject_fault(int, const std::string&) { return no_gpu(); }
 Status alloc(int, size_t, void**) { return no_gpu(); }
 void release(int, void*) noexcept {}
 Status copy_to_device(int, void*, const void*, size_t) { return no_gpu(); }

@@ -108,7 +108,18 @@ Napi::Value MemInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("free", static_cast<double>(free_b));
   o.Set("total", static_cast<double>(total_b));
+  o.Set("inUse", static_cast<double>(cuda::pool_in_use(dev)));
   return o;
+}
+
+// injectFault(device, kind): the GPU fault suite's hook (a trap kernel: a sticky error on purpose).
+Napi::Value InjectFault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t dev = get_int(env, info[0], "device", 0, 1 << 20);
+  if (!info[1].IsString()) throw_status(env, Status(Code::kTypeError, "Expected a string for kind"));
+  Status s = cuda::inject_fault(dev, info[1].As<Napi::String>().Utf8Value());
+  if (!s.ok()) throw_status(env, s);
+  return env.Undefined();
 }
 
 Napi::Value Zero(const Napi::CallbackInfo& info) {
@@ -147,6 +158,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New<guard<Probe>>(env, "probe"));
   exports.Set("zero", Napi::Function::New<guard<Zero>>(env, "zero"));
   exports.Set("memInfo", Napi::Function::New<guard<MemInfo>>(env, "memInfo"));
+  exports.Set("injectFault", Napi::Function::New<guard<InjectFault>>(env, "injectFault"));
   exports.Set("getNumThreads", Napi::Function::New<guard<GetNumThreads>>(env, "getNumThreads"));
   exports.Set("setNumThreads", Napi::Function::New<guard<SetNumThreads>>(env, "setNumThreads"));
   exports.Set("defaultNumThreads", Napi::Function::New<guard<DefaultNumThreads>>(env, "defaultNumThreads"));
