@@ -130,7 +130,7 @@ Plan make_plan(const GemmParams& p, const GemmShape& s, const cuda::DeviceInfo& 
   int tier = kSimt;
   if (cc >= 80 && aligned && tc_dtype) tier = kSm80;
   // sm_90a code runs on compute capability 9.0 only (arch-specific features do not carry forward).
-  if (cc == 90 && aligned && (dt == DType::kFloat16 || dt == DType::kBFloat16) && cugemm::sm90_supports(s.M, s.N, s.K))
+  if (cc == 90 && aligned && (dt == DType::kFloat16 || dt == DType::kBFloat16) && cugemm::sm90_supports(p, s))
     tier = kSm90;
   pl.tier = tier < max_tier ? tier : max_tier;
 
@@ -220,7 +220,7 @@ Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
   const DType dt = p.a.dtype;
   switch (pl.tier) {
     case kSm90:
-      TK_RETURN_IF_ERROR(cugemm::launch_sm90(dt, a, p.trans_a, p.trans_b, d.multiprocessors, stream));
+      TK_RETURN_IF_ERROR(cugemm::launch_sm90(dt, a, d.multiprocessors, d.smem_per_block_optin, stream));
       break;
     case kSm80:
       TK_RETURN_IF_ERROR(pl.large ? launch_sm80_dtype<Sm80Large>(dt, a, p.trans_a, p.trans_b, grid, stream)
