@@ -83,6 +83,10 @@ export interface NativeBinding {
   gemmCudaSetPath(tier: string, splits: number): void;
   /** The kernel the last CUDA gemm ran ('' before any). */
   gemmCudaLastKernel(): string;
+  /** cuBLAS, the GPU gemm bench baseline (dlopen). */
+  cublasLoad(): { available: boolean; path: string; version: string; why: string };
+  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
+  gpuGemmTime(which: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean, allowTf32: boolean, warmup: number, runs: number): number[];
   /** The plain-loop baseline (sync, CPU, float32 or int32 out). */
   gemmPlain(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
     transA: boolean, transB: boolean, alpha: number, beta: number): void;

@@ -71,13 +71,23 @@ Status launch_sm80(const DevArgs& a, dim3 grid, cudaStream_t st) {
   return Status::Ok();
 }
 
+// The large config with a 32-bit / 8-bit operand stored m/n-major (scalar fragment gathers) spilled
+// on sm_86/89/90a (ptxas -v: 4-24 bytes, 254 registers): those layouts take the small config only
+// (make_plan), so they are not instantiated for the large one.
+template <class Cfg, class T>
+constexpr bool kGatherLarge = Cfg::kBM == cfg::kSm80Large.bm && sizeof(T) != 2;
+
 template <class Cfg, class T>
 Status launch_sm80_layout(const DevArgs& a, bool ta, bool tb, dim3 grid, cudaStream_t st) {
   // A k-major = a stored [M, K] (no transA); B k-major = b stored [N, K] (transB).
   if (!ta && tb) return launch_sm80<Cfg, T, true, true>(a, grid, st);
+  if constexpr (kGatherLarge<Cfg, T>) {
+    return Internal("gemm plan: large sm80 tiles with a gathered operand");
+  } else {
   if (!ta && !tb) return launch_sm80<Cfg, T, true, false>(a, grid, st);
   if (ta && tb) return launch_sm80<Cfg, T, false, true>(a, grid, st);
   return launch_sm80<Cfg, T, false, false>(a, grid, st);
+  }
 }
 
 template <class Cfg>
@@ -139,7 +149,8 @@ Plan make_plan(const GemmParams& p, const GemmShape& s, const cuda::DeviceInfo& 
     pl.bm = cfg::kSm90.bm, pl.bn = cfg::kSm90.bn, pl.bk = cfg::kSm90.bk, pl.name = cfg::kSm90.name;
   } else if (pl.tier == kSm80) {
     const int64_t large_tiles = ((s.M + 127) / 128) * ((s.N + 127) / 128) * s.batch;
-    pl.large = s.M > 64 && large_tiles >= sms && size_t(cfg::kSm80Large.smem_bytes()) <= d.smem_per_block_optin;
+    const bool gathers = elem_bytes(dt) != 2 && (p.trans_a || !p.trans_b);  // see kGatherLarge
+    pl.large = s.M > 64 && large_tiles >= sms && !gathers && size_t(cfg::kSm80Large.smem_bytes()) <= d.smem_per_block_optin;
     const cfg::TileConfig& c = pl.large ? cfg::kSm80Large : cfg::kSm80Small;
     pl.bm = c.bm, pl.bn = c.bn, pl.bk = 64 / elem_bytes(dt), pl.name = c.name;
   }
