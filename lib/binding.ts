@@ -76,10 +76,19 @@ export interface NativeBinding {
   zero(dst: NativeTensor): void;
   cast(src: NativeTensor, dst: NativeTensor, async: true): Promise<void>;
   cast(src: NativeTensor, dst: NativeTensor, async: false): void;
+  /** runDevice: host tensors computed on that CUDA device (copied in and out); -1 / absent: where the tensors are. */
   gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: true): Promise<void>;
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: true, runDevice?: number, allowTf32?: boolean): Promise<void>;
   gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: false): void;
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: false, runDevice?: number, allowTf32?: boolean): void;
+  /** Caps the CUDA gemm kernel tier ('auto' | 'sm90' | 'sm80' | 'simt') and forces split-K slices (0 = automatic); tests and benches. */
+  gemmCudaSetPath(tier: string, splits: number): void;
+  /** The kernel the last CUDA gemm ran ('' before any). */
+  gemmCudaLastKernel(): string;
+  /** cuBLAS, the GPU gemm bench baseline (dlopen). */
+  cublasLoad(): { available: boolean; path: string; version: string; why: string };
+  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
+  gpuGemmTime(which: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean, allowTf32: boolean, warmup: number, runs: number): number[];
   /** The plain-loop baseline (sync, CPU, float32 or int32 out). */
   gemmPlain(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
     transA: boolean, transB: boolean, alpha: number, beta: number): void;

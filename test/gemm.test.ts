@@ -77,7 +77,7 @@ describe('gemm cpu', () => {
       test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, cs, i) =>
         withIsa(isa, async () => {
           const x = build(cs, 1000 + i);
-          const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.out });
+          const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.out, device: 'cpu' });
           expect(y.dtype).toBe(cs.outDtype ?? (cs.dtype === 'int8' ? 'int32' : 'float32'));
           check(cs, y, x.ref);
           if (x.out) expect(y).toBe(x.out);
@@ -98,8 +98,8 @@ describe('gemm paths and threads', () => {
         const runs: ArrayBufferView[] = [];
         for (const n of [1, 2, 3]) {
           setNumThreads(n);
-          runs.push((await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB })).toArraySync());
-          runs.push(gemmSync(x.a, x.b, { transA: cs.transA, transB: cs.transB }).toArraySync());
+          runs.push((await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, device: 'cpu' })).toArraySync());
+          runs.push(gemmSync(x.a, x.b, { transA: cs.transA, transB: cs.transB, device: 'cpu' }).toArraySync());
         }
         const first = Buffer.from(runs[0].buffer);
         runs.forEach((r, i) => expect([cs.name, i, Buffer.from(r.buffer).equals(first)]).toEqual([cs.name, i, true]));
@@ -112,7 +112,7 @@ describe('gemm paths and threads', () => {
   test('out may be c: an in-place update', async () => {
     const cs = CASES.find((c) => c.withC && c.dtype === 'float32' && !c.batch)!;
     const x = build(cs, 3);
-    const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.c });
+    const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.c, device: 'cpu' });
     expect(y).toBe(x.c);
     check(cs, y, x.ref);
   });
@@ -157,7 +157,7 @@ describe('gemm on real model weights', () => {
         const enc = (v: Float32Array) => (dtype === 'float32' ? Tensor.from(v, [v.length]) : Tensor.from(Array.from(v), [v.length], { dtype }));
         const a = enc(x).reshape([tokens.length, dim]);
         const b = enc(w).reshape([n, dim]);
-        const y = await gemm(a, b, { transB: true });
+        const y = await gemm(a, b, { transB: true, device: 'cpu' });
         if (dtype === 'float32') {
           check({ name: `stories260K ${n}`, M: tokens.length, N: n, K: dim, dtype }, y, ref);
         } else {

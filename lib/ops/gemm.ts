@@ -1,9 +1,13 @@
-// gemm(a, b, opts): alpha * op(a) @ op(b) + beta * c (+ bias per column), on CPU tensors today
-// (the CUDA kernels plug into the same call). Rank 2, or rank 3 = a strided batch in which a rank-2
-// operand is shared by every entry. float32 / float16 / bfloat16 inputs accumulate in float32 and
-// produce float32 unless `out` says otherwise; int8 x int8 gives exact int32.
+// gemm(a, b, opts): alpha * op(a) @ op(b) + beta * c (+ bias per column). Rank 2, or rank 3 = a
+// strided batch in which a rank-2 operand is shared by every entry. float32 / float16 / bfloat16
+// inputs accumulate in float32 and produce float32 unless `out` says otherwise; int8 x int8 gives
+// exact int32.
+// Where it runs: device tensors on their GPU (the result is a device tensor); host tensors on
+// options.device when given, else on the default device (defaultDevice(): the first usable GPU, or
+// the CPU; TENSORKERN_DEVICE overrides) -- on a GPU they are copied in and the result copied back
+// into a host tensor.
 import { NativeTensor, native } from '../binding';
-import { DeviceSpec, resolveDevice } from '../device';
+import { Device, DeviceSpec, defaultDevice, deviceIndex, resolveDevice } from '../device';
 import { DType } from '../dtype';
 import { invalidArg } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
@@ -25,7 +29,10 @@ export interface GemmOptions {
   bias?: Tensor;
   /** Where to write the result: [M, N] or [batch, M, N]; float32, float16 or bfloat16 (int32 for int8). */
   out?: Tensor;
-  /** Where to run; default: where the inputs are. */
+  /**
+   * Where to run. Device tensors run on their GPU (any other device is an error). Host tensors run
+   * here; default: defaultDevice() (a GPU when one is usable: copied in, result copied back).
+   */
   device?: DeviceSpec;
   /** float32 inputs only: 'tf32' lets a GPU use TF32 tensor cores; the CPU always computes in fp32. */
   precision?: 'fp32' | 'tf32';
@@ -35,9 +42,12 @@ const KEYS = ['transA', 'transB', 'alpha', 'beta', 'c', 'bias', 'out', 'device',
 const FLOAT_IN: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
 type GemmArgs = [NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor, boolean, boolean, number, number];
+// After `async`: the CUDA device host tensors run on (-1: where the tensors are) and allowTf32.
+type GemmRun = [number, boolean];
 
 interface Prepared {
   args: GemmArgs;
+  run: GemmRun;
   out: Tensor;
 }
 
@@ -72,13 +82,14 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   }
   const outShape = batched ? [batch, M, N] : [M, N];
 
-  const device = o.device === undefined ? A.device : resolveDevice(o.device, 'options.device');
   for (const [t, n] of [[B, 'b'], [o.c, 'options.c'], [o.bias, 'options.bias'], [o.out, 'options.out']] as const) {
     if (t === undefined) continue;
     const T = checkTensor(t, n);
     if (T.device !== A.device) throw invalidArg(n, `a tensor on ${A.device} (the device of a)`, `a tensor on ${T.device}`, 'value', { described: true });
   }
-  if (device !== A.device) {
+  // Device tensors run where they are; host tensors on the requested or the default device.
+  const device: Device = o.device !== undefined ? resolveDevice(o.device, 'options.device') : A.device !== 'cpu' ? A.device : defaultDevice();
+  if (A.device !== 'cpu' && device !== A.device) {
     throw invalidArg('options.device', `${A.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', { described: true });
   }
 
@@ -123,20 +134,21 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
       throw invalidArg('options.out', 'either c itself (an in-place update) or memory that does not overlap c', 'a partly overlapping tensor', 'value', { described: true });
     }
   } else {
-    out = Tensor.empty(outShape, accDtype, device);
+    out = Tensor.empty(outShape, accDtype, A.device);
   }
   const args: GemmArgs = [
     nativeOf(A, 'a'), nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOptional(bias, 'options.bias'), nativeOf(out, 'options.out'),
     transA, transB, alpha, beta,
   ];
-  return { args, out };
+  const run: GemmRun = [A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1, precision === 'tf32'];
+  return { args, run, out };
 }
 
 /** alpha * op(a) @ op(b) + beta * c + bias, computed off the event loop. */
 export async function gemm(a: Tensor, b: Tensor, opts?: GemmOptions): Promise<Tensor> {
   return callAsync(gemm, async () => {
     const p = prepare(a, b, opts);
-    await native.gemm(...p.args, true);
+    await native.gemm(...p.args, true, ...p.run);
     return p.out;
   });
 }
@@ -144,6 +156,6 @@ export async function gemm(a: Tensor, b: Tensor, opts?: GemmOptions): Promise<Te
 /** Synchronous gemm, for small products (it blocks the event loop while it runs). */
 export function gemmSync(a: Tensor, b: Tensor, opts?: GemmOptions): Tensor {
   const p = prepare(a, b, opts);
-  callSync(() => native.gemm(...p.args, false));
+  callSync(() => native.gemm(...p.args, false, ...p.run));
   return p.out;
 }

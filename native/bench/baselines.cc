@@ -14,9 +14,11 @@
 
 #include "../core/thread_pool.h"
 #include "../napi/async_op.h"
+#include "gpu_gemm_bench.h"
 #include "../napi/register.h"
 #include "../ops/gemm/gemm.h"
 #include "dl_lib.h"
+#include "gpu_gemm_bench.h"
 
 namespace tk::napi {
 namespace {
@@ -172,7 +174,44 @@ Napi::Value MemRead(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// cublasLoad() -> { available, path, version, why }: the GPU gemm baseline (dlopen).
+Napi::Value CublasLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bench::CublasInfo c = bench::cublas_load();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", c.available);
+  o.Set("path", c.path);
+  o.Set("version", c.version);
+  o.Set("why", c.why);
+  return o;
+}
+
+// gpuGemmTime(which, a, b, out, transA, transB, allowTf32, warmup, runs) -> seconds per run (CUDA
+// events), device tensors; which = 'tensorkern' | 'cublas'.
+Napi::Value GpuGemmTime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected 'tensorkern' or 'cublas'"));
+  const std::string which = info[0].As<Napi::String>().Utf8Value();
+  GemmParams p;
+  p.a = unwrap_tensor(env, info[1], "a", nullptr);
+  p.b = unwrap_tensor(env, info[2], "b", nullptr);
+  p.out = unwrap_tensor(env, info[3], "out", nullptr);
+  p.c.ndim = p.bias.ndim = -1;
+  p.trans_a = get_bool(env, info[4], "transA");
+  p.trans_b = get_bool(env, info[5], "transB");
+  p.allow_tf32 = get_bool(env, info[6], "allowTf32");
+  const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
+  std::vector<double> secs;
+  Status st = bench::gpu_time_gemm(which, p, warmup, runs, &secs);
+  if (!st.ok()) throw_status(env, st);
+  Napi::Array a = Napi::Array::New(env, secs.size());
+  for (size_t i = 0; i < secs.size(); ++i) a.Set(uint32_t(i), secs[i]);
+  return a;
+}
+
 void register_bench(Napi::Env env, Napi::Object exports) {
+  exports.Set("cublasLoad", Napi::Function::New<guard<CublasLoad>>(env, "cublasLoad"));
+  exports.Set("gpuGemmTime", Napi::Function::New<guard<GpuGemmTime>>(env, "gpuGemmTime"));
   exports.Set("baselines", Napi::Function::New<guard<Baselines>>(env, "baselines"));
   exports.Set("baselineGemm", Napi::Function::New<guard<BaselineGemm>>(env, "baselineGemm"));
   exports.Set("memRead", Napi::Function::New<guard<MemRead>>(env, "memRead"));

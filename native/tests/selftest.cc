@@ -18,6 +18,7 @@
 #include "../ops/gemm/gemm.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
+#include "gemm_cuda_checks.h"
 
 namespace {
 
@@ -376,6 +377,9 @@ int main(int argc, char** argv) {
       }
   cases.push_back({64, 64, 1000, false, true, tk::DType::kFloat16, true, true, -0.5f, 0.25f});
   std::mt19937 rng(1234);
+  // The CUDA GEMM index math, checked on the host (no GPU needed).
+  gemm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda gemm index math: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

@@ -1,6 +1,9 @@
 #include "gemm.h"
 
 #include <string>
+#include <vector>
+
+#include "../../cuda/runtime.h"
 
 namespace tk {
 
@@ -59,8 +62,66 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
 Status gemm(const GemmParams& p) {
   GemmShape s;
   TK_RETURN_IF_ERROR(gemm_validate(p, &s));
-  if (p.a.device.is_cuda()) return Unsupported("gemm on CUDA devices is not built yet (the tensor-core kernels are the next step); use CPU tensors");
+  if (p.a.device.is_cuda()) return gemm_cuda(p, s, p.a.device.index);
+  if (p.run_device >= 0) return gemm_cuda_host(p, s, p.run_device);
   return gemm_cpu(p, s);
 }
+
+namespace {
+
+// Device copies of host operands; every allocation is released when this goes out of scope.
+struct DeviceCopies {
+  int device;
+  std::vector<void*> ptrs;
+  explicit DeviceCopies(int d) : device(d) {}
+  ~DeviceCopies() {
+    for (void* q : ptrs) cuda::release(device, q);
+  }
+  Status copy_in(const TensorView& host, TensorView* dev, bool upload) {
+    *dev = host;
+    dev->device = Device::cuda(device);
+    if (!present(host)) return Status::Ok();
+    void* q = nullptr;
+    TK_RETURN_IF_ERROR(cuda::alloc(device, host.nbytes(), &q));
+    if (q) ptrs.push_back(q);
+    dev->data = q;
+    return upload ? cuda::copy_to_device(device, q, host.data, host.nbytes()) : Status::Ok();
+  }
+};
+
+}  // namespace
+
+Status gemm_cuda_host(const GemmParams& p, const GemmShape& s, int device) {
+  if (!cuda::usable(device)) return NoGpu("CUDA device " + std::to_string(device) + " is not usable: " + cuda::probe().why_no_gpu);
+  DeviceCopies d(device);
+  GemmParams q = p;
+  TK_RETURN_IF_ERROR(d.copy_in(p.a, &q.a, true));
+  TK_RETURN_IF_ERROR(d.copy_in(p.b, &q.b, true));
+  TK_RETURN_IF_ERROR(d.copy_in(p.bias, &q.bias, true));
+  // c may be out itself (an in-place update): then out's device copy starts as c.
+  const bool c_is_out = present(p.c) && p.c.data == p.out.data;
+  TK_RETURN_IF_ERROR(d.copy_in(p.out, &q.out, c_is_out));
+  if (c_is_out) {
+    q.c = p.c;
+    q.c.device = Device::cuda(device);
+    q.c.data = q.out.data;
+  } else {
+    TK_RETURN_IF_ERROR(d.copy_in(p.c, &q.c, true));
+  }
+  q.run_device = -1;
+  TK_RETURN_IF_ERROR(gemm_cuda(q, s, device));
+  return cuda::copy_to_host(device, p.out.data, q.out.data, p.out.nbytes());
+}
+
+#if !defined(TK_WITH_CUDA)
+Status gemm_cuda(const GemmParams&, const GemmShape&, int) {
+  return NoGpu("gemm on a CUDA device: this tensorkern binary was built without CUDA");
+}
+bool gemm_cuda_set_path(const char* tier, int) {
+  const std::string t = tier;
+  return t == "auto" || t == "sm90" || t == "sm80" || t == "simt";
+}
+std::string gemm_cuda_last_kernel() { return ""; }
+#endif
 
 }  // namespace tk

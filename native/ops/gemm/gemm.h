@@ -4,6 +4,7 @@
 //   accumulate in float32; int8 x int8 accumulates exactly in int32.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "../../core/status.h"
 #include "../../core/tensor_view.h"
@@ -17,6 +18,10 @@ struct GemmParams {
   TensorView out;   // [M,N] or [batch,M,N]
   bool trans_a = false, trans_b = false;
   float alpha = 1.0f, beta = 0.0f;
+  // float32 inputs on a GPU: allow TF32 tensor cores (precision: 'tf32'); otherwise exact fp32 FMA.
+  bool allow_tf32 = false;
+  // Host tensors only: run on this CUDA device (copy in, compute, copy out); -1 = on the CPU.
+  int run_device = -1;
 };
 
 // Sizes and per-batch element strides derived from the params (0 stride = shared operand).
@@ -31,6 +36,18 @@ struct GemmShape {
 Status gemm_validate(const GemmParams& p, GemmShape* s);
 Status gemm(const GemmParams& p);
 Status gemm_cpu(const GemmParams& p, const GemmShape& s);
+// Every tensor on CUDA device `device` (gemm_cuda.cu; the CPU-only build answers ERR_TK_NO_GPU).
+Status gemm_cuda(const GemmParams& p, const GemmShape& s, int device);
+// Host tensors, computed on CUDA device `device`: operands copied in, the result copied out; device
+// memory is freed on every path.
+Status gemm_cuda_host(const GemmParams& p, const GemmShape& s, int device);
+
+// Which CUDA kernel tier gemm_cuda may use at most ("auto" = the best the device has, "sm90",
+// "sm80", "simt") and a forced split-K slice count (0 = automatic), for tests and benches; the
+// TENSORKERN_GEMM_KERNEL environment variable sets the initial tier. False for an unknown name.
+bool gemm_cuda_set_path(const char* tier, int splits);
+// The kernel the last gemm_cuda call ran (e.g. "sm80_128x128x64B_4st bf16 NT splitk=1").
+std::string gemm_cuda_last_kernel();
 
 // The kernel gemm_cpu picks for this dtype and row count on the active ISA (reported by benches).
 const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b);

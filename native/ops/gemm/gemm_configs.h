@@ -39,3 +39,48 @@ constexpr int kSkinnyMaxMNN = 48;
 constexpr int kSkinnyMaxMNT = 16;
 
 }  // namespace tk::gemm_kernels
+
+// ---- CUDA tile configs (native/ops/gemm/gemm_cuda.cu picks one per call) --------------------------
+// Each is data with its reason; SM count and shared memory per block come from the device
+// (tk::cuda::probe()) at run time, never from here. Every sm80-family stage holds 64 bytes of K:
+// 32 fp16/bf16, 16 tf32 or 64 int8 elements = two mma.sync steps of 32 bytes each.
+namespace tk::gemm_cuda_configs {
+
+struct TileConfig {
+  int bm, bn, warps_m, warps_n, stages;
+  int min_blocks;  // __launch_bounds__ CTAs per SM: caps registers at 65536 / (threads * min_blocks)
+  const char* name;
+  constexpr int threads() const { return warps_m * warps_n * 32; }
+  constexpr int smem_bytes() const { return (bm + bn) * 64 * stages; }
+};
+
+// sm80/86/89, large tiles: 8 warps of 64x32 (4x4 mma tiles, 64 fp32 accumulators per thread), 4
+// stages of 16 KB = 64 KB -- 4 stages hide the ~500-cycle DRAM latency at this tile's compute time.
+// One CTA (8 warps) per SM: ~180 registers per thread; capping at 128 for two CTAs per SM
+// (min_blocks 2) made ptxas spill 40 bytes, measured with -Xptxas -v on sm_80.
+constexpr TileConfig kSm80Large = {128, 128, 2, 4, 4, 1, "sm80_128x128x64B_4st"};
+// sm80 family, small tiles for M <= 64 (decode) and small grids: 4 warps of 32x32, 4 stages of 8 KB.
+// Twice the CTAs of kSm80Large on a 64-row problem; split-K fills the rest of the SMs.
+constexpr TileConfig kSm80Small = {64, 64, 2, 2, 4, 1, "sm80_64x64x64B_4st"};
+// The SIMT fallback (sm_75, float32 without tf32, misaligned leading dimensions): 64x64x16 tiles,
+// 256 threads of 4x4 outputs, plain loads; correct for every layout and alignment.
+constexpr TileConfig kSimt = {64, 64, 2, 4, 1, 1, "simt_64x64x16"};
+// Split-K: a grid with fewer CTAs than this fraction of the SMs splits K (deterministic two-pass
+// reduction), each slice at least kSplitKMinTiles K-stages deep so the pipeline still fills.
+constexpr int kSplitKMaxSlices = 16;
+constexpr int kSplitKMinTiles = 4;
+// CTA rasterization: 8 tile rows per group (see gemm_cuda_layout.h raster()).
+constexpr int kRasterGroupM = 8;
+
+// sm_90a (H100/H200): wgmma m64n256k16 fed by TMA. 128 x 256 x 64 tiles (a 128-byte K row = the TMA
+// 128B swizzle span), 4 stages of 48 KB = 192 KB of 227 KB; one producer warp group (TMA) and two
+// consumer warp groups of 64 x 256 each (128 fp32 accumulators per thread), persistent over tiles.
+struct Sm90Config {
+  int bm, bn, bk, stages, consumers;
+  const char* name;
+  constexpr int stage_bytes() const { return (bm + bn) * bk * 2; }
+  constexpr int smem_bytes() const { return stage_bytes() * stages + 1024 /* align */ + 256 /* barriers */; }
+};
+constexpr Sm90Config kSm90 = {128, 256, 64, 4, 2, "sm90_wgmma_tma_128x256x64_4st_ws"};
+
+}  // namespace tk::gemm_cuda_configs

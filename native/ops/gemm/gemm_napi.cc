@@ -1,5 +1,6 @@
-// binding.gemm(a, b, c, bias, out, transA, transB, alpha, beta, async) and
-// binding.gemmPlain(...same, sync) -- the bench's plain-loop baseline.
+// binding.gemm(a, b, c, bias, out, transA, transB, alpha, beta, async[, runDevice, allowTf32]),
+// binding.gemmPlain(...same, sync) -- the bench's plain-loop baseline -- and the CUDA path controls
+// gemmCudaSetPath(tier, splits) / gemmCudaLastKernel() for tests and benches.
 #include "../../napi/async_op.h"
 #include "../../napi/register.h"
 #include "gemm.h"
@@ -31,7 +32,12 @@ void unwrap(const Napi::CallbackInfo& info, Unwrapped* u) {
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Unwrapped u;
   unwrap(info, &u);
-  const bool async = get_bool(info.Env(), info[9], "async");
+  Napi::Env env = info.Env();
+  const bool async = get_bool(env, info[9], "async");
+  // Host tensors computed on a GPU (the JS layer resolved the device): its index, else -1.
+  if (info.Length() > 10 && !info[10].IsUndefined()) u.p.run_device = get_int(env, info[10], "runDevice", -1, 1023);
+  if (info.Length() > 11 && !info[11].IsUndefined()) u.p.allow_tf32 = get_bool(env, info[11], "allowTf32");
+  if (u.p.run_device >= 0 && !u.p.a.device.is_cpu()) throw_status(env, InvalidArgument("runDevice applies to host tensors only"));
   GemmParams p = u.p;
   return run_op(info.Env(), "tensorkern:gemm", async, std::move(u.keep), [p] { return gemm(p); });
 }
@@ -53,12 +59,29 @@ Napi::Value GemmKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, gemm_cpu_kernel_name(static_cast<DType>(dt), static_cast<int64_t>(m), trans_b));
 }
 
+Napi::Value GemmCudaSetPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for tier"));
+  const std::string tier = info[0].As<Napi::String>().Utf8Value();
+  const int32_t splits = get_int(env, info[1], "splits", 0, 64);
+  if (!gemm_cuda_set_path(tier.c_str(), splits)) {
+    throw_status(env, InvalidArgument("Expected 'auto', 'sm90', 'sm80' or 'simt' for tier but received \"" + tier + "\""));
+  }
+  return env.Undefined();
+}
+
+Napi::Value GemmCudaLastKernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), gemm_cuda_last_kernel());
+}
+
 }  // namespace
 
 void register_gemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New<guard<Gemm>>(env, "gemm"));
   exports.Set("gemmPlain", Napi::Function::New<guard<GemmPlain>>(env, "gemmPlain"));
   exports.Set("gemmKernel", Napi::Function::New<guard<GemmKernel>>(env, "gemmKernel"));
+  exports.Set("gemmCudaSetPath", Napi::Function::New<guard<GemmCudaSetPath>>(env, "gemmCudaSetPath"));
+  exports.Set("gemmCudaLastKernel", Napi::Function::New<guard<GemmCudaLastKernel>>(env, "gemmCudaLastKernel"));
 }
 
 }  // namespace tk::napi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The checks that need a GPU, for a session on a machine with one (no registry needed there):
+#   1. the GPU suites (test/gpu/*.test.ts) under `node --test`, compiled to dist-test/ (tsc here, or
+#      carried over already compiled: run `npx tsc -p tsconfig.gpu-test.json` where node_modules is);
+#   2. the same suites under compute-sanitizer memcheck and racecheck (the GEMM suite only, short);
+#   3. `tensorkern bench gemm --device cuda` against cuBLAS (dlopen), JSON to $OUT (or build-gpu/).
+# Needs the CUDA build of the addon (build/Release or prebuilds/). Exit status: first failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-build-gpu}
+mkdir -p "$OUT"
+status=0
+step() { echo "== $*"; }
+
+if [ -x node_modules/.bin/tsc ]; then
+  step "compile the GPU suites to dist-test/"
+  node node_modules/.bin/tsc -p tsconfig.gpu-test.json || exit 1
+fi
+[ -d dist-test/test/gpu ] || { echo "gpu-check: dist-test/test/gpu missing (compile with npx tsc -p tsconfig.gpu-test.json)"; exit 1; }
+node -e "const t=require('./dist-test/lib');console.log(JSON.stringify(t.devices(),null,1));console.log('whyNoGpu:',t.whyNoGpu())" | tee "$OUT/devices.json"
+
+step "GPU suites (node --test)"
+node --test --test-reporter=spec dist-test/test/gpu/ 2>&1 | tee "$OUT/gpu-tests.log" || status=1
+
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ -x "$CS" ]; then
+  for tool in memcheck racecheck; do
+    step "compute-sanitizer --tool $tool over test/gpu/gemm (TK_GPU_QUICK=1)"
+    TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
+      node --test dist-test/test/gpu/gemm.test.js > "$OUT/sanitizer-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-$tool.log"; }
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-$tool.log" | tail -2
+  done
+else
+  echo "SKIP compute-sanitizer: not found"
+fi
+
+step "bench gemm --device cuda vs cuBLAS"
+node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda.json" 2>&1 | tee "$OUT/bench-gemm-cuda.log" || status=1
+exit $status
