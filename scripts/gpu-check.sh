@@ -36,4 +36,6 @@ fi
 
 step "bench gemm --device cuda vs cuBLAS"
 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda.json" 2>&1 | tee "$OUT/bench-gemm-cuda.log" || status=1
+# The sm90 kernel is opt-in until verified: bench it too, so both tiers' figures come back.
+TENSORKERN_GEMM_KERNEL=sm90 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda-sm90.json" 2>&1 | tee "$OUT/bench-gemm-cuda-sm90.log" || status=1
 exit $status

@@ -29,8 +29,13 @@ namespace cfg = gemm_cuda_configs;
 
 enum Tier { kSimt = 0, kSm80 = 1, kSm90 = 2 };
 
+// The highest tier used unless asked for more. The sm90 (wgmma + TMA) kernel has not yet run on an H100
+// (it was written and compiled without one), so it is opt-in -- TENSORKERN_GEMM_KERNEL=sm90, or the GPU
+// suite's forced tiers -- until test/gpu/gemm.test.ts passes on one; then this becomes kSm90.
+constexpr int kDefaultTier = kSm80;
+
 int tier_from_name(const char* s) {
-  if (!s || !*s || std::strcmp(s, "auto") == 0) return kSm90;
+  if (!s || !*s || std::strcmp(s, "auto") == 0) return kDefaultTier;
   if (std::strcmp(s, "sm90") == 0) return kSm90;
   if (std::strcmp(s, "sm80") == 0) return kSm80;
   if (std::strcmp(s, "simt") == 0) return kSimt;
@@ -39,7 +44,7 @@ int tier_from_name(const char* s) {
 
 std::atomic<int> g_max_tier{[] {
   int t = tier_from_name(std::getenv("TENSORKERN_GEMM_KERNEL"));
-  return t < 0 ? int(kSm90) : t;
+  return t < 0 ? int(kDefaultTier) : t;
 }()};
 std::atomic<int> g_force_splits{0};
 std::mutex g_last_mu;
