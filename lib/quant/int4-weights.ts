@@ -49,7 +49,9 @@ export interface MatMulNBitsInput {
   blockSize: number;
 }
 
-const pad4 = (n: number) => (n + 3) & ~3;
+// Exact for any size (a header's N * K / 2 can pass 2^31, where `(n + 3) & ~3` wrapped: a 32-byte
+// buffer declaring N = 2^30, K = 8 then matched its "size" and got past the length check).
+const pad4 = (n: number) => Math.ceil(n / 4) * 4;
 
 export class Int4Weights {
   readonly N: number;

@@ -1,7 +1,7 @@
 // CSR construction: index arrays checked before anything reads through them, column indices sorted
 // within each row (a copy is made only when some row is unsorted), COO triplets sorted and their
 // duplicates summed. Shared by every SparseMatrix constructor.
-import { invalidArg } from '../errors';
+import { TensorkernError, invalidArg } from '../errors';
 
 export type IndexArray = Int32Array | BigInt64Array;
 export type IndexInput = IndexArray | readonly number[];
@@ -114,13 +114,28 @@ export function checkCsr(rows: number, cols: number, rowPtr: IndexArray, colIdx:
 }
 
 /**
+ * A typed array whose size comes from the caller's shape (O(rows) arrays of a CSR): V8 throws a bare
+ * RangeError when it is beyond its limit or the memory ("Invalid typed array length", "Array buffer
+ * allocation failed"); that becomes the documented ERR_TK_OUT_OF_MEMORY (found by fuzzing the
+ * MatrixMarket reader with a size line of 10^15 rows).
+ */
+function allocate<T>(what: string, length: number, make: (length: number) => T): T {
+  try {
+    return make(length);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new TensorkernError('ERR_TK_OUT_OF_MEMORY', `Expected memory for ${what} (${length} entries) but it could not be allocated: ${e.message}`);
+  }
+}
+
+/**
  * Builds CSR from triplets (any order): counting sort by row, sort by column within rows, duplicates
  * summed. Indices are checked first. Int64 indices are used when nnz or a dimension needs them or
  * `wide` asks for them.
  */
 export function cooToCsr(rows: number, cols: number, ri: (i: number) => number, ci: (i: number) => number, values: Float32Array, wide: boolean, names = ['rowIdx', 'colIdx']): Csr {
   const n = values.length;
-  const counts = new Float64Array(rows + 1);
+  const counts = allocate('the row counts', rows + 1, (k) => new Float64Array(k));
   for (let i = 0; i < n; i++) {
     const r = ri(i), c = ci(i);
     if (!(r >= 0 && r < rows)) throw invalidArg(`${names[0]}[${i}]`, `a row index in [0, ${rows})`, r, 'range');
@@ -128,11 +143,12 @@ export function cooToCsr(rows: number, cols: number, ri: (i: number) => number, 
     counts[r + 1]++;
   }
   for (let r = 0; r < rows; r++) counts[r + 1] += counts[r];
-  const next = Float64Array.from(counts.subarray(0, rows));
+  const next = allocate('the row cursors', rows, (k) => new Float64Array(k));
+  next.set(counts.subarray(0, rows));
   const perm = new Float64Array(n);
   for (let i = 0; i < n; i++) perm[next[ri(i)]++] = i;
   const big = wide || n > INT32_MAX || rows > INT32_MAX || cols > INT32_MAX;
-  const rowPtr = big ? new BigInt64Array(rows + 1) : new Int32Array(rows + 1);
+  const rowPtr = allocate('rowPtr', rows + 1, (k) => (big ? new BigInt64Array(k) : new Int32Array(k)));
   const colList: number[] = [];
   const valList: number[] = [];
   const seg: number[] = [];

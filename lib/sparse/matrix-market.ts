@@ -102,6 +102,11 @@ export function parseMatrixMarket(input: unknown): Csr {
   if (sym !== 'general' && rows !== cols) throw mmError(lineNo, `a square matrix for ${sym} storage`, `${rows} x ${cols}`);
   const entries = format === 'coordinate' ? Number(sizeToks[2]) : sym === 'general' ? rows * cols : sym === 'symmetric' ? (rows * (rows + 1)) / 2 : (rows * (rows - 1)) / 2;
 
+  // Every entry takes a line of at least one character and a separator, so a count beyond what the
+  // rest of the input can hold is a truncated (or lying) file: say so before allocating for it (a
+  // 60-byte file claiming 10^15 entries used to ask for petabytes; found by fuzzing).
+  const room = Math.floor((text.length - Math.min(pos, text.length) + 1) / 2);
+  if (entries > room) throw mmError(lineNo, `${entries} entries (the size line's count)`, `an input with room for at most ${room} more (truncated)`);
   const cap = sym === 'general' ? entries : 2 * entries;
   const ri = new Float64Array(cap), ci = new Float64Array(cap);
   const vals = new Float32Array(cap);
@@ -162,6 +167,7 @@ export function parseMatrixMarket(input: unknown): Csr {
 /** The shortest decimal that reads back as the same float32. */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  if (Object.is(v, -0)) return '-0'; // String(-0) is "0": the sign would be lost (found by fuzzing)
   for (let p = 1; p < 9; p++) {
     const s = v.toPrecision(p);
     if (Math.fround(Number(s)) === v) return String(Number(s));

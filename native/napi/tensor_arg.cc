@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "../core/tensor_check.h"
 #include "errors.h"
 
 namespace tk::napi {
@@ -63,12 +64,10 @@ bool get_bool(Napi::Env env, Napi::Value v, const char* name) {
 }
 
 int32_t get_int(Napi::Env env, Napi::Value v, const char* name, int32_t lo, int32_t hi) {
-  double d = get_number(env, v, name);
-  if (!(d >= lo && d <= hi) || d != std::floor(d)) {
-    fail(env, Code::kOutOfRange, std::string("Expected an integer in [") + std::to_string(lo) + ", " + std::to_string(hi) +
-                                     "] for " + name + " but received " + describe(v));
-  }
-  return static_cast<int32_t>(d);
+  int32_t out = 0;
+  Status s = int_from_number(get_number(env, v, name), lo, hi, name, &out);
+  if (!s.ok()) throw_status(env, s);
+  return out;
 }
 
 TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep) {
@@ -85,25 +84,16 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
   Napi::Value shape_v = o.Get("shape");
   if (!shape_v.IsArray()) fail(env, Code::kTypeError, "Expected an array for " + n + ".shape but received " + describe(shape_v));
   Napi::Array shape = shape_v.As<Napi::Array>();
+  // The checks themselves are native/core/tensor_check.cc (no Node-API: the fuzzer runs them too).
   uint32_t ndim = shape.Length();
-  if (ndim > kMaxDims) {
-    fail(env, Code::kOutOfRange, "Expected at most " + std::to_string(kMaxDims) + " dimensions for " + n +
-                                     ".shape but received " + std::to_string(ndim));
-  }
-  int64_t dims[kMaxDims];
-  for (uint32_t i = 0; i < ndim; ++i) {
+  double dims[kMaxDims] = {};
+  for (uint32_t i = 0; ndim <= static_cast<uint32_t>(kMaxDims) && i < ndim; ++i) {
     Napi::Value d = shape.Get(i);
     if (!d.IsNumber()) fail(env, Code::kTypeError, "Expected a number for " + n + ".shape[" + std::to_string(i) + "] but received " + describe(d));
-    double x = d.As<Napi::Number>().DoubleValue();
-    if (!(x >= 0 && x <= 9007199254740991.0) || x != std::floor(x)) {
-      fail(env, Code::kOutOfRange, "Expected a non-negative integer for " + n + ".shape[" + std::to_string(i) +
-                                       "] but received " + describe(d));
-    }
-    dims[i] = static_cast<int64_t>(x);
+    dims[i] = d.As<Napi::Number>().DoubleValue();
   }
-  Status s = make_shape(dtype, dims, static_cast<int>(ndim), &view);
-  if (!s.ok()) throw_status(env, Status(s.code(), n + ": " + s.message()));
-  size_t need = view.nbytes();
+  Status s = shape_from_numbers(static_cast<double>(code), dims, ndim, n, &view);
+  if (!s.ok()) throw_status(env, s);
 
   Napi::Value data = o.Get("data");
   Napi::Value buffer = o.Get("buffer");
@@ -120,30 +110,16 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
       fail(env, Code::kTypeError, "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data (dtype " +
                                       dtype_name(dtype) + ") but received another typed array kind");
     }
-    size_t have = ta.ByteLength();
-    if (have != need) {
-      fail(env, Code::kInvalidArgument, "Expected " + std::to_string(need) + " bytes for " + n + ".data (shape x " +
-                                            dtype_name(dtype) + ") but received " + std::to_string(have));
-    }
-    uint8_t* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
-    if (base == nullptr && need > 0) fail(env, Code::kInvalidArgument, "Expected an attached ArrayBuffer for " + n + ".data (it was detached)");
-    view.data = base == nullptr ? nullptr : base + ta.ByteOffset();
-    if (reinterpret_cast<uintptr_t>(view.data) % dtype_align(dtype) != 0) {
-      fail(env, Code::kInvalidArgument, "Expected " + n + ".data aligned to " + std::to_string(dtype_align(dtype)) + " bytes");
-    }
-    view.device = Device::cpu();
+    Status bs = bind_host_storage(n, ta.ArrayBuffer().Data(), ta.ByteOffset(), ta.ByteLength(), &view);
+    if (!bs.ok()) throw_status(env, bs);
     if (keep) keep->hold(data);
   } else {
     DeviceBuffer* db = DeviceBuffer::FromValue(env, buffer);
     if (db == nullptr) fail(env, Code::kTypeError, "Expected a DeviceBuffer for " + n + ".buffer but received " + describe(buffer));
     std::shared_ptr<Allocation> a = db->allocation();
     if (!a) throw_status(env, Status(Code::kDisposed, "Expected a live tensor for " + n + " but it was disposed"));
-    if (a->bytes < need) {
-      fail(env, Code::kInvalidArgument, "Expected at least " + std::to_string(need) + " bytes for " + n +
-                                            ".buffer but it holds " + std::to_string(a->bytes));
-    }
-    view.data = a->ptr;
-    view.device = Device::cuda(a->device);
+    Status bs = bind_device_storage(n, a->ptr, a->bytes, a->device, &view);
+    if (!bs.ok()) throw_status(env, bs);
     if (keep) keep->hold(a);
   }
   return view;

@@ -51,7 +51,8 @@ inline void row_tile(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_
   constexpr int U = NV >= 8 ? 1 : 8 / NV;
   const Idx* ci = static_cast<const Idx*>(a.col_idx);
   const float* vals = a.values;
-  const float* bn = d.b + n0;
+  // B addresses are formed only from a checked column (never d.b + n0 alone: with cols == 0, B has
+  // no storage and d.b may be null, and an offset from null is undefined behaviour; fuzz_spmm found it).
   VF acc[U][NV];
   for (int u = 0; u < U; ++u)
     for (int v = 0; v < NV; ++v) acc[u][v] = vzero();
@@ -61,7 +62,7 @@ inline void row_tile(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_
     if (PF && p + kPrefetch < a.nnz) {
       const int64_t cf = static_cast<int64_t>(ci[p + kPrefetch]);
       if (col_ok(cf, a.cols)) {
-        const float* q = bn + cf * d.ldb;
+        const float* q = d.b + (cf * d.ldb + n0);
         for (int l = 0; l < NV * kW; l += 16) prefetch(q + l);
       }
     }
@@ -70,7 +71,7 @@ inline void row_tile(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_
       return;
     }
     const VF x = vset1(vals[p]);
-    const float* brow = bn + col * d.ldb;
+    const float* brow = d.b + (col * d.ldb + n0);
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[u][v] = vfma(x, vload(brow + v * kW), acc[u][v]);
   };
@@ -105,7 +106,7 @@ inline void row_tail(const Csr& a, const Dense& d, int64_t r, int64_t p0, int64_
       continue;
     }
     const float x = a.values[p];
-    const float* brow = d.b + col * d.ldb + n0;
+    const float* brow = d.b + (col * d.ldb + n0);
     for (int64_t j = 0; j < w; ++j) acc[j] += x * brow[j];
   }
   float* o = d.out + r * d.ldo + n0;
