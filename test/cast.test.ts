@@ -3,6 +3,7 @@
 import { Tensor, cast, castSync, float16BitsToFloat32, float32ToFloat16Bits, float32ToBFloat16Bits, bfloat16BitsToFloat32 } from '../lib';
 import { cpuIsas, reportMissingIsas, withIsa } from './helpers/backends';
 import { isNaN16, isNaNBf16, refBFloat16Bits, refBFloat16Value, refFloat16Bits, refFloat16Value } from './reference/half';
+import { rng } from './helpers/data';
 
 const u32 = new Uint32Array(1);
 const f32 = new Float32Array(u32.buffer);
@@ -11,17 +12,6 @@ function bitsToF32(u: number): number {
   return f32[0];
 }
 
-// Deterministic PRNG so failures reproduce.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** float32 inputs that stress float16 rounding: every f16 value, every tie, its neighbours, edges. */
 function f16Probes(): Float32Array {

@@ -101,12 +101,9 @@ Napi::Value Baselines(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// baselineGemm(name, a, b, out, transA, transB): out = op(a) op(b), sync. float32 (both) and int8
-// (oneDNN's s8s8s32). Throws for shapes/dtypes the library cannot take.
-Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
+// The operands every bench GEMM entry takes after its name: (a, b, out, transA, transB), no c or bias.
+GemmParams bench_gemm_args(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a baseline name"));
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
   GemmParams p;
   p.a = unwrap_tensor(env, info[1], "a", nullptr);
   p.b = unwrap_tensor(env, info[2], "b", nullptr);
@@ -114,6 +111,16 @@ Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
   p.c.ndim = p.bias.ndim = -1;
   p.trans_a = get_bool(env, info[4], "transA");
   p.trans_b = get_bool(env, info[5], "transB");
+  return p;
+}
+
+// baselineGemm(name, a, b, out, transA, transB): out = op(a) op(b), sync. float32 (both) and int8
+// (oneDNN's s8s8s32). Throws for shapes/dtypes the library cannot take.
+Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a baseline name"));
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  GemmParams p = bench_gemm_args(info);
   GemmShape s;
   Status st = gemm_validate(p, &s);
   if (!st.ok()) throw_status(env, st);
@@ -192,13 +199,7 @@ Napi::Value GpuGemmTime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected 'tensorkern' or 'cublas'"));
   const std::string which = info[0].As<Napi::String>().Utf8Value();
-  GemmParams p;
-  p.a = unwrap_tensor(env, info[1], "a", nullptr);
-  p.b = unwrap_tensor(env, info[2], "b", nullptr);
-  p.out = unwrap_tensor(env, info[3], "out", nullptr);
-  p.c.ndim = p.bias.ndim = -1;
-  p.trans_a = get_bool(env, info[4], "transA");
-  p.trans_b = get_bool(env, info[5], "transB");
+  GemmParams p = bench_gemm_args(info);
   p.allow_tf32 = get_bool(env, info[6], "allowTf32");
   const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
   std::vector<double> secs;
