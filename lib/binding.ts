@@ -16,6 +16,17 @@ export interface NativeTensor {
   buffer?: NativeDeviceBuffer;
 }
 
+/** A sparse matrix's arrays on a CUDA device: CSR, and the blocked form when it was built. */
+export interface NativeSpmmDevForm {
+  rowPtr: NativeTensor;
+  colIdx: NativeTensor;
+  values: NativeTensor;
+  perm?: NativeTensor;
+  panelPtr?: NativeTensor;
+  blockCol?: NativeTensor;
+  blockValues?: NativeTensor;
+}
+
 export interface NativeDeviceBuffer {
   readonly bytes: number;
   readonly device: number;
@@ -94,10 +105,16 @@ export interface NativeBinding {
     transA: boolean, transB: boolean, alpha: number, beta: number): void;
   /** The CPU kernel gemm would use for this dtype code and row count. */
   gemmKernel(dtype: number, m: number, transB: boolean): string;
+  /** runDevice: the CUDA device host tensors run on (-1: where b is); kernel: 0 auto, 1 csr, 2 blocked, 3 tiles; devForm: the matrix's device copies. */
   spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true): Promise<void>;
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true, runDevice?: number, kernel?: number, devForm?: NativeSpmmDevForm): Promise<void>;
   spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: false): void;
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: false, runDevice?: number, kernel?: number, devForm?: NativeSpmmDevForm): void;
+  /** The kernel the last CUDA spmm ran and why ('' before any). */
+  spmmCudaLastKernel(): string;
+  /** Seconds per run (CUDA events) of spmm on device tensors, the plan built once: the bench. */
+  spmmCudaTime(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
+    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, kernel: number, devForm: NativeSpmmDevForm, warmup: number, runs: number): number[];
   /** The bench's hand-written-loop baseline (sync, CPU). */
   spmmPlain(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
     c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number): void;

@@ -8,6 +8,7 @@ import { checkOptions, shapeStr } from '../validate';
 import { Csr, IndexArray, IndexInput, checkCsr, checkSparseShape, cooToCsr, indexArray, indexReader, valueArray } from './csr';
 import { formatMatrixMarket, parseMatrixMarket } from './matrix-market';
 import { BlockedInfo, buildBlocked } from './blocked';
+import { DeviceSpec, defaultDevice } from '../device';
 
 export type { IndexArray, IndexInput } from './csr';
 
@@ -49,6 +50,14 @@ export interface PrepareOptions {
   device?: 'cpu' | 'cuda' | 'auto';
 }
 
+/** The matrix's arrays on one CUDA device (internal: spmm passes them to the kernels). */
+export interface DeviceArrays {
+  rowPtr: Tensor;
+  colIdx: Tensor;
+  values: Tensor;
+  blocked?: { perm: Tensor; panelPtr: Tensor; blockCol: Tensor; blockValues: Tensor; info: BlockedInfo };
+}
+
 export interface PrepareInfo {
   format: 'csr' | 'blocked';
   /** Why this format was chosen. */
@@ -60,6 +69,8 @@ export interface PrepareInfo {
 }
 
 const CREATE = Symbol('tensorkern.sparse');
+/** Block fill from which the GPU uses the blocked form (native/ops/spmm/spmm_configs.h kBlockedMinFill). */
+export const BLOCKED_MIN_FILL = 0.125;
 
 export class SparseMatrix {
   readonly rows: number;
@@ -70,6 +81,8 @@ export class SparseMatrix {
   readonly colIdx: IndexArray;
   readonly values: Float32Array;
   private prepared = new Map<string, PrepareInfo>();
+  /** Device copies of the arrays, per device ('cuda:0' ...), uploaded on first use (see deviceArrays). */
+  private onDevice = new Map<string, DeviceArrays>();
 
   private constructor(token: symbol, m: Csr) {
     if (token !== CREATE) throw new TypeError('Use SparseMatrix.fromCsr, fromCoo, fromDense or fromMatrixMarket');
@@ -195,6 +208,37 @@ export class SparseMatrix {
   }
 
   /**
+   * The arrays on a CUDA device, uploaded once and kept (freed with the matrix, or by releaseDevice());
+   * with `blocked`, also the blocked form. Internal: spmm uses it.
+   */
+  deviceArrays(device: string, blocked: BlockedInfo | undefined): DeviceArrays {
+    let d = this.onDevice.get(device);
+    const idx = this.indexType;
+    const up = (a: Int32Array | BigInt64Array | Float32Array, dtype: 'int32' | 'int64' | 'float32') => Tensor.from(a, [a.length], { dtype, device: device as DeviceSpec });
+    if (!d) {
+      d = { rowPtr: up(this.rowPtr, idx), colIdx: up(this.colIdx, idx), values: up(this.values, 'float32') };
+      this.onDevice.set(device, d);
+    }
+    if (blocked && d.blocked?.info !== blocked) {
+      if (d.blocked) for (const t of [d.blocked.perm, d.blocked.panelPtr, d.blocked.blockCol, d.blocked.blockValues]) t.dispose();
+      d.blocked = {
+        perm: up(blocked.perm, 'int32'), panelPtr: up(blocked.panelPtr, 'int32'), blockCol: up(blocked.blockCol, 'int32'),
+        blockValues: up(blocked.blockValues, 'float32'), info: blocked,
+      };
+    }
+    return d;
+  }
+
+  /** Frees the device copies spmm made of this matrix (they are made again when needed). */
+  releaseDevice(): void {
+    for (const d of this.onDevice.values()) {
+      for (const t of [d.rowPtr, d.colIdx, d.values]) t.dispose();
+      if (d.blocked) for (const t of [d.blocked.perm, d.blocked.panelPtr, d.blocked.blockCol, d.blocked.blockValues]) t.dispose();
+    }
+    this.onDevice.clear();
+  }
+
+  /**
    * Builds (and caches) the representation a backend multiplies with and says what it chose. The CPU
    * kernels use CSR as it is; 'blocked' builds 16x8 dense blocks (the GPU tensor-core form, SMaT), rows
    * reordered by similarity unless `reorder: false`.
@@ -217,8 +261,17 @@ export class SparseMatrix {
       info = { format: 'blocked', reason: 'requested', bytes: b.bytes, blocked: b };
     } else if (format === 'csr') {
       info = { format: 'csr', reason: 'requested', bytes: csrBytes };
+    } else if (device === 'cuda' || (device === 'auto' && defaultDevice() !== 'cpu')) {
+      // On a GPU the blocked form feeds the tensor-core kernel (SMaT) when enough of its block entries
+      // are nonzeros; spmm's 'auto' then weighs it against CSR and the dense-tile kernel by N.
+      const b = buildBlocked(this, reorder);
+      if (b.fill >= BLOCKED_MIN_FILL) {
+        info = { format: 'blocked', reason: `GPU: block fill ${b.fill.toFixed(3)} >= ${BLOCKED_MIN_FILL} (tensor cores over the nonzero 16x8 blocks)`, bytes: b.bytes, blocked: b };
+      } else {
+        info = { format: 'csr', reason: `GPU: block fill ${b.fill.toFixed(3)} < ${BLOCKED_MIN_FILL}: CSR kernel (warp per row group)`, bytes: csrBytes };
+      }
     } else {
-      // 'auto': the CPU kernels stream CSR; no GPU SpMM kernel is built yet, so CSR everywhere.
+      // 'auto' on the CPU: the CPU kernels stream CSR.
       info = { format: 'csr', reason: 'the CPU kernels use CSR directly (row-parallel, split by nonzeros)', bytes: csrBytes };
     }
     this.prepared.set(key, info);

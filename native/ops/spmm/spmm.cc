@@ -1,6 +1,9 @@
 #include "spmm.h"
 
 #include <string>
+#include <vector>
+
+#include "../../cuda/runtime.h"
 
 namespace tk {
 namespace {
@@ -26,6 +29,7 @@ Status spmm_validate(const SpmmParams& p) {
   if (nnz < 0) return InvalidArgument("Expected a rank-1 colIdx but received " + shape_str(p.col_idx));
   if (p.values.ndim != 1 || p.values.shape[0] != nnz) return InvalidArgument("Expected values of shape [" + std::to_string(nnz) + "] (the length of colIdx) but received " + shape_str(p.values));
   if (!p.row_ptr.device.is_cpu() || !p.col_idx.device.is_cpu() || !p.values.device.is_cpu()) return InvalidArgument("Expected the sparse matrix's arrays in host memory");
+  if (p.kernel < kSpmmAuto || p.kernel > kSpmmTiles) return InvalidArgument("Expected kernel 0..3 but received " + std::to_string(p.kernel));
   if (index_at(p.row_ptr, 0) != 0) return InvalidArgument("Expected rowPtr[0] = 0 but received " + std::to_string(index_at(p.row_ptr, 0)));
   if (index_at(p.row_ptr, p.rows) != nnz) {
     return InvalidArgument("Expected rowPtr[" + rows + "] = " + std::to_string(nnz) + " (the number of nonzeros) but received " + std::to_string(index_at(p.row_ptr, p.rows)));
@@ -44,13 +48,96 @@ Status spmm_validate(const SpmmParams& p) {
     return InvalidArgument("Expected c when beta is nonzero");
   }
   if (p.out.device != p.b.device) return InvalidArgument("Expected out on " + p.b.device.str() + " (where b is) but it is on " + p.out.device.str());
+  if (p.run_device >= 0 && !p.b.device.is_cpu()) return InvalidArgument("runDevice applies to host tensors only");
+  if (p.b.device.is_cuda() || p.run_device >= 0) {
+    const Device d = p.b.device.is_cuda() ? p.b.device : Device::cuda(p.run_device);
+    const SpmmDeviceForm& f = p.dev;
+    auto same = [&](const TensorView& t, const TensorView& host, const char* name) -> Status {
+      if (!present(t)) return InvalidArgument(std::string("Expected the device copy of ") + name + " on " + d.str());
+      if (t.device != d) return InvalidArgument(std::string("Expected the device copy of ") + name + " on " + d.str() + " but it is on " + t.device.str());
+      if (t.dtype != host.dtype || t.ndim != 1 || t.shape[0] != host.shape[0]) return InvalidArgument(std::string("Expected the device copy of ") + name + " to match the host array " + shape_str(host) + " but received " + shape_str(t));
+      return Status::Ok();
+    };
+    TK_RETURN_IF_ERROR(same(f.row_ptr, p.row_ptr, "rowPtr"));
+    TK_RETURN_IF_ERROR(same(f.col_idx, p.col_idx, "colIdx"));
+    TK_RETURN_IF_ERROR(same(f.values, p.values, "values"));
+    if (present(f.perm) || present(f.panel_ptr) || present(f.block_col) || present(f.block_values)) {
+      const int64_t panels = (p.rows + 15) / 16;
+      const int64_t blocks = present(f.block_col) && f.block_col.ndim == 1 ? f.block_col.shape[0] : -1;
+      auto one = [&](const TensorView& t, DType dt, int64_t len, const char* name) -> Status {
+        if (!present(t) || t.device != d || t.dtype != dt || t.ndim != 1 || t.shape[0] != len) {
+          return InvalidArgument(std::string("Expected the blocked form's ") + name + " as " + dtype_name(dt) + " [" + std::to_string(len) + "] on " + d.str() + " but received " + (present(t) ? shape_str(t) + " on " + t.device.str() : std::string("none")));
+        }
+        return Status::Ok();
+      };
+      if (blocks < 0) return InvalidArgument("Expected the blocked form's blockCol as a rank-1 int32 array");
+      TK_RETURN_IF_ERROR(one(f.perm, DType::kInt32, p.rows, "perm"));
+      TK_RETURN_IF_ERROR(one(f.panel_ptr, DType::kInt32, panels + 1, "panelPtr"));
+      TK_RETURN_IF_ERROR(one(f.block_col, DType::kInt32, blocks, "blockCol"));
+      TK_RETURN_IF_ERROR(one(f.block_values, DType::kFloat32, blocks * 128, "blockValues"));
+    }
+  }
   return Status::Ok();
 }
 
 Status spmm(const SpmmParams& p) {
   TK_RETURN_IF_ERROR(spmm_validate(p));
-  if (p.b.device.is_cuda()) return Unsupported("spmm on CUDA devices is not built yet (the blocked tensor-core kernel is the next step); use CPU tensors");
+  if (p.b.device.is_cuda()) return spmm_cuda(p, p.b.device.index);
+  if (p.run_device >= 0) return spmm_cuda_host(p, p.run_device);
   return spmm_cpu(p);
 }
+
+namespace {
+
+// Device copies of host b / c / out; every allocation is released when this goes out of scope.
+struct DeviceCopies {
+  int device;
+  std::vector<void*> ptrs;
+  explicit DeviceCopies(int d) : device(d) {}
+  ~DeviceCopies() {
+    for (void* q : ptrs) cuda::release(device, q);
+  }
+  Status copy_in(const TensorView& host, TensorView* dev, bool upload) {
+    *dev = host;
+    dev->device = Device::cuda(device);
+    if (!present(host)) return Status::Ok();
+    void* q = nullptr;
+    TK_RETURN_IF_ERROR(cuda::alloc(device, host.nbytes(), &q));
+    if (q) ptrs.push_back(q);
+    dev->data = q;
+    return upload ? cuda::copy_to_device(device, q, host.data, host.nbytes()) : Status::Ok();
+  }
+};
+
+}  // namespace
+
+Status spmm_cuda_host(const SpmmParams& p, int device) {
+  if (!cuda::usable(device)) return NoGpu("CUDA device " + std::to_string(device) + " is not usable: " + cuda::probe().why_no_gpu);
+  DeviceCopies d(device);
+  SpmmParams q = p;
+  TK_RETURN_IF_ERROR(d.copy_in(p.b, &q.b, true));
+  // c may be out itself (an in-place update): then out's device copy starts as c.
+  const bool has_c = present(p.c) && p.beta != 0.0f;
+  const bool c_is_out = has_c && p.c.data == p.out.data;
+  TK_RETURN_IF_ERROR(d.copy_in(p.out, &q.out, c_is_out));
+  if (c_is_out) {
+    q.c = p.c;
+    q.c.device = Device::cuda(device);
+    q.c.data = q.out.data;
+  } else if (has_c) {
+    TK_RETURN_IF_ERROR(d.copy_in(p.c, &q.c, true));
+  } else {
+    q.c = absent_tensor();
+  }
+  q.run_device = -1;
+  TK_RETURN_IF_ERROR(spmm_cuda(q, device));
+  return cuda::copy_to_host(device, p.out.data, q.out.data, p.out.nbytes());
+}
+
+#if !defined(TK_WITH_CUDA)
+Status spmm_cuda(const SpmmParams&, int) { return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA"); }
+std::string spmm_cuda_last_kernel() { return ""; }
+Status spmm_cuda_time(const SpmmParams&, int, int, std::vector<double>*) { return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA"); }
+#endif
 
 }  // namespace tk
