@@ -29,6 +29,10 @@ if [ -x "$CS" ]; then
     TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
       node --test dist-test/test/gpu/gemm.test.js > "$OUT/sanitizer-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-$tool.log"; }
     grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-$tool.log" | tail -2
+    step "compute-sanitizer --tool $tool over test/gpu/w4a4 (TK_GPU_QUICK=1)"
+    TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
+      node --test dist-test/test/gpu/w4a4.test.js > "$OUT/sanitizer-w4a4-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-w4a4-$tool.log"; }
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-w4a4-$tool.log" | tail -2
   done
 else
   echo "SKIP compute-sanitizer: not found"

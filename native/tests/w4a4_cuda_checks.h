@@ -20,7 +20,7 @@ namespace w4a4_cuda_checks {
 using gemm_cuda_checks::Ctx;
 using tk::cugemm::RowCol;
 namespace L = tk::cuw4a4;
-namespace G = tk::cugemm;
+namespace CG = tk::cugemm;
 
 // PTX ISA, "Matrix Fragments for mma.m16n8k64" (.s4/.u4): A element i (0..31) of a lane sits in
 // register i / 8, row g + 8 * ((i / 8) & 1), column 8 t + (i % 8) + 32 * (i >= 16). B element i (0..15):
@@ -86,13 +86,13 @@ void check_fragments(Ctx& c, std::mt19937& rng) {
   for (int l = 0; l < 32; ++l) {
     for (int r = 0; r < 4; ++r)
       for (int i = 0; i < 8; ++i) {
-        const RowCol f = L::s4_frag_a(l, r, i), p = ptx_s4_a(l, 8 * r + i), byte = G::frag_a(l, r);
+        const RowCol f = L::s4_frag_a(l, r, i), p = ptx_s4_a(l, 8 * r + i), byte = CG::frag_a(l, r);
         ok = ok && f.row == p.row && f.col == p.col && byte.row == f.row && 2 * byte.col + i == f.col;
         ++ownA[{f.row, f.col}];
       }
     for (int r = 0; r < 2; ++r)
       for (int i = 0; i < 8; ++i) {
-        const RowCol f = L::s4_frag_b(l, r, i), p = ptx_s4_b(l, 8 * r + i), byte = G::frag_b(l, r);
+        const RowCol f = L::s4_frag_b(l, r, i), p = ptx_s4_b(l, 8 * r + i), byte = CG::frag_b(l, r);
         ok = ok && f.row == p.col && f.col == p.row && byte.row == f.row && 2 * byte.col + i == f.col;
         ++ownB[{f.row, f.col}];
       }
@@ -200,35 +200,35 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
   std::vector<int32_t> part(size_t(p.M * p.N * G), INT32_MIN);
   std::vector<int> finished(size_t(p.M * p.N), 0);
   int bad_flush = 0;
-  std::vector<uint8_t> sA(size_t(A_STAGE)), sB(size_t(B_STAGE));
+  std::vector<uint8_t> sA(static_cast<size_t>(A_STAGE)), sB(static_cast<size_t>(B_STAGE));
   for (int id = 0; id < tiles_m * tiles_n; ++id) {
-    const RowCol tile = G::raster(id, int(tiles_m), int(tiles_n), 8);
+    const RowCol tile = CG::raster(id, int(tiles_m), int(tiles_n), 8);
     const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
     std::vector<int32_t> iacc(size_t(THREADS / 32) * 32 * MI * NI * 4, 0);
     for (int kt = 0; kt < k_tiles; ++kt) {
       // Stage fill, as load_stage (one stage is enough: the emulation has no concurrency).
       for (int q = 0; q < A_STAGE / 16; ++q) {
-        const RowCol rc = G::copy_chunk(q, A_ROWB);
+        const RowCol rc = CG::copy_chunk(q, A_ROWB);
         const int64_t m = m0 + rc.row;
-        const int o = G::smem_offset(rc.row, rc.col, A_ROWB);
+        const int o = CG::smem_offset(rc.row, rc.col, A_ROWB);
         for (int b = 0; b < 16; ++b) sA[size_t(o + b)] = m < p.M ? p.qa[size_t(m * p.lda + int64_t(kt) * A_ROWB + rc.col + b)] : 0;
       }
       for (int q = 0; q < B_STAGE / 16; ++q) {
-        const RowCol rc = G::copy_chunk(q, B_ROWB);
+        const RowCol rc = CG::copy_chunk(q, B_ROWB);
         const int64_t n = n0 + rc.row, off = int64_t(kt) * B_ROWB + rc.col;
         const bool in = n < p.N && off < p.K / 2;
-        const int o = G::smem_offset(rc.row, rc.col, B_ROWB);
+        const int o = CG::smem_offset(rc.row, rc.col, B_ROWB);
         for (int b = 0; b < 16; ++b) sB[size_t(o + b)] = in ? p.w[size_t(n * (p.K / 2) + off + b)] : 0;
       }
       for (int warp = 0; warp < THREADS / 32; ++warp) {
-        const RowCol wo = G::warp_origin(warp, WM, WTM, WTN);
+        const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
         for (int ks = 0; ks < 2; ++ks) {
           uint32_t bf[NI][32][2];
           for (int ni = 0; ni < NI; ni += 2) {
             int addr[32];
             for (int l = 0; l < 32; ++l) {
-              const RowCol lb = G::ldsm_b_kmajor(l);
-              addr[l] = G::smem_offset(wo.col + ni * 8 + lb.row, ks * 32 + lb.col, B_ROWB);
+              const RowCol lb = CG::ldsm_b_kmajor(l);
+              addr[l] = CG::smem_offset(wo.col + ni * 8 + lb.row, ks * 32 + lb.col, B_ROWB);
             }
             uint32_t r[32][4];
             ldsm_emul(sB.data(), addr, r);
@@ -237,8 +237,8 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
           for (int mi = 0; mi < MI; ++mi) {
             auto lda_addr = [&](int byte0, int addr[32]) {
               for (int l = 0; l < 32; ++l) {
-                const RowCol la = G::ldsm_a_kmajor(l);
-                addr[l] = G::smem_offset(wo.row + mi * 16 + la.row, byte0 + la.col, A_ROWB);
+                const RowCol la = CG::ldsm_a_kmajor(l);
+                addr[l] = CG::smem_offset(wo.row + mi * 16 + la.row, byte0 + la.col, A_ROWB);
               }
             };
             for (int ni = 0; ni < NI; ++ni) {
@@ -278,7 +278,7 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
               }
               for (int l = 0; l < 32; ++l)
                 for (int e = 0; e < 4; ++e) {
-                  const RowCol cc = G::frag_c(l, e);
+                  const RowCol cc = CG::frag_c(l, e);
                   iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e] += d[cc.row][cc.col];
                 }
             }
@@ -291,7 +291,7 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
                 for (int ni = 0; ni < NI; ++ni)
                   for (int e = 0; e < 4; ++e) {
                     int32_t& v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
-                    const RowCol cc = G::frag_c(l, e);
+                    const RowCol cc = CG::frag_c(l, e);
                     const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
                     if (m < p.M && n < p.N) {
                       if (part[size_t((m * p.N + n) * G + g)] != INT32_MIN) ++bad_flush;
@@ -304,12 +304,12 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
       }
     }
     for (int warp = 0; warp < THREADS / 32; ++warp) {
-      const RowCol wo = G::warp_origin(warp, WM, WTM, WTN);
+      const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
       for (int l = 0; l < 32; ++l)
         for (int mi = 0; mi < MI; ++mi)
           for (int ni = 0; ni < NI; ++ni)
             for (int e = 0; e < 4; ++e) {
-              const RowCol cc = G::frag_c(l, e);
+              const RowCol cc = CG::frag_c(l, e);
               const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
               if (m < p.M && n < p.N) ++finished[size_t(m * p.N + n)];
             }
