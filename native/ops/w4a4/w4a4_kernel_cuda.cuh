@@ -146,8 +146,14 @@ __global__ void __launch_bounds__(kQuantThreads) quantize_rows(QuantArgs a) {
       }
     }
   }
-  // Zero padding up to whole stages.
-  for (int64_t b = a.K * a.bits / 8 + tid; b < a.lda; b += kQuantThreads) qr[b] = 0;
+  // Zero padding up to whole stages: the bytes no k < K was written to (8-bit rows are permuted inside
+  // each 32-k chunk, so a partial last chunk interleaves values and padding).
+  if (a.bits == 4) {
+    for (int64_t b = a.K / 2 + tid; b < a.lda; b += kQuantThreads) qr[b] = 0;
+  } else {
+    for (int64_t b = (a.K & ~int64_t(31)) + tid; b < a.lda; b += kQuantThreads)
+      if (act8_k(b) >= a.K) qr[b] = 0;
+  }
 }
 
 // ---- GEMM arguments --------------------------------------------------------------------------------
