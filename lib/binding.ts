@@ -154,6 +154,10 @@ export interface NativeBinding {
   w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async: true): Promise<void>;
   /** The CPU kernel the w4a4 op uses for these parameters. */
   w4a4Kernel(actBits: number, m: number, k: number, groupSize: number): string;
+  /** Forces the CUDA w4a4 kernel ('auto' | 's4' | 'int8' | 'simt'); tests and benches. */
+  w4a4CudaSetPath(path: string): void;
+  /** The kernel the last CUDA w4a4 call ran ('' before any). */
+  w4a4CudaLastKernel(): string;
 }
 
 export interface LoadedBinding {

@@ -2,8 +2,9 @@
 # The checks that need a GPU, for a session on a machine with one (no registry needed there):
 #   1. the GPU suites (test/gpu/*.test.ts) under `node --test`, compiled to dist-test/ (tsc here, or
 #      carried over already compiled: run `npx tsc -p tsconfig.gpu-test.json` where node_modules is);
-#   2. the same suites under compute-sanitizer memcheck and racecheck (the GEMM suite only, short);
-#   3. `tensorkern bench gemm --device cuda` against cuBLAS (dlopen), JSON to $OUT (or build-gpu/).
+#   2. the op suites under compute-sanitizer memcheck and racecheck (quick mode);
+#   3. the GPU benches (`tensorkern bench <op> --device cuda`) against cuBLAS / cuSPARSE (dlopen), JSON to $OUT
+#      (or build-gpu/).
 # Needs the CUDA build of the addon (build/Release or prebuilds/). Exit status: first failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,15 +25,17 @@ node --test --test-reporter=spec dist-test/test/gpu/ 2>&1 | tee "$OUT/gpu-tests.
 
 CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$CS" ]; then
-  for tool in memcheck racecheck; do
-    step "compute-sanitizer --tool $tool over test/gpu/gemm (TK_GPU_QUICK=1)"
-    TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
-      node --test dist-test/test/gpu/gemm.test.js > "$OUT/sanitizer-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-$tool.log"; }
-    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-$tool.log" | tail -2
-    step "compute-sanitizer --tool $tool over test/gpu/spmm (TK_GPU_QUICK=1)"
-    TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
-      node --test dist-test/test/gpu/spmm.test.js > "$OUT/sanitizer-spmm-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-spmm-$tool.log"; }
-    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-spmm-$tool.log" | tail -2
+  # Every GPU suite (the faults suite provokes a sticky error on purpose in a child: it runs without the
+  # sanitizer), memcheck and racecheck, in quick mode.
+  for suite in gemm spmm w4a4 attention runtime; do
+    [ -f "dist-test/test/gpu/$suite.test.js" ] || continue
+    for tool in memcheck racecheck; do
+      log="$OUT/sanitizer-$suite-$tool.log"
+      step "compute-sanitizer --tool $tool over test/gpu/$suite (TK_GPU_QUICK=1)"
+      TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
+        node --test "dist-test/test/gpu/$suite.test.js" > "$log" 2>&1 || { status=1; tail -30 "$log"; }
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$log" | tail -2
+    done
   done
 else
   echo "SKIP compute-sanitizer: not found"
@@ -42,4 +45,6 @@ step "bench gemm --device cuda vs cuBLAS"
 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda.json" 2>&1 | tee "$OUT/bench-gemm-cuda.log" || status=1
 # The sm90 kernel is opt-in until verified: bench it too, so both tiers' figures come back.
 TENSORKERN_GEMM_KERNEL=sm90 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda-sm90.json" 2>&1 | tee "$OUT/bench-gemm-cuda-sm90.log" || status=1
+step "bench w4a4 --device cuda vs cuBLAS fp16 / bf16"
+node dist-test/lib/cli/main.js bench w4a4 --device cuda --json "$OUT/bench-w4a4-cuda.json" 2>&1 | tee "$OUT/bench-w4a4-cuda.log" || status=1
 exit $status

@@ -54,12 +54,44 @@ function roundEven(t: number): number {
   return r - t === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-function checkX(x: unknown, name: string): Tensor {
+function checkX(x: unknown, name: string, cudaOk = false): Tensor {
   const X = checkTensor(x, name);
   if (X.ndim !== 2) throw invalidArg(name, 'a rank-2 tensor [rows, K]', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   if (X.dtype !== 'float32') throw invalidArg(name, 'a float32 tensor', `a ${X.dtype} tensor`, 'type', { described: true });
-  if (X.device !== 'cpu') throw invalidArg(name, 'a CPU tensor (the CUDA W4A4 kernels are a separate step)', `a tensor on ${X.device}`, 'value', { described: true });
+  if (X.device !== 'cpu' && !cudaOk) throw invalidArg(name, 'a CPU tensor (quantization here runs on the CPU)', `a tensor on ${X.device}`, 'value', { described: true });
   return X;
+}
+
+/** Device copies of an Int4Weights' arrays, uploaded once per device and kept while the weights live. */
+interface DeviceWeights {
+  packed: Tensor;
+  scales: Tensor;
+  zeroPoints?: Tensor;
+  outlierChannels?: Tensor;
+  outlierWeights?: Tensor;
+  outlierScales?: Tensor;
+}
+const deviceWeights = new WeakMap<Int4Weights, Map<string, DeviceWeights>>();
+
+function weightsOn(w: Int4Weights, device: Tensor['device']): DeviceWeights {
+  let per = deviceWeights.get(w);
+  if (!per) deviceWeights.set(w, (per = new Map()));
+  let d = per.get(device);
+  if (!d) {
+    const { N, K } = w, G = w.groups, nO = w.outlierChannels?.length ?? 0;
+    const up = (a: Uint8Array | Int8Array | Int32Array | Float32Array, shape: number[], dtype: 'int4' | 'int8' | 'int32' | 'float32') =>
+      Tensor.from(a, shape, { dtype, device });
+    d = {
+      packed: up(w.packed, [N, K], 'int4'),
+      scales: up(w.scales, [N, G], 'float32'),
+      zeroPoints: w.zeroPoints && up(w.zeroPoints, [N, G], 'int8'),
+      outlierChannels: nO ? up(w.outlierChannels!, [nO], 'int32') : undefined,
+      outlierWeights: nO ? up(w.outlierWeights!, [N, nO], 'int8') : undefined,
+      outlierScales: nO ? up(w.outlierScales!, [N], 'float32') : undefined,
+    };
+    per.set(device, d);
+  }
+  return d;
 }
 
 /** Channels of largest max |x| over the calibration rows, increasing. */
@@ -202,10 +234,11 @@ function quantizedInput(x: QuantizedActivations, w: Int4Weights, bits: 0 | 4 | 8
 
 function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor; xScales?: NativeTensor } {
   let X: Tensor, xScales: NativeTensor | undefined;
-  if (!isQuantized(x)) X = checkX(x, 'x');
+  if (!isQuantized(x)) X = checkX(x, 'x', true);
   if (!(w instanceof Int4Weights)) throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
   if (isQuantized(x)) ({ X, scales: xScales } = quantizedInput(x, w, bits, fn));
-  else X = checkX(x, 'x');
+  else X = checkX(x, 'x', true);
+  const dev = X.device;
   const o = checkOptions<W4A4MatmulOptions>(opts, 'options', bits === 0 ? ['bias', 'out'] : ['bias', 'out', 'outlierChannels']);
   const [M, K] = X.shape;
   if (K !== w.K) throw invalidArg('x', `[M, ${w.K}] (K of the weights)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
@@ -223,25 +256,41 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
   }
   const N = w.N;
   const bias = o.bias === undefined ? undefined : checkTensor(o.bias, 'options.bias');
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== 'cpu')) {
-    throw invalidArg('options.bias', `a float32 CPU tensor of shape [${N}]`, `a ${bias.dtype} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
+  const where = dev === 'cpu' ? 'CPU' : dev;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== dev)) {
+    throw invalidArg('options.bias', `a float32 ${where} tensor of shape [${N}]`, `a ${bias.dtype} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
   }
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
-    if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== 'cpu') {
-      throw invalidArg('options.out', `a float32 CPU tensor of shape [${M}, ${N}]`, `a ${out.dtype} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
+    if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== dev) {
+      throw invalidArg('options.out', `a float32 ${where} tensor of shape [${M}, ${N}]`, `a ${out.dtype} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
     }
     for (const [t, n] of [[X, 'x'], [bias, 'options.bias']] as const) {
       if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
-    out = Tensor.zeros([M, N], { dtype: 'float32' });
+    out = Tensor.zeros([M, N], { dtype: 'float32', device: dev });
   }
   const G = w.groups;
   const t = (d: ArrayBufferView, shape: number[], dtype: number): NativeTensor => ({ dtype, shape, data: d });
   const nO = w.outlierChannels?.length ?? 0;
-  const args: Args = [
+  // CUDA activations: the weights' device copies (uploaded on first use, kept while w lives).
+  const dw = dev !== 'cpu' ? weightsOn(w, dev) : undefined;
+  const args: Args = dw ? [
+    nativeOf(X, 'x'),
+    nativeOf(dw.packed, 'w'),
+    nativeOf(dw.scales, 'w.scales'),
+    dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
+    dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
+    dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
+    dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
+    nativeOptional(bias, 'options.bias'),
+    nativeOf(out, 'options.out'),
+    K > 0 ? w.groupSize : 0,
+    w.rotationBlock,
+    bits,
+  ] : [
     nativeOf(X, 'x'),
     t(w.packed, [N, K], 4),
     t(w.scales, [N, G], 0),

@@ -5,7 +5,12 @@
 // Storage: `packed` is the public DESIGN.md §5 layout (row-major [N, K/2], element 2i in the low
 // nibble, two's complement) and the kernels read it as is: they unpack a 64-k step with one AND and
 // one shift and arrange the activations to match (native/ops/w4a4/w4a4_kernels.h), so no second,
-// kernel-specific copy is kept. `scales` is [N, K / groupSize] float32. Optional parts:
+// kernel-specific copy is kept. The CUDA kernels read it as is too: a weight row, k-contiguous with the
+// low nibble first, is exactly a column of mma.m16n8k64.s4's B operand ("col"), loaded by 16-byte
+// cp.async into the GEMM's XOR-swizzled shared tiles and read by ldmatrix without bank conflicts
+// (native/ops/w4a4/w4a4_cuda_layout.h). So the layout recorded by format version 1 (`layout` below,
+// implied by the version) is the one every backend loads, and a buffer saved anywhere loads anywhere; a
+// future tiled layout would take a new flag bit. `scales` is [N, K / groupSize] float32. Optional parts:
 //   zeroPoints [N, G] int8 in [-8, 7]: w = (q - z) * s (asymmetric imports; weight-only path only);
 //   outlierChannels (int32, increasing) with outlierWeights [N, nO] int8 and outlierScales [N]:
 //   those channels of K at int8 (s = max|w[n, O]| / 127), zeroed in the 4-bit part.
@@ -115,6 +120,11 @@ export class Int4Weights {
     this.outlierChannels = oc && oc.length > 0 ? oc : undefined;
     this.outlierWeights = this.outlierChannels ? f.outlierWeights : undefined;
     this.outlierScales = this.outlierChannels ? f.outlierScales : undefined;
+  }
+
+  /** The packed layout every backend reads (version 1: row-major [N, K/2], low nibble first). */
+  get layout(): 'row-major-k' {
+    return 'row-major-k';
   }
 
   /** @internal */

@@ -20,6 +20,7 @@
 #include "../ops/w4a4/w4a4.h"
 #include "gemm_cuda_checks.h"
 #include "spmm_cuda_checks.h"
+#include "w4a4_cuda_checks.h"
 
 namespace {
 
@@ -383,6 +384,9 @@ int main(int argc, char** argv) {
   std::printf("cuda gemm index math: done\n");
   spmm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda spmm index math and kernel emulation: done\n");
+  // The CUDA W4A4 index math and a host emulation of its tensor-core main loop (no GPU needed).
+  w4a4_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda w4a4 index math: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

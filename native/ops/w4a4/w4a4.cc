@@ -77,8 +77,19 @@ Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
 Status w4a4(const W4A4Params& p) {
   W4A4Shape s;
   TK_RETURN_IF_ERROR(w4a4_validate(p, &s));
-  if (p.x.device.is_cuda()) return Unsupported("w4a4 on CUDA devices is not built yet (the int4 tensor-core kernels are a separate step); use CPU tensors");
+  if (p.x.device.is_cuda()) return w4a4_cuda(p, s, p.x.device.index);
   return w4a4_cpu(p, s);
 }
+
+#if !defined(TK_WITH_CUDA)
+Status w4a4_cuda(const W4A4Params&, const W4A4Shape&, int) {
+  return NoGpu("w4a4 on a CUDA device: this tensorkern binary was built without CUDA");
+}
+bool w4a4_cuda_set_path(const char* path) {
+  const std::string t = path;
+  return t == "auto" || t == "s4" || t == "int8" || t == "simt";
+}
+std::string w4a4_cuda_last_kernel() { return ""; }
+#endif
 
 }  // namespace tk

@@ -12,6 +12,7 @@
 // float32 butterflies h = 1, 2, 4, ... (a + b, a - b), then a multiply by fround(1 / sqrt(block)).
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "../../core/status.h"
 #include "../../core/tensor_view.h"
@@ -46,6 +47,13 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s);
 Status w4a4_plain(const W4A4Params& p, const W4A4Shape& s);
 // The kernel w4a4_cpu uses for these parameters on the active ISA (reported by benches).
 const char* w4a4_cpu_kernel_name(int act_bits, int64_t M, int64_t K, int64_t group_size);
+
+// The CUDA path (w4a4_cuda.cu; a NoGpu stub without CUDA): x and every tensor on device `dev`.
+Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev);
+// Test / bench hooks: force the kernel ("auto", "s4", "int8", "simt"; false for an unknown name) and
+// the name of the kernel the last CUDA call ran.
+bool w4a4_cuda_set_path(const char* path);
+std::string w4a4_cuda_last_kernel();
 
 // Per-token quantization alone (quantizeActivationsInt4): q [M, K] int8 values, scales [M].
 Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales);

@@ -3,6 +3,7 @@
 // binding.w4a4Plain(...same but async)  -- the bench's plain-loop baseline (sync, CPU)
 // binding.w4a4QuantizeRows(x, q, scales, bits, rotateBlock, async?)  -- per-row contract quantizer (activations, weight groups)
 // binding.w4a4Kernel(actBits, m, k, groupSize) -- the CPU kernel name
+// binding.w4a4CudaSetPath(path) / w4a4CudaLastKernel() -- force the CUDA kernel; what the last call ran
 #include <string>
 
 #include "../../napi/async_op.h"
@@ -81,6 +82,18 @@ Napi::Value Kernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, w4a4_cpu_kernel_name(bits, int64_t(m), int64_t(k), int64_t(gs)));
 }
 
+Napi::Value CudaSetPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for path"));
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (!w4a4_cuda_set_path(path.c_str())) {
+    throw_status(env, InvalidArgument("Expected 'auto', 's4', 'int8' or 'simt' for path but received \"" + path + "\""));
+  }
+  return env.Undefined();
+}
+
+Napi::Value CudaLastKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), w4a4_cuda_last_kernel()); }
+
 }  // namespace
 
 void register_w4a4(Napi::Env env, Napi::Object exports) {
@@ -88,6 +101,8 @@ void register_w4a4(Napi::Env env, Napi::Object exports) {
   exports.Set("w4a4Plain", Napi::Function::New<guard<W4A4Plain>>(env, "w4a4Plain"));
   exports.Set("w4a4QuantizeRows", Napi::Function::New<guard<QuantizeRows>>(env, "w4a4QuantizeRows"));
   exports.Set("w4a4Kernel", Napi::Function::New<guard<Kernel>>(env, "w4a4Kernel"));
+  exports.Set("w4a4CudaSetPath", Napi::Function::New<guard<CudaSetPath>>(env, "w4a4CudaSetPath"));
+  exports.Set("w4a4CudaLastKernel", Napi::Function::New<guard<CudaLastKernel>>(env, "w4a4CudaLastKernel"));
 }
 
 }  // namespace tk::napi

@@ -1,0 +1,233 @@
+// w4a4 on a CUDA device: the fused activation quantizer writes the GEMM's operand into a workspace
+// (freed on every path), then one GEMM kernel applies the whole epilogue. Kernel choice (plan()):
+//   tc  s4    mma.m16n8k64.s4 (sm_80+) / m8n8k32.s4 (sm_75): 4-bit activations, groups a multiple of 64
+//   tc  int8  the same tiles on mma.m16n8k32.s8 with the nibbles unpacked in registers: W4A8 (sm_80+),
+//             and 4-bit activations when forced (TENSORKERN_W4A4_KERNEL=int8: the Hopper route, which has
+//             no INT4 MMA; opt-in until it has run on an H100)
+//   simt      exact integer fallback: any even group size or K, every arch
+//   weight-only (act_bits 0): SIMT fp32 FMA over dequantized weights
+// Everything runs on the library stream and is synchronized before returning (the caller is a worker
+// thread). Errors come back as Status; nothing here aborts.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "../../cuda/check.h"
+#include "../../cuda/runtime.h"
+#include "w4a4.h"
+#include "w4a4_kernel_cuda.cuh"
+
+namespace tk {
+namespace {
+
+using namespace cuw4a4;
+
+// Tile configs (data, with reasons):
+// Large: 128x128 CTA, 8 warps of 64x32 (4x4 mma tiles: 64 int32 partials + 64 fp32 group sums per
+//   thread), 4 stages of 128 k = 64 KB (int4 x int4) / 96 KB (W4A8: 128-byte activation rows). The GEMM's
+//   large tile: the same copy pattern and swizzle, K per stage doubled by the 4-bit operands.
+using Large = TcCfg<128, 128, 2, 4, 4>;
+// Small: 64x64, 4 warps of 32x32, 4 stages = 32 KB / 48 KB: M <= 64 (decode) and grids smaller than
+//   the SM count (twice the CTAs of Large on 64 rows).
+using Small = TcCfg<64, 64, 2, 2, 4>;
+constexpr const char* kLargeName = "128x128x128k_4st";
+constexpr const char* kSmallName = "64x64x128k_4st";
+
+enum Path { kAuto = 0, kS4 = 1, kInt8 = 2, kSimt = 3 };
+
+int path_from_name(const char* s) {
+  if (!s || !*s || std::strcmp(s, "auto") == 0) return kAuto;
+  if (std::strcmp(s, "s4") == 0) return kS4;
+  if (std::strcmp(s, "int8") == 0) return kInt8;
+  if (std::strcmp(s, "simt") == 0) return kSimt;
+  return -1;
+}
+
+std::atomic<int> g_path{[] {
+  const int p = path_from_name(std::getenv("TENSORKERN_W4A4_KERNEL"));
+  return p < 0 ? int(kAuto) : p;
+}()};
+std::mutex g_last_mu;
+std::string g_last_kernel;
+
+template <class K>
+Status set_smem(K kernel, int bytes) {
+  if (bytes > 48 * 1024) TK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  return Status::Ok();
+}
+
+template <class Cfg, int ABITS, bool I8>
+Status launch_tc(const GemmArgs& a, cudaStream_t st);
+template <int ABITS, bool I8>
+Status launch_tc_cfg(bool large, const GemmArgs& a, cudaStream_t st) {
+  return large ? launch_tc<Large, ABITS, I8>(a, st) : launch_tc<Small, ABITS, I8>(a, st);
+}
+
+template <class Cfg, int ABITS, bool I8>
+Status launch_tc(const GemmArgs& a, cudaStream_t st) {
+  auto k = w4a4_tc<Cfg, ABITS, I8>;
+  constexpr int smem = Cfg::template smem<ABITS>();
+  TK_RETURN_IF_ERROR(set_smem(k, smem));
+  k<<<unsigned(int64_t(a.tiles_m) * a.tiles_n), Cfg::kThreads, smem, st>>>(a);
+  TK_CUDA_CHECK(cudaGetLastError());
+  return Status::Ok();
+}
+
+struct Plan {
+  int path = kSimt;  // kS4, kInt8 or kSimt
+  bool large = false;
+  int bm = 64, bn = 64;
+};
+
+Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
+  Plan pl;
+  const int cc = d.cc_major * 10 + d.cc_minor;
+  const bool w_aligned = reinterpret_cast<uintptr_t>(p.w.data) % 16 == 0;
+  const bool tc_ok = tc_group_ok(s.K, p.group_size) && w_aligned && s.M * s.N > 0;
+  const int want = g_path.load();
+  if (tc_ok && want != kSimt) {
+    if (p.act_bits == 8) {
+      if (cc >= 80) pl.path = kInt8;
+    } else if (want == kInt8) {
+      if (cc >= 80) pl.path = kInt8;
+    } else if (cc >= 75) {
+      pl.path = kS4;
+    }
+  }
+  if (pl.path != kSimt) {
+    const int64_t large_tiles = ((s.M + 127) / 128) * ((s.N + 127) / 128);
+    const int smem = p.act_bits == 8 ? Large::smem<8>() : Large::smem<4>();
+    pl.large = s.M > 64 && large_tiles >= d.multiprocessors && size_t(smem) <= d.smem_per_block_optin;
+    const int small_smem = p.act_bits == 8 ? Small::smem<8>() : Small::smem<4>();
+    if (!pl.large && size_t(small_smem) > std::max<size_t>(d.smem_per_block_optin, 48 * 1024)) pl.path = kSimt;
+    pl.bm = pl.large ? Large::kBM : Small::kBM;
+    pl.bn = pl.large ? Large::kBN : Small::kBN;
+  }
+  return pl;
+}
+
+// Frees the workspace on every path.
+struct Workspace {
+  int device;
+  void* ptr = nullptr;
+  ~Workspace() { cuda::release(device, ptr); }
+};
+
+void set_last(const std::string& s) {
+  std::lock_guard<std::mutex> lock(g_last_mu);
+  g_last_kernel = s;
+}
+
+unsigned grid_for(int64_t items, int per_block, int sms) {
+  const int64_t b = (items + per_block - 1) / per_block;
+  return unsigned(std::max<int64_t>(1, std::min<int64_t>(b, int64_t(sms) * 32)));
+}
+
+}  // namespace
+
+bool w4a4_cuda_set_path(const char* path) {
+  const int p = path_from_name(path);
+  if (p < 0) return false;
+  g_path = p;
+  return true;
+}
+
+std::string w4a4_cuda_last_kernel() {
+  std::lock_guard<std::mutex> lock(g_last_mu);
+  return g_last_kernel;
+}
+
+Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
+  if (s.M == 0 || s.N == 0) return Status::Ok();
+  if (present(p.x_scales)) {
+    return Unsupported("w4a4 on CUDA devices takes float32 activations (quantized on the GPU); pre-quantized activations run on the CPU");
+  }
+  TK_RETURN_IF_ERROR(cuda::set_device(dev));
+  const cuda::DeviceInfo& d = cuda::probe().devices[dev];
+  auto stream = static_cast<cudaStream_t>(cuda::stream(dev));
+  const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
+  float* out = static_cast<float*>(p.out.data);
+  const float* bias = present(p.bias) ? static_cast<const float*>(p.bias.data) : nullptr;
+
+  if (s.K == 0) {
+    fill_bias<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(out, bias, s.M, s.N);
+    TK_CUDA_CHECK(cudaGetLastError());
+    set_last("fill_bias");
+    return cuda::synchronize(dev);
+  }
+  if (p.act_bits == 0) {
+    WeightOnlyArgs a{static_cast<const float*>(p.x.data), static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data),
+                     present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr, bias, out, s.M, s.N, s.K, s.G, p.group_size};
+    const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
+    weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+    TK_CUDA_CHECK(cudaGetLastError());
+    set_last("weight-only simt fp32");
+    return cuda::synchronize(dev);
+  }
+
+  // Workspace: activations in the GEMM's layout | s_x | outlier q | outlier s (16-byte aligned parts).
+  const int64_t lda = act_row_bytes(s.K, p.act_bits);
+  auto up16 = [](int64_t b) { return (b + 15) & ~int64_t(15); };
+  const int64_t qa_b = up16(s.M * lda), sx_b = up16(s.M * 4), qo_b = up16(s.M * s.nO), so_b = up16(s.M * 4);
+  Workspace ws{dev};
+  TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(qa_b + sx_b + qo_b + so_b), &ws.ptr));
+  uint8_t* base = static_cast<uint8_t*>(ws.ptr);
+
+  QuantArgs q{};
+  q.x = static_cast<const float*>(p.x.data);
+  q.M = s.M, q.K = s.K;
+  q.rb = p.rotate_block;
+  q.rc = p.rotate_block > 0 ? static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.rotate_block))) : 1.0f;
+  q.oidx = s.nO ? static_cast<const int32_t*>(p.outlier_idx.data) : nullptr;
+  q.nO = int(s.nO);
+  q.bits = p.act_bits;
+  q.qa = base;
+  q.lda = lda;
+  q.sx = reinterpret_cast<float*>(base + qa_b);
+  q.qo = reinterpret_cast<int8_t*>(base + qa_b + sx_b);
+  q.so = reinterpret_cast<float*>(base + qa_b + sx_b + qo_b);
+  if (s.M > INT32_MAX) return Unsupported("w4a4 on CUDA: more than 2^31 - 1 rows");
+  quantize_rows<<<unsigned(s.M), kQuantThreads, 0, stream>>>(q);
+  TK_CUDA_CHECK(cudaGetLastError());
+
+  GemmArgs a{};
+  a.qa = q.qa, a.lda = lda;
+  a.w = static_cast<const uint8_t*>(p.w.data), a.ldw = s.K / 2;
+  a.sx = q.sx;
+  a.ws = static_cast<const float*>(p.scales.data), a.G = s.G, a.gs = p.group_size;
+  a.qo = q.qo, a.so = q.so, a.nO = int(s.nO);
+  a.wo = s.nO ? static_cast<const int8_t*>(p.outlier_w.data) : nullptr;
+  a.wos = s.nO ? static_cast<const float*>(p.outlier_scales.data) : nullptr;
+  a.bias = bias, a.out = out;
+  a.M = s.M, a.N = s.N, a.K = s.K;
+
+  const Plan pl = plan(p, s, d);
+  a.tiles_m = int((s.M + pl.bm - 1) / pl.bm);
+  a.tiles_n = int((s.N + pl.bn - 1) / pl.bn);
+  std::string name;
+  if (pl.path == kSimt) {
+    w4a4_simt<<<grid_for(s.M * s.N, 8, sms), 256, 0, stream>>>(a, p.act_bits);
+    TK_CUDA_CHECK(cudaGetLastError());
+    name = "simt exact int32";
+  } else {
+    if (int64_t(a.tiles_m) * a.tiles_n > INT32_MAX) return Unsupported("w4a4 output too large for one grid");
+    if (p.act_bits == 8) {
+      TK_RETURN_IF_ERROR((launch_tc_cfg<8, true>(pl.large, a, stream)));
+    } else if (pl.path == kInt8) {
+      TK_RETURN_IF_ERROR((launch_tc_cfg<4, true>(pl.large, a, stream)));
+    } else {
+      TK_RETURN_IF_ERROR((launch_tc_cfg<4, false>(pl.large, a, stream)));
+    }
+    const int cc = d.cc_major * 10 + d.cc_minor;
+    name = std::string(pl.path == kInt8 ? "tc int8 m16n8k32.s8" : cc >= 80 ? "tc s4 m16n8k64" : "tc s4 m8n8k32") + " " +
+           (pl.large ? kLargeName : kSmallName);
+  }
+  set_last(name + (p.act_bits == 8 ? " w4a8" : " w4a4"));
+  return cuda::synchronize(dev);
+}
+
+}  // namespace tk

@@ -1,0 +1,350 @@
+// Host checks of the CUDA W4A4 index math (native/ops/w4a4/w4a4_cuda_layout.h) for machines without a
+// GPU: the .s4 fragment formulas against the PTX tables (written out independently below) and the byte
+// form the ldmatrix path delivers, the W4A8 activation permutation, the nibble -> byte unpack, the
+// int8 route (two m16n8k32.s8 per m16n8k64.s4) and the sm_75 route (four m8n8k32.s4) against a
+// reference product, and a host emulation of the tensor-core kernel's main loop (stage fill with the
+// kernel's copy / bounds logic, ldmatrix, the mma of each route, the per-group flush, the epilogue's
+// element ownership) whose per-group int32 partials must equal a direct integer dot product exactly.
+// Included by selftest.cc after gemm_cuda_checks.h (uses its Ctx and ptx_* formulas).
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include "../ops/w4a4/w4a4_cuda_layout.h"
+
+namespace w4a4_cuda_checks {
+
+using gemm_cuda_checks::Ctx;
+using tk::cugemm::RowCol;
+namespace L = tk::cuw4a4;
+namespace CG = tk::cugemm;
+
+// PTX ISA, "Matrix Fragments for mma.m16n8k64" (.s4/.u4): A element i (0..31) of a lane sits in
+// register i / 8, row g + 8 * ((i / 8) & 1), column 8 t + (i % 8) + 32 * (i >= 16). B element i (0..15):
+// register i / 8, row (k) 8 t + (i % 8) + 32 * (i >= 8), column g.
+RowCol ptx_s4_a(int lane, int i) { return {(lane >> 2) + 8 * ((i >> 3) & 1), 8 * (lane & 3) + (i & 7) + (i >= 16 ? 32 : 0)}; }
+RowCol ptx_s4_b(int lane, int i) { return {8 * (lane & 3) + (i & 7) + (i >= 8 ? 32 : 0), lane >> 2}; }  // (k, n)
+
+inline int nib(uint32_t r, int i) { return int(((r >> (4 * i)) & 15) ^ 8) - 8; }
+inline int byte_s(uint32_t r, int i) { return int(int8_t(uint8_t(r >> (8 * i)))); }
+
+// D(16x8) = A(16x64) B(64x8) from per-lane .s4 registers.
+void mma_s4_emul(const uint32_t a[32][4], const uint32_t b[32][2], int32_t d[16][8]) {
+  int A[16][64] = {}, B[64][8] = {};
+  for (int l = 0; l < 32; ++l) {
+    for (int i = 0; i < 32; ++i) { const RowCol p = ptx_s4_a(l, i); A[p.row][p.col] = nib(a[l][i >> 3], i & 7); }
+    for (int i = 0; i < 16; ++i) { const RowCol p = ptx_s4_b(l, i); B[p.row][p.col] = nib(b[l][i >> 3], i & 7); }
+  }
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      int s = 0;
+      for (int k = 0; k < 64; ++k) s += A[m][k] * B[k][n];
+      d[m][n] += s;
+    }
+}
+// D(16x8) += A(16x32) B(32x8) from per-lane .s8 registers (gemm_cuda_checks' PTX formulas, eb = 1).
+void mma_s8_emul(const uint32_t a[32][4], const uint32_t b[32][2], int32_t d[16][8]) {
+  int A[16][32] = {}, B[32][8] = {};
+  for (int l = 0; l < 32; ++l) {
+    for (int i = 0; i < 16; ++i) { const RowCol p = gemm_cuda_checks::ptx_a(1, l, i); A[p.row][p.col] = byte_s(a[l][i >> 2], i & 3); }
+    for (int i = 0; i < 8; ++i) { const RowCol p = gemm_cuda_checks::ptx_b(1, l, i); B[p.row][p.col] = byte_s(b[l][i >> 2], i & 3); }
+  }
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 8; ++n) {
+      int s = 0;
+      for (int k = 0; k < 32; ++k) s += A[m][k] * B[k][n];
+      d[m][n] += s;
+    }
+}
+// sm_75: D(8x8) += A(8x32) B(32x8), .s4, one register each: A row g, k 8t + i; B column g, k 8t + i;
+// D registers {0, 1}: row g, columns 2t, 2t + 1.
+void mma_m8n8k32_emul(const uint32_t a[32], const uint32_t b[32], int32_t d[8][8]) {
+  int A[8][32] = {}, B[32][8] = {};
+  for (int l = 0; l < 32; ++l)
+    for (int i = 0; i < 8; ++i) A[l >> 2][8 * (l & 3) + i] = nib(a[l], i), B[8 * (l & 3) + i][l >> 2] = nib(b[l], i);
+  for (int m = 0; m < 8; ++m)
+    for (int n = 0; n < 8; ++n)
+      for (int k = 0; k < 32; ++k) d[m][n] += A[m][k] * B[k][n];
+}
+
+// The kernel's int8-route registers from .s4 ones (w4a4_kernel_cuda.cuh).
+void unpack_route(const uint32_t a[4], const uint32_t b[2], uint32_t au[2][4], uint32_t bu[2][2]) {
+  for (int h = 0; h < 2; ++h) {
+    au[h][0] = L::nib_bytes(a[2 * h], false), au[h][1] = L::nib_bytes(a[2 * h + 1], false);
+    au[h][2] = L::nib_bytes(a[2 * h], true), au[h][3] = L::nib_bytes(a[2 * h + 1], true);
+    bu[h][0] = L::nib_bytes(b[h], false), bu[h][1] = L::nib_bytes(b[h], true);
+  }
+}
+
+void check_fragments(Ctx& c, std::mt19937& rng) {
+  // .s4 byte form == PTX table; each element owned once.
+  bool ok = true;
+  std::map<std::pair<int, int>, int> ownA, ownB;
+  for (int l = 0; l < 32; ++l) {
+    for (int r = 0; r < 4; ++r)
+      for (int i = 0; i < 8; ++i) {
+        const RowCol f = L::s4_frag_a(l, r, i), p = ptx_s4_a(l, 8 * r + i), byte = CG::frag_a(l, r);
+        ok = ok && f.row == p.row && f.col == p.col && byte.row == f.row && 2 * byte.col + i == f.col;
+        ++ownA[{f.row, f.col}];
+      }
+    for (int r = 0; r < 2; ++r)
+      for (int i = 0; i < 8; ++i) {
+        const RowCol f = L::s4_frag_b(l, r, i), p = ptx_s4_b(l, 8 * r + i), byte = CG::frag_b(l, r);
+        ok = ok && f.row == p.col && f.col == p.row && byte.row == f.row && 2 * byte.col + i == f.col;
+        ++ownB[{f.row, f.col}];
+      }
+  }
+  bool once = ownA.size() == 16 * 64 && ownB.size() == 8 * 64;
+  for (auto& e : ownA) once = once && e.second == 1;
+  for (auto& e : ownB) once = once && e.second == 1;
+  c.expect(ok, "w4a4 cuda: .s4 fragments (byte form, ldmatrix) match the PTX m16n8k64 table");
+  c.expect(once, "w4a4 cuda: .s4 fragments own every A / B element exactly once");
+
+  bool perm = true;
+  for (int64_t k = 0; k < 256; ++k) perm = perm && L::act8_k(L::act8_pos(k)) == k && (L::act8_pos(k) >> 5) == (k >> 5);
+  c.expect(perm, "w4a4 cuda: the W4A8 activation permutation is a bijection inside each 32-k chunk");
+
+  bool unpack = true;
+  for (int it = 0; it < 2000; ++it) {
+    const uint32_t x = rng();
+    for (int odd = 0; odd < 2; ++odd)
+      for (int j = 0; j < 4; ++j) unpack = unpack && byte_s(L::nib_bytes(x, odd), j) == nib(x, 2 * j + odd);
+  }
+  c.expect(unpack, "w4a4 cuda: nib_bytes sign-extends nibbles {0,2,4,6} / {1,3,5,7} to bytes");
+
+  // The three routes give one product.
+  bool routes = true;
+  for (int it = 0; it < 20; ++it) {
+    uint32_t a[32][4], b[32][2];
+    for (auto& l : a) for (auto& r : l) r = rng();
+    for (auto& l : b) for (auto& r : l) r = rng();
+    int32_t d4[16][8] = {}, d8[16][8] = {}, d75[16][8] = {};
+    mma_s4_emul(a, b, d4);
+    uint32_t au[2][32][4], bu[2][32][2];
+    for (int l = 0; l < 32; ++l) {
+      uint32_t ta[2][4], tb[2][2];
+      unpack_route(a[l], b[l], ta, tb);
+      for (int h = 0; h < 2; ++h) {
+        std::memcpy(au[h][l], ta[h], sizeof ta[h]);
+        std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
+      }
+    }
+    mma_s8_emul(au[0], bu[0], d8);
+    mma_s8_emul(au[1], bu[1], d8);
+    // sm_75: (a0, b0), (a2, b1) -> rows g; (a1, b0), (a3, b1) -> rows g + 8.
+    const int pairs[4][3] = {{0, 0, 0}, {2, 1, 0}, {1, 0, 8}, {3, 1, 8}};
+    for (auto& pr : pairs) {
+      uint32_t ar[32], br[32];
+      for (int l = 0; l < 32; ++l) ar[l] = a[l][pr[0]], br[l] = b[l][pr[1]];
+      int32_t d[8][8] = {};
+      mma_m8n8k32_emul(ar, br, d);
+      for (int m = 0; m < 8; ++m)
+        for (int n = 0; n < 8; ++n) d75[pr[2] + m][n] += d[m][n];
+    }
+    for (int m = 0; m < 16; ++m)
+      for (int n = 0; n < 8; ++n) routes = routes && d4[m][n] == d8[m][n] && d4[m][n] == d75[m][n];
+  }
+  c.expect(routes, "w4a4 cuda: m16n8k64.s4 == 2 x m16n8k32.s8 (unpacked) == 4 x m8n8k32.s4");
+}
+
+// ---- host emulation of w4a4_tc's main loop ---------------------------------------------------------
+struct Problem {
+  int64_t M, N, K, gs;
+  int bits;
+  std::vector<int8_t> qx;     // [M, K]
+  std::vector<int8_t> qw;     // [N, K]
+  std::vector<uint8_t> qa;    // the kernel's activation operand
+  std::vector<uint8_t> w;     // packed [N, K/2]
+  int64_t lda;
+};
+
+Problem make_problem(int64_t M, int64_t N, int64_t K, int64_t gs, int bits, std::mt19937& rng) {
+  Problem p{M, N, K, gs, bits, {}, {}, {}, {}, L::act_row_bytes(K, bits)};
+  const int lo = bits == 8 ? -128 : -8, span = bits == 8 ? 256 : 16;
+  p.qx.resize(size_t(M * K));
+  p.qw.resize(size_t(N * K));
+  for (auto& v : p.qx) v = int8_t(lo + int(rng() % span));
+  for (auto& v : p.qw) v = int8_t(-8 + int(rng() % 16));
+  p.qa.assign(size_t(M * p.lda), 0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) {
+      uint8_t* r = p.qa.data() + m * p.lda;
+      if (bits == 4) r[k >> 1] |= uint8_t((p.qx[m * K + k] & 15) << (4 * (k & 1)));
+      else r[L::act8_pos(k)] = uint8_t(p.qx[m * K + k]);
+    }
+  p.w.assign(size_t(N * K / 2), 0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) p.w[(n * K + k) >> 1] |= uint8_t((p.qw[n * K + k] & 15) << (4 * (k & 1)));
+  return p;
+}
+
+// ldmatrix.x4: lane l supplies the address of row l % 8 of matrix l / 8; register j of lane l = the 4
+// bytes at row l / 4, byte 4 (l % 4) of matrix j.
+void ldsm_emul(const uint8_t* tile, const int addr[32], uint32_t out[32][4]) {
+  for (int l = 0; l < 32; ++l)
+    for (int j = 0; j < 4; ++j) std::memcpy(&out[l][j], tile + addr[8 * j + (l >> 2)] + 4 * (l & 3), 4);
+}
+
+// Emulates the kernel for every CTA of a BM x BN (WM x WN warps) grid; returns the number of mismatches
+// of the per-group partials and checks each output element is finished once.
+template <int BM, int BN, int WM, int WN>
+void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
+  constexpr int THREADS = WM * WN * 32, WTM = BM / WM, WTN = BN / WN, MI = WTM / 16, NI = WTN / 8;
+  const int A_ROWB = L::kStageBytes4 * p.bits / 4, B_ROWB = L::kStageBytes4;
+  const int A_STAGE = BM * A_ROWB, B_STAGE = BN * B_ROWB;
+  const int64_t tiles_m = (p.M + BM - 1) / BM, tiles_n = (p.N + BN - 1) / BN, G = p.K / p.gs;
+  const int k_tiles = int(L::padded_k(p.K) / L::kStageK);
+  std::vector<int32_t> part(size_t(p.M * p.N * G), INT32_MIN);
+  std::vector<int> finished(size_t(p.M * p.N), 0);
+  int bad_flush = 0;
+  std::vector<uint8_t> sA(static_cast<size_t>(A_STAGE)), sB(static_cast<size_t>(B_STAGE));
+  for (int id = 0; id < tiles_m * tiles_n; ++id) {
+    const RowCol tile = CG::raster(id, int(tiles_m), int(tiles_n), 8);
+    const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
+    std::vector<int32_t> iacc(size_t(THREADS / 32) * 32 * MI * NI * 4, 0);
+    for (int kt = 0; kt < k_tiles; ++kt) {
+      // Stage fill, as load_stage (one stage is enough: the emulation has no concurrency).
+      for (int q = 0; q < A_STAGE / 16; ++q) {
+        const RowCol rc = CG::copy_chunk(q, A_ROWB);
+        const int64_t m = m0 + rc.row;
+        const int o = CG::smem_offset(rc.row, rc.col, A_ROWB);
+        for (int b = 0; b < 16; ++b) sA[size_t(o + b)] = m < p.M ? p.qa[size_t(m * p.lda + int64_t(kt) * A_ROWB + rc.col + b)] : 0;
+      }
+      for (int q = 0; q < B_STAGE / 16; ++q) {
+        const RowCol rc = CG::copy_chunk(q, B_ROWB);
+        const int64_t n = n0 + rc.row, off = int64_t(kt) * B_ROWB + rc.col;
+        const bool in = n < p.N && off < p.K / 2;
+        const int o = CG::smem_offset(rc.row, rc.col, B_ROWB);
+        for (int b = 0; b < 16; ++b) sB[size_t(o + b)] = in ? p.w[size_t(n * (p.K / 2) + off + b)] : 0;
+      }
+      for (int warp = 0; warp < THREADS / 32; ++warp) {
+        const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
+        for (int ks = 0; ks < 2; ++ks) {
+          uint32_t bf[NI][32][2];
+          for (int ni = 0; ni < NI; ni += 2) {
+            int addr[32];
+            for (int l = 0; l < 32; ++l) {
+              const RowCol lb = CG::ldsm_b_kmajor(l);
+              addr[l] = CG::smem_offset(wo.col + ni * 8 + lb.row, ks * 32 + lb.col, B_ROWB);
+            }
+            uint32_t r[32][4];
+            ldsm_emul(sB.data(), addr, r);
+            for (int l = 0; l < 32; ++l) bf[ni][l][0] = r[l][0], bf[ni][l][1] = r[l][1], bf[ni + 1][l][0] = r[l][2], bf[ni + 1][l][1] = r[l][3];
+          }
+          for (int mi = 0; mi < MI; ++mi) {
+            auto lda_addr = [&](int byte0, int addr[32]) {
+              for (int l = 0; l < 32; ++l) {
+                const RowCol la = CG::ldsm_a_kmajor(l);
+                addr[l] = CG::smem_offset(wo.row + mi * 16 + la.row, byte0 + la.col, A_ROWB);
+              }
+            };
+            for (int ni = 0; ni < NI; ++ni) {
+              int32_t d[16][8] = {};
+              if (p.bits == 8) {
+                uint32_t a8[2][32][4], bu[2][32][2];
+                for (int h = 0; h < 2; ++h) {
+                  int addr[32];
+                  lda_addr(ks * 64 + h * 32, addr);
+                  ldsm_emul(sA.data(), addr, a8[h]);
+                }
+                for (int l = 0; l < 32; ++l) {
+                  uint32_t ta[2][4], tb[2][2];
+                  const uint32_t dummy[4] = {0, 0, 0, 0};
+                  unpack_route(dummy, bf[ni][l], ta, tb);
+                  for (int h = 0; h < 2; ++h) std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
+                }
+                mma_s8_emul(a8[0], bu[0], d);
+                mma_s8_emul(a8[1], bu[1], d);
+              } else {
+                int addr[32];
+                lda_addr(ks * 32, addr);
+                uint32_t af[32][4];
+                ldsm_emul(sA.data(), addr, af);
+                if (!i8) {
+                  mma_s4_emul(af, bf[ni], d);
+                } else {
+                  uint32_t au[2][32][4], bu[2][32][2];
+                  for (int l = 0; l < 32; ++l) {
+                    uint32_t ta[2][4], tb[2][2];
+                    unpack_route(af[l], bf[ni][l], ta, tb);
+                    for (int h = 0; h < 2; ++h) std::memcpy(au[h][l], ta[h], sizeof ta[h]), std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
+                  }
+                  mma_s8_emul(au[0], bu[0], d);
+                  mma_s8_emul(au[1], bu[1], d);
+                }
+              }
+              for (int l = 0; l < 32; ++l)
+                for (int e = 0; e < 4; ++e) {
+                  const RowCol cc = CG::frag_c(l, e);
+                  iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e] += d[cc.row][cc.col];
+                }
+            }
+          }
+          const int64_t step = int64_t(kt) * 2 + ks;
+          if (L::flush_after_step(step, p.K, p.gs)) {
+            const int64_t g = step / (p.gs / L::kStepK);
+            for (int l = 0; l < 32; ++l)
+              for (int mi = 0; mi < MI; ++mi)
+                for (int ni = 0; ni < NI; ++ni)
+                  for (int e = 0; e < 4; ++e) {
+                    int32_t& v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
+                    const RowCol cc = CG::frag_c(l, e);
+                    const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
+                    if (m < p.M && n < p.N) {
+                      if (part[size_t((m * p.N + n) * G + g)] != INT32_MIN) ++bad_flush;
+                      part[size_t((m * p.N + n) * G + g)] = v;
+                    }
+                    v = 0;
+                  }
+          }
+        }
+      }
+    }
+    for (int warp = 0; warp < THREADS / 32; ++warp) {
+      const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
+      for (int l = 0; l < 32; ++l)
+        for (int mi = 0; mi < MI; ++mi)
+          for (int ni = 0; ni < NI; ++ni)
+            for (int e = 0; e < 4; ++e) {
+              const RowCol cc = CG::frag_c(l, e);
+              const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
+              if (m < p.M && n < p.N) ++finished[size_t(m * p.N + n)];
+            }
+    }
+  }
+  int bad = 0;
+  for (int64_t m = 0; m < p.M; ++m)
+    for (int64_t n = 0; n < p.N; ++n)
+      for (int64_t g = 0; g < G; ++g) {
+        int32_t s = 0;
+        for (int64_t k = g * p.gs; k < (g + 1) * p.gs; ++k) s += int32_t(p.qx[m * p.K + k]) * int32_t(p.qw[n * p.K + k]);
+        bad += part[size_t((m * p.N + n) * G + g)] != s;
+      }
+  bool once = true;
+  for (int f : finished) once = once && f == 1;
+  c.expect(bad == 0 && bad_flush == 0, "w4a4 cuda emulation " + what + ": per-group int32 partials equal the integer dot products (" +
+                                             std::to_string(bad) + " wrong, " + std::to_string(bad_flush) + " flushed twice)");
+  c.expect(once, "w4a4 cuda emulation " + what + ": every output element is finished exactly once");
+}
+
+void run(Ctx c, std::mt19937& rng) {
+  check_fragments(c, rng);
+  c.expect(L::tc_group_ok(4096, 128) && L::tc_group_ok(192, 64) && L::tc_group_ok(256, 256) && !L::tc_group_ok(96, 32) &&
+               !L::tc_group_ok(100, 100),
+           "w4a4 cuda: tensor-core group sizes are multiples of 64");
+  struct Shape { int64_t M, N, K, gs; };
+  for (const Shape s : {Shape{37, 45, 384, 128}, Shape{5, 70, 192, 64}, Shape{70, 9, 320, 320}}) {
+    for (int bits : {4, 8}) {
+      const Problem p = make_problem(s.M, s.N, s.K, s.gs, bits, rng);
+      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) + " a" + std::to_string(bits);
+      if (bits == 4) emulate<64, 64, 2, 2>(c, p, false, name + " s4 small");
+      emulate<64, 64, 2, 2>(c, p, true, name + " int8 small");
+      if (s.M > 64) emulate<128, 128, 2, 4>(c, p, bits == 8, name + " large");
+    }
+  }
+}
+
+}  // namespace w4a4_cuda_checks
