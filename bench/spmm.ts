@@ -59,9 +59,6 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
     plain: { available: true, version: 'native spmmPlain', why: '' },
   };
   o.log(rsb.available ? `baseline librsb: ${rsb.path}` : `baseline librsb: missing: ${rsb.why}`);
-  // The CUDA kernels (csr / blocked / tiles) are timed by native.spmmCudaTime; the cuSPARSE baseline and
-  // the --device cuda table are not written yet, so this bench measures the CPU path.
-  if (o.device !== 'cpu') o.log(`bench spmm --device ${o.device}: the GPU table (vs cuSPARSE, cuBLAS) is not built yet; measuring the CPU path`);
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
 

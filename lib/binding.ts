@@ -98,6 +98,11 @@ export interface NativeBinding {
   gemmCudaLastKernel(): string;
   /** cuBLAS, the GPU gemm bench baseline (dlopen). */
   cublasLoad(): { available: boolean; path: string; version: string; why: string };
+  /** cuSPARSE (dlopen), the GPU spmm baseline. */
+  cusparseLoad(): { available: boolean; path: string; version: string; why: string };
+  /** Seconds per run (CUDA events) of cusparseSpMM (CSR x row-major dense) on device tensors. */
+  cusparseSpmmTime(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor, out: NativeTensor,
+    warmup: number, runs: number): number[];
   /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
   gpuGemmTime(which: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean, allowTf32: boolean, warmup: number, runs: number): number[];
   /** The plain-loop baseline (sync, CPU, float32 or int32 out). */

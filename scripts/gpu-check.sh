@@ -45,6 +45,8 @@ step "bench gemm --device cuda vs cuBLAS"
 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda.json" 2>&1 | tee "$OUT/bench-gemm-cuda.log" || status=1
 # The sm90 kernel is opt-in until verified: bench it too, so both tiers' figures come back.
 TENSORKERN_GEMM_KERNEL=sm90 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda-sm90.json" 2>&1 | tee "$OUT/bench-gemm-cuda-sm90.log" || status=1
+step "bench spmm --device cuda vs cuSPARSE (real matrices, N = 32..256) and cuBLAS dense (pruned weights)"
+node dist-test/lib/cli/main.js bench spmm --device cuda --sizes 32,64,128,256 --json "$OUT/bench-spmm-cuda.json" 2>&1 | tee "$OUT/bench-spmm-cuda.log" || status=1
 step "bench w4a4 --device cuda vs cuBLAS fp16 / bf16"
 node dist-test/lib/cli/main.js bench w4a4 --device cuda --json "$OUT/bench-w4a4-cuda.json" 2>&1 | tee "$OUT/bench-w4a4-cuda.log" || status=1
 exit $status

@@ -56,11 +56,14 @@ export async function runBench(argv: string[]): Promise<number> {
   log(`tensorkern ${machine.tensorkern} bench on ${device}: ${machine.cpu.model} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
   const report: Record<string, unknown> = { machine, device };
   if (device !== 'cpu') {
-    // The GPU benches: gemm and w4a4 (vs cuBLAS) so far; the other ops' CUDA kernels are later steps.
+    // The GPU benches: gemm and w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights).
     const { benchGemmCuda } = require('../../bench/gemm_cuda') as typeof import('../../bench/gemm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
     for (const op of args.ops) {
       if (op === 'gemm') report.gemm = benchGemmCuda({ device, sizes: args.sizes, runs: args.runs, log });
-      else if (op === 'w4a4') {
+      else if (op === 'spmm') {
+        const { benchSpmmCuda } = require('../../bench/spmm_cuda') as typeof import('../../bench/spmm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
+        report.spmm = benchSpmmCuda({ device, sizes: args.sizes, runs: args.runs, log });
+      } else if (op === 'w4a4') {
         const { benchW4A4Cuda } = require('../../bench/w4a4_cuda') as typeof import('../../bench/w4a4_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
         report.w4a4 = benchW4A4Cuda({ device, sizes: args.sizes, runs: args.runs, log });
       } else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);

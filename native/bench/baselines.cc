@@ -14,11 +14,11 @@
 
 #include "../core/thread_pool.h"
 #include "../napi/async_op.h"
-#include "gpu_gemm_bench.h"
 #include "../napi/register.h"
 #include "../ops/gemm/gemm.h"
 #include "dl_lib.h"
 #include "gpu_gemm_bench.h"
+#include "gpu_spmm_bench.h"
 
 namespace tk::napi {
 namespace {
@@ -181,16 +181,40 @@ Napi::Value MemRead(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// cublasLoad() -> { available, path, version, why }: the GPU gemm baseline (dlopen).
-Napi::Value CublasLoad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const bench::CublasInfo c = bench::cublas_load();
+// { available, path, version, why } of a GPU baseline library.
+template <class Info>
+Napi::Object gpu_lib_info(Napi::Env env, const Info& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("available", c.available);
   o.Set("path", c.path);
   o.Set("version", c.version);
   o.Set("why", c.why);
   return o;
+}
+
+Napi::Array seconds_array(Napi::Env env, const std::vector<double>& secs) {
+  Napi::Array a = Napi::Array::New(env, secs.size());
+  for (size_t i = 0; i < secs.size(); ++i) a.Set(uint32_t(i), secs[i]);
+  return a;
+}
+
+// cublasLoad() / cusparseLoad() -> { available, path, version, why }: the GPU baselines (dlopen).
+Napi::Value CublasLoad(const Napi::CallbackInfo& info) { return gpu_lib_info(info.Env(), bench::cublas_load()); }
+Napi::Value CusparseLoad(const Napi::CallbackInfo& info) { return gpu_lib_info(info.Env(), bench::cusparse_load()); }
+
+// cusparseSpmmTime(rowPtr, colIdx, values, rows, cols, b, out, warmup, runs) -> seconds per run (CUDA
+// events) of cusparseSpMM on device tensors.
+Napi::Value CusparseSpmmTime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const TensorView rp = unwrap_tensor(env, info[0], "rowPtr", nullptr), ci = unwrap_tensor(env, info[1], "colIdx", nullptr),
+                   v = unwrap_tensor(env, info[2], "values", nullptr);
+  const double rows = get_number(env, info[3], "rows"), cols = get_number(env, info[4], "cols");
+  const TensorView b = unwrap_tensor(env, info[5], "b", nullptr), out = unwrap_tensor(env, info[6], "out", nullptr);
+  const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
+  std::vector<double> secs;
+  Status st = bench::gpu_time_cusparse_spmm(rp, ci, v, int64_t(rows), int64_t(cols), b, out, warmup, runs, &secs);
+  if (!st.ok()) throw_status(env, st);
+  return seconds_array(env, secs);
 }
 
 // gpuGemmTime(which, a, b, out, transA, transB, allowTf32, warmup, runs) -> seconds per run (CUDA
@@ -205,14 +229,14 @@ Napi::Value GpuGemmTime(const Napi::CallbackInfo& info) {
   std::vector<double> secs;
   Status st = bench::gpu_time_gemm(which, p, warmup, runs, &secs);
   if (!st.ok()) throw_status(env, st);
-  Napi::Array a = Napi::Array::New(env, secs.size());
-  for (size_t i = 0; i < secs.size(); ++i) a.Set(uint32_t(i), secs[i]);
-  return a;
+  return seconds_array(env, secs);
 }
 
 void register_bench(Napi::Env env, Napi::Object exports) {
   exports.Set("cublasLoad", Napi::Function::New<guard<CublasLoad>>(env, "cublasLoad"));
   exports.Set("gpuGemmTime", Napi::Function::New<guard<GpuGemmTime>>(env, "gpuGemmTime"));
+  exports.Set("cusparseLoad", Napi::Function::New<guard<CusparseLoad>>(env, "cusparseLoad"));
+  exports.Set("cusparseSpmmTime", Napi::Function::New<guard<CusparseSpmmTime>>(env, "cusparseSpmmTime"));
   exports.Set("baselines", Napi::Function::New<guard<Baselines>>(env, "baselines"));
   exports.Set("baselineGemm", Napi::Function::New<guard<BaselineGemm>>(env, "baselineGemm"));
   exports.Set("memRead", Napi::Function::New<guard<MemRead>>(env, "memRead"));

@@ -26,6 +26,19 @@ Lib open_first(const char* env, std::initializer_list<const char*> names, const 
   return l;
 }
 
+std::vector<std::string> nvidia_pip_paths(std::initializer_list<const char*> subs) {
+  std::vector<std::string> out;
+  const char* pys[] = {"python3.13", "python3.12", "python3.11", "python3.10"};
+  for (const char* prefix : {"/usr/local/lib", "/usr/lib", "/opt/conda/lib"})
+    for (const char* py : pys)
+      for (const char* sp : {"site-packages", "dist-packages"})
+        for (const char* sub : subs) out.push_back(std::string(prefix) + "/" + py + "/" + sp + "/" + sub);
+  if (const char* home = std::getenv("HOME"))
+    for (const char* py : pys)
+      for (const char* sub : subs) out.push_back(std::string(home) + "/.local/lib/" + py + "/site-packages/" + sub);
+  return out;
+}
+
 void set_openmp_env(int threads) {
   const std::string t = std::to_string(threads);
   setenv("OMP_NUM_THREADS", t.c_str(), 0);

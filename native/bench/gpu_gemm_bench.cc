@@ -46,15 +46,8 @@ Cublas& lib() {
     for (const char* n : {"libcublas.so.13", "libcublas.so.12", "libcublas.so", "/usr/local/cuda/lib64/libcublas.so.13", "/usr/local/cuda/lib64/libcublas.so.12",
                           "/usr/local/cuda/lib64/libcublas.so"})
       cands.push_back(n);
-    // pip wheels (PyTorch's nvidia-cublas-cu12 / cu13): <prefix>/lib/pythonX.Y/site-packages/nvidia/...
-    for (const char* prefix : {"/usr/local/lib", "/usr/lib", "/opt/conda/lib"})
-      for (const char* py : {"python3.13", "python3.12", "python3.11", "python3.10"})
-        for (const char* sub : {"nvidia/cublas/lib/libcublas.so.12", "nvidia/cublas/lib/libcublas.so.13", "nvidia/cu13/lib/libcublas.so.13"})
-          for (const char* sp : {"site-packages", "dist-packages"}) cands.push_back(std::string(prefix) + "/" + py + "/" + sp + "/" + sub);
-    if (const char* home = std::getenv("HOME"))
-      for (const char* py : {"python3.13", "python3.12", "python3.11", "python3.10"})
-        for (const char* sub : {"nvidia/cublas/lib/libcublas.so.12", "nvidia/cublas/lib/libcublas.so.13", "nvidia/cu13/lib/libcublas.so.13"})
-          cands.push_back(std::string(home) + "/.local/lib/" + py + "/site-packages/" + sub);
+    for (const std::string& n : nvidia_pip_paths({"nvidia/cublas/lib/libcublas.so.12", "nvidia/cublas/lib/libcublas.so.13", "nvidia/cu13/lib/libcublas.so.13"}))
+      cands.push_back(n);
     std::string tried;
     void* h = nullptr;
     std::vector<std::string> all;
@@ -130,14 +123,20 @@ Status gpu_time_gemm(const std::string& which, const GemmParams& p, int warmup, 
   TK_RETURN_IF_ERROR(gemm_validate(p, &s));
   if (!p.a.device.is_cuda()) return InvalidArgument("gpu_time_gemm takes device tensors");
   const int dev = p.a.device.index;
+  return time_on_stream(dev, warmup, runs, [&]() -> Status { return which == "cublas" ? cublas_gemm(p, s, dev) : gemm_cuda(p, s, dev); }, secs);
+}
+
+Status time_on_stream(int dev, int warmup, int runs, const std::function<Status()>& call, std::vector<double>* secs) {
   TK_RETURN_IF_ERROR(cuda::set_device(dev));
   auto stream = static_cast<cudaStream_t>(cuda::stream(dev));
-  auto call = [&]() -> Status { return which == "cublas" ? cublas_gemm(p, s, dev) : gemm_cuda(p, s, dev); };
   for (int i = 0; i < warmup; ++i) TK_RETURN_IF_ERROR(call());
   TK_RETURN_IF_ERROR(cuda::synchronize(dev));
   cudaEvent_t e0, e1;
   TK_CUDA_CHECK(cudaEventCreate(&e0));
-  TK_CUDA_CHECK(cudaEventCreate(&e1));
+  if (cudaEventCreate(&e1) != cudaSuccess) {
+    cudaEventDestroy(e0);
+    return Status(Code::kCuda, "cudaEventCreate failed");
+  }
   Status st;
   for (int i = 0; i < runs && st.ok(); ++i) {
     cudaEventRecord(e0, stream);
@@ -146,7 +145,7 @@ Status gpu_time_gemm(const std::string& which, const GemmParams& p, int warmup, 
     if (st.ok()) st = cuda::from_cuda(cudaEventSynchronize(e1), "cudaEventSynchronize");
     float ms = 0;
     if (st.ok()) st = cuda::from_cuda(cudaEventElapsedTime(&ms, e0, e1), "cudaEventElapsedTime");
-    secs->push_back(ms * 1e-3);
+    if (st.ok()) secs->push_back(ms * 1e-3);
   }
   cudaEventDestroy(e0);
   cudaEventDestroy(e1);
