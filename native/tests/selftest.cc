@@ -19,6 +19,7 @@
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "gemm_cuda_checks.h"
+#include "attention_cuda_checks.h"
 
 namespace {
 
@@ -380,6 +381,8 @@ int main(int argc, char** argv) {
   // The CUDA GEMM index math, checked on the host (no GPU needed).
   gemm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda gemm index math: done\n");
+  attention_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda attention index math and sm80 emulation: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

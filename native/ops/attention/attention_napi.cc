@@ -1,6 +1,7 @@
 // binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, async),
 // binding.attentionPlain(q, k, v, out, causal, scale) -- the bench's unfused baseline (sync), and
-// binding.attentionKernel(dtype) -- the kernel name the CPU path uses.
+// binding.attentionKernel(dtype) -- the kernel name the CPU path uses -- and the CUDA path controls
+// attentionCudaSetPath(kernel, splits) / attentionCudaLastKernel() for tests and benches.
 #include <cmath>
 
 #include "../../napi/async_op.h"
@@ -65,12 +66,29 @@ Napi::Value AttentionKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, attention_cpu_kernel_name(static_cast<DType>(dt)));
 }
 
+Napi::Value AttentionCudaSetPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for kernel"));
+  const std::string kernel = info[0].As<Napi::String>().Utf8Value();
+  const int32_t splits = get_int(env, info[1], "splits", 0, 128);
+  if (!attention_cuda_set_path(kernel.c_str(), splits)) {
+    throw_status(env, InvalidArgument("Expected 'auto', 'sm80' or 'simt' for kernel but received \"" + kernel + "\""));
+  }
+  return env.Undefined();
+}
+
+Napi::Value AttentionCudaLastKernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), attention_cuda_last_kernel());
+}
+
 }  // namespace
 
 void register_attention(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New<guard<Attention>>(env, "attention"));
   exports.Set("attentionPlain", Napi::Function::New<guard<AttentionPlain>>(env, "attentionPlain"));
   exports.Set("attentionKernel", Napi::Function::New<guard<AttentionKernel>>(env, "attentionKernel"));
+  exports.Set("attentionCudaSetPath", Napi::Function::New<guard<AttentionCudaSetPath>>(env, "attentionCudaSetPath"));
+  exports.Set("attentionCudaLastKernel", Napi::Function::New<guard<AttentionCudaLastKernel>>(env, "attentionCudaLastKernel"));
 }
 
 }  // namespace tk::napi
