@@ -2,7 +2,7 @@
 # The checks that need a GPU, for a session on a machine with one (no registry needed there):
 #   1. the GPU suites (test/gpu/*.test.ts) under `node --test`, compiled to dist-test/ (tsc here, or
 #      carried over already compiled: run `npx tsc -p tsconfig.gpu-test.json` where node_modules is);
-#   2. the same suites under compute-sanitizer memcheck and racecheck (the GEMM suite only, short);
+#   2. the same suites under compute-sanitizer memcheck and racecheck (the GEMM and attention suites, short);
 #   3. `tensorkern bench gemm --device cuda` against cuBLAS (dlopen), JSON to $OUT (or build-gpu/).
 # Needs the CUDA build of the addon (build/Release or prebuilds/). Exit status: first failure.
 set -uo pipefail
@@ -29,6 +29,10 @@ if [ -x "$CS" ]; then
     TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
       node --test dist-test/test/gpu/gemm.test.js > "$OUT/sanitizer-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-$tool.log"; }
     grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-$tool.log" | tail -2
+    step "compute-sanitizer --tool $tool over test/gpu/attention (TK_GPU_QUICK=1)"
+    TK_GPU_QUICK=1 "$CS" --tool "$tool" --error-exitcode 3 --target-processes all \
+      node --test dist-test/test/gpu/attention.test.js > "$OUT/sanitizer-attention-$tool.log" 2>&1 || { status=1; tail -30 "$OUT/sanitizer-attention-$tool.log"; }
+    grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$OUT/sanitizer-attention-$tool.log" | tail -2
   done
 else
   echo "SKIP compute-sanitizer: not found"
@@ -38,4 +42,6 @@ step "bench gemm --device cuda vs cuBLAS"
 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda.json" 2>&1 | tee "$OUT/bench-gemm-cuda.log" || status=1
 # The sm90 kernel is opt-in until verified: bench it too, so both tiers' figures come back.
 TENSORKERN_GEMM_KERNEL=sm90 node dist-test/lib/cli/main.js bench gemm --device cuda --json "$OUT/bench-gemm-cuda-sm90.json" 2>&1 | tee "$OUT/bench-gemm-cuda-sm90.log" || status=1
+step "bench attention --device cuda vs cuBLAS GEMM -> softmax -> GEMM"
+node dist-test/lib/cli/main.js bench attention --device cuda --json "$OUT/bench-attention-cuda.json" 2>&1 | tee "$OUT/bench-attention-cuda.log" || status=1
 exit $status

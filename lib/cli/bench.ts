@@ -56,10 +56,12 @@ export async function runBench(argv: string[]): Promise<number> {
   log(`tensorkern ${machine.tensorkern} bench on ${device}: ${machine.cpu.model} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
   const report: Record<string, unknown> = { machine, device };
   if (device !== 'cpu') {
-    // The GPU benches: gemm (vs cuBLAS) so far; the other ops' CUDA kernels are later steps.
+    // The GPU benches: gemm (vs cuBLAS) and attention (vs cuBLAS GEMM -> softmax -> GEMM); the other ops' CUDA kernels are later steps.
     const { benchGemmCuda } = require('../../bench/gemm_cuda') as typeof import('../../bench/gemm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const { benchAttentionCuda } = require('../../bench/attention_cuda') as typeof import('../../bench/attention_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
     for (const op of args.ops) {
       if (op === 'gemm') report.gemm = benchGemmCuda({ device, sizes: args.sizes, runs: args.runs, log });
+      else if (op === 'attention') report.attention = benchAttentionCuda({ device, sizes: args.sizes, runs: args.runs, log });
       else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);
     }
   }

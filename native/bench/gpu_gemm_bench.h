@@ -22,4 +22,11 @@ CublasInfo cublas_load();
 // stream. which: "tensorkern" (gemm_cuda) or "cublas" (cublasGemmEx; tf32 when allow_tf32).
 Status gpu_time_gemm(const std::string& which, const GemmParams& p, int warmup, int runs, std::vector<double>* secs);
 
+// Row-major strided-batched C[M,N] = alpha op(A) op(B) with cuBLAS (cublasGemmStridedBatchedEx, fp32
+// compute) on the library stream of `device`: the attention bench's materialized baseline. Element
+// strides; a, b of dtype `in`, c of dtype `out`.
+Status cublas_gemm_batched(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const void* a, int64_t lda,
+                           int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
+                           DType in, DType out);
+
 }  // namespace tk::bench

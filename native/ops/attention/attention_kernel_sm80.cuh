@@ -357,14 +357,15 @@ constexpr int kSimtWarps = 4;
 __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
   extern __shared__ float fsm[];  // per warp: q[D], o[D]
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int D = int(a.D);  // <= the shared memory limit / 32: fits an int
   const int64_t rows = a.B * a.Hq * a.Sq;
   const int64_t r = int64_t(blockIdx.x) * kSimtWarps + warp;
   if (r >= rows) return;  // whole warps only: no later block-level sync
-  float* qv = fsm + int64_t(warp) * 2 * a.D;
-  float* ov = qv + a.D;
+  float* qv = fsm + int64_t(warp) * 2 * D;
+  float* ov = qv + D;
   const int64_t i = r % a.Sq, h = (r / a.Sq) % a.Hq, b = r / (a.Sq * a.Hq), hk = h / a.group;
   const int64_t qo = b * a.qb + h * a.qh + i * a.qs;
-  for (int64_t d = lane; d < a.D; d += 32) qv[d] = ld_float(a.q, a.in_dtype, qo + d), ov[d] = 0.0f;
+  for (int d = lane; d < D; d += 32) qv[d] = ld_float(a.q, a.in_dtype, qo + d), ov[d] = 0.0f;
   __syncwarp();
   const int64_t L = kv_len(a, b);
   const int64_t end = a.causal ? (i + L - a.Sq + 1 < L ? i + L - a.Sq + 1 : L) : L;
@@ -375,7 +376,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
     float s = -INFINITY;
     if (j < end) {
       float acc = 0.0f;
-      for (int64_t d = 0; d < a.D; ++d) acc = fmaf(qv[d], ld_float(a.k, a.in_dtype, kbase + j * a.ks + d), acc);
+      for (int d = 0; d < D; ++d) acc = fmaf(qv[d], ld_float(a.k, a.in_dtype, kbase + j * a.ks + d), acc);
       s = acc * a.scale;
       if (a.softcap > 0.0f) s = a.softcap * tanhf(s / a.softcap);
       if (a.mask) s = apply_mask(a, s, b, h, i, j);
@@ -390,17 +391,17 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
     for (int off = 16; off > 0; off >>= 1) ps += __shfl_xor_sync(0xffffffffu, ps, off);
     l = l * alpha + ps;
     m = m_new;
-    for (int64_t d = lane; d < a.D; d += 32) ov[d] *= alpha;
+    for (int d = lane; d < D; d += 32) ov[d] *= alpha;
     const int n = end - j0 < 32 ? int(end - j0) : 32;
     for (int jj = 0; jj < n; ++jj) {
       const float pj = __shfl_sync(0xffffffffu, p, jj);
       if (pj == 0.0f) continue;
       const int64_t vo = kbase + (j0 + jj) * a.ks;
-      for (int64_t d = lane; d < a.D; d += 32) ov[d] = fmaf(pj, ld_float(a.v, a.in_dtype, vo + d), ov[d]);
+      for (int d = lane; d < D; d += 32) ov[d] = fmaf(pj, ld_float(a.v, a.in_dtype, vo + d), ov[d]);
     }
   }
   const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-  for (int64_t d = lane; d < a.D; d += 32) st_float(a.out, a.out_dtype, qo + d, ov[d] * inv);
+  for (int d = lane; d < D; d += 32) st_float(a.out, a.out_dtype, qo + d, ov[d] * inv);
   if (a.lse && lane == 0) a.lse[r] = l > 0.0f ? m + logf(l) : -INFINITY;
 }
 
