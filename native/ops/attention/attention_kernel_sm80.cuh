@@ -370,6 +370,9 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
   const int64_t L = kv_len(a, b);
   const int64_t end = a.causal ? (i + L - a.Sq + 1 < L ? i + L - a.Sq + 1 : L) : L;
   const int64_t kbase = b * a.kb + hk * a.kh;
+  // The divisions up front / after the loop: an IEEE division's slow path is a call, and values live
+  // across it inside the loop went to the stack (ptxas -v on sm_86+).
+  const float inv_cap = a.softcap > 0.0f ? 1.0f / a.softcap : 0.0f;
   float m = -INFINITY, l = 0.0f;
   for (int64_t j0 = 0; j0 < end; j0 += 32) {
     const int64_t j = j0 + lane;
@@ -378,7 +381,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
       float acc = 0.0f;
       for (int d = 0; d < D; ++d) acc = fmaf(qv[d], ld_float(a.k, a.in_dtype, kbase + j * a.ks + d), acc);
       s = acc * a.scale;
-      if (a.softcap > 0.0f) s = a.softcap * tanhf(s / a.softcap);
+      if (a.softcap > 0.0f) s = a.softcap * tanhf(s * inv_cap);
       if (a.mask) s = apply_mask(a, s, b, h, i, j);
     }
     float mx = s;
@@ -400,7 +403,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
       for (int d = lane; d < D; d += 32) ov[d] = fmaf(pj, ld_float(a.v, a.in_dtype, vo + d), ov[d]);
     }
   }
-  const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+  const float inv = l > 0.0f ? __frcp_rn(l) : 0.0f;
   for (int d = lane; d < D; d += 32) st_float(a.out, a.out_dtype, qo + d, ov[d] * inv);
   if (a.lse && lane == 0) a.lse[r] = l > 0.0f ? m + logf(l) : -INFINITY;
 }
