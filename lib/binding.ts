@@ -141,6 +141,12 @@ export interface NativeBinding {
   attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
   /** The CPU attention kernel family in use for this dtype code. */
   attentionKernel(dtype: number): string;
+  /** Caps the CUDA attention kernel tier ('auto' | 'sm80' | 'simt') and forces KV splits (0 = automatic); tests and benches. */
+  attentionCudaSetPath(kernel: string, splits: number): void;
+  /** The kernel the last CUDA attention ran ('' before any). */
+  attentionCudaLastKernel(): string;
+  /** Seconds per run (CUDA events) of attention on device tensors ('bhsd') by 'tensorkern' or the 'cublas' materialized baseline. */
+  gpuAttentionTime(which: string, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number, warmup: number, runs: number): number[];
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
   /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */

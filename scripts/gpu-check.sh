@@ -49,4 +49,6 @@ step "bench spmm --device cuda vs cuSPARSE (real matrices, N = 32..256) and cuBL
 node dist-test/lib/cli/main.js bench spmm --device cuda --sizes 32,64,128,256 --json "$OUT/bench-spmm-cuda.json" 2>&1 | tee "$OUT/bench-spmm-cuda.log" || status=1
 step "bench w4a4 --device cuda vs cuBLAS fp16 / bf16"
 node dist-test/lib/cli/main.js bench w4a4 --device cuda --json "$OUT/bench-w4a4-cuda.json" 2>&1 | tee "$OUT/bench-w4a4-cuda.log" || status=1
+step "bench attention --device cuda vs cuBLAS GEMM -> softmax -> GEMM"
+node dist-test/lib/cli/main.js bench attention --device cuda --json "$OUT/bench-attention-cuda.json" 2>&1 | tee "$OUT/bench-attention-cuda.log" || status=1
 exit $status

@@ -56,8 +56,10 @@ export async function runBench(argv: string[]): Promise<number> {
   log(`tensorkern ${machine.tensorkern} bench on ${device}: ${machine.cpu.model} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
   const report: Record<string, unknown> = { machine, device };
   if (device !== 'cpu') {
-    // The GPU benches: gemm and w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights).
+    // The GPU benches: gemm, w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights), attention
+    // (vs cuBLAS GEMM -> softmax -> GEMM, materialized).
     const { benchGemmCuda } = require('../../bench/gemm_cuda') as typeof import('../../bench/gemm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const { benchAttentionCuda } = require('../../bench/attention_cuda') as typeof import('../../bench/attention_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
     for (const op of args.ops) {
       if (op === 'gemm') report.gemm = benchGemmCuda({ device, sizes: args.sizes, runs: args.runs, log });
       else if (op === 'spmm') {
@@ -66,7 +68,8 @@ export async function runBench(argv: string[]): Promise<number> {
       } else if (op === 'w4a4') {
         const { benchW4A4Cuda } = require('../../bench/w4a4_cuda') as typeof import('../../bench/w4a4_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
         report.w4a4 = benchW4A4Cuda({ device, sizes: args.sizes, runs: args.runs, log });
-      } else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);
+      } else if (op === 'attention') report.attention = benchAttentionCuda({ device, sizes: args.sizes, runs: args.runs, log });
+      else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);
     }
   }
   for (const op of device === 'cpu' ? args.ops : []) {

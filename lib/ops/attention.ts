@@ -1,6 +1,7 @@
 // attention(q, k, v, opts): exact softmax attention, fused (FlashAttention-style tiling with an online
-// softmax: the Sq x Sk score matrix is never materialized), on CPU tensors today (the CUDA kernels plug
-// into the same call). Semantics: DESIGN.md §5.
+// softmax: the Sq x Sk score matrix is never materialized), on CPU tensors or on a CUDA device (tensors
+// where the inputs are; float32 inputs run on the GPU's tensor cores converted to float16 on load --
+// TENSORKERN_ATTENTION_KERNEL=simt for exact fp32). Semantics: DESIGN.md §5.
 //
 //   q [B, Hq, Sq, D], k / v [B, Hkv, Sk, D] (layout 'bhsd', the default), or [B, S, H, D] ('bshd');
 //   Hq a multiple of Hkv (GQA / MQA: query head h uses KV head floor(h / (Hq / Hkv))); Sq != Sk allowed.
@@ -59,6 +60,8 @@ interface Prepared {
   args: AttentionArgs;
   out: Tensor;
   lse?: Tensor;
+  /** kvLengths copied to a device: released once the call is done. */
+  temp?: Tensor;
 }
 
 function checkKvLengths(x: unknown, B: number, Sk: number): Int32Array {
@@ -125,7 +128,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     const ok = mask.ndim >= 2 && mask.ndim <= 4 && mask.shape.every((d, i) => d === 1 || d === full[4 - mask.ndim + i]);
     if (!ok) throw invalidArg('options.mask', `a shape broadcastable to [B, Hq, Sq, Sk] = ${shapeStr(full)} (rank 2 to 4, each dim 1 or full)`, `shape ${shapeStr(mask.shape)}`, 'value', { described: true });
   }
-  const kvl = o.kvLengths === undefined ? undefined : Tensor.from(checkKvLengths(o.kvLengths, B, Sk), [B], { dtype: 'int32' });
+  const kvl = o.kvLengths === undefined ? undefined : Tensor.from(checkKvLengths(o.kvLengths, B, Sk), [B], { dtype: 'int32', device: Q.device });
 
   let out: Tensor;
   if (o.out !== undefined) {
@@ -143,7 +146,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     nativeOf(Q, 'q'), nativeOf(K, 'k'), nativeOf(V, 'v'), nativeOptional(mask, 'options.mask'), nativeOptional(kvl, 'options.kvLengths'),
     nativeOf(out, 'options.out'), nativeOptional(lse, 'lse'), causal, bshd, scale, softcap,
   ];
-  return { args, out, lse };
+  return { args, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
 }
 
 /** Fused exact attention, computed off the event loop. With `returnLse: true`, resolves to { out, lse }. */
@@ -153,7 +156,11 @@ export async function attention(q: Tensor, k: Tensor, v: Tensor, opts?: Attentio
 export async function attention(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Promise<Tensor | AttentionResult> {
   return callAsync(attention, async () => {
     const p = prepare(q, k, v, opts);
-    await native.attention(...p.args, true);
+    try {
+      await native.attention(...p.args, true);
+    } finally {
+      p.temp?.dispose();
+    }
     return p.lse ? { out: p.out, lse: p.lse } : p.out;
   });
 }
@@ -164,6 +171,10 @@ export function attentionSync(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionO
 export function attentionSync(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor | AttentionResult;
 export function attentionSync(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor | AttentionResult {
   const p = prepare(q, k, v, opts);
-  callSync(() => native.attention(...p.args, false));
+  try {
+    callSync(() => native.attention(...p.args, false));
+  } finally {
+    p.temp?.dispose();
+  }
   return p.lse ? { out: p.out, lse: p.lse } : p.out;
 }

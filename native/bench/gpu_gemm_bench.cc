@@ -29,11 +29,15 @@ using GetVersionFn = cublasStatus_t (*)(cublasHandle_t, int*);
 using GemmExFn = cublasStatus_t (*)(cublasHandle_t, int, int, int, int, int, const void*, const void*, cudaDataType_t, int, const void*,
                                     cudaDataType_t, int, const void*, void*, cudaDataType_t, int, int, int);
 
+using GemmBatchedFn = cublasStatus_t (*)(cublasHandle_t, int, int, int, int, int, const void*, const void*, cudaDataType_t, int, long long, const void*,
+                                         cudaDataType_t, int, long long, const void*, void*, cudaDataType_t, int, long long, int, int, int);
+
 struct Cublas {
   CublasInfo info;
   CreateFn create = nullptr;
   SetStreamFn set_stream = nullptr;
   GemmExFn gemm_ex = nullptr;
+  GemmBatchedFn gemm_batched = nullptr;  // optional (the attention bench)
   cublasHandle_t handle = nullptr;
   int handle_device = -1;
 };
@@ -67,6 +71,7 @@ Cublas& lib() {
     c.create = reinterpret_cast<CreateFn>(dlsym(h, "cublasCreate_v2"));
     c.set_stream = reinterpret_cast<SetStreamFn>(dlsym(h, "cublasSetStream_v2"));
     c.gemm_ex = reinterpret_cast<GemmExFn>(dlsym(h, "cublasGemmEx"));
+    c.gemm_batched = reinterpret_cast<GemmBatchedFn>(dlsym(h, "cublasGemmStridedBatchedEx"));
     auto get_version = reinterpret_cast<GetVersionFn>(dlsym(h, "cublasGetVersion_v2"));
     if (!c.create || !c.set_stream || !c.gemm_ex) {
       c.info.why = c.info.path + " lacks cublasCreate_v2 / cublasSetStream_v2 / cublasGemmEx";
@@ -114,9 +119,36 @@ Status cublas_gemm(const GemmParams& p, const GemmShape& s, int dev) {
   return Status::Ok();
 }
 
+Status cublas_handle(int dev, Cublas** out) {
+  Cublas& c = lib();
+  if (!c.info.available) return Unsupported("cuBLAS: " + c.info.why);
+  if (!c.handle || c.handle_device != dev) {
+    if (c.create(&c.handle) != 0) return Status(Code::kCuda, "cublasCreate failed");
+    c.handle_device = dev;
+  }
+  c.set_stream(c.handle, static_cast<cudaStream_t>(cuda::stream(dev)));
+  *out = &c;
+  return Status::Ok();
+}
+
 }  // namespace
 
 CublasInfo cublas_load() { return lib().info; }
+
+Status cublas_gemm_batched(int dev, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const void* a, int64_t lda,
+                           int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
+                           DType in, DType out) {
+  Cublas* cb = nullptr;
+  TK_RETURN_IF_ERROR(cublas_handle(dev, &cb));
+  if (!cb->gemm_batched) return Unsupported("cuBLAS: " + cb->info.path + " lacks cublasGemmStridedBatchedEx");
+  const float beta = 0.0f;
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: B goes first.
+  const cublasStatus_t r = cb->gemm_batched(cb->handle, trans_b ? kOpT : kOpN, trans_a ? kOpT : kOpN, int(N), int(M), int(K), &alpha, b, cuda_type(in), int(ldb),
+                                            stride_b, a, cuda_type(in), int(lda), stride_a, &beta, c, cuda_type(out), int(ldc), stride_c, int(batch),
+                                            kCompute32F, kGemmDefault);
+  if (r != 0) return Status(Code::kCuda, "cublasGemmStridedBatchedEx failed with status " + std::to_string(r));
+  return Status::Ok();
+}
 
 Status gpu_time_gemm(const std::string& which, const GemmParams& p, int warmup, int runs, std::vector<double>* secs) {
   GemmShape s;

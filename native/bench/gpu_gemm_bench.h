@@ -26,5 +26,11 @@ Status gpu_time_gemm(const std::string& which, const GemmParams& p, int warmup, 
 // `runs` calls of `call` after `warmup`, each bracketed by CUDA events on the library stream of `dev`:
 // seconds per call. Shared by the GPU benches.
 Status time_on_stream(int dev, int warmup, int runs, const std::function<Status()>& call, std::vector<double>* secs);
+// Row-major strided-batched C[M,N] = alpha op(A) op(B) with cuBLAS (cublasGemmStridedBatchedEx, fp32
+// compute) on the library stream of `device`: the attention bench's materialized baseline. Element
+// strides; a, b of dtype `in`, c of dtype `out`.
+Status cublas_gemm_batched(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const void* a, int64_t lda,
+                           int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
+                           DType in, DType out);
 
 }  // namespace tk::bench

@@ -21,6 +21,7 @@
 #include "gemm_cuda_checks.h"
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
+#include "attention_cuda_checks.h"
 
 namespace {
 
@@ -387,6 +388,8 @@ int main(int argc, char** argv) {
   // The CUDA W4A4 index math and a host emulation of its tensor-core main loop (no GPU needed).
   w4a4_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda w4a4 index math: done\n");
+  attention_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda attention index math and sm80 emulation: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

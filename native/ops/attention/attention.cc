@@ -96,8 +96,19 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
 Status attention(const AttentionParams& p) {
   AttentionShape s;
   TK_RETURN_IF_ERROR(attention_validate(p, &s));
-  if (p.q.device.is_cuda()) return Unsupported("attention on CUDA devices is not built yet (the CUDA kernels are a separate issue); use CPU tensors");
+  if (p.q.device.is_cuda()) return attention_cuda(p, s, p.q.device.index);
   return attention_cpu(p, s);
 }
+
+#if !defined(TK_WITH_CUDA)
+Status attention_cuda(const AttentionParams&, const AttentionShape&, int) {
+  return NoGpu("attention on a CUDA device: this tensorkern binary was built without CUDA");
+}
+bool attention_cuda_set_path(const char* kernel, int splits) {
+  const std::string t = kernel;
+  return splits >= 0 && (t == "auto" || t == "sm80" || t == "simt");
+}
+std::string attention_cuda_last_kernel() { return ""; }
+#endif
 
 }  // namespace tk

@@ -11,6 +11,7 @@
 // A row with no visible key outputs 0 (and lse = -inf).
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "../../core/status.h"
 #include "../../core/tensor_view.h"
@@ -43,6 +44,15 @@ struct AttentionShape {
 Status attention_validate(const AttentionParams& p, AttentionShape* s);
 Status attention(const AttentionParams& p);
 Status attention_cpu(const AttentionParams& p, const AttentionShape& s);
+// Every tensor on CUDA device `device` (attention_cuda.cu; the CPU-only build answers ERR_TK_NO_GPU).
+Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int device);
+// The CUDA kernel tier attention_cuda may use at most ("auto" / "sm80": the mma.sync kernel where the
+// device and head dim allow, "simt": the exact-fp32 kernel) and a forced KV split count (0 =
+// automatic), for tests and benches; TENSORKERN_ATTENTION_KERNEL sets the initial tier. False for an
+// unknown name.
+bool attention_cuda_set_path(const char* kernel, int splits);
+// The kernel the last attention_cuda call ran (e.g. "sm80_hd128_64x64 bf16 cp.async splits=1").
+std::string attention_cuda_last_kernel();
 
 // The kernel family attention_cpu uses on the active ISA (reported by the bench).
 const char* attention_cpu_kernel_name(DType dtype);

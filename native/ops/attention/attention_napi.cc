@@ -1,10 +1,12 @@
 // binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, async),
 // binding.attentionPlain(q, k, v, out, causal, scale) -- the bench's unfused baseline (sync), and
-// binding.attentionKernel(dtype) -- the kernel name the CPU path uses.
+// binding.attentionKernel(dtype) -- the kernel name the CPU path uses -- and the CUDA path controls
+// attentionCudaSetPath(kernel, splits) / attentionCudaLastKernel() for tests and benches.
 #include <cmath>
 
 #include "../../napi/async_op.h"
 #include "../../napi/register.h"
+#include "../../bench/gpu_attention_bench.h"
 #include "attention.h"
 
 namespace tk::napi {
@@ -65,12 +67,53 @@ Napi::Value AttentionKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, attention_cpu_kernel_name(static_cast<DType>(dt)));
 }
 
+Napi::Value AttentionCudaSetPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for kernel"));
+  const std::string kernel = info[0].As<Napi::String>().Utf8Value();
+  const int32_t splits = get_int(env, info[1], "splits", 0, 128);
+  if (!attention_cuda_set_path(kernel.c_str(), splits)) {
+    throw_status(env, InvalidArgument("Expected 'auto', 'sm80' or 'simt' for kernel but received \"" + kernel + "\""));
+  }
+  return env.Undefined();
+}
+
+Napi::Value AttentionCudaLastKernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), attention_cuda_last_kernel());
+}
+
+// gpuAttentionTime(which, q, k, v, out, causal, scale, warmup, runs) -> seconds per run (CUDA events),
+// device tensors, 'bhsd'; which = 'tensorkern' | 'cublas' (the materialized baseline).
+Napi::Value GpuAttentionTime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected 'tensorkern' or 'cublas'"));
+  const std::string which = info[0].As<Napi::String>().Utf8Value();
+  AttentionParams p;
+  p.q = unwrap_tensor(env, info[1], "q", nullptr);
+  p.k = unwrap_tensor(env, info[2], "k", nullptr);
+  p.v = unwrap_tensor(env, info[3], "v", nullptr);
+  p.out = unwrap_tensor(env, info[4], "out", nullptr);
+  p.mask.ndim = p.kv_lengths.ndim = p.lse.ndim = -1;
+  p.causal = get_bool(env, info[5], "causal");
+  p.scale = static_cast<float>(get_number(env, info[6], "scale"));
+  const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
+  std::vector<double> secs;
+  Status st = bench::gpu_time_attention(which, p, warmup, runs, &secs);
+  if (!st.ok()) throw_status(env, st);
+  Napi::Array a = Napi::Array::New(env, secs.size());
+  for (size_t i = 0; i < secs.size(); ++i) a.Set(uint32_t(i), secs[i]);
+  return a;
+}
+
 }  // namespace
 
 void register_attention(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New<guard<Attention>>(env, "attention"));
   exports.Set("attentionPlain", Napi::Function::New<guard<AttentionPlain>>(env, "attentionPlain"));
   exports.Set("attentionKernel", Napi::Function::New<guard<AttentionKernel>>(env, "attentionKernel"));
+  exports.Set("attentionCudaSetPath", Napi::Function::New<guard<AttentionCudaSetPath>>(env, "attentionCudaSetPath"));
+  exports.Set("gpuAttentionTime", Napi::Function::New<guard<GpuAttentionTime>>(env, "gpuAttentionTime"));
+  exports.Set("attentionCudaLastKernel", Napi::Function::New<guard<AttentionCudaLastKernel>>(env, "attentionCudaLastKernel"));
 }
 
 }  // namespace tk::napi

@@ -1,0 +1,186 @@
+// attention on a CUDA device: picks the kernel from the device and the problem, sets the KV split
+// count (flash-decoding) when the row tiles cannot fill the SMs, launches on the library stream and
+// synchronizes (the caller is a worker thread). Errors come back as Status; nothing here aborts; the
+// split workspace is freed on every path.
+//
+// Kernels (attention_kernel_sm80.cuh):
+//   sm80  mma.sync FlashAttention-2-style, compute capability >= 8.0, head dim <= 256 (padded to 32 /
+//         64 / 128 / 256). float16 / bfloat16 inputs run in their own type; float32 inputs are
+//         converted on load to float16 (tensor-core precision: 11-bit significands for q, k, v and
+//         P, fp32 accumulation and softmax; values must fit float16's range, |x| < 65504). The
+//         simt kernel (TENSORKERN_ATTENTION_KERNEL=simt) is the exact-fp32 alternative.
+//   simt  exact fp32, every device (sm_75) and any head dim (shared memory permitting).
+// TENSORKERN_ATTENTION_KERNEL = auto | sm80 | simt caps the tier (tests: attention_cuda_set_path).
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "../../cuda/check.h"
+#include "../../cuda/runtime.h"
+#include "attention.h"
+#include "attention_kernel_sm80.cuh"
+
+namespace tk {
+namespace {
+
+using cuattn::Args;
+enum Tier { kSimt = 0, kSm80 = 1 };
+
+int tier_from_name(const char* s) {
+  if (!s || !*s || std::strcmp(s, "auto") == 0 || std::strcmp(s, "sm80") == 0) return kSm80;
+  if (std::strcmp(s, "simt") == 0) return kSimt;
+  return -1;
+}
+std::atomic<int> g_max_tier{[] {
+  const int t = tier_from_name(std::getenv("TENSORKERN_ATTENTION_KERNEL"));
+  return t < 0 ? int(kSm80) : t;
+}()};
+std::atomic<int> g_force_splits{0};
+std::mutex g_last_mu;
+std::string g_last_kernel;
+
+template <class K>
+Status set_smem(K kernel, int bytes) {
+  if (bytes > 48 * 1024) TK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  return Status::Ok();
+}
+
+template <class Cfg, class T>
+Status launch_sm80(const Args& a, dim3 grid, cudaStream_t st) {
+  auto k = cuattn::attn_fwd_sm80<Cfg, T>;
+  TK_RETURN_IF_ERROR(set_smem(k, Cfg::kSmem));
+  k<<<grid, Cfg::kThreads, Cfg::kSmem, st>>>(a);
+  TK_CUDA_CHECK(cudaGetLastError());
+  return Status::Ok();
+}
+template <class Cfg>
+Status launch_sm80_t(bool bf16, const Args& a, dim3 grid, cudaStream_t st) {
+  return bf16 ? launch_sm80<Cfg, __nv_bfloat16>(a, grid, st) : launch_sm80<Cfg, __half>(a, grid, st);
+}
+
+using Cfg32 = cuattn::Sm80Cfg<cuattn::kCfg32>;
+using Cfg64 = cuattn::Sm80Cfg<cuattn::kCfg64>;
+using Cfg128 = cuattn::Sm80Cfg<cuattn::kCfg128>;
+using Cfg256 = cuattn::Sm80Cfg<cuattn::kCfg256>;
+
+const cuattn::TileConfig& config_for(int hd) {
+  return hd == 32 ? cuattn::kCfg32 : hd == 64 ? cuattn::kCfg64 : hd == 128 ? cuattn::kCfg128 : cuattn::kCfg256;
+}
+
+bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
+
+struct Workspace {
+  int device;
+  void* ptr = nullptr;
+  ~Workspace() { cuda::release(device, ptr); }
+};
+
+}  // namespace
+
+bool attention_cuda_set_path(const char* kernel, int splits) {
+  const int t = tier_from_name(kernel);
+  if (t < 0 || splits < 0) return false;
+  g_max_tier = t;
+  g_force_splits = splits;
+  return true;
+}
+
+std::string attention_cuda_last_kernel() {
+  std::lock_guard<std::mutex> lock(g_last_mu);
+  return g_last_kernel;
+}
+
+Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev) {
+  const int64_t rows = s.B * s.Hq * s.Sq;
+  if (rows == 0) return Status::Ok();
+  TK_RETURN_IF_ERROR(cuda::set_device(dev));
+  const cuda::DeviceInfo& d = cuda::probe().devices[dev];
+  auto stream = static_cast<cudaStream_t>(cuda::stream(dev));
+  const int cc = d.cc_major * 10 + d.cc_minor;
+  const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
+
+  Args a{};
+  a.q = p.q.data, a.k = p.k.data, a.v = p.v.data;
+  a.in_dtype = int(p.q.dtype);
+  a.mask = present(p.mask) ? p.mask.data : nullptr;
+  a.mask_dtype = present(p.mask) ? int(p.mask.dtype) : 0;
+  a.mask_bool = s.mask_bool;
+  a.mb = s.mb, a.mh = s.mh, a.mi = s.mi, a.mj = s.mj;
+  a.kv_lengths = present(p.kv_lengths) ? static_cast<const int32_t*>(p.kv_lengths.data) : nullptr;
+  a.out = p.out.data;
+  a.out_dtype = int(p.out.dtype);
+  a.lse = present(p.lse) ? static_cast<float*>(p.lse.data) : nullptr;
+  a.B = s.B, a.Hq = s.Hq, a.Hkv = s.Hkv, a.Sq = s.Sq, a.Sk = s.Sk, a.D = s.D, a.group = s.group;
+  a.qb = s.qb, a.qh = s.qh, a.qs = s.qs, a.kb = s.kb, a.kh = s.kh, a.ks = s.ks;
+  a.causal = p.causal;
+  a.scale = p.scale, a.softcap = p.softcap;
+  a.splits = 1;
+
+  const int hd = cuattn::padded_head_dim(s.D);
+  int tier = cc >= 80 && hd > 0 ? kSm80 : kSimt;
+  if (tier > g_max_tier.load()) tier = g_max_tier.load();
+
+  std::string name;
+  Workspace ws{dev};
+  if (tier == kSm80) {
+    const cuattn::TileConfig& c = config_for(hd);
+    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the sm80 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+    const bool bf16 = p.q.dtype == DType::kBFloat16;
+    a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
+    a.row_tiles = (s.Sq * s.group + c.bm - 1) / c.bm;
+    const int64_t ctas = a.row_tiles * s.B * s.Hkv;
+    if (ctas > INT32_MAX) return Unsupported("attention: too many row tiles for one grid");
+    const int64_t key_tiles = (s.Sk + c.bn - 1) / c.bn;
+    int64_t splits = 1;
+    if (g_force_splits.load() > 0) {
+      splits = g_force_splits.load();
+    } else if (ctas < sms && key_tiles >= 4) {
+      // Flash-decoding: enough splits for about two CTAs per SM, at least two key tiles each.
+      splits = std::min<int64_t>({(2 * sms + ctas - 1) / ctas, key_tiles / 2, 128});
+    }
+    const int64_t per_split = rows * (s.D + 1) * 4;
+    while (splits > 1 && per_split * splits > (int64_t(256) << 20)) --splits;
+    splits = std::max<int64_t>(1, std::min<int64_t>(splits, std::max<int64_t>(1, key_tiles)));
+    a.splits = int(splits);
+    if (a.splits > 1) {
+      TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(per_split) * a.splits, &ws.ptr));
+      a.ws_o = static_cast<float*>(ws.ptr);
+      a.ws_lse = a.ws_o + int64_t(a.splits) * rows * s.D;
+    }
+    const dim3 grid(unsigned(ctas), unsigned(a.splits), 1);
+    switch (hd) {
+      case 32: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg32>(bf16, a, grid, stream)); break;
+      case 64: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg64>(bf16, a, grid, stream)); break;
+      case 128: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg128>(bf16, a, grid, stream)); break;
+      default: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg256>(bf16, a, grid, stream)); break;
+    }
+    if (a.splits > 1) {
+      const int64_t total = rows * s.D;
+      const int blocks = int(std::max<int64_t>(1, std::min<int64_t>((total + 255) / 256, int64_t(sms) * 8)));
+      cuattn::attn_merge<<<blocks, 256, 0, stream>>>(a);
+      TK_CUDA_CHECK(cudaGetLastError());
+    }
+    name = "sm80_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " +
+           (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
+           " splits=" + std::to_string(a.splits);
+  } else {
+    const int64_t smem = int64_t(cuattn::kSimtWarps) * 2 * s.D * 4;
+    if (size_t(smem) > d.smem_per_block_optin) return Unsupported("attention: head dim " + std::to_string(s.D) + " is too large for the CUDA kernels");
+    TK_RETURN_IF_ERROR(set_smem(cuattn::attn_simt, int(smem)));
+    const int64_t blocks = (rows + cuattn::kSimtWarps - 1) / cuattn::kSimtWarps;
+    if (blocks > INT32_MAX) return Unsupported("attention: too many rows for one grid");
+    cuattn::attn_simt<<<unsigned(blocks), cuattn::kSimtWarps * 32, size_t(smem), stream>>>(a);
+    TK_CUDA_CHECK(cudaGetLastError());
+    name = "simt f32";
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_last_mu);
+    g_last_kernel = name;
+  }
+  return cuda::synchronize(dev);
+}
+
+}  // namespace tk

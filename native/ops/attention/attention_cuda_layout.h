@@ -1,0 +1,107 @@
+// Index math of the CUDA attention kernels as constexpr host+device functions: the kernels
+// (attention_kernel_sm80.cuh) call them and the native self-test (native/tests/attention_cuda_checks.h)
+// checks them on the CPU, including a host emulation of one CTA's main loop against a float64
+// reference. The shared-memory swizzle, ldmatrix addressing and mma fragment layouts are the GEMM's
+// (gemm_cuda_layout.h, checked there against the PTX ISA tables); this header adds what is specific to
+// attention:
+//   - tile configs per padded head dim (data, with reasons);
+//   - the packing of a GQA group into the rows of a tile (row r of (b, kv head) = query i = r / group
+//     of query head hkv * group + r % group: K and V are read once for the whole group, and a decode
+//     step with Sq = 1 still fills group rows of the 16-row mma);
+//   - the reuse of the S = Q K^T accumulator fragments as the A operand of O = P V (no shared memory
+//     round trip), the V operand read with ldmatrix.trans;
+//   - the key range a row tile can see (causal bottom-right alignment, kvLengths) and which key tiles
+//     need the per-element visibility test; the split of that range across CTAs (flash-decoding).
+#pragma once
+#include <cstdint>
+
+#include "../gemm/gemm_cuda_layout.h"
+
+namespace tk::cuattn {
+
+using cugemm::RowCol;
+
+// ---- tile configs ----------------------------------------------------------------------------------
+// One CTA: kWarps warps x 16 query rows (one m16 mma row block per warp) against key tiles of kBN,
+// Q resident in shared memory, K and V double-buffered (cp.async). HD is the head dim padded to a
+// power of two (32, 64, 128, 256) so that a smem row is a power of two of bytes (the GEMM's swizzle);
+// the padding columns are zero-filled on load and never stored.
+//   HD <= 128: 4 warps x 16 = 64 rows, 64 keys: S is 32 fp32 per thread, O is HD / 2 (64 at 128),
+//              smem = 64*HD*2 + 2*2*64*HD*2 (80 KiB at 128: two CTAs per SM on sm_80 / sm_90,
+//              one on sm_86 / sm_89, whose opt-in limit is 99 KiB).
+//   HD = 256:  4 warps x 16 rows, 32 keys: O alone is 128 fp32 per thread; a 64-key S (32 more) and
+//              its P fragments would push past 255 registers. smem 32 + 64 KiB = 96 KiB.
+struct TileConfig {
+  int hd, warps, bm, bn;
+  constexpr int threads() const { return warps * 32; }
+  constexpr int row_bytes() const { return hd * 2; }
+  constexpr int smem_bytes() const { return bm * row_bytes() + 2 * 2 * bn * row_bytes(); }
+};
+constexpr TileConfig kCfg32{32, 4, 64, 64};
+constexpr TileConfig kCfg64{64, 4, 64, 64};
+constexpr TileConfig kCfg128{128, 4, 64, 64};
+constexpr TileConfig kCfg256{256, 4, 64, 32};
+constexpr int kMaxHeadDim = 256;
+
+// The padded head dim for D (0: the tensor-core kernel does not take it).
+TK_HD constexpr int padded_head_dim(int64_t D) {
+  return D <= 0 ? 0 : D <= 32 ? 32 : D <= 64 ? 64 : D <= 128 ? 128 : D <= 256 ? 256 : 0;
+}
+
+// ---- GQA row packing -----------------------------------------------------------------------------
+struct RowMap {
+  int64_t i;  // query position
+  int64_t h;  // query head
+};
+TK_HD constexpr RowMap row_to_query(int64_t r, int64_t hkv, int64_t group) { return {r / group, hkv * group + r % group}; }
+
+// ---- P fragments: the S accumulator reused as the A operand of P V -------------------------------
+// S (16 x 8 fp32 per n-block) element e of lane l is at row g + 8*(e>>1), column 2t + (e&1)
+// (frag_c). The A operand of m16n8k16 (16 rows x 16 keys, 16-bit) register r holds two elements at
+// row g + 8*(r&1), keys 2t + 8*(r>>1) + {0, 1} (frag_a in bytes: byte 4t + 16*(r>>1)). So register r
+// of key step kk is the pair (e0, e0 + 1) of n-block 2*kk + (r >> 1) with e0 = 2 * (r & 1).
+struct PSource {
+  int nblock;  // n-block of S (8 keys) relative to 2 * kk
+  int elem;    // first of the two accumulator elements
+};
+TK_HD constexpr PSource p_frag_source(int reg) { return {reg >> 1, 2 * (reg & 1)}; }
+
+// ---- shared memory tiles -------------------------------------------------------------------------
+// Q: bm rows x HD*2 bytes; K and V stages: bn rows (keys) x HD*2 bytes; all with the GEMM's swizzle.
+TK_HD constexpr int tile_offset(int row, int byte, int row_bytes) { return cugemm::smem_offset(row, byte, row_bytes); }
+// S = Q K^T: Q is the A operand stored k-major (rows m = query rows, bytes of k = d): ldsm_a_kmajor.
+//            K is the B operand stored k-major (rows n = keys, bytes of d): ldsm_b_kmajor.
+// O = P V:   V is the B operand with k = keys, n = d, stored rows k x elements n (n-major):
+//            ldsm_b_mnmajor with .trans. Returned as (smem row, byte) relative to (key step of 16
+//            keys, pair of 8-column blocks at element nb).
+TK_HD constexpr RowCol v_ldsm(int lane, int key_step, int nb) {
+  return {key_step * 16 + cugemm::ldsm_b_mnmajor(lane).row, (nb + cugemm::ldsm_b_mnmajor(lane).col) * 2};
+}
+
+// ---- visible key range of a row tile -------------------------------------------------------------
+// Rows [r0, r1) of (b, kv head) with kv length L: keys [0, key_end) can be visible to some row; a
+// key tile [j0, j0 + bn) is fully visible to every row (no per-element test) when it lies below the
+// first row's causal limit and inside L, and there is no mask.
+TK_HD constexpr int64_t tile_key_end(int64_t r0, int64_t r1, int64_t group, int64_t Sq, int64_t L, bool causal) {
+  if (r1 <= r0) return 0;
+  const int64_t i_max = ((r1 - 1) / group) < (Sq - 1) ? ((r1 - 1) / group) : (Sq - 1);
+  const int64_t e = causal ? i_max + L - Sq + 1 : L;
+  return e < 0 ? 0 : e > L ? L : e;
+}
+TK_HD constexpr bool tile_all_visible(int64_t j0, int bn, int64_t r0, int64_t group, int64_t Sq, int64_t L, bool causal, bool has_mask) {
+  if (has_mask || j0 + bn > L) return false;
+  if (!causal) return true;
+  const int64_t i_min = r0 / group;
+  return i_min < Sq && j0 + bn - 1 <= i_min + L - Sq;
+}
+// Per-element visibility by the length and causal rules (the mask is applied separately).
+TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t Sq, int64_t L, bool causal) {
+  return j < L && (!causal || j <= i + L - Sq);
+}
+
+// ---- split-KV (flash-decoding) ---------------------------------------------------------------------
+// Key tiles [0, n_tiles) split into `splits` contiguous runs of tiles_per_split; split s takes
+// [s * tps, min((s + 1) * tps, n_tiles)) (possibly empty: it then reports an empty partial).
+TK_HD constexpr int64_t split_tiles_per(int64_t n_tiles, int splits) { return splits <= 1 ? n_tiles : (n_tiles + splits - 1) / splits; }
+
+}  // namespace tk::cuattn

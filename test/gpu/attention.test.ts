@@ -1,0 +1,211 @@
+// attention on a real GPU: every case of test/cases/attention.ts (the CPU suite's table) on device
+// tensors against the float64 reference, on every kernel the device can run (the sm80 mma.sync
+// kernel on >= 8.0, the exact-fp32 SIMT kernel everywhere), forced KV splits (flash-decoding and its
+// merge), head dims 96 / 200 / 256 (padded tile configs), other output dtypes, and a larger causal
+// GQA problem checked on sampled rows. Runs under jest or `node --test` (scripts/gpu-check.sh);
+// skips, printing why, without a GPU.
+//
+// Tolerances. simt: the CPU suite's float32 bound (scores to (D + 8) 2^-24 sum|q k|, exp, the
+// accumulation over the visible keys) plus the output rounding. sm80: that, plus the tensor-core
+// terms: q / k / v rounded to the compute type when the inputs are float32 (float16: 2^-11 relative
+// each, so 2 * 2^-11 sum|q k| on a score and 2^-11 |v|), P rounded to the compute type before P V
+// (2^-11 float16, 2^-8 bfloat16, relative), and the MMA units' non-IEEE fp32 accumulation
+// ((D + 16) 2^-23 sum|q k|, as in the GEMM suite).
+import * as assert from 'node:assert/strict';
+import { CudaDeviceInfo, DType, Tensor, attention, devices } from '../../lib';
+import { native } from '../../lib/binding';
+import { AttentionCase, attentionTestCases, caseName } from '../cases/attention';
+import { describeGpu, printSkip } from '../helpers/backends';
+import { Data, decode, makeData, rng } from '../helpers/data';
+import { test } from '../helpers/runner';
+import { AttnRefInput, AttnRefOutput, offset, refAttention } from '../reference/attention';
+
+const { abs, max } = Math;
+const EPS = 2 ** -24;
+const QUICK = process.env.TK_GPU_QUICK === '1';
+
+interface Built {
+  input: AttnRefInput;
+  ref: AttnRefOutput;
+  data: { q: Data['data']; k: Data['data']; v: Data['data'] };
+  mask?: { data: Int8Array | Float32Array; dtype: DType };
+  maskMax: number;
+}
+
+const shapeOf = (c: AttentionCase, H: number, S: number) => (c.layout === 'bshd' ? [c.B, S, H, c.D] : [c.B, H, S, c.D]);
+
+function build(c: AttentionCase, seed: number): Built {
+  const n = (H: number, S: number) => c.B * H * S * c.D;
+  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed), kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1), vd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 2);
+  let mask: Built['mask'];
+  let maskVals: AttnRefInput['mask'];
+  let maskMax = 0;
+  if (c.mask) {
+    const len = c.mask.shape.reduce((a, b) => a * b, 1);
+    const r = rng(seed + 3);
+    const values = new Float64Array(len);
+    if (c.mask.kind === 'bool') {
+      const d = new Int8Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? 1 : 0;
+      mask = { data: d, dtype: 'int8' };
+    } else {
+      const d = new Float32Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
+      for (const x of values) if (x !== -Infinity) maskMax = max(maskMax, abs(x));
+      mask = { data: d, dtype: 'float32' };
+    }
+    maskVals = { values, shape: c.mask.shape, bool: c.mask.kind === 'bool' };
+  }
+  const input: AttnRefInput = {
+    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D,
+    layout: c.layout, causal: c.causal, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
+  };
+  return { input, ref: refAttention(input), data: { q: qd.data, k: kd.data, v: vd.data }, mask, maskMax };
+}
+
+/** The compute type of the sm80 kernel for this input dtype (float32 inputs: float16, converted on load). */
+const computeOf = (dtype: DType): DType => (dtype === 'bfloat16' ? 'bfloat16' : 'float16');
+
+function rowTol(c: AttentionCase, x: Built, r: number, tensorCores: boolean): { out: number; lse: number } {
+  const aS = x.ref.absScore[r];
+  let errS = (c.D + 8) * EPS * aS + 4 * EPS * (x.maskMax + (c.softcap ?? 0) + aS);
+  let relP = 2 * errS + 3e-7;
+  let relOut = 2 * relP + 2 * (x.ref.visible[r] + c.D + 16) * EPS;
+  if (tensorCores) {
+    const u = computeOf(c.dtype) === 'bfloat16' ? 2 ** -8 : 2 ** -11;
+    const inRound = c.dtype === 'float32' ? 2 ** -11 : 0;
+    errS += 2 * inRound * aS + (c.D + 16) * 2 ** -23 * aS;
+    relP = 2 * errS + 3e-7;
+    relOut = 2 * relP + 2 * u + inRound + 2 * (x.ref.visible[r] + c.D + 16) * EPS;
+  }
+  return {
+    out: x.ref.maxAbsV[r] * relOut * 1.5 + 1e-30,
+    lse: 2 * errS + 3e-7 + (x.ref.visible[r] + 8) * EPS + 2 * EPS * abs(x.ref.lse[r]),
+  };
+}
+
+function check(name: string, c: AttentionCase, x: Built, got: Float64Array, gotDtype: DType, lse: Float32Array | undefined, tensorCores: boolean): void {
+  const layout = c.layout ?? 'bhsd';
+  const outRound = gotDtype === 'float16' ? 2 ** -11 : gotDtype === 'bfloat16' ? 2 ** -8 : 0;
+  for (let b = 0; b < c.B; b++)
+    for (let h = 0; h < c.Hq; h++)
+      for (let i = 0; i < c.Sq; i++) {
+        const r = (b * c.Hq + h) * c.Sq + i;
+        const tol = rowTol(c, x, r, tensorCores);
+        const o = offset(layout, c.Hq, c.Sq, c.D, b, h, i);
+        for (let d = 0; d < c.D; d++) {
+          const ref = x.ref.out[o + d];
+          const err = abs(got[o + d] - ref);
+          const t = tol.out + outRound * abs(ref) * 1.01 + (outRound ? EPS : 0);
+          if (!(err <= t)) assert.fail(`${name}: b${b} h${h} i${i} d${d} = ${got[o + d]}, reference ${ref} (error ${err}, tolerance ${t})`);
+        }
+        if (lse) {
+          const ref = x.ref.lse[r];
+          if (ref === -Infinity) assert.equal(lse[r], -Infinity, `${name}: lse[${r}]`);
+          else if (!(abs(lse[r] - ref) <= tol.lse)) assert.fail(`${name}: lse[${r}] = ${lse[r]}, reference ${ref} (tolerance ${tol.lse})`);
+        }
+      }
+}
+
+async function runCase(c: AttentionCase, x: Built, tensorCores: boolean, outDtype?: DType): Promise<string> {
+  const dev = 'cuda';
+  const q = Tensor.from(x.data.q, shapeOf(c, c.Hq, c.Sq), { dtype: c.dtype, device: dev });
+  const k = Tensor.from(x.data.k, shapeOf(c, c.Hkv, c.Sk), { dtype: c.dtype, device: dev });
+  const v = Tensor.from(x.data.v, shapeOf(c, c.Hkv, c.Sk), { dtype: c.dtype, device: dev });
+  const mask = x.mask && Tensor.from(x.mask.data, c.mask!.shape, { dtype: x.mask.dtype, device: dev });
+  const out = outDtype ? Tensor.zeros(q.shape, { dtype: outDtype, device: dev }) : undefined;
+  try {
+    const r = await attention(q, k, v, { causal: c.causal, scale: c.scale, softcap: c.softcap, mask, kvLengths: c.kvLengths, layout: c.layout, out, returnLse: true });
+    assert.equal(r.out.device, 'cuda:0');
+    const kernel = native.attentionCudaLastKernel();
+    const got = decode(r.out.dtype, (await r.out.toArray()) as ArrayLike<number>);
+    const lse = (await r.lse.toArray()) as Float32Array;
+    check(`${c.name} [${kernel}]`, c, x, got, r.out.dtype, lse, tensorCores);
+    r.lse.dispose();
+    if (!out) r.out.dispose();
+    return kernel;
+  } finally {
+    for (const z of [q, k, v, mask, out]) if (z && !z.disposed) z.dispose();
+  }
+}
+
+function cc(): number {
+  const g = devices().find((d): d is CudaDeviceInfo => d.kind === 'cuda');
+  if (!g) return 0;
+  const [maj, min] = g.computeCapability.split('.').map(Number);
+  return maj * 10 + min;
+}
+
+const CASES = attentionTestCases().filter((_, i) => !QUICK || i % 4 === 0);
+const BUILT = new Map<string, Built>();
+const built = (c: AttentionCase, i: number) => {
+  if (!BUILT.has(c.name)) BUILT.set(c.name, build(c, 900 + 13 * i));
+  return BUILT.get(c.name)!;
+};
+const mk = (c: Omit<AttentionCase, 'name'>): AttentionCase => ({ name: caseName(c), ...c });
+
+async function withPath<T>(kernel: string, splits: number, fn: () => Promise<T>): Promise<T> {
+  native.attentionCudaSetPath(kernel, splits);
+  try {
+    return await fn();
+  } finally {
+    native.attentionCudaSetPath('auto', 0);
+  }
+}
+
+describeGpu('attention cuda', () => {
+  const major = cc();
+  const tiers = ['simt', ...(major >= 80 ? ['sm80'] : [])];
+  if (major < 80) printSkip(`attention cuda sm80 kernel: compute capability ${major / 10} < 8.0`);
+
+  for (const tier of tiers) {
+    test(`every CPU case on device tensors, kernel ${tier}`, async () => {
+      await withPath(tier, 0, async () => {
+        for (const [i, c] of CASES.entries()) {
+          const kernel = await runCase(c, built(c, i), tier === 'sm80');
+          if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, tier === 'sm80' ? /^sm80_hd/ : /^simt/, `${c.name}: ${kernel}`);
+          if (tier === 'sm80' && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0) assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
+        }
+      });
+    });
+  }
+
+  test('forced KV splits (2, 3 and 7) and the merge agree with the reference', async () => {
+    if (major < 80) return printSkip('KV splits: the sm80 kernel needs compute capability 8.0');
+    const pick = CASES.filter((c) => c.Sk >= 64 && c.B * c.Hq * c.Sq > 0);
+    for (const splits of [2, 3, 7]) {
+      await withPath('sm80', splits, async () => {
+        for (const c of pick) {
+          const kernel = await runCase(c, built(c, CASES.indexOf(c)), true);
+          assert.match(kernel, /splits=[2-7]/, `${c.name}: ${kernel}`);
+        }
+      });
+    }
+    // automatic flash-decoding on a decode shape
+    const c = mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 8192, D: 128, dtype: 'bfloat16' });
+    assert.match(await runCase(c, build(c, 5), true), /splits=([2-9]|[1-9][0-9]+)/);
+  });
+
+  test('head dims 96, 200 and 256 (padded tile configs), every dtype, causal GQA', async () => {
+    for (const D of [96, 200, 256])
+      for (const dtype of ['float16', 'bfloat16', 'float32'] as DType[]) {
+        const c = mk({ B: 1, Hq: 4, Hkv: 2, Sq: 70, Sk: 90, D, dtype, causal: true });
+        const kernel = await runCase(c, build(c, D), major >= 80);
+        if (major >= 80) assert.match(kernel, new RegExp(`^sm80_hd${D <= 128 ? 128 : 256}`));
+      }
+  });
+
+  test('out in another float dtype', async () => {
+    const c = CASES.find((x) => x.dtype === 'float16' && !x.causal && x.Sq > 1)!;
+    for (const od of ['float32', 'bfloat16'] as DType[]) await runCase(c, built(c, CASES.indexOf(c)), major >= 80, od);
+  });
+
+  test('larger causal GQA prefill (sampled rows) on every kernel', async () => {
+    if (QUICK) return printSkip('large shapes: TK_GPU_QUICK=1');
+    for (const tier of tiers)
+      await withPath(tier, 0, async () => {
+        const c = mk({ B: 1, Hq: 4, Hkv: 2, Sq: 600, Sk: 600, D: 128, dtype: 'bfloat16', causal: true });
+        await runCase(c, build(c, 77), tier === 'sm80');
+      });
+  });
+});
