@@ -119,6 +119,21 @@ inline void check_ranges(Ctx& c) {
       for (int t = 0; t < n; ++t) split_ok = split_ok && hit[t] == 1;
     }
   c.expect(split_ok, "attention: KV splits cover each key tile exactly once");
+  bool order_ok = true;
+  for (int rt = 1; rt < 7; ++rt)
+    for (int bhn = 1; bhn < 6; ++bhn)
+      for (int causal = 0; causal < 2; ++causal) {
+        std::vector<int> hit(size_t(rt) * bhn, 0);
+        for (int cta = 0; cta < rt * bhn; ++cta) {
+          const A::CtaTile t = A::cta_tile(cta, rt, bhn, causal != 0);
+          if (t.bh < 0 || t.bh >= bhn || t.tile < 0 || t.tile >= rt) order_ok = false;
+          else ++hit[size_t(t.bh) * rt + t.tile];
+          // causal: never a shorter tile before a longer one
+          if (causal && cta > 0) order_ok = order_ok && A::cta_tile(cta - 1, rt, bhn, true).tile >= t.tile;
+        }
+        for (int h : hit) order_ok = order_ok && h == 1;
+      }
+  c.expect(order_ok, "attention: the CTA order maps each (head, row tile) once; causal is longest first");
 }
 
 // ---- host emulation of attn_fwd_sm80 ---------------------------------------------------------------
@@ -209,7 +224,8 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
   auto koff = [&](int64_t b, int64_t h, int64_t j) { return ((b * P.Hkv + h) * P.Sk + j) * P.D; };
   for (int64_t cta = 0; cta < row_tiles * P.B * P.Hkv; ++cta)
     for (int split = 0; split < splits; ++split) {
-      const int64_t bh = cta / row_tiles, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = (cta % row_tiles) * BM;
+      const A::CtaTile ct = A::cta_tile(cta, row_tiles, int64_t(P.B) * P.Hkv, P.causal);
+      const int64_t bh = ct.bh, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = ct.tile * BM;
       const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
       const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);

@@ -78,6 +78,17 @@ TK_HD constexpr RowCol v_ldsm(int lane, int key_step, int nb) {
   return {key_step * 16 + cugemm::ldsm_b_mnmajor(lane).row, (nb + cugemm::ldsm_b_mnmajor(lane).col) * 2};
 }
 
+// ---- CTA order --------------------------------------------------------------------------------------
+// blockIdx.x -> ((batch, kv head), row tile). Non-causal: the row tiles of one head are adjacent (their
+// K / V reads share L2). Causal: row-tile-major, last (longest: it sees the most keys) tile first, so
+// the long CTAs start in the first wave and the short ones fill the tail.
+struct CtaTile {
+  int64_t bh, tile;
+};
+TK_HD constexpr CtaTile cta_tile(int64_t cta, int64_t row_tiles, int64_t bh_count, bool causal) {
+  return causal ? CtaTile{cta % bh_count, row_tiles - 1 - cta / bh_count} : CtaTile{cta / row_tiles, cta % row_tiles};
+}
+
 // ---- visible key range of a row tile -------------------------------------------------------------
 // Rows [r0, r1) of (b, kv head) with kv length L: keys [0, key_end) can be visible to some row; a
 // key tile [j0, j0 + bn) is fully visible to every row (no per-element test) when it lies below the
