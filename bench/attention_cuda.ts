@@ -43,6 +43,8 @@ export function attentionCudaBenchCases(sizes?: number[]): AttentionCase[] {
       }
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 1, Sk: 32768, D: 128, dtype: 'bfloat16' }));
   cases.push(mk({ B: 8, Hq: 32, Hkv: 8, Sq: 1, Sk: 8192, D: 128, dtype: 'bfloat16' }));
+  cases.push(mk({ B: 8, Hq: 32, Hkv: 32, Sq: 1, Sk: 8192, D: 128, dtype: 'bfloat16' })); // MHA decode: the decode kernel
+  cases.push(mk({ B: 4, Hq: 32, Hkv: 8, Sq: 2, Sk: 16384, D: 128, dtype: 'float16', causal: true })); // 8 packed rows
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'bfloat16', causal: true }));
   return cases;
 }

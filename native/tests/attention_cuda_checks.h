@@ -119,6 +119,21 @@ inline void check_ranges(Ctx& c) {
       for (int t = 0; t < n; ++t) split_ok = split_ok && hit[t] == 1;
     }
   c.expect(split_ok, "attention: KV splits cover each key tile exactly once");
+  bool order_ok = true;
+  for (int rt = 1; rt < 7; ++rt)
+    for (int bhn = 1; bhn < 6; ++bhn)
+      for (int causal = 0; causal < 2; ++causal) {
+        std::vector<int> hit(size_t(rt) * bhn, 0);
+        for (int cta = 0; cta < rt * bhn; ++cta) {
+          const A::CtaTile t = A::cta_tile(cta, rt, bhn, causal != 0);
+          if (t.bh < 0 || t.bh >= bhn || t.tile < 0 || t.tile >= rt) order_ok = false;
+          else ++hit[size_t(t.bh) * rt + t.tile];
+          // causal: never a shorter tile before a longer one
+          if (causal && cta > 0) order_ok = order_ok && A::cta_tile(cta - 1, rt, bhn, true).tile >= t.tile;
+        }
+        for (int h : hit) order_ok = order_ok && h == 1;
+      }
+  c.expect(order_ok, "attention: the CTA order maps each (head, row tile) once; causal is longest first");
 }
 
 // ---- host emulation of attn_fwd_sm80 ---------------------------------------------------------------
@@ -177,6 +192,26 @@ struct EmuOut {
   std::vector<float> out, lse;
 };
 
+// attn_merge: the splits in split order.
+inline void merge_splits(const std::vector<float>& ws_o, const std::vector<float>& ws_lse, int splits, int64_t nrows, int D, EmuOut* res) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    float M = -INFINITY;
+    for (int s = 0; s < splits; ++s) M = std::fmax(M, ws_lse[s * nrows + r]);
+    float den = 0;
+    std::vector<float> num(D, 0.0f);
+    if (M != -INFINITY)
+      for (int s = 0; s < splits; ++s) {
+        const float ls = ws_lse[s * nrows + r];
+        if (ls == -INFINITY) continue;
+        const float w = std::exp(ls - M);
+        den += w;
+        for (int d = 0; d < D; ++d) num[d] += w * ws_o[(s * nrows + r) * D + d];
+      }
+    for (int d = 0; d < D; ++d) res->out[r * D + d] = den > 0 ? num[d] / den : 0.0f;
+    res->lse[r] = den > 0 ? M + std::log(den) : -INFINITY;
+  }
+}
+
 // One launch of attn_fwd_sm80 (all CTAs, `splits` splits, then the merge), emulated.
 inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bool bf16) {
   const int HD = cfg.hd, BM = cfg.bm, BN = cfg.bn, RB = HD * 2, NB = BN / 8, DB = HD / 8;
@@ -189,7 +224,8 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
   auto koff = [&](int64_t b, int64_t h, int64_t j) { return ((b * P.Hkv + h) * P.Sk + j) * P.D; };
   for (int64_t cta = 0; cta < row_tiles * P.B * P.Hkv; ++cta)
     for (int split = 0; split < splits; ++split) {
-      const int64_t bh = cta / row_tiles, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = (cta % row_tiles) * BM;
+      const A::CtaTile ct = A::cta_tile(cta, row_tiles, int64_t(P.B) * P.Hkv, P.causal);
+      const int64_t bh = ct.bh, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = ct.tile * BM;
       const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
       const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
@@ -330,23 +366,218 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
           }
       }
     }
-  // merge (with one split it is the identity up to rounding of exp(0) = 1)
-  for (int64_t r = 0; r < nrows; ++r) {
-    float M = -INFINITY;
-    for (int s = 0; s < splits; ++s) M = std::fmax(M, ws_lse[s * nrows + r]);
-    float den = 0;
-    std::vector<float> num(P.D, 0.0f);
-    if (M != -INFINITY)
-      for (int s = 0; s < splits; ++s) {
-        const float ls = ws_lse[s * nrows + r];
-        if (ls == -INFINITY) continue;
-        const float w = std::exp(ls - M);
-        den += w;
-        for (int d = 0; d < P.D; ++d) num[d] += w * ws_o[(s * nrows + r) * P.D + d];
+  merge_splits(ws_o, ws_lse, splits, nrows, P.D, &res);
+  return res;
+}
+
+// ---- the split-KV decode kernel (attn_decode) ------------------------------------------------------
+// Ownership and banks of its shared-memory reads, per head dim:
+//   - every (key, 16-byte chunk) of a K tile is read by exactly one (warp, lane, step), and the
+//     lanes of one key cover the head dim in lpk parts;
+//   - each 8-lane phase of a K chunk read hits 8 different 16-byte bank groups (the swizzle), and
+//     the phase's lanes read the same q chunk (a broadcast);
+//   - the P V read: the lanes cover [0, hd) once, each lane's piece inside one 16-byte chunk, every
+//     phase conflict-free; the p broadcast source lane holds part 0 of that key;
+//   - the merge area fits over the stages; the configs fit sm_86 / 89 shared memory.
+inline void check_decode_layout(Ctx& c) {
+  for (int hd : {32, 64, 128, 256}) {
+    const A::DecodeConfig d = A::decode_config(hd);
+    const int rb = d.row_bytes(), chunks = rb / 16;
+    const std::string h = " (decode, head dim " + std::to_string(hd) + ")";
+    std::vector<int> hit(size_t(d.keys()) * chunks, 0);
+    bool parts_ok = true, banks_ok = true, bcast_ok = true;
+    for (int w = 0; w < A::kDecodeWarps; ++w)
+      for (int step = 0; step < d.chunks_per_lane(); ++step) {
+        for (int lane = 0; lane < 32; ++lane) {
+          const RowCol k = A::decode_k_chunk(d, w, lane, step);
+          ++hit[size_t(k.row) * chunks + k.col / 16];
+          parts_ok = parts_ok && k.row / d.kpw == w && k.col / 16 / d.chunks_per_lane() == lane / d.kpw;
+        }
+        // 128-bit loads go in 4 phases of 8 lanes
+        for (int ph = 0; ph < 4; ++ph) {
+          int seen = 0;
+          for (int l = 8 * ph; l < 8 * ph + 8; ++l) {
+            const RowCol k = A::decode_k_chunk(d, w, l, step);
+            seen |= 1 << ((A::tile_offset(k.row, k.col, rb) >> 4) & 7);
+            bcast_ok = bcast_ok && k.col == A::decode_k_chunk(d, w, 8 * ph, step).col;
+          }
+          banks_ok = banks_ok && seen == 0xff;
+        }
       }
-    for (int d = 0; d < P.D; ++d) res.out[r * P.D + d] = den > 0 ? num[d] / den : 0.0f;
-    res.lse[r] = den > 0 ? M + std::log(den) : -INFINITY;
+    bool once = true;
+    for (int x : hit) once = once && x == 1;
+    c.expect(once && parts_ok, "attention: every K chunk of a tile is read once, by its key's warp and part" + h);
+    c.expect(banks_ok, "attention: K chunk reads are bank-conflict free" + h);
+    c.expect(bcast_ok, "attention: a phase's lanes read one q chunk (broadcast)" + h);
+    std::vector<int> vhit(hd, 0);
+    bool vin = true, vbank = true;
+    const int vbytes = d.v_elems() * 2;
+    for (int lane = 0; lane < 32; ++lane) {
+      const int e0 = A::decode_v_elem(d, lane);
+      for (int e = 0; e < d.v_elems(); ++e) ++vhit[e0 + e];
+      vin = vin && (e0 * 2) / 16 == (e0 * 2 + vbytes - 1) / 16 && (e0 * 2) % vbytes == 0;
+    }
+    for (int row = 0; row < 8; ++row) {
+      // lanes per phase: 128 bytes per phase (32 / (vbytes / 4) lanes when vbytes >= 4)
+      const int lanes_per_phase = vbytes <= 4 ? 32 : 128 / vbytes;
+      for (int ph = 0; ph < 32 / lanes_per_phase; ++ph) {
+        std::vector<int> word_owner(32, -1);
+        for (int l = ph * lanes_per_phase; l < (ph + 1) * lanes_per_phase; ++l) {
+          const int off = A::tile_offset(row, A::decode_v_elem(d, l) * 2, rb);
+          for (int b = 0; b < std::max(vbytes, 1); b += 4) {
+            const int bank = ((off + b) >> 2) & 31, word = (off + b) >> 2;
+            vbank = vbank && (word_owner[bank] < 0 || word_owner[bank] == word);
+            word_owner[bank] = word;
+          }
+        }
+      }
+    }
+    bool once_v = true;
+    for (int x : vhit) once_v = once_v && x == 1;
+    c.expect(once_v && vin, "attention: P V lanes own each head-dim element once, inside one chunk" + h);
+    c.expect(vbank, "attention: V row reads are bank-conflict free" + h);
+    bool plane = true;
+    for (int kk = 0; kk < d.kpw; ++kk) plane = plane && A::decode_k_chunk(d, 0, A::decode_p_lane(d, kk), 0).row == kk && A::decode_p_lane(d, kk) / d.kpw == 0;
+    c.expect(plane, "attention: the p broadcast lane holds part 0 of its key" + h);
+    c.expect(d.merge_bytes() <= 4 * d.stage_bytes() && d.smem_bytes() <= 99 * 1024 && 32 % d.kpw == 0 && d.chunks_per_lane() >= 1,
+             "attention: decode config fits (merge over the stages, sm_86 / 89 smem)" + h);
   }
+}
+
+// One launch of attn_decode (all CTAs and splits, then attn_merge), emulated lane by lane: the
+// swizzled tiles, the lanes' K chunk reads and q broadcast, the part and max butterflies, the online
+// softmax, the p broadcasts and V pieces, the warp merge in warp order.
+inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
+  const int HD = A::padded_head_dim(P.D);
+  const A::DecodeConfig d = A::decode_config(HD);
+  const int R = A::kDecodeRows, W = A::kDecodeWarps, RB = HD * 2, BN = d.keys(), KPW = d.kpw, VE = d.v_elems();
+  const int64_t group = P.Hq / P.Hkv, rows_total = int64_t(P.Sq) * group, chunks = A::decode_row_chunks(rows_total);
+  const int64_t nrows_all = int64_t(P.B) * P.Hq * P.Sq;
+  std::vector<float> ws_o(size_t(splits) * nrows_all * P.D, 0.0f), ws_lse(size_t(splits) * nrows_all, -INFINITY);
+  EmuOut res{std::vector<float>(nrows_all * P.D), std::vector<float>(nrows_all)};
+  const float kLog2e = 1.4426950408889634f;
+  auto koff = [&](int64_t b, int64_t h, int64_t j) { return ((b * P.Hkv + h) * P.Sk + j) * P.D; };
+  auto fill = [&](std::vector<uint8_t>& dst, const std::vector<float>& t, int64_t b, int64_t hkv, int64_t j0, int64_t end) {
+    dst.assign(size_t(BN) * RB, 0xEE);
+    for (int qch = 0; qch < BN * RB / 16; ++qch) {
+      const RowCol rc = G::copy_chunk(qch, RB);
+      const int64_t j = j0 + rc.row, src = j < end ? koff(b, hkv, j) : -1;
+      for (int e = 0; e < 8; ++e) {
+        const int64_t col = rc.col / 2 + e;
+        const uint16_t h = enc16(src >= 0 && col < P.D ? t[src + col] : 0.0f, bf16);
+        std::memcpy(&dst[A::tile_offset(rc.row, rc.col + 2 * e, RB)], &h, 2);
+      }
+    }
+  };
+  auto rd = [&](const std::vector<uint8_t>& tile, int off) {
+    uint16_t h;
+    std::memcpy(&h, &tile[off], 2);
+    return dec16(h, bf16);
+  };
+  for (int64_t cta = 0; cta < chunks * P.B * P.Hkv; ++cta)
+    for (int split = 0; split < splits; ++split) {
+      const int64_t bh = cta / chunks, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = (cta % chunks) * R;
+      const int nr = int(std::min<int64_t>(R, rows_total - r0));
+      const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
+      const int64_t key_end = A::tile_key_end(r0, r0 + nr, group, P.Sq, L, P.causal);
+      const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
+      const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
+      std::vector<float> sQ(size_t(R) * HD, 0.0f);
+      for (int r = 0; r < nr; ++r) {
+        const A::RowMap m = A::row_to_query(r0 + r, hkv, group);
+        for (int dd = 0; dd < P.D; ++dd) sQ[r * HD + dd] = P.q[((b * P.Hq + m.h) * P.Sq + m.i) * P.D + dd] * P.scale;
+      }
+      // per warp, per lane state
+      std::vector<float> o(size_t(W) * 32 * R * VE, 0.0f), m_run(size_t(W) * 32 * R, -INFINITY), l_run(size_t(W) * 32 * R, 0.0f);
+      auto O = [&](int w, int l, int r, int e) -> float& { return o[((size_t(w) * 32 + l) * R + r) * VE + e]; };
+      auto S = [&](std::vector<float>& v, int w, int l, int r) -> float& { return v[(size_t(w) * 32 + l) * R + r]; };
+      std::vector<uint8_t> sK, sV;
+      for (int64_t t = t_begin; t < t_end; ++t) {
+        const int64_t j0 = t * BN;
+        fill(sK, P.k, b, hkv, j0, key_end);
+        fill(sV, P.v, b, hkv, j0, key_end);
+        const bool full = A::tile_all_visible(j0, BN, r0, group, P.Sq, L, P.causal, !P.mask.empty());
+        for (int w = 0; w < W; ++w) {
+          float s[32][8] = {};
+          for (int l = 0; l < 32; ++l)
+            for (int c = 0; c < d.chunks_per_lane(); ++c) {
+              const RowCol kc = A::decode_k_chunk(d, w, l, c);
+              for (int r = 0; r < nr; ++r)
+                for (int e = 0; e < 8; ++e) s[l][r] = std::fmaf(sQ[r * HD + kc.col / 2 + e], rd(sK, A::tile_offset(kc.row, kc.col + 2 * e, RB)), s[l][r]);
+            }
+          for (int r = 0; r < nr; ++r) {
+            for (int off = KPW; off < 32; off <<= 1) {
+              float nx[32];
+              for (int l = 0; l < 32; ++l) nx[l] = s[l][r] + s[l ^ off][r];
+              for (int l = 0; l < 32; ++l) s[l][r] = nx[l];
+            }
+            const A::RowMap qm = A::row_to_query(r0 + r, hkv, group);
+            float x[32], mx = -INFINITY;
+            for (int l = 0; l < 32; ++l) {
+              const int64_t j = j0 + w * KPW + l % KPW;
+              float v = s[l][r];
+              if (P.softcap > 0) v = P.softcap * std::tanh(v * (1.0f / P.softcap));
+              if (!full) {
+                if (!A::key_visible(qm.i, j, P.Sq, L, P.causal)) v = -INFINITY;
+                else if (!P.mask.empty()) v += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
+              }
+              x[l] = v * kLog2e;
+              mx = std::fmax(mx, x[l]);
+            }
+            for (int l = 0; l < 32; ++l) {
+              float& m = S(m_run, w, l, r);
+              const float m_new = std::fmax(m, mx);
+              const float alpha = m == -INFINITY ? 0.0f : std::exp2(m - m_new);
+              const float p = m_new == -INFINITY ? 0.0f : std::exp2(x[l] - m_new);
+              m = m_new;
+              S(l_run, w, l, r) = S(l_run, w, l, r) * alpha + (l / KPW == 0 ? p : 0.0f);
+              for (int e = 0; e < VE; ++e) O(w, l, r, e) *= alpha;
+              s[l][r] = p;
+            }
+          }
+          for (int kk = 0; kk < KPW; ++kk)
+            for (int l = 0; l < 32; ++l)
+              for (int r = 0; r < nr; ++r) {
+                const float p = s[A::decode_p_lane(d, kk)][r];
+                for (int e = 0; e < VE; ++e)
+                  O(w, l, r, e) = std::fmaf(p, rd(sV, A::tile_offset(w * KPW + kk, (A::decode_v_elem(d, l) + e) * 2, RB)), O(w, l, r, e));
+              }
+        }
+      }
+      // warp merge
+      std::vector<float> mo(size_t(W) * R * HD, 0.0f), mm(size_t(W) * R), ml(size_t(W) * R);
+      for (int w = 0; w < W; ++w)
+        for (int r = 0; r < nr; ++r) {
+          float lsum[32];
+          for (int l = 0; l < 32; ++l) lsum[l] = S(l_run, w, l, r);
+          for (int off = 16; off > 0; off >>= 1) {
+            float nx[32];
+            for (int l = 0; l < 32; ++l) nx[l] = lsum[l] + lsum[l ^ off];
+            for (int l = 0; l < 32; ++l) lsum[l] = nx[l];
+          }
+          for (int l = 0; l < 32; ++l)
+            for (int e = 0; e < VE; ++e) mo[(w * R + r) * HD + A::decode_v_elem(d, l) + e] = O(w, l, r, e);
+          mm[w * R + r] = S(m_run, w, 0, r), ml[w * R + r] = lsum[0];
+        }
+      for (int r = 0; r < nr; ++r)
+        for (int dd = 0; dd < P.D; ++dd) {
+          float M = -INFINITY;
+          for (int w = 0; w < W; ++w) M = std::fmax(M, mm[w * R + r]);
+          float num = 0, den = 0;
+          if (M != -INFINITY)
+            for (int w = 0; w < W; ++w) {
+              if (mm[w * R + r] == -INFINITY) continue;
+              const float f = std::exp2(mm[w * R + r] - M);
+              den += f * ml[w * R + r];
+              num += f * mo[(w * R + r) * HD + dd];
+            }
+          const A::RowMap q = A::row_to_query(r0 + r, hkv, group);
+          const int64_t lrow = (b * P.Hq + q.h) * P.Sq + q.i;
+          ws_o[(split * nrows_all + lrow) * P.D + dd] = den > 0 ? num / den : 0.0f;
+          if (dd == 0) ws_lse[split * nrows_all + lrow] = den > 0 ? (M + std::log2(den)) * 0.6931471805599453f : -INFINITY;
+        }
+    }
+  merge_splits(ws_o, ws_lse, splits, nrows_all, P.D, &res);
   return res;
 }
 
@@ -448,10 +679,71 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
   }
 }
 
+inline void check_decode_emulation(Ctx& c, std::mt19937& rng) {
+  struct Spec {
+    int B, Hq, Hkv, Sq, Sk, D;
+    bool causal;
+    float softcap;
+    bool mask, kvl;
+    int splits;
+    bool bf16;
+  };
+  const Spec specs[] = {
+      {2, 2, 2, 1, 300, 128, false, 0, false, false, 1, false},   // MHA decode, two tiles + a ragged one
+      {1, 8, 1, 1, 200, 128, false, 0, false, true, 3, true},     // GQA group 8, kvLengths, splits, bf16
+      {1, 4, 2, 3, 150, 64, true, 0, false, false, 2, false},     // Sq 3 x group 2, causal, splits
+      {1, 4, 1, 3, 130, 32, true, 0, false, true, 1, false},      // 12 rows: two row chunks, kvLengths + causal
+      {1, 2, 2, 8, 40, 256, true, 2.5f, true, false, 1, true},    // Sq 8, cfg256 (lpk 4), softcap + mask
+      {1, 2, 1, 2, 70, 80, false, 0, true, false, 4, false},      // padded head dim, mask, more splits than tiles
+      {2, 1, 1, 5, 9, 16, true, 0, false, true, 2, false},        // tiny: empty batch entry (kvLength 5 / 5)
+  };
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+  for (const Spec& sp : specs) {
+    Problem P{sp.B, sp.Hq, sp.Hkv, sp.Sq, sp.Sk, sp.D, sp.causal, 1.0f / std::sqrt(float(sp.D)), sp.softcap, {}, {}, {}, {}, {}};
+    auto gen = [&](std::vector<float>& x, size_t n) {
+      x.resize(n);
+      for (float& e : x) e = rnd16(nd(rng), sp.bf16);
+    };
+    gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
+    gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
+    gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
+    if (sp.kvl)
+      for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : (P.Sk < 10 ? 0 : 5));
+    if (sp.mask) {
+      P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
+      for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
+    }
+    const EmuOut got = emulate_decode(P, sp.splits, sp.bf16);
+    std::vector<double> ref, rlse;
+    reference(P, &ref, &rlse);
+    // fp32 throughout on the 16-bit k / v (no P rounding): a few ulps of float32 times the terms
+    double worst = 0;
+    bool finite = true, lse_ok = true;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      finite = finite && std::isfinite(got.out[i]);
+      worst = std::max(worst, std::abs(got.out[i] - ref[i]) / 2e-5);
+    }
+    for (size_t r = 0; r < rlse.size(); ++r) {
+      if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
+      else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= 1e-5 * (1 + std::abs(rlse[r]));
+    }
+    const std::string name = "attention decode emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" +
+                             std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" +
+                             std::to_string(sp.D) + (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") +
+                             (sp.kvl ? " kvLengths" : "") + (sp.softcap > 0 ? " softcap" : "") + " splits=" + std::to_string(sp.splits) +
+                             (sp.bf16 ? " bf16" : " f16");
+    c.expect(finite && worst <= 1.0, name + ": out within fp32 rounding (worst error/tolerance " + std::to_string(worst) + ")");
+    c.expect(lse_ok, name + ": lse");
+  }
+}
+
 inline void run(Ctx c, std::mt19937& rng) {
   attention_cuda_checks::check_fragments(c);
   attention_cuda_checks::check_ranges(c);
   attention_cuda_checks::check_emulation(c, rng);
+  attention_cuda_checks::check_decode_layout(c);
+  attention_cuda_checks::check_decode_emulation(c, rng);
 }
 
 }  // namespace attention_cuda_checks

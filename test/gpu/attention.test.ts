@@ -144,6 +144,9 @@ const built = (c: AttentionCase, i: number) => {
 };
 const mk = (c: Omit<AttentionCase, 'name'>): AttentionCase => ({ name: caseName(c), ...c });
 
+/** The shapes the split-KV decode kernel takes (attention_cuda.cu): Sq * group <= 8 packed rows. */
+const isDecodeShape = (c: AttentionCase) => c.Sq * (c.Hq / c.Hkv) <= 8 && c.D <= 256;
+
 async function withPath<T>(kernel: string, splits: number, fn: () => Promise<T>): Promise<T> {
   native.attentionCudaSetPath(kernel, splits);
   try {
@@ -155,15 +158,16 @@ async function withPath<T>(kernel: string, splits: number, fn: () => Promise<T>)
 
 describeGpu('attention cuda', () => {
   const major = cc();
-  const tiers = ['simt', ...(major >= 80 ? ['sm80'] : [])];
+  const tiers = ['simt', ...(major >= 80 ? ['sm80', 'decode'] : [])];
   if (major < 80) printSkip(`attention cuda sm80 kernel: compute capability ${major / 10} < 8.0`);
 
   for (const tier of tiers) {
     test(`every CPU case on device tensors, kernel ${tier}`, async () => {
       await withPath(tier, 0, async () => {
         for (const [i, c] of CASES.entries()) {
-          const kernel = await runCase(c, built(c, i), tier === 'sm80');
-          if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, tier === 'sm80' ? /^sm80_hd/ : /^simt/, `${c.name}: ${kernel}`);
+          const kernel = await runCase(c, built(c, i), tier !== 'simt');
+          const want = tier === 'simt' ? /^simt/ : tier === 'decode' && isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd/;
+          if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, want, `${c.name}: ${kernel}`);
           if (tier === 'sm80' && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0) assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
         }
       });
@@ -184,6 +188,29 @@ describeGpu('attention cuda', () => {
     // automatic flash-decoding on a decode shape
     const c = mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 8192, D: 128, dtype: 'bfloat16' });
     assert.match(await runCase(c, build(c, 5), true), /splits=([2-9]|[1-9][0-9]+)/);
+  });
+
+  test('split-KV decode kernel: Sq 1..8, GQA, causal, kvLengths, masks, softcap, LSE, splits', async () => {
+    if (major < 80) return printSkip('decode kernel: compute capability 8.0 needed');
+    const cases: AttentionCase[] = [];
+    for (const [Sq, Hq, Hkv] of [[1, 4, 4], [1, 8, 1], [2, 8, 2], [3, 2, 1], [8, 2, 2]] as const)
+      for (const D of QUICK ? [128] : [64, 80, 128, 256]) {
+        const dtype: DType = D === 80 ? 'float32' : D === 256 ? 'bfloat16' : 'float16';
+        cases.push(mk({ B: 2, Hq, Hkv, Sq, Sk: 1000, D, dtype }));
+        cases.push(mk({ B: 2, Hq, Hkv, Sq, Sk: 777, D, dtype, causal: true, kvLengths: [500, 3] }));
+      }
+    cases.push(mk({ B: 1, Hq: 4, Hkv: 1, Sq: 2, Sk: 300, D: 128, dtype: 'bfloat16', softcap: 20, mask: { kind: 'float', shape: [1, 4, 2, 300] } }));
+    cases.push(mk({ B: 2, Hq: 2, Hkv: 2, Sq: 4, Sk: 260, D: 64, dtype: 'float16', causal: true, mask: { kind: 'bool', shape: [2, 1, 4, 260] } }));
+    cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 1, Sk: 3000, D: 128, dtype: 'float16', layout: 'bshd', kvLengths: [0] }));
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 1, Sq: 1, Sk: 5, D: 32, dtype: 'float16' }));
+    for (const splits of [0, 1, 5])
+      await withPath('decode', splits, async () => {
+        for (const [i, c] of cases.entries()) {
+          const kernel = await runCase(c, build(c, 4000 + i), true);
+          assert.match(kernel, /^decode_hd/, `${c.name}: ${kernel}`);
+          if (splits === 5 && c.Sk > 256) assert.match(kernel, /splits=[2-5]/, `${c.name}: ${kernel}`);
+        }
+      });
   });
 
   test('head dims 96, 200 and 256 (padded tile configs), every dtype, causal GQA', async () => {

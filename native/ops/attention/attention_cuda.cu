@@ -3,14 +3,20 @@
 // synchronizes (the caller is a worker thread). Errors come back as Status; nothing here aborts; the
 // split workspace is freed on every path.
 //
-// Kernels (attention_kernel_sm80.cuh):
+// Kernels (attention_kernel_decode.cuh, attention_kernel_sm80.cuh):
+//   decode split-KV decode kernel (flash-decoding), compute capability >= 8.0, Sq * group <= 8
+//         packed rows (decode steps: Sq = 1..8 with MHA, one GQA group): fp32 FMA on 16-bit K / V
+//         tiles streamed by cp.async, no 16-row mma tile; splits for about four CTAs per SM, merged
+//         deterministically by attn_merge. float32 inputs: k / v converted to float16 on load
+//         (q stays fp32).
 //   sm80  mma.sync FlashAttention-2-style, compute capability >= 8.0, head dim <= 256 (padded to 32 /
 //         64 / 128 / 256). float16 / bfloat16 inputs run in their own type; float32 inputs are
 //         converted on load to float16 (tensor-core precision: 11-bit significands for q, k, v and
 //         P, fp32 accumulation and softmax; values must fit float16's range, |x| < 65504). The
 //         simt kernel (TENSORKERN_ATTENTION_KERNEL=simt) is the exact-fp32 alternative.
 //   simt  exact fp32, every device (sm_75) and any head dim (shared memory permitting).
-// TENSORKERN_ATTENTION_KERNEL = auto | sm80 | simt caps the tier (tests: attention_cuda_set_path).
+// TENSORKERN_ATTENTION_KERNEL = auto (= decode) | sm80 | simt caps the tier (tests:
+// attention_cuda_set_path): sm80 keeps decode shapes on the mma.sync kernel.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -21,22 +27,26 @@
 #include "../../cuda/check.h"
 #include "../../cuda/runtime.h"
 #include "attention.h"
+#include "attention_kernel_decode.cuh"
 #include "attention_kernel_sm80.cuh"
 
 namespace tk {
 namespace {
 
 using cuattn::Args;
-enum Tier { kSimt = 0, kSm80 = 1 };
+// Tiers, highest first: decode (the split-KV decode kernel where the shape takes it, else sm80),
+// sm80, simt. "auto" = "decode"; "sm80" keeps decode shapes on the mma.sync kernel.
+enum Tier { kSimt = 0, kSm80 = 1, kDecode = 2 };
 
 int tier_from_name(const char* s) {
-  if (!s || !*s || std::strcmp(s, "auto") == 0 || std::strcmp(s, "sm80") == 0) return kSm80;
+  if (!s || !*s || std::strcmp(s, "auto") == 0 || std::strcmp(s, "decode") == 0) return kDecode;
+  if (std::strcmp(s, "sm80") == 0) return kSm80;
   if (std::strcmp(s, "simt") == 0) return kSimt;
   return -1;
 }
 std::atomic<int> g_max_tier{[] {
   const int t = tier_from_name(std::getenv("TENSORKERN_ATTENTION_KERNEL"));
-  return t < 0 ? int(kSm80) : t;
+  return t < 0 ? int(kDecode) : t;
 }()};
 std::atomic<int> g_force_splits{0};
 std::mutex g_last_mu;
@@ -59,6 +69,33 @@ Status launch_sm80(const Args& a, dim3 grid, cudaStream_t st) {
 template <class Cfg>
 Status launch_sm80_t(bool bf16, const Args& a, dim3 grid, cudaStream_t st) {
   return bf16 ? launch_sm80<Cfg, __nv_bfloat16>(a, grid, st) : launch_sm80<Cfg, __half>(a, grid, st);
+}
+
+template <int HD, class T>
+Status launch_decode(const Args& a, dim3 grid, cudaStream_t st) {
+  auto k = cuattn::attn_decode<HD, T>;
+  constexpr int smem = cuattn::DecCfg<HD>::kSmem;
+  TK_RETURN_IF_ERROR(set_smem(k, smem));
+  k<<<grid, cuattn::DecCfg<HD>::kThreads, smem, st>>>(a);
+  TK_CUDA_CHECK(cudaGetLastError());
+  return Status::Ok();
+}
+template <int HD>
+Status launch_decode_t(bool bf16, const Args& a, dim3 grid, cudaStream_t st) {
+  return bf16 ? launch_decode<HD, __nv_bfloat16>(a, grid, st) : launch_decode<HD, __half>(a, grid, st);
+}
+
+// Split count: enough CTAs for target_ctas when there are fewer, at least `min_tiles` key tiles per split, capped by
+// 128 and by a 256 MiB workspace; forced by the test hook.
+int64_t pick_splits(int64_t ctas, int64_t key_tiles, int64_t target_ctas, int64_t min_tiles, int64_t per_split_bytes) {
+  int64_t splits = 1;
+  if (g_force_splits.load() > 0) {
+    splits = g_force_splits.load();
+  } else if (ctas < target_ctas && key_tiles >= 2 * min_tiles) {
+    splits = std::min<int64_t>({(target_ctas + ctas - 1) / ctas, key_tiles / min_tiles, 128});
+  }
+  while (splits > 1 && per_split_bytes * splits > (int64_t(256) << 20)) --splits;
+  return std::max<int64_t>(1, std::min<int64_t>(splits, std::max<int64_t>(1, key_tiles)));
 }
 
 using Cfg32 = cuattn::Sm80Cfg<cuattn::kCfg32>;
@@ -120,36 +157,64 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
   a.splits = 1;
 
   const int hd = cuattn::padded_head_dim(s.D);
-  int tier = cc >= 80 && hd > 0 ? kSm80 : kSimt;
+  const bool decode_shape = s.Sq * s.group <= cuattn::kDecodeRows;
+  int tier = cc >= 80 && hd > 0 ? (decode_shape ? kDecode : kSm80) : kSimt;
   if (tier > g_max_tier.load()) tier = g_max_tier.load();
 
   std::string name;
   Workspace ws{dev};
-  if (tier == kSm80) {
-    const cuattn::TileConfig& c = config_for(hd);
-    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the sm80 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
-    const bool bf16 = p.q.dtype == DType::kBFloat16;
-    a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
-    a.row_tiles = (s.Sq * s.group + c.bm - 1) / c.bm;
-    const int64_t ctas = a.row_tiles * s.B * s.Hkv;
-    if (ctas > INT32_MAX) return Unsupported("attention: too many row tiles for one grid");
-    const int64_t key_tiles = (s.Sk + c.bn - 1) / c.bn;
-    int64_t splits = 1;
-    if (g_force_splits.load() > 0) {
-      splits = g_force_splits.load();
-    } else if (ctas < sms && key_tiles >= 4) {
-      // Flash-decoding: enough splits for about two CTAs per SM, at least two key tiles each.
-      splits = std::min<int64_t>({(2 * sms + ctas - 1) / ctas, key_tiles / 2, 128});
-    }
-    const int64_t per_split = rows * (s.D + 1) * 4;
-    while (splits > 1 && per_split * splits > (int64_t(256) << 20)) --splits;
-    splits = std::max<int64_t>(1, std::min<int64_t>(splits, std::max<int64_t>(1, key_tiles)));
-    a.splits = int(splits);
+  const bool bf16 = p.q.dtype == DType::kBFloat16;
+  const int64_t per_split = rows * (s.D + 1) * 4;  // workspace bytes per split
+  auto alloc_ws = [&]() -> Status {
     if (a.splits > 1) {
       TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(per_split) * a.splits, &ws.ptr));
       a.ws_o = static_cast<float*>(ws.ptr);
       a.ws_lse = a.ws_o + int64_t(a.splits) * rows * s.D;
     }
+    return Status::Ok();
+  };
+  auto launch_merge = [&]() -> Status {
+    if (a.splits > 1) {
+      const int64_t total = rows * s.D;
+      const int blocks = int(std::max<int64_t>(1, std::min<int64_t>((total + 255) / 256, int64_t(sms) * 8)));
+      cuattn::attn_merge<<<blocks, 256, 0, stream>>>(a);
+      TK_CUDA_CHECK(cudaGetLastError());
+    }
+    return Status::Ok();
+  };
+  if (tier == kDecode) {
+    const cuattn::DecodeConfig c = cuattn::decode_config(hd);
+    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the decode kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+    a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.k) && aligned16(a.v);
+    const int64_t ctas = cuattn::decode_row_chunks(s.Sq * s.group) * s.B * s.Hkv;
+    if (ctas > INT32_MAX) return Unsupported("attention: too many (batch, head) pairs for one grid");
+    const int64_t key_tiles = (s.Sk + c.keys() - 1) / c.keys();
+    // Memory bound: about four CTAs per SM, at least two key tiles per split.
+    a.splits = int(pick_splits(ctas, key_tiles, int64_t(4) * sms, 2, per_split));
+    TK_RETURN_IF_ERROR(alloc_ws());
+    const dim3 grid(unsigned(ctas), unsigned(a.splits), 1);
+    switch (hd) {
+      case 32: TK_RETURN_IF_ERROR(launch_decode_t<32>(bf16, a, grid, stream)); break;
+      case 64: TK_RETURN_IF_ERROR(launch_decode_t<64>(bf16, a, grid, stream)); break;
+      case 128: TK_RETURN_IF_ERROR(launch_decode_t<128>(bf16, a, grid, stream)); break;
+      default: TK_RETURN_IF_ERROR(launch_decode_t<256>(bf16, a, grid, stream)); break;
+    }
+    TK_RETURN_IF_ERROR(launch_merge());
+    name = "decode_hd" + std::to_string(hd) + "_" + std::to_string(c.keys()) + "keys " +
+           (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
+           " splits=" + std::to_string(a.splits);
+  } else if (tier == kSm80) {
+    const cuattn::TileConfig& c = config_for(hd);
+    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the sm80 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+    a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
+    a.row_tiles = (s.Sq * s.group + c.bm - 1) / c.bm;
+    const int64_t ctas = a.row_tiles * s.B * s.Hkv;
+    if (ctas > INT32_MAX) return Unsupported("attention: too many row tiles for one grid");
+    const int64_t key_tiles = (s.Sk + c.bn - 1) / c.bn;
+    // Flash-decoding when the row tiles cannot fill the SMs (ctas < sms): about two CTAs per SM,
+    // at least two key tiles per split.
+    a.splits = int(pick_splits(ctas, key_tiles, ctas < sms ? int64_t(2) * sms : 0, 2, per_split));
+    TK_RETURN_IF_ERROR(alloc_ws());
     const dim3 grid(unsigned(ctas), unsigned(a.splits), 1);
     switch (hd) {
       case 32: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg32>(bf16, a, grid, stream)); break;
@@ -157,12 +222,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
       case 128: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg128>(bf16, a, grid, stream)); break;
       default: TK_RETURN_IF_ERROR(launch_sm80_t<Cfg256>(bf16, a, grid, stream)); break;
     }
-    if (a.splits > 1) {
-      const int64_t total = rows * s.D;
-      const int blocks = int(std::max<int64_t>(1, std::min<int64_t>((total + 255) / 256, int64_t(sms) * 8)));
-      cuattn::attn_merge<<<blocks, 256, 0, stream>>>(a);
-      TK_CUDA_CHECK(cudaGetLastError());
-    }
+    TK_RETURN_IF_ERROR(launch_merge());
     name = "sm80_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " +
            (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
            " splits=" + std::to_string(a.splits);

@@ -78,6 +78,17 @@ TK_HD constexpr RowCol v_ldsm(int lane, int key_step, int nb) {
   return {key_step * 16 + cugemm::ldsm_b_mnmajor(lane).row, (nb + cugemm::ldsm_b_mnmajor(lane).col) * 2};
 }
 
+// ---- CTA order --------------------------------------------------------------------------------------
+// blockIdx.x -> ((batch, kv head), row tile). Non-causal: the row tiles of one head are adjacent (their
+// K / V reads share L2). Causal: row-tile-major, last (longest: it sees the most keys) tile first, so
+// the long CTAs start in the first wave and the short ones fill the tail.
+struct CtaTile {
+  int64_t bh, tile;
+};
+TK_HD constexpr CtaTile cta_tile(int64_t cta, int64_t row_tiles, int64_t bh_count, bool causal) {
+  return causal ? CtaTile{cta % bh_count, row_tiles - 1 - cta / bh_count} : CtaTile{cta / row_tiles, cta % row_tiles};
+}
+
 // ---- visible key range of a row tile -------------------------------------------------------------
 // Rows [r0, r1) of (b, kv head) with kv length L: keys [0, key_end) can be visible to some row; a
 // key tile [j0, j0 + bn) is fully visible to every row (no per-element test) when it lies below the
@@ -103,5 +114,52 @@ TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t Sq, int64_t L, bo
 // Key tiles [0, n_tiles) split into `splits` contiguous runs of tiles_per_split; split s takes
 // [s * tps, min((s + 1) * tps, n_tiles)) (possibly empty: it then reports an empty partial).
 TK_HD constexpr int64_t split_tiles_per(int64_t n_tiles, int splits) { return splits <= 1 ? n_tiles : (n_tiles + splits - 1) / splits; }
+
+
+// ---- split-KV decode kernel (attn_decode) -----------------------------------------------------------
+// For Sq * group <= kDecodeRows packed rows (decode steps: Sq = 1..8 with MHA, a whole GQA group):
+// one CTA = kDecodeWarps warps on one (batch, kv head, chunk of <= 8 rows), a contiguous run of
+// key tiles of its split. A key tile of warps * kpw keys (K and V, swizzled like the sm80 tiles,
+// two cp.async stages); warp w owns keys [w * kpw, (w + 1) * kpw) of every tile and keeps its own
+// online softmax state for all the rows; the warps' states are merged in warp order at the end.
+//   scores: lane l takes key l % kpw and part l / kpw of the head dim (lpk = 32 / kpw lanes per
+//           key, chunks_per_lane 16-byte chunks each, summed over the parts with xor shuffles).
+//           The 8 lanes of a shared-memory phase read 8 consecutive keys at the same logical chunk
+//           (the swizzle keeps them on 8 bank groups) and the same q chunk (fp32 in smem: a
+//           broadcast). The q rows are the only per-row operand: no 16-row mma tile is wasted.
+//   P V:    lane l owns head-dim elements [l * hd / 32, (l + 1) * hd / 32) of every row's output
+//           (one contiguous piece of a 16-byte chunk) and walks the warp's kpw keys, the key's p
+//           broadcast by a shuffle from the lane that owns the key.
+// kpw per head dim: a 32 KiB stage (K + V) for hd >= 64, so the two stages are 64 KiB and a CTA
+// keeps 32 KiB of KV reads in flight (3 CTAs per SM on sm_80 / sm_90; 1 on sm_86 / sm_89).
+constexpr int kDecodeWarps = 4;
+constexpr int kDecodeRows = 8;
+struct DecodeConfig {
+  int hd, kpw;
+  constexpr int lpk() const { return 32 / kpw; }
+  constexpr int keys() const { return kDecodeWarps * kpw; }  // keys per tile
+  constexpr int row_bytes() const { return hd * 2; }
+  constexpr int chunks_per_lane() const { return hd / 8 / lpk(); }
+  constexpr int v_elems() const { return hd / 32; }
+  constexpr int q_bytes() const { return kDecodeRows * hd * 4; }
+  constexpr int stage_bytes() const { return keys() * row_bytes(); }  // one of K / V
+  constexpr int smem_bytes() const { return q_bytes() + 2 * 2 * stage_bytes(); }
+  // after the loop the stages hold the warps' states: o [warps][rows][hd], m and l [warps][rows]
+  constexpr int merge_bytes() const { return kDecodeWarps * kDecodeRows * (hd + 2) * 4; }
+};
+constexpr DecodeConfig kDec32{32, 32}, kDec64{64, 32}, kDec128{128, 16}, kDec256{256, 8};
+TK_HD constexpr DecodeConfig decode_config(int hd) {
+  return hd == 32 ? DecodeConfig{32, 32} : hd == 64 ? DecodeConfig{64, 32} : hd == 128 ? DecodeConfig{128, 16} : DecodeConfig{256, 8};
+}
+// Score step: lane's (key row in the tile, logical byte of the chunk) for chunk step c of warp w.
+TK_HD constexpr RowCol decode_k_chunk(const DecodeConfig& c, int warp, int lane, int step) {
+  return {warp * c.kpw + lane % c.kpw, ((lane / c.kpw) * c.chunks_per_lane() + step) * 16};
+}
+// P V step: lane's first head-dim element (v_elems() of them, in one 16-byte chunk).
+TK_HD constexpr int decode_v_elem(const DecodeConfig& c, int lane) { return lane * c.v_elems(); }
+// The lane holding the (part 0) score of key kk of its warp: the source of the p broadcast.
+TK_HD constexpr int decode_p_lane(const DecodeConfig&, int kk) { return kk; }
+// Packed rows of the row chunk rc: [rc * kDecodeRows, min(+kDecodeRows, rows_total)).
+TK_HD constexpr int64_t decode_row_chunks(int64_t rows_total) { return (rows_total + kDecodeRows - 1) / kDecodeRows; }
 
 }  // namespace tk::cuattn

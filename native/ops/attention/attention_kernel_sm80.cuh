@@ -49,7 +49,7 @@ struct Args {
   float scale, softcap;
   bool vec;  // inputs of dtype T, 16-byte aligned rows, D % 8 == 0: cp.async
   int splits;
-  int64_t row_tiles;  // ceil(Sq * group / BM): blockIdx.x = bh * row_tiles + row tile
+  int64_t row_tiles;  // ceil(Sq * group / BM): blockIdx.x -> (bh, row tile) by cta_tile
   float* ws_o;    // [splits][B * Hq * Sq][D] normalized partials (splits > 1)
   float* ws_lse;  // [splits][B * Hq * Sq]
 };
@@ -152,9 +152,10 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
   uint8_t* sV = sK + 2 * BN * RB;          // [2][BN * RB]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int64_t bh = int64_t(blockIdx.x) / a.row_tiles, b = bh / a.Hkv, hkv = bh % a.Hkv;
+  const CtaTile ct = cta_tile(blockIdx.x, a.row_tiles, a.B * a.Hkv, a.causal);
+  const int64_t bh = ct.bh, b = bh / a.Hkv, hkv = bh % a.Hkv;
   const int64_t rows_total = a.Sq * a.group;
-  const int64_t r0 = (int64_t(blockIdx.x) % a.row_tiles) * BM;
+  const int64_t r0 = ct.tile * BM;
   const int split = blockIdx.y;
   const int64_t L = kv_len(a, b);
   const int64_t key_end = tile_key_end(r0, r0 + BM < rows_total ? r0 + BM : rows_total, a.group, a.Sq, L, a.causal);
@@ -187,6 +188,12 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
   const int64_t row_hi = row_lo + 8;
   const RowMap q_lo = row_to_query(row_lo, hkv, a.group), q_hi = row_to_query(row_hi, hkv, a.group);
 
+  // Q's A fragments stay in registers for head dims 64 and 128 (KS * 4 registers: 32 at 128; ptxas
+  // -v: 203 -> 234 registers at 128, still two CTAs per SM, no spills); at 256 the O accumulators
+  // alone are 128 registers, and at 32 ptxas keeps the kernel at 128 registers and spilled 44 bytes
+  // with them, so those two re-read Q from shared memory (ldmatrix) per key tile.
+  constexpr bool kQRegs = HD == 64 || HD == 128;
+  uint32_t qf[kQRegs ? KS : 1][4];
   for (int64_t t = t_begin; t < t_end; ++t) {
     const int st = int((t - t_begin) & 1);
     if (t + 1 < t_end) {  // prefetch the next tile into the other stage (free since the last iteration's sync)
@@ -205,11 +212,21 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
     for (int n = 0; n < NB; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) s[n][e] = 0.0f;
+    if (kQRegs && t == t_begin) {  // Q landed with the first stage: its fragments into registers once
+#pragma unroll
+      for (int kk = 0; kk < KS; ++kk) {
+        const cugemm::RowCol la = cugemm::ldsm_a_kmajor(lane);
+        ldsm_x4(smem_u32(sQ + tile_offset(warp * 16 + la.row, kk * 32 + la.col, RB)), qf[kQRegs ? kk : 0]);
+      }
+    }
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk) {
-      uint32_t af[4];
-      const cugemm::RowCol la = cugemm::ldsm_a_kmajor(lane);
-      ldsm_x4(smem_u32(sQ + tile_offset(warp * 16 + la.row, kk * 32 + la.col, RB)), af);
+      uint32_t af_s[4];
+      if (!kQRegs) {
+        const cugemm::RowCol la = cugemm::ldsm_a_kmajor(lane);
+        ldsm_x4(smem_u32(sQ + tile_offset(warp * 16 + la.row, kk * 32 + la.col, RB)), af_s);
+      }
+      const uint32_t(&af)[4] = kQRegs ? qf[kQRegs ? kk : 0] : af_s;
 #pragma unroll
       for (int n = 0; n < NB; n += 2) {
         const cugemm::RowCol lb = cugemm::ldsm_b_kmajor(lane);
