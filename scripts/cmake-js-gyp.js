@@ -21,6 +21,7 @@ if (process.env.TK_PTXAS_VERBOSE === '1') defs.push('--CDTK_PTXAS_VERBOSE=ON');
 if (process.env.TK_CUDA_ARCHS) defs.push(`--CDTK_CUDA_ARCHS=${process.env.TK_CUDA_ARCHS}`);
 const cmd = [cmakeJs, 'rebuild', '-d', root, '-O', path.join(process.cwd(), 'build'), ...defs];
 if (debug) cmd.push('-D');
-if (process.env.TK_BUILD_JOBS) cmd.push('-j', process.env.TK_BUILD_JOBS);
+// cmake-js builds serially unless told: one job per CPU (TK_BUILD_JOBS overrides).
+cmd.push('-p', process.env.TK_BUILD_JOBS || String(require('os').availableParallelism?.() ?? require('os').cpus().length));
 const r = spawnSync(process.execPath, cmd, { stdio: 'inherit' });
 process.exit(r.status === null ? 1 : r.status);
