@@ -20,22 +20,18 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=0:strict_stri
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 selftest() {
-  mkdir -p build-asan
-  local srcs
-  srcs="$(node scripts/sources.js core) $(node scripts/sources.js no_cuda)"
-  local objs=""
-  # The per-ISA files need their own flags (as in binding.gyp); built one by one so each gets its set.
-  for isa in avx2 avx512; do
-    for f in $(node scripts/sources.js "$isa"); do
-      local o="build-asan/$(basename "$f" .cc).o"
-      # shellcheck disable=SC2046,SC2086
-      "$CXX" -std=c++17 $flags $(node scripts/sources.js "flags:$isa") -Wno-maybe-uninitialized -c "$f" -o "$o"
-      objs="$objs $o"
+  mkdir -p build-asan/obj
+  local t0=$SECONDS
+  # Every source to an object, two at a time (each ISA list with its own flags, as in binding.gyp).
+  {
+    for f in $(node scripts/sources.js core) $(node scripts/sources.js no_cuda) native/tests/selftest.cc; do echo "$f|"; done
+    for isa in avx2 avx512; do
+      for f in $(node scripts/sources.js "$isa"); do echo "$f|$(node scripts/sources.js "flags:$isa") -Wno-maybe-uninitialized"; done
     done
-  done
+  } | xargs -P "${JOBS:-2}" -I{} bash -c 'f="${1%%|*}"; x="${1#*|}"; o="build-asan/obj/$(echo "$f" | tr / _).o"; '"$CXX"' -std=c++17 '"$flags"' $x -Wall -Wno-unused-function -c "$f" -o "$o"' _ {}
   # shellcheck disable=SC2086
-  "$CXX" -std=c++17 $flags -Wall -Wno-unused-function -pthread -o build-asan/tk_selftest native/tests/selftest.cc $srcs $objs
-  echo "sanitize: native self-test (ASan + UBSan + LSan)"
+  "$CXX" $flags -pthread -o build-asan/tk_selftest build-asan/obj/*.o
+  echo "sanitize: native self-test built in $((SECONDS - t0)) s (ASan + UBSan + LSan)"
   ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=1" build-asan/tk_selftest "$@"
 }
 
@@ -48,9 +44,11 @@ addon() {
   ln -sfn ../../../scripts/sources.js "$pkg/scripts/sources.js"
   ln -sfn ../../node_modules "$pkg/node_modules"
   echo "sanitize: building the addon with ASan + UBSan in $pkg"
+  local t0=$SECONDS
   CXXFLAGS="$flags" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
     node-gyp rebuild --directory "$pkg" -j "${JOBS:-2}" > build-asan/node-gyp.log 2>&1 || { tail -40 build-asan/node-gyp.log; exit 1; }
   local bin="$PWD/$pkg/build/Release/tensorkern.node"
+  echo "sanitize: addon built in $((SECONDS - t0)) s"
   ldd "$bin" | grep -q libasan || { echo "sanitize: $bin is not linked against libasan"; exit 1; }
   echo "sanitize: jest over $bin with $runtime preloaded"
   # Build the TS once here; jest runs in-band-ish (2 workers) so the slower instrumented code still fits.
