@@ -6,7 +6,7 @@
 // configs; the weight-only path. Runs under jest or `node --test` (scripts/gpu-check.sh); skips, printing
 // why, without a GPU.
 import * as assert from 'node:assert/strict';
-import { CudaDeviceInfo, Tensor, devices, int4Matmul, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
+import { CudaDeviceInfo, Int4Weights, Tensor, devices, int4Matmul, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
 import { native } from '../../lib/binding';
 import { W4A4Case, w4a4TestCases } from '../cases/w4a4';
 import { describeGpu, printSkip } from '../helpers/backends';
@@ -158,6 +158,55 @@ describeGpu('w4a4 cuda', () => {
       }
     }
   });
+
+  // int4Matmul with MatMulNBits weights (unsigned nibbles, zero points): the tensor-core kernel (sm_80+:
+  // bf16 mma over q - z dequantized in registers, x split into three exact bf16 terms, split-K for
+  // decode) and the SIMT kernel, every group width the tensor cores take (32, 64, 128+) and one they
+  // don't (16), decode rows (1..16: 16-row tiles, k splits) and prefill rows (32-row tiles).
+  for (const path of ['auto', 'simt']) {
+    test(`weight-only int4Matmul, MatMulNBits zero points, decode and prefill rows, path ${path}`, () =>
+      withPath(path, async () => {
+        const shapes: [number, number, number, number][] = [
+          [1, 37, 256, 64], [3, 64, 4096, 128], [16, 100, 512, 32], [17, 45, 1024, 256], [40, 33, 384, 128], [2, 20, 2048, 2048],
+          [5, 30, 256, 16], ...(QUICK ? [] : ([[1, 4096, 4096, 128], [8, 11008, 4096, 128], [64, 1024, 4096, 64]] as [number, number, number, number][])),
+        ];
+        for (const [si, [M, N, K, bs]] of shapes.entries()) {
+          const r = rng(700 + si);
+          const G = K / bs, zpRow = Math.ceil(G / 2);
+          const B = Uint8Array.from({ length: (N * K) / 2 }, () => (r() * 256) | 0);
+          const scales = Float32Array.from({ length: N * G }, () => 0.002 + r() * 0.05);
+          const zeroPoints = Uint8Array.from({ length: N * zpRow }, () => (r() * 256) | 0);
+          const W = Int4Weights.fromMatMulNBits({ B, scales, zeroPoints, K, N, blockSize: bs });
+          const x = randn(M * K, 800 + si), bias = randn(N, 900 + si);
+          const xd = Tensor.from(x, [M, K], { device: 'cuda' }), bd = Tensor.from(bias, [N], { device: 'cuda' });
+          const yd = await int4Matmul(xd, W, { bias: bd });
+          const y = (await yd.toArray()) as Float32Array;
+          const kernel = native.w4a4CudaLastKernel();
+          if (path === 'auto' && major >= 80 && bs % 32 === 0) assert.match(kernel, /^weight-only tc/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
+          else assert.match(kernel, /simt/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
+          const wd = new Float64Array(N * K);
+          for (let n = 0; n < N; n++)
+            for (let k = 0; k < K; k++) {
+              const u = (B[(n * K + k) >> 1] >> ((k & 1) * 4)) & 15, g = floor(k / bs);
+              const zb = zeroPoints[n * zpRow + (g >> 1)], zp = g & 1 ? zb >> 4 : zb & 15;
+              wd[n * K + k] = Math.fround((u - zp) * scales[n * G + g]);
+            }
+          const cpu = int4MatmulSync(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) }).toArraySync() as Float32Array;
+          for (let m = 0; m < M; m++)
+            for (let n = 0; n < N; n++) {
+              let ref = bias[n], mag = abs(bias[n]);
+              for (let k = 0; k < K; k++) {
+                const p = x[m * K + k] * wd[n * K + k];
+                ref += p, mag += abs(p);
+              }
+              const i = m * N + n, tol = (K + 8) * 2 ** -24 * mag + 1e-30;
+              if (!(abs(y[i] - ref) <= tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, reference ${ref} (tolerance ${tol})`);
+              if (!(abs(y[i] - cpu[i]) <= 2 * tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+            }
+          for (const t of [xd, bd, yd]) t.dispose();
+        }
+      }));
+  }
 
   test('mismatched devices are a clear error', async () => {
     const W = quantizeWeightsInt4Sync(Tensor.from(randn(4 * 64, 1), [4, 64]), { groupSize: 64 });

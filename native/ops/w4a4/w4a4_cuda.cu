@@ -5,7 +5,8 @@
 //             and 4-bit activations when forced (TENSORKERN_W4A4_KERNEL=int8: the Hopper route, which has
 //             no INT4 MMA; opt-in until it has run on an H100)
 //   simt      exact integer fallback: any even group size or K, every arch
-//   weight-only (act_bits 0): SIMT fp32 FMA over dequantized weights
+//   weight-only (act_bits 0): tensor cores on sm_80+ (bf16 mma over weights dequantized in registers,
+//             x split into three exact bf16 terms, split-K for decode), else SIMT fp32 FMA
 // Everything runs on the library stream and is synchronized before returning (the caller is a worker
 // thread). Errors come back as Status; nothing here aborts.
 #include <algorithm>
@@ -110,6 +111,36 @@ Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
   return pl;
 }
 
+// Weight-only plan: the tensor-core kernel on sm_80+ when groups are whole chunks (multiples of 32)
+// and x / w are 16-byte aligned; 16-row tiles up to 16 rows (decode), 32-row tiles above; the k
+// split that brings the grid to about 4 CTAs (16 warps) per SM when there are few column blocks.
+struct WoPlan {
+  int words = 0;  // 0: the SIMT kernel
+  int mi = 1;
+  int64_t n_blocks = 0, m_tiles = 0;
+  int chunks = 0, cps = 0, splits = 1;
+};
+
+WoPlan wo_plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
+  WoPlan w;
+  const int cc = d.cc_major * 10 + d.cc_minor;
+  const bool aligned = reinterpret_cast<uintptr_t>(p.w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(p.x.data) % 16 == 0;
+  const int v = wo_words(p.group_size);
+  if (cc < 80 || v == 0 || !aligned || g_path.load() == kSimt) return w;
+  w.mi = s.M <= 16 ? 1 : 2;
+  w.n_blocks = (s.N + kWoNI * 8 - 1) / (kWoNI * 8);
+  w.m_tiles = (s.M + 16 * w.mi - 1) / (16 * w.mi);
+  const int64_t chunks = s.K / wo_chunk_k(v);
+  if (w.m_tiles > 65535 || w.n_blocks > INT32_MAX || chunks > INT32_MAX) return w;
+  w.words = v;
+  w.chunks = int(chunks);
+  const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
+  const int want = wo_splits(w.n_blocks * w.m_tiles, chunks, int64_t(sms) * 4);
+  w.cps = int((chunks + want - 1) / want);
+  w.splits = int((chunks + w.cps - 1) / w.cps);
+  return w;
+}
+
 // Frees the workspace on every path.
 struct Workspace {
   int device;
@@ -160,12 +191,40 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     return cuda::synchronize(dev);
   }
   if (p.act_bits == 0) {
-    WeightOnlyArgs a{static_cast<const float*>(p.x.data), static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data),
-                     present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr, bias, out, s.M, s.N, s.K, s.G, p.group_size};
-    const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
-    weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+    const float* x = static_cast<const float*>(p.x.data);
+    const int8_t* zp = present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr;
+    const WoPlan wp = wo_plan(p, s, d);
+    if (wp.words == 0) {
+      WeightOnlyArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G, p.group_size};
+      const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
+      weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+      TK_CUDA_CHECK(cudaGetLastError());
+      set_last("weight-only simt fp32");
+      return cuda::synchronize(dev);
+    }
+    WoTcArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, nullptr, s.M, s.N, s.K, s.G, p.group_size, wp.chunks, wp.cps};
+    Workspace ws{dev};
+    if (wp.splits > 1) {
+      TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(wp.splits) * size_t(s.M) * size_t(s.N) * sizeof(float), &ws.ptr));
+      a.part = static_cast<float*>(ws.ptr);
+    }
+    const dim3 grid(unsigned(wp.n_blocks), unsigned(wp.splits), unsigned(wp.m_tiles));
+    const int v = wp.words;
+    if (wp.mi == 1) {
+      if (v == 4) weight_only_tc<4, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2) weight_only_tc<2, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else weight_only_tc<1, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+    } else {
+      if (v == 4) weight_only_tc<4, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2) weight_only_tc<2, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else weight_only_tc<1, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+    }
     TK_CUDA_CHECK(cudaGetLastError());
-    set_last("weight-only simt fp32");
+    if (wp.splits > 1) {
+      weight_only_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a.part, wp.splits, bias, out, s.M, s.N);
+      TK_CUDA_CHECK(cudaGetLastError());
+    }
+    set_last("weight-only tc bf16x3 m16n8k16 " + std::to_string(16 * wp.mi) + "x32 k" + std::to_string(32 * v) + " split" + std::to_string(wp.splits));
     return cuda::synchronize(dev);
   }
 
