@@ -194,7 +194,7 @@ void ldsm_emul(const uint8_t* tile, const int addr[32], uint32_t out[32][4]) {
 // Emulates the kernel for every CTA of a BM x BN (WM x WN warps) grid; returns the number of mismatches
 // of the per-group partials and checks each output element is finished once.
 template <int BM, int BN, int WM, int WN>
-void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
+void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what, L::TcSplit sp = {1, 0, false}) {
   constexpr int THREADS = WM * WN * 32, WTM = BM / WM, WTN = BN / WN, MI = WTM / 16, NI = WTN / 8;
   const int A_ROWB = L::kStageBytes4 * p.bits / 4, B_ROWB = L::kStageBytes4;
   const int A_STAGE = BM * A_ROWB, B_STAGE = BN * B_ROWB;
@@ -204,11 +204,17 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
   std::vector<int> finished(size_t(p.M * p.N), 0);
   int bad_flush = 0;
   std::vector<uint8_t> sA(static_cast<size_t>(A_STAGE)), sB(static_cast<size_t>(B_STAGE));
-  for (int id = 0; id < tiles_m * tiles_n; ++id) {
+  if (sp.splits <= 1) sp = {1, k_tiles, false};
+  std::vector<int32_t> isum(size_t(p.M * p.N), 0);  // per-channel split-K: the int32 partials added
+  std::vector<int> stage_seen(size_t(k_tiles), 0);
+  for (int id = 0; id < tiles_m * tiles_n; ++id)
+  for (int sy = 0; sy < sp.splits; ++sy) {  // split-K: blockIdx.y
     const RowCol tile = CG::raster(id, int(tiles_m), int(tiles_n), 8);
     const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
     std::vector<int32_t> iacc(size_t(THREADS / 32) * 32 * MI * NI * 4, 0);
-    for (int kt = 0; kt < k_tiles; ++kt) {
+    const int kt0 = sy * sp.kt_per, kt1 = std::min(k_tiles, kt0 + sp.kt_per);  // the kernel's range
+    for (int kt = kt0; kt < kt1; ++kt) {
+      if (id == 0) ++stage_seen[size_t(kt)];
       // Stage fill, as load_stage (one stage is enough: the emulation has no concurrency).
       for (int q = 0; q < A_STAGE / 16; ++q) {
         const RowCol rc = CG::copy_chunk(q, A_ROWB);
@@ -287,7 +293,7 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
             }
           }
           const int64_t step = int64_t(kt) * 2 + ks;
-          if (L::flush_after_step(step, p.K, p.gs)) {
+          if (!sp.ints && L::flush_after_step(step, p.K, p.gs)) {
             const int64_t g = step / (p.gs / L::kStepK);
             for (int l = 0; l < 32; ++l)
               for (int mi = 0; mi < MI; ++mi)
@@ -314,10 +320,20 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what) {
             for (int e = 0; e < 4; ++e) {
               const RowCol cc = CG::frag_c(l, e);
               const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
-              if (m < p.M && n < p.N) ++finished[size_t(m * p.N + n)];
+              const int32_t v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
+              if (m < p.M && n < p.N) {
+                if (sy == 0) ++finished[size_t(m * p.N + n)];
+                if (sp.ints) isum[size_t(m * p.N + n)] += v;  // w4a4_split_reduce's integer sum
+                else if (v != 0) ++bad_flush;                 // grouped: every group flushed inside its split
+              }
             }
     }
   }
+  if (sp.ints)
+    for (int64_t i = 0; i < p.M * p.N; ++i) part[size_t(i)] = isum[size_t(i)];
+  bool stages = true;
+  for (int v : stage_seen) stages = stages && v == 1;
+  c.expect(stages, "w4a4 cuda emulation " + what + ": the splits cover every k stage once");
   int bad = 0;
   for (int64_t m = 0; m < p.M; ++m)
     for (int64_t n = 0; n < p.N; ++n)
@@ -604,6 +620,33 @@ void run(Ctx c, std::mt19937& rng) {
       if (s.M > 64) emulate<128, 128, 2, 4>(c, p, bits == 8, name + " large");
     }
   }
+  // Split-K on the small tiles (decode shapes): the plan's splits, grouped (float partials of whole
+  // groups) and per channel (int32 partials), both routes.
+  for (const Shape s : {Shape{3, 20, 1024, 128}, Shape{5, 70, 640, 64}, Shape{2, 9, 1536, 1536}, Shape{7, 33, 1152, 192}, Shape{1, 8, 704, 704}}) {
+    const L::TcSplit sp = L::tc_split_plan(s.K, s.gs, ((s.M + 63) / 64) * ((s.N + 63) / 64), 132);
+    c.expect(sp.splits > 1, "w4a4 cuda: split-K planned for a decode shape");
+    for (int bits : {4, 8}) {
+      const Problem p = make_problem(s.M, s.N, s.K, s.gs, bits, rng);
+      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) + " a" + std::to_string(bits) +
+                               " splitk" + std::to_string(sp.splits) + (sp.ints ? "i" : "f");
+      if (bits == 4) emulate<64, 64, 2, 2>(c, p, false, name + " s4");
+      emulate<64, 64, 2, 2>(c, p, true, name + " int8");
+    }
+  }
+  // The plan: splits on group boundaries (lcm(gs, 128) k), every stage in one split, no split when the
+  // tiles fill the GPU, at least 2 stages per split.
+  bool plan_ok = true;
+  for (int64_t K : {64, 128, 192, 640, 1152, 4096, 8192, 11008 / 64 * 64})
+    for (int64_t gs : {int64_t(64), int64_t(128), int64_t(192), int64_t(256), K})
+      for (int64_t tiles : {1, 3, 17, 66, 200}) {
+        if (K % gs != 0) continue;
+        const L::TcSplit sp = L::tc_split_plan(K, gs, tiles, 132);
+        const int64_t k_tiles = L::padded_k(K) / L::kStageK;
+        if (sp.splits <= 1) continue;
+        plan_ok = plan_ok && tiles * 2 <= 132 && sp.ints == (gs == K) && int64_t(sp.splits - 1) * sp.kt_per < k_tiles &&
+                  int64_t(sp.splits) * sp.kt_per >= k_tiles && sp.kt_per >= 2 && sp.splits <= 32 && (sp.ints || (sp.kt_per * L::kStageK) % gs == 0);
+      }
+  c.expect(plan_ok, "w4a4 cuda: split-K plan (group boundaries, coverage, at least 2 stages per split, none when the tiles fill the GPU)");
 }
 
 }  // namespace w4a4_cuda_checks

@@ -116,6 +116,36 @@ describeGpu('w4a4 cuda', () => {
       }));
   }
 
+  // Decode shapes whose 64x64 tiles leave the GPU half empty: split-K (grouped: float partials of whole
+  // groups; per channel: int32 partials), the splits added in order. Integer data: exact, the CPU's bits.
+  test('split-K decode shapes on the tensor-core paths: exact against the CPU', async () => {
+    for (const path of paths.filter((p) => p !== 'simt')) {
+      await withPath(path, async () => {
+        const shapes: [number, number, number, number | 'channel', 4 | 8][] = [
+          [1, 64, 4096, 128, 4], [4, 100, 8192, 'channel', 4], [16, 256, 2048, 64, 8], [2, 48, 1152, 192, 4], [64, 4096, 4096, 128, 4], [33, 70, 8192, 'channel', 8],
+        ];
+        for (const [M, N, K, g, bits] of shapes) {
+          if (bits === 8 && major < 80) continue;
+          const r = rng(M * 31 + N + K);
+          const qmax = bits === 8 ? 127 : 7, gs = g === 'channel' ? K : g;
+          const x = new Float32Array(M * K).map(() => floor(r() * (2 * qmax + 1)) - qmax);
+          const w = new Float32Array(N * K).map(() => floor(r() * 15) - 7);
+          for (let m = 0; m < M; m++) x[m * K + ((m * 7) % K)] = qmax;
+          for (let n = 0; n < N; n++) for (let g0 = 0; g0 < K; g0 += gs) w[n * K + g0] = 7;
+          const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: g });
+          const X = Tensor.from(x, [M, K]);
+          const cpu = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(X, W).toArraySync() as Float32Array;
+          const xd = await X.to('cuda');
+          const y = (await (await (bits === 8 ? w4a8Matmul : w4a4Matmul)(xd, W)).toArray()) as Float32Array;
+          const kernel = native.w4a4CudaLastKernel();
+          if (N <= 256) assert.match(kernel, /splitk\d+[if]/, `${M}x${N}x${K} g${g} a${bits} ran ${kernel}`);
+          for (let i = 0; i < M * N; i++) if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+          xd.dispose();
+        }
+      });
+    }
+  });
+
   test('large shapes on both tile configs: integer data, exact against the CPU', async () => {
     if (QUICK) return printSkip('w4a4 large shapes: TK_GPU_QUICK=1');
     for (const [M, N, K, g] of [[2048, 2048, 1024, 128], [300, 520, 4096, 'channel'], [16, 4096, 4096, 128]] as [number, number, number, number | 'channel'][]) {

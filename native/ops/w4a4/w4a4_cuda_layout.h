@@ -84,6 +84,32 @@ TK_HD constexpr bool flush_after_step(int64_t step, int64_t K, int64_t gs) {
   return step < K / kStepK && (step + 1) % (gs / kStepK) == 0;
 }
 
+// ---- split-K for decode shapes (few output tiles) ---------------------------------------------------
+// The grid's y dimension splits the k stages; each split writes a partial to a workspace and
+// w4a4_split_reduce adds the splits in order (deterministic) and runs the epilogue. Grouped scales:
+// split boundaries fall on group boundaries (a multiple of lcm(gs, 128) k), so each split's partial
+// is a float sum of whole groups' scaled integer sums. Per channel (one group): the splits' int32
+// partials are added as integers and scaled once -- the unsplit kernel's bits exactly.
+struct TcSplit {
+  int splits;  // 1: no split
+  int kt_per;  // stages per split
+  bool ints;   // int32 partials (per channel) rather than float ones
+};
+TK_HD constexpr int64_t tc_split_unit(int64_t K, int64_t gs) { return gs >= K ? 1 : gs % kStageK == 0 ? gs / kStageK : gs / kStepK; }
+TK_HD constexpr TcSplit tc_split_plan(int64_t K, int64_t gs, int64_t tiles, int64_t sms) {
+  const int64_t k_tiles = padded_k(K) / kStageK, unit = tc_split_unit(K, gs);
+  const bool ints = gs >= K;
+  // each split at least 2 stages (the pipeline) and one unit; at most 32 splits; about 2 CTAs per SM
+  const int64_t units = (k_tiles + unit - 1) / unit;
+  int64_t want = tiles * 2 > sms ? 1 : (2 * sms + tiles - 1) / tiles;
+  if (want > units) want = units;
+  if (want > k_tiles / 2) want = k_tiles / 2;
+  if (want > 32) want = 32;
+  if (want < 2) return {1, int(k_tiles), false};
+  const int64_t per = (units + want - 1) / want * unit;
+  return {int((k_tiles + per - 1) / per), int(per), ints};
+}
+
 
 // ---- the weight-only tensor-core path (int4Matmul: float x, int4 W, mma.m16n8k16.bf16) ----------------
 // No shared memory: each lane loads its own operands straight from global memory. A chunk of K is

@@ -176,6 +176,9 @@ struct GemmArgs {
   float* out;         // [M, N]
   int64_t M, N, K;
   int tiles_m, tiles_n;
+  int kt_per;         // k stages per grid row (blockIdx.y); all of them when not split
+  void* part;         // split-K partials [splits, M, N] (float, or int32 when part_ints), else null
+  bool part_ints;
 };
 
 // out[m, n] from the group-scaled sum: s_x, outlier channels (exact int32), bias.
@@ -265,7 +268,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
   const RowCol wo = warp_origin(warp, Cfg::kWarpsM, WTM, WTN);
   const RowCol tile = raster(blockIdx.x, p.tiles_m, p.tiles_n, gemm_cuda_configs::kRasterGroupM);
   const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
-  const int k_tiles = int(padded_k(p.K) / kStageK);
+  const int kt0 = int(blockIdx.y) * p.kt_per;
+  const int k_tiles = min(int(padded_k(p.K) / kStageK), kt0 + p.kt_per);  // this split's end
 
   constexpr int CA = A_STAGE / 16 / THREADS, CB = B_STAGE / 16 / THREADS;
   const uint8_t* a_src[CA];
@@ -311,18 +315,19 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < k_tiles) load_stage(s, s);
+    if (kt0 + s < k_tiles) load_stage(s, kt0 + s);
     cugemm::sm80::cp_async_commit();
   }
 
-  for (int kt = 0; kt < k_tiles; ++kt) {
+  for (int kt = kt0; kt < k_tiles; ++kt) {
+    const int it = kt - kt0;
     cugemm::sm80::cp_async_wait<STAGES - 2>();
     __syncthreads();
-    if (kt + STAGES - 1 < k_tiles) load_stage((kt + STAGES - 1) % STAGES, kt + STAGES - 1);
+    if (kt + STAGES - 1 < k_tiles) load_stage((it + STAGES - 1) % STAGES, kt + STAGES - 1);
     cugemm::sm80::cp_async_commit();
 
-    const uint8_t* a_t = sA + (kt % STAGES) * A_STAGE;
-    const uint8_t* b_t = sB + (kt % STAGES) * B_STAGE;
+    const uint8_t* a_t = sA + (it % STAGES) * A_STAGE;
+    const uint8_t* b_t = sB + (it % STAGES) * B_STAGE;
 #pragma unroll
     for (int ks = 0; ks < kStageK / kStepK; ++ks) {
       uint32_t bf[NI][2];
@@ -371,7 +376,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
         }
       }
       const int64_t step = int64_t(kt) * (kStageK / kStepK) + ks;
-      if (flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
+      if (!p.part_ints && flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
         const int64_t g = step / (p.gs / kStepK);
 #pragma unroll
         for (int ni = 0; ni < NI; ++ni)
@@ -399,10 +404,38 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const RowCol c = frag_c(lane, e);
-        epilogue(p, m0 + wo.row + mi * 16 + c.row, n0 + wo.col + ni * 8 + c.col, facc[mi][ni][e]);
+        const int64_t m = m0 + wo.row + mi * 16 + c.row, n = n0 + wo.col + ni * 8 + c.col;
+        if (!p.part) {
+          epilogue(p, m, n, facc[mi][ni][e]);
+        } else if (m < p.M && n < p.N) {  // split-K: this split's partial
+          const int64_t o = (int64_t(blockIdx.y) * p.M + m) * p.N + n;
+          if (p.part_ints) static_cast<int32_t*>(p.part)[o] = iacc[mi][ni][e];
+          else static_cast<float*>(p.part)[o] = facc[mi][ni][e];
+        }
       }
   }
 #endif
+}
+
+// Split-K: the splits' partials added in split order, then the epilogue (per channel: the int32 sum
+// scaled once, as the unsplit kernel's flush does).
+__global__ void __launch_bounds__(256) w4a4_split_reduce(GemmArgs p, int splits) {
+  const int64_t MN = p.M * p.N;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < MN; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t m = i / p.N, n = i % p.N;
+    float facc;
+    if (p.part_ints) {
+      const int32_t* q = static_cast<const int32_t*>(p.part);
+      int32_t s = q[i];
+      for (int j = 1; j < splits; ++j) s += q[j * MN + i];
+      facc = __fmaf_rn(p.ws[n * p.G], float(s), 0.0f);
+    } else {
+      const float* q = static_cast<const float*>(p.part);
+      facc = q[i];
+      for (int j = 1; j < splits; ++j) facc = __fadd_rn(facc, q[j * MN + i]);
+    }
+    epilogue(p, m, n, facc);
+  }
 }
 
 // ---- exact SIMT fallback -------------------------------------------------------------------------------
