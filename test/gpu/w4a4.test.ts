@@ -184,7 +184,8 @@ describeGpu('w4a4 cuda', () => {
         let mag = abs(bias[i % N]);
         for (let k = 0; k < K; k++) mag += abs(x[floor(i / N) * K + k] * wd[(i % N) * K + k]);
         const err = abs(y[i] - ref[i] - bias[i % N]);
-        if (!(err <= (K + 8) * 2 ** -24 * mag)) assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
+        // tensor-core fp32 accumulation (not round-to-nearest): the GEMM's bound, plus the group flushes
+        if (!(err <= (K + K / gs + 16) * 2 ** -23 * mag)) assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
       }
     }
   });
@@ -229,7 +230,8 @@ describeGpu('w4a4 cuda', () => {
                 const p = x[m * K + k] * wd[n * K + k];
                 ref += p, mag += abs(p);
               }
-              const i = m * N + n, tol = (K + 8) * 2 ** -24 * mag + 1e-30;
+              // tensor-core fp32 accumulation (not round-to-nearest): the GEMM suite's bound, plus the group flushes
+              const i = m * N + n, tol = (K + G + 16) * 2 ** -23 * mag + 1e-30;
               if (!(abs(y[i] - ref) <= tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, reference ${ref} (tolerance ${tol})`);
               if (!(abs(y[i] - cpu[i]) <= 2 * tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
             }
