@@ -585,6 +585,9 @@ __global__ void __launch_bounds__(kWoWarps * 32, 1) weight_only_tc(WoTcArgs p) {
       xrow[mi][hr] = p.x + (xin[mi][hr] ? m : 0) * p.K;
     }
 
+  bool hi_rows[MI];  // the warp has rows g + 8 of block mi at all (uniform across the warp)
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) hi_rows[mi] = m0 + mi * 16 + 8 < p.M;
   float acc[MI][NI][4], facc[MI][NI][4];
 #pragma unroll
   for (int mi = 0; mi < MI; ++mi)
@@ -654,9 +657,10 @@ __global__ void __launch_bounds__(kWoWarps * 32, 1) weight_only_tc(WoTcArgs p) {
         for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
           for (int R = 0; R < 4; ++R) {  // A register R: row g + 8 (R & 1), k half r = R >> 1
-            uint32_t s3[3];
+            uint32_t s3[3] = {0u, 0u, 0u};
             const float* xs = xv[mi][R & 1] + 4 * h + 2 * (R >> 1);
-            wo_split3(xs[0], xs[1], s3);
+            // decode tiles (MI 1): warp-uniform skip of the rows g + 8 when M <= 8 (32-row tiles: registers)
+            if (MI > 1 || !(R & 1) || hi_rows[mi]) wo_split3(xs[0], xs[1], s3);
 #pragma unroll
             for (int s = 0; s < 3; ++s) a[mi][s][R] = s3[s];
           }
