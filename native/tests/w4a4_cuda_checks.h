@@ -609,7 +609,9 @@ void run(Ctx c, std::mt19937& rng) {
   emulate_wo(c, 3, 70, 256, 64, true, 108, rng);     // 2 words, zero points, group changes inside a warp's run
   emulate_wo(c, 16, 33, 192, 32, true, 4, rng);      // 1 word, odd chunk counts
   emulate_wo(c, 37, 40, 384, 384, false, 80, rng);   // 32-row tiles, per channel
-  emulate_wo(c, 2, 8, 8192, 8192, true, 132, rng);   // per channel, long K, 64 splits
+  emulate_wo(c, 2, 8, 8192, 8192, true, 132, rng);   // per channel, long K, 16 splits
+  emulate_wo(c, 5, 40, 4096, 64, true, 132, rng);    // grouped split-K: a group per chunk, 16 splits
+  emulate_wo(c, 4, 30, 3072, 256, true, 132, rng);   // groups spanning warps, 6 splits
   struct Shape { int64_t M, N, K, gs; };
   for (const Shape s : {Shape{37, 45, 384, 128}, Shape{5, 70, 192, 64}, Shape{70, 9, 320, 320}}) {
     for (int bits : {4, 8}) {
