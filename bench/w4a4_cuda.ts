@@ -1,11 +1,12 @@
 // `tensorkern bench w4a4 --device cuda`: w4a4Matmul on device activations (the fused per-token quantize
 // kernel + the int4 tensor-core GEMM, i.e. the whole op) against cuBLAS fp16 and bf16 GEMM on the same
 // shapes (the GEMM bench's dlopen loader, CUDA events). LLM layer shapes: the 4096 cube, and
-// N x K = 11008 x 4096 / 28672 x 8192 at M = 1, 16, 64 and 4096.
+// N x K = 11008 x 4096 / 28672 x 8192 at M = 1, 16, 64 and 4096; and the weight-only path (int4Matmul:
+// float x times int4 weights on bf16 tensor cores, split-K) at the decode rows M = 1 and 16.
 // Timing of tensorkern: wall clock of w4a4MatmulSync (each call launches and synchronizes), median after
 // warm-up -- it includes launch and synchronization overhead that the cuBLAS CUDA-event figure does not,
 // which understates tensorkern at small M.
-import { Tensor, quantizeWeightsInt4Sync, w4a4MatmulSync } from '../lib';
+import { Tensor, int4MatmulSync, quantizeWeightsInt4Sync, w4a4MatmulSync } from '../lib';
 import { native } from '../lib/binding';
 import { nativeOf } from '../lib/tensor';
 import { Progress, formatTable } from './harness';
@@ -33,10 +34,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export function w4a4CudaBenchCases(sizes?: number[]): { M: number; N: number; K: number; gs: number }[] {
-  const out: { M: number; N: number; K: number; gs: number }[] = [];
+export function w4a4CudaBenchCases(sizes?: number[]): { M: number; N: number; K: number; gs: number; op?: 'int4' }[] {
+  const out: { M: number; N: number; K: number; gs: number; op?: 'int4' }[] = [];
   for (const s of sizes ?? [4096]) out.push({ M: s, N: s, K: s, gs: 128 });
   for (const [N, K] of [[11008, 4096], [28672, 8192]]) for (const M of [1, 16, 64, 4096]) out.push({ M, N, K, gs: 128 });
+  for (const [N, K] of [[11008, 4096], [28672, 8192]]) for (const M of [1, 16]) out.push({ M, N, K, gs: 128, op: 'int4' });
   return out;
 }
 
@@ -48,7 +50,8 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
   const results: W4A4CudaResult[] = [];
   const dev = o.device as 'cuda';
   cases.forEach((c, idx) => {
-    const name = `w4a4 ${c.M}x${c.N}x${c.K} g${c.gs}`;
+    const name = `${c.op === 'int4' ? 'int4Matmul' : 'w4a4'} ${c.M}x${c.N}x${c.K} g${c.gs}`;
+    const run = () => (c.op === 'int4' ? int4MatmulSync(x, W, { out: y }) : w4a4MatmulSync(x, W, { out: y }));
     progress.step(idx, name);
     const ops = 2 * c.M * c.N * c.K;
     const w = new Float32Array(c.N * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
@@ -56,11 +59,11 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
     const x = Tensor.from(new Float32Array(c.M * c.K).map((_, i) => ((i * 104729) % 997) / 997 - 0.5), [c.M, c.K], { device: dev });
     const y = Tensor.zeros([c.M, c.N], { device: dev });
     const runs = o.runs ?? (ops > 1e12 ? 10 : 30);
-    for (let i = 0; i < 3; i++) w4a4MatmulSync(x, W, { out: y });
+    for (let i = 0; i < 3; i++) run();
     const ts: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
-      w4a4MatmulSync(x, W, { out: y });
+      run();
       ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
     const tk = median(ts);

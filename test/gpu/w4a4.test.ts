@@ -6,7 +6,7 @@
 // configs; the weight-only path. Runs under jest or `node --test` (scripts/gpu-check.sh); skips, printing
 // why, without a GPU.
 import * as assert from 'node:assert/strict';
-import { CudaDeviceInfo, Tensor, devices, int4Matmul, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
+import { CudaDeviceInfo, Int4Weights, Tensor, devices, int4Matmul, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
 import { native } from '../../lib/binding';
 import { W4A4Case, w4a4TestCases } from '../cases/w4a4';
 import { describeGpu, printSkip } from '../helpers/backends';
@@ -116,6 +116,36 @@ describeGpu('w4a4 cuda', () => {
       }));
   }
 
+  // Decode shapes whose 64x64 tiles leave the GPU half empty: split-K (grouped: float partials of whole
+  // groups; per channel: int32 partials), the splits added in order. Integer data: exact, the CPU's bits.
+  test('split-K decode shapes on the tensor-core paths: exact against the CPU', async () => {
+    for (const path of paths.filter((p) => p !== 'simt')) {
+      await withPath(path, async () => {
+        const shapes: [number, number, number, number | 'channel', 4 | 8][] = [
+          [1, 64, 4096, 128, 4], [4, 100, 8192, 'channel', 4], [16, 256, 2048, 64, 8], [2, 48, 1152, 192, 4], [64, 4096, 4096, 128, 4], [33, 70, 8192, 'channel', 8],
+        ];
+        for (const [M, N, K, g, bits] of shapes) {
+          if (bits === 8 && major < 80) continue;
+          const r = rng(M * 31 + N + K);
+          const qmax = bits === 8 ? 127 : 7, gs = g === 'channel' ? K : g;
+          const x = new Float32Array(M * K).map(() => floor(r() * (2 * qmax + 1)) - qmax);
+          const w = new Float32Array(N * K).map(() => floor(r() * 15) - 7);
+          for (let m = 0; m < M; m++) x[m * K + ((m * 7) % K)] = qmax;
+          for (let n = 0; n < N; n++) for (let g0 = 0; g0 < K; g0 += gs) w[n * K + g0] = 7;
+          const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: g });
+          const X = Tensor.from(x, [M, K]);
+          const cpu = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(X, W).toArraySync() as Float32Array;
+          const xd = await X.to('cuda');
+          const y = (await (await (bits === 8 ? w4a8Matmul : w4a4Matmul)(xd, W)).toArray()) as Float32Array;
+          const kernel = native.w4a4CudaLastKernel();
+          if (N <= 256) assert.match(kernel, /splitk\d+[if]/, `${M}x${N}x${K} g${g} a${bits} ran ${kernel}`);
+          for (let i = 0; i < M * N; i++) if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+          xd.dispose();
+        }
+      });
+    }
+  });
+
   test('large shapes on both tile configs: integer data, exact against the CPU', async () => {
     if (QUICK) return printSkip('w4a4 large shapes: TK_GPU_QUICK=1');
     for (const [M, N, K, g] of [[2048, 2048, 1024, 128], [300, 520, 4096, 'channel'], [16, 4096, 4096, 128]] as [number, number, number, number | 'channel'][]) {
@@ -154,10 +184,61 @@ describeGpu('w4a4 cuda', () => {
         let mag = abs(bias[i % N]);
         for (let k = 0; k < K; k++) mag += abs(x[floor(i / N) * K + k] * wd[(i % N) * K + k]);
         const err = abs(y[i] - ref[i] - bias[i % N]);
-        if (!(err <= (K + 8) * 2 ** -24 * mag)) assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
+        // tensor-core fp32 accumulation (not round-to-nearest): the GEMM's bound, plus the group flushes
+        if (!(err <= (K + K / gs + 16) * 2 ** -23 * mag)) assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
       }
     }
   });
+
+  // int4Matmul with MatMulNBits weights (unsigned nibbles, zero points): the tensor-core kernel (sm_80+:
+  // bf16 mma over q - z dequantized in registers, x split into three exact bf16 terms, split-K for
+  // decode) and the SIMT kernel, every group width the tensor cores take (32, 64, 128+) and one they
+  // don't (16), decode rows (1..16: 16-row tiles, k splits) and prefill rows (32-row tiles).
+  for (const path of ['auto', 'simt']) {
+    test(`weight-only int4Matmul, MatMulNBits zero points, decode and prefill rows, path ${path}`, () =>
+      withPath(path, async () => {
+        const shapes: [number, number, number, number][] = [
+          [1, 37, 256, 64], [3, 64, 4096, 128], [16, 100, 512, 32], [17, 45, 1024, 256], [40, 33, 384, 128], [2, 20, 2048, 2048],
+          [5, 30, 256, 16], ...(QUICK ? [] : ([[1, 4096, 4096, 128], [8, 11008, 4096, 128], [64, 1024, 4096, 64]] as [number, number, number, number][])),
+        ];
+        for (const [si, [M, N, K, bs]] of shapes.entries()) {
+          const r = rng(700 + si);
+          const G = K / bs, zpRow = Math.ceil(G / 2);
+          const B = Uint8Array.from({ length: (N * K) / 2 }, () => (r() * 256) | 0);
+          const scales = Float32Array.from({ length: N * G }, () => 0.002 + r() * 0.05);
+          const zeroPoints = Uint8Array.from({ length: N * zpRow }, () => (r() * 256) | 0);
+          const W = Int4Weights.fromMatMulNBits({ B, scales, zeroPoints, K, N, blockSize: bs });
+          const x = randn(M * K, 800 + si), bias = randn(N, 900 + si);
+          const xd = Tensor.from(x, [M, K], { device: 'cuda' }), bd = Tensor.from(bias, [N], { device: 'cuda' });
+          const yd = await int4Matmul(xd, W, { bias: bd });
+          const y = (await yd.toArray()) as Float32Array;
+          const kernel = native.w4a4CudaLastKernel();
+          if (path === 'auto' && major >= 80 && bs % 32 === 0) assert.match(kernel, /^weight-only tc/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
+          else assert.match(kernel, /simt/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
+          const wd = new Float64Array(N * K);
+          for (let n = 0; n < N; n++)
+            for (let k = 0; k < K; k++) {
+              const u = (B[(n * K + k) >> 1] >> ((k & 1) * 4)) & 15, g = floor(k / bs);
+              const zb = zeroPoints[n * zpRow + (g >> 1)], zp = g & 1 ? zb >> 4 : zb & 15;
+              wd[n * K + k] = Math.fround((u - zp) * scales[n * G + g]);
+            }
+          const cpu = int4MatmulSync(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) }).toArraySync() as Float32Array;
+          for (let m = 0; m < M; m++)
+            for (let n = 0; n < N; n++) {
+              let ref = bias[n], mag = abs(bias[n]);
+              for (let k = 0; k < K; k++) {
+                const p = x[m * K + k] * wd[n * K + k];
+                ref += p, mag += abs(p);
+              }
+              // tensor-core fp32 accumulation (not round-to-nearest): the GEMM suite's bound, plus the group flushes
+              const i = m * N + n, tol = (K + G + 16) * 2 ** -23 * mag + 1e-30;
+              if (!(abs(y[i] - ref) <= tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, reference ${ref} (tolerance ${tol})`);
+              if (!(abs(y[i] - cpu[i]) <= 2 * tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+            }
+          for (const t of [xd, bd, yd]) t.dispose();
+        }
+      }));
+  }
 
   test('mismatched devices are a clear error', async () => {
     const W = quantizeWeightsInt4Sync(Tensor.from(randn(4 * 64, 1), [4, 64]), { groupSize: 64 });

@@ -5,7 +5,8 @@
 //             and 4-bit activations when forced (TENSORKERN_W4A4_KERNEL=int8: the Hopper route, which has
 //             no INT4 MMA; opt-in until it has run on an H100)
 //   simt      exact integer fallback: any even group size or K, every arch
-//   weight-only (act_bits 0): SIMT fp32 FMA over dequantized weights
+//   weight-only (act_bits 0): tensor cores on sm_80+ (bf16 mma over weights dequantized in registers,
+//             x split into three exact bf16 terms, split-K for decode), else SIMT fp32 FMA
 // Everything runs on the library stream and is synchronized before returning (the caller is a worker
 // thread). Errors come back as Status; nothing here aborts.
 #include <algorithm>
@@ -32,7 +33,10 @@ using namespace cuw4a4;
 //   large tile: the same copy pattern and swizzle, K per stage doubled by the 4-bit operands.
 using Large = TcCfg<128, 128, 2, 4, 4>;
 // Small: 64x64, 4 warps of 32x32, 4 stages = 32 KB / 48 KB: M <= 64 (decode) and grids smaller than
-//   the SM count (twice the CTAs of Large on 64 rows).
+//   the SM count (twice the CTAs of Large on 64 rows). When even those tiles leave the GPU half empty
+//   (decode: M <= 64, N up to ~4096), the k stages are split across the grid's y dimension (split-K,
+//   tc_split_plan in w4a4_cuda_layout.h: about 2 CTAs per SM, splits on group boundaries) and
+//   w4a4_split_reduce adds the partials in split order: deterministic, no atomics.
 using Small = TcCfg<64, 64, 2, 2, 4>;
 constexpr const char* kLargeName = "128x128x128k_4st";
 constexpr const char* kSmallName = "64x64x128k_4st";
@@ -72,7 +76,8 @@ Status launch_tc(const GemmArgs& a, cudaStream_t st) {
   auto k = w4a4_tc<Cfg, ABITS, I8>;
   constexpr int smem = Cfg::template smem<ABITS>();
   TK_RETURN_IF_ERROR(set_smem(k, smem));
-  k<<<unsigned(int64_t(a.tiles_m) * a.tiles_n), Cfg::kThreads, smem, st>>>(a);
+  const dim3 grid(unsigned(int64_t(a.tiles_m) * a.tiles_n), unsigned(padded_k(a.K) / kStageK + a.kt_per - 1) / unsigned(a.kt_per));
+  k<<<grid, Cfg::kThreads, smem, st>>>(a);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
 }
@@ -81,6 +86,7 @@ struct Plan {
   int path = kSimt;  // kS4, kInt8 or kSimt
   bool large = false;
   int bm = 64, bn = 64;
+  TcSplit split{1, 0, false};  // split-K (Small tiles that do not fill the GPU)
 };
 
 Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
@@ -106,8 +112,43 @@ Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
     if (!pl.large && size_t(small_smem) > std::max<size_t>(d.smem_per_block_optin, 48 * 1024)) pl.path = kSimt;
     pl.bm = pl.large ? Large::kBM : Small::kBM;
     pl.bn = pl.large ? Large::kBN : Small::kBN;
+    if (!pl.large) {
+      const int64_t tiles = ((s.M + pl.bm - 1) / pl.bm) * ((s.N + pl.bn - 1) / pl.bn);
+      pl.split = tc_split_plan(s.K, p.group_size, tiles, d.multiprocessors > 0 ? d.multiprocessors : 1);
+    }
   }
+  if (pl.split.splits <= 1) pl.split = TcSplit{1, int(padded_k(s.K) / kStageK), false};
   return pl;
+}
+
+// Weight-only plan: the tensor-core kernel on sm_80+ when groups are whole chunks (multiples of 32)
+// and x / w are 16-byte aligned; 16-row tiles up to 16 rows (decode), 32-row tiles above; the k
+// split that brings the grid to about 4 CTAs (16 warps) per SM when there are few column blocks.
+struct WoPlan {
+  int words = 0;  // 0: the SIMT kernel
+  int mi = 1;
+  int64_t n_blocks = 0, m_tiles = 0;
+  int chunks = 0, cps = 0, splits = 1;
+};
+
+WoPlan wo_plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
+  WoPlan w;
+  const int cc = d.cc_major * 10 + d.cc_minor;
+  const bool aligned = reinterpret_cast<uintptr_t>(p.w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(p.x.data) % 16 == 0;
+  const int v = wo_words(p.group_size);
+  if (cc < 80 || v == 0 || !aligned || g_path.load() == kSimt) return w;
+  w.mi = s.M <= 16 ? 1 : 2;
+  w.n_blocks = (s.N + kWoNI * 8 - 1) / (kWoNI * 8);
+  w.m_tiles = (s.M + 16 * w.mi - 1) / (16 * w.mi);
+  const int64_t chunks = s.K / wo_chunk_k(v);
+  if (w.m_tiles > 65535 || w.n_blocks > INT32_MAX || chunks > INT32_MAX) return w;
+  w.words = v;
+  w.chunks = int(chunks);
+  const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
+  const int want = wo_splits(w.n_blocks * w.m_tiles, chunks, int64_t(sms) * 4);
+  w.cps = int((chunks + want - 1) / want);
+  w.splits = int((chunks + w.cps - 1) / w.cps);
+  return w;
 }
 
 // Frees the workspace on every path.
@@ -160,21 +201,51 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     return cuda::synchronize(dev);
   }
   if (p.act_bits == 0) {
-    WeightOnlyArgs a{static_cast<const float*>(p.x.data), static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data),
-                     present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr, bias, out, s.M, s.N, s.K, s.G, p.group_size};
-    const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
-    weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+    const float* x = static_cast<const float*>(p.x.data);
+    const int8_t* zp = present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr;
+    const WoPlan wp = wo_plan(p, s, d);
+    if (wp.words == 0) {
+      WeightOnlyArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G, p.group_size};
+      const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
+      weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+      TK_CUDA_CHECK(cudaGetLastError());
+      set_last("weight-only simt fp32");
+      return cuda::synchronize(dev);
+    }
+    WoTcArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, nullptr, s.M, s.N, s.K, s.G, p.group_size, wp.chunks, wp.cps};
+    Workspace ws{dev};
+    if (wp.splits > 1) {
+      TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(wp.splits) * size_t(s.M) * size_t(s.N) * sizeof(float), &ws.ptr));
+      a.part = static_cast<float*>(ws.ptr);
+    }
+    const dim3 grid(unsigned(wp.n_blocks), unsigned(wp.splits), unsigned(wp.m_tiles));
+    const int v = wp.words;
+    if (wp.mi == 1) {
+      if (v == 4) weight_only_tc<4, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2) weight_only_tc<2, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else weight_only_tc<1, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+    } else {
+      if (v == 4) weight_only_tc<4, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2) weight_only_tc<2, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else weight_only_tc<1, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+    }
     TK_CUDA_CHECK(cudaGetLastError());
-    set_last("weight-only simt fp32");
+    if (wp.splits > 1) {
+      weight_only_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a.part, wp.splits, bias, out, s.M, s.N);
+      TK_CUDA_CHECK(cudaGetLastError());
+    }
+    set_last("weight-only tc bf16x3 m16n8k16 " + std::to_string(16 * wp.mi) + "x32 k" + std::to_string(32 * v) + " split" + std::to_string(wp.splits));
     return cuda::synchronize(dev);
   }
 
   // Workspace: activations in the GEMM's layout | s_x | outlier q | outlier s (16-byte aligned parts).
   const int64_t lda = act_row_bytes(s.K, p.act_bits);
   auto up16 = [](int64_t b) { return (b + 15) & ~int64_t(15); };
+  const Plan pl = plan(p, s, d);
   const int64_t qa_b = up16(s.M * lda), sx_b = up16(s.M * 4), qo_b = up16(s.M * s.nO), so_b = up16(s.M * 4);
+  const int64_t part_b = pl.split.splits > 1 ? up16(int64_t(pl.split.splits) * s.M * s.N * 4) : 0;
   Workspace ws{dev};
-  TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(qa_b + sx_b + qo_b + so_b), &ws.ptr));
+  TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(qa_b + sx_b + qo_b + so_b + part_b), &ws.ptr));
   uint8_t* base = static_cast<uint8_t*>(ws.ptr);
 
   QuantArgs q{};
@@ -204,8 +275,9 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   a.wos = s.nO ? static_cast<const float*>(p.outlier_scales.data) : nullptr;
   a.bias = bias, a.out = out;
   a.M = s.M, a.N = s.N, a.K = s.K;
-
-  const Plan pl = plan(p, s, d);
+  a.kt_per = pl.split.kt_per;
+  a.part = pl.split.splits > 1 ? base + qa_b + sx_b + qo_b + so_b : nullptr;
+  a.part_ints = pl.split.ints;
   a.tiles_m = int((s.M + pl.bm - 1) / pl.bm);
   a.tiles_n = int((s.N + pl.bn - 1) / pl.bn);
   std::string name;
@@ -222,9 +294,14 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     } else {
       TK_RETURN_IF_ERROR((launch_tc_cfg<4, false>(pl.large, a, stream)));
     }
+    if (pl.split.splits > 1) {
+      w4a4_split_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a, pl.split.splits);
+      TK_CUDA_CHECK(cudaGetLastError());
+    }
     const int cc = d.cc_major * 10 + d.cc_minor;
     name = std::string(pl.path == kInt8 ? "tc int8 m16n8k32.s8" : cc >= 80 ? "tc s4 m16n8k64" : "tc s4 m8n8k32") + " " +
-           (pl.large ? kLargeName : kSmallName);
+           (pl.large ? kLargeName : kSmallName) +
+           (pl.split.splits > 1 ? " splitk" + std::to_string(pl.split.splits) + (pl.split.ints ? "i" : "f") : "");
   }
   set_last(name + (p.act_bits == 8 ? " w4a8" : " w4a4"));
   return cuda::synchronize(dev);

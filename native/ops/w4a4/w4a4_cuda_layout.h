@@ -30,6 +30,7 @@
 // (c0, c1), (a1, b0) and (a3, b1) into rows g + 8 (c2, c3) -- the same registers, no data movement.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "../gemm/gemm_cuda_layout.h"
 
@@ -81,6 +82,116 @@ TK_HD constexpr uint32_t nib_bytes(uint32_t x, bool odd) {
 TK_HD constexpr bool tc_group_ok(int64_t K, int64_t gs) { return K > 0 && K % kStepK == 0 && gs % kStepK == 0; }
 TK_HD constexpr bool flush_after_step(int64_t step, int64_t K, int64_t gs) {
   return step < K / kStepK && (step + 1) % (gs / kStepK) == 0;
+}
+
+// ---- split-K for decode shapes (few output tiles) ---------------------------------------------------
+// The grid's y dimension splits the k stages; each split writes a partial to a workspace and
+// w4a4_split_reduce adds the splits in order (deterministic) and runs the epilogue. Grouped scales:
+// split boundaries fall on group boundaries (a multiple of lcm(gs, 128) k), so each split's partial
+// is a float sum of whole groups' scaled integer sums. Per channel (one group): the splits' int32
+// partials are added as integers and scaled once -- the unsplit kernel's bits exactly.
+struct TcSplit {
+  int splits;  // 1: no split
+  int kt_per;  // stages per split
+  bool ints;   // int32 partials (per channel) rather than float ones
+};
+TK_HD constexpr int64_t tc_split_unit(int64_t K, int64_t gs) { return gs >= K ? 1 : gs % kStageK == 0 ? gs / kStageK : gs / kStepK; }
+TK_HD constexpr TcSplit tc_split_plan(int64_t K, int64_t gs, int64_t tiles, int64_t sms) {
+  const int64_t k_tiles = padded_k(K) / kStageK, unit = tc_split_unit(K, gs);
+  const bool ints = gs >= K;
+  // each split at least 2 stages (the pipeline) and one unit; at most 32 splits; about 2 CTAs per SM
+  const int64_t units = (k_tiles + unit - 1) / unit;
+  int64_t want = tiles * 2 > sms ? 1 : (2 * sms + tiles - 1) / tiles;
+  if (want > units) want = units;
+  if (want > k_tiles / 2) want = k_tiles / 2;
+  if (want > 32) want = 32;
+  if (want < 2) return {1, int(k_tiles), false};
+  const int64_t per = (units + want - 1) / want * unit;
+  return {int((k_tiles + per - 1) / per), int(per), ints};
+}
+
+
+// ---- the weight-only tensor-core path (int4Matmul: float x, int4 W, mma.m16n8k16.bf16) ----------------
+// No shared memory: each lane loads its own operands straight from global memory. A chunk of K is
+// 32 V k (V = 1, 2 or 4 32-bit weight words per lane and column, chosen so that groups are whole
+// chunks); lane t = lane % 4 of a quad loads the V consecutive words at byte 16 V c + 4 V t of its
+// weight row (column g = lane / 4 of the 8-column block) and the 8 V consecutive floats of x at
+// k = 32 V c + 8 V t of its rows (g and g + 8). Both operands are permuted the same way inside the
+// chunk (a dot product does not care about the order of k): mma step (j, h) (j < V, h < 2) takes
+// element e of register r of the PTX fragments (B: k_mma = 2t + 8r + e; A: the same k for rows g, g + 8)
+// from chunk offset  wo_k = 8 V t + 8 j + 4 h + 2 r + e  -- nibble wo_nib = 4 h + 2 r + e of word j, and
+// float 8 j + 4 h + 2 r + e of the lane's run of x (one float4 per row and (j, h)).
+//
+// Exactness: q - z (|q - z| <= 135) is an integer a bfloat16 holds exactly, built in fp32 as
+// (2^23 + u) - (2^23 + 8 + z) with u = q + 8 = the nibble with its top bit flipped (exact, then converted exactly to bf16).
+// x = b0 + b1 + b2 exactly (three bf16 terms: round to nearest, subtract, twice: 8 + 8 + 8 bits of
+// a 24-bit significand), so every product b_i * (q - z) is exact in the fp32 accumulator and the
+// result is an fp32 sum like the CPU's (per-group partials scaled by s_w in the flush). Not exact:
+// |x| above ~2^120 (products of the unscaled q - z can overflow where the CPU's scaled ones don't);
+// bf16 subnormal residues of |x| < ~2^-110 lose bits.
+TK_HD constexpr int wo_chunk_k(int V) { return 32 * V; }
+TK_HD constexpr int wo_k(int V, int t, int j, int h, int r, int e) { return 8 * V * t + 8 * j + 4 * h + 2 * r + e; }
+TK_HD constexpr int wo_nib(int h, int r, int e) { return 4 * h + 2 * r + e; }
+TK_HD constexpr int64_t wo_w_byte(int V, int t, int64_t c) { return c * 16 * V + 4 * V * t; }
+TK_HD constexpr int64_t wo_x_k(int V, int t, int64_t c) { return c * 32 * V + 8 * V * t; }
+// Words per lane for a group size (0: the tensor-core path does not take it; K % gs == 0 is given).
+TK_HD constexpr int wo_words(int64_t gs) { return gs % 128 == 0 ? 4 : gs % 64 == 0 ? 2 : gs % 32 == 0 ? 1 : 0; }
+
+TK_HD float wo_u2f(uint32_t u) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+#endif
+}
+TK_HD uint32_t wo_f2u(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+#endif
+}
+// The fp32 constant of a group: 2^23 + 8 + z.
+TK_HD float wo_zero_bias(int z) { return 8388608.0f + float(8 + z); }
+// q - z of nibble i of a weight word as an fp32 integer (exact).
+TK_HD float wo_deq(uint32_t word, int i, float zb) { return wo_u2f(((word >> (4 * i)) & 15u) ^ 0x4B000008u) - zb; }
+// Two floats -> packed bf16x2 (lo in the low half), round to nearest even (cvt.rn.bf16x2.f32 on sm_80+).
+TK_HD uint16_t wo_bf16_rn(float x) {
+  const uint32_t u = wo_f2u(x);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return uint16_t((u >> 16) | 0x40u);  // NaN stays NaN
+  return uint16_t((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+TK_HD uint32_t wo_pack_bf16(float lo, float hi) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  uint32_t d;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(d) : "f"(hi), "f"(lo));
+  return d;
+#else
+  return uint32_t(wo_bf16_rn(lo)) | (uint32_t(wo_bf16_rn(hi)) << 16);
+#endif
+}
+// x = b0 + b1 + b2 for a pair of floats: s[i] = packed bf16x2 of term i. A non-finite x keeps its
+// value in b0 (residues 0), like the CPU's x * w.
+TK_HD void wo_split3(float x0, float x1, uint32_t (&s)[3]) {
+  s[0] = wo_pack_bf16(x0, x1);
+  float r0 = x0 - wo_u2f(s[0] << 16), r1 = x1 - wo_u2f(s[0] & 0xFFFF0000u);
+  r0 = r0 - r0 == 0.0f ? r0 : 0.0f;  // inf - inf, NaN - NaN: no residue
+  r1 = r1 - r1 == 0.0f ? r1 : 0.0f;
+  s[1] = wo_pack_bf16(r0, r1);
+  s[2] = wo_pack_bf16(r0 - wo_u2f(s[1] << 16), r1 - wo_u2f(s[1] & 0xFFFF0000u));
+}
+// Split-K plan for a grid of `tiles` (n blocks x m tiles) CTAs of 4 warps over `chunks` chunks: the
+// number of k splits (each at least 4 chunks: one per warp) for about `want` CTAs.
+TK_HD constexpr int wo_splits(int64_t tiles, int64_t chunks, int64_t want) {
+  if (tiles >= want || chunks < 8) return 1;
+  int64_t s = (want + tiles - 1) / tiles;
+  if (s > chunks / 4) s = chunks / 4;
+  if (s > 64) s = 64;
+  return int(s < 1 ? 1 : s);
 }
 
 }  // namespace tk::cuw4a4

@@ -7,7 +7,9 @@
 //                  int32 partials per group folded into fp32 with the group's scale, fused epilogue
 //                  (s_x, outlier channels, bias);
 //   w4a4_simt      exact integer fallback: any even group size, any K, every arch;
-//   weight_only    float activations x dequantized int4 weights (int4Matmul), fp32 FMA.
+//   weight_only_tc int4Matmul on sm_80+: weights dequantized in registers to bf16, x split into three
+//                  exact bf16 terms, mma.m16n8k16 with fp32 accumulation, split-K for decode;
+//   weight_only    float activations x dequantized int4 weights (int4Matmul), fp32 FMA (sm_75, odd groups).
 // The quantizer's float arithmetic is the contract's (w4a4.h, w4a4_quant_impl.h) operation by
 // operation with explicitly rounded intrinsics (no FMA contraction), so q and s_x are the CPU's bits
 // and every integer partial equals the CPU's.
@@ -174,6 +176,9 @@ struct GemmArgs {
   float* out;         // [M, N]
   int64_t M, N, K;
   int tiles_m, tiles_n;
+  int kt_per;         // k stages per grid row (blockIdx.y); all of them when not split
+  void* part;         // split-K partials [splits, M, N] (float, or int32 when part_ints), else null
+  bool part_ints;
 };
 
 // out[m, n] from the group-scaled sum: s_x, outlier channels (exact int32), bias.
@@ -263,7 +268,8 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
   const RowCol wo = warp_origin(warp, Cfg::kWarpsM, WTM, WTN);
   const RowCol tile = raster(blockIdx.x, p.tiles_m, p.tiles_n, gemm_cuda_configs::kRasterGroupM);
   const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
-  const int k_tiles = int(padded_k(p.K) / kStageK);
+  const int kt0 = int(blockIdx.y) * p.kt_per;
+  const int k_tiles = min(int(padded_k(p.K) / kStageK), kt0 + p.kt_per);  // this split's end
 
   constexpr int CA = A_STAGE / 16 / THREADS, CB = B_STAGE / 16 / THREADS;
   const uint8_t* a_src[CA];
@@ -309,18 +315,19 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < k_tiles) load_stage(s, s);
+    if (kt0 + s < k_tiles) load_stage(s, kt0 + s);
     cugemm::sm80::cp_async_commit();
   }
 
-  for (int kt = 0; kt < k_tiles; ++kt) {
+  for (int kt = kt0; kt < k_tiles; ++kt) {
+    const int it = kt - kt0;
     cugemm::sm80::cp_async_wait<STAGES - 2>();
     __syncthreads();
-    if (kt + STAGES - 1 < k_tiles) load_stage((kt + STAGES - 1) % STAGES, kt + STAGES - 1);
+    if (kt + STAGES - 1 < k_tiles) load_stage((it + STAGES - 1) % STAGES, kt + STAGES - 1);
     cugemm::sm80::cp_async_commit();
 
-    const uint8_t* a_t = sA + (kt % STAGES) * A_STAGE;
-    const uint8_t* b_t = sB + (kt % STAGES) * B_STAGE;
+    const uint8_t* a_t = sA + (it % STAGES) * A_STAGE;
+    const uint8_t* b_t = sB + (it % STAGES) * B_STAGE;
 #pragma unroll
     for (int ks = 0; ks < kStageK / kStepK; ++ks) {
       uint32_t bf[NI][2];
@@ -369,7 +376,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
         }
       }
       const int64_t step = int64_t(kt) * (kStageK / kStepK) + ks;
-      if (flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
+      if (!p.part_ints && flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
         const int64_t g = step / (p.gs / kStepK);
 #pragma unroll
         for (int ni = 0; ni < NI; ++ni)
@@ -397,10 +404,38 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const RowCol c = frag_c(lane, e);
-        epilogue(p, m0 + wo.row + mi * 16 + c.row, n0 + wo.col + ni * 8 + c.col, facc[mi][ni][e]);
+        const int64_t m = m0 + wo.row + mi * 16 + c.row, n = n0 + wo.col + ni * 8 + c.col;
+        if (!p.part) {
+          epilogue(p, m, n, facc[mi][ni][e]);
+        } else if (m < p.M && n < p.N) {  // split-K: this split's partial
+          const int64_t o = (int64_t(blockIdx.y) * p.M + m) * p.N + n;
+          if (p.part_ints) static_cast<int32_t*>(p.part)[o] = iacc[mi][ni][e];
+          else static_cast<float*>(p.part)[o] = facc[mi][ni][e];
+        }
       }
   }
 #endif
+}
+
+// Split-K: the splits' partials added in split order, then the epilogue (per channel: the int32 sum
+// scaled once, as the unsplit kernel's flush does).
+__global__ void __launch_bounds__(256) w4a4_split_reduce(GemmArgs p, int splits) {
+  const int64_t MN = p.M * p.N;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < MN; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t m = i / p.N, n = i % p.N;
+    float facc;
+    if (p.part_ints) {
+      const int32_t* q = static_cast<const int32_t*>(p.part);
+      int32_t s = q[i];
+      for (int j = 1; j < splits; ++j) s += q[j * MN + i];
+      facc = __fmaf_rn(p.ws[n * p.G], float(s), 0.0f);
+    } else {
+      const float* q = static_cast<const float*>(p.part);
+      facc = q[i];
+      for (int j = 1; j < splits; ++j) facc = __fadd_rn(facc, q[j * MN + i]);
+    }
+    epilogue(p, m, n, facc);
+  }
 }
 
 // ---- exact SIMT fallback -------------------------------------------------------------------------------
@@ -480,6 +515,204 @@ __global__ void __launch_bounds__(256) weight_only(WeightOnlyArgs p) {
       for (int s = 16; s > 0; s >>= 1) v += __shfl_xor_sync(0xffffffffu, v, s);
       if (lane == 0 && r < rows) p.out[(m0 + r) * p.N + n] = p.bias ? __fadd_rn(v, p.bias[n]) : v;
     }
+  }
+}
+
+
+// ---- weight-only on tensor cores (int4Matmul on sm_80+) ----------------------------------------------
+// mma.m16n8k16.bf16 with fp32 accumulation: W dequantized in registers to the exact bf16 integers
+// q - z, x split on load into three bf16 terms whose sum is x exactly (w4a4_cuda_layout.h), the
+// group's scale applied to its fp32 partial in the flush. A CTA = 4 warps on one block of 32 weight
+// columns and 16 MI activation rows; the warps take consecutive runs of the CTA's k chunks and their
+// sums are added in shared memory in warp order. Decode (few rows, few column blocks): the grid is
+// split along K too (blockIdx.y), each split writes its partial to a workspace and weight_only_reduce
+// adds the splits in order -- deterministic, no atomics. Operands straight from global memory (no
+// shared-memory staging: decode reads each weight once; rows of x stay in L1 / L2).
+struct WoTcArgs {
+  const float* x;     // [M, K]
+  const uint8_t* w;   // [N, K/2]
+  const float* ws;    // [N, G]
+  const int8_t* zp;   // [N, G] or null
+  const float* bias;  // [N] or null
+  float* out;         // [M, N]
+  float* part;        // [splits, M, N] when split along K, else null
+  int64_t M, N, K, G, gs;
+  int chunks, cps;    // chunks of K, chunks per split
+};
+constexpr int kWoWarps = 4, kWoNI = 4;  // 4 warps; 32 weight columns (4 mma n-blocks) per CTA
+
+template <int V>
+__device__ __forceinline__ void wo_load_words(const uint8_t* src, bool in, uint32_t (&d)[V]) {
+  if constexpr (V == 4) {
+    const uint4 v = in ? *reinterpret_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
+    d[0] = v.x, d[1] = v.y, d[2] = v.z, d[3] = v.w;
+  } else if constexpr (V == 2) {
+    const uint2 v = in ? *reinterpret_cast<const uint2*>(src) : make_uint2(0, 0);
+    d[0] = v.x, d[1] = v.y;
+  } else {
+    d[0] = in ? *reinterpret_cast<const uint32_t*>(src) : 0u;
+  }
+}
+
+template <int V, int MI>
+__global__ void __launch_bounds__(kWoWarps * 32, 1) weight_only_tc(WoTcArgs p) {
+#if __CUDA_ARCH__ >= 800
+  constexpr int NI = kWoNI, BMR = 16 * MI, BNC = 8 * NI;
+  __shared__ float red[kWoWarps][BMR][BNC];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int64_t n0 = int64_t(blockIdx.x) * BNC, m0 = int64_t(blockIdx.z) * BMR;
+  const int c_begin = int(blockIdx.y) * p.cps, c_end = min(p.chunks, c_begin + p.cps);
+  const int per = (c_end - c_begin + kWoWarps - 1) / kWoWarps;
+  const int cb = c_begin + warp * per, ce = min(c_end, cb + per);
+  const int64_t half = p.K / 2;
+
+  const uint8_t* wrow[NI];
+  bool win[NI];
+#pragma unroll
+  for (int ni = 0; ni < NI; ++ni) {
+    const int64_t n = n0 + ni * 8 + g;
+    win[ni] = n < p.N;
+    wrow[ni] = p.w + (win[ni] ? n : 0) * half;
+  }
+  const float* xrow[MI][2];
+  bool xin[MI][2];
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {
+      const int64_t m = m0 + mi * 16 + g + 8 * hr;
+      xin[mi][hr] = m < p.M;
+      xrow[mi][hr] = p.x + (xin[mi][hr] ? m : 0) * p.K;
+    }
+
+  bool hi_rows[MI];  // the warp has rows g + 8 of block mi at all (uniform across the warp)
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) hi_rows[mi] = m0 + mi * 16 + 8 < p.M;
+  float acc[MI][NI][4], facc[MI][NI][4];
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.0f, facc[mi][ni][e] = 0.0f;
+
+  auto flush = [&](int64_t grp) {
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        const int64_t n = n0 + ni * 8 + 2 * t + c;
+        const float sc = n < p.N ? p.ws[n * p.G + grp] : 0.0f;
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+          for (int e = c; e < 4; e += 2) facc[mi][ni][e] = __fmaf_rn(sc, acc[mi][ni][e], facc[mi][ni][e]), acc[mi][ni][e] = 0.0f;
+      }
+  };
+
+  uint32_t wnext[NI][V];
+#pragma unroll
+  for (int ni = 0; ni < NI; ++ni) wo_load_words<V>(wrow[ni] + wo_w_byte(V, t, cb), win[ni] && cb < ce, wnext[ni]);
+  int64_t grp = -1;
+  float zb[NI];
+#pragma unroll 1
+  for (int c = cb; c < ce; ++c) {
+    uint32_t wv[NI][V];
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int j = 0; j < V; ++j) wv[ni][j] = wnext[ni][j];
+    if (c + 1 < ce) {  // the next chunk's weights in flight while this one computes
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni) wo_load_words<V>(wrow[ni] + wo_w_byte(V, t, c + 1), win[ni], wnext[ni]);
+    }
+    const int64_t gc = int64_t(c) * wo_chunk_k(V) / p.gs;
+    if (gc != grp) {
+      if (grp >= 0) flush(grp);
+      grp = gc;
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni) {
+        const int64_t n = n0 + ni * 8 + g;
+        zb[ni] = wo_zero_bias(p.zp && win[ni] ? int(p.zp[n * p.G + grp]) : 0);
+      }
+    }
+    const int64_t xk = wo_x_k(V, t, c);
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      float xv[MI][2][8];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          const float4* src = reinterpret_cast<const float4*>(xrow[mi][hr] + xk + 8 * j);
+          const float4 u = xin[mi][hr] ? src[0] : make_float4(0.f, 0.f, 0.f, 0.f);
+          const float4 v = xin[mi][hr] ? src[1] : make_float4(0.f, 0.f, 0.f, 0.f);
+          xv[mi][hr][0] = u.x, xv[mi][hr][1] = u.y, xv[mi][hr][2] = u.z, xv[mi][hr][3] = u.w;
+          xv[mi][hr][4] = v.x, xv[mi][hr][5] = v.y, xv[mi][hr][6] = v.z, xv[mi][hr][7] = v.w;
+        }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        uint32_t a[MI][3][4];  // [mi][bf16 term][A register]
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+          for (int R = 0; R < 4; ++R) {  // A register R: row g + 8 (R & 1), k half r = R >> 1
+            uint32_t s3[3] = {0u, 0u, 0u};
+            const float* xs = xv[mi][R & 1] + 4 * h + 2 * (R >> 1);
+            // decode tiles (MI 1): warp-uniform skip of the rows g + 8 when M <= 8 (32-row tiles: registers)
+            if (MI > 1 || !(R & 1) || hi_rows[mi]) wo_split3(xs[0], xs[1], s3);
+#pragma unroll
+            for (int s = 0; s < 3; ++s) a[mi][s][R] = s3[s];
+          }
+#pragma unroll
+        for (int ni = 0; ni < NI; ++ni) {
+          uint32_t b[2];
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+            b[r] = wo_pack_bf16(wo_deq(wv[ni][j], wo_nib(h, r, 0), zb[ni]), wo_deq(wv[ni][j], wo_nib(h, r, 1), zb[ni]));
+#pragma unroll
+          for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+            for (int s = 0; s < 3; ++s) cugemm::sm80::mma(acc[mi][ni], a[mi][s], b, __nv_bfloat16());
+        }
+      }
+    }
+  }
+  if (grp >= 0) flush(grp);
+
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const cugemm::RowCol rc = cugemm::frag_c(lane, e);
+        red[warp][mi * 16 + rc.row][ni * 8 + rc.col] = facc[mi][ni][e];
+      }
+  __syncthreads();
+  for (int i = threadIdx.x; i < BMR * BNC; i += kWoWarps * 32) {
+    const int r = i / BNC, col = i % BNC;
+    const int64_t m = m0 + r, n = n0 + col;
+    if (m >= p.M || n >= p.N) continue;
+    float v = red[0][r][col];
+#pragma unroll
+    for (int w = 1; w < kWoWarps; ++w) v = __fadd_rn(v, red[w][r][col]);
+    if (p.part) {
+      p.part[(int64_t(blockIdx.y) * p.M + m) * p.N + n] = v;
+    } else {
+      p.out[m * p.N + n] = p.bias ? __fadd_rn(v, p.bias[n]) : v;
+    }
+  }
+#endif
+}
+
+// out = the k splits' partials added in split order (+ bias).
+__global__ void weight_only_reduce(const float* part, int splits, const float* bias, float* out, int64_t M, int64_t N) {
+  const int64_t MN = M * N;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < MN; i += int64_t(gridDim.x) * blockDim.x) {
+    float v = part[i];
+    for (int s = 1; s < splits; ++s) v = __fadd_rn(v, part[s * MN + i]);
+    out[i] = bias ? __fadd_rn(v, bias[i % N]) : v;
   }
 }
 
