@@ -2,8 +2,8 @@
 // (freed on every path), then one GEMM kernel applies the whole epilogue. Kernel choice (plan()):
 //   tc  s4    mma.m16n8k64.s4 (sm_80+) / m8n8k32.s4 (sm_75): 4-bit activations, groups a multiple of 64
 //   tc  int8  the same tiles on mma.m16n8k32.s8 with the nibbles unpacked in registers: W4A8 (sm_80+),
-//             and 4-bit activations when forced (TENSORKERN_W4A4_KERNEL=int8: the Hopper route, which has
-//             no INT4 MMA; opt-in until it has run on an H100)
+//             and 4-bit activations on sm_90+ (Hopper has no INT4 MMA) or when forced
+//             (TENSORKERN_W4A4_KERNEL=int8)
 //   simt      exact integer fallback: any even group size or K, every arch
 //   weight-only (act_bits 0): tensor cores on sm_80+ (bf16 mma over weights dequantized in registers,
 //             x split into three exact bf16 terms, split-K for decode), else SIMT fp32 FMA
@@ -98,7 +98,8 @@ Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
   if (tc_ok && want != kSimt) {
     if (p.act_bits == 8) {
       if (cc >= 80) pl.path = kInt8;
-    } else if (want == kInt8) {
+    } else if (want == kInt8 || (want == kAuto && cc >= 90)) {
+      // Hopper has no INT4 MMA (issue 8): the nibbles are unpacked to int8 in registers there.
       if (cc >= 80) pl.path = kInt8;
     } else if (cc >= 75) {
       pl.path = kS4;
