@@ -7,11 +7,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, attention, attentionSync, bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits, getNumThreads, setNumThreads } from '../lib';
 import { native } from '../lib/binding';
-import { DType } from '../lib/dtype';
+import { DType, TypedArray } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
-import { AttentionCase, attentionTestCases } from './cases/attention';
+import { AttentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
 import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
-import { decode, makeData, rng } from './helpers/data';
+import { decode, makeData } from './helpers/data';
 import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention } from './reference/attention';
 
 // Module bindings: global lookups are slow in jest's sandbox.
@@ -28,42 +28,12 @@ interface Built {
   maskMax: number;
 }
 
-function shapeOf(c: AttentionCase, H: number, S: number): number[] {
-  return c.layout === 'bshd' ? [c.B, S, H, c.D] : [c.B, H, S, c.D];
-}
-
 function build(c: AttentionCase, seed: number): Built {
-  const n = (H: number, S: number) => c.B * H * S * c.D;
-  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed);
-  const kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1);
-  const vd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 2);
-  const t = (d: ReturnType<typeof makeData>, shape: number[]) => Tensor.from(d.data, shape, { dtype: c.dtype });
-  let mask: Tensor | undefined;
-  let maskVals: AttnRefInput['mask'];
-  let maskMax = 0;
-  if (c.mask) {
-    const len = c.mask.shape.reduce((a, b) => a * b, 1);
-    const r = rng(seed + 3);
-    const values = new Float64Array(len);
-    if (c.mask.kind === 'bool') {
-      const d = new Int8Array(len);
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? 1 : 0;
-      mask = Tensor.from(d, c.mask.shape, { dtype: 'int8' });
-    } else {
-      const d = new Float32Array(len);
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
-      for (const x of values) if (x !== -Infinity) maskMax = max(maskMax, abs(x));
-      mask = Tensor.from(d, c.mask.shape);
-    }
-    maskVals = { values, shape: c.mask.shape, bool: c.mask.kind === 'bool' };
-  }
-  const input: AttnRefInput = {
-    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D,
-    layout: c.layout, causal: c.causal, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
-  };
+  const x = attentionData(c, seed);
+  const t = (d: TypedArray, shape: number[]) => Tensor.from(d, shape, { dtype: c.dtype });
   return {
-    q: t(qd, shapeOf(c, c.Hq, c.Sq)), k: t(kd, shapeOf(c, c.Hkv, c.Sk)), v: t(vd, shapeOf(c, c.Hkv, c.Sk)),
-    mask, input, ref: refAttention(input), maskMax,
+    q: t(x.data.q, attentionShape(c, c.Hq, c.Sq)), k: t(x.data.k, attentionShape(c, c.Hkv, c.Sk)), v: t(x.data.v, attentionShape(c, c.Hkv, c.Sk)),
+    mask: x.mask && Tensor.from(x.mask.data, x.mask.shape, { dtype: x.mask.dtype }), input: x.input, ref: x.ref, maskMax: x.maskMax,
   };
 }
 

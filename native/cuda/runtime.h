@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../core/status.h"
+#include "../core/tensor_view.h"
 
 namespace tk::cuda {
 
@@ -69,5 +70,33 @@ Status fill_zero(int device, void* dst, size_t bytes);
 void* stream(int device);
 // Makes `device` current on the calling thread.
 Status set_device(int device);
+
+// Device copies of host tensors for an op run on a GPU (host tensors with a GPU as the run device):
+// copy_in allocates on `device` and uploads when asked; every allocation is released when this goes out of
+// scope, on every path.
+class DeviceCopies {
+ public:
+  explicit DeviceCopies(int device) : device_(device) {}
+  ~DeviceCopies() {
+    for (void* q : ptrs_) release(device_, q);
+  }
+  DeviceCopies(const DeviceCopies&) = delete;
+  DeviceCopies& operator=(const DeviceCopies&) = delete;
+  // *dev = host's view on the device (absent stays absent); upload copies the data in.
+  Status copy_in(const TensorView& host, TensorView* dev, bool upload) {
+    *dev = host;
+    dev->device = Device::cuda(device_);
+    if (!present(host)) return Status::Ok();
+    void* q = nullptr;
+    TK_RETURN_IF_ERROR(alloc(device_, host.nbytes(), &q));
+    if (q) ptrs_.push_back(q);
+    dev->data = q;
+    return upload ? copy_to_device(device_, q, host.data, host.nbytes()) : Status::Ok();
+  }
+
+ private:
+  int device_;
+  std::vector<void*> ptrs_;
+};
 
 }  // namespace tk::cuda

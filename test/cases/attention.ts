@@ -1,6 +1,9 @@
-// attention case tables, shared by test/attention.test.ts and the bench (bench/attention.ts). Each
+// attention case tables and their inputs, shared by test/attention.test.ts, test/gpu/attention.test.ts and the
+// bench (bench/attention.ts). Each
 // case knows its useful flops(): 4 * D per visible (query, key) pair (q k^T and p v), counted exactly.
-import type { DType } from '../../lib/dtype';
+import type { DType, TypedArray } from '../../lib/dtype';
+import { makeData, rng } from '../helpers/data';
+import { AttnRefInput, AttnRefOutput, refAttention } from '../reference/attention';
 
 export type MaskKind = 'bool' | 'float';
 
@@ -123,4 +126,51 @@ export function attentionBenchCases(sizes?: number[]): AttentionCase[] {
   cases.push(mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 32768, D: 128, dtype: 'float32' })); // MQA: one tile, keys split across threads
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'float32', causal: true }));
   return cases;
+}
+
+/** A case's q / k / v shape for H heads and S positions in its layout. */
+export function attentionShape(c: AttentionCase, H: number, S: number): number[] {
+  return c.layout === 'bshd' ? [c.B, S, H, c.D] : [c.B, H, S, c.D];
+}
+
+export interface AttentionData {
+  /** The reference's input (decoded float64 values) and its output. */
+  input: AttnRefInput;
+  ref: AttnRefOutput;
+  /** q / k / v storage in the case's dtype. */
+  data: { q: TypedArray; k: TypedArray; v: TypedArray };
+  /** The mask's storage (bool masks as int8), when the case has one. */
+  mask?: { data: Int8Array | Float32Array; dtype: DType; shape: number[] };
+  /** max |finite additive mask value| (the score error bound's term). */
+  maskMax: number;
+}
+
+/** Deterministic inputs of a case, with the float64 reference (shared by the CPU and GPU suites). */
+export function attentionData(c: AttentionCase, seed: number): AttentionData {
+  const n = (H: number, S: number) => c.B * H * S * c.D;
+  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed), kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1), vd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 2);
+  let mask: AttentionData['mask'];
+  let maskVals: AttnRefInput['mask'];
+  let maskMax = 0;
+  if (c.mask) {
+    const len = c.mask.shape.reduce((a, b) => a * b, 1);
+    const r = rng(seed + 3);
+    const values = new Float64Array(len);
+    if (c.mask.kind === 'bool') {
+      const d = new Int8Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? 1 : 0;
+      mask = { data: d, dtype: 'int8', shape: c.mask.shape };
+    } else {
+      const d = new Float32Array(len);
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
+      for (const x of values) if (x !== -Infinity) maskMax = Math.max(maskMax, Math.abs(x));
+      mask = { data: d, dtype: 'float32', shape: c.mask.shape };
+    }
+    maskVals = { values, shape: c.mask.shape, bool: c.mask.kind === 'bool' };
+  }
+  const input: AttnRefInput = {
+    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D,
+    layout: c.layout, causal: c.causal, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
+  };
+  return { input, ref: refAttention(input), data: { q: qd.data, k: kd.data, v: vd.data }, mask, maskMax };
 }

@@ -14,13 +14,13 @@
 import * as assert from 'node:assert/strict';
 import { CudaDeviceInfo, DType, Tensor, attention, devices } from '../../lib';
 import { native } from '../../lib/binding';
-import { AttentionCase, attentionTestCases, caseName } from '../cases/attention';
+import { AttentionCase, attentionData, attentionShape, attentionTestCases, caseName } from '../cases/attention';
 import { describeGpu, printSkip } from '../helpers/backends';
-import { Data, decode, makeData, rng } from '../helpers/data';
+import { Data, decode } from '../helpers/data';
 import { test } from '../helpers/runner';
-import { AttnRefInput, AttnRefOutput, offset, refAttention } from '../reference/attention';
+import { AttnRefInput, AttnRefOutput, offset } from '../reference/attention';
 
-const { abs, max } = Math;
+const { abs } = Math;
 const EPS = 2 ** -24;
 const QUICK = process.env.TK_GPU_QUICK === '1';
 
@@ -32,35 +32,11 @@ interface Built {
   maskMax: number;
 }
 
-const shapeOf = (c: AttentionCase, H: number, S: number) => (c.layout === 'bshd' ? [c.B, S, H, c.D] : [c.B, H, S, c.D]);
+const shapeOf = attentionShape;
 
 function build(c: AttentionCase, seed: number): Built {
-  const n = (H: number, S: number) => c.B * H * S * c.D;
-  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed), kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1), vd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 2);
-  let mask: Built['mask'];
-  let maskVals: AttnRefInput['mask'];
-  let maskMax = 0;
-  if (c.mask) {
-    const len = c.mask.shape.reduce((a, b) => a * b, 1);
-    const r = rng(seed + 3);
-    const values = new Float64Array(len);
-    if (c.mask.kind === 'bool') {
-      const d = new Int8Array(len);
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? 1 : 0;
-      mask = { data: d, dtype: 'int8' };
-    } else {
-      const d = new Float32Array(len);
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
-      for (const x of values) if (x !== -Infinity) maskMax = max(maskMax, abs(x));
-      mask = { data: d, dtype: 'float32' };
-    }
-    maskVals = { values, shape: c.mask.shape, bool: c.mask.kind === 'bool' };
-  }
-  const input: AttnRefInput = {
-    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D,
-    layout: c.layout, causal: c.causal, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
-  };
-  return { input, ref: refAttention(input), data: { q: qd.data, k: kd.data, v: vd.data }, mask, maskMax };
+  const x = attentionData(c, seed);
+  return { input: x.input, ref: x.ref, data: x.data, mask: x.mask && { data: x.mask.data, dtype: x.mask.dtype }, maskMax: x.maskMax };
 }
 
 /** The compute type of the sm80 kernel for this input dtype (float32 inputs: float16, converted on load). */

@@ -67,33 +67,9 @@ Status gemm(const GemmParams& p) {
   return gemm_cpu(p, s);
 }
 
-namespace {
-
-// Device copies of host operands; every allocation is released when this goes out of scope.
-struct DeviceCopies {
-  int device;
-  std::vector<void*> ptrs;
-  explicit DeviceCopies(int d) : device(d) {}
-  ~DeviceCopies() {
-    for (void* q : ptrs) cuda::release(device, q);
-  }
-  Status copy_in(const TensorView& host, TensorView* dev, bool upload) {
-    *dev = host;
-    dev->device = Device::cuda(device);
-    if (!present(host)) return Status::Ok();
-    void* q = nullptr;
-    TK_RETURN_IF_ERROR(cuda::alloc(device, host.nbytes(), &q));
-    if (q) ptrs.push_back(q);
-    dev->data = q;
-    return upload ? cuda::copy_to_device(device, q, host.data, host.nbytes()) : Status::Ok();
-  }
-};
-
-}  // namespace
-
 Status gemm_cuda_host(const GemmParams& p, const GemmShape& s, int device) {
   if (!cuda::usable(device)) return NoGpu("CUDA device " + std::to_string(device) + " is not usable: " + cuda::probe().why_no_gpu);
-  DeviceCopies d(device);
+  cuda::DeviceCopies d(device);
   GemmParams q = p;
   TK_RETURN_IF_ERROR(d.copy_in(p.a, &q.a, true));
   TK_RETURN_IF_ERROR(d.copy_in(p.b, &q.b, true));

@@ -87,33 +87,9 @@ Status spmm(const SpmmParams& p) {
   return spmm_cpu(p);
 }
 
-namespace {
-
-// Device copies of host b / c / out; every allocation is released when this goes out of scope.
-struct DeviceCopies {
-  int device;
-  std::vector<void*> ptrs;
-  explicit DeviceCopies(int d) : device(d) {}
-  ~DeviceCopies() {
-    for (void* q : ptrs) cuda::release(device, q);
-  }
-  Status copy_in(const TensorView& host, TensorView* dev, bool upload) {
-    *dev = host;
-    dev->device = Device::cuda(device);
-    if (!present(host)) return Status::Ok();
-    void* q = nullptr;
-    TK_RETURN_IF_ERROR(cuda::alloc(device, host.nbytes(), &q));
-    if (q) ptrs.push_back(q);
-    dev->data = q;
-    return upload ? cuda::copy_to_device(device, q, host.data, host.nbytes()) : Status::Ok();
-  }
-};
-
-}  // namespace
-
 Status spmm_cuda_host(const SpmmParams& p, int device) {
   if (!cuda::usable(device)) return NoGpu("CUDA device " + std::to_string(device) + " is not usable: " + cuda::probe().why_no_gpu);
-  DeviceCopies d(device);
+  cuda::DeviceCopies d(device);
   SpmmParams q = p;
   TK_RETURN_IF_ERROR(d.copy_in(p.b, &q.b, true));
   // c may be out itself (an in-place update): then out's device copy starts as c.
