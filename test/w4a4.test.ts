@@ -10,7 +10,7 @@ import {
 } from '../lib';
 import { native } from '../lib/binding';
 import { hadamardRotate, rotationBlock } from '../lib/quant/hadamard';
-import { W4A4Case, w4a4TestCases } from './cases/w4a4';
+import { W4A4Case, randn, w4a4CaseData, w4a4TestCases } from './cases/w4a4';
 import { cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { makeData, rng } from './helpers/data';
 import { storiesLinears } from './helpers/stories';
@@ -20,24 +20,7 @@ import {
 
 const abs = Math.abs, floor = Math.floor;
 
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (r() + r() + r() - 1.5) * 2 * scale;
-  return a;
-}
-
-function build(cs: W4A4Case, seed: number) {
-  const { M, N, K } = cs;
-  const gs = cs.groupSize === 'channel' ? K : cs.groupSize;
-  const x = randn(M * K, seed), w = randn(N * K, seed + 1);
-  for (const c of cs.outliers ?? []) for (let m = 0; m < M; m++) x[m * K + c] *= 25; // outlier channels
-  const bias = cs.withBias ? randn(N, seed + 2) : undefined;
-  const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: cs.groupSize, rotate: cs.rotate ? 'hadamard' : undefined, outlierChannels: cs.outliers });
-  const rw = refQuantizeWeights(w, N, K, gs, !!cs.rotate, cs.outliers ?? []);
-  const ra = refQuantizeActs(x, M, K, cs.bits, rw.block, cs.outliers ?? []);
-  return { x, w, W, rw, ra, bias, ref: refW4A4(ra, rw, M, bias) };
-}
+const build = w4a4CaseData;
 
 /** Output vs the contract: the float32 epilogue bound (G + 16) * 2^-24 * sum |terms|. */
 function checkOut(label: string, got: ArrayLike<number>, ref: { out: Float64Array; mag: Float64Array; G: number }): void {

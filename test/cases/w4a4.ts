@@ -1,6 +1,10 @@
 // W4A4 case tables, shared by test/w4a4.test.ts and the bench (bench/w4a4.ts). Each case knows its
 // ops() (2 M N K integer multiply-adds) and bytes() (float32 x and out, 4-bit weights, scales).
 
+import { Tensor, quantizeWeightsInt4Sync } from '../../lib';
+import { rng } from '../helpers/data';
+import { refQuantizeActs, refQuantizeWeights, refW4A4 } from '../reference/w4a4';
+
 export interface W4A4Case {
   name: string;
   M: number;
@@ -57,4 +61,25 @@ export function w4a4BenchCases(sizes: number[]): W4A4Case[] {
   }
   for (const M of [1, 8]) out.push(mk({ M, N: 4096, K: 4096, groupSize: 128, bits: 4 }));
   return out;
+}
+
+/** Gaussian-ish float32 values (sum of three uniforms), deterministic. */
+export function randn(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (r() + r() + r() - 1.5) * 2 * scale;
+  return a;
+}
+
+/** A case's inputs, its quantized weights and the contract's float64 reference (CPU and GPU suites). */
+export function w4a4CaseData(cs: W4A4Case, seed: number) {
+  const { M, N, K } = cs;
+  const gs = cs.groupSize === 'channel' ? K : cs.groupSize;
+  const x = randn(M * K, seed), w = randn(N * K, seed + 1);
+  for (const c of cs.outliers ?? []) for (let m = 0; m < M; m++) x[m * K + c] *= 25; // outlier channels
+  const bias = cs.withBias ? randn(N, seed + 2) : undefined;
+  const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: cs.groupSize, rotate: cs.rotate ? 'hadamard' : undefined, outlierChannels: cs.outliers });
+  const rw = refQuantizeWeights(w, N, K, gs, !!cs.rotate, cs.outliers ?? []);
+  const ra = refQuantizeActs(x, M, K, cs.bits, rw.block, cs.outliers ?? []);
+  return { x, w, W, rw, ra, bias, gs, ref: refW4A4(ra, rw, M, bias) };
 }

@@ -8,11 +8,11 @@
 import * as assert from 'node:assert/strict';
 import { CudaDeviceInfo, Int4Weights, Tensor, devices, int4Matmul, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
 import { native } from '../../lib/binding';
-import { W4A4Case, w4a4TestCases } from '../cases/w4a4';
+import { W4A4Case, randn, w4a4CaseData, w4a4TestCases } from '../cases/w4a4';
 import { describeGpu, printSkip } from '../helpers/backends';
 import { rng } from '../helpers/data';
 import { test } from '../helpers/runner';
-import { refMatmul, refQuantizeActs, refQuantizeWeights, refW4A4 } from '../reference/w4a4';
+import { refMatmul } from '../reference/w4a4';
 
 const abs = Math.abs, floor = Math.floor;
 const QUICK = process.env.TK_GPU_QUICK === '1';
@@ -24,24 +24,7 @@ function cc(): number {
   return maj * 10 + min;
 }
 
-function randn(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (r() + r() + r() - 1.5) * 2 * scale;
-  return a;
-}
-
-function build(cs: W4A4Case, seed: number) {
-  const { M, N, K } = cs;
-  const gs = cs.groupSize === 'channel' ? K : cs.groupSize;
-  const x = randn(M * K, seed), w = randn(N * K, seed + 1);
-  for (const c of cs.outliers ?? []) for (let m = 0; m < M; m++) x[m * K + c] *= 25;
-  const bias = cs.withBias ? randn(N, seed + 2) : undefined;
-  const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: cs.groupSize, rotate: cs.rotate ? 'hadamard' : undefined, outlierChannels: cs.outliers });
-  const rw = refQuantizeWeights(w, N, K, gs, !!cs.rotate, cs.outliers ?? []);
-  const ra = refQuantizeActs(x, M, K, cs.bits, rw.block, cs.outliers ?? []);
-  return { x, W, bias, gs, ref: refW4A4(ra, rw, M, bias) };
-}
+const build = w4a4CaseData;
 
 function checkOut(label: string, got: ArrayLike<number>, ref: { out: Float64Array; mag: Float64Array; G: number }): void {
   for (let i = 0; i < ref.out.length; i++) {
