@@ -9,7 +9,7 @@ import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionFlops, caseName } from '../test/cases/attention';
-import { Progress, formatTable } from './harness';
+import { formatTable, median, Progress } from './harness';
 
 export interface AttentionCudaBenchOptions {
   device: string;
@@ -47,11 +47,6 @@ export function attentionCudaBenchCases(sizes?: number[]): AttentionCase[] {
   cases.push(mk({ B: 4, Hq: 32, Hkv: 8, Sq: 2, Sk: 16384, D: 128, dtype: 'float16', causal: true })); // 8 packed rows
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'bfloat16', causal: true }));
   return cases;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: ReturnType<typeof native.cublasLoad>; cases: AttentionCudaResult[] } {

@@ -7,7 +7,7 @@ import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
 import { GemmCase, caseName, gemmFlops } from '../test/cases/gemm';
-import { Progress, formatTable } from './harness';
+import { formatTable, median, Progress } from './harness';
 
 export interface GemmCudaBenchOptions {
   device: string;
@@ -44,11 +44,6 @@ export function gemmCudaBenchCases(sizes?: number[]): (GemmCase & { tf32: boolea
   cases.push(mk(sq[0], sq[0], sq[0], 'float32', true));
   cases.push(mk(sq[0], sq[0], sq[0], 'int8'));
   return cases;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typeof native.cublasLoad>; cases: GemmCudaResult[] } {

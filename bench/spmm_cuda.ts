@@ -11,7 +11,7 @@ import { spmmDevForm, spmmKernelCode } from '../lib/ops/spmm';
 import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
 import { randomSparse, spmmBenchCases, spmmFlops } from '../test/cases/spmm';
-import { Progress, formatTable } from './harness';
+import { formatTable, median, Progress } from './harness';
 
 export interface SpmmCudaBenchOptions {
   device: string;
@@ -36,15 +36,21 @@ export interface SpmmCudaResult {
   ratio?: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 const timing = (secs: number[], flops: number): Timing => ({ medianS: median(secs), minS: Math.min(...secs), runs: secs.length, gflops: flops / median(secs) / 1e9 });
 
 function filled(rows: number, n: number, device: string): Tensor {
   const d = new Float32Array(rows * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   return Tensor.from(d, [rows, n], { device: device as 'cuda' });
+}
+
+/** Times a baseline into r (its seconds per run), or records why it could not run. */
+function timeBaseline(r: SpmmCudaResult, flops: number, run: () => number[]): void {
+  try {
+    r.base = timing(run(), flops);
+    r.ratio = r.base.medianS / r.tensorkern.medianS;
+  } catch (e) {
+    r.base = { skipped: (e as Error).message };
+  }
 }
 
 function geomean(xs: number[]): number {
@@ -80,15 +86,7 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
         case: c.name, rows: a.rows, cols: a.cols, nnz: a.nnz, N: n, real: c.real, kernel: tk.kernel,
         tensorkern: timing(tk.secs, flops), baseline: 'cusparse', base: { skipped: 'library missing' },
       };
-      if (cusparse.available) {
-        try {
-          const secs = native.cusparseSpmmTime(tk.form.rowPtr, tk.form.colIdx, tk.form.values, a.rows, a.cols, nativeOf(b, 'b'), nativeOf(y, 'out'), 3, runs);
-          r.base = timing(secs, flops);
-          r.ratio = r.base.medianS / r.tensorkern.medianS;
-        } catch (e) {
-          r.base = { skipped: (e as Error).message };
-        }
-      }
+      if (cusparse.available) timeBaseline(r, flops, () => native.cusparseSpmmTime(tk.form.rowPtr, tk.form.colIdx, tk.form.values, a.rows, a.cols, nativeOf(b, 'b'), nativeOf(y, 'out'), 3, runs));
       out.push(r);
       b.dispose();
       y.dispose();
@@ -98,9 +96,7 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
 
   // Pruned weights: W [4096, 4096] at 80% sparsity times activations [4096, N].
   const w = randomSparse(4096, 4096, 0.2, 11);
-  const dense = new Float32Array(4096 * 4096);
-  for (let i = 0; i < w.rows; i++) for (let p = Number(w.rowPtr[i]); p < Number(w.rowPtr[i + 1]); p++) dense[i * 4096 + Number(w.colIdx[p])] = w.values[p];
-  const wd = Tensor.from(dense, [4096, 4096], { device: o.device as 'cuda' });
+  const wd = Tensor.from(w.toDense().toArraySync(), [4096, 4096], { device: o.device as 'cuda' });
   for (const n of pruned) {
     progress.step(step++, `pruned 4096x4096 80% N=${n}`);
     const b = filled(4096, n, o.device), y = Tensor.zeros([4096, n], { device: o.device as 'cuda' });
@@ -111,15 +107,7 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
       case: 'pruned 4096x4096 80%', rows: 4096, cols: 4096, nnz: w.nnz, N: n, real: false, kernel: tk.kernel,
       tensorkern: timing(tk.secs, flops), baseline: 'cublas-dense-tf32', base: { skipped: 'library missing' },
     };
-    if (cublas.available) {
-      try {
-        const secs = native.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs);
-        r.base = timing(secs, flops);
-        r.ratio = r.base.medianS / r.tensorkern.medianS;
-      } catch (e) {
-        r.base = { skipped: (e as Error).message };
-      }
-    }
+    if (cublas.available) timeBaseline(r, flops, () => native.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs));
     out.push(r);
     b.dispose();
     y.dispose();

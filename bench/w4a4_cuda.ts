@@ -9,7 +9,7 @@
 import { Tensor, int4MatmulSync, quantizeWeightsInt4Sync, w4a4MatmulSync } from '../lib';
 import { native } from '../lib/binding';
 import { nativeOf } from '../lib/tensor';
-import { Progress, formatTable } from './harness';
+import { formatTable, median, Progress } from './harness';
 
 export interface W4A4CudaBenchOptions {
   device: string;
@@ -27,11 +27,6 @@ export interface W4A4CudaResult {
   kernel: string;
   tensorkern: { medianS: number; tops: number };
   cublas: Record<string, { medianS: number; tflops: number; ratio: number } | { skipped: string }>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 export function w4a4CudaBenchCases(sizes?: number[]): { M: number; N: number; K: number; gs: number; op?: 'int4' }[] {

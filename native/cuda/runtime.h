@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,23 @@ Status fill_zero(int device, void* dst, size_t bytes);
 void* stream(int device);
 // Makes `device` current on the calling thread.
 Status set_device(int device);
+
+// The name of the kernel an op last ran on a GPU (what its tests and bench report), safe across threads.
+class LastKernel {
+ public:
+  void set(std::string name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    name_ = std::move(name);
+  }
+  std::string get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return name_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string name_;
+};
 
 // Device copies of host tensors for an op run on a GPU (host tensors with a GPU as the run device):
 // copy_in allocates on `device` and uploads when asked; every allocation is released when this goes out of

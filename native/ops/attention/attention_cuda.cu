@@ -21,7 +21,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "../../cuda/check.h"
@@ -49,8 +48,7 @@ std::atomic<int> g_max_tier{[] {
   return t < 0 ? int(kDecode) : t;
 }()};
 std::atomic<int> g_force_splits{0};
-std::mutex g_last_mu;
-std::string g_last_kernel;
+cuda::LastKernel g_last_kernel;
 
 template <class K>
 Status set_smem(K kernel, int bytes) {
@@ -125,10 +123,7 @@ bool attention_cuda_set_path(const char* kernel, int splits) {
   return true;
 }
 
-std::string attention_cuda_last_kernel() {
-  std::lock_guard<std::mutex> lock(g_last_mu);
-  return g_last_kernel;
-}
+std::string attention_cuda_last_kernel() { return g_last_kernel.get(); }
 
 Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev) {
   const int64_t rows = s.B * s.Hq * s.Sq;
@@ -236,10 +231,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     TK_CUDA_CHECK(cudaGetLastError());
     name = "simt f32";
   }
-  {
-    std::lock_guard<std::mutex> lock(g_last_mu);
-    g_last_kernel = name;
-  }
+  g_last_kernel.set(name);
   return cuda::synchronize(dev);
 }
 

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "../../cuda/check.h"
@@ -47,8 +46,7 @@ std::atomic<int> g_max_tier{[] {
   return t < 0 ? int(kDefaultTier) : t;
 }()};
 std::atomic<int> g_force_splits{0};
-std::mutex g_last_mu;
-std::string g_last_kernel;
+cuda::LastKernel g_last_kernel;
 
 int elem_bytes(DType t) { return t == DType::kFloat32 ? 4 : t == DType::kInt8 ? 1 : 2; }
 const char* short_name(DType t) {
@@ -197,10 +195,7 @@ bool gemm_cuda_set_path(const char* tier, int splits) {
   return true;
 }
 
-std::string gemm_cuda_last_kernel() {
-  std::lock_guard<std::mutex> lock(g_last_mu);
-  return g_last_kernel;
-}
+std::string gemm_cuda_last_kernel() { return g_last_kernel.get(); }
 
 Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
   if (s.M == 0 || s.N == 0 || s.batch == 0) return Status::Ok();
@@ -252,11 +247,8 @@ Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
     else cugemm::gemm_splitk_reduce<float><<<blocks, 256, 0, stream>>>(a);
     TK_CUDA_CHECK(cudaGetLastError());
   }
-  {
-    std::lock_guard<std::mutex> lock(g_last_mu);
-    g_last_kernel = std::string(pl.name) + " " + (pl.tier == kSimt && dt == DType::kFloat32 ? "f32" : short_name(dt)) + " " +
-                    (p.trans_a ? "T" : "N") + (p.trans_b ? "T" : "N") + " splitk=" + std::to_string(pl.splits);
-  }
+  g_last_kernel.set(std::string(pl.name) + " " + (pl.tier == kSimt && dt == DType::kFloat32 ? "f32" : short_name(dt)) + " " +
+                    (p.trans_a ? "T" : "N") + (p.trans_b ? "T" : "N") + " splitk=" + std::to_string(pl.splits));
   return cuda::synchronize(dev);
 }
 

@@ -8,7 +8,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,8 +25,7 @@ namespace cfg = spmm_cuda_configs;
 using cuspmm::BlockedArgs;
 using cuspmm::CsrArgs;
 
-std::mutex g_last_mu;
-std::string g_last_kernel;
+cuda::LastKernel g_last_kernel;
 
 // Device memory released when it goes out of scope.
 struct DevMem {
@@ -274,10 +272,7 @@ Status run_prepared(const SpmmParams& p, int dev, Prepared* q) {
 
 }  // namespace
 
-std::string spmm_cuda_last_kernel() {
-  std::lock_guard<std::mutex> lock(g_last_mu);
-  return g_last_kernel;
-}
+std::string spmm_cuda_last_kernel() { return g_last_kernel.get(); }
 
 Status spmm_cuda(const SpmmParams& p, int dev) {
   if (p.rows == 0 || p.b.shape[1] == 0) return Status::Ok();
@@ -286,10 +281,7 @@ Status spmm_cuda(const SpmmParams& p, int dev) {
   const cuda::DeviceInfo& d = cuda::probe().devices[dev];
   auto st = static_cast<cudaStream_t>(cuda::stream(dev));
   TK_RETURN_IF_ERROR(launch(q, d, st));
-  {
-    std::lock_guard<std::mutex> lock(g_last_mu);
-    g_last_kernel = kernel_name(p, q.plan);
-  }
+  g_last_kernel.set(kernel_name(p, q.plan));
   TK_RETURN_IF_ERROR(cuda::synchronize(dev));
   return check_errors(p, q, dev);
 }
@@ -303,10 +295,7 @@ Status spmm_cuda_time(const SpmmParams& p, int warmup, int runs, std::vector<dou
   TK_RETURN_IF_ERROR(run_prepared(p, dev, &q));
   const cuda::DeviceInfo& d = cuda::probe().devices[dev];
   auto st = static_cast<cudaStream_t>(cuda::stream(dev));
-  {
-    std::lock_guard<std::mutex> lock(g_last_mu);
-    g_last_kernel = kernel_name(p, q.plan);
-  }
+  g_last_kernel.set(kernel_name(p, q.plan));
   cudaEvent_t e0 = nullptr, e1 = nullptr;
   TK_CUDA_CHECK(cudaEventCreate(&e0));
   Status s = cuda::from_cuda(cudaEventCreate(&e1), "cudaEventCreate");

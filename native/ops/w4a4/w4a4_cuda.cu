@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 #include "../../cuda/check.h"
@@ -55,8 +54,7 @@ std::atomic<int> g_path{[] {
   const int p = path_from_name(std::getenv("TENSORKERN_W4A4_KERNEL"));
   return p < 0 ? int(kAuto) : p;
 }()};
-std::mutex g_last_mu;
-std::string g_last_kernel;
+cuda::LastKernel g_last_kernel;
 
 template <class K>
 Status set_smem(K kernel, int bytes) {
@@ -159,10 +157,7 @@ struct Workspace {
   ~Workspace() { cuda::release(device, ptr); }
 };
 
-void set_last(const std::string& s) {
-  std::lock_guard<std::mutex> lock(g_last_mu);
-  g_last_kernel = s;
-}
+void set_last(const std::string& s) { g_last_kernel.set(s); }
 
 unsigned grid_for(int64_t items, int per_block, int sms) {
   const int64_t b = (items + per_block - 1) / per_block;
@@ -178,10 +173,7 @@ bool w4a4_cuda_set_path(const char* path) {
   return true;
 }
 
-std::string w4a4_cuda_last_kernel() {
-  std::lock_guard<std::mutex> lock(g_last_mu);
-  return g_last_kernel;
-}
+std::string w4a4_cuda_last_kernel() { return g_last_kernel.get(); }
 
 Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   if (s.M == 0 || s.N == 0) return Status::Ok();
