@@ -40,7 +40,11 @@ async function attempt<T>(fn: () => T | Promise<T>): Promise<{ ok: true; value: 
 /** Mostly well-formed values, sometimes garbage. */
 const mostly = <T,>(a: fc.Arbitrary<T>) => fc.oneof({ arbitrary: a as fc.Arbitrary<unknown>, weight: 5 }, { arbitrary: garbage, weight: 1 });
 
+// Garbage that happens to be a valid thread count (setNumThreads(22)) must not leak into later suites that
+// share this jest worker's process (the native pool is per process).
+const threadsBefore = tk.getNumThreads();
 afterEach(() => {
+  tk.setNumThreads(threadsBefore);
   console.log(`${expect.getState().currentTestName}: ${tally.ok} calls succeeded (results checked), ${tally.rejected} rejected by the contract`);
   tally.ok = tally.rejected = 0;
 });
