@@ -32,7 +32,13 @@ selftest() {
   # shellcheck disable=SC2086
   "$CXX" $flags -pthread -o build-asan/tk_selftest build-asan/obj/*.o
   echo "sanitize: native self-test built in $((SECONDS - t0)) s (ASan + UBSan + LSan)"
-  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=1" build-asan/tk_selftest "$@"
+  # A time limit of its own: a hang (or a report stuck while symbolizing) fails here with a message.
+  local rc=0
+  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=1" timeout -k 10 600 build-asan/tk_selftest "$@" || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "sanitize: the self-test did not finish within 600 s (rerun with ASAN_EXTRA=symbolize=0 if a report was being printed)"
+  fi
+  return "$rc"
 }
 
 addon() {

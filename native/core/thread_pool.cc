@@ -19,7 +19,10 @@ thread_local bool t_in_region = false;
 
 // Spin briefly before sleeping: an op is a series of parallel regions a few hundred microseconds to
 // milliseconds apart, and waking a sleeping thread costs tens to hundreds of microseconds (more in a
-// VM, where the vCPU halts). Bounded, so an idle process does not burn a core.
+// VM, where the vCPU halts). Bounded, so an idle process does not burn a core. No spinning when a
+// process has more pool threads than the machine has hardware threads: a spinning thread would then
+// hold the core that the thread it waits for needs (setNumThreads(8) on 2 cores made each region cost
+// about a millisecond instead of tens of microseconds).
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64)
   __builtin_ia32_pause();
@@ -28,6 +31,10 @@ inline void cpu_relax() {
 #endif
 }
 constexpr int kSpinIters = 1 << 14;
+int hardware_threads() {
+  static const int n = std::max(1u, std::thread::hardware_concurrency());
+  return n;
+}
 
 class Pool {
  public:
@@ -41,13 +48,16 @@ class Pool {
     nt = std::min(nt, 1 + ensure_workers(nt - 1));
     if (nt == 1) return run_inline(fn);
 
+    // Every worker spins between regions, needed or not: spin only if they all have a core.
+    const int spin = static_cast<int>(workers_.size()) + 1 <= hardware_threads() ? kSpinIters : 0;
+    spin_.store(spin, std::memory_order_relaxed);
     job_.store(&fn, std::memory_order_relaxed);
-    job_threads_.store(nt, std::memory_order_relaxed);
     pending_.store(nt - 1, std::memory_order_relaxed);
     error_ = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);  // pairs with sleeping workers' predicate check
-      generation_.fetch_add(1, std::memory_order_release);
+      const uint64_t g = (state_.load(std::memory_order_relaxed) >> kGenShift) + 1;
+      state_.store(g << kGenShift | static_cast<uint64_t>(nt), std::memory_order_release);
     }
     wake_.notify_all();
 
@@ -55,7 +65,7 @@ class Pool {
     execute(fn, 0, nt);
     t_in_region = false;
 
-    for (int i = 0; i < kSpinIters && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
+    for (int i = 0; i < spin && pending_.load(std::memory_order_acquire) != 0; ++i) cpu_relax();
     if (pending_.load(std::memory_order_acquire) != 0) {
       std::unique_lock<std::mutex> lock(mutex_);
       done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
@@ -99,7 +109,7 @@ class Pool {
     while (static_cast<int>(workers_.size()) < n) {
       int id = static_cast<int>(workers_.size()) + 1;
       // The generation before the region being started: the new worker must not skip it.
-      const uint64_t seen = generation_.load(std::memory_order_acquire);
+      const uint64_t seen = state_.load(std::memory_order_acquire) >> kGenShift;
       try {
         workers_.emplace_back([this, id, seen] { worker_loop(id, seen); });
         workers_.back().detach();  // the pool lives for the whole process
@@ -113,17 +123,22 @@ class Pool {
   void worker_loop(int id, uint64_t seen) {
     t_in_region = true;  // anything a worker runs is inside a region
     for (;;) {
-      uint64_t g = seen;
-      for (int i = 0; i < kSpinIters && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) cpu_relax();
-      if (g == seen) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        g = generation_.load(std::memory_order_acquire);
+      uint64_t st = state_.load(std::memory_order_acquire);
+      const int spin = spin_.load(std::memory_order_relaxed);
+      for (int i = 0; i < spin && (st >> kGenShift) == seen; ++i) {
+        cpu_relax();
+        st = state_.load(std::memory_order_acquire);
       }
-      seen = g;
-      // The job fields of generation g stay put until every thread it needs has finished, so a
-      // thread that is needed (id < job_threads_) reads them consistently.
-      const int nt = job_threads_.load(std::memory_order_relaxed);
+      if ((st >> kGenShift) == seen) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return (state_.load(std::memory_order_acquire) >> kGenShift) != seen; });
+        st = state_.load(std::memory_order_acquire);
+      }
+      // One load gives the generation and its thread count together. A worker it needs (id < nt)
+      // holds that region open until it reports, so job_ is still that region's job when read.
+      // Regions this worker missed needed none of it (they could not end without it).
+      seen = st >> kGenShift;
+      const int nt = static_cast<int>(st & kThreadsMask);
       if (id >= nt) continue;
       execute(*job_.load(std::memory_order_relaxed), id, nt);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -133,15 +148,22 @@ class Pool {
     }
   }
 
+  // state_ = generation << kGenShift | thread count of that generation's region, published in one
+  // store: a worker reading the two apart could pair one region's generation with the next one's
+  // count, run the next region's job twice and count it down twice (a region that ended early,
+  // its std::function read after its caller returned, then a lost wake-up and a hang).
+  static constexpr int kGenShift = 16;
+  static constexpr uint64_t kThreadsMask = (uint64_t(1) << kGenShift) - 1;  // set_num_threads caps at 4096
+
   std::atomic<int> desired_{1};
   std::mutex region_mutex_;
   std::mutex mutex_, error_mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   std::atomic<const std::function<void(int, int)>*> job_{nullptr};
-  std::atomic<int> job_threads_{0};
   std::atomic<int> pending_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> spin_{kSpinIters};
+  std::atomic<uint64_t> state_{0};
   std::exception_ptr error_;
 };
 

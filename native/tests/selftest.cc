@@ -22,6 +22,7 @@
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
+#include "thread_pool_checks.h"
 
 namespace {
 
@@ -380,6 +381,8 @@ int main(int argc, char** argv) {
       }
   cases.push_back({64, 64, 1000, false, true, tk::DType::kFloat16, true, true, -0.5f, 0.25f});
   std::mt19937 rng(1234);
+  thread_pool_checks::run({&g_failures, &g_checks, fail}, quick ? 20000 : 100000);
+  std::printf("thread pool stress: done\n");
   // The CUDA GEMM index math, checked on the host (no GPU needed).
   gemm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda gemm index math: done\n");
