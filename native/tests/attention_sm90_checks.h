@@ -19,6 +19,7 @@
 // The wgmma / TMA address models are this file's reading of the PTX ISA: they check the kernel's
 // index math against the ISA as documented, not against the hardware.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -370,9 +371,31 @@ inline void check_pipeline(Ctx& c, std::mt19937& rng) {
 // ---- host emulation of attn_fwd_sm90 ---------------------------------------------------------------
 inline float rnd16(float x, bool bf16) { return attention_cuda_checks::rnd16(x, bf16); }
 
-// One launch (every CTA, `splits` splits, then the merge), emulated: shared memory as TMA fills it,
-// wgmma by the element formulas reading through the descriptors, each consumer thread's registers.
-inline EmuOut emulate(const Problem& P, int splits, bool bf16) {
+// TMA load of one box as the driver / PTX describe it: the box's elements in box order (dim 0
+// fastest) fill consecutive 2-byte slots from dst, the 128-byte rows swizzled by address (128B mode);
+// a coordinate past its dimension reads as zero. g: the tensor's 16-bit encodings, element offsets =
+// byte offsets / 2.
+inline void tma_load(std::vector<uint8_t>& smem, uint32_t dst, const A::TmaMap& m, const A::TmaCoord& co, const std::vector<uint16_t>& g) {
+  int64_t n = 1;
+  for (int i = 0; i < m.rank; ++i) n *= m.box[i];
+  for (int64_t idx = 0; idx < n; ++idx) {
+    int64_t rem = idx, off = 0;
+    bool in = true;
+    for (int i = 0; i < m.rank; ++i) {
+      const int64_t x = co.c[i] + rem % m.box[i];
+      rem /= m.box[i];
+      in = in && x >= 0 && x < m.dims[i];
+      off += i == 0 ? x * 2 : x * m.strides[i - 1];
+    }
+    const uint16_t h = in ? g[size_t(off / 2)] : 0;
+    std::memcpy(&smem[A::sw128(dst + uint32_t(idx * 2))], &h, 2);
+  }
+}
+
+// One launch (every CTA, `splits` splits, then the merge), emulated: shared memory as TMA fills it
+// through the kernel's tensor maps and box coordinates (q / k / v in 'bhsd' or 'bshd' memory), wgmma
+// by the element formulas reading through the descriptors, each consumer thread's registers.
+inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
   const A::Sm90Config cfg = A::sm90_config(A::padded_head_dim(P.D));
   const int HD = cfg.hd, BM = cfg.bm, BN = cfg.bn, NS = BN / 2, NO = HD / 2, KS = HD / 16, PS = BN / 16;
   const int64_t group = P.Hq / P.Hkv, rows_total = int64_t(P.Sq) * group, row_tiles = (rows_total + BM - 1) / BM;
@@ -383,10 +406,22 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16) {
   const bool plain = P.softcap <= 0 && P.mask.empty();
   const float scale_log2 = P.scale * kLog2e;
   std::vector<uint8_t> smem(cfg.bar_offset(), 0xEE);
-  auto put = [&](uint32_t off, int rows, int r, int e, float x) {  // TMA: element (r, e) of the tile at off
-    const uint16_t h = enc16(x, bf16);
-    std::memcpy(&smem[A::sm90_tile_addr(off, rows, r, e)], &h, 2);
+  // q / k / v in memory, element strides (b, h, s) of the layout
+  struct Mem {
+    std::vector<uint16_t> g;
+    int64_t sb, sh, ss;
   };
+  auto lay = [&](const std::vector<float>& x, int64_t H, int64_t S) {
+    Mem m{std::vector<uint16_t>(x.size()), H * S * P.D, bshd ? P.D : S * P.D, bshd ? H * P.D : P.D};
+    for (int64_t b = 0; b < P.B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t i = 0; i < S; ++i)
+          for (int64_t d = 0; d < P.D; ++d) m.g[size_t(b * m.sb + h * m.sh + i * m.ss + d)] = enc16(x[size_t(((b * H + h) * S + i) * P.D + d)], bf16);
+    return m;
+  };
+  const Mem mq = lay(P.q, P.Hq, P.Sq), mk = lay(P.k, P.Hkv, P.Sk), mv = lay(P.v, P.Hkv, P.Sk);
+  const A::TmaMap qmap = A::sm90_q_map(P.D, group, P.Sq, P.Hkv, P.B, mq.sb, mq.sh, mq.ss);
+  const A::TmaMap kvmap = A::sm90_kv_map(P.D, P.Sk, P.Hkv, P.B, mk.sb, mk.sh, mk.ss);
   auto get = [&](uint32_t addr) {
     uint16_t h;
     std::memcpy(&h, &smem[addr], 2);
@@ -400,12 +435,9 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16) {
       const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
       const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
-      // Q by the 5D box: smem row rr = (query r0 / group + rr / group, head hkv * group + rr % group), zero outside.
-      for (int rr = 0; rr < BM; ++rr) {
-        const int64_t i = r0 / group + rr / group, h = hkv * group + rr % group;
-        for (int e = 0; e < HD; ++e)
-          put(0, BM, rr, e, (i < P.Sq && e < P.D) ? P.q[((b * P.Hq + h) * P.Sq + i) * P.D + e] : 0.0f);
-      }
+      // the producer's loads: Q once, then K / V per tile (panel p at 64p of the head dim)
+      std::fill(smem.begin(), smem.end(), 0xEE);
+      for (int p = 0; p < cfg.panels(); ++p) tma_load(smem, uint32_t(p * BM * 128), qmap, A::sm90_q_coord(p, r0, group, hkv, b), mq.g);
       // per consumer, per thread state
       struct Th {
         std::vector<float> o;
@@ -416,14 +448,10 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16) {
       int64_t it = 0;
       for (int64_t kt = t_begin; kt < t_end; ++kt, ++it) {
         const int s = A::sm90_stage(it, cfg.stages);
-        for (int j = 0; j < BN; ++j)
-          for (int e = 0; e < HD; ++e) {
-            const int64_t key = kt * BN + j;
-            const bool in = key < P.Sk && e < P.D;
-            const int64_t ko = ((b * P.Hkv + hkv) * P.Sk + key) * P.D + e;
-            put(cfg.k_offset(s), BN, j, e, in ? P.k[ko] : 0.0f);
-            put(cfg.v_offset(s), BN, j, e, in ? P.v[ko] : 0.0f);
-          }
+        for (int p = 0; p < cfg.panels(); ++p) {
+          tma_load(smem, uint32_t(cfg.k_offset(s) + p * BN * 128), kvmap, A::sm90_kv_coord(p, kt, BN, hkv, b), mk.g);
+          tma_load(smem, uint32_t(cfg.v_offset(s) + p * BN * 128), kvmap, A::sm90_kv_coord(p, kt, BN, hkv, b), mv.g);
+        }
         const int64_t j0 = kt * BN;
         for (int cs = 0; cs < 2; ++cs) {
           const int64_t row_base = r0 + 64 * cs;
@@ -550,15 +578,15 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
     float softcap;
     bool mask, kvl;
     int splits;
-    bool bf16;
+    bool bf16, bshd;
   };
   const Spec specs[] = {
-      {1, 2, 2, 150, 200, 64, false, 0, false, false, 1, false},   // ragged rows / keys, hd 64, two row tiles
-      {1, 4, 2, 70, 300, 128, true, 0, false, false, 1, true},     // GQA group 2, causal (consumer early exit), bf16
-      {2, 2, 1, 40, 150, 100, true, 0, false, true, 1, false},     // padded head dim, kvLengths + causal
-      {1, 2, 2, 20, 140, 48, false, 3.0f, true, false, 1, false},  // softcap + additive mask with -inf
-      {1, 8, 2, 16, 400, 128, false, 0, false, true, 3, false},    // group 4, kvLengths, KV splits + merge
-      {1, 1, 1, 200, 60, 64, true, 0, false, false, 1, true},      // rows with no visible key, second tile empty
+      {1, 2, 2, 150, 200, 64, false, 0, false, false, 1, false, false},   // ragged rows / keys, hd 64, two row tiles
+      {1, 4, 2, 70, 300, 128, true, 0, false, false, 1, true, true},      // GQA group 2, causal (consumer early exit), bf16, bshd
+      {2, 2, 1, 40, 150, 100, true, 0, false, true, 1, false, false},     // padded head dim, kvLengths + causal
+      {1, 2, 2, 20, 140, 48, false, 3.0f, true, false, 1, false, true},   // softcap + additive mask with -inf, bshd
+      {1, 8, 2, 16, 400, 128, false, 0, false, true, 3, false, false},    // group 4, kvLengths, KV splits + merge
+      {1, 1, 1, 200, 60, 64, true, 0, false, false, 1, true, false},      // rows with no visible key, second tile empty
   };
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::uniform_real_distribution<float> ud(0.0f, 1.0f);
@@ -577,7 +605,7 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
       P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
       for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
     }
-    const EmuOut got = emulate(P, sp.splits, sp.bf16);
+    const EmuOut got = emulate(P, sp.splits, sp.bf16, sp.bshd);
     std::vector<double> ref, rlse;
     attention_cuda_checks::reference(P, &ref, &rlse);
     const double rel = sp.bf16 ? 1.0 / 128 : 1.0 / 1024;  // P rounded to the 16-bit type before P V
@@ -594,7 +622,7 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
     const std::string name = "attention sm90 emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" + std::to_string(sp.Hkv) + " " +
                              std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" + std::to_string(sp.D) + (sp.causal ? " causal" : "") +
                              (sp.mask ? " mask" : "") + (sp.kvl ? " kvLengths" : "") + (sp.softcap > 0 ? " softcap" : "") +
-                             " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16");
+                             " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16") + (sp.bshd ? " bshd" : "");
     c.expect(finite && worst <= 1.0, name + ": out within the 16-bit P bound (worst error/tolerance " + std::to_string(worst) + ")");
     c.expect(lse_ok, name + ": lse");
   }

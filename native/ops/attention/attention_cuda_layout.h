@@ -192,6 +192,33 @@ TK_HD constexpr RowCol wgmma_frag_a_reg(int thread_in_group, int reg) {
 // i = 8kk + 2r: same row, keys 16kk + 8(r >> 1) + 2q + {0, 1} -- no data movement between threads.
 TK_HD constexpr int sm90_p_acc(int kk, int reg) { return 8 * kk + 2 * reg; }
 
+// TMA tensor maps (cuTensorMapEncodeTiled arguments; dim 0 innermost, byte strides of dims 1..) and
+// the box coordinates the producer issues. Q: 5D {D, group, Sq, Hkv, B} with strides {qh, qs,
+// group * qh, qb} (the query head hkv * group + gi at gi * qh + hkv * group * qh), box {64, group,
+// 128 / group, 1, 1}: the box's 128 rows of 128 bytes are (query r0 / group + rr / group, head
+// rr % group) = packed rows r0 .. r0 + 127 in order (needs 128 % group == 0). K / V: 4D {D, Sk, Hkv,
+// B}, box {64, 128, 1, 1}. Panel p of a tile is the box at head-dim coordinate 64p. Coordinates
+// past a dimension (rows past Sq, keys past Sk, head-dim elements past D) read as zero.
+struct TmaMap {
+  int rank;
+  int64_t dims[5];
+  int64_t strides[4];  // bytes, of dims 1 .. rank - 1
+  int box[5];
+};
+struct TmaCoord {
+  int c[5];
+};
+TK_HD constexpr TmaMap sm90_q_map(int64_t D, int64_t group, int64_t Sq, int64_t Hkv, int64_t B, int64_t qb, int64_t qh, int64_t qs) {
+  return {5, {D, group, Sq, Hkv, B}, {qh * 2, qs * 2, group * qh * 2, qb * 2}, {64, int(group), int(128 / group), 1, 1}};
+}
+TK_HD constexpr TmaMap sm90_kv_map(int64_t D, int64_t Sk, int64_t Hkv, int64_t B, int64_t kb, int64_t kh, int64_t ks) {
+  return {4, {D, Sk, Hkv, B, 1}, {ks * 2, kh * 2, kb * 2, 0}, {64, 128, 1, 1, 1}};
+}
+TK_HD constexpr TmaCoord sm90_q_coord(int panel, int64_t r0, int64_t group, int64_t hkv, int64_t b) {
+  return {{panel * 64, 0, int(r0 / group), int(hkv), int(b)}};
+}
+TK_HD constexpr TmaCoord sm90_kv_coord(int panel, int64_t kt, int bn, int64_t hkv, int64_t b) { return {{panel * 64, int(kt * bn), int(hkv), int(b), 0}}; }
+
 // Pipeline bookkeeping: K / V tile number `it` (0, 1, ... in this CTA) uses stage it % stages; the
 // consumers wait for completion of phase (it / stages) of full[stage] (parity (it / stages) & 1); the
 // producer waits for phase (it / stages) - 1 of empty[stage] (a fresh barrier counts as having

@@ -175,7 +175,10 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     if (t == 0) {
       mbar_expect_tx(qbar, C.q_bytes());
 #pragma unroll
-      for (int p = 0; p < PANELS; ++p) tma_load_5d(smem + p * BM * 128, &map_q, qbar, p * 64, 0, int(r0 / a.group), int(hkv), int(b));
+      for (int p = 0; p < PANELS; ++p) {
+        const TmaCoord q = sm90_q_coord(p, r0, a.group, hkv, b);
+        tma_load_5d(smem + p * BM * 128, &map_q, qbar, q.c[0], q.c[1], q.c[2], q.c[3], q.c[4]);
+      }
       int64_t it = 0;
       for (int64_t kt = t_begin; kt < t_end; ++kt, ++it) {
         const int s = sm90_stage(it, ST);
@@ -183,8 +186,9 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
         mbar_expect_tx(&full[s], 2 * C.kv_bytes());
 #pragma unroll
         for (int p = 0; p < PANELS; ++p) {
-          tma_load_4d(smem + C.k_offset(s) + p * BN * 128, &map_k, &full[s], p * 64, int(kt * BN), int(hkv), int(b));
-          tma_load_4d(smem + C.v_offset(s) + p * BN * 128, &map_v, &full[s], p * 64, int(kt * BN), int(hkv), int(b));
+          const TmaCoord k = sm90_kv_coord(p, kt, BN, hkv, b);
+          tma_load_4d(smem + C.k_offset(s) + p * BN * 128, &map_k, &full[s], k.c[0], k.c[1], k.c[2], k.c[3]);
+          tma_load_4d(smem + C.v_offset(s) + p * BN * 128, &map_v, &full[s], k.c[0], k.c[1], k.c[2], k.c[3]);
         }
       }
     }
@@ -344,32 +348,27 @@ inline std::string unsupported_reason(const Args& a, int in_dtype, int k_dtype, 
   return "";
 }
 
-// A tiled map with 128B swizzle, box inner extent 64 elements (128 bytes).
-inline Status make_map(CUtensorMap* map, int dtype, const void* base, int rank, const cuuint64_t* dims, const cuuint64_t* byte_strides,
-                       const cuuint32_t* box) {
+// A tiled map (sm90_q_map / sm90_kv_map: dims, byte strides, box) with the 128B swizzle.
+inline Status make_map(CUtensorMap* map, int dtype, const void* base, const TmaMap& m) {
   auto fn = encode_fn();
   if (!fn) return Status(Code::kCuda, "cuTensorMapEncodeTiled is not available from the driver");
+  cuuint64_t dims[5], strides[4];
+  cuuint32_t box[5];
   const cuuint32_t estr[5] = {1, 1, 1, 1, 1};
-  CUresult r = fn(map, dtype == int(DType::kBFloat16) ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, cuuint32_t(rank),
-                  const_cast<void*>(base), dims, byte_strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+  for (int i = 0; i < m.rank; ++i) dims[i] = cuuint64_t(m.dims[i]), box[i] = cuuint32_t(m.box[i]);
+  for (int i = 0; i + 1 < m.rank; ++i) strides[i] = cuuint64_t(m.strides[i]);
+  CUresult r = fn(map, dtype == int(DType::kBFloat16) ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, cuuint32_t(m.rank),
+                  const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                   CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return Status(Code::kCuda, "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(r)));
   return Status::Ok();
 }
 
-// Q: 5D {D, group, Sq, Hkv, B}, box {64, group, 128 / group, 1, 1} (a box is the 128 packed rows of
-// a row tile, in packed-row order). K / V: 4D {D, Sk, Hkv, B}, box {64, 128, 1, 1}.
 inline Status make_maps(const Args& a, CUtensorMap* mq, CUtensorMap* mk, CUtensorMap* mv) {
-  const int64_t g = a.group;
-  const cuuint64_t qd[5] = {cuuint64_t(a.D), cuuint64_t(g), cuuint64_t(a.Sq), cuuint64_t(a.Hkv), cuuint64_t(a.B)};
-  const cuuint64_t qs[4] = {cuuint64_t(a.qh * 2), cuuint64_t(a.qs * 2), cuuint64_t(g * a.qh * 2), cuuint64_t(a.qb * 2)};
-  const cuuint32_t qbox[5] = {64, cuuint32_t(g), cuuint32_t(128 / g), 1, 1};
-  TK_RETURN_IF_ERROR(make_map(mq, a.in_dtype, a.q, 5, qd, qs, qbox));
-  const cuuint64_t kd[4] = {cuuint64_t(a.D), cuuint64_t(a.Sk), cuuint64_t(a.Hkv), cuuint64_t(a.B)};
-  const cuuint64_t ks[3] = {cuuint64_t(a.ks * 2), cuuint64_t(a.kh * 2), cuuint64_t(a.kb * 2)};
-  const cuuint32_t kbox[4] = {64, 128, 1, 1};
-  TK_RETURN_IF_ERROR(make_map(mk, a.in_dtype, a.k, 4, kd, ks, kbox));
-  return make_map(mv, a.in_dtype, a.v, 4, kd, ks, kbox);
+  TK_RETURN_IF_ERROR(make_map(mq, a.in_dtype, a.q, sm90_q_map(a.D, a.group, a.Sq, a.Hkv, a.B, a.qb, a.qh, a.qs)));
+  const TmaMap kv = sm90_kv_map(a.D, a.Sk, a.Hkv, a.B, a.kb, a.kh, a.ks);
+  TK_RETURN_IF_ERROR(make_map(mk, a.in_dtype, a.k, kv));
+  return make_map(mv, a.in_dtype, a.v, kv);
 }
 
 }  // namespace sm90a
