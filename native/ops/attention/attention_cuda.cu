@@ -166,11 +166,16 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
   int tier = cc >= 80 && hd > 0 ? (decode_shape ? kDecode : kSm80) : kSimt;
   // The sm90 tier only when asked for (above the default), on 9.0, for a prefill shape it takes.
   std::string sm90_why;
+  cuattn::Sm90Maps maps;
   if (g_max_tier.load() >= kSm90 && tier == kSm80) {
     if (cc != 90) {
       sm90_why = "compute capability " + std::to_string(cc / 10) + "." + std::to_string(cc % 10) + " is not 9.0";
     } else {
       sm90_why = cuattn::sm90a::unsupported_reason(a, int(p.q.dtype), int(p.k.dtype), int(p.v.dtype));
+      if (sm90_why.empty()) {
+        const Status ms = cuattn::sm90a::make_maps(a, &maps.q, &maps.k, &maps.v);
+        if (!ms.ok()) sm90_why = ms.message();
+      }
     }
     if (sm90_why.empty()) tier = kSm90;
   }
@@ -208,7 +213,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     a.splits = int(pick_splits(ctas, key_tiles, ctas < sms ? int64_t(sms) : 0, 2, per_split));
     TK_RETURN_IF_ERROR(alloc_ws());
     const dim3 grid(unsigned(ctas), unsigned(a.splits), 1);
-    TK_RETURN_IF_ERROR(cuattn::launch_sm90(a, hd, grid, d.smem_per_block_optin, stream));
+    TK_RETURN_IF_ERROR(cuattn::launch_sm90(a, maps, hd, grid, d.smem_per_block_optin, stream));
     TK_RETURN_IF_ERROR(launch_merge());
     name = "sm90_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " + (bf16 ? "bf16" : "f16") +
            " tma wgmma splits=" + std::to_string(a.splits);

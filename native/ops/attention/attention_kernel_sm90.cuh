@@ -373,17 +373,21 @@ inline Status make_maps(const Args& a, CUtensorMap* mq, CUtensorMap* mk, CUtenso
 
 }  // namespace sm90a
 
+// The tensor maps of one launch (built by the host before it commits to the tier: a map the driver
+// rejects sends the problem to the sm80 kernel with the reason).
+struct Sm90Maps {
+  CUtensorMap q, k, v;
+};
+
 // Launches attn_fwd_sm90 for padded head dim hd (64 / 128) on grid (row tiles * B * Hkv, splits).
-inline Status launch_sm90(const Args& a, int hd, dim3 grid, size_t smem_optin, cudaStream_t st) {
+inline Status launch_sm90(const Args& a, const Sm90Maps& m, int hd, dim3 grid, size_t smem_optin, cudaStream_t st) {
   const Sm90Config c = sm90_config(hd);
   if (size_t(c.smem_bytes()) > smem_optin) return Unsupported("attention: the sm90 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
-  CUtensorMap mq, mk, mv;
-  TK_RETURN_IF_ERROR(sm90a::make_maps(a, &mq, &mk, &mv));
   const bool bf16 = a.in_dtype == int(DType::kBFloat16);
   auto k = hd == 64 ? (bf16 ? attn_fwd_sm90<64, __nv_bfloat16> : attn_fwd_sm90<64, __half>)
                     : (bf16 ? attn_fwd_sm90<128, __nv_bfloat16> : attn_fwd_sm90<128, __half>);
   TK_CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem_bytes()));
-  k<<<grid, kSm90Threads, size_t(c.smem_bytes()), st>>>(mq, mk, mv, a);
+  k<<<grid, kSm90Threads, size_t(c.smem_bytes()), st>>>(m.q, m.k, m.v, a);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
 }
