@@ -70,6 +70,16 @@ __device__ __forceinline__ void wgmma_wait() {
 }
 __device__ __forceinline__ void wgmma_wait0() { wgmma_wait<0>(); }
 
+// ---- named barriers and proxy fences ------------------------------------------------------------------
+// bar.sync id, n: the first n threads that arrive at barrier `id` (1..15; 0 is __syncthreads) wait for each
+// other -- a subset of warps (whole warps) synchronizing without the rest of the CTA.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+// Orders this thread's generic-proxy shared-memory writes before later async-proxy accesses (wgmma
+// operand reads, TMA writes) of the same memory.
+__device__ __forceinline__ void fence_proxy_async_smem() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
 // ---- register reallocation between warp groups ------------------------------------------------------
 template <int N>
 __device__ __forceinline__ void setmaxnreg_dec() {

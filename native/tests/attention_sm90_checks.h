@@ -220,7 +220,9 @@ struct PipeResult {
 
 // One CTA with n tiles, `stages` stages; consumer cs skips the math on tiles >= skip_from[cs]
 // (causal early exit: it still waits and arrives). The schedule is random.
-inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_from)[2], std::mt19937& rng, int mode) {
+// pad_tile: the tile (relative index, -1: none) at which both consumers meet at the named barrier
+// (kvLengths padding zeroed) before either goes on.
+inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_from)[2], std::mt19937& rng, int mode, int64_t pad_tile = -1) {
   PipeResult res;
   std::vector<Bar> full(stages), empty(stages);
   Bar qbar;
@@ -251,7 +253,8 @@ inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_
       }
       if (c_it[cs] >= n) continue;
       const int s = A::sm90_stage(c_it[cs], stages);
-      if (c_state[cs] == 1 || full[s].passed(A::sm90_full_parity(c_it[cs], stages))) ready.push_back(1 + cs);
+      const bool at_pad = c_state[cs] == 1 && c_it[cs] == pad_tile && !(c_it[1 - cs] > pad_tile || (c_it[1 - cs] == pad_tile && c_state[1 - cs] == 1));
+      if ((c_state[cs] == 1 && !at_pad) || (c_state[cs] == 0 && full[s].passed(A::sm90_full_parity(c_it[cs], stages)))) ready.push_back(1 + cs);
     }
     if (!inflight.empty()) ready.push_back(3);
     const bool done = p_q && p_it == n && c_it[0] == n && c_it[1] == n && c_q[0] && c_q[1] && inflight.empty();
@@ -349,8 +352,13 @@ inline void check_pipeline(Ctx& c, std::mt19937& rng) {
         }
       skip[cs] = first_skip;
     }
+    int64_t pad = -1;  // the tile whose V padding rows both consumers zero (named barrier)
+    for (int64_t kt = t_begin; kt < t_end; ++kt) {
+      const A::RowRange pr = A::sm90_v_pad_rows(kt * cfg.bn, cfg.bn, L, Sk);
+      if (pr.end > pr.first) pad = kt - t_begin;
+    }
     for (int rep = 0; rep < 3 && bad.ok; ++rep, ++runs) {
-      PipeResult r = simulate_pipeline(t_end - t_begin, cfg.stages, skip, rng, 0);
+      PipeResult r = simulate_pipeline(t_end - t_begin, cfg.stages, skip, rng, 0, pad);
       if (!r.ok) bad = r, bad.why += " (n=" + std::to_string(t_end - t_begin) + ", stages=" + std::to_string(cfg.stages) + ")";
     }
   }
@@ -358,7 +366,7 @@ inline void check_pipeline(Ctx& c, std::mt19937& rng) {
   for (int stages : {2, 3, 4})
     for (int rep = 0; rep < 20 && bad.ok; ++rep, ++runs) {
       const int64_t skip[2] = {int64_t(rng() % 300), 300};
-      PipeResult r = simulate_pipeline(300, stages, skip, rng, 0);
+      PipeResult r = simulate_pipeline(300, stages, skip, rng, 0, int64_t(rng() % 300));
       if (!r.ok) bad = r;
     }
   c.expect(bad.ok, "attention sm90 pipeline: " + std::to_string(runs) + " random schedules, no deadlock / early overwrite / early read" +
@@ -452,6 +460,9 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
           tma_load(smem, uint32_t(cfg.k_offset(s) + p * BN * 128), kvmap, A::sm90_kv_coord(p, kt, BN, hkv, b), mk.g);
           tma_load(smem, uint32_t(cfg.v_offset(s) + p * BN * 128), kvmap, A::sm90_kv_coord(p, kt, BN, hkv, b), mv.g);
         }
+        const A::RowRange pad = A::sm90_v_pad_rows(kt * BN, BN, L, P.Sk);  // the consumers zero the padding's V rows
+        for (int row = pad.first; row < pad.end; ++row)
+          for (int e = 0; e < HD; e += 8) std::memset(&smem[A::sm90_tile_addr(uint32_t(cfg.v_offset(s)), BN, row, e)], 0, 16);
         const int64_t j0 = kt * BN;
         for (int cs = 0; cs < 2; ++cs) {
           const int64_t row_base = r0 + 64 * cs;
@@ -599,8 +610,17 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
     gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
     gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
     gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    if (sp.kvl)
+    if (sp.kvl) {
       for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : 5);
+      // padding keys hold NaN / Inf (an uninitialized cache): they must not reach any output
+      for (int b = 0; b < P.B; ++b)
+        for (int h = 0; h < P.Hkv; ++h)
+          for (int j = P.kv_len[b]; j < P.Sk; ++j)
+            for (int d = 0; d < P.D; ++d) {
+              const size_t o = ((size_t(b) * P.Hkv + h) * P.Sk + j) * P.D + d;
+              P.k[o] = (j + d) % 2 ? NAN : INFINITY, P.v[o] = (j + d) % 2 ? INFINITY : NAN;
+            }
+    }
     if (sp.mask) {
       P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
       for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;

@@ -219,6 +219,19 @@ TK_HD constexpr TmaCoord sm90_q_coord(int panel, int64_t r0, int64_t group, int6
 }
 TK_HD constexpr TmaCoord sm90_kv_coord(int panel, int64_t kt, int bn, int64_t hkv, int64_t b) { return {{panel * 64, int(kt * bn), int(hkv), int(b), 0}}; }
 
+// kvLengths: a key tile holding key L - 1 (the last valid one) and keys in [L, Sk) would feed the
+// padding's V rows to P V with weight 0 -- and 0 x Inf / NaN is NaN. Those rows, [first, end) of the
+// tile (empty unless L < Sk inside the tile), are zeroed in shared memory before the P V wgmma (keys past
+// Sk are already zero: TMA's out-of-range fill). The sm80 / decode kernels never load them.
+struct RowRange {
+  int first, end;
+};
+TK_HD constexpr RowRange sm90_v_pad_rows(int64_t j0, int bn, int64_t L, int64_t Sk) {
+  const int64_t f = L - j0, e = (Sk < j0 + bn ? Sk : j0 + bn) - j0;
+  return f <= 0 || f >= bn || e <= f ? RowRange{0, 0} : RowRange{int(f), int(e)};
+}
+constexpr int kSm90PadBarrier = 1;  // named barrier of the two consumer warp groups (256 threads)
+
 // Pipeline bookkeeping: K / V tile number `it` (0, 1, ... in this CTA) uses stage it % stages; the
 // consumers wait for completion of phase (it / stages) of full[stage] (parity (it / stages) & 1); the
 // producer waits for phase (it / stages) - 1 of empty[stage] (a fresh barrier counts as having

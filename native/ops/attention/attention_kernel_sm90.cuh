@@ -23,7 +23,8 @@
 //     A operand of the next wgmma (sm90_p_acc) --; O += P V with wgmma.m64nHDk16, P from registers, V
 //     from shared memory N-major (imm-trans-b); wait for it and arrive on empty[s]. A consumer whose
 //     64 rows see no key of the tile (causal) skips the math but still waits and arrives, so the
-//     barrier counts never depend on the rows.
+//     barrier counts never depend on the rows. With kvLengths, the padding keys that share a tile with
+//     the last valid key get their V rows zeroed first (sm90_v_pad_rows; 0 x NaN would be NaN).
 //   Epilogue: quad-reduce the row sums, normalize, store O (out dtype), LSE, or the split's partial
 //     (flash-decoding; merged by attn_merge).
 // Scope (everything else takes the sm80 kernel, with the reason in the recorded kernel name):
@@ -217,6 +218,18 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     const int s = sm90_stage(it, ST);
     mbar_wait(&full[s], sm90_full_parity(it, ST));
     const int64_t j0 = kt * BN;
+    // kvLengths padding inside the tile: zero its V rows (both consumers, whatever their rows see; the
+    // condition is the same for the whole CTA, and true for at most one tile).
+    const RowRange pad = sm90_v_pad_rows(j0, BN, L, a.Sk);
+    if (pad.end > pad.first) {
+      constexpr int CHUNKS = HD / 8;  // 16-byte chunks per V row
+      for (int q = t + 128 * c; q < (pad.end - pad.first) * CHUNKS; q += kSm90Consumers * 128) {
+        const int row = pad.first + q / CHUNKS, e = (q % CHUNKS) * 8;
+        *reinterpret_cast<uint4*>(smem + sm90_tile_addr(C.v_offset(s), BN, row, e)) = make_uint4(0, 0, 0, 0);  // 1024-aligned base
+      }
+      fence_proxy_async_smem();                                   // the zeros before the wgmma reads (async proxy)
+      named_barrier_sync(kSm90PadBarrier, kSm90Consumers * 128);  // every row zeroed before either consumer's P V
+    }
     if (j0 < wg_key_end) {
       // S = Q K^T
       float sc[NS];
