@@ -3,8 +3,10 @@
 // head; cuBLAS by dlopen, the GEMM bench's loader) on the same device tensors, timed with CUDA events
 // (median of runs after warm-up). The issue's targets: D = 128, S = 8192 (and 2048 / 4096), fp16 /
 // bf16, causal and not (useful TFLOP/s count only visible pairs: causal does half the work); decode
-// (Sq = 1 / 4, long Sk, GQA) as GB/s of K / V read.
-import { Tensor } from '../lib';
+// (Sq = 1 / 4, long Sk, GQA) as GB/s of K / V read. On compute capability 9.0 the opt-in sm90 kernel
+// (wgmma + TMA) is also timed, forced through the test hook, for D = 128, S = 8192, float16, causal and
+// not, next to the default tier (sm80) and the baseline.
+import { CudaDeviceInfo, Tensor, devices } from '../lib';
 import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
@@ -29,6 +31,18 @@ export interface AttentionCudaResult {
   baseline: Timed;
   /** tensorkern speed / baseline speed (> 1: tensorkern is faster). */
   ratio?: number;
+  /** The opt-in sm90 kernel (compute capability 9.0, D = 128, S = 8192, float16 only), forced. */
+  sm90?: Timed;
+  sm90Kernel?: string;
+}
+
+/** Whether the sm90 tier is timed for this case (on a 9.0 device). */
+export const timesSm90 = (c: AttentionCase): boolean => c.D === 128 && c.Sq === 8192 && c.Sk === 8192 && c.dtype === 'float16';
+
+function onSm90(device: string): boolean {
+  const idx = Number(device.split(':')[1] ?? 0);
+  const g = devices().filter((d): d is CudaDeviceInfo => d.kind === 'cuda')[idx];
+  return !!g && g.computeCapability === '9.0';
 }
 
 const mk = (c: Omit<AttentionCase, 'name'>): AttentionCase => ({ name: caseName(c), ...c });
@@ -53,6 +67,8 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
   const cublas = native.cublasLoad();
   o.log(cublas.available ? `baseline cuBLAS ${cublas.version} (${cublas.path}) GEMM -> softmax -> GEMM, materialized` : `baseline cuBLAS: missing: ${cublas.why}`);
   const cases = attentionCudaBenchCases(o.sizes);
+  const sm90 = onSm90(o.device);
+  if (!sm90) o.log('sm90 kernel: not timed (the device is not compute capability 9.0)');
   const progress = new Progress(cases.length);
   const out: AttentionCudaResult[] = [];
   cases.forEach((c, idx) => {
@@ -80,6 +96,15 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
     const base = cublas.available ? time('cublas') : { skipped: 'library missing' };
     const r: AttentionCudaResult = { case: c.name, usefulFlops: flops, kvBytes, kernel, tensorkern: tk, baseline: base };
     if ('medianS' in tk && 'medianS' in base) r.ratio = base.medianS / tk.medianS;
+    if (sm90 && timesSm90(c)) {
+      native.attentionCudaSetPath('sm90', 0);
+      try {
+        r.sm90 = time('tensorkern');
+        r.sm90Kernel = native.attentionCudaLastKernel();
+      } finally {
+        native.attentionCudaSetPath('auto', 0);
+      }
+    }
     out.push(r);
     for (const t of [q, k, v, y]) t.dispose();
   });
@@ -87,6 +112,23 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
   const f = (t: Timed, w: 'tflops' | 'kvGBs') => ('medianS' in t ? t[w].toFixed(1) : '-');
   const rows = out.map((r) => [r.case, r.kernel, f(r.tensorkern, 'tflops'), f(r.tensorkern, 'kvGBs'), f(r.baseline, 'tflops'), r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-']);
   o.log(formatTable(['case', 'kernel', 'tensorkern TFLOP/s', 'KV GB/s', 'baseline TFLOP/s', 'tk / baseline'], rows));
+  const s90 = out.filter((r) => r.sm90);
+  if (s90.length)
+    o.log(
+      formatTable(
+        ['case', 'sm90 kernel', 'sm90 TFLOP/s', 'default kernel', 'default TFLOP/s', 'baseline TFLOP/s', 'sm90 / default'],
+        s90.map((r) => [
+          r.case,
+          r.sm90Kernel ?? '-',
+          f(r.sm90!, 'tflops'),
+          r.kernel,
+          f(r.tensorkern, 'tflops'),
+          f(r.baseline, 'tflops'),
+          'medianS' in r.sm90! && 'medianS' in r.tensorkern ? `${(r.tensorkern.medianS / r.sm90!.medianS).toFixed(2)}x` : '-',
+        ]),
+      ),
+    );
+  for (const r of s90) if ('skipped' in r.sm90!) o.log(`${r.case}: sm90 skipped: ${r.sm90!.skipped}`);
   for (const r of out) if ('skipped' in r.tensorkern) o.log(`${r.case}: tensorkern skipped: ${r.tensorkern.skipped}`);
   return { cublas, cases: out };
 }

@@ -141,7 +141,11 @@ export interface NativeBinding {
   attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
   /** The CPU attention kernel family in use for this dtype code. */
   attentionKernel(dtype: number): string;
-  /** Caps the CUDA attention kernel tier ('auto' | 'sm80' | 'simt') and forces KV splits (0 = automatic); tests and benches. */
+  /**
+   * Caps the CUDA attention kernel tier and forces KV splits (0 = automatic); tests and benches. Tiers: 'sm90' (opt-in: the
+   * wgmma + TMA kernel on compute capability 9.0 for the prefill shapes it takes, else as 'decode'), 'auto' = 'decode' (the
+   * split-KV decode kernel for decode shapes, else sm80), 'sm80' (mma.sync), 'simt' (exact fp32).
+   */
   attentionCudaSetPath(kernel: string, splits: number): void;
   /** The kernel the last CUDA attention ran ('' before any). */
   attentionCudaLastKernel(): string;

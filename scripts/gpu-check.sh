@@ -49,6 +49,16 @@ step "bench spmm --device cuda vs cuSPARSE (real matrices, N = 32..256) and cuBL
 node dist-test/lib/cli/main.js bench spmm --device cuda --sizes 32,64,128,256 --json "$OUT/bench-spmm-cuda.json" 2>&1 | tee "$OUT/bench-spmm-cuda.log" || status=1
 step "bench w4a4 --device cuda vs cuBLAS fp16 / bf16"
 node dist-test/lib/cli/main.js bench w4a4 --device cuda --json "$OUT/bench-w4a4-cuda.json" 2>&1 | tee "$OUT/bench-w4a4-cuda.log" || status=1
+# The attention sm90 kernel (wgmma + TMA) is opt-in: the attention suite forces it through the test hook (its
+# "sm90 kernel" tests, also under the sanitizers above), the bench times it on 9.0; this checks the env opt-in.
+step "attention: TENSORKERN_ATTENTION_KERNEL=sm90 reaches the sm90 kernel (compute capability 9.0)"
+TENSORKERN_ATTENTION_KERNEL=sm90 node -e "
+const t = require('./dist-test/lib'); const { native } = require('./dist-test/lib/binding');
+const g = t.devices().find((d) => d.kind === 'cuda');
+if (!g || g.computeCapability !== '9.0') { console.log('SKIP: not compute capability 9.0'); process.exit(0); }
+const n = 1 * 4 * 256 * 128, x = (s) => t.Tensor.from(Array.from({ length: n }, (_, i) => Math.sin(i * s)), [1, 4, 256, 128], { dtype: 'float16', device: 'cuda' });
+t.attention(x(0.1), x(0.2), x(0.3), { causal: true }).then((r) => { const k = native.attentionCudaLastKernel(); console.log('kernel:', k); process.exit(/^sm90_hd128/.test(k) ? 0 : 1); });
+" 2>&1 | tee "$OUT/attention-sm90-env.log" || status=1
 step "bench attention --device cuda vs cuBLAS GEMM -> softmax -> GEMM"
 node dist-test/lib/cli/main.js bench attention --device cuda --json "$OUT/bench-attention-cuda.json" 2>&1 | tee "$OUT/bench-attention-cuda.log" || status=1
 exit $status

@@ -1,7 +1,9 @@
 // attention(q, k, v, opts): exact softmax attention, fused (FlashAttention-style tiling with an online
 // softmax: the Sq x Sk score matrix is never materialized), on CPU tensors or on a CUDA device (tensors
 // where the inputs are; float32 inputs run on the GPU's tensor cores converted to float16 on load --
-// TENSORKERN_ATTENTION_KERNEL=simt for exact fp32). Semantics: DESIGN.md §5.
+// TENSORKERN_ATTENTION_KERNEL=simt for exact fp32; TENSORKERN_ATTENTION_KERNEL=sm90 opts in to the
+// Hopper wgmma + TMA kernel on compute capability 9.0, float16 / bfloat16 head dims 33..128 -- not yet
+// the default: it has not run on an H100). Semantics: DESIGN.md §5.
 //
 //   q [B, Hq, Sq, D], k / v [B, Hkv, Sk, D] (layout 'bhsd', the default), or [B, S, H, D] ('bshd');
 //   Hq a multiple of Hkv (GQA / MQA: query head h uses KV head floor(h / (Hq / Hkv))); Sq != Sk allowed.

@@ -22,6 +22,7 @@
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
+#include "attention_sm90_checks.h"
 #include "thread_pool_checks.h"
 
 namespace {
@@ -393,6 +394,8 @@ int main(int argc, char** argv) {
   std::printf("cuda w4a4 index math: done\n");
   attention_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda attention index math and sm80 emulation: done\n");
+  attention_sm90_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda attention sm90 layouts, pipeline simulation and emulation: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

@@ -1,6 +1,7 @@
 // attention on a real GPU: every case of test/cases/attention.ts (the CPU suite's table) on device
-// tensors against the float64 reference, on every kernel the device can run (the sm80 mma.sync
-// kernel on >= 8.0, the exact-fp32 SIMT kernel everywhere), forced KV splits (flash-decoding and its
+// tensors against the float64 reference, on every kernel the device can run (the sm90 wgmma + TMA
+// kernel on 9.0, forced -- it is opt-in --, the sm80 mma.sync kernel on >= 8.0, the exact-fp32 SIMT
+// kernel everywhere), forced KV splits (flash-decoding and its
 // merge), head dims 96 / 200 / 256 (padded tile configs), other output dtypes, and a larger causal
 // GQA problem checked on sampled rows. Runs under jest or `node --test` (scripts/gpu-check.sh);
 // skips, printing why, without a GPU.
@@ -203,12 +204,62 @@ describeGpu('attention cuda', () => {
     for (const od of ['float32', 'bfloat16'] as DType[]) await runCase(c, built(c, CASES.indexOf(c)), major >= 80, od);
   });
 
+  // The sm90 (wgmma + TMA) kernel, forced through the hook: opt-in (TENSORKERN_ATTENTION_KERNEL=sm90) until it
+  // has run on an H100. Problems it does not take run the tier below, the reason in the kernel name.
+  const sm90Takes = (c: AttentionCase) =>
+    (c.dtype === 'float16' || c.dtype === 'bfloat16') && c.D > 32 && c.D <= 128 && c.D % 8 === 0 && 128 % (c.Hq / c.Hkv) === 0 && !isDecodeShape(c);
+  const sm90Expect = (c: AttentionCase) => (sm90Takes(c) ? /^sm90_hd(64|128)_128x128 / : isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd.*\(sm90: /);
+
+  test('sm90 kernel: every CPU case on device tensors', async () => {
+    if (major !== 90) return printSkip(`attention cuda sm90 kernel: compute capability ${major / 10} is not 9.0`);
+    await withPath('sm90', 0, async () => {
+      for (const [i, c] of CASES.entries()) {
+        const kernel = await runCase(c, built(c, i), true);
+        if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, sm90Expect(c), `${c.name}: ${kernel}`);
+      }
+    });
+  });
+
+  test('sm90 kernel: head dims 40..128, GQA groups 1..8, causal, kvLengths, masks, softcap, many key tiles, KV splits', async () => {
+    if (major !== 90) return printSkip(`attention cuda sm90 kernel: compute capability ${major / 10} is not 9.0`);
+    const cases: AttentionCase[] = [];
+    for (const D of QUICK ? [128] : [40, 64, 96, 128])
+      for (const dtype of ['float16', 'bfloat16'] as DType[]) {
+        cases.push(mk({ B: 2, Hq: 4, Hkv: 4, Sq: 300, Sk: 700, D, dtype }));  // 6 key tiles: the stage ring wraps
+        cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 250, Sk: 250, D, dtype, causal: true }));  // GQA group 4, causal block skip
+      }
+    cases.push(mk({ B: 2, Hq: 8, Hkv: 1, Sq: 33, Sk: 520, D: 128, dtype: 'bfloat16', causal: true, kvLengths: [400, 37] }));
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 2, Sq: 130, Sk: 260, D: 64, dtype: 'float16', softcap: 30, mask: { kind: 'float', shape: [1, 2, 130, 260] } }));
+    cases.push(mk({ B: 2, Hq: 4, Hkv: 2, Sq: 64, Sk: 200, D: 128, dtype: 'bfloat16', causal: true, mask: { kind: 'bool', shape: [2, 1, 64, 200] } }));
+    cases.push(mk({ B: 1, Hq: 4, Hkv: 4, Sq: 200, Sk: 200, D: 128, dtype: 'float16', layout: 'bshd', causal: true }));
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 2, Sq: 300, Sk: 100, D: 64, dtype: 'float16', causal: true }));  // rows that see no key
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 1, Sq: 100, Sk: 300, D: 128, dtype: 'float16', kvLengths: [0] }));  // nothing visible
+    for (const splits of [0, 3])
+      await withPath('sm90', splits, async () => {
+        for (const [i, c] of cases.entries()) {
+          const kernel = await runCase(c, build(c, 6000 + i), true);
+          assert.match(kernel, sm90Expect(c), `${c.name}: ${kernel}`);
+          if (splits === 3 && c.Sk > 256 && !c.kvLengths) assert.match(kernel, /splits=[23]/, `${c.name}: ${kernel}`);
+        }
+      });
+    // What it does not take falls back with the reason: float32, head dim 256, decode shapes.
+    await withPath('sm90', 0, async () => {
+      const f32 = mk({ B: 1, Hq: 2, Hkv: 2, Sq: 70, Sk: 90, D: 64, dtype: 'float32' });
+      assert.match(await runCase(f32, build(f32, 1), true), /^sm80_hd64.*\(sm90: dtype/);
+      const d256 = mk({ B: 1, Hq: 2, Hkv: 2, Sq: 70, Sk: 90, D: 256, dtype: 'float16' });
+      assert.match(await runCase(d256, build(d256, 2), true), /^sm80_hd256.*\(sm90: head dim/);
+      const dec = mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 900, D: 128, dtype: 'bfloat16' });
+      assert.match(await runCase(dec, build(dec, 3), true), /^decode_hd128/);
+    });
+  });
+
   test('larger causal GQA prefill (sampled rows) on every kernel', async () => {
     if (QUICK) return printSkip('large shapes: TK_GPU_QUICK=1');
-    for (const tier of tiers)
+    for (const tier of [...tiers, ...(major === 90 ? ['sm90'] : [])])
       await withPath(tier, 0, async () => {
         const c = mk({ B: 1, Hq: 4, Hkv: 2, Sq: 600, Sk: 600, D: 128, dtype: 'bfloat16', causal: true });
-        await runCase(c, build(c, 77), tier === 'sm80');
+        const kernel = await runCase(c, build(c, 77), tier !== 'simt');
+        if (tier === 'sm90') assert.match(kernel, /^sm90_hd128/, kernel);
       });
   });
 });

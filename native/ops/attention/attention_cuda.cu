@@ -3,7 +3,13 @@
 // synchronizes (the caller is a worker thread). Errors come back as Status; nothing here aborts; the
 // split workspace is freed on every path.
 //
-// Kernels (attention_kernel_decode.cuh, attention_kernel_sm80.cuh):
+// Kernels (attention_kernel_sm90.cuh, attention_kernel_decode.cuh, attention_kernel_sm80.cuh):
+//   sm90  wgmma + TMA FlashAttention-3-style kernel (producer warp group + two consumer warp groups),
+//         compute capability 9.0 only, OPT-IN (TENSORKERN_ATTENTION_KERNEL=sm90 or the test hook)
+//         until it has run on an H100: written and compiled without one. float16 / bfloat16 q / k / v
+//         of one dtype, head dim 33..128, TMA-compatible strides / alignment, 128 % group == 0; any
+//         other problem (and every decode shape) takes the tier below, the reason kept in the
+//         recorded kernel name ("sm80_... (sm90: <reason>)").
 //   decode split-KV decode kernel (flash-decoding), compute capability >= 8.0, Sq * group <= 8
 //         packed rows (decode steps: Sq = 1..8 with MHA, one GQA group): fp32 FMA on 16-bit K / V
 //         tiles streamed by cp.async, no 16-row mma tile; splits for about four CTAs per SM, merged
@@ -15,8 +21,9 @@
 //         P, fp32 accumulation and softmax; values must fit float16's range, |x| < 65504). The
 //         simt kernel (TENSORKERN_ATTENTION_KERNEL=simt) is the exact-fp32 alternative.
 //   simt  exact fp32, every device (sm_75) and any head dim (shared memory permitting).
-// TENSORKERN_ATTENTION_KERNEL = auto (= decode) | sm80 | simt caps the tier (tests:
-// attention_cuda_set_path): sm80 keeps decode shapes on the mma.sync kernel.
+// TENSORKERN_ATTENTION_KERNEL = sm90 | auto (= decode) | sm80 | simt caps the tier (tests:
+// attention_cuda_set_path): sm80 keeps decode shapes on the mma.sync kernel; sm90 runs prefill shapes
+// on the wgmma kernel where it applies and decode shapes on the decode kernel.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -28,17 +35,20 @@
 #include "attention.h"
 #include "attention_kernel_decode.cuh"
 #include "attention_kernel_sm80.cuh"
+#include "attention_kernel_sm90.cuh"
 
 namespace tk {
 namespace {
 
 using cuattn::Args;
-// Tiers, highest first: decode (the split-KV decode kernel where the shape takes it, else sm80),
+// Tiers, highest first: sm90 (opt-in: the wgmma kernel on compute capability 9.0 where the problem
+// fits it, else as decode), decode (the split-KV decode kernel where the shape takes it, else sm80),
 // sm80, simt. "auto" = "decode"; "sm80" keeps decode shapes on the mma.sync kernel.
-enum Tier { kSimt = 0, kSm80 = 1, kDecode = 2 };
+enum Tier { kSimt = 0, kSm80 = 1, kDecode = 2, kSm90 = 3 };
 
 int tier_from_name(const char* s) {
   if (!s || !*s || std::strcmp(s, "auto") == 0 || std::strcmp(s, "decode") == 0) return kDecode;
+  if (std::strcmp(s, "sm90") == 0) return kSm90;
   if (std::strcmp(s, "sm80") == 0) return kSm80;
   if (std::strcmp(s, "simt") == 0) return kSimt;
   return -1;
@@ -154,6 +164,21 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
   const int hd = cuattn::padded_head_dim(s.D);
   const bool decode_shape = s.Sq * s.group <= cuattn::kDecodeRows;
   int tier = cc >= 80 && hd > 0 ? (decode_shape ? kDecode : kSm80) : kSimt;
+  // The sm90 tier only when asked for (above the default), on 9.0, for a prefill shape it takes.
+  std::string sm90_why;
+  cuattn::Sm90Maps maps;
+  if (g_max_tier.load() >= kSm90 && tier == kSm80) {
+    if (cc != 90) {
+      sm90_why = "compute capability " + std::to_string(cc / 10) + "." + std::to_string(cc % 10) + " is not 9.0";
+    } else {
+      sm90_why = cuattn::sm90a::unsupported_reason(a, int(p.q.dtype), int(p.k.dtype), int(p.v.dtype));
+      if (sm90_why.empty()) {
+        const Status ms = cuattn::sm90a::make_maps(a, &maps.q, &maps.k, &maps.v);
+        if (!ms.ok()) sm90_why = ms.message();
+      }
+    }
+    if (sm90_why.empty()) tier = kSm90;
+  }
   if (tier > g_max_tier.load()) tier = g_max_tier.load();
 
   std::string name;
@@ -177,7 +202,22 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     }
     return Status::Ok();
   };
-  if (tier == kDecode) {
+  if (tier == kSm90) {
+    const cuattn::Sm90Config c = cuattn::sm90_config(hd);
+    a.vec = true;
+    a.row_tiles = (s.Sq * s.group + c.bm - 1) / c.bm;
+    const int64_t ctas = a.row_tiles * s.B * s.Hkv;
+    if (ctas > INT32_MAX) return Unsupported("attention: too many row tiles for one grid");
+    const int64_t key_tiles = (s.Sk + c.bn - 1) / c.bn;
+    // As sm80: KV splits (flash-decoding) when the row tiles cannot fill the SMs (one CTA per SM).
+    a.splits = int(pick_splits(ctas, key_tiles, ctas < sms ? int64_t(sms) : 0, 2, per_split));
+    TK_RETURN_IF_ERROR(alloc_ws());
+    const dim3 grid(unsigned(ctas), unsigned(a.splits), 1);
+    TK_RETURN_IF_ERROR(cuattn::launch_sm90(a, maps, hd, grid, d.smem_per_block_optin, stream));
+    TK_RETURN_IF_ERROR(launch_merge());
+    name = "sm90_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " + (bf16 ? "bf16" : "f16") +
+           " tma wgmma splits=" + std::to_string(a.splits);
+  } else if (tier == kDecode) {
     const cuattn::DecodeConfig c = cuattn::decode_config(hd);
     if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the decode kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
     a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.k) && aligned16(a.v);
@@ -220,7 +260,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     TK_RETURN_IF_ERROR(launch_merge());
     name = "sm80_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " +
            (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
-           " splits=" + std::to_string(a.splits);
+           " splits=" + std::to_string(a.splits) + (sm90_why.empty() ? "" : " (sm90: " + sm90_why + ")");
   } else {
     const int64_t smem = int64_t(cuattn::kSimtWarps) * 2 * s.D * 4;
     if (size_t(smem) > d.smem_per_block_optin) return Unsupported("attention: head dim " + std::to_string(s.D) + " is too large for the CUDA kernels");

@@ -116,6 +116,130 @@ TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t Sq, int64_t L, bo
 TK_HD constexpr int64_t split_tiles_per(int64_t n_tiles, int splits) { return splits <= 1 ? n_tiles : (n_tiles + splits - 1) / splits; }
 
 
+// ---- sm_90a kernel (attn_fwd_sm90, attention_kernel_sm90.cuh) -------------------------------------
+// CTA = 3 warp groups: WG0 the producer (one thread issues every TMA load), WG1 / WG2 consumers owning
+// packed rows [64c, 64c + 64) of the 128-row tile (c = wg - 1). Head dims 64 and 128 only (other
+// padded head dims take the sm80 kernel), 128 keys per K / V tile.
+//   shared memory (base 1024-byte aligned): Q (128 rows x hd) | stages x K (128 keys x hd) |
+//   stages x V | mbarriers full[stages], empty[stages], q.
+//   HD 128: 32 KiB Q + 2 x 64 KiB (K + V) = 160 KiB, 2 stages. HD 64: 16 + 3 x 32 = 112 KiB, 3 stages.
+// Every tile is stored as it arrives from TMA with CU_TENSOR_MAP_SWIZZLE_128B: in "panels" of 64
+// elements (one 128-byte swizzle row) per row, panel p holding elements [64p, 64p + 64) of every
+// row, rows 128 bytes apart, a panel = rows x 128 bytes; inside each 1024-byte block of 8 rows the
+// 16-byte chunk c of row r is at chunk c ^ (r % 8) (cugemm::sm90_offset_128b). The swizzle is a
+// function of the shared-memory address bits (bits 4-6 ^= bits 7-9), so panel bases must be
+// 1024-byte aligned (they are multiples of 1024 from an aligned base).
+struct Sm90Config {
+  int hd, bm, bn, stages;
+  constexpr int panels() const { return hd / 64; }
+  constexpr int q_bytes() const { return bm * hd * 2; }
+  constexpr int kv_bytes() const { return bn * hd * 2; }  // one of K / V, one stage
+  constexpr int bar_offset() const { return q_bytes() + 2 * stages * kv_bytes(); }
+  constexpr int smem_bytes() const { return 1024 + bar_offset() + (2 * stages + 1) * 8; }  // + alignment slack
+  constexpr int k_offset(int stage) const { return q_bytes() + stage * kv_bytes(); }
+  constexpr int v_offset(int stage) const { return q_bytes() + (stages + stage) * kv_bytes(); }
+};
+constexpr Sm90Config kSm90Cfg64{64, 128, 128, 3};
+constexpr Sm90Config kSm90Cfg128{128, 128, 128, 2};
+constexpr int kSm90Threads = 384;
+constexpr int kSm90Consumers = 2;
+TK_HD constexpr Sm90Config sm90_config(int hd) { return hd == 64 ? Sm90Config{64, 128, 128, 3} : Sm90Config{128, 128, 128, 2}; }
+
+// 128B swizzle as a function of the shared-memory address (TMA writes and wgmma reads agree on it).
+TK_HD constexpr uint32_t sw128(uint32_t addr) { return addr ^ (((addr >> 7) & 7u) << 4); }
+// Where TMA puts element (row, e) of a panelled tile with `rows` rows at (1024-aligned) `base`.
+TK_HD constexpr uint32_t sm90_tile_addr(uint32_t base, int rows, int row, int e) {
+  return sw128(base + uint32_t((e / 64) * rows * 128 + row * 128 + (e % 64) * 2));
+}
+
+// Descriptor start addresses (offsets from the tile / stage base) of the wgmma operands, per k step:
+//   S = Q K^T, m64n128k16, both K-major (k = head-dim elements): k step kk (16 elements = 32 bytes)
+//     lies in panel kk / 4 at byte 32 * (kk % 4) of each 128-byte row; the next 8 rows are 1024
+//     bytes on (SBO = 1024; LBO unused with the swizzle inside one row: 16). Q: consumer c's rows
+//     start 64 rows (8 KiB) into each panel.
+//   O += P V, m64nHDk16, B = V N-major (imm-trans-b = 1; n = head-dim elements contiguous in a row,
+//     k = keys = rows): key step kk (16 keys) starts at row 16kk; 64 n-elements per 128-byte row,
+//     the next 64 (next panel) LBO = bn * 128 bytes on; the next 8 keys SBO = 1024 bytes on.
+// PTX ISA "Shared Memory Matrix Layout" canonical forms, 128B swizzle, T = 8 16-bit elements:
+//   K-major ((8,m),(T,2k)):((8T,SBO),(1,T)); MN-major ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO)).
+TK_HD constexpr uint32_t sm90_q_desc_off(const Sm90Config& c, int consumer, int kk) {
+  return uint32_t((kk / 4) * c.bm * 128 + consumer * 64 * 128 + (kk % 4) * 32);
+}
+TK_HD constexpr uint32_t sm90_k_desc_off(const Sm90Config& c, int kk) { return uint32_t((kk / 4) * c.bn * 128 + (kk % 4) * 32); }
+TK_HD constexpr uint32_t sm90_v_desc_off(const Sm90Config&, int kk) { return uint32_t(kk * 16 * 128); }
+TK_HD constexpr uint32_t sm90_v_lbo(const Sm90Config& c) { return uint32_t(c.bn * 128); }
+constexpr uint32_t kSm90Sbo = 1024;
+
+// What wgmma reads for a descriptor (start, LBO, SBO, 128B swizzle), per the canonical layouts above:
+// K-major operand element (row m / n, k element), and MN-major operand element (mn element, k).
+TK_HD constexpr uint32_t wgmma_kmajor_sw128(uint32_t start, uint32_t sbo, int row, int k) {
+  return sw128(start + uint32_t((row % 8) * 128 + (row / 8) * sbo + k * 2));
+}
+TK_HD constexpr uint32_t wgmma_mnmajor_sw128(uint32_t start, uint32_t lbo, uint32_t sbo, int mn, int k) {
+  return sw128(start + uint32_t((mn % 64) * 2 + (mn / 64) * lbo + (k % 8) * 128 + (k / 8) * sbo));
+}
+
+// Register fragments (PTX ISA "Register Fragments", wgmma .m64nNk16): thread t of the warp group,
+// warp w = t / 32, g = lane / 4, q = lane % 4.
+//   D (fp32 accumulator, N/2 per thread): element i at row 16w + g + 8 * ((i >> 1) & 1), column
+//     8 * (i >> 2) + 2q + (i & 1)  (cugemm::wgmma_frag_d);
+//   A in registers (16-bit, 4 x .b32 per thread = a0..a7): register r holds the pair at row
+//     16w + g + 8 * (r & 1), k columns 8 * (r >> 1) + 2q + {0, 1}.
+TK_HD constexpr RowCol wgmma_frag_a_reg(int thread_in_group, int reg) {
+  return {16 * (thread_in_group >> 5) + ((thread_in_group & 31) >> 2) + 8 * (reg & 1), 8 * (reg >> 1) + 2 * (thread_in_group & 3)};
+}
+// So the P operand of key step kk, register r, is the pair of S accumulators (i, i + 1) with
+// i = 8kk + 2r: same row, keys 16kk + 8(r >> 1) + 2q + {0, 1} -- no data movement between threads.
+TK_HD constexpr int sm90_p_acc(int kk, int reg) { return 8 * kk + 2 * reg; }
+
+// TMA tensor maps (cuTensorMapEncodeTiled arguments; dim 0 innermost, byte strides of dims 1..) and
+// the box coordinates the producer issues. Q: 5D {D, group, Sq, Hkv, B} with strides {qh, qs,
+// group * qh, qb} (the query head hkv * group + gi at gi * qh + hkv * group * qh), box {64, group,
+// 128 / group, 1, 1}: the box's 128 rows of 128 bytes are (query r0 / group + rr / group, head
+// rr % group) = packed rows r0 .. r0 + 127 in order (needs 128 % group == 0). K / V: 4D {D, Sk, Hkv,
+// B}, box {64, 128, 1, 1}. Panel p of a tile is the box at head-dim coordinate 64p. Coordinates
+// past a dimension (rows past Sq, keys past Sk, head-dim elements past D) read as zero.
+struct TmaMap {
+  int rank;
+  int64_t dims[5];
+  int64_t strides[4];  // bytes, of dims 1 .. rank - 1
+  int box[5];
+};
+struct TmaCoord {
+  int c[5];
+};
+TK_HD constexpr TmaMap sm90_q_map(int64_t D, int64_t group, int64_t Sq, int64_t Hkv, int64_t B, int64_t qb, int64_t qh, int64_t qs) {
+  return {5, {D, group, Sq, Hkv, B}, {qh * 2, qs * 2, group * qh * 2, qb * 2}, {64, int(group), int(128 / group), 1, 1}};
+}
+TK_HD constexpr TmaMap sm90_kv_map(int64_t D, int64_t Sk, int64_t Hkv, int64_t B, int64_t kb, int64_t kh, int64_t ks) {
+  return {4, {D, Sk, Hkv, B, 1}, {ks * 2, kh * 2, kb * 2, 0}, {64, 128, 1, 1, 1}};
+}
+TK_HD constexpr TmaCoord sm90_q_coord(int panel, int64_t r0, int64_t group, int64_t hkv, int64_t b) {
+  return {{panel * 64, 0, int(r0 / group), int(hkv), int(b)}};
+}
+TK_HD constexpr TmaCoord sm90_kv_coord(int panel, int64_t kt, int bn, int64_t hkv, int64_t b) { return {{panel * 64, int(kt * bn), int(hkv), int(b), 0}}; }
+
+// kvLengths: a key tile holding key L - 1 (the last valid one) and keys in [L, Sk) would feed the
+// padding's V rows to P V with weight 0 -- and 0 x Inf / NaN is NaN. Those rows, [first, end) of the
+// tile (empty unless L < Sk inside the tile), are zeroed in shared memory before the P V wgmma (keys past
+// Sk are already zero: TMA's out-of-range fill). The sm80 / decode kernels never load them.
+struct RowRange {
+  int first, end;
+};
+TK_HD constexpr RowRange sm90_v_pad_rows(int64_t j0, int bn, int64_t L, int64_t Sk) {
+  const int64_t f = L - j0, e = (Sk < j0 + bn ? Sk : j0 + bn) - j0;
+  return f <= 0 || f >= bn || e <= f ? RowRange{0, 0} : RowRange{int(f), int(e)};
+}
+constexpr int kSm90PadBarrier = 1;  // named barrier of the two consumer warp groups (256 threads)
+
+// Pipeline bookkeeping: K / V tile number `it` (0, 1, ... in this CTA) uses stage it % stages; the
+// consumers wait for completion of phase (it / stages) of full[stage] (parity (it / stages) & 1); the
+// producer waits for phase (it / stages) - 1 of empty[stage] (a fresh barrier counts as having
+// completed the phase before phase 0: parity ((it / stages) & 1) ^ 1 returns at once).
+TK_HD constexpr int sm90_stage(int64_t it, int stages) { return int(it % stages); }
+TK_HD constexpr uint32_t sm90_full_parity(int64_t it, int stages) { return uint32_t((it / stages) & 1); }
+TK_HD constexpr uint32_t sm90_empty_parity(int64_t it, int stages) { return uint32_t(((it / stages) & 1) ^ 1); }
+
 // ---- split-KV decode kernel (attn_decode) -----------------------------------------------------------
 // For Sq * group <= kDecodeRows packed rows (decode steps: Sq = 1..8 with MHA, a whole GQA group):
 // one CTA = kDecodeWarps warps on one (batch, kv head, chunk of <= 8 rows), a contiguous run of

@@ -73,7 +73,7 @@ Napi::Value AttentionCudaSetPath(const Napi::CallbackInfo& info) {
   const std::string kernel = info[0].As<Napi::String>().Utf8Value();
   const int32_t splits = get_int(env, info[1], "splits", 0, 128);
   if (!attention_cuda_set_path(kernel.c_str(), splits)) {
-    throw_status(env, InvalidArgument("Expected 'auto', 'sm80' or 'simt' for kernel but received \"" + kernel + "\""));
+    throw_status(env, InvalidArgument("Expected 'auto', 'sm90', 'decode', 'sm80' or 'simt' for kernel but received \"" + kernel + "\""));
   }
   return env.Undefined();
 }
