@@ -215,18 +215,9 @@ __global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
         num += f * mo[(w * R + r) * HD + d];
       }
     }
-    const bool any = den > 0.0f;
-    const float val = any ? num / den : 0.0f;
-    const float lse = any ? (M + log2f(den)) * 0.6931471805599453f : -INFINITY;
-    const RowMap q = row_to_query(r0 + r, hkv, a.group);
-    const int64_t lrow = (b * a.Hq + q.h) * a.Sq + q.i;
-    if (a.splits > 1) {
-      a.ws_o[(int64_t(split) * a.B * a.Hq * a.Sq + lrow) * a.D + d] = val;
-      if (d == 0) a.ws_lse[int64_t(split) * a.B * a.Hq * a.Sq + lrow] = lse;
-    } else {
-      st_float(a.out, a.out_dtype, b * a.qb + q.h * a.qh + q.i * a.qs + d, val);
-      if (a.lse && d == 0) a.lse[lrow] = lse;
-    }
+    const RowOut ro = row_out(a, den, M, b, row_to_query(r0 + r, hkv, a.group), split);
+    ro.put(a, d, num);
+    if (d == 0) ro.put_lse();
   }
 #endif
 }

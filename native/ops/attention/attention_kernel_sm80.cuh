@@ -81,6 +81,42 @@ __device__ __forceinline__ float apply_mask(const Args& a, float s, int64_t b, i
   return s + m;
 }
 
+// Where one finished query row goes: the split's normalized partial in the workspace (splits > 1;
+// merged by attn_merge) or the output row and its LSE. Shared by the sm80, sm90 and decode kernels.
+struct RowOut {
+  float inv;     // 1 / l (0 for a row that saw no key)
+  float lse;     // natural-log LSE (-inf for a row that saw no key)
+  float* part;   // the partial's row (splits > 1), else null
+  int64_t out;   // the output row's element offset (splits == 1)
+  float* lse_at; // where the LSE goes (null: not asked for)
+  __device__ __forceinline__ void put(const Args& a, int64_t col, float acc) const {
+    if (col >= a.D) return;
+    if (part) part[col] = acc * inv;
+    else st_float(a.out, a.out_dtype, out + col, acc * inv);
+  }
+  __device__ __forceinline__ void put_lse() const {
+    if (lse_at) *lse_at = lse;
+  }
+};
+// l: the row's sum of exp2(s - m); m: its running max in log2 units.
+__device__ __forceinline__ RowOut row_out(const Args& a, float l, float m, int64_t b, RowMap q, int split) {
+  const bool any = l > 0.0f;
+  RowOut r;
+  r.inv = any ? 1.0f / l : 0.0f;
+  r.lse = any ? (m + log2f(l)) * 0.6931471805599453f : -INFINITY;
+  const int64_t lrow = (b * a.Hq + q.h) * a.Sq + q.i;  // row of lse [B, Hq, Sq]
+  const int64_t part_row = int64_t(split) * a.B * a.Hq * a.Sq + lrow;
+  r.part = a.splits > 1 ? a.ws_o + part_row * a.D : nullptr;
+  r.out = b * a.qb + q.h * a.qh + q.i * a.qs;
+  r.lse_at = a.splits > 1 ? a.ws_lse + part_row : a.lse ? a.lse + lrow : nullptr;
+  return r;
+}
+// Sum over the four lanes of a quad (the lanes that share a row of an mma accumulator).
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
 template <class T> __device__ __forceinline__ uint32_t pack2(float x, float y);
 template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y) {
   __half2 h = __floats2half2_rn(x, y);
@@ -308,40 +344,16 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
 
   // Epilogue: quad-reduce l, normalize, store (or store the split's partial).
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    l_run[h] += __shfl_xor_sync(0xffffffffu, l_run[h], 1);
-    l_run[h] += __shfl_xor_sync(0xffffffffu, l_run[h], 2);
-  }
+  for (int h = 0; h < 2; ++h) l_run[h] = quad_sum(l_run[h]);
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const int64_t row = h ? row_hi : row_lo;
-    if (row >= rows_total) continue;
-    const RowMap qm = h ? q_hi : q_lo;
-    const bool any = l_run[h] > 0.0f;
-    const float inv = any ? 1.0f / l_run[h] : 0.0f;
-    const float lse = any ? (m_run[h] + log2f(l_run[h])) * 0.6931471805599453f : -INFINITY;
-    const int64_t lrow = (b * a.Hq + qm.h) * a.Sq + qm.i;  // row of lse [B, Hq, Sq]
-    if (a.splits > 1) {
-      float* wo = a.ws_o + (int64_t(split) * a.B * a.Hq * a.Sq + lrow) * a.D;
+    if ((h ? row_hi : row_lo) >= rows_total) continue;
+    const RowOut ro = row_out(a, l_run[h], m_run[h], b, h ? q_hi : q_lo, split);
 #pragma unroll
-      for (int d = 0; d < DB; ++d)
+    for (int d = 0; d < DB; ++d)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int64_t col = d * 8 + 2 * (lane & 3) + e;
-          if (col < a.D) wo[col] = o[d][2 * h + e] * inv;
-        }
-      if ((lane & 3) == 0) a.ws_lse[int64_t(split) * a.B * a.Hq * a.Sq + lrow] = lse;
-    } else {
-      const int64_t ob = b * a.qb + qm.h * a.qh + qm.i * a.qs;
-#pragma unroll
-      for (int d = 0; d < DB; ++d)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int64_t col = d * 8 + 2 * (lane & 3) + e;
-          if (col < a.D) st_float(a.out, a.out_dtype, ob + col, o[d][2 * h + e] * inv);
-        }
-      if (a.lse && (lane & 3) == 0) a.lse[lrow] = lse;
-    }
+      for (int e = 0; e < 2; ++e) ro.put(a, d * 8 + 2 * (lane & 3) + e, o[d][2 * h + e]);
+    if ((lane & 3) == 0) ro.put_lse();
   }
 #endif
 }

@@ -305,38 +305,15 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
 
   // Epilogue: quad-reduce l, normalize, store (or store the split's partial).
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    l_run[h] += __shfl_xor_sync(0xffffffffu, l_run[h], 1);
-    l_run[h] += __shfl_xor_sync(0xffffffffu, l_run[h], 2);
-  }
+  for (int h = 0; h < 2; ++h) l_run[h] = quad_sum(l_run[h]);
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const int64_t row = h ? row_hi : row_lo;
-    if (row >= rows_total) continue;
-    const RowMap qm = h ? q_hi : q_lo;
-    const bool any = l_run[h] > 0.0f;
-    const float inv = any ? 1.0f / l_run[h] : 0.0f;
-    const float lse = any ? (m_run[h] + log2f(l_run[h])) * 0.6931471805599453f : -INFINITY;
-    const int64_t lrow = (b * a.Hq + qm.h) * a.Sq + qm.i;  // row of lse [B, Hq, Sq]
-    if (a.splits > 1) {
-      float* wo = a.ws_o + (int64_t(split) * a.B * a.Hq * a.Sq + lrow) * a.D;
+    if ((h ? row_hi : row_lo) >= rows_total) continue;
+    const RowOut ro = row_out(a, l_run[h], m_run[h], b, h ? q_hi : q_lo, split);
 #pragma unroll
-      for (int i = 0; i < NO; ++i) {
-        if (((i >> 1) & 1) != h) continue;
-        const int64_t col = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
-        if (col < a.D) wo[col] = o[i] * inv;
-      }
-      if ((lane & 3) == 0) a.ws_lse[int64_t(split) * a.B * a.Hq * a.Sq + lrow] = lse;
-    } else {
-      const int64_t ob = b * a.qb + qm.h * a.qh + qm.i * a.qs;
-#pragma unroll
-      for (int i = 0; i < NO; ++i) {
-        if (((i >> 1) & 1) != h) continue;
-        const int64_t col = 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
-        if (col < a.D) st_float(a.out, a.out_dtype, ob + col, o[i] * inv);
-      }
-      if (a.lse && (lane & 3) == 0) a.lse[lrow] = lse;
-    }
+    for (int i = 0; i < NO; ++i)
+      if (((i >> 1) & 1) == h) ro.put(a, 8 * (i >> 2) + 2 * (lane & 3) + (i & 1), o[i]);
+    if ((lane & 3) == 0) ro.put_lse();
   }
 #endif
 }
