@@ -373,7 +373,7 @@ int main(int argc, char** argv) {
     default: break;
   }
   std::vector<Case> cases;
-  const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 257}, {33, 7, 100}, {1, 300, 77}, {16, 100, 40}, {40, 70, 90}, {100, 61, 300}, {130, 257, 129}};
+  const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 257}, {33, 7, 100}, {1, 300, 77}, {16, 100, 40}, {40, 70, 90}, {100, 61, 300}, {130, 257, 129}, {300, 1, 77}};
   for (auto& sz : sizes)
     for (int t = 0; t < 4; ++t)
       for (tk::DType dt : {tk::DType::kFloat32, tk::DType::kBFloat16, tk::DType::kInt8}) {

@@ -71,15 +71,25 @@ export function gemmTestCases(): GemmCase[] {
       for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
   cases.push(mk({ M: 40, N: 50, K: 333, dtype: 'int8', withC: true, withBias: true }));
   cases.push(mk({ M: 17, N: 50, K: 64, batch: 2, dtype: 'int8', withC: true, beta: 0 }));
+  // The int8 skinny kernels (M <= 16: B streamed unpacked; N == 1: computed as the row vector C^T):
+  // K not a multiple of 4, more than one 512-column block, every transpose, epilogues, batches.
+  for (const [M, N, K] of [[1, 1000, 515], [16, 130, 77], [300, 1, 257], [5, 1, 33]] as [number, number, number][])
+    for (const transA of [false, true])
+      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
+  cases.push(mk({ M: 3, N: 70, K: 90, dtype: 'int8', transB: true, withC: true, withBias: true }));
+  cases.push(mk({ M: 129, N: 1, K: 100, dtype: 'int8', transA: true, withC: true, withBias: true }));
+  cases.push(mk({ M: 37, N: 1, K: 64, batch: 3, bShared: true, dtype: 'int8', withC: true, withBias: true }));
+  cases.push(mk({ M: 6, N: 65, K: 129, batch: 2, dtype: 'int8', withBias: true }));
   return cases;
 }
 
-/** Bench cases: square sizes, the decode shapes (M = 1, 8, 32 with N = K = 4096, weights from DRAM), bf16 and int8. */
+/** Bench cases: square sizes, the decode shapes (M = 1, 8, 32 with N = K = 4096, weights from DRAM; int8 at M = 1, 8), bf16 and int8. */
 export function gemmBenchCases(sizes: number[] = [256, 1024, 2048, 4096]): GemmCase[] {
   const cases: GemmCase[] = [];
   for (const n of sizes) cases.push(mk({ M: n, N: n, K: n, dtype: 'float32' }));
   for (const M of [1, 8, 32]) cases.push(mk({ M, N: 4096, K: 4096, dtype: 'float32', transB: true }));
   for (const M of [1, 8, 32]) cases.push(mk({ M, N: 4096, K: 4096, dtype: 'float32' }));
+  for (const M of [1, 8]) cases.push(mk({ M, N: 4096, K: 4096, dtype: 'int8', transB: true }));
   const mid = sizes.filter((s) => s >= 512 && s <= 2048);
   for (const n of mid.length ? mid : [Math.max(...sizes)]) {
     cases.push(mk({ M: n, N: n, K: n, dtype: 'bfloat16' }));

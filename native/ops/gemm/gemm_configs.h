@@ -37,6 +37,8 @@ constexpr BlockConfig kAvx512Bf16 = {12, 32, 256, 240, 3072};
 // M = 16 78 vs 76, M = 24 83 vs 96.
 constexpr int kSkinnyMaxMNN = 48;
 constexpr int kSkinnyMaxMNT = 16;
+// int8: rows of A up to which the unpacked int8 kernels beat packing B (kSkinnyI8MaxM; measured below).
+constexpr int kSkinnyI8MaxM = 16;
 
 }  // namespace tk::gemm_kernels
 

@@ -261,6 +261,47 @@ Status run_skinny(const gemm_kernels::SkinnyKernels& k, const Problem<float>& p)
   return Status::Ok();
 }
 
+// int8 with few rows of A: the unpacked skinny kernels, over column chunks split across the threads.
+// swap (N == 1, any M): C [M, 1] is the row vector C^T = op(B)^T op(A)^T, the same memory, so the
+// one column of op(B) becomes the single row of A and op(A) becomes B (its bias broadcast to M).
+Status run_skinny_i8(const gemm_kernels::SkinnyI8Kernels& k, const Problem<int32_t>& p, bool swap) {
+  const GemmShape& s = *p.s;
+  const int64_t M = swap ? 1 : s.M, N = swap ? s.M : s.N, K = s.K;
+  std::vector<int8_t> a8(size_t(M * K));
+  std::vector<int32_t> bias;
+  if (swap && p.bias) bias.assign(size_t(N), p.bias[0]);
+  const int threads = num_threads();
+  const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(N, threads), 64));
+  const int64_t chunks = ceil_div(N, chunk);
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
+    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
+    // The kernels' A: rows of op(A), or (swap) the column of op(B); element (k, n) of op(B) is
+    // data[trans ? n * ld + k : k * ld + n].
+    const Operand src = swap ? Operand{B.data, B.dtype, B.ld, !B.trans} : A;
+    const int8_t* sd = static_cast<const int8_t*>(src.data);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t kk = 0; kk < K; ++kk) a8[size_t(i * K + kk)] = sd[src.trans ? kk * src.ld + i : i * src.ld + kk];
+    // B as the kernels read it: trans = stored [N, K]. For swap, op(A)^T: row-major A is [N, K].
+    const Operand Bk = swap ? Operand{A.data, A.dtype, A.ld, !A.trans} : B;
+    gemm_kernels::Epilogue<int32_t> e;
+    e.alpha = p.alpha;
+    e.beta = p.beta;
+    e.cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
+    e.ldcin = N;
+    e.bias = swap ? (p.bias ? bias.data() : nullptr) : p.bias;
+    int32_t* C = p.c + bi * p.stride_c;
+    TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(chunks), [&](int tid, int nt) {
+      int32_t* scratch = static_cast<int32_t*>(thread_scratch(ScratchSlot::kWork, size_t(M) * 512 * sizeof(int32_t)));
+      for (int64_t ci = tid; ci < chunks; ci += nt) {
+        const int64_t n0 = ci * chunk, n1 = std::min(N, n0 + chunk);
+        k.run(M, K, a8.data(), Bk, n0, n1, C, N, e, scratch);
+      }
+    }));
+  }
+  return Status::Ok();
+}
+
 // K == 0: out = beta * c + bias, element by element.
 template <class Acc>
 void epilogue_only(const Problem<Acc>& p) {
@@ -333,6 +374,8 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
     epilogue_only(pr);
     return Status::Ok();
   }
+  if (s.M <= k.skinny_i8.max_m) return run_skinny_i8(k.skinny_i8, pr, false);
+  if (s.N == 1) return run_skinny_i8(k.skinny_i8, pr, true);
   return run_blocked(k.i8, pr);
 }
 
@@ -346,7 +389,7 @@ Status gemm_cpu(const GemmParams& p, const GemmShape& s) {
 // The name of the kernel gemm_cpu would use (for `tensorkern info`, benches and tests).
 const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b) {
   const IsaKernels& k = kernels_for(active_isa());
-  if (dtype == DType::kInt8) return k.i8.name;
+  if (dtype == DType::kInt8) return M <= k.skinny_i8.max_m ? k.skinny_i8.name : k.i8.name;
   if (M <= (trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) return k.skinny.name;
   if (dtype == DType::kBFloat16 && k.bf16_dot.name) return k.bf16_dot.name;
   return k.f32.name;

@@ -90,6 +90,7 @@ void get_kernels_avx2(IsaKernels* k) {
   k->i8 = {"avx2 int8 6x16 (vpmaddwd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_i8pair<q.mr>, b_panel_bytes_i8pair<q.nr>,
            pack_a_i8pair<q.mr>, pack_b_i8pair<q.nr>, ukr_i8_avx2<q.mr, q.nr / 8>};
   k->skinny = {"avx2 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
+  k->skinny_i8 = {"avx2 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
 }
 
 }  // namespace tk::gemm_kernels

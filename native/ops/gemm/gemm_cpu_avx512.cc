@@ -179,6 +179,7 @@ void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16) {
   k->f32 = {"avx512 f32 12x32", f.mr, f.nr, f.kc, f.mc, f.nc, a_panel_bytes_f32<f.mr>, b_panel_bytes_f32<f.nr>,
             pack_a_f32<f.mr>, pack_b_f32<f.nr>, ukr_f32<f.mr, f.nr / kW>};
   k->skinny = {"avx512 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
+  k->skinny_i8 = {"avx512 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
   if (has_vnni) {
     constexpr BlockConfig q = kAvx512I8;
     k->i8 = {"avx512 int8 12x32 (vpdpbusd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_vnni<q.mr>, b_panel_bytes_vnni<q.nr>,

@@ -14,6 +14,7 @@ void get_kernels_neon(IsaKernels* k) {
   k->i8 = {"neon int8 4x8", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_i8pair<q.mr>, b_panel_bytes_i8pair<q.nr>,
            pack_a_i8pair<q.mr>, pack_b_i8pair<q.nr>, ukr_i8pair_portable<q.mr, q.nr>};
   k->skinny = {"neon skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
+  k->skinny_i8 = {"neon int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
 }
 
 }  // namespace tk::gemm_kernels

@@ -335,6 +335,87 @@ void skinny_run(int64_t M, int64_t K, const float* a, const Operand& b, int64_t 
   }
 }
 
+// ---- int8 skinny kernels (few rows of A; B streamed once, unpacked; exact int32) -------------------
+// Plain loops the compiler vectorizes with each ISA unit's flags (sign extension + vpmaddwd /
+// vpmulld, NEON smull): the decode case is bound by reading B, which these do once, where the
+// blocked path would first pack all of B.
+
+// B stored [N, K] (the weight layout): one dot product per (row of A, row of B); the rows of A
+// reuse each row of B from L1.
+inline int32_t dot_i8(const int8_t* x, const int8_t* y, int64_t K) {
+  int32_t s = 0;
+  for (int64_t k = 0; k < K; ++k) s += int32_t(x[k]) * int32_t(y[k]);
+  return s;
+}
+// Four rows of A (K apart) against one row of B: the row of B is loaded once for the four.
+inline void dot4_i8(const int8_t* x, int64_t K, const int8_t* y, int32_t* out) {
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const int32_t yk = y[k];
+    s0 += int32_t(x[k]) * yk;
+    s1 += int32_t(x[K + k]) * yk;
+    s2 += int32_t(x[2 * K + k]) * yk;
+    s3 += int32_t(x[3 * K + k]) * yk;
+  }
+  out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+// B stored [K, N]: rows of C accumulated in `scratch` over K, kKbI8Cols columns at a time so the
+// accumulators stay in L1.
+constexpr int64_t kSkinnyI8Cols = 512;
+inline void skinny_i8_nn_cols(int64_t M, int64_t K, const int8_t* a, const int8_t* b, int64_t ldb, int64_t w, int32_t* acc) {
+  for (int64_t i = 0; i < M * w; ++i) acc[i] = 0;
+  int64_t k = 0;
+  // Four rows of B per pass over the accumulators: a quarter of the accumulator loads and stores.
+  for (; k + 4 <= K; k += 4) {
+    const int8_t* b0 = b + k * ldb;
+    const int8_t *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+    if (k + 12 <= K)  // rows are ldb apart: the stream prefetcher does not follow them
+      for (int r = 8; r < 12; ++r) prefetch(b0 + r * ldb);
+    for (int64_t m = 0; m < M; ++m) {
+      const int32_t a0 = a[m * K + k], a1 = a[m * K + k + 1], a2 = a[m * K + k + 2], a3 = a[m * K + k + 3];
+      int32_t* accm = acc + m * w;
+      for (int64_t n = 0; n < w; ++n)
+        accm[n] += a0 * int32_t(b0[n]) + a1 * int32_t(b1[n]) + a2 * int32_t(b2[n]) + a3 * int32_t(b3[n]);
+    }
+  }
+  for (; k < K; ++k)
+    for (int64_t m = 0; m < M; ++m) {
+      const int32_t av = a[m * K + k];
+      for (int64_t n = 0; n < w; ++n) acc[m * w + n] += av * int32_t(b[k * ldb + n]);
+    }
+}
+
+// C[0:M, n0:n1] = epilogue(A @ op(B)); A int8 [M, K] contiguous; scratch holds M * kSkinnyI8Cols int32.
+void skinny_i8_run(int64_t M, int64_t K, const int8_t* a, const Operand& b, int64_t n0, int64_t n1, int32_t* c, int64_t ldc,
+                   const Epilogue<int32_t>& e, int32_t* scratch) {
+  const int8_t* B = static_cast<const int8_t*>(b.data);
+  auto store = [&](int64_t m, int64_t n, int32_t v) {
+    int32_t* cp = c + m * ldc + n;
+    *cp = epilogue1(v, cp, e.cin ? e.cin + m * e.ldcin + n : nullptr, e.bias ? e.bias + n : nullptr, e);
+  };
+  if (b.trans) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const int8_t* brow = B + n * b.ld;
+      if (n + 1 < n1) prefetch(brow + b.ld);
+      int64_t m = 0;
+      for (; m + 4 <= M; m += 4) {
+        int32_t d[4];
+        dot4_i8(a + m * K, K, brow, d);
+        for (int r = 0; r < 4; ++r) store(m + r, n, d[r]);
+      }
+      for (; m < M; ++m) store(m, n, dot_i8(a + m * K, brow, K));
+    }
+    return;
+  }
+  for (int64_t j0 = n0; j0 < n1; j0 += kSkinnyI8Cols) {
+    const int64_t w = imin(kSkinnyI8Cols, n1 - j0);
+    skinny_i8_nn_cols(M, K, a, B + j0, b.ld, w, scratch);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < w; ++n) store(m, j0 + n, scratch[m * w + n]);
+  }
+}
+
 // ---- int8: pairs of K as int16 (the layout of AVX2's madd_epi16; portable kernels use it too) -----
 
 // A panels: [ceil(rows/MR)][kc2][MR] int32, each the int16 pair (a[2k], a[2k+1]); B panels:

@@ -56,11 +56,22 @@ struct SkinnyKernels {
               const Epilogue<float>& e, float* scratch) = nullptr;
 };
 
+// Skinny int8 kernels: C[0:M, n0:n1] (int32, exact) = epilogue(A @ op(B)) with A int8 [M, K]
+// contiguous and B int8 read in place, each element of B loaded once per call. `scratch` holds
+// M * 512 int32.
+struct SkinnyI8Kernels {
+  const char* name = nullptr;
+  int max_m = 0;  // the driver takes this path for M <= max_m (either layout of B)
+  void (*run)(int64_t M, int64_t K, const int8_t* a, const Operand& b, int64_t n0, int64_t n1, int32_t* c, int64_t ldc,
+              const Epilogue<int32_t>& e, int32_t* scratch) = nullptr;
+};
+
 struct IsaKernels {
   BlockedKernels<float> f32;        // float32 / float16 / bfloat16 inputs, converted while packing
   BlockedKernels<float> bf16_dot;   // bfloat16 inputs on native bf16 dot products (name null when absent)
   BlockedKernels<int32_t> i8;       // int8 x int8 -> int32, exact
   SkinnyKernels skinny;
+  SkinnyI8Kernels skinny_i8;
 };
 
 // Each ISA unit fills the table; the avx512 one only when called on a CPU that has it.
