@@ -59,12 +59,18 @@ export function gemmTestCases(): GemmCase[] {
   cases.push(mk({ M: 0, N: 30, K: 10, dtype: 'float32' }));
   cases.push(mk({ M: 33, N: 65, K: 129, batch: 3, dtype: 'float32', withC: true }));
   cases.push(mk({ M: 9, N: 65, K: 129, batch: 4, bShared: true, transB: true, dtype: 'float32', withBias: true }));
+  // N == 1 with many rows: the skinny kernels on the row vector C^T.
+  for (const transA of [false, true])
+    for (const transB of [false, true]) cases.push(mk({ M: 300, N: 1, K: 257, transA, transB, dtype: 'float32' }));
+  cases.push(mk({ M: 129, N: 1, K: 100, dtype: 'float32', transA: true, alpha: -0.5, beta: 0.25, withC: true, withBias: true }));
+  cases.push(mk({ M: 37, N: 1, K: 64, batch: 3, bShared: true, dtype: 'float32', withC: true, withBias: true }));
   for (const dtype of ['float16', 'bfloat16'] as const) {
     for (const [M, N, K] of [[1, 257, 1000], [7, 33, 257], [100, 61, 300], [257, 130, 257]] as [number, number, number][])
       for (const transB of [false, true]) cases.push(mk({ M, N, K, transB, dtype }));
     cases.push(mk({ M: 64, N: 48, K: 80, dtype, transA: true, withC: true, withBias: true, alpha: 0.5 }));
     cases.push(mk({ M: 40, N: 48, K: 80, dtype, outDtype: dtype }));
     cases.push(mk({ M: 3, N: 48, K: 80, dtype, outDtype: dtype, transB: true }));
+    cases.push(mk({ M: 100, N: 1, K: 80, dtype, transA: true, withC: true, withBias: true, alpha: 0.5 }));
   }
   for (const [M, N, K] of [[1, 1, 1], [7, 33, 257], [33, 7, 1000], [257, 100, 129], [100, 200, 3001]] as [number, number, number][])
     for (const transA of [false, true])

@@ -232,74 +232,66 @@ void gather_a_f32(const Operand& a, int64_t M, int64_t K, float* dst) {
     }
 }
 
-Status run_skinny(const gemm_kernels::SkinnyKernels& k, const Problem<float>& p) {
+// The skinny kernels' view of a problem: M rows of A (gathered contiguous from `a_src`, element
+// (i, k) = data[trans ? k * ld + i : i * ld + k]) against N columns of op(B) (`b`, trans = stored
+// [N, K]). swap (N == 1, any M): C [M, 1] is the row vector C^T = op(B)^T op(A)^T, the same memory,
+// so the one column of op(B) becomes the single row of A and op(A) becomes B (a bias of length 1 is
+// then broadcast over the M columns by the caller).
+struct SkinnyView {
+  int64_t M, N;
+  Operand a_src, b;
+};
+SkinnyView skinny_view(const GemmShape& s, const Operand& A, const Operand& B, bool swap) {
+  if (!swap) return {s.M, s.N, A, B};
+  return {1, s.M, Operand{B.data, B.dtype, B.ld, !B.trans}, Operand{A.data, A.dtype, A.ld, !A.trans}};
+}
+
+// Few rows of A (or N == 1 with swap): the unpacked skinny kernels over column chunks (a multiple of
+// 64 columns: one cache line of float32 per row of B), split evenly over the threads.
+template <class Acc, class Kernels, class AElem>
+Status run_skinny_t(const Kernels& k, const Problem<Acc>& p, bool swap, void (*gather)(const Operand&, int64_t, int64_t, AElem*)) {
   const GemmShape& s = *p.s;
-  Aligned a32(size_t(s.M) * size_t(s.K) * sizeof(float));
-  // Column chunks: a multiple of 64 (one cache line of float32 per row of B in the non-transposed
-  // kernel), split evenly over the threads.
+  const int64_t M = swap ? 1 : s.M, N = swap ? s.M : s.N, K = s.K;
+  std::vector<AElem> a_rows(size_t(M * K));
+  std::vector<Acc> bias;
+  if (swap && p.bias) bias.assign(size_t(N), p.bias[0]);
   const int threads = num_threads();
-  const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(s.N, threads), 64));
-  const int64_t chunks = ceil_div(s.N, chunk);
+  const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(N, threads), 64));
+  const int64_t chunks = ceil_div(N, chunk);
+  const size_t scratch_bytes = size_t(M) * size_t(std::max<int64_t>(chunk, 512)) * sizeof(Acc);
   for (int64_t bi = 0; bi < s.batch; ++bi) {
-    gather_a_f32(batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi), s.M, s.K, a32.as<float>());
-    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
-    float* C = p.c + bi * p.stride_c;
-    Epilogue<float> e;
+    const SkinnyView v = skinny_view(s, batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi),
+                                     batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi), swap);
+    gather(v.a_src, M, K, a_rows.data());
+    Epilogue<Acc> e;
     e.alpha = p.alpha;
     e.beta = p.beta;
     e.cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
-    e.ldcin = s.N;
-    e.bias = p.bias;
+    e.ldcin = N;
+    e.bias = swap ? (p.bias ? bias.data() : nullptr) : p.bias;
+    Acc* C = p.c + bi * p.stride_c;
     TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(chunks), [&](int tid, int nt) {
-      float* scratch = static_cast<float*>(thread_scratch(ScratchSlot::kWork, size_t(s.M) * size_t(chunk) * sizeof(float)));
+      Acc* scratch = static_cast<Acc*>(thread_scratch(ScratchSlot::kWork, scratch_bytes));
       for (int64_t ci = tid; ci < chunks; ci += nt) {
-        const int64_t n0 = ci * chunk, n1 = std::min(s.N, n0 + chunk);
-        k.run(s.M, s.K, a32.as<float>(), B, n0, n1, C, s.N, e, scratch);
+        const int64_t n0 = ci * chunk, n1 = std::min(N, n0 + chunk);
+        k.run(M, K, a_rows.data(), v.b, n0, n1, C, N, e, scratch);
       }
     }));
   }
   return Status::Ok();
 }
 
-// int8 with few rows of A: the unpacked skinny kernels, over column chunks split across the threads.
-// swap (N == 1, any M): C [M, 1] is the row vector C^T = op(B)^T op(A)^T, the same memory, so the
-// one column of op(B) becomes the single row of A and op(A) becomes B (its bias broadcast to M).
+void gather_a_i8(const Operand& a, int64_t M, int64_t K, int8_t* dst) {
+  const int8_t* d = static_cast<const int8_t*>(a.data);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) dst[i * K + k] = d[a.trans ? k * a.ld + i : i * a.ld + k];
+}
+
+Status run_skinny(const gemm_kernels::SkinnyKernels& k, const Problem<float>& p, bool swap) {
+  return run_skinny_t<float>(k, p, swap, gather_a_f32);
+}
 Status run_skinny_i8(const gemm_kernels::SkinnyI8Kernels& k, const Problem<int32_t>& p, bool swap) {
-  const GemmShape& s = *p.s;
-  const int64_t M = swap ? 1 : s.M, N = swap ? s.M : s.N, K = s.K;
-  std::vector<int8_t> a8(size_t(M * K));
-  std::vector<int32_t> bias;
-  if (swap && p.bias) bias.assign(size_t(N), p.bias[0]);
-  const int threads = num_threads();
-  const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(N, threads), 64));
-  const int64_t chunks = ceil_div(N, chunk);
-  for (int64_t bi = 0; bi < s.batch; ++bi) {
-    const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
-    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
-    // The kernels' A: rows of op(A), or (swap) the column of op(B); element (k, n) of op(B) is
-    // data[trans ? n * ld + k : k * ld + n].
-    const Operand src = swap ? Operand{B.data, B.dtype, B.ld, !B.trans} : A;
-    const int8_t* sd = static_cast<const int8_t*>(src.data);
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t kk = 0; kk < K; ++kk) a8[size_t(i * K + kk)] = sd[src.trans ? kk * src.ld + i : i * src.ld + kk];
-    // B as the kernels read it: trans = stored [N, K]. For swap, op(A)^T: row-major A is [N, K].
-    const Operand Bk = swap ? Operand{A.data, A.dtype, A.ld, !A.trans} : B;
-    gemm_kernels::Epilogue<int32_t> e;
-    e.alpha = p.alpha;
-    e.beta = p.beta;
-    e.cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
-    e.ldcin = N;
-    e.bias = swap ? (p.bias ? bias.data() : nullptr) : p.bias;
-    int32_t* C = p.c + bi * p.stride_c;
-    TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(chunks), [&](int tid, int nt) {
-      int32_t* scratch = static_cast<int32_t*>(thread_scratch(ScratchSlot::kWork, size_t(M) * 512 * sizeof(int32_t)));
-      for (int64_t ci = tid; ci < chunks; ci += nt) {
-        const int64_t n0 = ci * chunk, n1 = std::min(N, n0 + chunk);
-        k.run(M, K, a8.data(), Bk, n0, n1, C, N, e, scratch);
-      }
-    }));
-  }
-  return Status::Ok();
+  return run_skinny_t<int32_t>(k, p, swap, gather_a_i8);
 }
 
 // K == 0: out = beta * c + bias, element by element.
@@ -345,7 +337,9 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
     if (s.K == 0) {
       epilogue_only(pr);
     } else if (s.M <= (p.trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) {
-      TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr));
+      TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, false));
+    } else if (s.N == 1) {
+      TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, true));
     } else if (p.a.dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr) {
       TK_RETURN_IF_ERROR(run_blocked(k.bf16_dot, pr));
     } else {
