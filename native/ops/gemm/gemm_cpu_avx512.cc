@@ -170,6 +170,59 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
   store_edge<float, MR, NR>(tmp, c, ldc, mr, nr, e);
 }
 
+// ---- int8 skinny with VNNI, B stored [N, K]: vpdpbusd on (b + 128) as the unsigned operand and a as
+// the signed one; sum((b + 128) * a) - 128 * sum(a) is the exact dot product, and sum(a) is one number
+// per row of A for the whole call. Four rows of A per pass over a row of B; the K tail by masked loads
+// (zero a makes the tail's products zero). B stored [K, N] takes the portable kernel.
+template <int R>
+inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int32_t* out) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_si512();
+  int64_t k = 0;
+  for (; k + 64 <= K; k += 64) {
+    const __m512i bu = _mm512_xor_si512(_mm512_loadu_si512(brow + k), flip);
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], bu, _mm512_loadu_si512(a + r * K + k));
+  }
+  if (k < K) {
+    const __mmask64 m = _cvtu64_mask64(~uint64_t(0) >> (64 - (K - k)));
+    const __m512i bu = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, brow + k), flip);
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], bu, _mm512_maskz_loadu_epi8(m, a + r * K + k));
+  }
+  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
+}
+
+void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b, int64_t n0, int64_t n1, int32_t* c, int64_t ldc,
+                        const Epilogue<int32_t>& e, int32_t* scratch) {
+  if (!b.trans) return skinny_i8_run(M, K, a, b, n0, n1, c, ldc, e, scratch);
+  int32_t fix[tk::gemm_kernels::kSkinnyI8MaxM];  // 128 * sum(a) per row
+  for (int64_t m = 0; m < M; ++m) {
+    int32_t sum = 0;
+    for (int64_t k = 0; k < K; ++k) sum += a[m * K + k];
+    fix[m] = 128 * sum;
+  }
+  const int8_t* B = static_cast<const int8_t*>(b.data);
+  for (int64_t n = n0; n < n1; ++n) {
+    const int8_t* brow = B + n * b.ld;
+    if (n + 1 < n1) prefetch(brow + b.ld);
+    int32_t d[4];
+    for (int64_t m = 0; m < M;) {
+      const int64_t r = imin(4, M - m);
+      switch (r) {
+        case 4: dot_rows_vnni<4>(a + m * K, K, brow, d); break;
+        case 3: dot_rows_vnni<3>(a + m * K, K, brow, d); break;
+        case 2: dot_rows_vnni<2>(a + m * K, K, brow, d); break;
+        default: dot_rows_vnni<1>(a + m * K, K, brow, d); break;
+      }
+      for (int64_t i = 0; i < r; ++i) {
+        int32_t* cp = c + (m + i) * ldc + n;
+        *cp = epilogue1(d[i] - fix[m + i], cp, e.cin ? e.cin + (m + i) * e.ldcin + n : nullptr, e.bias ? e.bias + n : nullptr, e);
+      }
+      m += r;
+    }
+  }
+}
+
 }  // namespace
 
 namespace tk::gemm_kernels {
@@ -184,6 +237,7 @@ void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16) {
     constexpr BlockConfig q = kAvx512I8;
     k->i8 = {"avx512 int8 12x32 (vpdpbusd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_vnni<q.mr>, b_panel_bytes_vnni<q.nr>,
              pack_a_vnni<q.mr>, pack_b_vnni<q.nr>, ukr_i8_vnni<q.mr, q.nr / 16>};
+    k->skinny_i8 = {"avx512 int8 skinny (vpdpbusd)", kSkinnyI8MaxM, skinny_i8_run_vnni};
   }
   if (has_bf16) {
     constexpr BlockConfig h = kAvx512Bf16;
