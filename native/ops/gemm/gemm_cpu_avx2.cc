@@ -14,8 +14,10 @@ void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
   const int64_t kc2 = (kc + 1) / 2;
   const int32_t* ap = static_cast<const int32_t*>(apv);
   const int16_t* bp = static_cast<const int16_t*>(bpv);
-  __m256i acc[MR][NV];
+  __m256i acc[MR][NV];  // every loop over acc unrolled, or the array stays in memory
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_si256();
   for (int64_t k2 = 0; k2 < kc2; ++k2) {
     __m256i b[NV];
@@ -29,7 +31,9 @@ void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
     }
   }
   if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         int32_t* cp = c + i * ldc + v * 8;
         __m256i r = acc[i][v];
@@ -44,7 +48,9 @@ void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
     return;
   }
   int32_t tmp[MR * NR];
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(tmp + i * NR + v * 8), acc[i][v]);
   store_edge<int32_t, MR, NR>(tmp, c, ldc, mr, nr, e);
 }

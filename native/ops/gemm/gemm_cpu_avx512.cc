@@ -6,6 +6,11 @@
 
 namespace {
 
+// acc += the dot products of groups of 4: unsigned bytes of u by signed bytes of s (vpdpbusd). In
+// inline asm so the accumulator stays in its register: GCC 12 copied the accumulators of the
+// intrinsic's form around every instruction (a vmovdqa per vpdpbusd and a spill), a third of peak.
+inline void dpbusd(__m512i& acc, __m512i u, __m512i s) { __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s)); }
+
 // ---- int8 with VNNI: vpdpbusd multiplies unsigned bytes by signed bytes in groups of 4. A is stored
 // as a + 128 (unsigned); the extra 128 * sum(b) per column is subtracted from the accumulators
 // using the column sums stored after each B panel. Exact: everything stays in int32.
@@ -61,8 +66,12 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
   const int64_t kc4 = (kc + 3) / 4;
   const int32_t* ap = static_cast<const int32_t*>(apv);
   const int8_t* bp = static_cast<const int8_t*>(bpv);
+  // Every loop over acc is unrolled: one with a run-time index keeps the array in memory (each
+  // vpdpbusd then loads and stores its accumulator: a third of peak).
   __m512i acc[MR][NV];
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_si512();
   for (int64_t k4 = 0; k4 < kc4; ++k4) {
     __m512i b[NV];
@@ -72,14 +81,36 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
     for (int i = 0; i < MR; ++i) {
       const __m512i a = _mm512_set1_epi32(ap[k4 * MR + i]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbusd_epi32(acc[i][v], a, b[v]);
+      for (int v = 0; v < NV; ++v) dpbusd(acc[i][v], a, b[v]);
     }
   }
   const int32_t* colsum = reinterpret_cast<const int32_t*>(bp + kc4 * NR * 4);
   __m512i corr[NV];
+#pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) corr[v] = _mm512_slli_epi32(_mm512_loadu_si512(colsum + v * 16), 7);
+  if (mr == MR && nr == NR) {  // a whole tile: the epilogue (epilogue1's rules) in vectors
+    const __m512i va = _mm512_set1_epi32(e.alpha), vb = _mm512_set1_epi32(e.beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        int32_t* cp = c + i * ldc + v * 16;
+        __m512i r = _mm512_sub_epi32(acc[i][v], corr[v]);
+        if (e.alpha != 1) r = _mm512_mullo_epi32(r, va);
+        if (e.first) {
+          if (e.cin) r = _mm512_add_epi32(r, _mm512_mullo_epi32(_mm512_loadu_si512(e.cin + i * e.ldcin + v * 16), vb));
+        } else {
+          r = _mm512_add_epi32(r, _mm512_loadu_si512(cp));
+        }
+        if (e.last && e.bias) r = _mm512_add_epi32(r, _mm512_loadu_si512(e.bias + v * 16));
+        _mm512_storeu_si512(cp, r);
+      }
+    return;
+  }
   int32_t tmp[MR * NR];
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) _mm512_storeu_si512(tmp + i * NR + v * 16, _mm512_sub_epi32(acc[i][v], corr[v]));
   store_edge<int32_t, MR, NR>(tmp, c, ldc, mr, nr, e);
 }
@@ -133,8 +164,10 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
   const int64_t kc2 = (kc + 1) / 2;
   const int32_t* ap = static_cast<const int32_t*>(apv);
   const uint16_t* bp = static_cast<const uint16_t*>(bpv);
-  __m512 acc[MR][NV];
+  __m512 acc[MR][NV];  // every loop over acc unrolled, or the array stays in memory (see ukr_i8_vnni)
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int64_t k2 = 0; k2 < kc2; ++k2) {
     __m512bh b[NV];
@@ -147,13 +180,12 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], a, b[v]);
     }
   }
-  float tmp[MR * NR];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(tmp + i * NR + v * 16, acc[i][v]);
   if (mr == MR && nr == NR) {
-    // Full tile: same arithmetic as the float kernel's vector epilogue, through the tile buffer.
+    // Full tile: same arithmetic as the float kernel's vector epilogue.
     const __m512 va = _mm512_set1_ps(e.alpha), vb = _mm512_set1_ps(e.beta);
+#pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         float* cp = c + i * ldc + v * 16;
         __m512 r = _mm512_mul_ps(acc[i][v], va);
@@ -167,6 +199,11 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
       }
     return;
   }
+  float tmp[MR * NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(tmp + i * NR + v * 16, acc[i][v]);
   store_edge<float, MR, NR>(tmp, c, ldc, mr, nr, e);
 }
 
@@ -182,12 +219,12 @@ inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int32_
   int64_t k = 0;
   for (; k + 64 <= K; k += 64) {
     const __m512i bu = _mm512_xor_si512(_mm512_loadu_si512(brow + k), flip);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], bu, _mm512_loadu_si512(a + r * K + k));
+    for (int r = 0; r < R; ++r) dpbusd(acc[r], bu, _mm512_loadu_si512(a + r * K + k));
   }
   if (k < K) {
     const __mmask64 m = _cvtu64_mask64(~uint64_t(0) >> (64 - (K - k)));
     const __m512i bu = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, brow + k), flip);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_dpbusd_epi32(acc[r], bu, _mm512_maskz_loadu_epi8(m, a + r * K + k));
+    for (int r = 0; r < R; ++r) dpbusd(acc[r], bu, _mm512_maskz_loadu_epi8(m, a + r * K + k));
   }
   for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
 }
