@@ -68,7 +68,13 @@ describe('attention bad input', () => {
 
   test('scale, softcap and out', () => {
     expectError(() => attentionSync(q(), kv(), kv(), { scale: Infinity }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a finite number for options.scale but received Infinity');
-    expectError(() => attentionSync(q(), kv(), kv(), { softcap: 0 }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a number > 0 for options.softcap but received 0');
+    const normal = "a number > 0 in float32's normal range (1.1754943508222875e-38 to 3.4028234663852886e+38)";
+    expectError(() => attentionSync(q(), kv(), kv(), { softcap: 0 }), RangeError, 'ERR_OUT_OF_RANGE', `Expected ${normal} for options.softcap but received 0`);
+    // Values float32 cannot hold (the kernels' type): 5e-324 once turned the cap off (property test).
+    expectError(() => attentionSync(q(), kv(), kv(), { softcap: 5e-324 }), RangeError, 'ERR_OUT_OF_RANGE', `Expected ${normal} for options.softcap but received 5e-324`);
+    expectError(() => attentionSync(q(), kv(), kv(), { softcap: 1e39 }), RangeError, 'ERR_OUT_OF_RANGE', `Expected ${normal} for options.softcap but received 1e+39`);
+    expectError(() => attentionSync(q(), kv(), kv(), { scale: -1e39 }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a number a float32 can hold (|scale| <= 3.4028234663852886e+38) for options.scale but received -1e+39');
+    expect(attentionSync(q(), kv(), kv(), { softcap: 1.1754943508222875e-38 }).shape).toEqual([2, 4, 5, 8]);
     expectError(() => attentionSync(q(), kv(), kv(), { out: t([2, 4, 5, 7]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 4, 5, 8] (that of q) for options.out but received shape [2, 4, 5, 7]');
     const Q = q();
     expectError(() => attentionSync(Q, kv(), kv(), { out: Q }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected memory that does not overlap q for options.out but received an overlapping tensor');

@@ -52,6 +52,8 @@ export interface AttentionResult {
   lse: Tensor;
 }
 
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 1.1754943508222875e-38;
 const KEYS = ['causal', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'out', 'device'] as const;
 const FLOAT: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
@@ -117,9 +119,14 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
 
   const causal = checkBool(o.causal, 'options.causal', false);
   const returnLse = checkBool(o.returnLse, 'options.returnLse', false);
+  // The kernels take scale and softcap as float32: a value float32 cannot hold would silently become
+  // infinity or 0 (a softcap of 5e-324 turned the cap off: found by the property test).
   const scale = checkNumber(o.scale, 'options.scale', 1 / Math.sqrt(D));
+  if (Math.abs(scale) > F32_MAX) throw invalidArg('options.scale', `a number a float32 can hold (|scale| <= ${F32_MAX})`, scale, 'range');
   const softcap = checkNumber(o.softcap, 'options.softcap', 0);
-  if (o.softcap !== undefined && softcap <= 0) throw invalidArg('options.softcap', 'a number > 0', softcap, 'range');
+  if (o.softcap !== undefined && !(softcap >= F32_MIN_NORMAL && softcap <= F32_MAX)) {
+    throw invalidArg('options.softcap', `a number > 0 in float32's normal range (${F32_MIN_NORMAL} to ${F32_MAX})`, softcap, 'range');
+  }
 
   const full = [B, Hq, Sq, Sk];
   const mask = o.mask === undefined ? undefined : (o.mask as Tensor);
