@@ -111,6 +111,29 @@ __device__ __forceinline__ RowOut row_out(const Args& a, float l, float m, int64
   r.lse_at = a.splits > 1 ? a.ws_lse + part_row : a.lse ? a.lse + lrow : nullptr;
   return r;
 }
+// What one CTA of the row-tiled kernels (sm80, sm90) works on: its (batch, kv head), packed rows
+// [r0, r0 + BM), its batch's KV length, the key range its rows can see and the key tiles
+// [t_begin, t_end) of its KV split (blockIdx.y).
+struct CtaWork {
+  int64_t b, hkv, rows_total, r0, L, key_end, t_begin, t_end;
+  int split;
+};
+__device__ __forceinline__ CtaWork cta_work(const Args& a, int BM, int BN) {
+  CtaWork w;
+  const CtaTile ct = cta_tile(blockIdx.x, a.row_tiles, a.B * a.Hkv, a.causal);
+  w.b = ct.bh / a.Hkv;
+  w.hkv = ct.bh % a.Hkv;
+  w.rows_total = a.Sq * a.group;
+  w.r0 = ct.tile * BM;
+  w.split = blockIdx.y;
+  w.L = kv_len(a, w.b);
+  w.key_end = tile_key_end(w.r0, w.r0 + BM < w.rows_total ? w.r0 + BM : w.rows_total, a.group, a.Sq, w.L, a.causal);
+  const int64_t n_tiles = (w.key_end + BN - 1) / BN;
+  const int64_t tps = split_tiles_per(n_tiles, a.splits);
+  w.t_begin = w.split * tps < n_tiles ? w.split * tps : n_tiles;
+  w.t_end = w.t_begin + tps < n_tiles ? w.t_begin + tps : n_tiles;
+  return w;
+}
 // Sum over the four lanes of a quad (the lanes that share a row of an mma accumulator).
 __device__ __forceinline__ float quad_sum(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
@@ -188,21 +211,14 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
   uint8_t* sV = sK + 2 * BN * RB;          // [2][BN * RB]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const CtaTile ct = cta_tile(blockIdx.x, a.row_tiles, a.B * a.Hkv, a.causal);
-  const int64_t bh = ct.bh, b = bh / a.Hkv, hkv = bh % a.Hkv;
-  const int64_t rows_total = a.Sq * a.group;
-  const int64_t r0 = ct.tile * BM;
-  const int split = blockIdx.y;
-  const int64_t L = kv_len(a, b);
-  const int64_t key_end = tile_key_end(r0, r0 + BM < rows_total ? r0 + BM : rows_total, a.group, a.Sq, L, a.causal);
-  const int64_t n_tiles = (key_end + BN - 1) / BN;
-  const int64_t tps = split_tiles_per(n_tiles, a.splits);
-  const int64_t t_begin = split * tps < n_tiles ? split * tps : n_tiles;
-  const int64_t t_end = t_begin + tps < n_tiles ? t_begin + tps : n_tiles;
+  const CtaWork cw = cta_work(a, BM, BN);
+  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L;
+  const int64_t t_begin = cw.t_begin, t_end = cw.t_end;
+  const int split = cw.split;
 
   const QRows qrows{static_cast<const uint8_t*>(a.q), b * a.qb, a.qh, a.qs, a.group, hkv, r0, rows_total};
   auto kv_rows = [&](const void* base, int64_t t) {
-    return KvRows{static_cast<const uint8_t*>(base), b * a.kb + hkv * a.kh, a.ks, t * BN, key_end};
+    return KvRows{static_cast<const uint8_t*>(base), b * a.kb + hkv * a.kh, a.ks, t * BN, cw.key_end};
   };
 
   load_tile<T, HD, THREADS>(a, sQ, BM, qrows, tid);

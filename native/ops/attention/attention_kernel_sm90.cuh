@@ -129,17 +129,10 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   uint64_t* qbar = empty + ST;
 
   const int wg = threadIdx.x / 128, t = threadIdx.x % 128;
-  const CtaTile ct = cta_tile(blockIdx.x, a.row_tiles, a.B * a.Hkv, a.causal);
-  const int64_t bh = ct.bh, b = bh / a.Hkv, hkv = bh % a.Hkv;
-  const int64_t rows_total = a.Sq * a.group;
-  const int64_t r0 = ct.tile * BM;
-  const int split = blockIdx.y;
-  const int64_t L = kv_len(a, b);
-  const int64_t key_end = tile_key_end(r0, r0 + BM < rows_total ? r0 + BM : rows_total, a.group, a.Sq, L, a.causal);
-  const int64_t n_tiles = (key_end + BN - 1) / BN;
-  const int64_t tps = split_tiles_per(n_tiles, a.splits);
-  const int64_t t_begin = split * tps < n_tiles ? split * tps : n_tiles;
-  const int64_t t_end = t_begin + tps < n_tiles ? t_begin + tps : n_tiles;
+  const CtaWork cw = cta_work(a, BM, BN);
+  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L;
+  const int64_t t_begin = cw.t_begin, t_end = cw.t_end;
+  const int split = cw.split;
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < ST; ++s) {
