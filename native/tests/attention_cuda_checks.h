@@ -618,16 +618,76 @@ inline void reference(const Problem& P, std::vector<double>* out, std::vector<do
   }
 }
 
-inline void check_emulation(Ctx& c, std::mt19937& rng) {
-  struct Spec {
-    int B, Hq, Hkv, Sq, Sk, D;
-    bool causal;
-    float softcap;
-    bool mask, kvl;
-    int splits;
-    bool bf16;
+// ---- shared by the kernel emulations (sm80, decode, sm90) ----------------------------------------
+struct EmuSpec {
+  int B, Hq, Hkv, Sq, Sk, D;
+  bool causal;
+  float softcap;
+  bool mask, kvl;
+  int splits;
+  bool bf16;
+  bool bshd = false;  // sm90: q / k / v laid out [B, S, H, D]
+};
+
+// q, k, v normal values rounded to the 16-bit type; kvLengths Sk * 2 / 3 for batch 0 and 5 (0 when
+// Sk < 10) after; a mask with 15% -inf and the rest in [-3, 1). nan_padding: the keys past each
+// kvLength hold NaN / Inf (an uninitialized cache), which must not reach any output.
+inline Problem make_problem(const EmuSpec& sp, std::mt19937& rng, bool nan_padding) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+  Problem P{sp.B, sp.Hq, sp.Hkv, sp.Sq, sp.Sk, sp.D, sp.causal, 1.0f / std::sqrt(float(sp.D)), sp.softcap, {}, {}, {}, {}, {}};
+  auto gen = [&](std::vector<float>& x, size_t n) {
+    x.resize(n);
+    for (float& e : x) e = rnd16(nd(rng), sp.bf16);
   };
-  const Spec specs[] = {
+  gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
+  gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
+  gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
+  if (sp.kvl) {
+    for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : (P.Sk < 10 ? 0 : 5));
+    if (nan_padding)
+      for (int b = 0; b < P.B; ++b)
+        for (int h = 0; h < P.Hkv; ++h)
+          for (int j = P.kv_len[b]; j < P.Sk; ++j)
+            for (int d = 0; d < P.D; ++d) {
+              const size_t o = ((size_t(b) * P.Hkv + h) * P.Sk + j) * P.D + d;
+              P.k[o] = (j + d) % 2 ? NAN : INFINITY, P.v[o] = (j + d) % 2 ? INFINITY : NAN;
+            }
+  }
+  if (sp.mask) {
+    P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
+    for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
+  }
+  return P;
+}
+
+// Checks an emulation's output against the float64 reference: every element finite and within `tol`
+// (absolute), each LSE within lse_rel (relative), -inf where no key is visible.
+inline void expect_reference(Ctx& c, const char* kernel, const EmuSpec& sp, const Problem& P, const EmuOut& got, double tol, double lse_rel,
+                             const char* bound) {
+  std::vector<double> ref, rlse;
+  reference(P, &ref, &rlse);
+  double worst = 0;
+  bool finite = true, lse_ok = true;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    finite = finite && std::isfinite(got.out[i]);
+    worst = std::max(worst, std::abs(got.out[i] - ref[i]) / tol);
+  }
+  for (size_t r = 0; r < rlse.size(); ++r) {
+    if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
+    else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= lse_rel * (1 + std::abs(rlse[r]));
+  }
+  const std::string name = std::string("attention ") + kernel + " emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" +
+                           std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" + std::to_string(sp.D) +
+                           (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") + (sp.kvl ? " kvLengths" : "") +
+                           (sp.softcap > 0 ? " softcap" : "") + " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16") +
+                           (sp.bshd ? " bshd" : "");
+  c.expect(finite && worst <= 1.0, name + ": out within " + bound + " (worst error/tolerance " + std::to_string(worst) + ")");
+  c.expect(lse_ok, name + ": lse");
+}
+
+inline void check_emulation(Ctx& c, std::mt19937& rng) {
+  const EmuSpec specs[] = {
       {1, 2, 2, 37, 53, 64, false, 0, false, false, 1, false},   // ragged rows and keys, cfg64
       {1, 4, 2, 30, 70, 32, true, 0, false, false, 1, true},     // GQA packing, causal, bf16
       {2, 2, 1, 20, 45, 24, true, 0, false, true, 1, false},     // padded head dim, kvLengths + causal
@@ -636,59 +696,18 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
       {1, 2, 1, 2, 100, 200, true, 0, false, false, 2, true},    // cfg256, splits, causal decode
       {1, 1, 1, 100, 30, 32, true, 0, false, false, 1, false},   // rows with no visible key
   };
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-  for (const Spec& sp : specs) {
-    Problem P{sp.B, sp.Hq, sp.Hkv, sp.Sq, sp.Sk, sp.D, sp.causal, 1.0f / std::sqrt(float(sp.D)), sp.softcap, {}, {}, {}, {}, {}};
-    auto gen = [&](std::vector<float>& x, size_t n) {
-      x.resize(n);
-      for (float& e : x) e = rnd16(nd(rng), sp.bf16);
-    };
-    gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
-    gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    if (sp.kvl)
-      for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : 5);
-    if (sp.mask) {
-      P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
-      for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
-    }
+  for (const EmuSpec& sp : specs) {
+    const Problem P = make_problem(sp, rng, false);
     const A::TileConfig& cfg = A::padded_head_dim(P.D) == 32 ? A::kCfg32 : A::padded_head_dim(P.D) == 64 ? A::kCfg64
                                : A::padded_head_dim(P.D) == 128 ? A::kCfg128 : A::kCfg256;
-    const EmuOut got = emulate(P, cfg, sp.splits, sp.bf16);
-    std::vector<double> ref, rlse;
-    reference(P, &ref, &rlse);
     // P is rounded to the 16-bit type before P V: relative 2^-8 (bf16) / 2^-11 (f16) of sum p |v|.
     const double rel = sp.bf16 ? 1.0 / 128 : 1.0 / 1024;
-    double worst = 0;
-    bool finite = true, lse_ok = true;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      finite = finite && std::isfinite(got.out[i]);
-      worst = std::max(worst, std::abs(got.out[i] - ref[i]) / (rel * 4.0 + 1e-6));
-    }
-    for (size_t r = 0; r < rlse.size(); ++r) {
-      if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
-      else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= 1e-4 * (1 + std::abs(rlse[r]));
-    }
-    const std::string name = "attention sm80 emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" +
-                             std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" +
-                             std::to_string(sp.D) + (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") +
-                             (sp.kvl ? " kvLengths" : "") + " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16");
-    c.expect(finite && worst <= 1.0, name + ": out within the 16-bit P bound (worst error/tolerance " + std::to_string(worst) + ")");
-    c.expect(lse_ok, name + ": lse");
+    expect_reference(c, "sm80", sp, P, emulate(P, cfg, sp.splits, sp.bf16), rel * 4.0 + 1e-6, 1e-4, "the 16-bit P bound");
   }
 }
 
 inline void check_decode_emulation(Ctx& c, std::mt19937& rng) {
-  struct Spec {
-    int B, Hq, Hkv, Sq, Sk, D;
-    bool causal;
-    float softcap;
-    bool mask, kvl;
-    int splits;
-    bool bf16;
-  };
-  const Spec specs[] = {
+  const EmuSpec specs[] = {
       {2, 2, 2, 1, 300, 128, false, 0, false, false, 1, false},   // MHA decode, two tiles + a ragged one
       {1, 8, 1, 1, 200, 128, false, 0, false, true, 3, true},     // GQA group 8, kvLengths, splits, bf16
       {1, 4, 2, 3, 150, 64, true, 0, false, false, 2, false},     // Sq 3 x group 2, causal, splits
@@ -697,44 +716,10 @@ inline void check_decode_emulation(Ctx& c, std::mt19937& rng) {
       {1, 2, 1, 2, 70, 80, false, 0, true, false, 4, false},      // padded head dim, mask, more splits than tiles
       {2, 1, 1, 5, 9, 16, true, 0, false, true, 2, false},        // tiny: empty batch entry (kvLength 5 / 5)
   };
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-  for (const Spec& sp : specs) {
-    Problem P{sp.B, sp.Hq, sp.Hkv, sp.Sq, sp.Sk, sp.D, sp.causal, 1.0f / std::sqrt(float(sp.D)), sp.softcap, {}, {}, {}, {}, {}};
-    auto gen = [&](std::vector<float>& x, size_t n) {
-      x.resize(n);
-      for (float& e : x) e = rnd16(nd(rng), sp.bf16);
-    };
-    gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
-    gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    if (sp.kvl)
-      for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : (P.Sk < 10 ? 0 : 5));
-    if (sp.mask) {
-      P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
-      for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
-    }
-    const EmuOut got = emulate_decode(P, sp.splits, sp.bf16);
-    std::vector<double> ref, rlse;
-    reference(P, &ref, &rlse);
+  for (const EmuSpec& sp : specs) {
+    const Problem P = make_problem(sp, rng, false);
     // fp32 throughout on the 16-bit k / v (no P rounding): a few ulps of float32 times the terms
-    double worst = 0;
-    bool finite = true, lse_ok = true;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      finite = finite && std::isfinite(got.out[i]);
-      worst = std::max(worst, std::abs(got.out[i] - ref[i]) / 2e-5);
-    }
-    for (size_t r = 0; r < rlse.size(); ++r) {
-      if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
-      else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= 1e-5 * (1 + std::abs(rlse[r]));
-    }
-    const std::string name = "attention decode emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" +
-                             std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" +
-                             std::to_string(sp.D) + (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") +
-                             (sp.kvl ? " kvLengths" : "") + (sp.softcap > 0 ? " softcap" : "") + " splits=" + std::to_string(sp.splits) +
-                             (sp.bf16 ? " bf16" : " f16");
-    c.expect(finite && worst <= 1.0, name + ": out within fp32 rounding (worst error/tolerance " + std::to_string(worst) + ")");
-    c.expect(lse_ok, name + ": lse");
+    expect_reference(c, "decode", sp, P, emulate_decode(P, sp.splits, sp.bf16), 2e-5, 1e-5, "fp32 rounding");
   }
 }
 

@@ -583,15 +583,7 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
 }
 
 inline void check_emulation(Ctx& c, std::mt19937& rng) {
-  struct Spec {
-    int B, Hq, Hkv, Sq, Sk, D;
-    bool causal;
-    float softcap;
-    bool mask, kvl;
-    int splits;
-    bool bf16, bshd;
-  };
-  const Spec specs[] = {
+  const attention_cuda_checks::EmuSpec specs[] = {
       {1, 2, 2, 150, 200, 64, false, 0, false, false, 1, false, false},   // ragged rows / keys, hd 64, two row tiles
       {1, 4, 2, 70, 300, 128, true, 0, false, false, 1, true, true},      // GQA group 2, causal (consumer early exit), bf16, bshd
       {2, 2, 1, 40, 150, 100, true, 0, false, true, 1, false, false},     // padded head dim, kvLengths + causal
@@ -599,52 +591,11 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
       {1, 8, 2, 16, 400, 128, false, 0, false, true, 3, false, false},    // group 4, kvLengths, KV splits + merge
       {1, 1, 1, 200, 60, 64, true, 0, false, false, 1, true, false},      // rows with no visible key, second tile empty
   };
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
-  for (const Spec& sp : specs) {
-    Problem P{sp.B, sp.Hq, sp.Hkv, sp.Sq, sp.Sk, sp.D, sp.causal, 1.0f / std::sqrt(float(sp.D)), sp.softcap, {}, {}, {}, {}, {}};
-    auto gen = [&](std::vector<float>& x, size_t n) {
-      x.resize(n);
-      for (float& e : x) e = rnd16(nd(rng), sp.bf16);
-    };
-    gen(P.q, size_t(P.B) * P.Hq * P.Sq * P.D);
-    gen(P.k, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    gen(P.v, size_t(P.B) * P.Hkv * P.Sk * P.D);
-    if (sp.kvl) {
-      for (int b = 0; b < P.B; ++b) P.kv_len.push_back(b == 0 ? P.Sk * 2 / 3 : 5);
-      // padding keys hold NaN / Inf (an uninitialized cache): they must not reach any output
-      for (int b = 0; b < P.B; ++b)
-        for (int h = 0; h < P.Hkv; ++h)
-          for (int j = P.kv_len[b]; j < P.Sk; ++j)
-            for (int d = 0; d < P.D; ++d) {
-              const size_t o = ((size_t(b) * P.Hkv + h) * P.Sk + j) * P.D + d;
-              P.k[o] = (j + d) % 2 ? NAN : INFINITY, P.v[o] = (j + d) % 2 ? INFINITY : NAN;
-            }
-    }
-    if (sp.mask) {
-      P.mask.resize(size_t(P.B) * P.Hq * P.Sq * P.Sk);
-      for (float& e : P.mask) e = ud(rng) < 0.15f ? -INFINITY : ud(rng) * 4 - 3;
-    }
-    const EmuOut got = emulate(P, sp.splits, sp.bf16, sp.bshd);
-    std::vector<double> ref, rlse;
-    attention_cuda_checks::reference(P, &ref, &rlse);
+  for (const attention_cuda_checks::EmuSpec& sp : specs) {
+    const Problem P = attention_cuda_checks::make_problem(sp, rng, true);
     const double rel = sp.bf16 ? 1.0 / 128 : 1.0 / 1024;  // P rounded to the 16-bit type before P V
-    double worst = 0;
-    bool finite = true, lse_ok = true;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      finite = finite && std::isfinite(got.out[i]);
-      worst = std::max(worst, std::abs(got.out[i] - ref[i]) / (rel * 4.0 + 1e-6));
-    }
-    for (size_t r = 0; r < rlse.size(); ++r) {
-      if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
-      else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= 1e-4 * (1 + std::abs(rlse[r]));
-    }
-    const std::string name = "attention sm90 emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" + std::to_string(sp.Hkv) + " " +
-                             std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" + std::to_string(sp.D) + (sp.causal ? " causal" : "") +
-                             (sp.mask ? " mask" : "") + (sp.kvl ? " kvLengths" : "") + (sp.softcap > 0 ? " softcap" : "") +
-                             " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16") + (sp.bshd ? " bshd" : "");
-    c.expect(finite && worst <= 1.0, name + ": out within the 16-bit P bound (worst error/tolerance " + std::to_string(worst) + ")");
-    c.expect(lse_ok, name + ": lse");
+    attention_cuda_checks::expect_reference(c, "sm90", sp, P, emulate(P, sp.splits, sp.bf16, sp.bshd), rel * 4.0 + 1e-6, 1e-4,
+                                            "the 16-bit P bound");
   }
 }
 
