@@ -105,7 +105,7 @@ export interface MachineInfo {
   tensorkern: string;
   node: string;
   os: string;
-  cpu: { model: string; isa: string; features: string[]; threads: number; physicalCores: number; logicalCpus: number };
+  cpu: { model: string; brand: string; isa: string; features: string[]; threads: number; physicalCores: number; logicalCpus: number };
   gpus: { name: string; computeCapability: string; memory: number; driver: string; runtime: string }[];
   whyNoGpu: string | null;
   native: ReturnType<typeof nativeInfo>;
@@ -121,6 +121,7 @@ export function machineInfo(): MachineInfo {
     os: `${os.type()} ${os.release()} ${process.arch}`,
     cpu: {
       model: cpu?.name ?? 'unknown',
+      brand: cpu?.brand ?? '',
       isa: cpu?.isa ?? 'unknown',
       features: cpu?.features ?? [],
       threads: getNumThreads(),

@@ -54,7 +54,10 @@ export interface NativeCudaDevice {
 export interface NativeProbe {
   cpu: {
     vendor: string;
-    model: string;
+    /** CPUID's brand string (x86-64), '' elsewhere. */
+    brand: string;
+    /** The OS's name for the CPU (/proc/cpuinfo "model name"), '' where it gives none. */
+    osModel: string;
     logicalCpus: number;
     physicalCores: number;
     bestIsa: string;

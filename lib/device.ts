@@ -10,7 +10,16 @@ export type DeviceSpec = Device | 'cuda' | 'auto';
 export interface CpuDeviceInfo {
   kind: 'cpu';
   id: 'cpu';
+  /**
+   * The CPU's name as the OS gives it (/proc/cpuinfo "model name", what lscpu shows); CPUID's brand
+   * string where the OS gives none.
+   */
   name: string;
+  /**
+   * CPUID's brand string (x86-64; '' elsewhere). Virtual machines may set it apart from the OS's name
+   * (e.g. "AMD EPYC" vs "Oxide Virtual Turin-like Processor"): `tensorkern info` shows both then.
+   */
+  brand: string;
   vendor: string;
   /** The kernel family in use ('avx512', 'avx2', 'neon', 'scalar'). */
   isa: string;
@@ -63,7 +72,8 @@ export function devices(): DeviceInfo[] {
   const cpu: CpuDeviceInfo = {
     kind: 'cpu',
     id: 'cpu',
-    name: p.cpu.model || 'unknown CPU',
+    name: cpuName(p.cpu.osModel, p.cpu.brand),
+    brand: p.cpu.brand,
     vendor: p.cpu.vendor,
     isa: currentIsa(),
     bestIsa: p.cpu.bestIsa,
@@ -90,6 +100,20 @@ export function devices(): DeviceInfo[] {
       runtimeVersion: cudaVersion(p.cuda.runtimeVersion),
     }));
   return [cpu, ...gpus];
+}
+
+/**
+ * @internal The name users see for the CPU: the OS's (what lscpu and /proc/cpuinfo show, so the two
+ * can be compared), else CPUID's brand string, else 'unknown CPU'.
+ */
+export function cpuName(osModel: string, brand: string): string {
+  return osModel.trim() || brand.trim() || 'unknown CPU';
+}
+
+/** @internal How `tensorkern info` and the benches label the CPU: the name, and the brand string where it differs. */
+export function cpuLabel(cpu: { name: string; brand: string }): string {
+  const brand = cpu.brand.trim();
+  return brand && brand !== cpu.name ? `${cpu.name} [CPUID: ${brand}]` : cpu.name;
 }
 
 let isaNow: string | undefined;

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { ROOT } from './helpers/child';
 import { devices, whyNoGpu, CpuDeviceInfo } from '../lib';
+import { cpuLabel } from '../lib/device';
 
 const cli = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 function run(...args: string[]) {
@@ -14,15 +15,17 @@ test('info prints the binary, CPU, threads, default device and why no GPU', () =
   const r = run('info');
   expect(r.status).toBe(0);
   const cpu = devices()[0] as CpuDeviceInfo;
-  expect(r.stdout).toContain(`cpu:      ${cpu.name}`);
+  expect(r.stdout).toContain(`cpu:      ${cpuLabel(cpu)} (`);
   expect(r.stdout).toContain(`kernels: ${cpu.bestIsa}; threads: ${cpu.threads}`);
   expect(r.stdout).toMatch(/native: {3}\/.*\.node/);
   const why = whyNoGpu();
   if (why) expect(r.stdout).toContain(`no GPU:   ${why}`);
   if (fs.existsSync('/proc/cpuinfo')) {
-    const model = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim();
-    if (model) expect(r.stdout).toContain(model);
+    // What lscpu shows is there to compare with; CPUID's brand string too, where the two differ (VMs).
+    const model = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^(?:model name|Model)\s*:\s*(.*)$/m)?.[1]?.trim();
+    if (model) expect(r.stdout).toContain(`cpu:      ${model}`);
   }
+  if (cpu.brand && cpu.brand !== cpu.name) expect(r.stdout).toContain(`[CPUID: ${cpu.brand}]`);
 });
 
 test('info --json is machine-readable', () => {

@@ -2,11 +2,14 @@
 import { execSync } from 'child_process';
 import * as fs from 'fs';
 import { Tensor, TensorkernError, defaultDevice, devices, getNumThreads, setNumThreads, whyNoGpu, CpuDeviceInfo } from '../lib';
+import { cpuLabel, cpuName } from '../lib/device';
 import { gpuSkipReason, printSkip, testIf } from './helpers/backends';
 import { runNode } from './helpers/child';
 import { expectError } from './helpers/errors';
 
 const cpuinfo = process.platform === 'linux' && fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+/** The OS's name for the CPU: the first "model name" (x86, most arm64) or "Model" (boards) line. */
+const osModel = cpuinfo.match(/^(?:model name|Model)\s*:\s*(.*)$/m)?.[1]?.trim();
 
 describe('devices()', () => {
   const cpu = devices()[0] as CpuDeviceInfo;
@@ -33,9 +36,22 @@ describe('devices()', () => {
     expect(cpu.bestIsa).toBe(best);
   });
 
+  test('the CPU name is the OS\'s where it gives one, else CPUID\'s brand string; the label shows both where they differ', () => {
+    // Hosts differ here (a VM may say "AMD EPYC" in /proc/cpuinfo and "Oxide Virtual Turin-like Processor" in CPUID):
+    // every combination is checked on the pure functions, whatever this host is.
+    expect(cpuName('AMD EPYC', 'Oxide Virtual Turin-like Processor')).toBe('AMD EPYC');
+    expect(cpuName('  Intel(R) Xeon(R) Gold 6338 CPU  ', 'Intel(R) Xeon(R) Gold 6338 CPU')).toBe('Intel(R) Xeon(R) Gold 6338 CPU');
+    expect(cpuName('', 'AMD Ryzen 9 7950X 16-Core Processor')).toBe('AMD Ryzen 9 7950X 16-Core Processor');
+    expect(cpuName('', '')).toBe('unknown CPU');
+    expect(cpuLabel({ name: 'AMD EPYC', brand: 'Oxide Virtual Turin-like Processor' })).toBe('AMD EPYC [CPUID: Oxide Virtual Turin-like Processor]');
+    expect(cpuLabel({ name: 'AMD EPYC 9R14', brand: 'AMD EPYC 9R14' })).toBe('AMD EPYC 9R14');
+    expect(cpuLabel({ name: 'Neoverse-N1', brand: '' })).toBe('Neoverse-N1');
+    expect(typeof cpu.brand).toBe('string');
+    expect(cpu.name).toBe(cpuName(osModel ?? '', cpu.brand));
+  });
+
   testIf(cpuinfo !== '', 'CPU model vs /proc/cpuinfo: no /proc/cpuinfo')('model and core count match /proc/cpuinfo and the affinity mask', () => {
-    const model = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim();
-    if (model) expect(cpu.name).toBe(model);
+    if (osModel) expect(cpu.name).toBe(osModel);
     const nproc = Number(execSync('nproc').toString());
     expect(cpu.logicalCpus).toBe(nproc);
     const cores = new Set<string>();

@@ -3,7 +3,7 @@
 // lengths for attention.
 import * as fs from 'fs';
 import * as path from 'path';
-import { resolveDevice } from '../device';
+import { cpuLabel, resolveDevice } from '../device';
 import { setNumThreads } from '../device';
 
 interface BenchArgs {
@@ -53,7 +53,7 @@ export async function runBench(argv: string[]): Promise<number> {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const machine = machineInfo();
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`tensorkern ${machine.tensorkern} bench on ${device}: ${machine.cpu.model} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
+  log(`tensorkern ${machine.tensorkern} bench on ${device}: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
   const report: Record<string, unknown> = { machine, device };
   if (device !== 'cpu') {
     // The GPU benches: gemm, w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights), attention

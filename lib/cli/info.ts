@@ -1,6 +1,6 @@
 // `tensorkern info`: what this process would run on, and why.
 import { libc } from '../binding';
-import { defaultDevice, devices, probe, whyNoGpu } from '../device';
+import { cpuLabel, defaultDevice, devices, probe, whyNoGpu } from '../device';
 import { nativeInfo, version } from '../version';
 
 function gib(bytes: number): string {
@@ -57,7 +57,7 @@ export function runInfo(args: string[]): number {
   );
   for (const d of r.devices) {
     if (d.kind === 'cpu') {
-      out.push(`cpu:      ${d.name} (${d.vendor}), ${d.physicalCores} physical cores / ${d.logicalCpus} logical CPUs`);
+      out.push(`cpu:      ${cpuLabel(d)} (${d.vendor}), ${d.physicalCores} physical cores / ${d.logicalCpus} logical CPUs`);
       out.push(`          kernels: ${d.isa}${d.isa !== d.bestIsa ? ` (capped; best ${d.bestIsa})` : ''}; threads: ${d.threads}`);
       out.push(`          features: ${d.features.join(' ') || 'none detected'}`);
     } else {

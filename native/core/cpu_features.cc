@@ -55,7 +55,7 @@ void detect_x86(CpuFeatures* f) {
     }
     std::string b(brand);
     size_t s = b.find_first_not_of(' '), e = b.find_last_not_of(' ');
-    f->model = s == std::string::npos ? "" : b.substr(s, e - s + 1);
+    f->brand = s == std::string::npos ? "" : b.substr(s, e - s + 1);
   }
 
   cpuid(1, 0, r);
@@ -120,15 +120,15 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-void fill_model_from_proc(CpuFeatures* f) {
-  if (!f->model.empty()) return;
+void read_os_model(CpuFeatures* f) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
       size_t c = line.find(':');
       if (c != std::string::npos) {
-        f->model = line.substr(line.find_first_not_of(" \t", c + 1));
+        size_t b = line.find_first_not_of(" \t", c + 1), e = line.find_last_not_of(" \t\r");
+        f->os_model = b == std::string::npos ? "" : line.substr(b, e - b + 1);
         return;
       }
     }
@@ -207,7 +207,7 @@ const CpuFeatures& cpu_features() {
 #if defined(__aarch64__)
     detect_arm(&x);
 #endif
-    fill_model_from_proc(&x);
+    read_os_model(&x);
     return x;
   }();
   return f;

@@ -5,7 +5,11 @@
 namespace tk {
 
 struct CpuFeatures {
-  std::string vendor, model;
+  std::string vendor;
+  // Two names for the CPU, which a VM may set apart: `brand` is CPUID's brand string (x86-64; empty
+  // elsewhere), `os_model` is the OS's own name (/proc/cpuinfo "model name", or "Model" on boards that
+  // give one), which lscpu shows. Either may be empty.
+  std::string brand, os_model;
   // x86-64. The AVX/AVX-512 bits are only set when the OS saves the register state (XGETBV).
   bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;

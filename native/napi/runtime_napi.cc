@@ -21,7 +21,8 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   const CpuTopology& t = cpu_topology();
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("vendor", f.vendor);
-  cpu.Set("model", f.model);
+  cpu.Set("brand", f.brand);
+  cpu.Set("osModel", f.os_model);
   cpu.Set("logicalCpus", t.logical_cpus);
   cpu.Set("physicalCores", t.physical_cores);
   cpu.Set("bestIsa", isa_name(best_isa()));
