@@ -75,12 +75,39 @@ export interface NativeProbe {
   dtypes: { code: number; name: string; bits: number }[];
 }
 
+export interface NativeHostPoolStats {
+  limit: number;
+  cached: number;
+  inUse: number;
+  cachedBlocks: number;
+  inUseBlocks: number;
+  hits: number;
+  misses: number;
+  evicted: number;
+  reclaimed: number;
+  external: boolean;
+  defaultLimit: number;
+}
+
 export interface NativeBinding {
   DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
   probe(): NativeProbe;
   memInfo(device: number): { free: number; total: number; inUse: number };
   /** Test hook: provokes a sticky CUDA error on purpose ('trap'). */
   injectFault(device: number, kind: string): void;
+  /**
+   * An ArrayBuffer of `bytes` over pooled memory (contents undefined; zeroed V8 memory where the runtime refuses external
+   * buffers). warmOnly: undefined rather than mapping fresh memory when no idle or reclaimable block of that size is there.
+   */
+  hostAlloc(bytes: number, warmOnly?: false): ArrayBuffer;
+  hostAlloc(bytes: number, warmOnly: true): ArrayBuffer | undefined;
+  /** Gives a pooled buffer's memory back now, detaching it; false when it is not pooled memory or already detached. */
+  hostRelease(buffer: ArrayBuffer): boolean;
+  hostPoolStats(): NativeHostPoolStats;
+  hostPoolSetLimit(bytes: number): void;
+  hostPoolTrim(): void;
+  /** The size class a request of `bytes` is served from. */
+  hostPoolClass(bytes: number): number;
   getNumThreads(): number;
   setNumThreads(n: number): void;
   defaultNumThreads(): number;

@@ -240,6 +240,13 @@ function checkEnv(): void {
       { code: 'TENSORKERN_BAD_ENV' },
     );
   }
+  const cache = process.env.TENSORKERN_HOST_CACHE_MB;
+  if (cache !== undefined && cache !== '' && !(/^[0-9]{1,10}$/.test(cache) && Number(cache) <= 2 ** 30)) {
+    process.emitWarning(
+      `Expected a whole number of MiB (0 to 2^30) for TENSORKERN_HOST_CACHE_MB but received ${describe(cache)}; using the default cap`,
+      { code: 'TENSORKERN_BAD_ENV' },
+    );
+  }
   const isa = process.env.TENSORKERN_ISA;
   if (isa !== undefined && isa !== '' && !['auto', 'scalar', 'avx2', 'avx512', 'neon'].includes(isa)) {
     process.emitWarning(

@@ -49,3 +49,5 @@ export {
   fromHalfBits,
 } from './half';
 export { version, nativeInfo } from './version';
+export { hostMemoryStats, setHostCacheLimit, trimHostCache } from './host-memory';
+export type { HostMemoryStats } from './host-memory';

@@ -7,6 +7,7 @@ import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
 import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
 import { captureStack, disposedError, invalidArg, wrapNative } from './errors';
+import { allocHostStorage, releaseHostStorage } from './host-memory';
 import { toHalfBits } from './half';
 import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
 
@@ -14,6 +15,7 @@ const NATIVE = Symbol('tensorkern.native');
 /** The most elements a typed array can have here (Buffer is a Uint8Array: V8's limit for both). */
 const MAX_TYPED_ARRAY_LENGTH: number = bufferConstants.MAX_LENGTH;
 const CREATE = Symbol('tensorkern.create');
+const POOLED = Symbol('tensorkern.pooled');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
 export interface TensorOptions {
@@ -66,13 +68,16 @@ export class Tensor {
   readonly shape: readonly number[];
   readonly device: Device;
   private [NATIVE]: NativeTensor | null;
+  /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back. */
+  private readonly [POOLED]: boolean;
 
   /** @internal Use Tensor.from / Tensor.zeros. */
-  constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer) {
+  constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
     this.device = device;
+    this[POOLED] = pooled;
     this[NATIVE] = ArrayBuffer.isView(storage)
       ? { dtype: DTYPES[dtype].code, shape, data: storage }
       : { dtype: DTYPES[dtype].code, shape, buffer: storage };
@@ -149,7 +154,9 @@ export class Tensor {
     }
     const device = resolveDevice(o.device ?? 'cpu', 'options.device');
     const t = Tensor.empty(dims, dtype, device);
-    if (device !== 'cpu') {
+    if (t[POOLED]) {
+      (t[NATIVE]!.data as TypedArray).fill(0 as never); // pooled memory is reused: not zero
+    } else if (device !== 'cpu') {
       try {
         native.zero(t[NATIVE]!);
       } catch (e) {
@@ -160,7 +167,10 @@ export class Tensor {
     return t;
   }
 
-  /** @internal Uninitialized storage (host storage is zeroed by the typed-array constructor). */
+  /**
+   * @internal Uninitialized storage. Host storage of HOST_POOL_MIN_BYTES or more comes from the warm
+   * pool (lib/host-memory.ts) and holds whatever was there before: ops write every element.
+   */
   static empty(shape: number[], dtype: DType, device: Device): Tensor {
     const numel = numelOf(shape);
     if (device === 'cpu') {
@@ -169,13 +179,14 @@ export class Tensor {
         throw invalidArg('shape', `at most ${MAX_TYPED_ARRAY_LENGTH} elements of storage for a host tensor (the largest typed array this runtime holds)`,
           `${shapeStr(shape)} of ${dtype} (${byteSize(dtype, numel)} bytes)`, 'range', { described: true });
       }
-      let storage: TypedArray;
+      let got: { storage: TypedArray; pooled: boolean };
       try {
-        storage = new DTYPES[dtype].array(storageLength(dtype, numel));
+        got = allocHostStorage(dtype, storageLength(dtype, numel));
       } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_TK_OUT_OF_MEMORY') throw wrapNative(e);
         throw wrapNative(Object.assign(new Error(`cannot allocate ${byteSize(dtype, numel)} bytes of host memory: ${(e as Error).message}`), { code: 'ERR_TK_OUT_OF_MEMORY' }));
       }
-      return new Tensor(CREATE, dtype, shape, 'cpu', storage);
+      return new Tensor(CREATE, dtype, shape, 'cpu', got.storage, got.pooled);
     }
     let buf: NativeDeviceBuffer;
     try {
@@ -200,8 +211,7 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    const n = this[NATIVE];
-    return n === null || (n.buffer !== undefined && n.buffer.released);
+    return isReleased(this[NATIVE], this[POOLED]);
   }
 
   /**
@@ -261,18 +271,23 @@ export class Tensor {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
     }
     const n = nativeOf(this, 'this');
-    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!);
+    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!, this[POOLED]);
   }
 
   /**
-   * Releases the storage now: device memory goes back to the pool (once any op still using it has
-   * finished); a host tensor drops its reference to the array. Later use throws ERR_TK_DISPOSED.
-   * Tensors made by reshape() share storage: disposing one disposes the storage of all of them.
+   * Releases the storage now. Device memory goes back to the device pool, and host memory that
+   * tensorkern allocated (an op's output without `out`, Tensor.zeros, a copy from a GPU; 64 KiB and
+   * up) back to the warm host cache, once any op still using it has finished: its ArrayBuffer is
+   * detached, so arrays taken from it with toArray() read as empty from then on (copy what you keep).
+   * A tensor over your own array (Tensor.from) only drops its reference: the array stays yours.
+   * Later use of the tensor throws ERR_TK_DISPOSED. Tensors made by reshape() share storage:
+   * disposing one disposes the storage of all of them.
    */
   dispose(): void {
     const n = this[NATIVE];
     if (n === null) return;
     n.buffer?.release();
+    if (this[POOLED] && n.data) releaseHostStorage(n.data as TypedArray);
     this[NATIVE] = null;
   }
 
@@ -291,9 +306,17 @@ export class Tensor {
 
 /** @internal The native descriptor of a live tensor; ERR_TK_DISPOSED otherwise. */
 export function nativeOf(t: Tensor, name: string): NativeTensor {
-  const n = (t as unknown as { [NATIVE]: NativeTensor | null })[NATIVE];
-  if (n === null || (n.buffer !== undefined && n.buffer.released)) throw disposedError(name);
-  return n;
+  const x = t as unknown as { [NATIVE]: NativeTensor | null; [POOLED]: boolean };
+  const n = x[NATIVE];
+  if (isReleased(n, x[POOLED])) throw disposedError(name);
+  return n!;
+}
+
+/** Disposed, or its storage released through another tensor over it (reshape): a released device buffer, a detached pooled buffer. */
+function isReleased(n: NativeTensor | null, pooled: boolean): boolean {
+  if (n === null) return true;
+  if (n.buffer !== undefined) return n.buffer.released;
+  return pooled && n.data!.buffer.byteLength === 0; // pooled buffers are 64 KiB and up: empty = detached
 }
 
 /** @internal Checks that `x` is a live Tensor. */

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->device_buffer_ctor = Napi::Persistent(ctor);
   exports.Set("DeviceBuffer", ctor);
   tk::napi::register_runtime(env, exports);
+  tk::napi::register_host_memory(env, exports);
   tk::napi::register_cast(env, exports);
   tk::napi::register_gemm(env, exports);
   tk::napi::register_bench(env, exports);

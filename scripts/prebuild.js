@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run prebuild: prebuilds/<platform>-<arch>/tensorkern.node via prebuildify (--napi --strip),
+// npm run build:prebuild: prebuilds/<platform>-<arch>/tensorkern.node via prebuildify (--napi --strip),
 // built by cmake-js (CPU + CUDA when nvcc is found; TK_CUDA=OFF|ON forces it). The build happens in
 // build-prebuild/ so the development build in build/ is untouched.
 //   TK_PTXAS_VERBOSE=1  registers/spills of every kernel (-Xptxas -v), for scripts/ptxas-report.js

@@ -25,7 +25,7 @@ function npmCli(): string {
 function packageDir(tmp: string): { dir: string; how: string } {
   const pre = path.join(ROOT, 'prebuilds', target);
   if (fs.existsSync(pre) && fs.readdirSync(pre).some((f) => f.endsWith('.node'))) {
-    return { dir: ROOT, how: `the repository with ${path.relative(ROOT, pre)} (npm run prebuild)` };
+    return { dir: ROOT, how: `the repository with ${path.relative(ROOT, pre)} (npm run build:prebuild)` };
   }
   const stage = path.join(tmp, 'stage');
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
@@ -37,7 +37,7 @@ function packageDir(tmp: string): { dir: string; how: string } {
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(stage, 'package.json'));
   fs.mkdirSync(path.join(stage, 'prebuilds', target), { recursive: true });
   fs.copyFileSync(nativeFile, path.join(stage, 'prebuilds', target, 'tensorkern.node'));
-  return { dir: stage, how: `a staged copy with ${path.relative(ROOT, nativeFile)} as its prebuild (run \`npm run prebuild\` to pack the real one)` };
+  return { dir: stage, how: `a staged copy with ${path.relative(ROOT, nativeFile)} as its prebuild (run \`npm run build:prebuild\` to pack the real one)` };
 }
 
 /** A PATH holding only node and sh: no cc, c++, make, cmake, python or nvcc. */

@@ -110,9 +110,13 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
       fail(env, Code::kTypeError, "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data (dtype " +
                                       dtype_name(dtype) + ") but received another typed array kind");
     }
-    Status bs = bind_host_storage(n, ta.ArrayBuffer().Data(), ta.ByteOffset(), ta.ByteLength(), &view);
+    void* base = ta.ArrayBuffer().Data();
+    Status bs = bind_host_storage(n, base, ta.ByteOffset(), ta.ByteLength(), &view);
     if (!bs.ok()) throw_status(env, bs);
-    if (keep) keep->hold(data);
+    if (keep) {
+      keep->hold(data);
+      keep->pin(base);
+    }
   } else {
     DeviceBuffer* db = DeviceBuffer::FromValue(env, buffer);
     if (db == nullptr) fail(env, Code::kTypeError, "Expected a DeviceBuffer for " + n + ".buffer but received " + describe(buffer));

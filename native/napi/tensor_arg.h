@@ -11,6 +11,7 @@
 
 #include "../core/tensor_view.h"
 #include "device_buffer.h"
+#include "host_memory.h"
 
 namespace tk::napi {
 
@@ -20,8 +21,14 @@ class KeepAlive {
  public:
   void hold(Napi::Value v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
   void hold(std::shared_ptr<Allocation> a) { allocs_.push_back(std::move(a)); }
+  // Pins pooled host memory (a tensor tensorkern allocated): a dispose() meanwhile detaches the
+  // buffer, but its block goes back to the pool only after this op.
+  void pin(void* arraybuffer_data) {
+    if (HostLease* l = pin_host(arraybuffer_data)) pins_.emplace_back(l);
+  }
 
  private:
+  std::vector<HostPin> pins_;
   std::vector<Napi::ObjectReference> refs_;
   std::vector<std::shared_ptr<Allocation>> allocs_;
 };

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../../core/cpu_features.h"
+#include "../../core/host_pool.h"
 #include "../../core/isa_table.h"
 #include "../../core/half.h"
 #include "../../core/scratch.h"
@@ -32,8 +33,6 @@ using attention_kernels::RowState;
 constexpr int64_t kMinSplitKeys = 512;
 // Above this, K / V blocks are packed per row tile instead of once for all tiles.
 constexpr size_t kMaxPackedBytes = size_t(256) << 20;
-// Up to this, the packed blocks live in the calling thread's persistent scratch (kept between calls).
-constexpr size_t kKeepPackedBytes = size_t(64) << 20;
 
 const Kernels& kernels_for(Isa isa) {
   return isa_table<Kernels>(isa, [](Isa isa, Kernels* table) {
@@ -138,19 +137,14 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
     // (O(Sk * D) memory, about twice K's size in float32) instead of once per tile.
     const int64_t nkb = ceil_div(s.Sk, K.key_tile), bw = K.block_words(p.q.dtype, s.D, ldo);
     const size_t packed_bytes = size_t(bh) * size_t(nkb) * size_t(bw) * 4;
-    // Up to kKeepPackedBytes the buffer is the calling thread's persistent scratch: a fresh
-    // allocation of that size is mmap'd and zero-filled page by page on every call (keeping it made
-    // H = 16, S = 512 15-20% faster); larger ones are allocated per call and freed.
-    std::unique_ptr<uint32_t, decltype(&std::free)> owned(nullptr, &std::free);
+    // The buffer comes from the warm host pool (native/core/host_pool.h): a fresh allocation of that
+    // size would be mmap'd and faulted in page by page on every call (keeping memory made H = 16,
+    // S = 512 15-20% faster), and the pool shares it between the threads that call ops.
+    PooledBuffer packed_buf;
     uint32_t* packed = nullptr;
     if (nblk >= 2 && packed_bytes <= kMaxPackedBytes) {
-      if (packed_bytes <= kKeepPackedBytes) {
-        packed = static_cast<uint32_t*>(thread_scratch(ScratchSlot::kPackB, packed_bytes));
-      } else {
-        owned.reset(static_cast<uint32_t*>(std::aligned_alloc(64, (packed_bytes + 63) / 64 * 64)));
-        if (!owned) return OutOfMemory("attention: no memory for the packed K / V blocks");
-        packed = owned.get();
-      }
+      packed_buf = PooledBuffer(packed_bytes);
+      packed = packed_buf.as<uint32_t>();
       TK_RETURN_IF_ERROR(for_each_task(bh * nkb, [&](int64_t t) {
         const int64_t x = t / nkb, jb = (t % nkb) * K.key_tile, b = x / s.Hkv;
         if (jb < pr.kv_len(b)) K.prepack(pr, b, x % s.Hkv, jb, ldo, packed + t * bw);
@@ -167,7 +161,8 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   }
 
   // Flash-decoding: tile t's key range in nsplit parts, each its own (o, m, l), then a merge.
-  std::vector<float> partial(static_cast<size_t>(items * nsplit * state_floats));
+  PooledBuffer partial_buf(size_t(items * nsplit * state_floats) * sizeof(float));
+  float* const partial = partial_buf.as<float>();
   TK_RETURN_IF_ERROR(for_each_task(items * nsplit, [&](int64_t task) {
     const int64_t t = task / nsplit, sp = task % nsplit;
     int64_t b, hkv, r0, r1;
@@ -175,19 +170,19 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
     const int64_t end = visible_end(pr, b, r1);
     const int64_t chunk = ceil_div(ceil_div(end, nsplit), K.key_tile) * K.key_tile;
     const int64_t j0 = std::min(end, sp * chunk), j1 = std::min(end, j0 + chunk);
-    K.run(pr, b, hkv, r0, r1, j0, j1, state_at(partial.data() + task * state_floats), nullptr);
+    K.run(pr, b, hkv, r0, r1, j0, j1, state_at(partial + task * state_floats), nullptr);
   }));
   return for_each_task(items, [&](int64_t t) {
     int64_t b, hkv, r0, r1;
     item_at(t, &b, &hkv, &r0, &r1);
-    const RowState acc = state_at(partial.data() + t * nsplit * state_floats);  // split 0 accumulates the rest
+    const RowState acc = state_at(partial + t * nsplit * state_floats);  // split 0 accumulates the rest
     for (int64_t ii = 0; ii < r1 - r0; ++ii) {
       float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t sp = 0; sp < nsplit; ++sp) mx = std::max(mx, state_at(partial.data() + (t * nsplit + sp) * state_floats).m[ii]);
+      for (int64_t sp = 0; sp < nsplit; ++sp) mx = std::max(mx, state_at(partial + (t * nsplit + sp) * state_floats).m[ii]);
       float l = 0.0f;
       float* o = acc.o + ii * ldo;
       for (int64_t sp = 0; sp < nsplit; ++sp) {
-        const RowState x = state_at(partial.data() + (t * nsplit + sp) * state_floats);
+        const RowState x = state_at(partial + (t * nsplit + sp) * state_floats);
         const float w = (x.m[ii] == -std::numeric_limits<float>::infinity() || x.l[ii] == 0.0f) ? 0.0f : std::exp(x.m[ii] - mx);
         l += w * x.l[ii];
         const float* xo = x.o + ii * ldo;

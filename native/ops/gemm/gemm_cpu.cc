@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../core/cpu_features.h"
+#include "../../core/host_pool.h"
 #include "../../core/isa_table.h"
 #include "../../core/half.h"
 #include "../../core/scratch.h"
@@ -44,20 +45,6 @@ const IsaKernels& kernels_for(Isa isa) {
 #endif
   });
 }
-
-// 64-byte aligned scratch that frees itself (packing buffers, workspaces).
-struct Aligned {
-  void* p = nullptr;
-  explicit Aligned(size_t bytes) {
-    p = std::aligned_alloc(64, round_up(static_cast<int64_t>(std::max<size_t>(bytes, 64)), 64));
-    if (!p) throw std::bad_alloc();
-  }
-  ~Aligned() { std::free(p); }
-  Aligned(const Aligned&) = delete;
-  Aligned& operator=(const Aligned&) = delete;
-  template <class T>
-  T* as() const { return static_cast<T*>(p); }
-};
 
 size_t elem_bytes(DType t) { return size_t(dtype_bits(t) / 8); }
 
@@ -252,9 +239,10 @@ template <class Acc, class Kernels, class AElem>
 Status run_skinny_t(const Kernels& k, const Problem<Acc>& p, bool swap, void (*gather)(const Operand&, int64_t, int64_t, AElem*)) {
   const GemmShape& s = *p.s;
   const int64_t M = swap ? 1 : s.M, N = swap ? s.M : s.N, K = s.K;
-  std::vector<AElem> a_rows(size_t(M * K));
-  std::vector<Acc> bias;
-  if (swap && p.bias) bias.assign(size_t(N), p.bias[0]);
+  PooledBuffer a_buf(size_t(M * K) * sizeof(AElem)), bias_buf(swap && p.bias ? size_t(N) * sizeof(Acc) : 0);
+  AElem* a_rows = a_buf.as<AElem>();
+  Acc* bias = bias_buf.as<Acc>();
+  if (swap && p.bias) std::fill(bias, bias + N, p.bias[0]);
   const int threads = num_threads();
   const int64_t chunk = std::max<int64_t>(64, round_up(ceil_div(N, threads), 64));
   const int64_t chunks = ceil_div(N, chunk);
@@ -262,19 +250,19 @@ Status run_skinny_t(const Kernels& k, const Problem<Acc>& p, bool swap, void (*g
   for (int64_t bi = 0; bi < s.batch; ++bi) {
     const SkinnyView v = skinny_view(s, batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi),
                                      batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi), swap);
-    gather(v.a_src, M, K, a_rows.data());
+    gather(v.a_src, M, K, a_rows);
     Epilogue<Acc> e;
     e.alpha = p.alpha;
     e.beta = p.beta;
     e.cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
     e.ldcin = N;
-    e.bias = swap ? (p.bias ? bias.data() : nullptr) : p.bias;
+    e.bias = swap ? (p.bias ? bias : nullptr) : p.bias;
     Acc* C = p.c + bi * p.stride_c;
     TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(chunks), [&](int tid, int nt) {
       Acc* scratch = static_cast<Acc*>(thread_scratch(ScratchSlot::kWork, scratch_bytes));
       for (int64_t ci = tid; ci < chunks; ci += nt) {
         const int64_t n0 = ci * chunk, n1 = std::min(N, n0 + chunk);
-        k.run(M, K, a_rows.data(), v.b, n0, n1, C, N, e, scratch);
+        k.run(M, K, a_rows, v.b, n0, n1, C, N, e, scratch);
       }
     }));
   }
@@ -309,20 +297,20 @@ void epilogue_only(const Problem<Acc>& p) {
 }
 
 // A float tensor's data as float32: the tensor itself, or a converted copy held in `keep`.
-const float* as_f32(const TensorView& t, std::unique_ptr<Aligned>& keep) {
+const float* as_f32(const TensorView& t, PooledBuffer& keep) {
   if (t.dtype == DType::kFloat32) return t.as<float>();
-  keep = std::make_unique<Aligned>(size_t(t.numel) * sizeof(float));
+  keep = PooledBuffer(size_t(t.numel) * sizeof(float));
   TensorView dst = t;
   dst.dtype = DType::kFloat32;
-  dst.data = keep->p;
+  dst.data = keep.data();
   CastParams cp{t, dst};
   cast_cpu(cp);
-  return keep->as<float>();
+  return keep.as<float>();
 }
 
 Status gemm_float(const GemmParams& p, const GemmShape& s) {
   const IsaKernels& k = kernels_for(active_isa());
-  std::unique_ptr<Aligned> out_ws, c_ws, bias_ws;
+  PooledBuffer out_ws, c_ws, bias_ws;  // warm per-call workspaces (native/core/host_pool.h)
   Problem<float> pr{&s, &p.a, &p.b, p.trans_a, p.trans_b, nullptr, s.stride_out, nullptr, s.stride_c, nullptr, p.alpha, p.beta};
   const bool use_c = p.c.ndim >= 0 && p.beta != 0.0f;
   if (use_c) pr.cin = as_f32(p.c, c_ws);
@@ -330,8 +318,8 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
   if (p.out.dtype == DType::kFloat32) {
     pr.c = p.out.as<float>();
   } else {
-    out_ws = std::make_unique<Aligned>(size_t(p.out.numel) * sizeof(float));
-    pr.c = out_ws->as<float>();
+    out_ws = PooledBuffer(size_t(p.out.numel) * sizeof(float));
+    pr.c = out_ws.as<float>();
   }
   if (s.M > 0 && s.N > 0) {
     if (s.K == 0) {
@@ -346,10 +334,10 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
       TK_RETURN_IF_ERROR(run_blocked(k.f32, pr));
     }
   }
-  if (out_ws) {
+  if (out_ws.data() != nullptr) {
     TensorView src = p.out;
     src.dtype = DType::kFloat32;
-    src.data = out_ws->p;
+    src.data = out_ws.data();
     return cast_cpu(CastParams{src, p.out});
   }
   return Status::Ok();

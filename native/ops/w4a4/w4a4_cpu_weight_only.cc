@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 
+#include "../../core/host_pool.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
 #include "../gemm/gemm.h"
@@ -16,14 +17,6 @@ namespace tk {
 namespace w4a4_kernels {
 #include "w4a4_weight_only_impl.h"
 }  // namespace w4a4_kernels
-
-namespace {
-
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-
-}  // namespace
 
 // The active ISA's decode loop (w4a4_cpu.cc).
 w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa();
@@ -45,9 +38,8 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
     });
   }
   const size_t bytes = size_t(s.N) * size_t(s.K) * sizeof(float);
-  std::unique_ptr<float, FreeDeleter> wf(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) & ~size_t(63))));
-  if (!wf) throw std::bad_alloc();
-  float* wd = wf.get();
+  PooledBuffer wf(bytes);  // the dequantized weights: warm pooled memory, not fresh pages every call
+  float* wd = wf.as<float>();
   TK_RETURN_IF_ERROR(parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
   }));

@@ -1,0 +1,144 @@
+// Warm host memory for op outputs (native/core/host_pool.h). A host tensor that tensorkern allocates
+// (an op's output without `out`, Tensor.zeros, a copy from a GPU) of HOST_POOL_MIN_BYTES or more is a
+// view of a block from a process-wide cache of mapped memory instead of a fresh typed array: on cloud
+// VMs the first touch of each fresh 4 KiB page costs ~10 us, which made the default call of an op
+// several times slower than the same call with `out` reused. The block goes back to the cache when
+// the tensor is disposed (dispose() / `using`; its buffer is detached then), or when the garbage
+// collector frees the buffer. Smaller tensors are plain typed arrays (V8's own heap is warm already).
+import { constants as bufferConstants } from 'buffer';
+import { native, NativeHostPoolStats } from './binding';
+import { DType, DTYPES, TypedArray } from './dtype';
+import { invalidArg } from './errors';
+
+/** Outputs from this size up come from the warm cache (below it the call costs more than a fresh array). */
+export const HOST_POOL_MIN_BYTES = 64 * 1024;
+
+export interface HostMemoryStats {
+  /** Cap on idle cached bytes (setHostCacheLimit / TENSORKERN_HOST_CACHE_MB; default 1/16 of RAM, 64 MiB..1 GiB). */
+  limit: number;
+  /** Idle bytes held mapped for reuse. */
+  cached: number;
+  /** Bytes of pooled memory held by live tensors, running ops and their workspaces. */
+  inUse: number;
+  cachedBlocks: number;
+  inUseBlocks: number;
+  /** Allocations served from the cache / by mapping fresh memory. */
+  hits: number;
+  misses: number;
+  /** Bytes given back to the OS (past the cap, idle for 30 s, or trimHostCache()). */
+  evicted: number;
+  /** Blocks taken back from outputs the garbage collector found dead (the rest come back by dispose() or Node's finalizers). */
+  reclaimed: number;
+  /** False where the runtime forbids external ArrayBuffers (V8 sandbox): outputs are then plain typed arrays. */
+  pooled: boolean;
+  /** Outputs smaller than this are plain typed arrays. */
+  minBytes: number;
+}
+
+/** The warm host-memory cache: its cap, what it holds and how often it served a request. */
+export function hostMemoryStats(): HostMemoryStats {
+  const s: NativeHostPoolStats = native.hostPoolStats();
+  return {
+    limit: s.limit, cached: s.cached, inUse: s.inUse, cachedBlocks: s.cachedBlocks, inUseBlocks: s.inUseBlocks,
+    hits: s.hits, misses: s.misses, evicted: s.evicted, reclaimed: s.reclaimed, pooled: s.external, minBytes: HOST_POOL_MIN_BYTES,
+  };
+}
+
+/** Caps the idle bytes the host cache keeps (0 keeps none: every output is fresh memory); evicts down to it now. */
+export function setHostCacheLimit(bytes: number): void {
+  if (typeof bytes !== 'number') throw invalidArg('bytes', 'a byte count (an integer >= 0)', bytes);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw invalidArg('bytes', 'a byte count (an integer >= 0)', bytes, 'range');
+  native.hostPoolSetLimit(bytes);
+}
+
+/** Gives every idle cached block back to the OS now (e.g. before a long idle period). */
+export function trimHostCache(): void {
+  native.hostPoolTrim();
+}
+
+// ArrayBuffer.prototype.transfer (Node 22+) would move a pooled block into a buffer the pool cannot
+// see, and the pool would hand the memory out again once the original buffer died. Pooled buffers
+// get their own transfer() / transferToFixedLength() that copy instead (the original stays intact).
+const MOVING_TRANSFER = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+function copyTransfer(this: ArrayBuffer, newLength?: number): ArrayBuffer {
+  const n = newLength === undefined ? this.byteLength : Number(newLength);
+  const out = new ArrayBuffer(n);
+  new Uint8Array(out).set(new Uint8Array(this, 0, Math.min(n, this.byteLength)));
+  return out;
+}
+const COPYING_TRANSFER: PropertyDescriptorMap = {
+  transfer: { value: copyTransfer, writable: false, enumerable: false, configurable: false },
+  transferToFixedLength: { value: copyTransfer, writable: false, enumerable: false, configurable: false },
+};
+
+const NUDGE_BYTES = 32 * 2 ** 20;
+/** Node makes external buffers through its Buffer, whose byte length is capped: larger outputs are plain typed arrays. */
+const MAX_EXTERNAL_BYTES: number = bufferConstants.MAX_LENGTH;
+const LENT_CAP_MIN = 256 * 2 ** 20;
+let lentSinceNudge = 0;
+/** V8's gc() (minor collections), null where it cannot be had or TENSORKERN_GC_NUDGE=0; undefined until first needed. */
+let minorGc: ((o: { type: 'minor' }) => void) | null | undefined;
+
+function nudgeCollector(): boolean {
+  if (minorGc === undefined) minorGc = loadMinorGc();
+  if (minorGc === null) return false;
+  try {
+    minorGc({ type: 'minor' });
+    return true;
+  } catch {
+    minorGc = null;
+    return false;
+  }
+}
+
+function loadMinorGc(): ((o: { type: 'minor' }) => void) | null {
+  if (process.env.TENSORKERN_GC_NUDGE === '0') return null;
+  try {
+    const exposed = (globalThis as { gc?: unknown }).gc;
+    if (typeof exposed === 'function') return exposed as (o: { type: 'minor' }) => void; // node --expose-gc
+    // The documented way to reach gc() without the command-line flag: it then exists in new contexts only.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('v8') as typeof import('v8')).setFlagsFromString('--expose-gc');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const f = (require('vm') as typeof import('vm')).runInNewContext('gc') as unknown;
+    return typeof f === 'function' ? (f as (o: { type: 'minor' }) => void) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @internal Storage for a host tensor: pooled where large enough (pooled = true), else a fresh typed array. */
+export function allocHostStorage(dtype: DType, length: number): { storage: TypedArray; pooled: boolean } {
+  const Ctor = DTYPES[dtype].array as unknown as { new (b: ArrayBuffer, off: number, len: number): TypedArray; BYTES_PER_ELEMENT: number };
+  const bytes = length * Ctor.BYTES_PER_ELEMENT;
+  if (bytes >= HOST_POOL_MIN_BYTES && bytes <= MAX_EXTERNAL_BYTES) {
+    let ab = native.hostAlloc(bytes, true);
+    if (ab === undefined) {
+      // No idle block of this size, and none of the outputs lent so far has been found dead. In a
+      // synchronous loop that drops its outputs they are dead, but V8 clears the weak references
+      // that say so only in a young-generation collection, which such a loop may not cause for a
+      // long time: past NUDGE_BYTES lent since the last one, ask for one (~0.5 ms) and look again.
+      if (lentSinceNudge >= NUDGE_BYTES && nudgeCollector()) {
+        lentSinceNudge = 0;
+        ab = native.hostAlloc(bytes, true);
+      }
+      if (ab === undefined) {
+        // Without the nudge, dead outputs come back only on the collector's own schedule: past the
+        // cap of lent memory, hand out V8's own memory (which its collector frees itself) instead.
+        if (minorGc === null && native.hostPoolStats().inUse > Math.max(LENT_CAP_MIN, native.hostPoolStats().limit)) {
+          return { storage: new DTYPES[dtype].array(length), pooled: false };
+        }
+        ab = native.hostAlloc(bytes);
+      }
+    }
+    lentSinceNudge += bytes;
+    if (MOVING_TRANSFER) Object.defineProperties(ab, COPYING_TRANSFER);
+    return { storage: new Ctor(ab, 0, length), pooled: true };
+  }
+  return { storage: new DTYPES[dtype].array(length), pooled: false };
+}
+
+/** @internal Gives pooled storage back now (detaching its buffer). */
+export function releaseHostStorage(storage: TypedArray): void {
+  native.hostRelease(storage.buffer as ArrayBuffer);
+}
