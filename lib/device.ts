@@ -240,6 +240,13 @@ function checkEnv(): void {
       { code: 'TENSORKERN_BAD_ENV' },
     );
   }
+  const nice = process.env.TENSORKERN_POOL_NICE;
+  if (nice !== undefined && nice !== '' && !(/^[0-9]{1,2}$/.test(nice) && Number(nice) <= 19)) {
+    process.emitWarning(
+      `Expected an integer from 0 to 19 for TENSORKERN_POOL_NICE but received ${describe(nice)}; using 10`,
+      { code: 'TENSORKERN_BAD_ENV' },
+    );
+  }
   const cache = process.env.TENSORKERN_HOST_CACHE_MB;
   if (cache !== undefined && cache !== '' && !(/^[0-9]{1,10}$/.test(cache) && Number(cache) <= 2 ** 30)) {
     process.emitWarning(

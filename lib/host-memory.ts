@@ -71,7 +71,7 @@ const COPYING_TRANSFER: PropertyDescriptorMap = {
   transferToFixedLength: { value: copyTransfer, writable: false, enumerable: false, configurable: false },
 };
 
-const NUDGE_BYTES = 32 * 2 ** 20;
+const NUDGE_MIN_BYTES = 8 * 2 ** 20, NUDGE_MAX_BYTES = 64 * 2 ** 20;
 /** Node makes external buffers through its Buffer, whose byte length is capped: larger outputs are plain typed arrays. */
 const MAX_EXTERNAL_BYTES: number = bufferConstants.MAX_LENGTH;
 const LENT_CAP_MIN = 256 * 2 ** 20;
@@ -112,13 +112,17 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
   const Ctor = DTYPES[dtype].array as unknown as { new (b: ArrayBuffer, off: number, len: number): TypedArray; BYTES_PER_ELEMENT: number };
   const bytes = length * Ctor.BYTES_PER_ELEMENT;
   if (bytes >= HOST_POOL_MIN_BYTES && bytes <= MAX_EXTERNAL_BYTES) {
+    // Reaching gc() costs ~7 ms once (a V8 flag and a new context): paid at the first pooled output,
+    // with the first call's other one-time costs, rather than in the middle of a later loop.
+    if (minorGc === undefined) minorGc = loadMinorGc();
     let ab = native.hostAlloc(bytes, true);
     if (ab === undefined) {
       // No idle block of this size, and none of the outputs lent so far has been found dead. In a
       // synchronous loop that drops its outputs they are dead, but V8 clears the weak references
       // that say so only in a young-generation collection, which such a loop may not cause for a
-      // long time: past NUDGE_BYTES lent since the last one, ask for one (~0.5 ms) and look again.
-      if (lentSinceNudge >= NUDGE_BYTES && nudgeCollector()) {
+      // long time: once eight outputs of this size (8 to 64 MiB) have been lent since the last one,
+      // ask for one (~0.5 ms; a miss costs ~10 us per fresh 4 KiB page) and look again.
+      if (lentSinceNudge >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector()) {
         lentSinceNudge = 0;
         ab = native.hostAlloc(bytes, true);
       }

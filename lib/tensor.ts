@@ -155,7 +155,8 @@ export class Tensor {
     const device = resolveDevice(o.device ?? 'cpu', 'options.device');
     const t = Tensor.empty(dims, dtype, device);
     if (t[POOLED]) {
-      (t[NATIVE]!.data as TypedArray).fill(0 as never); // pooled memory is reused: not zero
+      const d = t[NATIVE]!.data!; // pooled memory is reused: not zero
+      new Uint8Array(d.buffer, d.byteOffset, d.byteLength).fill(0);
     } else if (device !== 'cpu') {
       try {
         native.zero(t[NATIVE]!);

@@ -1,16 +1,21 @@
-// The event loop stays free while large async ops run (issue 11). A plain node child
-// (test/workloads/event-loop.js; jest's sandbox and large heap would add GC pauses of their own) measures the
-// longest gap of a 1 ms timer chain while big GEMM, SpMM, attention and W4A4 calls are in flight, and the async
-// call overhead of tiny ops. The same child first measures the gaps with nothing running: when the host itself
-// cannot fire a 1 ms timer within 5 ms (other processes saturating the cores), the run is repeated, and after
-// five such runs the test says so and does not judge the library by it. A run over the bound is repeated too
-// (on 2 cores, jest's other worker competes with this child's compute threads for the CPU): the bound must
-// hold in one of five runs, which a library that blocked the loop itself could never do.
+// The event loop stays free while large async ops run. A plain node child (test/workloads/event-loop.js; jest's
+// sandbox and large heap would add GC pauses of their own) fires a 1 ms timer chain through alternating idle and
+// busy windows: idle windows measure this host's own timer jitter at that moment, busy windows run large async
+// GEMM, SpMM, attention and W4A4 calls on every core. `npm test` runs this suite on its own, after the others.
+// Every one of five runs is judged against its own idle windows:
+//  - the p99 gap within 3 ms (or the idle p99 + 1 ms on a host whose own jitter is worse);
+//  - the longest gap in which the JavaScript thread was running or waiting for a core within 10 ms (or the idle
+//    windows' longest + 2 ms);
+//  - gaps in which it was blocked (neither running nor runnable: the VM paused, or a blocking call) no more
+//    frequent in busy windows than in idle ones (+ 2): a library that blocked the loop would show here.
+// The library's part is what the busy windows add: pool threads below the JavaScript thread's priority
+// (TENSORKERN_POOL_NICE), large async ops on a low-priority runner, no zero-filling or fresh-page faults of
+// outputs on the JavaScript thread.
 import { runNode } from './helpers/child';
 import * as path from 'path';
 
-interface Gaps { max: number; p99: number; ticks: number; ms: number }
-interface Result { idle: Gaps; busy: Gaps; tiny: Record<string, number> }
+interface Gaps { max: number; p99: number; p50: number; ticks: number; cpuMax: number; blocked: number }
+interface Result { idle: Gaps; busy: Gaps; wait: { busyMs: number; runqueueMs: number }; tiny: Record<string, number> }
 
 function measure(): Result {
   const r = runNode(`require(${JSON.stringify(path.join(__dirname, 'workloads', 'event-loop.js'))})`);
@@ -18,34 +23,45 @@ function measure(): Result {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
 }
 
-const fmt = (g: Gaps) => `longest ${g.max.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, ${g.ticks} ticks in ${g.ms.toFixed(0)} ms`;
+const fmt = (g: Gaps) => `longest ${g.max.toFixed(2)} ms (${g.cpuMax.toFixed(2)} ms on or waiting for a core; ${g.blocked} blocked gaps), p99 ${g.p99.toFixed(2)} ms, median ${g.p50.toFixed(2)} ms (${g.ticks} ticks)`;
+export const MAX_BOUND = 10, P99_BOUND = 3;
 
-test('a 1 ms timer keeps firing while large async ops of every kind run (longest gap <= 10 ms); tiny-op overhead reported', () => {
-  const runs: Result[] = [];
-  for (let attempt = 1; attempt <= (process.env.TK_SANITIZER ? 1 : 5); attempt++) {
+/** The bounds one run is held to: the goal, or the host's own idle jitter in that run plus a margin where it is worse. */
+export function boundsFor(idle: Gaps): { max: number; p99: number; blocked: number } {
+  return { max: Math.max(MAX_BOUND, idle.cpuMax + 2), p99: Math.max(P99_BOUND, idle.p99 + 1), blocked: idle.blocked + 2 };
+}
+
+test('the bounds follow the idle host', () => {
+  const g = (cpuMax: number, p99: number, blocked: number): Gaps => ({ max: cpuMax, p99, p50: 1.1, ticks: 700, cpuMax, blocked });
+  expect(boundsFor(g(2.5, 1.3, 0))).toEqual({ max: 10, p99: 3, blocked: 2 });
+  expect(boundsFor(g(14, 2.5, 1))).toEqual({ max: 16, p99: 3.5, blocked: 3 });
+});
+
+test('a 1 ms timer keeps firing while large async ops of every kind run: every run judged against its idle windows; tiny-op overhead reported', () => {
+  const runs = process.env.TK_SANITIZER ? 1 : 5;
+  const failures: string[] = [];
+  let last: Result | undefined;
+  for (let attempt = 1; attempt <= runs; attempt++) {
     const r = measure();
-    runs.push(r);
-    console.log(`event loop, attempt ${attempt}: idle ${fmt(r.idle)}; busy ${fmt(r.busy)}`);
-    if (r.idle.max <= 5 && r.busy.max <= 10) break;
+    last = r;
+    const b = boundsFor(r.idle);
+    const wait = r.wait.runqueueMs >= 0 ? `; the JavaScript thread waited ${r.wait.runqueueMs.toFixed(0)} ms for a core in ${r.wait.busyMs.toFixed(0)} ms of busy windows` : '';
+    console.log(`event loop, run ${attempt}: idle ${fmt(r.idle)}; busy ${fmt(r.busy)}${wait}; bounds: longest ${b.max.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms, ${b.blocked} blocked gaps`);
+    expect(r.busy.ticks).toBeGreaterThan(200); // the busy windows were long enough to matter
+    if (r.busy.cpuMax > b.max || r.busy.p99 > b.p99 || r.busy.blocked > b.blocked) {
+      failures.push(`run ${attempt}: busy longest ${r.busy.cpuMax.toFixed(2)} (bound ${b.max.toFixed(1)}), p99 ${r.busy.p99.toFixed(2)} (bound ${b.p99.toFixed(1)}), blocked ${r.busy.blocked} (bound ${b.blocked})`);
+    }
   }
-  const last = runs[runs.length - 1];
-  const t = last.tiny;
+  const t = last!.tiny;
   console.log(
     `tiny-op latency (mean of 3000, plain node): 4x4 gemm async ${t.gemmAsync.toFixed(1)} us vs sync ${t.gemmSync.toFixed(1)} us; ` +
       `16-element cast async ${t.castAsync.toFixed(1)} us vs sync ${t.castSync.toFixed(1)} us; a 1-byte crypto.randomFill on the libuv pool ` +
       `${t.libuvBaseline.toFixed(1)} us; 3000 gemms in flight at once ${t.overlapped.toFixed(1)} us each`,
   );
-  expect(last.busy.ms).toBeGreaterThan(20); // the work was long enough to matter
   expect(Object.values(t).every((x) => x > 0 && Number.isFinite(x))).toBe(true);
   if (process.env.TK_SANITIZER) {
-    console.log(`SKIP the 10 ms bound under ${process.env.TK_SANITIZER}: instrumented code runs several times slower; the figures above are reported, not judged`);
+    console.log(`SKIP the gap bounds under ${process.env.TK_SANITIZER}: instrumented code runs several times slower; the figures above are reported, not judged`);
     return;
   }
-  // Judged on the runs where the host itself kept time (idle gaps within 5 ms); the best of them must pass.
-  const fair = runs.filter((r) => r.idle.max <= 5);
-  if (fair.length === 0) {
-    console.log(`SKIP the 10 ms bound: this host could not fire an idle 1 ms timer within 5 ms in ${runs.length} runs (longest idle gaps ${runs.map((r) => r.idle.max.toFixed(1)).join(', ')} ms); the figures above are reported, not judged`);
-    return;
-  }
-  expect(Math.min(...fair.map((r) => r.busy.max))).toBeLessThanOrEqual(10);
-});
+  expect(failures).toEqual([]);
+}, 120000);

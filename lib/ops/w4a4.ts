@@ -270,7 +270,8 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
       if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
-    out = Tensor.zeros([M, N], { dtype: 'float32', device: dev });
+    // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
+    out = dev === 'cpu' ? Tensor.empty([M, N], 'float32', 'cpu') : Tensor.zeros([M, N], { dtype: 'float32', device: dev });
   }
   const G = w.groups;
   const t = (d: ArrayBufferView, shape: number[], dtype: number): NativeTensor => ({ dtype, shape, data: d });

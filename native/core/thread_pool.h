@@ -23,6 +23,24 @@ void set_num_threads(int n);
 // The count used when none was set.
 int default_num_threads();
 
+// Runs `work` on a thread below the JavaScript thread's priority (the calling thread's own runner,
+// made on first use) and waits for it: async ops large enough to matter run there, so that a timer
+// or an I/O callback on the JavaScript thread gets a core at once while every core computes. With
+// TENSORKERN_POOL_NICE=0 (or no thread to be had) `work` runs on the calling thread.
+Status run_in_background(const std::function<Status()>& work);
+
+// Marks an op running (its scope): the pool's workers spin between regions only while one is.
+class OpScope {
+ public:
+  OpScope();
+  ~OpScope();
+  OpScope(const OpScope&) = delete;
+  OpScope& operator=(const OpScope&) = delete;
+};
+
+// How far below the process's nice the pool's workers run (TENSORKERN_POOL_NICE; Linux).
+int pool_nice_increment();
+
 Status parallel_run(const std::function<void(int tid, int nthreads)>& fn);
 Status parallel_run(int max_threads, const std::function<void(int tid, int nthreads)>& fn);
 

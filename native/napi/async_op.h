@@ -11,10 +11,15 @@
 #include <utility>
 
 #include "../core/status.h"
+#include "../core/thread_pool.h"
 #include "errors.h"
 #include "tensor_arg.h"
 
 namespace tk::napi {
+
+// Async ops whose host tensors hold at least this many bytes run on a low-priority thread
+// (run_in_background): past about a millisecond of work the extra thread wake-up is lost in the noise.
+constexpr size_t kBackgroundBytes = size_t(1) << 20;
 
 template <class Work>
 class OpWorker final : public Napi::AsyncWorker {
@@ -26,7 +31,16 @@ class OpWorker final : public Napi::AsyncWorker {
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { status_ = guarded([&] { return work_(); }); }
+  void Execute() override {
+    OpScope op;
+    if (keep_.host_bytes() >= kBackgroundBytes) {
+      // Large work runs below the JavaScript thread's priority (native/core/thread_pool.h); the
+      // hop costs a thread wake-up, which small ops skip.
+      status_ = run_in_background([&] { return work_(); });
+    } else {
+      status_ = guarded([&] { return work_(); });
+    }
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -50,6 +64,7 @@ class OpWorker final : public Napi::AsyncWorker {
 template <class Work>
 Napi::Value run_op(Napi::Env env, const char* name, bool async, KeepAlive keep, Work work) {
   if (!async) {
+    OpScope op;
     Status s = guarded([&] { return work(); });
     if (!s.ok()) throw_status(env, s);
     return env.Undefined();

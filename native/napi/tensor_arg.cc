@@ -116,6 +116,7 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
     if (keep) {
       keep->hold(data);
       keep->pin(base);
+      keep->add_host_bytes(ta.ByteLength());
     }
   } else {
     DeviceBuffer* db = DeviceBuffer::FromValue(env, buffer);

@@ -26,9 +26,13 @@ class KeepAlive {
   void pin(void* arraybuffer_data) {
     if (HostLease* l = pin_host(arraybuffer_data)) pins_.emplace_back(l);
   }
+  // Bytes of host tensors the op reads or writes (how large its work is, roughly).
+  void add_host_bytes(size_t n) { host_bytes_ += n; }
+  size_t host_bytes() const { return host_bytes_; }
 
  private:
   std::vector<HostPin> pins_;
+  size_t host_bytes_ = 0;
   std::vector<Napi::ObjectReference> refs_;
   std::vector<std::shared_ptr<Allocation>> allocs_;
 };
