@@ -7,6 +7,7 @@
 // attention and W4A4 calls on every core. runqueueMs: how long the JavaScript thread waited for a core during
 // the busy windows (/proc/self/task/<tid>/schedstat, Linux). Tiny-op figures are mean microseconds.
 'use strict';
+const { PerformanceObserver } = require('perf_hooks');
 const crypto = require('crypto');
 const path = require('path');
 const tk = require(path.join(__dirname, '..', '..'));
@@ -16,7 +17,7 @@ const r = rng(42);
 const f32 = (n) => Float32Array.from({ length: n }, () => r() * 2 - 1);
 const T = tk.Tensor;
 
-const WINDOWS = 6, WINDOW_MS = 150;
+const WINDOWS = 8, WINDOW_MS = 150;
 
 function schedstat() {
   try {
@@ -28,21 +29,28 @@ function schedstat() {
 
 /**
  * Runs WINDOWS pairs of idle and busy windows (busyFn called until a busy window ends), one 1 ms timer chain
- * throughout. Each gap is also split by the JavaScript thread's own accounting (schedstat, Linux): the time it
- * ran, the time it waited for a core, and the rest, when it was blocked. A gap in which it neither ran nor
- * waited for more than 1 ms is a blocked gap: the thread was off the CPU by no choice of the scheduler's (the
- * VM itself paused, or a blocking call). Those are counted per window kind; `cpuMax` is the longest gap that
- * was not one.
+ * throughout. Each gap over 5 ms is also split by the JavaScript thread's own accounting (schedstat, Linux): the
+ * time it ran, the time it waited for a core, and the rest, when it was blocked. A gap in which it neither ran
+ * nor waited for more than 1 ms is a blocked gap: the thread was off the CPU by no choice of the scheduler's (the
+ * VM itself paused, or a blocking call). Those are counted per window kind. `cpuMax` is the longest other gap
+ * less V8's collector pauses inside it (PerformanceObserver 'gc' entries; `gcMax` is the most any gap held).
  */
 async function windows(busyFn) {
   const gapsOf = { idle: [], busy: [] };
-  const cpuMaxOf = { idle: 0, busy: 0 }, blockedOf = { idle: 0, busy: 0 };
+  const cpuMaxOf = { idle: 0, busy: 0 }, blockedOf = { idle: 0, busy: 0 }, gcMaxOf = { idle: 0, busy: 0 };
+  const long = []; // gaps over 5 ms, classified once the collector's pauses are known
   let phase = 'idle', last = performance.now(), prev = schedstat(), running = true, busyMs = 0, waited = 0;
+  // V8's own pauses on this thread (scavenges, mark-compact finalization), as the runtime reports them.
+  const gcs = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
+  });
+  obs.observe({ entryTypes: ['gc'] });
   const tick = () => {
     const now = performance.now(), cur = schedstat(), gap = now - last;
     gapsOf[phase].push(gap);
     const onCpu = cur && prev ? (cur[0] - prev[0] + cur[1] - prev[1]) / 1e6 : gap;
-    if (gap > 5 && onCpu < 1) blockedOf[phase]++;
+    if (gap > 5) long.push({ phase, from: last, to: now, onCpu });
     else cpuMaxOf[phase] = Math.max(cpuMaxOf[phase], gap);
     last = now;
     prev = cur;
@@ -60,10 +68,17 @@ async function windows(busyFn) {
     if (s0 && s1) waited += (s1[1] - s0[1]) / 1e6;
   }
   running = false;
-  await new Promise((res) => setTimeout(res, 5));
+  await new Promise((res) => setTimeout(res, 20));
+  obs.disconnect();
+  for (const l of long) {
+    const gc = gcs.reduce((t, [a, b]) => t + Math.max(0, Math.min(b, l.to) - Math.max(a, l.from)), 0);
+    gcMaxOf[l.phase] = Math.max(gcMaxOf[l.phase], gc);
+    if (l.onCpu < 1) blockedOf[l.phase]++;
+    else cpuMaxOf[l.phase] = Math.max(cpuMaxOf[l.phase], l.to - l.from - gc);
+  }
   const stats = (k) => {
     const g = gapsOf[k].sort((a, b) => a - b);
-    return { max: g[g.length - 1], p99: g[Math.floor(g.length * 0.99)], p50: g[g.length >> 1], ticks: g.length, cpuMax: cpuMaxOf[k], blocked: blockedOf[k] };
+    return { max: g[g.length - 1], p99: g[Math.floor(g.length * 0.99)], p50: g[g.length >> 1], ticks: g.length, cpuMax: cpuMaxOf[k], blocked: blockedOf[k], gcMax: gcMaxOf[k] };
   };
   return { idle: stats('idle'), busy: stats('busy'), wait: { busyMs, runqueueMs: schedstat() ? waited : -1 } };
 }
