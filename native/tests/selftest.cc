@@ -24,6 +24,7 @@
 #include "attention_cuda_checks.h"
 #include "attention_sm90_checks.h"
 #include "thread_pool_checks.h"
+#include "host_pool_checks.h"
 
 namespace {
 
@@ -384,6 +385,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1234);
   thread_pool_checks::run({&g_failures, &g_checks, fail}, quick ? 20000 : 100000);
   std::printf("thread pool stress: done\n");
+  host_pool_checks::run({&g_failures, &g_checks, fail});
+  std::printf("host pool: done\n");
   // The CUDA GEMM index math, checked on the host (no GPU needed).
   gemm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda gemm index math: done\n");
