@@ -11,7 +11,7 @@ import { DTYPES } from '../lib/dtype';
 import { PACKAGE_ROOT } from '../lib/root';
 import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionBenchCases, attentionFlops } from '../test/cases/attention';
-import { AsyncImpl, Progress, Timing, formatTable, measureAsync } from './harness';
+import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, loadOrt, multiHeadAttentionModel, ortSession } from './onnx';
 
 export interface AttentionBenchOptions {
@@ -118,6 +118,7 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(qb.shape);
     const impls: AsyncImpl[] = [
       { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 }) },
+      { name: DEFAULT_FORM, run: () => void attentionSync(q, k, v, { causal: c.causal, layout: 'bshd' }) },
     ];
     const skipped: Record<string, string> = {};
     let session: OrtSession | undefined;
@@ -166,17 +167,18 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
   }
   progress.done();
 
-  const names = ['tensorkern', 'onnxruntime', 'plain'];
+  const names = ['tensorkern', DEFAULT_FORM, 'onnxruntime', 'plain'];
   const rows = out.map((r) => {
     const cell = (n: string) => {
       const x = r.results[n];
       if (!x) return '';
       if ('skipped' in x) return '-';
+      if (n === DEFAULT_FORM) return defaultFormCell(x.gflops, x.medianS, (r.results.tensorkern as { medianS: number }).medianS);
       return n === 'tensorkern' ? x.gflops.toFixed(1) : `${x.gflops.toFixed(1)} (${r.ratios[n].toFixed(2)}x)`;
     };
     return [r.case, ...names.map(cell)];
   });
-  o.log(formatTable(['case', 'tensorkern useful GFLOP/s', 'onnxruntime MHA (tk speedup)', 'plain unfused (tk speedup)'], rows));
+  o.log(formatTable(['case', 'tensorkern useful GFLOP/s (out reused)', 'default call (no out)', 'onnxruntime MHA (tk speedup)', 'plain unfused (tk speedup)'], rows));
 
   const long: LongResult[] = [];
   if (!o.sizes) {

@@ -19,6 +19,17 @@ export interface AsyncImpl {
   maxRuns?: number;
 }
 
+/** The name of the default-form implementation (no `out`, default threads, result dropped) in every bench. */
+export const DEFAULT_FORM = 'tensorkern-default';
+
+/**
+ * The table cell of the default form: its rate, and its time as a multiple of the `out`-reusing call's
+ * (the fresh-output cost a caller pays for not passing `out`; 1.00x = none).
+ */
+export function defaultFormCell(rate: number, defaultS: number, outS: number, digits = 1): string {
+  return `${rate.toFixed(digits)} (${(defaultS / outS).toFixed(2)}x out's time)`;
+}
+
 export interface Timing {
   name: string;
   medianS: number;

@@ -10,7 +10,7 @@ import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
 import { spmmBenchCases, spmmBytes, spmmFlops } from '../test/cases/spmm';
 import { memReadBandwidth } from './gemm';
-import { Impl, Progress, formatTable, measure } from './harness';
+import { DEFAULT_FORM, Impl, Progress, defaultFormCell, formatTable, measure } from './harness';
 
 export interface SpmmBenchOptions {
   device: string;
@@ -82,6 +82,7 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
       const args: Parameters<typeof native.spmmPlain> = [...csr, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(base, 'out'), 1, 0];
       const impls: Impl[] = [
         { name: 'tensorkern', run: () => spmmSync(a, b, { out: res, device: 'cpu' }) },
+        { name: DEFAULT_FORM, run: () => void spmmSync(a, b, { device: 'cpu' }) },
         { name: 'plain', run: () => native.spmmPlain(...args) },
       ];
       const skipped: Record<string, string> = {};
@@ -106,16 +107,17 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
   }
   progress.done();
 
-  const names = ['tensorkern', 'plain', 'librsb'];
+  const names = ['tensorkern', DEFAULT_FORM, 'plain', 'librsb'];
   const rows = out.map((r) => {
     const cell = (name: string) => {
       const x = r.results[name];
       if (!x) return '';
       if ('skipped' in x) return '-';
+      if (name === DEFAULT_FORM) return defaultFormCell(x.gflops, x.medianS, (r.results.tensorkern as { medianS: number }).medianS);
       return name === 'tensorkern' ? x.gflops.toFixed(1) : `${x.gflops.toFixed(1)} (${r.ratios[name].toFixed(2)}x)`;
     };
     return [`${r.case} N=${r.N}`, String(r.nnz), ...names.map(cell), `${(r.bandwidthFraction * 100).toFixed(0)}%`, r.kernel];
   });
-  o.log(formatTable(['case', 'nnz', 'tensorkern GFLOP/s', 'plain loop (tk speedup)', 'librsb (tk speedup)', 'of read bw', 'kernel'], rows));
+  o.log(formatTable(['case', 'nnz', 'tensorkern GFLOP/s (out reused)', 'default call (no out)', 'plain loop (tk speedup)', 'librsb (tk speedup)', 'of read bw', 'kernel'], rows));
   return { memReadGBps, baselines, cases: out };
 }

@@ -12,7 +12,7 @@ import { nativeOf } from '../lib/tensor';
 import { w4a4BenchCases, w4a4Ops } from '../test/cases/w4a4';
 import { storiesLinears } from '../test/helpers/stories';
 import { memReadBandwidth } from './gemm';
-import { AsyncImpl, Progress, Timing, formatTable, measureAsync } from './harness';
+import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, OrtStatus, loadOrt, matMulNBitsModel, ortSession } from './onnx';
 
 export interface W4A4BenchOptions {
@@ -94,7 +94,10 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     let turn = 0;
     const nextW = () => ws[(turn = (turn + 1) % copies)];
     const y = Tensor.zeros([M, N]);
-    const impls: AsyncImpl[] = [{ name: 'tensorkern', run: () => w4a4MatmulSync(x, nextW(), { out: y }) }];
+    const impls: AsyncImpl[] = [
+      { name: 'tensorkern', run: () => w4a4MatmulSync(x, nextW(), { out: y }) },
+      { name: DEFAULT_FORM, run: () => void w4a4MatmulSync(x, nextW()) },
+    ];
     // Decode: also one weight copy kept warm in cache, like onnxruntime's single session.
     if (decode) impls.push({ name: 'tensorkern-warm', run: () => w4a4MatmulSync(x, w0, { out: y }) });
     const skipped: Record<string, string> = {};
@@ -140,12 +143,13 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     out.push(r);
   }
   progress.done();
-  const names = ['tensorkern', 'tensorkern-warm', 'onednn-int8', 'onnxruntime', 'plain'];
+  const names = ['tensorkern', DEFAULT_FORM, 'tensorkern-warm', 'onednn-int8', 'onnxruntime', 'plain'];
   const rows = out.map((r) => {
     const cell = (n: string) => {
       const v = r.results[n];
       if (!v) return '';
       if ('skipped' in v) return '-';
+      if (n === DEFAULT_FORM) return defaultFormCell(v.gops, v.medianS, (r.results.tensorkern as { medianS: number }).medianS);
       if (n === 'tensorkern') return v.gops.toFixed(1);
       if (n === 'tensorkern-warm') return v.gops.toFixed(1);
       const both = n === 'onnxruntime' && r.ratios['onnxruntime (both warm)'] !== undefined ? `, ${r.ratios['onnxruntime (both warm)'].toFixed(2)}x warm` : '';
@@ -154,7 +158,7 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     const bw = r.bandwidthFraction !== undefined ? `${(r.bandwidthFraction * 100).toFixed(0)}% of read bw` : '';
     return [r.case, ...names.map(cell), bw];
   });
-  o.log(formatTable(['case', 'tensorkern GOP/s', 'tk, weights warm', 'oneDNN int8 (tk speedup)', 'ORT MatMulNBits (tk speedup)', 'plain loop', 'weights'], rows));
+  o.log(formatTable(['case', 'tensorkern GOP/s (out reused)', 'default call (no out)', 'tk, weights warm', 'oneDNN int8 (tk speedup)', 'ORT MatMulNBits (tk speedup)', 'plain loop', 'weights'], rows));
   o.log(`kernel: ${out[0]?.kernel ?? '-'}`);
   return { memReadGBps, onednn, onnxruntime: ort, cases: out };
 }

@@ -75,15 +75,19 @@ const NUDGE_MIN_BYTES = 8 * 2 ** 20, NUDGE_MAX_BYTES = 64 * 2 ** 20;
 /** Node makes external buffers through its Buffer, whose byte length is capped: larger outputs are plain typed arrays. */
 const MAX_EXTERNAL_BYTES: number = bufferConstants.MAX_LENGTH;
 const LENT_CAP_MIN = 256 * 2 ** 20;
-let lentSinceNudge = 0;
-/** V8's gc() (minor collections), null where it cannot be had or TENSORKERN_GC_NUDGE=0; undefined until first needed. */
-let minorGc: ((o: { type: 'minor' }) => void) | null | undefined;
+let lentSinceNudge = 0, lentSinceMajor = 0;
+const MAJOR_NUDGE_MIN_BYTES = 2 ** 20, MAJOR_NUDGE_MAX_HEAP = 64 * 2 ** 20, FULL_NUDGE_BYTES = 256 * 2 ** 20;
+const heapUsed = (): number => process.memoryUsage().heapUsed;
+/** V8's gc(), null where it cannot be had or TENSORKERN_GC_NUDGE=0; undefined until first needed. */
+let minorGc: GcFn | null | undefined;
+type GcFn = (o?: { type: 'minor' }) => void;
 
-function nudgeCollector(): boolean {
+function nudgeCollector(type: 'minor' | 'full'): boolean {
   if (minorGc === undefined) minorGc = loadMinorGc();
   if (minorGc === null) return false;
   try {
-    minorGc({ type: 'minor' });
+    if (type === 'minor') minorGc({ type });
+    else minorGc();
     return true;
   } catch {
     minorGc = null;
@@ -91,17 +95,17 @@ function nudgeCollector(): boolean {
   }
 }
 
-function loadMinorGc(): ((o: { type: 'minor' }) => void) | null {
+function loadMinorGc(): GcFn | null {
   if (process.env.TENSORKERN_GC_NUDGE === '0') return null;
   try {
     const exposed = (globalThis as { gc?: unknown }).gc;
-    if (typeof exposed === 'function') return exposed as (o: { type: 'minor' }) => void; // node --expose-gc
+    if (typeof exposed === 'function') return exposed as GcFn; // node --expose-gc
     // The documented way to reach gc() without the command-line flag: it then exists in new contexts only.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     (require('v8') as typeof import('v8')).setFlagsFromString('--expose-gc');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const f = (require('vm') as typeof import('vm')).runInNewContext('gc') as unknown;
-    return typeof f === 'function' ? (f as (o: { type: 'minor' }) => void) : null;
+    return typeof f === 'function' ? (f as GcFn) : null;
   } catch {
     return null;
   }
@@ -122,7 +126,18 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
       // that say so only in a young-generation collection, which such a loop may not cause for a
       // long time: once eight outputs of this size (8 to 64 MiB) have been lent since the last one,
       // ask for one (~0.5 ms; a miss costs ~10 us per fresh 4 KiB page) and look again.
-      if (lentSinceNudge >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector()) {
+      if (lentSinceNudge >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector('minor')) {
+        lentSinceNudge = 0;
+        ab = native.hostAlloc(bytes, true);
+      }
+      // Outputs V8 has moved to its old generation (pretenured, or alive across two young
+      // collections) are found dead only by a full collection. Large outputs make that worth it while
+      // the heap is small: a full collection of a heap under 64 MB takes a few milliseconds, a fresh
+      // 16 MiB output ~20 ms of page faults here. (gc() without options: on Node 20, gc({ type: 'major' })
+      // left these weak references set.)
+      if (ab === undefined && bytes >= MAJOR_NUDGE_MIN_BYTES && lentSinceMajor >= Math.max(FULL_NUDGE_BYTES, 8 * bytes) &&
+          heapUsed() < MAJOR_NUDGE_MAX_HEAP && nudgeCollector('full')) {
+        lentSinceMajor = 0;
         lentSinceNudge = 0;
         ab = native.hostAlloc(bytes, true);
       }
@@ -136,6 +151,7 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
       }
     }
     lentSinceNudge += bytes;
+    lentSinceMajor += bytes;
     if (MOVING_TRANSFER) Object.defineProperties(ab, COPYING_TRANSFER);
     return { storage: new Ctor(ab, 0, length), pooled: true };
   }

@@ -155,7 +155,7 @@ describe('lifecycle', () => {
   test('outputs dropped in a synchronous loop come back without dispose() (the collector finds them dead)', () => {
     const a = Tensor.from(makeData('float32', 40000, 3).data, [40000]);
     const s0 = hostMemoryStats();
-    for (let i = 0; i < 300; i++) castSync(a, 'float32').toArraySync()[0] += 1;
+    for (let i = 0; i < 300; i++) (castSync(a, 'float32').toArraySync() as Float32Array)[0] += 1;
     const s1 = hostMemoryStats();
     console.log(`300 undisposed 160 kB outputs in a sync loop: ${s1.hits - s0.hits} hits, ${s1.misses - s0.misses} misses, ${s1.reclaimed - s0.reclaimed} reclaimed; in use ${((s1.inUse - s0.inUse) / 2 ** 20).toFixed(1)} MiB`);
     expect(s1.misses - s0.misses).toBeLessThanOrEqual(80);
