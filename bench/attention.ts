@@ -10,7 +10,7 @@ import { native } from '../lib/binding';
 import { DTYPES } from '../lib/dtype';
 import { PACKAGE_ROOT } from '../lib/root';
 import { nativeOf } from '../lib/tensor';
-import { AttentionCase, attentionBenchCases, attentionFlops } from '../test/cases/attention';
+import { AttentionCase, attentionBenchCases, attentionFlops } from './cases/attention';
 import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, loadOrt, multiHeadAttentionModel, ortSession } from './onnx';
 

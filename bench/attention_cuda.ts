@@ -10,7 +10,7 @@ import { CudaDeviceInfo, Tensor, devices } from '../lib';
 import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
-import { AttentionCase, attentionFlops, caseName } from '../test/cases/attention';
+import { AttentionCase, attentionFlops, caseName } from './cases/attention';
 import { formatTable, median, Progress } from './harness';
 
 export interface AttentionCudaBenchOptions {

@@ -6,7 +6,7 @@ import { Tensor, float32ToBFloat16Bits, float32ToFloat16Bits, gemmSync } from '.
 import { native } from '../lib/binding';
 import { DTYPES } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
-import { GemmCase, gemmBenchCases, gemmBytes, gemmFlops } from '../test/cases/gemm';
+import { GemmCase, gemmBenchCases, gemmBytes, gemmFlops } from './cases/gemm';
 import { DEFAULT_FORM, Impl, Progress, Timing, defaultFormCell, formatTable, measure } from './harness';
 
 export interface GemmBenchOptions {

@@ -6,7 +6,7 @@ import { Tensor } from '../lib';
 import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
-import { GemmCase, caseName, gemmFlops } from '../test/cases/gemm';
+import { GemmCase, caseName, gemmFlops } from './cases/gemm';
 import { formatTable, median, Progress } from './harness';
 
 export interface GemmCudaBenchOptions {

@@ -8,7 +8,7 @@ import { native } from '../lib/binding';
 import { csrNative } from '../lib/ops/spmm';
 import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
-import { spmmBenchCases, spmmBytes, spmmFlops } from '../test/cases/spmm';
+import { spmmBenchCases, spmmBytes, spmmFlops } from './cases/spmm';
 import { memReadBandwidth } from './gemm';
 import { DEFAULT_FORM, Impl, Progress, defaultFormCell, formatTable, measure } from './harness';
 

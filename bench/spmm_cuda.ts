@@ -10,7 +10,7 @@ import { native } from '../lib/binding';
 import { spmmDevForm, spmmKernelCode } from '../lib/ops/spmm';
 import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
-import { randomSparse, spmmBenchCases, spmmFlops } from '../test/cases/spmm';
+import { randomSparse, spmmBenchCases, spmmFlops } from './cases/spmm';
 import { formatTable, median, Progress } from './harness';
 
 export interface SpmmCudaBenchOptions {

@@ -9,8 +9,8 @@ import { Tensor, getNumThreads, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Mat
 import { native } from '../lib/binding';
 import { Int4Weights } from '../lib/quant/int4-weights';
 import { nativeOf } from '../lib/tensor';
-import { w4a4BenchCases, w4a4Ops } from '../test/cases/w4a4';
-import { storiesLinears } from '../test/helpers/stories';
+import { w4a4BenchCases, w4a4Ops } from './cases/w4a4';
+import { storiesLinears } from './stories';
 import { memReadBandwidth } from './gemm';
 import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, OrtStatus, loadOrt, matMulNBitsModel, ortSession } from './onnx';

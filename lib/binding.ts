@@ -235,9 +235,9 @@ function loadFailure(root: string, file: string | undefined, cause: unknown): Te
       : `  Looked in ${path.join(root, 'build', 'Release')} (a source build) and ` +
         `${path.join(root, 'prebuilds', target)} (prebuilt binaries): nothing fits. (${reason})`,
     '  What to do:',
-    `  - Prebuilt binaries ship for linux-x64 (glibc). On ${target}, build from source: ` +
-      '`npm rebuild tensorkern` (needs python3, make and a C++17 compiler).',
-    '  - If the install ran with --ignore-scripts, run `npm rebuild tensorkern` to let it finish.',
+    `  - Prebuilt binaries ship for linux-x64 (glibc). Anywhere else, build one from source: in your project folder run ` +
+      '`npm rebuild tensorkern --ignore-scripts=false` (needs python3, make and a C++17 compiler; `--ignore-scripts=false` ' +
+      'because an install with --ignore-scripts, or ignore-scripts=true in .npmrc, skips that build and would skip the rebuild too).',
     '  - Set TENSORKERN_BINARY to the path of a tensorkern .node file to load that one.',
   ];
   return new TensorkernError('ERR_TK_NATIVE_LOAD', lines.join('\n'), { cause });

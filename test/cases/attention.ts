@@ -1,65 +1,11 @@
-// attention case tables and their inputs, shared by test/attention.test.ts, test/gpu/attention.test.ts and the
-// bench (bench/attention.ts). Each
-// case knows its useful flops(): 4 * D per visible (query, key) pair (q k^T and p v), counted exactly.
+// attention correctness cases and their inputs (test/attention.test.ts, test/gpu/attention.test.ts). The case
+// type, flops and bytes and the bench's shapes are bench/cases/attention.ts.
 import type { DType, TypedArray } from '../../lib/dtype';
+import { AttentionCase, attentionCase as mk } from '../../bench/cases/attention';
 import { makeData, rng } from '../helpers/data';
 import { AttnRefInput, AttnRefOutput, refAttention } from '../reference/attention';
 
-export type MaskKind = 'bool' | 'float';
-
-export interface AttentionCase {
-  name: string;
-  B: number;
-  Hq: number;
-  Hkv: number;
-  Sq: number;
-  Sk: number;
-  D: number;
-  dtype: DType;
-  layout?: 'bhsd' | 'bshd';
-  causal?: boolean;
-  scale?: number;
-  softcap?: number;
-  /** Shape of the mask tensor (broadcast to [B, Hq, Sq, Sk]) and its kind. */
-  mask?: { kind: MaskKind; shape: number[] };
-  kvLengths?: number[];
-}
-
-/** Visible (query, key) pairs of one head of batch entry b (no mask). */
-export function visiblePairs(c: Pick<AttentionCase, 'Sq' | 'Sk' | 'causal' | 'kvLengths'>, b = 0): number {
-  const L = c.kvLengths ? c.kvLengths[b] : c.Sk;
-  if (!c.causal) return c.Sq * L;
-  let n = 0;
-  for (let i = 0; i < c.Sq; i++) n += Math.max(0, Math.min(L, i + L - c.Sq + 1));
-  return n;
-}
-
-export function attentionFlops(c: AttentionCase): number {
-  let pairs = 0;
-  for (let b = 0; b < c.B; b++) pairs += visiblePairs(c, b);
-  return 4 * c.D * c.Hq * pairs;
-}
-
-export function attentionBytes(c: AttentionCase): number {
-  const el = c.dtype === 'float32' ? 4 : 2;
-  return el * c.B * (2 * c.Hq * c.Sq * c.D + 2 * c.Hkv * c.Sk * c.D);
-}
-
-export function caseName(c: Omit<AttentionCase, 'name'>): string {
-  const extras = [
-    c.layout === 'bshd' ? 'bshd' : '',
-    c.causal ? 'causal' : '',
-    c.scale !== undefined ? `scale=${c.scale}` : '',
-    c.softcap !== undefined ? `softcap=${c.softcap}` : '',
-    c.mask ? `${c.mask.kind}-mask[${c.mask.shape.join(',')}]` : '',
-    c.kvLengths ? `kvLengths=[${c.kvLengths.join(',')}]` : '',
-  ].filter(Boolean);
-  return `attention ${c.dtype} B${c.B} H${c.Hq}/${c.Hkv} ${c.Sq}x${c.Sk} D${c.D}${extras.length ? ' ' + extras.join(' ') : ''}`;
-}
-
-function mk(c: Omit<AttentionCase, 'name'>): AttentionCase {
-  return { name: caseName(c), ...c };
-}
+export * from '../../bench/cases/attention';
 
 /** Correctness cases: GQA / MQA, Sq != Sk, every mask broadcast shape, kvLengths, decode, odd D, dtypes. */
 export function attentionTestCases(): AttentionCase[] {
@@ -113,18 +59,6 @@ export function attentionTestCases(): AttentionCase[] {
     cases.push(mk({ B: 1, Hq: 4, Hkv: 2, Sq: 19, Sk: 45, D: 40, dtype, layout: 'bshd', mask: { kind: 'float', shape: [19, 45] } }));
     cases.push(mk({ B: 2, Hq: 4, Hkv: 1, Sq: 1, Sk: 1000, D: 64, dtype, kvLengths: [1000, 321] }));
   }
-  return cases;
-}
-
-/** Bench cases (B = 1, D = 64): H = 8 and 16, S = 512..2048, causal and not; decode shapes (D = 128). */
-export function attentionBenchCases(sizes?: number[]): AttentionCase[] {
-  const cases: AttentionCase[] = [];
-  for (const S of sizes ?? [512, 1024, 2048])
-    for (const H of [8, 16])
-      for (const causal of [false, true]) cases.push(mk({ B: 1, Hq: H, Hkv: H, Sq: S, Sk: S, D: 64, dtype: 'float32', causal }));
-  cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 1, Sk: 4096, D: 128, dtype: 'float32' }));
-  cases.push(mk({ B: 1, Hq: 8, Hkv: 1, Sq: 1, Sk: 32768, D: 128, dtype: 'float32' })); // MQA: one tile, keys split across threads
-  cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 4, Sk: 16384, D: 128, dtype: 'float32', causal: true }));
   return cases;
 }
 

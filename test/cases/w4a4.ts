@@ -1,38 +1,11 @@
-// W4A4 case tables, shared by test/w4a4.test.ts and the bench (bench/w4a4.ts). Each case knows its
-// ops() (2 M N K integer multiply-adds) and bytes() (float32 x and out, 4-bit weights, scales).
-
+// W4A4 correctness cases and their data (test/w4a4.test.ts, test/gpu/w4a4.test.ts). The case type, ops and
+// bytes and the bench's shapes are bench/cases/w4a4.ts.
+import { W4A4Case, w4a4Case as mk } from '../../bench/cases/w4a4';
 import { Tensor, quantizeWeightsInt4Sync } from '../../lib';
 import { rng } from '../helpers/data';
 import { refQuantizeActs, refQuantizeWeights, refW4A4 } from '../reference/w4a4';
 
-export interface W4A4Case {
-  name: string;
-  M: number;
-  N: number;
-  K: number;
-  groupSize: number | 'channel';
-  rotate?: boolean;
-  bits: 4 | 8;
-  outliers?: number[];
-  withBias?: boolean;
-}
-
-export function w4a4Ops(c: { M: number; N: number; K: number }): number {
-  return 2 * c.M * c.N * c.K;
-}
-
-export function w4a4Bytes(c: { M: number; N: number; K: number; groupSize: number | 'channel' }): number {
-  const G = c.groupSize === 'channel' ? 1 : c.K / c.groupSize;
-  return 4 * c.M * c.K + (c.N * c.K) / 2 + 4 * c.N * G + 4 * c.M * c.N;
-}
-
-function name(c: Omit<W4A4Case, 'name'>): string {
-  const g = c.groupSize === 'channel' ? 'channel' : `g${c.groupSize}`;
-  const extras = [c.rotate ? 'hadamard' : '', c.outliers?.length ? `outliers=${c.outliers.length}` : '', c.withBias ? 'bias' : ''].filter(Boolean).join(' ');
-  return `w${4}a${c.bits} ${c.M}x${c.N}x${c.K} ${g}${extras ? ' ' + extras : ''}`;
-}
-
-const mk = (c: Omit<W4A4Case, 'name'>): W4A4Case => ({ name: name(c), ...c });
+export * from '../../bench/cases/w4a4';
 
 /** Odd shapes: K not a multiple of 64, M = 1, groups of 32 / 64 / 128, rotation, W4A8, outliers. */
 export function w4a4TestCases(): W4A4Case[] {
@@ -50,17 +23,6 @@ export function w4a4TestCases(): W4A4Case[] {
     mk({ M: 8, N: 10, K: 48, groupSize: 16, bits: 4 }), // a group size only the portable kernel takes
     mk({ M: 17, N: 1, K: 66, groupSize: 'channel', bits: 8, outliers: [65] }),
   ];
-}
-
-/** Bench shapes: the 4096 cube (prefill) and decode rows M = 1, 8 with N = K = 4096. */
-export function w4a4BenchCases(sizes: number[]): W4A4Case[] {
-  const out: W4A4Case[] = [];
-  for (const s of sizes) {
-    out.push(mk({ M: s, N: s, K: s, groupSize: 128, bits: 4 }));
-    out.push(mk({ M: s, N: s, K: s, groupSize: 'channel', bits: 4 }));
-  }
-  for (const M of [1, 8]) out.push(mk({ M, N: 4096, K: 4096, groupSize: 128, bits: 4 }));
-  return out;
 }
 
 /** Gaussian-ish float32 values (sum of three uniforms), deterministic. */
