@@ -106,6 +106,8 @@ export interface NativeBinding {
   hostPoolStats(): NativeHostPoolStats;
   hostPoolSetLimit(bytes: number): void;
   hostPoolTrim(): void;
+  /** Takes back the blocks of that size class whose outputs the collector has found dead; returns how many. */
+  hostReclaim(bytes: number): number;
   /** The size class a request of `bytes` is served from. */
   hostPoolClass(bytes: number): number;
   getNumThreads(): number;

@@ -119,36 +119,35 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
     // Reaching gc() costs ~7 ms once (a V8 flag and a new context): paid at the first pooled output,
     // with the first call's other one-time costs, rather than in the middle of a later loop.
     if (minorGc === undefined) minorGc = loadMinorGc();
+    // Outputs dropped without dispose() come back once the collector has found them dead. In a
+    // synchronous loop V8 may not collect its young generation for a long time, and it clears the
+    // weak references that tell us only in such a collection: once eight outputs of this size (8 to
+    // 64 MiB) have been lent since the last nudge, ask for one (~0.5 ms; a fresh block costs ~10 us per
+    // 4 KiB page) and take back what it found. The blocks in circulation settle at what one cadence
+    // needs: after the first few cycles every output is a warm block.
+    if (lentSinceNudge + bytes >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector('minor')) {
+      native.hostReclaim(bytes);
+      lentSinceNudge = 0;
+    }
     let ab = native.hostAlloc(bytes, true);
+    // Outputs V8 has moved to its old generation (pretenured, or alive across two young
+    // collections) are found dead only by a full collection. Large outputs make that worth it while
+    // the heap is small: a full collection of a heap under 64 MB takes a few milliseconds, a fresh
+    // 16 MiB output ~20 ms of page faults here. (gc() without options: on Node 20, gc({ type: 'major' })
+    // left these weak references set.)
+    if (ab === undefined && bytes >= MAJOR_NUDGE_MIN_BYTES && lentSinceMajor + bytes >= Math.max(FULL_NUDGE_BYTES, 8 * bytes) &&
+        heapUsed() < MAJOR_NUDGE_MAX_HEAP && nudgeCollector('full')) {
+      lentSinceMajor = 0;
+      lentSinceNudge = 0;
+      ab = native.hostAlloc(bytes, true);
+    }
     if (ab === undefined) {
-      // No idle block of this size, and none of the outputs lent so far has been found dead. In a
-      // synchronous loop that drops its outputs they are dead, but V8 clears the weak references
-      // that say so only in a young-generation collection, which such a loop may not cause for a
-      // long time: once eight outputs of this size (8 to 64 MiB) have been lent since the last one,
-      // ask for one (~0.5 ms; a miss costs ~10 us per fresh 4 KiB page) and look again.
-      if (lentSinceNudge >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector('minor')) {
-        lentSinceNudge = 0;
-        ab = native.hostAlloc(bytes, true);
+      // Without the nudge, dead outputs come back only on the collector's own schedule: past the
+      // cap of lent memory, hand out V8's own memory (which its collector frees itself) instead.
+      if (minorGc === null && native.hostPoolStats().inUse > Math.max(LENT_CAP_MIN, native.hostPoolStats().limit)) {
+        return { storage: new DTYPES[dtype].array(length), pooled: false };
       }
-      // Outputs V8 has moved to its old generation (pretenured, or alive across two young
-      // collections) are found dead only by a full collection. Large outputs make that worth it while
-      // the heap is small: a full collection of a heap under 64 MB takes a few milliseconds, a fresh
-      // 16 MiB output ~20 ms of page faults here. (gc() without options: on Node 20, gc({ type: 'major' })
-      // left these weak references set.)
-      if (ab === undefined && bytes >= MAJOR_NUDGE_MIN_BYTES && lentSinceMajor >= Math.max(FULL_NUDGE_BYTES, 8 * bytes) &&
-          heapUsed() < MAJOR_NUDGE_MAX_HEAP && nudgeCollector('full')) {
-        lentSinceMajor = 0;
-        lentSinceNudge = 0;
-        ab = native.hostAlloc(bytes, true);
-      }
-      if (ab === undefined) {
-        // Without the nudge, dead outputs come back only on the collector's own schedule: past the
-        // cap of lent memory, hand out V8's own memory (which its collector frees itself) instead.
-        if (minorGc === null && native.hostPoolStats().inUse > Math.max(LENT_CAP_MIN, native.hostPoolStats().limit)) {
-          return { storage: new DTYPES[dtype].array(length), pooled: false };
-        }
-        ab = native.hostAlloc(bytes);
-      }
+      ab = native.hostAlloc(bytes);
     }
     lentSinceNudge += bytes;
     lentSinceMajor += bytes;

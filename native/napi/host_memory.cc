@@ -302,6 +302,14 @@ Napi::Value HostPoolTrim(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// hostReclaim(bytes): takes back now the blocks of that size class whose outputs the collector has
+// found dead (after lib/ nudged it); returns how many.
+Napi::Value HostReclaim(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t bytes = static_cast<size_t>(get_bytes(env, info[0], "bytes"));
+  return Napi::Number::New(env, static_cast<double>(reclaim_dead(env, host_pool_class_bytes(bytes))));
+}
+
 Napi::Value HostPoolClass(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(host_pool_class_bytes(static_cast<size_t>(get_bytes(info.Env(), info[0], "bytes")))));
 }
@@ -334,6 +342,7 @@ void register_host_memory(Napi::Env env, Napi::Object exports) {
   exports.Set("hostPoolSetLimit", Napi::Function::New<guard<HostPoolSetLimit>>(env, "hostPoolSetLimit"));
   exports.Set("hostPoolTrim", Napi::Function::New<guard<HostPoolTrim>>(env, "hostPoolTrim"));
   exports.Set("hostPoolClass", Napi::Function::New<guard<HostPoolClass>>(env, "hostPoolClass"));
+  exports.Set("hostReclaim", Napi::Function::New<guard<HostReclaim>>(env, "hostReclaim"));
 }
 
 }  // namespace tk::napi
