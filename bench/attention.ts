@@ -11,7 +11,7 @@ import { DTYPES } from '../lib/dtype';
 import { PACKAGE_ROOT } from '../lib/root';
 import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionBenchCases, attentionFlops } from './cases/attention';
-import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
+import { AsyncImpl, DEFAULT_FORM, DEFAULT_FORM_WARMUP, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, loadOrt, multiHeadAttentionModel, ortSession } from './onnx';
 
 export interface AttentionBenchOptions {
@@ -118,7 +118,7 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(qb.shape);
     const impls: AsyncImpl[] = [
       { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 }) },
-      { name: DEFAULT_FORM, run: () => void attentionSync(q, k, v, { causal: c.causal, layout: 'bshd' }) },
+      { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void attentionSync(q, k, v, { causal: c.causal, layout: 'bshd' }) },
     ];
     const skipped: Record<string, string> = {};
     let session: OrtSession | undefined;

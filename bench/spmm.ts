@@ -10,7 +10,7 @@ import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
 import { spmmBenchCases, spmmBytes, spmmFlops } from './cases/spmm';
 import { memReadBandwidth } from './gemm';
-import { DEFAULT_FORM, Impl, Progress, defaultFormCell, formatTable, measure } from './harness';
+import { DEFAULT_FORM, DEFAULT_FORM_WARMUP, Impl, Progress, defaultFormCell, formatTable, measure } from './harness';
 
 export interface SpmmBenchOptions {
   device: string;
@@ -82,7 +82,7 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
       const args: Parameters<typeof native.spmmPlain> = [...csr, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(base, 'out'), 1, 0];
       const impls: Impl[] = [
         { name: 'tensorkern', run: () => spmmSync(a, b, { out: res, device: 'cpu' }) },
-        { name: DEFAULT_FORM, run: () => void spmmSync(a, b, { device: 'cpu' }) },
+        { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void spmmSync(a, b, { device: 'cpu' }) },
         { name: 'plain', run: () => native.spmmPlain(...args) },
       ];
       const skipped: Record<string, string> = {};

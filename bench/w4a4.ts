@@ -12,7 +12,7 @@ import { nativeOf } from '../lib/tensor';
 import { w4a4BenchCases, w4a4Ops } from './cases/w4a4';
 import { storiesLinears } from './stories';
 import { memReadBandwidth } from './gemm';
-import { AsyncImpl, DEFAULT_FORM, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
+import { AsyncImpl, DEFAULT_FORM, DEFAULT_FORM_WARMUP, Progress, Timing, defaultFormCell, formatTable, measureAsync } from './harness';
 import { OrtSession, OrtStatus, loadOrt, matMulNBitsModel, ortSession } from './onnx';
 
 export interface W4A4BenchOptions {
@@ -96,7 +96,7 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     const y = Tensor.zeros([M, N]);
     const impls: AsyncImpl[] = [
       { name: 'tensorkern', run: () => w4a4MatmulSync(x, nextW(), { out: y }) },
-      { name: DEFAULT_FORM, run: () => void w4a4MatmulSync(x, nextW()) },
+      { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void w4a4MatmulSync(x, nextW()) },
     ];
     // Decode: also one weight copy kept warm in cache, like onnxruntime's single session.
     if (decode) impls.push({ name: 'tensorkern-warm', run: () => w4a4MatmulSync(x, w0, { out: y }) });
