@@ -75,18 +75,25 @@ export interface NativeProbe {
   dtypes: { code: number; name: string; bits: number }[];
 }
 
+/** The warm host-memory cache as the addon reports it (lib/host-memory.ts adds minBytes for hostMemoryStats()). */
 export interface NativeHostPoolStats {
+  /** Cap on idle cached bytes (setHostCacheLimit / TENSORKERN_HOST_CACHE_MB; default 1/16 of RAM, 64 MiB..1 GiB). */
   limit: number;
+  /** Idle bytes held mapped for reuse. */
   cached: number;
+  /** Bytes of pooled memory held by live tensors, running ops and their workspaces. */
   inUse: number;
   cachedBlocks: number;
   inUseBlocks: number;
+  /** Allocations served from the cache / by mapping fresh memory. */
   hits: number;
   misses: number;
+  /** Bytes given back to the OS (past the cap, idle for 30 s, or trimHostCache()). */
   evicted: number;
+  /** Blocks taken back from outputs the garbage collector found dead (the rest come back by dispose() or Node's finalizers). */
   reclaimed: number;
-  external: boolean;
-  defaultLimit: number;
+  /** False where the runtime forbids external ArrayBuffers (V8 sandbox): outputs are then plain typed arrays. */
+  pooled: boolean;
 }
 
 export interface NativeBinding {
@@ -108,8 +115,6 @@ export interface NativeBinding {
   hostPoolTrim(): void;
   /** Takes back the blocks of that size class whose outputs the collector has found dead; returns how many. */
   hostReclaim(bytes: number): number;
-  /** The size class a request of `bytes` is served from. */
-  hostPoolClass(bytes: number): number;
   getNumThreads(): number;
   setNumThreads(n: number): void;
   defaultNumThreads(): number;

@@ -13,35 +13,14 @@ import { invalidArg } from './errors';
 /** Outputs from this size up come from the warm cache (below it the call costs more than a fresh array). */
 export const HOST_POOL_MIN_BYTES = 64 * 1024;
 
-export interface HostMemoryStats {
-  /** Cap on idle cached bytes (setHostCacheLimit / TENSORKERN_HOST_CACHE_MB; default 1/16 of RAM, 64 MiB..1 GiB). */
-  limit: number;
-  /** Idle bytes held mapped for reuse. */
-  cached: number;
-  /** Bytes of pooled memory held by live tensors, running ops and their workspaces. */
-  inUse: number;
-  cachedBlocks: number;
-  inUseBlocks: number;
-  /** Allocations served from the cache / by mapping fresh memory. */
-  hits: number;
-  misses: number;
-  /** Bytes given back to the OS (past the cap, idle for 30 s, or trimHostCache()). */
-  evicted: number;
-  /** Blocks taken back from outputs the garbage collector found dead (the rest come back by dispose() or Node's finalizers). */
-  reclaimed: number;
-  /** False where the runtime forbids external ArrayBuffers (V8 sandbox): outputs are then plain typed arrays. */
-  pooled: boolean;
+export interface HostMemoryStats extends NativeHostPoolStats {
   /** Outputs smaller than this are plain typed arrays. */
   minBytes: number;
 }
 
 /** The warm host-memory cache: its cap, what it holds and how often it served a request. */
 export function hostMemoryStats(): HostMemoryStats {
-  const s: NativeHostPoolStats = native.hostPoolStats();
-  return {
-    limit: s.limit, cached: s.cached, inUse: s.inUse, cachedBlocks: s.cachedBlocks, inUseBlocks: s.inUseBlocks,
-    hits: s.hits, misses: s.misses, evicted: s.evicted, reclaimed: s.reclaimed, pooled: s.external, minBytes: HOST_POOL_MIN_BYTES,
-  };
+  return { ...native.hostPoolStats(), minBytes: HOST_POOL_MIN_BYTES };
 }
 
 /** Caps the idle bytes the host cache keeps (0 keeps none: every output is fresh memory); evicts down to it now. */
@@ -79,23 +58,23 @@ let lentSinceNudge = 0, lentSinceMajor = 0;
 const MAJOR_NUDGE_MIN_BYTES = 2 ** 20, MAJOR_NUDGE_MAX_HEAP = 64 * 2 ** 20, FULL_NUDGE_BYTES = 256 * 2 ** 20;
 const heapUsed = (): number => process.memoryUsage().heapUsed;
 /** V8's gc(), null where it cannot be had or TENSORKERN_GC_NUDGE=0; undefined until first needed. */
-let minorGc: GcFn | null | undefined;
+let gcFn: GcFn | null | undefined;
 type GcFn = (o?: { type: 'minor' }) => void;
 
 function nudgeCollector(type: 'minor' | 'full'): boolean {
-  if (minorGc === undefined) minorGc = loadMinorGc();
-  if (minorGc === null) return false;
+  if (gcFn === undefined) gcFn = loadGc();
+  if (gcFn === null) return false;
   try {
-    if (type === 'minor') minorGc({ type });
-    else minorGc();
+    if (type === 'minor') gcFn({ type });
+    else gcFn();
     return true;
   } catch {
-    minorGc = null;
+    gcFn = null;
     return false;
   }
 }
 
-function loadMinorGc(): GcFn | null {
+function loadGc(): GcFn | null {
   if (process.env.TENSORKERN_GC_NUDGE === '0') return null;
   try {
     const exposed = (globalThis as { gc?: unknown }).gc;
@@ -118,7 +97,7 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
   if (bytes >= HOST_POOL_MIN_BYTES && bytes <= MAX_EXTERNAL_BYTES) {
     // Reaching gc() costs ~7 ms once (a V8 flag and a new context): paid at the first pooled output,
     // with the first call's other one-time costs, rather than in the middle of a later loop.
-    if (minorGc === undefined) minorGc = loadMinorGc();
+    if (gcFn === undefined) gcFn = loadGc();
     // Outputs dropped without dispose() come back once the collector has found them dead. In a
     // synchronous loop V8 may not collect its young generation for a long time, and it clears the
     // weak references that tell us only in such a collection: once eight outputs of this size (8 to
@@ -144,7 +123,8 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
     if (ab === undefined) {
       // Without the nudge, dead outputs come back only on the collector's own schedule: past the
       // cap of lent memory, hand out V8's own memory (which its collector frees itself) instead.
-      if (minorGc === null && native.hostPoolStats().inUse > Math.max(LENT_CAP_MIN, native.hostPoolStats().limit)) {
+      const st = gcFn === null ? native.hostPoolStats() : undefined;
+      if (st && st.inUse > Math.max(LENT_CAP_MIN, st.limit)) {
         return { storage: new DTYPES[dtype].array(length), pooled: false };
       }
       ab = native.hostAlloc(bytes);

@@ -25,10 +25,10 @@ function measure(): Result {
 }
 
 const fmt = (g: Gaps) => `longest ${g.max.toFixed(2)} ms (${g.cpuMax.toFixed(2)} ms on or waiting for a core less V8's collector pauses, the longest of which in a gap was ${g.gcMax.toFixed(1)} ms; ${g.blocked} blocked gaps), p99 ${g.p99.toFixed(2)} ms, median ${g.p50.toFixed(2)} ms (${g.ticks} ticks)`;
-export const MAX_BOUND = 10, P99_BOUND = 3;
+const MAX_BOUND = 10, P99_BOUND = 3;
 
 /** The bounds one run is held to: the goal, or the host's own idle jitter in that run plus a margin where it is worse. */
-export function boundsFor(idle: Gaps): { max: number; p99: number; blocked: number } {
+function boundsFor(idle: Gaps): { max: number; p99: number; blocked: number } {
   return { max: Math.max(MAX_BOUND, idle.cpuMax + 2), p99: Math.max(P99_BOUND, idle.p99 + 1), blocked: idle.blocked + 2 };
 }
 

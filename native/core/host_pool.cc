@@ -18,10 +18,8 @@
 namespace tk {
 
 struct HostBlock {
-  void* data = nullptr;
-  size_t bytes = 0;      // usable size: the class size
-  void* map_base = nullptr;
-  size_t map_bytes = 0;  // what was mapped (the class size, 2 MiB aligned where huge)
+  void* data = nullptr;  // the mapping (2 MiB aligned where huge), exactly `bytes` long
+  size_t bytes = 0;      // the class size
   int64_t idle_since_ms = 0;
   // Idle blocks are on two lists: their class's (most recent first) and the pool's LRU (oldest first).
   HostBlock *cls_prev = nullptr, *cls_next = nullptr;
@@ -76,25 +74,21 @@ bool map_block(HostBlock* b, size_t bytes) {
   void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
   char* base = static_cast<char*>(p);
-  size_t len = want;
   if (huge) {  // trim to a 2 MiB aligned start so whole huge pages fit
     char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(uintptr_t(kHuge) - 1));
     const size_t head = static_cast<size_t>(aligned - base), tail = want - head - bytes;
     if (head) munmap(base, head);
     if (tail) munmap(aligned + bytes, tail);
     base = aligned;
-    len = bytes;
 #if defined(MADV_HUGEPAGE)
-    madvise(base, len, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+    madvise(base, bytes, MADV_HUGEPAGE);  // advice only: ignored where THP is off
 #endif
   }
-  b->data = b->map_base = base;
-  b->map_bytes = len;
+  b->data = base;
 #else
   void* p = std::aligned_alloc(4096, bytes);
   if (p == nullptr) return false;
-  b->data = b->map_base = p;
-  b->map_bytes = bytes;
+  b->data = p;
 #endif
   b->bytes = bytes;
   return true;
@@ -102,9 +96,9 @@ bool map_block(HostBlock* b, size_t bytes) {
 
 void unmap_block(HostBlock* b) {
 #if TK_HOST_POOL_MMAP
-  munmap(b->map_base, b->map_bytes);
+  munmap(b->data, b->bytes);
 #else
-  std::free(b->map_base);
+  std::free(b->data);
 #endif
   delete b;
 }

@@ -312,8 +312,6 @@ class Runner {
   std::thread thread_;
 };
 
-int pool_nice_increment() { return pool_nice(); }
-
 OpScope::OpScope() { g_ops_running.fetch_add(1, std::memory_order_relaxed); }
 OpScope::~OpScope() { g_ops_running.fetch_sub(1, std::memory_order_relaxed); }
 

@@ -38,9 +38,6 @@ class OpScope {
   OpScope& operator=(const OpScope&) = delete;
 };
 
-// How far below the process's nice the pool's workers run (TENSORKERN_POOL_NICE; Linux).
-int pool_nice_increment();
-
 Status parallel_run(const std::function<void(int tid, int nthreads)>& fn);
 Status parallel_run(int max_threads, const std::function<void(int tid, int nthreads)>& fn);
 

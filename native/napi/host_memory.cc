@@ -287,8 +287,7 @@ Napi::Value HostPoolStatsFn(const Napi::CallbackInfo& info) {
   o.Set("misses", static_cast<double>(s.misses));
   o.Set("evicted", static_cast<double>(s.evicted_bytes));
   o.Set("reclaimed", static_cast<double>(g_reclaimed.load(std::memory_order_relaxed)));
-  o.Set("external", !g_external_refused.load(std::memory_order_relaxed));
-  o.Set("defaultLimit", static_cast<double>(host_pool_default_limit()));
+  o.Set("pooled", !g_external_refused.load(std::memory_order_relaxed));
   return o;
 }
 
@@ -308,10 +307,6 @@ Napi::Value HostReclaim(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const size_t bytes = static_cast<size_t>(get_bytes(env, info[0], "bytes"));
   return Napi::Number::New(env, static_cast<double>(reclaim_dead(env, host_pool_class_bytes(bytes))));
-}
-
-Napi::Value HostPoolClass(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(host_pool_class_bytes(static_cast<size_t>(get_bytes(info.Env(), info[0], "bytes")))));
 }
 
 }  // namespace
@@ -341,7 +336,6 @@ void register_host_memory(Napi::Env env, Napi::Object exports) {
   exports.Set("hostPoolStats", Napi::Function::New<guard<HostPoolStatsFn>>(env, "hostPoolStats"));
   exports.Set("hostPoolSetLimit", Napi::Function::New<guard<HostPoolSetLimit>>(env, "hostPoolSetLimit"));
   exports.Set("hostPoolTrim", Napi::Function::New<guard<HostPoolTrim>>(env, "hostPoolTrim"));
-  exports.Set("hostPoolClass", Napi::Function::New<guard<HostPoolClass>>(env, "hostPoolClass"));
   exports.Set("hostReclaim", Napi::Function::New<guard<HostReclaim>>(env, "hostReclaim"));
 }
 
