@@ -1,7 +1,7 @@
 // The dtype table, mirrored by native/core/dtype.h (codes and bit widths must agree;
 // test/dtype.test.ts checks them against the addon).
 
-export type DType = 'float32' | 'float16' | 'bfloat16' | 'int8' | 'int4' | 'int32' | 'int64';
+export type DType = 'float32' | 'float16' | 'bfloat16' | 'int8' | 'int4' | 'int32' | 'int64' | 'bool';
 
 export type TypedArray =
   | Float32Array
@@ -27,6 +27,7 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   int4: { code: 4, bits: 4, array: Uint8Array, arrayName: 'Uint8Array (two int4 per byte)' },
   int32: { code: 5, bits: 32, array: Int32Array, arrayName: 'Int32Array' },
   int64: { code: 6, bits: 64, array: BigInt64Array, arrayName: 'BigInt64Array' },
+  bool: { code: 7, bits: 8, array: Uint8Array, arrayName: 'Uint8Array (one byte per element, 0 or 1)' },
 };
 
 export const DTYPE_NAMES = Object.keys(DTYPES) as DType[];
@@ -51,7 +52,7 @@ export function dtypesForArray(a: ArrayBufferView): DType[] {
   if (F16 && a instanceof F16) return ['float16'];
   if (a instanceof Uint16Array) return ['float16', 'bfloat16'];
   if (a instanceof Int8Array) return ['int8'];
-  if (a instanceof Uint8Array) return ['int4'];
+  if (a instanceof Uint8Array) return ['bool', 'int4'];
   if (a instanceof Int32Array) return ['int32'];
   if (a instanceof BigInt64Array) return ['int64'];
   return [];

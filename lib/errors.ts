@@ -39,6 +39,11 @@ export function describe(v: unknown): string {
   return ctor && ctor.name && ctor.name !== 'Object' ? `an instance of ${ctor.name}` : 'an object';
 }
 
+/** `word` with its indefinite article: 'an int8', 'an Int8Array', 'a float32', 'a Uint8Array'. */
+export function withArticle(word: string): string {
+  return `${/^[aeio]/i.test(word) ? 'an' : 'a'} ${word}`;
+}
+
 /**
  * The error factory: "Expected <expected> for <name> but received <actual>".
  * kind 'type' -> TypeError ERR_INVALID_ARG_TYPE; 'value' -> RangeError ERR_INVALID_ARG_VALUE;

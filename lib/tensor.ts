@@ -6,7 +6,7 @@ import { inspect } from 'util';
 import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
 import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
-import { captureStack, disposedError, invalidArg, wrapNative } from './errors';
+import { captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
 import { allocHostStorage, releaseHostStorage } from './host-memory';
 import { toHalfBits } from './half';
 import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
@@ -24,7 +24,13 @@ export interface TensorOptions {
   device?: DeviceSpec;
 }
 
-/** Converts a plain array of numbers (or bigints for int64) into storage for `dtype`. */
+/** Throws unless every byte of a bool tensor's storage is 0 or 1 (ONNX / numpy bool data). */
+function checkBoolBytes(data: Uint8Array, name: string): void {
+  const i = data.findIndex((x) => x > 1);
+  if (i >= 0) throw invalidArg(`${name}[${i}]`, 'a byte of 0 or 1 (bool: 0 = false, 1 = true)', data[i], 'range');
+}
+
+/** Converts a plain array of numbers (or bigints for int64, booleans for bool) into storage for `dtype`. */
 function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): TypedArray {
   const n = values.length;
   const intRange: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], int4: [-8, 7], int32: [-(2 ** 31), 2 ** 31 - 1] };
@@ -36,6 +42,15 @@ function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): Ty
       if (typeof v === 'bigint') out[i] = v;
       else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = BigInt(v);
       else throw invalidArg(`${name}[${i}]`, 'a safe integer or bigint (int64)', v, typeof v === 'number' ? 'range' : 'type');
+    }
+    return out;
+  }
+  if (dtype === 'bool') {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === true || v === 1) out[i] = 1;
+      else if (v !== false && v !== 0) throw invalidArg(`${name}[${i}]`, 'true, false, 1 or 0 (bool)', v, typeof v === 'number' ? 'range' : 'type');
     }
     return out;
   }
@@ -87,11 +102,12 @@ export class Tensor {
    * Wraps a typed array (no copy) or converts a plain array of numbers, as a tensor of `shape`.
    * dtype is inferred from the array (Float32Array -> float32, Int8Array -> int8, Int32Array -> int32,
    * BigInt64Array -> int64, Float16Array -> float16); Uint16Array needs dtype 'float16' or 'bfloat16'
-   * (bit patterns), Uint8Array needs dtype 'int4' (two nibbles per byte, element 2i low). A plain
-   * array defaults to float32. With a CUDA device the data is copied to the GPU synchronously; for
+   * (bit patterns), Uint8Array needs dtype 'bool' (a byte per element, 0 or 1: other bytes are an
+   * error) or 'int4' (two nibbles per byte, element 2i low). A plain array defaults to float32
+   * (booleans need dtype 'bool'). With a CUDA device the data is copied to the GPU synchronously; for
    * large data prefer `await Tensor.from(data, shape).to('cuda')`.
    */
-  static from(data: TypedArray | ArrayLike<number | bigint>, shape: readonly number[], opts?: TensorOptions): Tensor {
+  static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor {
     const dims = checkShape(shape);
     const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
     const dtype = o.dtype === undefined ? undefined : checkDType(o.dtype, 'options.dtype');
@@ -106,14 +122,15 @@ export class Tensor {
         throw invalidArg('data', 'a Float32Array, Uint16Array, Int8Array, Uint8Array, Int32Array, BigInt64Array or an array of numbers', data);
       }
       if (dtype !== undefined && !kinds.includes(dtype)) {
-        throw invalidArg('data', `a ${DTYPES[dtype].arrayName} for dtype ${dtype}`, data);
+        throw invalidArg('data', `${withArticle(DTYPES[dtype].arrayName)} for dtype ${dtype}`, data);
       }
       if (dtype === undefined && (data instanceof Uint16Array || data instanceof Uint8Array)) {
-        const hint = data instanceof Uint16Array ? `'float16' or 'bfloat16'` : `'int4'`;
-        throw invalidArg('options.dtype', `${hint} for a ${data.constructor.name}`, undefined);
+        const hint = data instanceof Uint16Array ? `'float16' or 'bfloat16'` : `'bool' (a byte per element, 0 or 1) or 'int4' (two per byte)`;
+        throw invalidArg('options.dtype', `${hint} for ${withArticle(data.constructor.name)}`, undefined);
       }
       dt = dtype ?? kinds[0];
       storage = data as TypedArray;
+      if (dt === 'bool') checkBoolBytes(data as Uint8Array, 'data');
     } else if (Array.isArray(data)) {
       dt = dtype ?? 'float32';
       if (data.length !== numel) {

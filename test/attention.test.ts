@@ -5,11 +5,11 @@
 // the same 16-bit dtype (the "scaled by a same-dtype implementation" criterion).
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor, attention, attentionSync, bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits, getNumThreads, setNumThreads } from '../lib';
+import { AttentionOptions, Tensor, attention, attentionSync, bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits, getNumThreads, setNumThreads } from '../lib';
 import { native } from '../lib/binding';
 import { DType, TypedArray } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
-import { AttentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
+import { AttentionCase, attentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
 import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { decode, makeData } from './helpers/data';
 import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention } from './reference/attention';
@@ -32,7 +32,7 @@ function build(c: AttentionCase, seed: number): Built {
   const x = attentionData(c, seed);
   const t = (d: TypedArray, shape: number[]) => Tensor.from(d, shape, { dtype: c.dtype });
   return {
-    q: t(x.data.q, attentionShape(c, c.Hq, c.Sq)), k: t(x.data.k, attentionShape(c, c.Hkv, c.Sk)), v: t(x.data.v, attentionShape(c, c.Hkv, c.Sk)),
+    q: t(x.data.q, attentionShape(c, c.Hq, c.Sq)), k: t(x.data.k, attentionShape(c, c.Hkv, c.Sk)), v: t(x.data.v, attentionShape(c, c.Hkv, c.Sk, c.Dv)),
     mask: x.mask && Tensor.from(x.mask.data, x.mask.shape, { dtype: x.mask.dtype }), input: x.input, ref: x.ref, maskMax: x.maskMax,
   };
 }
@@ -41,7 +41,7 @@ function build(c: AttentionCase, seed: number): Built {
 function rowTol(c: AttentionCase, x: Built, r: number): number {
   const errS = (c.D + 8) * EPS * x.ref.absScore[r] + 4 * EPS * (x.maskMax + (c.softcap ?? 0) + x.ref.absScore[r]);
   const relP = 2 * errS + 3e-7; // + the polynomial exp (about 2 ulp)
-  return x.ref.maxAbsV[r] * (2 * relP + 2 * (x.ref.visible[r] + c.D + 16) * EPS) * 1.01 + 1e-30;
+  return x.ref.maxAbsV[r] * (2 * relP + 2 * (x.ref.visible[r] + max(c.D, c.Dv ?? c.D) + 16) * EPS) * 1.01 + 1e-30;
 }
 
 /** A naive attention that rounds every intermediate to the 16-bit dtype: its max error vs float64. */
@@ -50,21 +50,24 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
   const dec = c.dtype === 'float16' ? float16BitsToFloat32 : bfloat16BitsToFloat32;
   const rd = (v: number) => dec(enc(v));
   const { q, k, v, B, Hq, Hkv, Sq, Sk, D } = x.input;
+  const Dv = c.Dv ?? D;
   const layout = c.layout ?? 'bhsd';
   const scale = c.scale ?? 1 / sqrt(D);
   const ms = c.mask ? maskStrides(c.mask.shape) : [0, 0, 0, 0];
+  const mk = c.mask && c.mask.shape[c.mask.shape.length - 1] !== 1 ? c.mask.shape[c.mask.shape.length - 1] : Sk;
   let worst = 0;
   const s = new Float64Array(Sk);
   for (let b = 0; b < B; b++) {
     const L = c.kvLengths ? c.kvLengths[b] : Sk;
+    const off = c.causalOffset ?? L - Sq;
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / (Hq / Hkv));
       for (let i = 0; i < Sq; i++) {
-        const qo = offset(layout, Hq, Sq, D, b, h, i);
+        const qo = offset(layout, Hq, Sq, D, b, h, i), oo = offset(layout, Hq, Sq, Dv, b, h, i);
         let m = -Infinity;
         for (let j = 0; j < Sk; j++) {
           s[j] = -Infinity;
-          if (j >= L || (c.causal && j > i + L - Sq)) continue;
+          if (j >= L || j >= mk || (c.causal && j > i + off)) continue;
           const ko = offset(layout, Hkv, Sk, D, b, hk, j);
           let acc = 0;
           for (let d = 0; d < D; d++) acc = rd(acc + rd(q[qo + d] * k[ko + d]));
@@ -80,10 +83,10 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
         if (m === -Infinity) continue;
         let l = 0;
         for (let j = 0; j < Sk; j++) l = rd(l + (s[j] = s[j] === -Infinity ? 0 : rd(exp(s[j] - m))));
-        for (let d = 0; d < D; d++) {
+        for (let d = 0; d < Dv; d++) {
           let acc = 0;
-          for (let j = 0; j < Sk; j++) if (s[j] !== 0) acc = rd(acc + rd(s[j] * v[offset(layout, Hkv, Sk, D, b, hk, j) + d]));
-          worst = max(worst, abs(rd(acc / l) - x.ref.out[qo + d]));
+          for (let j = 0; j < Sk; j++) if (s[j] !== 0) acc = rd(acc + rd(s[j] * v[offset(layout, Hkv, Sk, Dv, b, hk, j) + d]));
+          worst = max(worst, abs(rd(acc / l) - x.ref.out[oo + d]));
         }
       }
     }
@@ -102,8 +105,8 @@ function check(c: AttentionCase, x: Built, got: Tensor, lse?: Tensor): void {
       for (let i = 0; i < c.Sq; i++) {
         const r = (b * c.Hq + h) * c.Sq + i;
         const tol = rowTol(c, x, r);
-        const o = offset(layout, c.Hq, c.Sq, c.D, b, h, i);
-        for (let d = 0; d < c.D; d++) {
+        const o = offset(layout, c.Hq, c.Sq, c.Dv ?? c.D, b, h, i);
+        for (let d = 0; d < (c.Dv ?? c.D); d++) {
           const ref = x.ref.out[o + d];
           const err = abs(vals[o + d] - ref);
           maxErr = max(maxErr, err);
@@ -148,9 +151,11 @@ describe('attention cpu', () => {
       test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, c, i) =>
         withIsa(isa, async () => {
           const x = built(c, i);
-          const r = await attention(x.q, x.k, x.v, { causal: c.causal, scale: c.scale, softcap: c.softcap, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout, returnLse: true });
+          const r = await attention(x.q, x.k, x.v, {
+            causal: c.causal, causalOffset: c.causalOffset, scale: c.scale, softcap: c.softcap, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout, returnLse: true,
+          });
           expect(r.out.dtype).toBe(c.dtype);
-          expect(r.out.shape).toEqual(x.q.shape);
+          expect(r.out.shape).toEqual(attentionShape(c, c.Hq, c.Sq, c.Dv));
           expect(r.lse.shape).toEqual([c.B, c.Hq, c.Sq]);
           check(c, x, r.out, r.lse);
         }),
@@ -245,6 +250,116 @@ describe('attention semantics and paths', () => {
       native.attentionPlain(nativeOf(x.q, 'q'), nativeOf(x.k, 'k'), nativeOf(x.v, 'v'), nativeOf(out, 'out'), !!c.causal, 1 / sqrt(c.D));
       check(c, x, out);
     }
+  });
+});
+
+// What ONNX's Attention operator (opset 23/24) can say, as the options say it (docs/attention.md).
+describe('attention: the ONNX Attention features', () => {
+  const bits = (t: Tensor) => Buffer.from((t.toArraySync() as TypedArray).buffer.slice(0));
+  const make = (c: AttentionCase, seed: number) => build(c, seed);
+
+  test('every causalOffset from -Sq to Sk, on every ISA (GQA, bshd, kvLengths, a short mask, the split-keys path)', async () => {
+    const bases: Omit<AttentionCase, 'name'>[] = [
+      { B: 2, Hq: 4, Hkv: 2, Sq: 9, Sk: 14, D: 16, dtype: 'float32', kvLengths: [14, 6] },
+      { B: 1, Hq: 3, Hkv: 1, Sq: 12, Sk: 7, D: 8, Dv: 12, dtype: 'float32', layout: 'bshd', mask: { kind: 'bool', shape: [5] } },
+      { B: 1, Hq: 4, Hkv: 2, Sq: 60, Sk: 70, D: 24, dtype: 'bfloat16' },
+      { B: 1, Hq: 2, Hkv: 1, Sq: 1, Sk: 1100, D: 16, dtype: 'float32' },
+    ];
+    for (const isa of cpuIsas())
+      await withIsa(isa, async () => {
+        for (const [bi, base] of bases.entries()) {
+          const offs: number[] = [];
+          const step = Math.max(1, Math.floor((base.Sq + base.Sk) / 12));
+          for (let off = -base.Sq; off <= base.Sk; off += off >= -2 && off <= 2 ? 1 : step) offs.push(off);
+          if (!offs.includes(base.Sk)) offs.push(base.Sk);
+          for (const off of offs) {
+            const c = attentionCase({ ...base, causal: true, causalOffset: off });
+            const x = make(c, 3000 + 97 * bi + off);
+            const y = await attention(x.q, x.k, x.v, { causal: true, causalOffset: off, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout });
+            check(c, x, y);
+          }
+        }
+      });
+  });
+
+  test('the default causal offset is Sk - Sq (kvLengths[b] - Sq with kvLengths); 0 is top-left', () => {
+    const c = attentionCase({ B: 2, Hq: 2, Hkv: 1, Sq: 5, Sk: 11, D: 8, dtype: 'float32', causal: true, kvLengths: [11, 7] });
+    const x = make(c, 41);
+    const dflt = attentionSync(x.q, x.k, x.v, { causal: true, kvLengths: c.kvLengths });
+    // batch 0: offset 11 - 5 = 6 explicitly gives the same bits; batch 1 (L = 7) differs from it
+    const six = attentionSync(x.q, x.k, x.v, { causal: true, causalOffset: 6, kvLengths: c.kvLengths });
+    const half = dflt.size / 2;
+    expect(bits(dflt).subarray(0, half * 4).equals(bits(six).subarray(0, half * 4))).toBe(true);
+    expect(bits(dflt).subarray(half * 4).equals(bits(six).subarray(half * 4))).toBe(false);
+    const topLeft = attentionCase({ ...c, causalOffset: 0 });
+    check(topLeft, { ...x, ref: refAttention({ ...x.input, causalOffset: 0 }) }, attentionSync(x.q, x.k, x.v, { causal: true, causalOffset: 0, kvLengths: c.kvLengths }));
+  });
+
+  test('kvLengths as Int32Array, numbers, BigInt64Array, bigints, int32 and int64 host tensors: the same bits', async () => {
+    const c = attentionCase({ B: 3, Hq: 2, Hkv: 1, Sq: 6, Sk: 40, D: 16, dtype: 'float32', causal: true, kvLengths: [40, 0, 23] });
+    const x = make(c, 43);
+    const forms: AttentionOptions['kvLengths'][] = [
+      Int32Array.of(40, 0, 23), [40, 0, 23], BigInt64Array.of(40n, 0n, 23n), [40n, 0n, 23n],
+      Tensor.from(Int32Array.of(40, 0, 23), [3]), Tensor.from(BigInt64Array.of(40n, 0n, 23n), [3]),
+    ];
+    const outs = await Promise.all(forms.map((kvLengths) => attention(x.q, x.k, x.v, { causal: true, kvLengths })));
+    check(c, x, outs[0]);
+    outs.forEach((o, i) => expect([i, bits(o).equals(bits(outs[0]))]).toEqual([i, true]));
+  });
+
+  test('softcap 0 is off (ONNX default): the same bits as no softcap', () => {
+    const [c, x] = [CASES[2], built(CASES[2], 2)];
+    const a = attentionSync(x.q, x.k, x.v, { causal: c.causal });
+    const b = attentionSync(x.q, x.k, x.v, { causal: c.causal, softcap: 0 });
+    expect(bits(a).equals(bits(b))).toBe(true);
+  });
+
+  test('bool and int8 masks agree bit for bit; a rank-1 mask is its [1, 1, 1, Sk] form; a short mask is padded with false / -inf', () => {
+    const c = attentionCase({ B: 2, Hq: 4, Hkv: 2, Sq: 9, Sk: 30, D: 16, dtype: 'float32' });
+    const x = make(c, 47);
+    const keep = Uint8Array.from({ length: 30 }, (_, j) => (j % 3 === 1 || j > 20 ? 0 : 1));
+    const asBool = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(keep, [30], { dtype: 'bool' }) });
+    const asInt8 = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(Int8Array.from(keep, (v) => -5 * v), [1, 1, 1, 30], { dtype: 'int8' }) });
+    expect(bits(asBool).equals(bits(asInt8))).toBe(true);
+    check(c, { ...x, ref: refAttention({ ...x.input, mask: { values: Float64Array.from(keep), shape: [30], bool: true } }) }, asBool);
+    // keys 21.. hidden: by a 21-key mask (padded with false / -inf as ONNX does) or by the full one
+    const short = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(keep.subarray(0, 21), [21], { dtype: 'bool' }) });
+    expect(bits(short).equals(bits(asBool))).toBe(true);
+    const addShort = Float32Array.from(keep.subarray(0, 21), (v) => (v ? 0.25 : -Infinity));
+    const addFull = Float32Array.from(keep, (v, j) => (j < 21 && v ? 0.25 : -Infinity));
+    const a = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(addShort, [1, 21]) });
+    const b = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(addFull, [1, 30]) });
+    expect(bits(a).equals(bits(b))).toBe(true);
+  });
+
+  test('an ONNX node with 3-D inputs, past key / value and is_causal, mapped as docs/attention.md says', () => {
+    // Q [B, Sq, Hq * D], K / V [B, S, Hkv * D | Hkv * Dv], past [B, Hkv, P, D]: the cache append is a
+    // concatenation (here in JS, 'bhsd'), the 3-D inputs are views as [B, S, H, D] ('bshd').
+    const B = 2, Hq = 4, Hkv = 2, Sq = 3, P = 5, D = 8, Dv = 6, Sk = P + Sq;
+    const c = attentionCase({ B, Hq, Hkv, Sq, Sk, D, Dv, dtype: 'float32', causal: true });
+    const x = make(c, 53); // bhsd q / k / v of the whole problem: keys [0, P) are the past
+    const toBshd = (t: Tensor, H: number, S: number, E: number, s0: number) => {
+      const src = t.toArraySync() as Float32Array, out = new Float32Array(B * (S - s0) * H * E);
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let s = s0; s < S; s++) for (let e = 0; e < E; e++)
+        out[((b * (S - s0) + (s - s0)) * H + h) * E + e] = src[((b * H + h) * S + s) * E + e];
+      return out;
+    };
+    const q3 = Tensor.from(toBshd(x.q, Hq, Sq, D, 0), [B, Sq, Hq * D]);
+    const kNew3 = Tensor.from(toBshd(x.k, Hkv, Sk, D, P), [B, Sq, Hkv * D]);
+    // present = concat(past, new) along S, in 'bshd' here so the 3-D views need no transpose
+    const present = (t: Tensor, E: number) => {
+      const all = toBshd(t, Hkv, Sk, E, 0);
+      return Tensor.from(all, [B, Sk, Hkv, E]);
+    };
+    expect(kNew3.reshape([B, Sq, Hkv, D]).shape).toEqual([B, Sq, Hkv, D]);
+    const y = attentionSync(q3.reshape([B, Sq, Hq, D]), present(x.k, D), present(x.v, Dv), { layout: 'bshd', causal: true, causalOffset: P });
+    const ref = refAttention({ ...x.input, layout: 'bhsd' });
+    const got = y.toArraySync() as Float32Array;
+    let worst = 0;
+    for (let b = 0; b < B; b++) for (let h = 0; h < Hq; h++) for (let i = 0; i < Sq; i++) for (let e = 0; e < Dv; e++)
+      worst = max(worst, abs(got[((b * Sq + i) * Hq + h) * Dv + e] - ref.out[((b * Hq + h) * Sq + i) * Dv + e]));
+    expect(worst).toBeLessThan(1e-5);
+    expect(y.reshape([B, Sq, Hq * Dv]).shape).toEqual([B, Sq, Hq * Dv]); // ONNX's 3-D output, no copy
   });
 });
 

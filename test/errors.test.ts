@@ -38,9 +38,9 @@ describe('Tensor.from', () => {
 
   test('dtype and options', () => {
     expectError(() => Tensor.from(new Float32Array(2), [2], { dtype: 'float64' as never }), RangeError, 'ERR_INVALID_ARG_VALUE',
-      'Expected one of float32, float16, bfloat16, int8, int4, int32, int64 for options.dtype but received type string ("float64")');
+      'Expected one of float32, float16, bfloat16, int8, int4, int32, int64, bool for options.dtype but received type string ("float64")');
     expectError(() => Tensor.from(new Float32Array(2), [2], { dtype: 'int8' }), TypeError, 'ERR_INVALID_ARG_TYPE',
-      'Expected a Int8Array for dtype int8 for data but received an instance of Float32Array (length 2)');
+      'Expected an Int8Array for dtype int8 for data but received an instance of Float32Array (length 2)');
     expectError(() => Tensor.from(new Uint16Array(2), [2]), TypeError, 'ERR_INVALID_ARG_TYPE',
       "Expected 'float16' or 'bfloat16' for a Uint16Array for options.dtype but received undefined");
     expectError(() => Tensor.from(new Float32Array(2), [2], { dtyp: 'float32' } as never), RangeError, 'ERR_INVALID_ARG_VALUE',
@@ -123,8 +123,8 @@ describe('native argument checks', () => {
   const cases: [string, unknown, RegExp][] = [
     ['not an object', 5, /Expected a tensor descriptor for src but received number 5/],
     ['a typed array', new Float32Array(2), /Expected a tensor descriptor for src but received a typed array/],
-    ['bad dtype', { ...good(), dtype: 99 }, /Expected an integer in \[0, 6\] for src\.dtype/],
-    ['fractional dtype', { ...good(), dtype: 0.5 }, /Expected an integer in \[0, 6\] for src\.dtype/],
+    ['bad dtype', { ...good(), dtype: 99 }, /Expected an integer in \[0, 7\] for src\.dtype/],
+    ['fractional dtype', { ...good(), dtype: 0.5 }, /Expected an integer in \[0, 7\] for src\.dtype/],
     ['shape not an array', { ...good(), shape: 2 }, /Expected an array for src\.shape but received number 2/],
     ['negative dim', { ...good(), shape: [-2] }, /Expected a non-negative integer for src\.shape\[0\]/],
     ['huge dims', { ...good(), shape: [2 ** 40, 2 ** 40] }, /2\^53 elements/],
@@ -170,7 +170,7 @@ describe('gemm', () => {
     expectError(() => gemmSync(f([2, 2]), [1, 2] as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a Tensor (wrap it with Tensor.from(data, shape)) for b but received [1, 2]');
     expectError(() => gemmSync(f([4]), f([4, 2])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 or rank-3 tensor for a but received shape [4]');
     expectError(() => gemmSync(f([2, 2], 'int32'), f([2, 2], 'int32')), TypeError, 'ERR_INVALID_ARG_TYPE',
-      'Expected a float32, float16, bfloat16 or int8 tensor for a but received a int32 tensor');
+      'Expected a float32, float16, bfloat16 or int8 tensor for a but received an int32 tensor');
   });
 
   test('inner dimensions that disagree', async () => {
@@ -185,7 +185,7 @@ describe('gemm', () => {
     expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { out: f([2, 4]) }), TypeError, 'ERR_INVALID_ARG_TYPE',
       'Expected an int32 tensor for options.out but received a float32 tensor');
     expectError(() => gemmSync(f([2, 3]), f([3, 4]), { out: f([2, 4], 'int32') }), TypeError, 'ERR_INVALID_ARG_TYPE',
-      'Expected a float32, float16 or bfloat16 tensor for options.out but received a int32 tensor');
+      'Expected a float32, float16 or bfloat16 tensor for options.out but received an int32 tensor');
     expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { bias: f([4]) }), TypeError, 'ERR_INVALID_ARG_TYPE',
       'Expected an int32 tensor for options.bias but received a float32 tensor');
   });
@@ -200,6 +200,11 @@ describe('gemm', () => {
   test('scalars and options', () => {
     expectError(() => gemmSync(f([2, 3]), f([3, 4]), { beta: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected 0 when no c is given (beta scales c) for options.beta but received 2');
     expectError(() => gemmSync(f([2, 3]), f([3, 4]), { alpha: NaN }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a finite number for options.alpha but received NaN');
+    // float32 is the kernels' type: a value it cannot hold would become infinity (property test)
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { alpha: -3.4028235677973366e38 }), RangeError, 'ERR_OUT_OF_RANGE',
+      'Expected a number a float32 can hold (|alpha| <= 3.4028234663852886e+38) for options.alpha but received -3.4028235677973366e+38');
+    expectError(() => gemmSync(f([2, 3]), f([3, 4]), { c: f([2, 4]), beta: 1e39 }), RangeError, 'ERR_OUT_OF_RANGE',
+      'Expected a number a float32 can hold (|beta| <= 3.4028234663852886e+38) for options.beta but received 1e+39');
     expectError(() => gemmSync(f([2, 3]), f([3, 4]), { transA: 1 as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a boolean for options.transA but received 1');
     expectError(() => gemmSync(f([2, 3], 'int8'), f([3, 4], 'int8'), { alpha: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE',
       'Expected 1 for int8 inputs (exact int32 arithmetic) for options.alpha but received 2');

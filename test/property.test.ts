@@ -219,8 +219,10 @@ describe('public API under random and garbage input', () => {
           Sq: fc.integer({ min: 0, max: 9 }),
           Sk: fc.integer({ min: 0, max: 11 }),
           D: fc.constantFrom(1, 3, 8, 16, 33),
-          Dv: fc.constantFrom(0, 1),
+          Dv: fc.constantFrom(0, 1, 5), // v's head dim D + Dv (ONNX's v_head_size may differ)
           causal: mostly(fc.boolean()),
+          causalOffset: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.integer({ min: -12, max: 14 }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
+          maskLen: fc.option(fc.integer({ min: 0, max: 13 })), // a rank-1 bool mask of this many keys
           softcap: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.double({ min: 0.5, max: 20, noNaN: true }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
           scale: fc.oneof(fc.constant(undefined), fc.double({ min: -2, max: 2, noNaN: true })),
           layout: fc.constantFrom<unknown>(undefined, 'bhsd', 'bshd', 'hbsd'),
@@ -235,13 +237,18 @@ describe('public API under random and garbage input', () => {
           const q = tensorOf('float32', shape(Hq, r.Sq, r.D), r.seed);
           const k = tensorOf('float32', shape(r.Hkv, r.Sk, r.D), r.seed + 1);
           const v = tensorOf('float32', shape(r.Hkv, r.Sk, r.D + r.Dv), r.seed + 2);
-          const opts = { causal: r.causal, softcap: r.softcap, scale: r.scale, layout: r.layout, device: r.device } as never;
+          const keep = r.maskLen === null ? undefined : Uint8Array.from({ length: r.maskLen }, (_, j) => ((r.seed >> (j % 16)) & 1) | (j === 0 ? 1 : 0));
+          const mask = keep && Tensor.from(keep, [keep.length], { dtype: 'bool' });
+          const opts = { causal: r.causal, causalOffset: r.causalOffset, softcap: r.softcap, scale: r.scale, layout: r.layout, device: r.device, mask } as never;
           const res = await attempt(() => (r.sync ? tk.attentionSync(q, k, v, opts) : tk.attention(q, k, v, opts)));
           if (!res.ok) return;
-          expect(r.Dv).toBe(0); // a v head size unlike k's is not supported: it must have been rejected
+          const off = r.causalOffset as number | undefined;
+          if (off !== undefined) expect([r.causal, off >= -r.Sq && off <= r.Sk]).toEqual([true, true]);
+          if (keep) expect(keep.length === 1 || keep.length === r.Sk || (keep.length >= 1 && keep.length < r.Sk)).toBe(true);
           const ref = refAttention({
-            q: values(q), k: values(k), v: values(v), B: r.B, Hq, Hkv: r.Hkv, Sq: r.Sq, Sk: r.Sk, D: r.D,
-            layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true, scale: r.scale, softcap: r.softcap as number | undefined,
+            q: values(q), k: values(k), v: values(v), B: r.B, Hq, Hkv: r.Hkv, Sq: r.Sq, Sk: r.Sk, D: r.D, Dv: r.D + r.Dv,
+            layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true, causalOffset: off, scale: r.scale,
+            softcap: r.softcap as number | undefined, mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
           });
           const got = values(res.value as unknown as Tensor);
           for (let i = 0; i < got.length; i++) {

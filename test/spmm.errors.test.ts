@@ -44,7 +44,7 @@ describe('SparseMatrix.fromCsr bad input', () => {
   });
   test('fromDense: rank, dtype, threshold', () => {
     expectError(() => SparseMatrix.fromDense(Tensor.from(new Float32Array(8), [2, 2, 2])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor for tensor but received shape [2, 2, 2]');
-    expectError(() => SparseMatrix.fromDense(Tensor.from(new Int32Array(4), [2, 2])), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32, float16 or bfloat16 tensor for tensor but received a int32 tensor');
+    expectError(() => SparseMatrix.fromDense(Tensor.from(new Int32Array(4), [2, 2])), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32, float16 or bfloat16 tensor for tensor but received an int32 tensor');
     expectError(() => SparseMatrix.fromDense(Tensor.from(new Float32Array(4), [2, 2]), { threshold: -1 }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected a non-negative number for options.threshold but received -1');
   });
   test('prepare: unknown format', () => {
@@ -89,8 +89,10 @@ describe('spmm bad input', () => {
     expectError(() => spmmSync(a, Tensor.zeros([3, 4], { dtype: 'float16' })), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for b but received a float16 tensor');
     expectError(() => spmmSync(a, Tensor.zeros([3])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor [cols, N] for b but received shape [3]');
     expectError(() => spmmSync(a, b, { c: Tensor.zeros([2, 5]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected shape [2, 4] for options.c but received shape [2, 5]');
-    expectError(() => spmmSync(a, b, { out: Tensor.zeros([2, 4], { dtype: 'int32' }) }), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for options.out but received a int32 tensor');
+    expectError(() => spmmSync(a, b, { out: Tensor.zeros([2, 4], { dtype: 'int32' }) }), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for options.out but received an int32 tensor');
     expectError(() => spmmSync(a, b, { beta: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected 0 when no c is given (beta scales c) for options.beta but received 2');
+    expectError(() => spmmSync(a, b, { alpha: 4e38 }), RangeError, 'ERR_OUT_OF_RANGE',
+      'Expected a number a float32 can hold (|alpha| <= 3.4028234663852886e+38) for options.alpha but received 4e+38');
     const storage = new Float32Array(12);
     expectError(() => spmmSync(a, Tensor.from(storage, [3, 4]), { out: Tensor.from(storage.subarray(0, 8), [2, 4]) }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected memory that does not overlap b for options.out but received an overlapping tensor');
   });

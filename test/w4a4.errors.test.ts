@@ -30,7 +30,7 @@ describe('quantizeWeightsInt4', () => {
   });
   test('wrong tensors and options', () => {
     expectError(() => quantizeWeightsInt4Sync(Tensor.from(f32(8), [8])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor [N, K] (N = out features) for w but received shape [8]');
-    expectError(() => quantizeWeightsInt4Sync(Tensor.from(new Int8Array(8), [2, 4])), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for w but received a int8 tensor');
+    expectError(() => quantizeWeightsInt4Sync(Tensor.from(new Int8Array(8), [2, 4])), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for w but received an int8 tensor');
     expectError(() => W(2, 8, { rotate: 'fourier' as never }), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected 'hadamard' or undefined for options.rotate but received type string ("fourier")`);
     expectError(() => W(2, 8, { outlierChannels: [8] }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected an integer in [0, 8) for options.outlierChannels[0] but received 8');
     expectError(() => W(2, 8, { outlierCount: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected calibration and outlierCount together for options but received only one of them');
@@ -43,7 +43,7 @@ describe('w4a4Matmul / int4Matmul', () => {
   test('x of the wrong K, rank or dtype', async () => {
     expectError(() => w4a4MatmulSync(Tensor.from(f32(2 * 60), [2, 60]), w), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected [M, 64] (K of the weights) for x but received shape [2, 60]');
     expectError(() => w4a4MatmulSync(Tensor.from(f32(64), [64]), w), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor [rows, K] for x but received shape [64]');
-    await expectReject(() => w4a4Matmul(Tensor.from(new Int8Array(64), [1, 64]), w), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for x but received a int8 tensor');
+    await expectReject(() => w4a4Matmul(Tensor.from(new Int8Array(64), [1, 64]), w), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32 tensor for x but received an int8 tensor');
     expectError(() => w4a4MatmulSync(Tensor.from(f32(64), [1, 64]), {} as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^Expected an Int4Weights .* for w but received an object$/);
   });
   test('bias and out of the wrong shape', () => {

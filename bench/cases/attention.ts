@@ -3,7 +3,8 @@
 // test/cases/attention.ts.
 import type { DType } from '../../lib/dtype';
 
-export type MaskKind = 'bool' | 'float';
+/** bool: a 'bool' tensor (Uint8Array 0 / 1); int8: boolean in an int8 tensor; float: additive. */
+export type MaskKind = 'bool' | 'int8' | 'float';
 
 export interface AttentionCase {
   name: string;
@@ -13,9 +14,13 @@ export interface AttentionCase {
   Sq: number;
   Sk: number;
   D: number;
+  /** V's head dim (default D). */
+  Dv?: number;
   dtype: DType;
   layout?: 'bhsd' | 'bshd';
   causal?: boolean;
+  /** With causal: query i sees keys j <= i + causalOffset (default bottom-right). */
+  causalOffset?: number;
   scale?: number;
   softcap?: number;
   /** Shape of the mask tensor (broadcast to [B, Hq, Sq, Sk]) and its kind. */
@@ -24,35 +29,37 @@ export interface AttentionCase {
 }
 
 /** Visible (query, key) pairs of one head of batch entry b (no mask). */
-export function visiblePairs(c: Pick<AttentionCase, 'Sq' | 'Sk' | 'causal' | 'kvLengths'>, b = 0): number {
+export function visiblePairs(c: Pick<AttentionCase, 'Sq' | 'Sk' | 'causal' | 'causalOffset' | 'kvLengths'>, b = 0): number {
   const L = c.kvLengths ? c.kvLengths[b] : c.Sk;
   if (!c.causal) return c.Sq * L;
+  const off = c.causalOffset ?? L - c.Sq;
   let n = 0;
-  for (let i = 0; i < c.Sq; i++) n += Math.max(0, Math.min(L, i + L - c.Sq + 1));
+  for (let i = 0; i < c.Sq; i++) n += Math.max(0, Math.min(L, i + off + 1));
   return n;
 }
 
 export function attentionFlops(c: AttentionCase): number {
   let pairs = 0;
   for (let b = 0; b < c.B; b++) pairs += visiblePairs(c, b);
-  return 4 * c.D * c.Hq * pairs;
+  return 2 * (c.D + (c.Dv ?? c.D)) * c.Hq * pairs;
 }
 
 export function attentionBytes(c: AttentionCase): number {
   const el = c.dtype === 'float32' ? 4 : 2;
-  return el * c.B * (2 * c.Hq * c.Sq * c.D + 2 * c.Hkv * c.Sk * c.D);
+  const Dv = c.Dv ?? c.D;
+  return el * c.B * (c.Hq * c.Sq * (c.D + Dv) + c.Hkv * c.Sk * (c.D + Dv));
 }
 
 export function caseName(c: Omit<AttentionCase, 'name'>): string {
   const extras = [
     c.layout === 'bshd' ? 'bshd' : '',
-    c.causal ? 'causal' : '',
+    c.causal ? (c.causalOffset !== undefined ? `causal(offset ${c.causalOffset})` : 'causal') : '',
     c.scale !== undefined ? `scale=${c.scale}` : '',
     c.softcap !== undefined ? `softcap=${c.softcap}` : '',
     c.mask ? `${c.mask.kind}-mask[${c.mask.shape.join(',')}]` : '',
     c.kvLengths ? `kvLengths=[${c.kvLengths.join(',')}]` : '',
   ].filter(Boolean);
-  return `attention ${c.dtype} B${c.B} H${c.Hq}/${c.Hkv} ${c.Sq}x${c.Sk} D${c.D}${extras.length ? ' ' + extras.join(' ') : ''}`;
+  return `attention ${c.dtype} B${c.B} H${c.Hq}/${c.Hkv} ${c.Sq}x${c.Sk} D${c.D}${c.Dv !== undefined ? ` Dv${c.Dv}` : ''}${extras.length ? ' ' + extras.join(' ') : ''}`;
 }
 
 /** A case named from its fields. */

@@ -3,44 +3,60 @@
 // where the inputs are; float32 inputs run on the GPU's tensor cores converted to float16 on load --
 // TENSORKERN_ATTENTION_KERNEL=simt for exact fp32; TENSORKERN_ATTENTION_KERNEL=sm90 opts in to the
 // Hopper wgmma + TMA kernel on compute capability 9.0, float16 / bfloat16 head dims 33..128 -- not yet
-// the default: it has not run on an H100). Semantics: DESIGN.md §5.
+// the default: it has not run on an H100). Semantics: docs/attention.md.
 //
-//   q [B, Hq, Sq, D], k / v [B, Hkv, Sk, D] (layout 'bhsd', the default), or [B, S, H, D] ('bshd');
-//   Hq a multiple of Hkv (GQA / MQA: query head h uses KV head floor(h / (Hq / Hkv))); Sq != Sk allowed.
-//   q, k, v: one dtype of float32 / float16 / bfloat16; accumulation in float32. The output has q's
-//   shape, layout and dtype unless `out` (any float dtype) says otherwise.
-//   causal: bottom-right aligned, query i sees keys j <= i + (Sk - Sq); with kvLengths, aligned to the
-//   valid length: j <= i + kvLengths[b] - Sq.
-//   mask: a Tensor broadcastable (numpy rules, rank 2..4) to [B, Hq, Sq, Sk] in that order whatever
-//   the layout; int8 = boolean (nonzero = attend), float32 / float16 / bfloat16 = added to the score.
-//   softcap: the scaled score s becomes softcap * tanh(s / softcap), before the mask is added.
+//   q [B, Hq, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] (layout 'bhsd', the default), or
+//   [B, S, H, D | Dv] ('bshd'); Hq a multiple of Hkv (GQA / MQA: query head h uses KV head
+//   floor(h / (Hq / Hkv))); Sq != Sk and Dv != D allowed. q, k, v: one dtype of float32 / float16 /
+//   bfloat16; accumulation in float32. The output is [B, Hq, Sq, Dv] in q's layout and dtype unless
+//   `out` (any float dtype) says otherwise.
+//   causal: query i sees keys j <= i + causalOffset; the default offset is bottom-right, Sk - Sq, and
+//   with kvLengths aligned to the valid length, kvLengths[b] - Sq; 0 is top-left. kvLengths clip
+//   either way (j < kvLengths[b]).
+//   mask: a Tensor broadcastable (numpy rules, rank 1..4) to [B, Hq, Sq, Sk] in that order whatever
+//   the layout; bool / int8 = boolean (nonzero = attend), float32 / float16 / bfloat16 = added to the
+//   score. Its last dim may also be shorter than Sk (2..Sk - 1): the keys past it are hidden, as ONNX
+//   pads such a mask with -inf / false.
+//   softcap: the scaled score s becomes softcap * tanh(s / softcap), before the mask is added; 0 = off.
 //   A query row with no visible key gets 0 (and lse = -Infinity), never NaN.
 //   returnLse: resolve to { out, lse } with lse float32 [B, Hq, Sq] = log sum_j exp(score_ij) over the
 //   visible keys (scores scaled, capped and masked), the quantity a caller needs to merge partials.
 import { NativeTensor, native } from '../binding';
 import { DeviceSpec, resolveDevice } from '../device';
 import { DType } from '../dtype';
-import { invalidArg } from '../errors';
+import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkNumber, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, checkBool, checkFloat32, checkNumber, F32_MAX, nativeOptional, overlaps } from './common';
 
 export interface AttentionOptions {
-  /** Bottom-right aligned causal masking (query i sees keys j <= i + Sk - Sq). Default false. */
+  /** Causal masking: query i sees keys j <= i + causalOffset (default bottom-right). Default false. */
   causal?: boolean;
+  /**
+   * With causal: query i sees keys j <= i + causalOffset, an integer in [-Sq, Sk]. Default Sk - Sq
+   * (bottom-right; kvLengths[b] - Sq with kvLengths); 0 aligns top-left (ONNX without past); the
+   * past length P aligns as ONNX with past (P = Sk - Sq when k holds past and new keys).
+   */
+  causalOffset?: number;
   /** Multiplies q k^T. Default 1 / sqrt(D). */
   scale?: number;
-  /** int8 (boolean: nonzero = attend) or float (additive) tensor, broadcastable to [B, Hq, Sq, Sk]. */
+  /**
+   * bool / int8 (nonzero = attend) or float (additive) tensor, broadcastable to [B, Hq, Sq, Sk] (rank
+   * 1..4); a last dim shorter than Sk hides the keys past it.
+   */
   mask?: Tensor;
-  /** Valid keys per batch entry ([B] values in [0, Sk]); keys at or beyond are padding. */
-  kvLengths?: Int32Array | readonly number[];
-  /** Caps the scaled scores smoothly: softcap * tanh(s / softcap) (> 0; applied before the mask). */
+  /**
+   * Valid keys per batch entry ([B] values in [0, Sk]); keys at or beyond are padding. An Int32Array,
+   * BigInt64Array, array of integers, or an int32 / int64 host tensor of shape [B].
+   */
+  kvLengths?: Int32Array | BigInt64Array | readonly (number | bigint)[] | Tensor;
+  /** Caps the scaled scores smoothly: softcap * tanh(s / softcap) (applied before the mask). 0 = off (the default). */
   softcap?: number;
   /** 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. */
   layout?: 'bhsd' | 'bshd';
   /** Also return the log-sum-exp of each row: resolves to { out, lse }. */
   returnLse?: boolean;
-  /** Where to write the output: q's shape, float32 / float16 / bfloat16. */
+  /** Where to write the output: [B, Hq, Sq, Dv] in q's layout, float32 / float16 / bfloat16. */
   out?: Tensor;
   /** Where to run; default: where the inputs are. */
   device?: DeviceSpec;
@@ -52,13 +68,14 @@ export interface AttentionResult {
   lse: Tensor;
 }
 
-const F32_MAX = 3.4028234663852886e38;
+const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
-const KEYS = ['causal', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'out', 'device'] as const;
-const FLOAT: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+const KEYS = ['causal', 'causalOffset', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'out', 'device'] as const;
+const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT_DTYPES];
+const FLOAT: readonly DType[] = FLOAT_DTYPES;
 
 type AttentionArgs = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor,
-  NativeTensor | undefined, boolean, boolean, number, number];
+  NativeTensor | undefined, boolean, boolean, number, number, number | null];
 
 interface Prepared {
   args: AttentionArgs;
@@ -70,13 +87,24 @@ interface Prepared {
 
 function checkKvLengths(x: unknown, B: number, Sk: number): Int32Array {
   const name = 'options.kvLengths';
-  if (!(x instanceof Int32Array) && !Array.isArray(x)) throw invalidArg(name, 'an Int32Array or an array of integers', x);
-  if (x.length !== B) throw invalidArg(name, `${B} lengths (one per batch entry)`, `${x.length} lengths`, 'value', { described: true });
+  let vals: ArrayLike<unknown>;
+  if (x instanceof Tensor) {
+    if (x.dtype !== 'int32' && x.dtype !== 'int64') throw invalidArg(name, 'an int32 or int64 tensor', `${withArticle(x.dtype)} tensor`, 'type', { described: true });
+    if (x.device !== 'cpu') throw invalidArg(name, 'a host (cpu) tensor', `a tensor on ${x.device}`, 'value', { described: true });
+    if (x.ndim !== 1) throw invalidArg(name, `a tensor of shape [${B}]`, `shape ${shapeStr(x.shape)}`, 'value', { described: true });
+    vals = x.toArraySync() as Int32Array | BigInt64Array;
+  } else if (x instanceof Int32Array || x instanceof BigInt64Array || Array.isArray(x)) {
+    vals = x;
+  } else {
+    throw invalidArg(name, 'an Int32Array, a BigInt64Array, an array of integers or an int32 / int64 host tensor', x);
+  }
+  if (vals.length !== B) throw invalidArg(name, `${B} lengths (one per batch entry)`, `${vals.length} lengths`, 'value', { described: true });
   const r = new Int32Array(B);
   for (let b = 0; b < B; b++) {
-    const n = x[b];
-    if (typeof n !== 'number') throw invalidArg(`${name}[${b}]`, 'an integer', n);
-    if (!Number.isInteger(n) || n < 0 || n > Sk) throw invalidArg(`${name}[${b}]`, `an integer in [0, ${Sk}] (Sk)`, n, 'range');
+    const v = vals[b];
+    if (typeof v !== 'number' && typeof v !== 'bigint') throw invalidArg(`${name}[${b}]`, 'an integer', v);
+    const n = typeof v === 'bigint' ? (v >= 0n && v <= BigInt(Sk) ? Number(v) : v) : v;
+    if (typeof n === 'bigint' || !Number.isInteger(n) || n < 0 || n > Sk) throw invalidArg(`${name}[${b}]`, `an integer in [0, ${Sk}] (Sk)`, n, 'range');
     r[b] = n;
   }
   return r;
@@ -94,9 +122,9 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v']] as const) {
     if (t.ndim !== 4) throw invalidArg(n, `a rank-4 tensor ${names}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
   }
-  if (!FLOAT.includes(Q.dtype)) throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `a ${Q.dtype} tensor`, 'type', { described: true });
+  if (!FLOAT.includes(Q.dtype)) throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
   for (const [t, n] of [[K, 'k'], [V, 'v']] as const) {
-    if (t.dtype !== Q.dtype) throw invalidArg(n, `a ${Q.dtype} tensor (the dtype of q)`, `a ${t.dtype} tensor`, 'type', { described: true });
+    if (t.dtype !== Q.dtype) throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
   }
   const hd = bshd ? 2 : 1, sd = bshd ? 1 : 2;
   const [B, Hq, Sq, D] = [Q.shape[0], Q.shape[hd], Q.shape[sd], Q.shape[3]];
@@ -104,7 +132,11 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   if (D < 1) throw invalidArg('q', 'a head dim D >= 1', `shape ${shapeStr(Q.shape)}`, 'value', { described: true });
   if (K.shape[0] !== B) throw invalidArg('k', `a batch of ${B} (that of q)`, `shape ${shapeStr(K.shape)}`, 'value', { described: true });
   if (K.shape[3] !== D) throw invalidArg('k', `head dim ${D} (that of q)`, `shape ${shapeStr(K.shape)}`, 'value', { described: true });
-  if (!K.shape.every((d, i) => d === V.shape[i])) throw invalidArg('v', `shape ${shapeStr(K.shape)} (that of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
+  const Dv = V.shape[3];
+  if (!K.shape.slice(0, 3).every((d, i) => d === V.shape[i]) || Dv < 1) {
+    const want = bshd ? `[${B}, ${Sk}, ${Hkv}, Dv]` : `[${B}, ${Hkv}, ${Sk}, Dv]`;
+    throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
+  }
   if (Hkv < 1 || Hq % Hkv !== 0) {
     throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})`, 'value', { described: true });
   }
@@ -118,42 +150,56 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   if (device !== Q.device) throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', { described: true });
 
   const causal = checkBool(o.causal, 'options.causal', false);
+  let causalOffset: number | null = null;
+  if (o.causalOffset !== undefined) {
+    causalOffset = checkNumber(o.causalOffset, 'options.causalOffset', 0);
+    if (!causal) throw invalidArg('options.causalOffset', 'to be given with causal: true', causalOffset, 'value');
+    if (!Number.isInteger(causalOffset) || causalOffset < -Sq || causalOffset > Sk) {
+      throw invalidArg('options.causalOffset', `an integer in [${-Sq}, ${Sk}] (-Sq to Sk)`, causalOffset, 'range');
+    }
+  }
   const returnLse = checkBool(o.returnLse, 'options.returnLse', false);
   // The kernels take scale and softcap as float32: a value float32 cannot hold would silently become
   // infinity or 0 (a softcap of 5e-324 turned the cap off: found by the property test).
-  const scale = checkNumber(o.scale, 'options.scale', 1 / Math.sqrt(D));
-  if (Math.abs(scale) > F32_MAX) throw invalidArg('options.scale', `a number a float32 can hold (|scale| <= ${F32_MAX})`, scale, 'range');
+  const scale = checkFloat32(o.scale, 'options.scale', 1 / Math.sqrt(D));
   const softcap = checkNumber(o.softcap, 'options.softcap', 0);
-  if (o.softcap !== undefined && !(softcap >= F32_MIN_NORMAL && softcap <= F32_MAX)) {
-    throw invalidArg('options.softcap', `a number > 0 in float32's normal range (${F32_MIN_NORMAL} to ${F32_MAX})`, softcap, 'range');
+  if (softcap !== 0 && !(softcap >= F32_MIN_NORMAL && softcap <= F32_MAX)) {
+    throw invalidArg('options.softcap', `0 (off) or a number > 0 in float32's normal range (${F32_MIN_NORMAL} to ${F32_MAX})`, softcap, 'range');
   }
 
   const full = [B, Hq, Sq, Sk];
   const mask = o.mask === undefined ? undefined : (o.mask as Tensor);
   if (mask) {
-    if (mask.dtype !== 'int8' && !FLOAT.includes(mask.dtype)) {
-      throw invalidArg('options.mask', 'an int8 (boolean: nonzero = attend) or float32 / float16 / bfloat16 (additive) tensor', `a ${mask.dtype} tensor`, 'type', { described: true });
+    if (!MASK_DTYPES.includes(mask.dtype)) {
+      throw invalidArg('options.mask', 'a bool / int8 (boolean: nonzero = attend) or float32 / float16 / bfloat16 (additive) tensor', `${withArticle(mask.dtype)} tensor`, 'type', { described: true });
     }
-    const ok = mask.ndim >= 2 && mask.ndim <= 4 && mask.shape.every((d, i) => d === 1 || d === full[4 - mask.ndim + i]);
-    if (!ok) throw invalidArg('options.mask', `a shape broadcastable to [B, Hq, Sq, Sk] = ${shapeStr(full)} (rank 2 to 4, each dim 1 or full)`, `shape ${shapeStr(mask.shape)}`, 'value', { described: true });
+    const ok = mask.ndim >= 1 && mask.ndim <= 4 &&
+      mask.shape.every((d, i) => d === 1 || d === full[4 - mask.ndim + i] || (i === mask.ndim - 1 && d >= 1 && d < Sk));
+    if (!ok) {
+      throw invalidArg('options.mask', `a shape broadcastable to [B, Hq, Sq, Sk] = ${shapeStr(full)} (rank 1 to 4, each dim 1 or full; the last may be shorter than Sk)`,
+        `shape ${shapeStr(mask.shape)}`, 'value', { described: true });
+    }
   }
   const kvl = o.kvLengths === undefined ? undefined : Tensor.from(checkKvLengths(o.kvLengths, B, Sk), [B], { dtype: 'int32', device: Q.device });
 
+  const outShape = [Q.shape[0], Q.shape[1], Q.shape[2], Dv];
   let out: Tensor;
   if (o.out !== undefined) {
     out = o.out as Tensor;
-    if (!out.shape.every((d, i) => d === Q.shape[i]) || out.ndim !== 4) throw invalidArg('options.out', `shape ${shapeStr(Q.shape)} (that of q)`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
-    if (!FLOAT.includes(out.dtype)) throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `a ${out.dtype} tensor`, 'type', { described: true });
+    if (!out.shape.every((d, i) => d === outShape[i]) || out.ndim !== 4) {
+      throw invalidArg('options.out', `shape ${shapeStr(outShape)} (that of q${Dv !== D ? ' with head dim Dv' : ''})`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
+    }
+    if (!FLOAT.includes(out.dtype)) throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
     for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask']] as const) {
       if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
-    out = Tensor.empty([...Q.shape], Q.dtype, device);
+    out = Tensor.empty(outShape, Q.dtype, device);
   }
   const lse = returnLse ? Tensor.empty([B, Hq, Sq], 'float32', device) : undefined;
   const args: AttentionArgs = [
     nativeOf(Q, 'q'), nativeOf(K, 'k'), nativeOf(V, 'v'), nativeOptional(mask, 'options.mask'), nativeOptional(kvl, 'options.kvLengths'),
-    nativeOf(out, 'options.out'), nativeOptional(lse, 'lse'), causal, bshd, scale, softcap,
+    nativeOf(out, 'options.out'), nativeOptional(lse, 'lse'), causal, bshd, scale, softcap, causalOffset,
   ];
   return { args, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
 }

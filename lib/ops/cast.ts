@@ -2,7 +2,7 @@
 // when the dtype is unchanged. Runs where x lives; the result lives there too.
 import { native } from '../binding';
 import { DType } from '../dtype';
-import { captureStack, invalidArg, wrapNative } from '../errors';
+import { captureStack, invalidArg, withArticle, wrapNative } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkDType, checkOptions, shapeStr } from '../validate';
 import { overlaps } from './common';
@@ -24,7 +24,7 @@ function prepare(x: unknown, dtype: unknown, opts: unknown): { x: Tensor; out: T
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
-    if (out.dtype !== to) throw invalidArg('options.out', `a ${to} tensor`, `a ${out.dtype} tensor`, 'type', { described: true });
+    if (out.dtype !== to) throw invalidArg('options.out', `${withArticle(to)} tensor`, `${withArticle(out.dtype)} tensor`, 'type', { described: true });
     if (out.device !== src.device) throw invalidArg('options.out', `a tensor on ${src.device}`, `a tensor on ${out.device}`, 'value', { described: true });
     if (out.size !== src.size) {
       throw invalidArg('options.out', `${src.size} elements (x is ${shapeStr(src.shape)})`, shapeStr(out.shape), 'value', { described: true });

@@ -17,6 +17,20 @@ export function checkNumber(v: unknown, name: string, dflt: number): number {
   return v;
 }
 
+/** The largest finite float32. */
+export const F32_MAX = 3.4028234663852886e38;
+
+/**
+ * A finite number the kernels can take as float32 (a larger one would silently become infinity:
+ * the property test found alpha = -3.4028235677973366e38 giving -Infinity).
+ */
+export function checkFloat32(v: unknown, name: string, dflt: number): number {
+  const x = checkNumber(v, name, dflt);
+  const short = name.slice(name.lastIndexOf('.') + 1);
+  if (Math.abs(x) > F32_MAX) throw invalidArg(name, `a number a float32 can hold (|${short}| <= ${F32_MAX})`, x, 'range');
+  return x;
+}
+
 /** True when two tensors' host storage shares bytes. */
 export function overlaps(x: Tensor, y: Tensor): boolean {
   const a = nativeOf(x, 'x').data;

@@ -9,10 +9,10 @@
 import { NativeTensor, native } from '../binding';
 import { Device, DeviceSpec, defaultDevice, deviceIndex, resolveDevice } from '../device';
 import { DType } from '../dtype';
-import { invalidArg } from '../errors';
+import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
+import { callAsync, callSync, checkBool, checkFloat32, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
 
 export interface GemmOptions {
   /** Use a transposed: a is stored [K, M]. */
@@ -64,9 +64,9 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
     if (t.ndim !== 2 && t.ndim !== 3) throw invalidArg(n, 'a rank-2 or rank-3 tensor', `shape ${shapeStr(t.shape)}`, 'value', { described: true });
   }
   if (![...FLOAT_IN, 'int8'].includes(A.dtype)) {
-    throw invalidArg('a', 'a float32, float16, bfloat16 or int8 tensor', `a ${A.dtype} tensor`, 'type', { described: true });
+    throw invalidArg('a', 'a float32, float16, bfloat16 or int8 tensor', `${withArticle(A.dtype)} tensor`, 'type', { described: true });
   }
-  if (B.dtype !== A.dtype) throw invalidArg('b', `a ${A.dtype} tensor (the dtype of a)`, `a ${B.dtype} tensor`, 'type', { described: true });
+  if (B.dtype !== A.dtype) throw invalidArg('b', `${withArticle(A.dtype)} tensor (the dtype of a)`, `${withArticle(B.dtype)} tensor`, 'type', { described: true });
   const int8 = A.dtype === 'int8';
   const transA = checkBool(o.transA, 'options.transA', false);
   const transB = checkBool(o.transB, 'options.transB', false);
@@ -98,8 +98,8 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   if (precision === 'tf32' && A.dtype !== 'float32') throw invalidArg('options.precision', `'fp32' for ${A.dtype} inputs (tf32 applies to float32)`, `'tf32'`, 'value', { described: true });
 
   const c = o.c === undefined ? undefined : (o.c as Tensor);
-  const alpha = checkNumber(o.alpha, 'options.alpha', 1);
-  const beta = checkNumber(o.beta, 'options.beta', c ? 1 : 0);
+  const alpha = checkFloat32(o.alpha, 'options.alpha', 1);
+  const beta = checkFloat32(o.beta, 'options.beta', c ? 1 : 0);
   if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
   if (int8 && alpha !== 1) throw invalidArg('options.alpha', '1 for int8 inputs (exact int32 arithmetic)', alpha, 'value');
   if (int8 && beta !== 0 && beta !== 1) throw invalidArg('options.beta', '0 or 1 for int8 inputs (exact int32 arithmetic)', beta, 'value');
@@ -110,14 +110,14 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   if (c) {
     if (!shapeOk(c) && !shape2Ok(c)) throw invalidArg('options.c', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(c.shape)}`, 'value', { described: true });
     if (int8 ? c.dtype !== 'int32' : !FLOAT_IN.includes(c.dtype)) {
-      throw invalidArg('options.c', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `a ${c.dtype} tensor`, 'type', { described: true });
+      throw invalidArg('options.c', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(c.dtype)} tensor`, 'type', { described: true });
     }
   }
   const bias = o.bias === undefined ? undefined : (o.bias as Tensor);
   if (bias) {
     if (bias.ndim !== 1 || bias.shape[0] !== N) throw invalidArg('options.bias', `shape [${N}]`, `shape ${shapeStr(bias.shape)}`, 'value', { described: true });
     if (int8 ? bias.dtype !== 'int32' : !FLOAT_IN.includes(bias.dtype)) {
-      throw invalidArg('options.bias', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `a ${bias.dtype} tensor`, 'type', { described: true });
+      throw invalidArg('options.bias', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(bias.dtype)} tensor`, 'type', { described: true });
     }
   }
   let out: Tensor;
@@ -125,7 +125,7 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
     out = o.out as Tensor;
     if (!shapeOk(out)) throw invalidArg('options.out', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
     if (int8 ? out.dtype !== 'int32' : !FLOAT_IN.includes(out.dtype)) {
-      throw invalidArg('options.out', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `a ${out.dtype} tensor`, 'type', { described: true });
+      throw invalidArg('options.out', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
     }
     for (const [t, n] of [[A, 'a'], [B, 'b'], [bias, 'options.bias']] as const) {
       if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });

@@ -9,11 +9,11 @@
 import { NativeSpmmDevForm, NativeTensor, native } from '../binding';
 import { Device, DeviceSpec, defaultDevice, deviceIndex, resolveDevice } from '../device';
 import { DType, DTYPES } from '../dtype';
-import { invalidArg } from '../errors';
+import { invalidArg, withArticle } from '../errors';
 import { SparseMatrix } from '../sparse/sparse-matrix';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
+import { callAsync, callSync, checkFloat32, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
 
 export interface SpmmOptions {
   /** Scales A @ B. Default 1. */
@@ -92,7 +92,7 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
   const B = checkTensor(b, 'b');
   const o = checkOptions<SpmmOptions>(opts, 'options', KEYS);
   if (B.ndim !== 2) throw invalidArg('b', 'a rank-2 tensor [cols, N]', `shape ${shapeStr(B.shape)}`, 'value', { described: true });
-  if (B.dtype !== 'float32') throw invalidArg('b', 'a float32 tensor', `a ${B.dtype} tensor`, 'type', { described: true });
+  if (B.dtype !== 'float32') throw invalidArg('b', 'a float32 tensor', `${withArticle(B.dtype)} tensor`, 'type', { described: true });
   if (B.shape[0] !== a.cols) {
     throw invalidArg('b', `${a.cols} rows (the columns of a, ${a.rows}x${a.cols})`, `shape ${shapeStr(B.shape)}`, 'value', { described: true });
   }
@@ -104,12 +104,12 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
   const N = B.shape[1];
   const outShape = [a.rows, N];
   const c = o.c === undefined ? undefined : checkTensor(o.c, 'options.c');
-  const alpha = checkNumber(o.alpha, 'options.alpha', 1);
-  const beta = checkNumber(o.beta, 'options.beta', c ? 1 : 0);
+  const alpha = checkFloat32(o.alpha, 'options.alpha', 1);
+  const beta = checkFloat32(o.beta, 'options.beta', c ? 1 : 0);
   if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
   const fits = (t: Tensor, n: string) => {
     if (t.ndim !== 2 || t.shape[0] !== a.rows || t.shape[1] !== N) throw invalidArg(n, `shape ${shapeStr(outShape)}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
-    if (t.dtype !== 'float32') throw invalidArg(n, 'a float32 tensor', `a ${t.dtype} tensor`, 'type', { described: true });
+    if (t.dtype !== 'float32') throw invalidArg(n, 'a float32 tensor', `${withArticle(t.dtype)} tensor`, 'type', { described: true });
     if (t.device !== B.device) throw invalidArg(n, `a tensor on ${B.device} (the device of b)`, `a tensor on ${t.device}`, 'value', { described: true });
   };
   if (c) fits(c, 'options.c');

@@ -4,7 +4,7 @@
 // offline side: quantizeWeightsInt4 (done once; the result saves and loads) and
 // quantizeActivationsInt4.
 import { NativeTensor, native } from '../binding';
-import { invalidArg } from '../errors';
+import { invalidArg, withArticle } from '../errors';
 import { rotationBlock } from '../quant/hadamard';
 import { Int4Weights } from '../quant/int4-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
@@ -57,7 +57,7 @@ function roundEven(t: number): number {
 function checkX(x: unknown, name: string, cudaOk = false): Tensor {
   const X = checkTensor(x, name);
   if (X.ndim !== 2) throw invalidArg(name, 'a rank-2 tensor [rows, K]', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
-  if (X.dtype !== 'float32') throw invalidArg(name, 'a float32 tensor', `a ${X.dtype} tensor`, 'type', { described: true });
+  if (X.dtype !== 'float32') throw invalidArg(name, 'a float32 tensor', `${withArticle(X.dtype)} tensor`, 'type', { described: true });
   if (X.device !== 'cpu' && !cudaOk) throw invalidArg(name, 'a CPU tensor (quantization here runs on the CPU)', `a tensor on ${X.device}`, 'value', { described: true });
   return X;
 }
@@ -120,7 +120,7 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   const W = checkTensor(w, 'w');
   const o = checkOptions<QuantizeWeightsInt4Options>(opts, 'options', ['groupSize', 'rotate', 'outlierChannels', 'calibration', 'outlierCount']);
   if (W.ndim !== 2) throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
-  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `a ${W.dtype} tensor`, 'type', { described: true });
+  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
   const [N, K] = W.shape;
   if (K % 2 !== 0) throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const gsOpt = o.groupSize ?? 'channel';
@@ -258,13 +258,13 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
   const bias = o.bias === undefined ? undefined : checkTensor(o.bias, 'options.bias');
   const where = dev === 'cpu' ? 'CPU' : dev;
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== dev)) {
-    throw invalidArg('options.bias', `a float32 ${where} tensor of shape [${N}]`, `a ${bias.dtype} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
+    throw invalidArg('options.bias', `a float32 ${where} tensor of shape [${N}]`, `${withArticle(bias.dtype)} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
   }
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
     if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== dev) {
-      throw invalidArg('options.out', `a float32 ${where} tensor of shape [${M}, ${N}]`, `a ${out.dtype} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
+      throw invalidArg('options.out', `a float32 ${where} tensor of shape [${M}, ${N}]`, `${withArticle(out.dtype)} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
     }
     for (const [t, n] of [[X, 'x'], [bias, 'options.bias']] as const) {
       if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });

@@ -1,7 +1,7 @@
 // SparseMatrix: an immutable CSR matrix (DESIGN.md §5) -- rowPtr of rows + 1 entries and colIdx as
 // Int32Array or BigInt64Array, float32 values, columns sorted within each row. Every constructor
 // checks every index before anything reads through it.
-import { invalidArg } from '../errors';
+import { invalidArg, withArticle } from '../errors';
 import { fromHalfBits } from '../half';
 import { Tensor, checkTensor } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
@@ -147,7 +147,7 @@ export class SparseMatrix {
     let data: Float32Array;
     if (T.dtype === 'float32') data = T.toArraySync() as Float32Array;
     else if (T.dtype === 'float16' || T.dtype === 'bfloat16') data = Float32Array.from(fromHalfBits(T.toArraySync() as Uint16Array, T.dtype));
-    else throw invalidArg('tensor', 'a float32, float16 or bfloat16 tensor', `a ${T.dtype} tensor`, 'type', { described: true });
+    else throw invalidArg('tensor', 'a float32, float16 or bfloat16 tensor', `${withArticle(T.dtype)} tensor`, 'type', { described: true });
     const [rows, cols] = T.shape;
     const rowPtr = new Int32Array(rows + 1);
     const colList: number[] = [];

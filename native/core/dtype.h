@@ -13,8 +13,9 @@ enum class DType : int32_t {
   kInt4 = 4,  // two's-complement nibbles, two per byte, element 2i in the low nibble
   kInt32 = 5,
   kInt64 = 6,
+  kBool = 7,  // one byte per element, 0 or 1 (masks); checked where the data is created
 };
-constexpr int kNumDTypes = 7;
+constexpr int kNumDTypes = 8;
 
 inline const char* dtype_name(DType t) {
   switch (t) {
@@ -25,6 +26,7 @@ inline const char* dtype_name(DType t) {
     case DType::kInt4: return "int4";
     case DType::kInt32: return "int32";
     case DType::kInt64: return "int64";
+    case DType::kBool: return "bool";
   }
   return "unknown";
 }
@@ -39,6 +41,7 @@ inline int dtype_bits(DType t) {
     case DType::kInt4: return 4;
     case DType::kInt32: return 32;
     case DType::kInt64: return 64;
+    case DType::kBool: return 8;
   }
   return 8;
 }

@@ -34,6 +34,7 @@ bool kind_matches(DType t, napi_typedarray_type k) {
     case DType::kInt4: return k == napi_uint8_array;
     case DType::kInt32: return k == napi_int32_array;
     case DType::kInt64: return k == napi_bigint64_array;
+    case DType::kBool: return k == napi_uint8_array;
   }
   return false;
 }
@@ -47,6 +48,7 @@ const char* expected_array(DType t) {
     case DType::kInt4: return "Uint8Array";
     case DType::kInt32: return "Int32Array";
     case DType::kInt64: return "BigInt64Array";
+    case DType::kBool: return "Uint8Array";
   }
   return "typed array";
 }

@@ -85,29 +85,33 @@ inline void check_fragments(Ctx& c) {
 // ---- key ranges -----------------------------------------------------------------------------------
 inline void check_ranges(Ctx& c) {
   bool ok = true, fast_ok = true;
+  // off: the default bottom-right offset L - Sq, and explicit causal offsets from -Sq to past L (a
+  // mask shorter than the keys clips L below Sk while the offset stays the caller's).
   for (int group : {1, 3, 4})
     for (int Sq : {1, 5, 33, 70})
       for (int L : {0, 1, 17, 64, 100})
-        for (int causal = 0; causal < 2; ++causal)
-          for (int bm : {16, 64}) {
-            const int rows = Sq * group;
-            for (int r0 = 0; r0 < rows; r0 += bm) {
-              const int r1 = std::min(rows, r0 + bm);
-              const int64_t end = A::tile_key_end(r0, r1, group, Sq, L, causal != 0);
-              for (int r = r0; r < r1; ++r) {
-                const A::RowMap m = A::row_to_query(r, 0, group);
-                for (int j = 0; j < L + 3; ++j) {
-                  const bool vis = j < L && (!causal || j <= m.i + L - Sq);  // DESIGN.md: bottom-right
-                  ok = ok && (!vis || j < end) && A::key_visible(m.i, j, Sq, L, causal != 0) == vis;
+        for (int oi = 0; oi < 6; ++oi)
+          for (int causal = 0; causal < 2; ++causal)
+            for (int bm : {16, 64}) {
+              const int64_t off = oi == 0 ? L - Sq : oi == 1 ? -Sq : oi == 2 ? 0 : oi == 3 ? 3 : oi == 4 ? L : L + 7;
+              const int rows = Sq * group;
+              for (int r0 = 0; r0 < rows; r0 += bm) {
+                const int r1 = std::min(rows, r0 + bm);
+                const int64_t end = A::tile_key_end(r0, r1, group, Sq, off, L, causal != 0);
+                for (int r = r0; r < r1; ++r) {
+                  const A::RowMap m = A::row_to_query(r, 0, group);
+                  for (int j = 0; j < L + 3; ++j) {
+                    const bool vis = j < L && (!causal || j <= m.i + off);  // docs/attention.md: j <= i + causalOffset
+                    ok = ok && (!vis || j < end) && A::key_visible(m.i, j, off, L, causal != 0) == vis;
+                  }
                 }
+                for (int j0 = 0; j0 < L + 64; j0 += 32)
+                  if (A::tile_all_visible(j0, 32, r0, group, Sq, off, L, causal != 0, false))
+                    for (int r = r0; r < r1; ++r)
+                      for (int j = j0; j < j0 + 32; ++j) fast_ok = fast_ok && A::key_visible(r / group, j, off, L, causal != 0);
               }
-              for (int j0 = 0; j0 < L + 64; j0 += 32)
-                if (A::tile_all_visible(j0, 32, r0, group, Sq, L, causal != 0, false))
-                  for (int r = r0; r < r1; ++r)
-                    for (int j = j0; j < j0 + 32; ++j) fast_ok = fast_ok && A::key_visible(r / group, j, Sq, L, causal != 0);
             }
-          }
-  c.expect(ok, "attention: tile_key_end covers every visible key; key_visible is the bottom-right rule");
+  c.expect(ok, "attention: tile_key_end covers every visible key; key_visible is the causal-offset rule");
   c.expect(fast_ok, "attention: fully visible tiles need no per-element test");
   bool split_ok = true;
   for (int n = 0; n < 40; ++n)
@@ -227,7 +231,7 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
       const A::CtaTile ct = A::cta_tile(cta, row_tiles, int64_t(P.B) * P.Hkv, P.causal);
       const int64_t bh = ct.bh, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = ct.tile * BM;
       const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
-      const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L, P.causal);
+      const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L - P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
       const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
       // tile loads: copy_chunk + swizzle, zero fill outside
@@ -280,7 +284,7 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
                 for (int e = 0; e < 4; ++e) s[l][n][e] = c0[l][e], s[l][n + 1][e] = c1[l][e];
             }
           }
-          const bool full = A::tile_all_visible(j0, BN, r0, group, P.Sq, L, P.causal, !P.mask.empty());
+          const bool full = A::tile_all_visible(j0, BN, r0, group, P.Sq, L - P.Sq, L, P.causal, !P.mask.empty());
           float mx[32][2];
           for (int l = 0; l < 32; ++l) {
             const int64_t rlo = r0 + w * 16 + l / 4;
@@ -292,7 +296,7 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
                 if (!full) {
                   const int64_t j = j0 + n * 8 + 2 * (l & 3) + (e & 1), row = rlo + 8 * (e >> 1);
                   const A::RowMap qm = A::row_to_query(row, hkv, group);
-                  if (row >= rows_total || !A::key_visible(qm.i, j, P.Sq, L, P.causal)) x = -INFINITY;
+                  if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) x = -INFINITY;
                   else if (!P.mask.empty()) x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
                 }
                 x *= kLog2e;
@@ -479,7 +483,7 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
       const int64_t bh = cta / chunks, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = (cta % chunks) * R;
       const int nr = int(std::min<int64_t>(R, rows_total - r0));
       const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
-      const int64_t key_end = A::tile_key_end(r0, r0 + nr, group, P.Sq, L, P.causal);
+      const int64_t key_end = A::tile_key_end(r0, r0 + nr, group, P.Sq, L - P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
       const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
       std::vector<float> sQ(size_t(R) * HD, 0.0f);
@@ -496,7 +500,7 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
         const int64_t j0 = t * BN;
         fill(sK, P.k, b, hkv, j0, key_end);
         fill(sV, P.v, b, hkv, j0, key_end);
-        const bool full = A::tile_all_visible(j0, BN, r0, group, P.Sq, L, P.causal, !P.mask.empty());
+        const bool full = A::tile_all_visible(j0, BN, r0, group, P.Sq, L - P.Sq, L, P.causal, !P.mask.empty());
         for (int w = 0; w < W; ++w) {
           float s[32][8] = {};
           for (int l = 0; l < 32; ++l)
@@ -518,7 +522,7 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
               float v = s[l][r];
               if (P.softcap > 0) v = P.softcap * std::tanh(v * (1.0f / P.softcap));
               if (!full) {
-                if (!A::key_visible(qm.i, j, P.Sq, L, P.causal)) v = -INFINITY;
+                if (!A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) v = -INFINITY;
                 else if (!P.mask.empty()) v += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
               }
               x[l] = v * kLog2e;

@@ -335,14 +335,14 @@ inline void check_pipeline(Ctx& c, std::mt19937& rng) {
     const A::Sm90Config cfg = A::sm90_config(rng() % 2 ? 64 : 128);
     const int64_t rows_total = Sq * group, row_tiles = (rows_total + cfg.bm - 1) / cfg.bm;
     const int64_t tile = rng() % row_tiles, r0 = tile * cfg.bm;
-    const int64_t key_end = A::tile_key_end(r0, std::min(r0 + cfg.bm, rows_total), group, Sq, L, causal);
+    const int64_t key_end = A::tile_key_end(r0, std::min(r0 + cfg.bm, rows_total), group, Sq, L - Sq, L, causal);
     const int64_t n_tiles = (key_end + cfg.bn - 1) / cfg.bn, tps = A::split_tiles_per(n_tiles, splits);
     const int split = int(rng() % splits);
     const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
     int64_t skip[2];
     for (int cs = 0; cs < 2; ++cs) {
       const int64_t rb = r0 + 64 * cs;
-      const int64_t wend = rb < rows_total ? A::tile_key_end(rb, std::min(rb + 64, rows_total), group, Sq, L, causal) : 0;
+      const int64_t wend = rb < rows_total ? A::tile_key_end(rb, std::min(rb + 64, rows_total), group, Sq, L - Sq, L, causal) : 0;
       // consumer skips tile kt when kt * bn >= wend: relative index from t_begin
       int64_t first_skip = t_end - t_begin;
       for (int64_t kt = t_begin; kt < t_end; ++kt)
@@ -440,7 +440,7 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
       const A::CtaTile ct = A::cta_tile(cta, row_tiles, int64_t(P.B) * P.Hkv, P.causal);
       const int64_t bh = ct.bh, b = bh / P.Hkv, hkv = bh % P.Hkv, r0 = ct.tile * BM;
       const int64_t L = P.kv_len.empty() ? P.Sk : P.kv_len[b];
-      const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L, P.causal);
+      const int64_t key_end = A::tile_key_end(r0, std::min(r0 + BM, rows_total), group, P.Sq, L - P.Sq, L, P.causal);
       const int64_t n_tiles = (key_end + BN - 1) / BN, tps = A::split_tiles_per(n_tiles, splits);
       const int64_t t_begin = std::min<int64_t>(split * tps, n_tiles), t_end = std::min<int64_t>(t_begin + tps, n_tiles);
       // the producer's loads: Q once, then K / V per tile (panel p at 64p of the head dim)
@@ -466,7 +466,7 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
         const int64_t j0 = kt * BN;
         for (int cs = 0; cs < 2; ++cs) {
           const int64_t row_base = r0 + 64 * cs;
-          const int64_t wend = row_base < rows_total ? A::tile_key_end(row_base, std::min(row_base + 64, rows_total), group, P.Sq, L, P.causal) : 0;
+          const int64_t wend = row_base < rows_total ? A::tile_key_end(row_base, std::min(row_base + 64, rows_total), group, P.Sq, L - P.Sq, L, P.causal) : 0;
           if (j0 >= wend) continue;
           // S = Q K^T: the 64 x BN product from the descriptors, then handed out by the D fragment.
           std::vector<float> S(64 * BN, 0.0f);
@@ -480,7 +480,7 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
                 S[m * BN + nn] += float(acc);
               }
           }
-          const bool all_vis = A::tile_all_visible(j0, BN, row_base, group, P.Sq, L, P.causal, !P.mask.empty());
+          const bool all_vis = A::tile_all_visible(j0, BN, row_base, group, P.Sq, L - P.Sq, L, P.causal, !P.mask.empty());
           // per thread: scores, row max (quad shuffles = max over the 4 lanes of the quad)
           std::vector<std::vector<float>> sc(128, std::vector<float>(NS));
           std::vector<float> mx(128 * 2);
@@ -501,7 +501,7 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
               if (!all_vis) {
                 const int64_t row = row_base + 16 * w + (lane >> 2) + 8 * h, j = j0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
                 const A::RowMap qm = A::row_to_query(row, hkv, group);
-                if (row >= rows_total || !A::key_visible(qm.i, j, P.Sq, L, P.causal)) x = -INFINITY;
+                if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) x = -INFINITY;
                 else if (!P.mask.empty()) x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
               }
               if (!plain) x *= kLog2e;

@@ -3,6 +3,7 @@
 // run under qemu (scripts/neon-check.sh), and as a quick check of a CMake build.
 //   tk_selftest [--quick]   exit status 0 when every check passes
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -228,38 +229,47 @@ void check_spmm(const char* isa, std::mt19937& rng) {
 }
 
 // Attention: GQA, causal with kvLengths (rows that see nothing), a broadcast float mask, 'bshd', odd
-// D, decode (the split-keys path), float16 / bfloat16 inputs, against a float64 reference within
-// 2e-5 of max|v| (plus the output rounding for 16-bit outputs).
+// D, decode (the split-keys path), float16 / bfloat16 inputs; V's head dim unlike Q / K's, explicit
+// causal offsets, and rank-1 bool masks shorter than Sk; against a float64 reference within 2e-5 of
+// max|v| (plus the output rounding for 16-bit outputs).
 struct AttnCase {
   int64_t B, Hq, Hkv, Sq, Sk, D;
   bool causal, bshd, mask, lengths;
   tk::DType dt;
+  int64_t Dv = 0;                     // 0: D
+  int64_t offset = INT64_MIN;         // the causal offset; INT64_MIN: the default (L_b - Sq)
+  int64_t bool_keys = 0;              // > 0: a rank-1 bool mask of this many keys (instead of the float mask)
 };
 
 void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
   const std::string what = std::string("attention ") + isa + " " + tk::dtype_name(c.dt) + " B" + std::to_string(c.B) + " H" +
                            std::to_string(c.Hq) + "/" + std::to_string(c.Hkv) + " " + std::to_string(c.Sq) + "x" + std::to_string(c.Sk) +
                            " D" + std::to_string(c.D) + (c.causal ? " causal" : "") + (c.bshd ? " bshd" : "") + (c.mask ? " mask" : "") +
-                           (c.lengths ? " kvLengths" : "");
+                           (c.lengths ? " kvLengths" : "") + (c.Dv ? " Dv" + std::to_string(c.Dv) : "") +
+                           (c.offset != INT64_MIN ? " offset " + std::to_string(c.offset) : "") + (c.bool_keys ? " bool[" + std::to_string(c.bool_keys) + "]" : "");
+  const int64_t Dv = c.Dv ? c.Dv : c.D;
   const auto q = random_raw(c.dt, c.B * c.Hq * c.Sq * c.D, rng), k = random_raw(c.dt, c.B * c.Hkv * c.Sk * c.D, rng),
-             v = random_raw(c.dt, c.B * c.Hkv * c.Sk * c.D, rng);
+             v = random_raw(c.dt, c.B * c.Hkv * c.Sk * Dv, rng);
+  std::vector<uint8_t> keep(size_t(std::max<int64_t>(c.bool_keys, 1)));
+  for (size_t j = 0; j < keep.size(); ++j) keep[j] = j == 0 || rng() % 4 != 0 ? 1 : 0;
   std::vector<float> mask(size_t(c.Sq * c.Sk));
   std::uniform_real_distribution<float> u(-2.0f, 1.0f);
   for (auto& x : mask) x = (rng() % 8 == 0) ? -INFINITY : u(rng);
   std::vector<int32_t> lens(size_t(c.B));
   for (int64_t b = 0; b < c.B; ++b) lens[size_t(b)] = c.lengths ? int32_t((b * 7 + 3) % (c.Sk + 1)) : int32_t(c.Sk);
-  std::vector<uint8_t> out(size_t(c.B * c.Hq * c.Sq * c.D) * (c.dt == tk::DType::kFloat32 ? 4 : 2), 0xff);
-  auto shape = [&](int64_t H, int64_t S) { return c.bshd ? std::vector<int64_t>{c.B, S, H, c.D} : std::vector<int64_t>{c.B, H, S, c.D}; };
-  auto off = [&](int64_t H, int64_t S, int64_t b, int64_t h, int64_t i) { return c.bshd ? ((b * S + i) * H + h) * c.D : ((b * H + h) * S + i) * c.D; };
+  std::vector<uint8_t> out(size_t(c.B * c.Hq * c.Sq * Dv) * (c.dt == tk::DType::kFloat32 ? 4 : 2), 0xff);
+  auto shape = [&](int64_t H, int64_t S, int64_t E) { return c.bshd ? std::vector<int64_t>{c.B, S, H, E} : std::vector<int64_t>{c.B, H, S, E}; };
+  auto off = [&](int64_t H, int64_t S, int64_t b, int64_t h, int64_t i, int64_t E) { return c.bshd ? ((b * S + i) * H + h) * E : ((b * H + h) * S + i) * E; };
   tk::AttentionParams p;
-  p.q = view(const_cast<uint8_t*>(q.data()), c.dt, shape(c.Hq, c.Sq));
-  p.k = view(const_cast<uint8_t*>(k.data()), c.dt, shape(c.Hkv, c.Sk));
-  p.v = view(const_cast<uint8_t*>(v.data()), c.dt, shape(c.Hkv, c.Sk));
-  p.mask = c.mask ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk}) : none();
+  p.q = view(const_cast<uint8_t*>(q.data()), c.dt, shape(c.Hq, c.Sq, c.D));
+  p.k = view(const_cast<uint8_t*>(k.data()), c.dt, shape(c.Hkv, c.Sk, c.D));
+  p.v = view(const_cast<uint8_t*>(v.data()), c.dt, shape(c.Hkv, c.Sk, Dv));
+  p.mask = c.bool_keys ? view(keep.data(), tk::DType::kBool, {c.bool_keys}) : c.mask ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk}) : none();
   p.kv_lengths = c.lengths ? view(lens.data(), tk::DType::kInt32, {c.B}) : none();
-  p.out = view(out.data(), c.dt, shape(c.Hq, c.Sq));
+  p.out = view(out.data(), c.dt, shape(c.Hq, c.Sq, Dv));
   p.lse = none();
   p.causal = c.causal, p.bshd = c.bshd, p.scale = float(1 / std::sqrt(double(c.D)));
+  p.has_causal_offset = c.offset != INT64_MIN, p.causal_offset = p.has_causal_offset ? c.offset : 0;
   ++g_checks;
   tk::Status s = tk::attention(p);
   if (!s.ok()) return fail(what + ": " + s.message());
@@ -268,28 +278,30 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t h = 0; h < c.Hq; ++h)
       for (int64_t i = 0; i < c.Sq; ++i) {
-        const int64_t hk = h / (c.Hq / c.Hkv), L = lens[size_t(b)], qo = off(c.Hq, c.Sq, b, h, i);
+        const int64_t hk = h / (c.Hq / c.Hkv), L = lens[size_t(b)], qo = off(c.Hq, c.Sq, b, h, i, c.D), oo = off(c.Hq, c.Sq, b, h, i, Dv);
+        const int64_t coff = c.offset != INT64_MIN ? c.offset : L - c.Sq;
         double m = -INFINITY, l = 0, vmax = 0;
         for (int64_t j = 0; j < c.Sk; ++j) {
           sc[size_t(j)] = -INFINITY;
-          if (j >= L || (c.causal && j > i + L - c.Sq)) continue;
+          if (j >= L || (c.causal && j > i + coff)) continue;
+          if (c.bool_keys && (j >= c.bool_keys || !keep[size_t(j)])) continue;
           double dot = 0;
-          for (int64_t d = 0; d < c.D; ++d) dot += value_of(c.dt, q, qo + d) * value_of(c.dt, k, off(c.Hkv, c.Sk, b, hk, j) + d);
-          sc[size_t(j)] = dot * p.scale + (c.mask ? double(mask[size_t(i * c.Sk + j)]) : 0.0);
+          for (int64_t d = 0; d < c.D; ++d) dot += value_of(c.dt, q, qo + d) * value_of(c.dt, k, off(c.Hkv, c.Sk, b, hk, j, c.D) + d);
+          sc[size_t(j)] = dot * p.scale + (c.mask && !c.bool_keys ? double(mask[size_t(i * c.Sk + j)]) : 0.0);
           m = std::max(m, sc[size_t(j)]);
         }
         for (int64_t j = 0; j < c.Sk; ++j)
           if (sc[size_t(j)] != -INFINITY) {
             l += std::exp(sc[size_t(j)] - m);
-            for (int64_t d = 0; d < c.D; ++d) vmax = std::max(vmax, std::fabs(value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j) + d)));
+            for (int64_t d = 0; d < Dv; ++d) vmax = std::max(vmax, std::fabs(value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j, Dv) + d)));
           }
-        for (int64_t d = 0; d < c.D; ++d) {
+        for (int64_t d = 0; d < Dv; ++d) {
           double ref = 0;
           if (l > 0)
             for (int64_t j = 0; j < c.Sk; ++j)
-              if (sc[size_t(j)] != -INFINITY) ref += std::exp(sc[size_t(j)] - m) * value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j) + d);
+              if (sc[size_t(j)] != -INFINITY) ref += std::exp(sc[size_t(j)] - m) * value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j, Dv) + d);
           ref = l > 0 ? ref / l : 0.0;
-          const double got = value_of(c.dt, out, qo + d);
+          const double got = value_of(c.dt, out, oo + d);
           if (!(std::fabs(got - ref) <= 2e-5 * vmax + round * std::fabs(ref) + 1e-30)) {
             return fail(what + " at (" + std::to_string(b) + ", " + std::to_string(h) + ", " + std::to_string(i) + ", " + std::to_string(d) +
                         "): " + std::to_string(got) + " vs " + std::to_string(ref));
@@ -416,6 +428,9 @@ int main(int argc, char** argv) {
         {2, 8, 2, 70, 70, 64, true, false, false, true, f32}, {1, 9, 3, 33, 50, 24, false, true, true, false, f32},
         {1, 4, 1, 1, 3000, 128, false, false, false, false, f32}, {1, 2, 2, 100, 30, 5, true, false, false, false, f32},
         {2, 4, 2, 3, 2100, 16, true, false, false, true, tk::DType::kBFloat16}, {1, 4, 4, 20, 90, 40, false, true, true, false, tk::DType::kFloat16},
+        // V's head dim unlike Q / K's, causal offsets (top-left, negative, past the keys), rank-1 bool masks shorter than Sk
+        {2, 6, 2, 40, 57, 24, true, true, false, true, f32, 40, 0}, {1, 4, 1, 1, 2500, 64, false, false, false, false, f32, 96, INT64_MIN, 2000},
+        {1, 2, 2, 33, 20, 8, true, false, false, false, tk::DType::kBFloat16, 12, -5, 17}, {2, 8, 4, 70, 90, 32, true, false, false, true, f32, 0, 90},
     };
     for (int threads : {1, 3}) {
       tk::set_num_threads(threads);

@@ -29,7 +29,7 @@ interface Built {
   input: AttnRefInput;
   ref: AttnRefOutput;
   data: { q: Data['data']; k: Data['data']; v: Data['data'] };
-  mask?: { data: Int8Array | Float32Array; dtype: DType };
+  mask?: { data: Uint8Array | Int8Array | Float32Array; dtype: DType };
   maskMax: number;
 }
 
@@ -47,7 +47,7 @@ function rowTol(c: AttentionCase, x: Built, r: number, tensorCores: boolean): { 
   const aS = x.ref.absScore[r];
   let errS = (c.D + 8) * EPS * aS + 4 * EPS * (x.maskMax + (c.softcap ?? 0) + aS);
   let relP = 2 * errS + 3e-7;
-  let relOut = 2 * relP + 2 * (x.ref.visible[r] + c.D + 16) * EPS;
+  let relOut = 2 * relP + 2 * (x.ref.visible[r] + Math.max(c.D, c.Dv ?? c.D) + 16) * EPS;
   if (tensorCores) {
     const u = computeOf(c.dtype) === 'bfloat16' ? 2 ** -8 : 2 ** -11;
     const inRound = c.dtype === 'float32' ? 2 ** -11 : 0;
@@ -69,8 +69,8 @@ function check(name: string, c: AttentionCase, x: Built, got: Float64Array, gotD
       for (let i = 0; i < c.Sq; i++) {
         const r = (b * c.Hq + h) * c.Sq + i;
         const tol = rowTol(c, x, r, tensorCores);
-        const o = offset(layout, c.Hq, c.Sq, c.D, b, h, i);
-        for (let d = 0; d < c.D; d++) {
+        const o = offset(layout, c.Hq, c.Sq, c.Dv ?? c.D, b, h, i);
+        for (let d = 0; d < (c.Dv ?? c.D); d++) {
           const ref = x.ref.out[o + d];
           const err = abs(got[o + d] - ref);
           const t = tol.out + outRound * abs(ref) * 1.01 + (outRound ? EPS : 0);
@@ -84,15 +84,21 @@ function check(name: string, c: AttentionCase, x: Built, got: Float64Array, gotD
       }
 }
 
+/** Dv != D runs on the exact SIMT kernel whatever the tier (the tensor-core kernels take Dv == D). */
+const simtOnly = (c: AttentionCase) => (c.Dv ?? c.D) !== c.D;
+
 async function runCase(c: AttentionCase, x: Built, tensorCores: boolean, outDtype?: DType): Promise<string> {
   const dev = 'cuda';
+  tensorCores = tensorCores && !simtOnly(c);
   const q = Tensor.from(x.data.q, shapeOf(c, c.Hq, c.Sq), { dtype: c.dtype, device: dev });
   const k = Tensor.from(x.data.k, shapeOf(c, c.Hkv, c.Sk), { dtype: c.dtype, device: dev });
-  const v = Tensor.from(x.data.v, shapeOf(c, c.Hkv, c.Sk), { dtype: c.dtype, device: dev });
+  const v = Tensor.from(x.data.v, shapeOf(c, c.Hkv, c.Sk, c.Dv), { dtype: c.dtype, device: dev });
   const mask = x.mask && Tensor.from(x.mask.data, c.mask!.shape, { dtype: x.mask.dtype, device: dev });
-  const out = outDtype ? Tensor.zeros(q.shape, { dtype: outDtype, device: dev }) : undefined;
+  const out = outDtype ? Tensor.zeros(shapeOf(c, c.Hq, c.Sq, c.Dv), { dtype: outDtype, device: dev }) : undefined;
   try {
-    const r = await attention(q, k, v, { causal: c.causal, scale: c.scale, softcap: c.softcap, mask, kvLengths: c.kvLengths, layout: c.layout, out, returnLse: true });
+    const r = await attention(q, k, v, {
+      causal: c.causal, causalOffset: c.causalOffset, scale: c.scale, softcap: c.softcap, mask, kvLengths: c.kvLengths, layout: c.layout, out, returnLse: true,
+    });
     assert.equal(r.out.device, 'cuda:0');
     const kernel = native.attentionCudaLastKernel();
     const got = decode(r.out.dtype, (await r.out.toArray()) as ArrayLike<number>);
@@ -143,9 +149,9 @@ describeGpu('attention cuda', () => {
       await withPath(tier, 0, async () => {
         for (const [i, c] of CASES.entries()) {
           const kernel = await runCase(c, built(c, i), tier !== 'simt');
-          const want = tier === 'simt' ? /^simt/ : tier === 'decode' && isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd/;
+          const want = tier === 'simt' || simtOnly(c) ? /^simt/ : tier === 'decode' && isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd/;
           if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, want, `${c.name}: ${kernel}`);
-          if (tier === 'sm80' && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0) assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
+          if (tier === 'sm80' && !simtOnly(c) && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0) assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
         }
       });
     });
@@ -153,7 +159,7 @@ describeGpu('attention cuda', () => {
 
   test('forced KV splits (2, 3 and 7) and the merge agree with the reference', async () => {
     if (major < 80) return printSkip('KV splits: the sm80 kernel needs compute capability 8.0');
-    const pick = CASES.filter((c) => c.Sk >= 64 && c.B * c.Hq * c.Sq > 0);
+    const pick = CASES.filter((c) => c.Sk >= 64 && c.B * c.Hq * c.Sq > 0 && !simtOnly(c));
     for (const splits of [2, 3, 7]) {
       await withPath('sm80', splits, async () => {
         for (const c of pick) {
@@ -199,6 +205,27 @@ describeGpu('attention cuda', () => {
       }
   });
 
+  test('every causalOffset from -Sq to Sk, with kvLengths and a short bool mask, on every kernel', async () => {
+    for (const tier of [...tiers, ...(major === 90 ? ['sm90'] : [])])
+      await withPath(tier, 0, async () => {
+        for (const base of [
+          { B: 2, Hq: 4, Hkv: 2, Sq: 9, Sk: 70, D: 64, dtype: 'float16' as DType, kvLengths: [70, 40] },
+          { B: 1, Hq: 2, Hkv: 2, Sq: 130, Sk: 150, D: 128, dtype: 'bfloat16' as DType, mask: { kind: 'bool' as const, shape: [140] } },
+          { B: 1, Hq: 8, Hkv: 2, Sq: 1, Sk: 600, D: 64, dtype: 'float16' as DType },
+        ])
+          for (let off = -base.Sq; off <= base.Sk; off += off < 3 && off > -3 ? 1 : Math.max(1, Math.floor(base.Sk / 7))) {
+            const c = mk({ ...base, causal: true, causalOffset: off });
+            await runCase(c, build(c, 7000 + off), tier !== 'simt');
+          }
+      });
+  });
+
+  test('Dv != D runs on the SIMT kernel and says why', async () => {
+    const c = mk({ B: 1, Hq: 4, Hkv: 2, Sq: 40, Sk: 60, D: 64, Dv: 32, dtype: 'bfloat16', causal: true });
+    const kernel = await runCase(c, build(c, 31), false);
+    assert.match(kernel, major >= 80 ? /^simt f32 \(Dv != D/ : /^simt f32$/);
+  });
+
   test('out in another float dtype', async () => {
     const c = CASES.find((x) => x.dtype === 'float16' && !x.causal && x.Sq > 1)!;
     for (const od of ['float32', 'bfloat16'] as DType[]) await runCase(c, built(c, CASES.indexOf(c)), major >= 80, od);
@@ -207,8 +234,12 @@ describeGpu('attention cuda', () => {
   // The sm90 (wgmma + TMA) kernel, forced through the hook: opt-in (TENSORKERN_ATTENTION_KERNEL=sm90) until it
   // has run on an H100. Problems it does not take run the tier below, the reason in the kernel name.
   const sm90Takes = (c: AttentionCase) =>
-    (c.dtype === 'float16' || c.dtype === 'bfloat16') && c.D > 32 && c.D <= 128 && c.D % 8 === 0 && 128 % (c.Hq / c.Hkv) === 0 && !isDecodeShape(c);
-  const sm90Expect = (c: AttentionCase) => (sm90Takes(c) ? /^sm90_hd(64|128)_128x128 / : isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd.*\(sm90: /);
+    !simtOnly(c) && (c.dtype === 'float16' || c.dtype === 'bfloat16') && c.D > 32 && c.D <= 128 && c.D % 8 === 0 && 128 % (c.Hq / c.Hkv) === 0 && !isDecodeShape(c);
+  const SIMT_DV = /^simt f32 \(Dv != D/;
+  const sm90Expect = (c: AttentionCase): RegExp => {
+    if (simtOnly(c)) return SIMT_DV;
+    return sm90Takes(c) ? /^sm90_hd(64|128)_128x128 / : isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd.*\(sm90: /;
+  };
 
   test('sm90 kernel: every CPU case on device tensors', async () => {
     if (major !== 90) return printSkip(`attention cuda sm90 kernel: compute capability ${major / 10} is not 9.0`);

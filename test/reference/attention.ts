@@ -1,4 +1,4 @@
-// float64 oracle for attention (DESIGN.md §5 semantics), naive loops: for every (batch, query head,
+// float64 oracle for attention (docs/attention.md semantics), naive loops: for every (batch, query head,
 // query) the scores against every key, the visibility rules, softmax and the weighted sum of v.
 // Also the per-row facts the tests' error bounds need.
 
@@ -12,17 +12,22 @@ export interface AttnRefInput {
   Sq: number;
   Sk: number;
   D: number;
+  /** V's head dim (default D). */
+  Dv?: number;
   layout?: 'bhsd' | 'bshd';
   causal?: boolean;
+  /** With causal: query i sees keys j <= i + causalOffset (default L_b - Sq). */
+  causalOffset?: number;
   scale?: number;
   softcap?: number;
-  /** Values in the mask tensor's own shape (rank 2..4, broadcast to [B, Hq, Sq, Sk]). */
+  /** Values in the mask tensor's own shape (rank 1..4, broadcast to [B, Hq, Sq, Sk]; a last dim
+   * shorter than Sk hides the keys past it, as ONNX pads the mask with -inf / false). */
   mask?: { values: Float64Array; shape: number[]; bool: boolean };
   kvLengths?: ArrayLike<number>;
 }
 
 export interface AttnRefOutput {
-  /** In q's layout. */
+  /** [B, Hq, Sq, Dv] in q's layout. */
   out: Float64Array;
   /** [B, Hq, Sq]; -Infinity for rows that see no key. */
   lse: Float64Array;
@@ -55,10 +60,13 @@ export function maskStrides(shape: number[]): number[] {
 
 export function refAttention(x: AttnRefInput): AttnRefOutput {
   const { q, k, v, B, Hq, Hkv, Sq, Sk, D } = x;
+  const Dv = x.Dv ?? D;
   const layout = x.layout ?? 'bhsd';
   const scale = x.scale ?? 1 / sqrt(D);
   const group = Hq / Hkv;
-  const out = new Float64Array(B * Hq * Sq * D);
+  const out = new Float64Array(B * Hq * Sq * Dv);
+  // keys the mask covers: a last dim of 1 broadcasts, a shorter one hides the rest
+  const maskKeys = x.mask && x.mask.shape[x.mask.shape.length - 1] !== 1 ? x.mask.shape[x.mask.shape.length - 1] : Sk;
   const rows = B * Hq * Sq;
   const lse = new Float64Array(rows), absScore = new Float64Array(rows), visible = new Float64Array(rows), maxAbsV = new Float64Array(rows);
   const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
@@ -66,6 +74,7 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
   const seen = new Uint8Array(Sk);
   for (let b = 0; b < B; b++) {
     const L = x.kvLengths ? x.kvLengths[b] : Sk;
+    const off = x.causalOffset ?? L - Sq;
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Sq; i++) {
@@ -74,7 +83,7 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
         let m = -Infinity, aS = 0, nvis = 0, mv = 0;
         for (let j = 0; j < Sk; j++) {
           seen[j] = 0;
-          if (j >= L || (x.causal && j > i + L - Sq)) continue;
+          if (j >= L || j >= maskKeys || (x.causal && j > i + off)) continue;
           const ko = offset(layout, Hkv, Sk, D, b, hk, j);
           let dot = 0, adot = 0;
           for (let d = 0; d < D; d++) {
@@ -95,7 +104,8 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
           nvis++;
           aS = max(aS, adot * abs(scale));
           if (sc > m) m = sc;
-          for (let d = 0; d < D; d++) mv = max(mv, abs(v[ko + d]));
+          const vo = offset(layout, Hkv, Sk, Dv, b, hk, j);
+          for (let d = 0; d < Dv; d++) mv = max(mv, abs(v[vo + d]));
         }
         absScore[r] = aS;
         visible[r] = nvis;
@@ -105,15 +115,15 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
           continue; // out stays 0
         }
         let l = 0;
-        const oo = offset(layout, Hq, Sq, D, b, h, i);
+        const oo = offset(layout, Hq, Sq, Dv, b, h, i);
         for (let j = 0; j < Sk; j++) {
           if (!seen[j]) continue;
           const p = exp(s[j] - m);
           l += p;
-          const ko = offset(layout, Hkv, Sk, D, b, hk, j);
-          for (let d = 0; d < D; d++) out[oo + d] += p * v[ko + d];
+          const vo = offset(layout, Hkv, Sk, Dv, b, hk, j);
+          for (let d = 0; d < Dv; d++) out[oo + d] += p * v[vo + d];
         }
-        for (let d = 0; d < D; d++) out[oo + d] /= l;
+        for (let d = 0; d < Dv; d++) out[oo + d] /= l;
         lse[r] = m + log(l);
       }
     }

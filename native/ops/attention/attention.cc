@@ -29,27 +29,28 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   s->D = q.shape[3];
   s->Hkv = k.shape[hd];
   s->Sk = k.shape[sd];
-  for (int i = 0; i < 4; ++i) {
-    if (k.shape[i] != v.shape[i]) return InvalidArgument("Expected k and v of one shape but received " + shape_str(k) + " and " + shape_str(v));
+  s->Dv = v.shape[3];
+  if (v.shape[0] != k.shape[0] || v.shape[1] != k.shape[1] || v.shape[2] != k.shape[2]) {
+    return InvalidArgument("Expected k and v of one batch, head count and length but received " + shape_str(k) + " and " + shape_str(v));
   }
   if (k.shape[0] != s->B) return InvalidArgument("Expected k with batch " + std::to_string(s->B) + " but received " + shape_str(k));
-  if (k.shape[3] != s->D) return InvalidArgument("Expected k and v with head dim " + std::to_string(s->D) + " (that of q) but received " + shape_str(k));
+  if (k.shape[3] != s->D) return InvalidArgument("Expected k with head dim " + std::to_string(s->D) + " (that of q) but received " + shape_str(k));
   if (s->Hkv == 0 ? s->Hq != 0 : s->Hq % s->Hkv != 0) {
     return InvalidArgument("Expected the query heads (" + std::to_string(s->Hq) + ") to be a multiple of the kv heads (" + std::to_string(s->Hkv) + ")");
   }
   s->group = s->Hkv == 0 ? 1 : s->Hq / s->Hkv;
-  // Element strides of the layouts (row-major).
-  const int64_t D = s->D;
-  if (p.bshd) {
-    s->qs = s->Hq * D, s->qh = D, s->qb = s->Sq * s->Hq * D;
-    s->ks = s->Hkv * D, s->kh = D, s->kb = s->Sk * s->Hkv * D;
-  } else {
-    s->qs = D, s->qh = s->Sq * D, s->qb = s->Hq * s->Sq * D;
-    s->ks = D, s->kh = s->Sk * D, s->kb = s->Hkv * s->Sk * D;
-  }
-  if (p.out.ndim != 4) return InvalidArgument("Expected out of shape " + shape_str(q) + " but received " + shape_str(p.out));
-  for (int i = 0; i < 4; ++i) {
-    if (p.out.shape[i] != q.shape[i]) return InvalidArgument("Expected out of shape " + shape_str(q) + " but received " + shape_str(p.out));
+  // Element strides of the layouts (row-major): (batch, head, sequence) of a [B, H, S, E] or [B, S, H, E] tensor.
+  auto strides = [&](int64_t H, int64_t S, int64_t E, int64_t* sb, int64_t* sh, int64_t* ss) {
+    if (p.bshd) *ss = H * E, *sh = E, *sb = S * H * E;
+    else *ss = E, *sh = S * E, *sb = H * S * E;
+  };
+  strides(s->Hq, s->Sq, s->D, &s->qb, &s->qh, &s->qs);
+  strides(s->Hkv, s->Sk, s->D, &s->kb, &s->kh, &s->ks);
+  strides(s->Hkv, s->Sk, s->Dv, &s->vb, &s->vh, &s->vs);
+  strides(s->Hq, s->Sq, s->Dv, &s->ob, &s->oh, &s->os);
+  const int64_t out_shape[4] = {q.shape[0], q.shape[1], q.shape[2], s->Dv};
+  if (p.out.ndim != 4 || p.out.shape[0] != out_shape[0] || p.out.shape[1] != out_shape[1] || p.out.shape[2] != out_shape[2] || p.out.shape[3] != out_shape[3]) {
+    return InvalidArgument("Expected out of shape " + dims4(out_shape[0], out_shape[1], out_shape[2], out_shape[3]) + " but received " + shape_str(p.out));
   }
   if (!dtype_is_float(p.out.dtype)) return TypeMismatch(std::string("Expected out of dtype float32, float16 or bfloat16 but received ") + dtype_name(p.out.dtype));
   if (present(p.lse)) {
@@ -59,23 +60,28 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
     }
   }
   s->has_mask = present(p.mask);
+  s->mask_keys = s->Sk;
   if (s->has_mask) {
     const TensorView& m = p.mask;
-    if (m.dtype != DType::kInt8 && !dtype_is_float(m.dtype)) {
-      return TypeMismatch(std::string("Expected mask of dtype int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") + dtype_name(m.dtype));
+    if (m.dtype != DType::kInt8 && m.dtype != DType::kBool && !dtype_is_float(m.dtype)) {
+      return TypeMismatch(std::string("Expected mask of dtype bool / int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") + dtype_name(m.dtype));
     }
-    s->mask_bool = m.dtype == DType::kInt8;
-    if (m.ndim < 2 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 2 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
+    s->mask_bool = m.dtype == DType::kInt8 || m.dtype == DType::kBool;
+    if (m.ndim < 1 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 1 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
     const int64_t full[4] = {s->B, s->Hq, s->Sq, s->Sk};
     int64_t stride[4] = {0, 0, 0, 0};
     int64_t st = 1;
     for (int i = 3, mi = m.ndim - 1; mi >= 0; --i, --mi) {
       const int64_t d = m.shape[mi];
-      if (d != 1 && d != full[i]) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
+      // The key dim may also be shorter than Sk: the keys past it are hidden.
+      const bool ok = d == 1 || d == full[i] || (i == 3 && d >= 1 && d < full[i]);
+      if (!ok) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
       stride[i] = d == 1 ? 0 : st;
       st *= d;
     }
     s->mb = stride[0], s->mh = stride[1], s->mi = stride[2], s->mj = stride[3];
+    const int64_t mk = m.shape[m.ndim - 1];
+    s->mask_keys = mk == 1 ? s->Sk : mk;
   }
   if (present(p.kv_lengths)) {
     const TensorView& L = p.kv_lengths;
@@ -88,6 +94,9 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
         if (x < 0 || x > s->Sk) return OutOfRange("Expected kvLengths[" + std::to_string(b) + "] in [0, " + std::to_string(s->Sk) + "] but received " + std::to_string(x));
       }
     }
+  }
+  if (p.has_causal_offset && (p.causal_offset < -s->Sq || p.causal_offset > s->Sk)) {
+    return OutOfRange("Expected causalOffset in [" + std::to_string(-s->Sq) + ", " + std::to_string(s->Sk) + "] (-Sq to Sk) but received " + std::to_string(p.causal_offset));
   }
   const Device dev = q.device;
   return check_same_device("attention", dev, {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse});

@@ -1,12 +1,14 @@
 // attention: out = softmax(scale * q @ k^T (+ softcap, + mask)) @ v, exact, without materializing the
 // Sq x Sk score matrix (FlashAttention's tiling with an online softmax).
-//   q [B, Hq, Sq, D], k / v [B, Hkv, Sk, D] ('bhsd'), or [B, S, H, D] ('bshd'): both run in place
-//   through element strides, no transpose copy. Hq is a multiple of Hkv (GQA / MQA): query head h
-//   uses KV head h / (Hq / Hkv). float32 / float16 / bfloat16 inputs (one dtype), fp32 accumulation;
-//   out in any float dtype, laid out like q.
-// Semantics (DESIGN.md §5): key j is visible to query i of batch b when
-//   j < L_b (L_b = kv_lengths[b], else Sk), and with causal j <= i + L_b - Sq (bottom-right), and the
-//   mask allows it (bool: nonzero = attend; float: added to the score, -inf hides).
+//   q [B, Hq, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] ('bhsd'), or [B, S, H, D|Dv] ('bshd'): both
+//   run in place through element strides, no transpose copy. Hq is a multiple of Hkv (GQA / MQA):
+//   query head h uses KV head h / (Hq / Hkv). Dv (V's head dim) may differ from D. float32 / float16 /
+//   bfloat16 inputs (one dtype), fp32 accumulation; out [.., Dv] in any float dtype, laid out like q.
+// Semantics (docs/attention.md): key j is visible to query i of batch b when
+//   j < L_b (L_b = kv_lengths[b], else Sk), and j < the mask's key count (a mask whose last dim is
+//   shorter than Sk hides the keys past it, as ONNX pads it with -inf / false), and with causal
+//   j <= i + off_b (off_b = causal_offset when given, else L_b - Sq: bottom-right), and the mask allows
+//   it (bool / int8: nonzero = attend; float: added to the score, -inf hides).
 // softcap (> 0) maps the scaled score s to softcap * tanh(s / softcap) before the mask is added.
 // A row with no visible key outputs 0 (and lse = -inf).
 #pragma once
@@ -20,11 +22,14 @@ namespace tk {
 
 struct AttentionParams {
   TensorView q, k, v;
-  TensorView mask;        // optional (ndim == -1): rank 2..4, broadcastable to [B, Hq, Sq, Sk] (always that order)
+  TensorView mask;        // optional (ndim == -1): rank 1..4, broadcastable to [B, Hq, Sq, Sk] (always that order);
+                          // the last dim 1, Sk, or shorter than Sk (keys past it hidden)
   TensorView kv_lengths;  // optional: int32 [B], each in [0, Sk]
-  TensorView out;         // same shape and layout as q
+  TensorView out;         // q's shape and layout with head dim Dv
   TensorView lse;         // optional: float32 [B, Hq, Sq]
   bool causal = false;
+  bool has_causal_offset = false;  // else the offset is L_b - Sq (bottom-right)
+  int64_t causal_offset = 0;       // in [-Sq, Sk]: query i sees keys j <= i + causal_offset
   bool bshd = false;      // layout of q / k / v / out
   float scale = 0.0f;     // the caller passes 1/sqrt(D) for the default
   float softcap = 0.0f;   // 0 = off
@@ -32,12 +37,13 @@ struct AttentionParams {
 
 // Sizes and element strides derived from the params.
 struct AttentionShape {
-  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Sk = 0, D = 0;
+  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Sk = 0, D = 0, Dv = 0;
   int64_t group = 1;  // Hq / Hkv
-  // element strides (batch, head, sequence) of q/out and k/v; the D stride is 1
-  int64_t qb = 0, qh = 0, qs = 0, kb = 0, kh = 0, ks = 0;
+  // element strides (batch, head, sequence) of q, k, v and out; the head-dim stride is 1
+  int64_t qb = 0, qh = 0, qs = 0, kb = 0, kh = 0, ks = 0, vb = 0, vh = 0, vs = 0, ob = 0, oh = 0, os = 0;
   // mask element strides for (b, h, i, j); 0 on broadcast dims
   int64_t mb = 0, mh = 0, mi = 0, mj = 0;
+  int64_t mask_keys = 0;  // keys [0, mask_keys) are covered by the mask (Sk without one); the rest hidden
   bool has_mask = false, mask_bool = false;
 };
 
@@ -58,8 +64,8 @@ std::string attention_cuda_last_kernel();
 const char* attention_cpu_kernel_name(DType dtype);
 
 // The unfused baseline for the bench: per (batch, head) S = scale * q k^T with the project's GEMM into
-// an Sq x Sk buffer, a row softmax (causal by zeroing), O = P v with the GEMM. float32, 'bhsd', no
-// mask / kvLengths / softcap. Memory O(Sq * Sk) on purpose: it is what fusion avoids.
+// an Sq x Sk buffer, a row softmax (causal by zeroing), O = P v with the GEMM. float32, 'bhsd', D = Dv,
+// no mask / kvLengths / softcap / causal offset. Memory O(Sq * Sk) on purpose: it is what fusion avoids.
 Status attention_plain(const AttentionParams& p, const AttentionShape& s);
 
 }  // namespace tk

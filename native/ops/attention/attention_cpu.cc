@@ -57,10 +57,13 @@ Problem make_problem(const AttentionParams& p, const AttentionShape& s) {
     pr.mask = p.mask.data, pr.mask_dtype = p.mask.dtype, pr.mask_bool = s.mask_bool;
     pr.mb = s.mb, pr.mh = s.mh, pr.mi = s.mi, pr.mj = s.mj;
   }
+  pr.mask_keys = s.mask_keys;
   if (p.kv_lengths.ndim >= 0) pr.kv_lengths = p.kv_lengths.as<int32_t>();
-  pr.B = s.B, pr.Hq = s.Hq, pr.Hkv = s.Hkv, pr.Sq = s.Sq, pr.Sk = s.Sk, pr.D = s.D, pr.group = s.group;
+  pr.B = s.B, pr.Hq = s.Hq, pr.Hkv = s.Hkv, pr.Sq = s.Sq, pr.Sk = s.Sk, pr.D = s.D, pr.Dv = s.Dv, pr.group = s.group;
   pr.qb = s.qb, pr.qh = s.qh, pr.qs = s.qs, pr.kb = s.kb, pr.kh = s.kh, pr.ks = s.ks;
+  pr.vb = s.vb, pr.vh = s.vh, pr.vs = s.vs, pr.ob = s.ob, pr.oh = s.oh, pr.os = s.os;
   pr.causal = p.causal, pr.scale = p.scale, pr.softcap = p.softcap;
+  pr.has_causal_offset = p.has_causal_offset, pr.causal_offset = p.causal_offset;
   return pr;
 }
 
@@ -77,21 +80,21 @@ void finalize(const AttentionParams& p, const Problem& pr, int64_t b, int64_t hk
     const float l = st.l[ii];
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     const float* o = st.o + ii * st.ldo;
-    const int64_t off = b * pr.qb + hq * pr.qh + i * pr.qs;
+    const int64_t off = b * pr.ob + hq * pr.oh + i * pr.os;
     switch (p.out.dtype) {
       case DType::kFloat16: {
         uint16_t* dst = p.out.as<uint16_t>() + off;
-        for (int64_t d = 0; d < pr.D; ++d) dst[d] = f32_to_f16(o[d] * inv);
+        for (int64_t d = 0; d < pr.Dv; ++d) dst[d] = f32_to_f16(o[d] * inv);
         break;
       }
       case DType::kBFloat16: {
         uint16_t* dst = p.out.as<uint16_t>() + off;
-        for (int64_t d = 0; d < pr.D; ++d) dst[d] = f32_to_bf16(o[d] * inv);
+        for (int64_t d = 0; d < pr.Dv; ++d) dst[d] = f32_to_bf16(o[d] * inv);
         break;
       }
       default: {
         float* dst = p.out.as<float>() + off;
-        for (int64_t d = 0; d < pr.D; ++d) dst[d] = o[d] * inv;
+        for (int64_t d = 0; d < pr.Dv; ++d) dst[d] = o[d] * inv;
       }
     }
     if (p.lse.ndim >= 0) {
@@ -117,7 +120,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   const Kernels& K = kernels_for(active_isa());
   const Problem pr = make_problem(p, s);
   const int64_t rows = s.group * s.Sq, QB = K.row_tile, nblk = ceil_div(rows, QB);
-  const int64_t bh = s.B * s.Hkv, items = bh * nblk, ldo = K.ldo(s.D);
+  const int64_t bh = s.B * s.Hkv, items = bh * nblk, ldo = K.ldo(s.Dv);
   const int64_t state_floats = QB * ldo + 2 * QB;
   // Consecutive tasks are the row tiles of one (batch, kv head), so the threads working side by side
   // read the same K / V (from L2 / L3, once: 30% faster at S = 2048 than visiting the heads in turn),
@@ -135,7 +138,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   if (nsplit == 1) {
     // Several row tiles per (batch, kv head): pack each K / V block once, in parallel, for all of them
     // (O(Sk * D) memory, about twice K's size in float32) instead of once per tile.
-    const int64_t nkb = ceil_div(s.Sk, K.key_tile), bw = K.block_words(p.q.dtype, s.D, ldo);
+    const int64_t nkb = ceil_div(s.Sk, K.key_tile), bw = K.block_words(p.q.dtype, s.D, ldo);  // ldo: V's padded Dv
     const size_t packed_bytes = size_t(bh) * size_t(nkb) * size_t(bw) * 4;
     // The buffer comes from the warm host pool (native/core/host_pool.h): a fresh allocation of that
     // size would be mmap'd and faulted in page by page on every call (keeping memory made H = 16,
@@ -186,7 +189,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
         const float w = (x.m[ii] == -std::numeric_limits<float>::infinity() || x.l[ii] == 0.0f) ? 0.0f : std::exp(x.m[ii] - mx);
         l += w * x.l[ii];
         const float* xo = x.o + ii * ldo;
-        for (int64_t d = 0; d < s.D; ++d) o[d] = (sp == 0 ? 0.0f : o[d]) + w * xo[d];
+        for (int64_t d = 0; d < s.Dv; ++d) o[d] = (sp == 0 ? 0.0f : o[d]) + w * xo[d];
       }
       acc.m[ii] = mx, acc.l[ii] = l;
     }

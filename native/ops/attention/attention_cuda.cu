@@ -20,7 +20,8 @@
 //         converted on load to float16 (tensor-core precision: 11-bit significands for q, k, v and
 //         P, fp32 accumulation and softmax; values must fit float16's range, |x| < 65504). The
 //         simt kernel (TENSORKERN_ATTENTION_KERNEL=simt) is the exact-fp32 alternative.
-//   simt  exact fp32, every device (sm_75) and any head dim (shared memory permitting).
+//   simt  exact fp32, every device (sm_75) and any head dims (shared memory permitting); the only
+//         kernel for Dv != D (V's head dim unlike Q / K's).
 // TENSORKERN_ATTENTION_KERNEL = sm90 | auto (= decode) | sm80 | simt caps the tier (tests:
 // attention_cuda_set_path): sm80 keeps decode shapes on the mma.sync kernel; sm90 runs prefill shapes
 // on the wgmma kernel where it applies and decode shapes on the decode kernel.
@@ -155,15 +156,19 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
   a.out = p.out.data;
   a.out_dtype = int(p.out.dtype);
   a.lse = present(p.lse) ? static_cast<float*>(p.lse.data) : nullptr;
-  a.B = s.B, a.Hq = s.Hq, a.Hkv = s.Hkv, a.Sq = s.Sq, a.Sk = s.Sk, a.D = s.D, a.group = s.group;
+  a.B = s.B, a.Hq = s.Hq, a.Hkv = s.Hkv, a.Sq = s.Sq, a.Sk = s.Sk, a.D = s.D, a.Dv = s.Dv, a.group = s.group;
   a.qb = s.qb, a.qh = s.qh, a.qs = s.qs, a.kb = s.kb, a.kh = s.kh, a.ks = s.ks;
+  a.vb = s.vb, a.vh = s.vh, a.vs = s.vs, a.ob = s.ob, a.oh = s.oh, a.os = s.os;
+  a.mask_keys = s.mask_keys;
   a.causal = p.causal;
+  a.has_causal_offset = p.has_causal_offset, a.causal_offset = p.causal_offset;
   a.scale = p.scale, a.softcap = p.softcap;
   a.splits = 1;
 
   const int hd = cuattn::padded_head_dim(s.D);
-  const bool decode_shape = s.Sq * s.group <= cuattn::kDecodeRows;
-  int tier = cc >= 80 && hd > 0 ? (decode_shape ? kDecode : kSm80) : kSimt;
+  const bool decode_shape = s.Sq * s.group <= cuattn::kDecodeRows && s.Sk <= INT32_MAX - 16;  // the decode kernel keeps key indices in int
+  // The tensor-core kernels tile V with Q / K's head dim: Dv != D runs on the exact SIMT kernel.
+  int tier = cc >= 80 && hd > 0 && s.Dv == s.D ? (decode_shape ? kDecode : kSm80) : kSimt;
   // The sm90 tier only when asked for (above the default), on 9.0, for a prefill shape it takes.
   std::string sm90_why;
   cuattn::Sm90Maps maps;
@@ -262,14 +267,16 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
            (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
            " splits=" + std::to_string(a.splits) + (sm90_why.empty() ? "" : " (sm90: " + sm90_why + ")");
   } else {
-    const int64_t smem = int64_t(cuattn::kSimtWarps) * 2 * s.D * 4;
-    if (size_t(smem) > d.smem_per_block_optin) return Unsupported("attention: head dim " + std::to_string(s.D) + " is too large for the CUDA kernels");
+    const int64_t smem = int64_t(cuattn::kSimtWarps) * (s.D + s.Dv) * 4;
+    if (size_t(smem) > d.smem_per_block_optin) {
+      return Unsupported("attention: head dims D = " + std::to_string(s.D) + ", Dv = " + std::to_string(s.Dv) + " are too large for the CUDA kernels");
+    }
     TK_RETURN_IF_ERROR(set_smem(cuattn::attn_simt, int(smem)));
     const int64_t blocks = (rows + cuattn::kSimtWarps - 1) / cuattn::kSimtWarps;
     if (blocks > INT32_MAX) return Unsupported("attention: too many rows for one grid");
     cuattn::attn_simt<<<unsigned(blocks), cuattn::kSimtWarps * 32, size_t(smem), stream>>>(a);
     TK_CUDA_CHECK(cudaGetLastError());
-    name = "simt f32";
+    name = s.Dv != s.D && cc >= 80 ? "simt f32 (Dv != D: the tensor-core kernels take Dv == D)" : "simt f32";
   }
   g_last_kernel.set(name);
   return cuda::synchronize(dev);

@@ -10,7 +10,7 @@
 //     step with Sq = 1 still fills group rows of the 16-row mma);
 //   - the reuse of the S = Q K^T accumulator fragments as the A operand of O = P V (no shared memory
 //     round trip), the V operand read with ldmatrix.trans;
-//   - the key range a row tile can see (causal bottom-right alignment, kvLengths) and which key tiles
+//   - the key range a row tile can see (causal offset, kvLengths, a short mask) and which key tiles
 //     need the per-element visibility test; the split of that range across CTAs (flash-decoding).
 #pragma once
 #include <cstdint>
@@ -90,24 +90,26 @@ TK_HD constexpr CtaTile cta_tile(int64_t cta, int64_t row_tiles, int64_t bh_coun
 }
 
 // ---- visible key range of a row tile -------------------------------------------------------------
-// Rows [r0, r1) of (b, kv head) with kv length L: keys [0, key_end) can be visible to some row; a
+// Rows [r0, r1) of (b, kv head) whose keys [0, L) may be visible (L: the kv length, clipped by a mask
+// shorter than Sk) and whose query i sees keys j <= i + off under causal masking (off: the causal
+// offset, kv length - Sq by default: bottom-right): keys [0, key_end) can be visible to some row; a
 // key tile [j0, j0 + bn) is fully visible to every row (no per-element test) when it lies below the
 // first row's causal limit and inside L, and there is no mask.
-TK_HD constexpr int64_t tile_key_end(int64_t r0, int64_t r1, int64_t group, int64_t Sq, int64_t L, bool causal) {
+TK_HD constexpr int64_t tile_key_end(int64_t r0, int64_t r1, int64_t group, int64_t Sq, int64_t off, int64_t L, bool causal) {
   if (r1 <= r0) return 0;
   const int64_t i_max = ((r1 - 1) / group) < (Sq - 1) ? ((r1 - 1) / group) : (Sq - 1);
-  const int64_t e = causal ? i_max + L - Sq + 1 : L;
+  const int64_t e = causal ? i_max + off + 1 : L;
   return e < 0 ? 0 : e > L ? L : e;
 }
-TK_HD constexpr bool tile_all_visible(int64_t j0, int bn, int64_t r0, int64_t group, int64_t Sq, int64_t L, bool causal, bool has_mask) {
+TK_HD constexpr bool tile_all_visible(int64_t j0, int bn, int64_t r0, int64_t group, int64_t Sq, int64_t off, int64_t L, bool causal, bool has_mask) {
   if (has_mask || j0 + bn > L) return false;
   if (!causal) return true;
   const int64_t i_min = r0 / group;
-  return i_min < Sq && j0 + bn - 1 <= i_min + L - Sq;
+  return i_min < Sq && j0 + bn - 1 <= i_min + off;
 }
-// Per-element visibility by the length and causal rules (the mask is applied separately).
-TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t Sq, int64_t L, bool causal) {
-  return j < L && (!causal || j <= i + L - Sq);
+// Per-element visibility by the length and causal rules (the mask's values are applied separately).
+TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t off, int64_t L, bool causal) {
+  return j < L && (!causal || j <= i + off);
 }
 
 // ---- split-KV (flash-decoding) ---------------------------------------------------------------------

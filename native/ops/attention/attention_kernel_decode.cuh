@@ -48,8 +48,10 @@ struct DecCfg {
   static constexpr int kKpw = C.kpw, kThreads = kDecodeWarps * 32, kSmem = C.smem_bytes();
 };
 
+// minBlocks 1: without it ptxas traded a few bytes of spills for an occupancy step (80 / 96 registers
+// at head dims 32 / 64); the kernel is bound by the KV read, and it fits in 92-150 registers unspilled.
 template <int HD, class T>
-__global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
+__global__ void __launch_bounds__(kDecodeWarps * 32, 1) attn_decode(Args a) {
 #if __CUDA_ARCH__ >= 800
   using namespace cugemm::sm80;
   constexpr DecodeConfig C = decode_config(HD);
@@ -69,8 +71,19 @@ __global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
   const int64_t r0 = (int64_t(blockIdx.x) % chunks) * R;
   const int nrows = int(rows_total - r0 < R ? rows_total - r0 : R);
   const int split = blockIdx.y;
-  const int64_t L = kv_len(a, b);
-  const int64_t key_end = tile_key_end(r0, r0 + nrows, a.group, a.Sq, L, a.causal);
+  const int64_t kvl = kv_len(a, b), L = visible_len(a, kvl), off = causal_off(a, kvl);
+  const int64_t key_end = tile_key_end(r0, r0 + nrows, a.group, a.Sq, off, L, a.causal);
+  // Key indices fit an int here (Sk < 2^31: attention_cuda.cu; the causal offset is in [-Sq, Sk]), so
+  // each row's visibility is one 32-bit bound, recomputed where needed (a per-row array cost the
+  // kernel spills). Rows are in query order, so row 0's bound is the smallest: a key tile wholly at
+  // or below it needs no per-element test (tile_all_visible's rule).
+  const int len_last = int(L) - 1, offv = int(off);
+  // The last key row r sees by the length and causal rules (-1: none).
+  auto last_key = [&](int r) {
+    const int c = int((r0 + r) / a.group) + offv;
+    return a.causal && c < len_last ? c : len_last;
+  };
+  const int last0 = last_key(0);
   const int64_t n_tiles = (key_end + BN - 1) / BN;
   const int64_t tps = split_tiles_per(n_tiles, a.splits);
   const int64_t t_begin = split * tps < n_tiles ? split * tps : n_tiles;
@@ -94,9 +107,6 @@ __global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
     sQ[x] = qv;
   }
 
-  int qi[R];  // query positions of the rows (< Sq <= 8)
-#pragma unroll
-  for (int r = 0; r < R; ++r) qi[r] = int(row_to_query(r0 + r, hkv, a.group).i);
   float o[R][VE], m_run[R], l_run[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
@@ -140,7 +150,7 @@ __global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
     }
     const int64_t j0 = t * BN;
     const int64_t j = j0 + warp * KPW + lane % KPW;
-    const bool full = tile_all_visible(j0, BN, r0, a.group, a.Sq, L, a.causal, a.mask != nullptr);
+    const bool full = a.mask == nullptr && j0 + BN - 1 <= last0;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
       if (r >= nrows) break;
@@ -149,8 +159,12 @@ __global__ void __launch_bounds__(kDecodeWarps * 32) attn_decode(Args a) {
       float x = s[r];
       if (a.softcap > 0.0f) x = a.softcap * tanhf(x * inv_cap);
       if (!full) {
-        if (!key_visible(qi[r], j, a.Sq, L, a.causal)) x = -INFINITY;
-        else if (a.mask) x = apply_mask(a, x, b, row_to_query(r0 + r, hkv, a.group).h, qi[r], j);
+        if (j > last_key(r)) {
+          x = -INFINITY;
+        } else if (a.mask) {
+          const RowMap m = row_to_query(r0 + r, hkv, a.group);
+          x = apply_mask(a, x, b, m.h, m.i, j);
+        }
       }
       x *= kLog2e;
       float mx = x;

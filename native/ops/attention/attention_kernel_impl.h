@@ -80,7 +80,8 @@ inline void pv_tiles(int64_t ng, int64_t nk, const float* p, int64_t lds, const 
 
 inline float mask_value(const Problem& p, int64_t off) {
   switch (p.mask_dtype) {
-    case tk::DType::kInt8: return static_cast<const int8_t*>(p.mask)[off] ? 0.0f : kNegInf;
+    case tk::DType::kInt8:
+    case tk::DType::kBool: return static_cast<const int8_t*>(p.mask)[off] ? 0.0f : kNegInf;
     case tk::DType::kFloat16: return tk::f16_to_f32(static_cast<const uint16_t*>(p.mask)[off]);
     case tk::DType::kBFloat16: return tk::bf16_to_f32(static_cast<const uint16_t*>(p.mask)[off]);
     default: return static_cast<const float*>(p.mask)[off];
@@ -123,7 +124,7 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
   for (int64_t ii = 0; ii < nr; ++ii) st.m[ii] = kNegInf, st.l[ii] = 0.0f;
 
   const T* kbase = static_cast<const T*>(p.k) + b * p.kb + hkv * p.kh;
-  const T* vbase = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh;
+  const T* vbase = static_cast<const T*>(p.v) + b * p.vb + hkv * p.vh;
   for (int64_t jb = j0; jb < j1; jb += BK) {
     const int64_t nk = std::min<int64_t>(BK, j1 - jb), nkv = round_up(nk, kW);
     // K and V of this block: pre-packed by the driver when several row tiles share them, else here.
@@ -191,7 +192,7 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
         for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
       }
     }
-    if (!packed) pack_v<T>(vbase + jb * p.ks, p.ks, nk, D, ldo, vp);
+    if (!packed) pack_v<T>(vbase + jb * p.vs, p.vs, nk, p.Dv, ldo, vp);
     pv_tiles<M>(ng, nk, s, BK, vpb, st.o, ldo);
   }
 }
@@ -214,10 +215,10 @@ template <class T, class Scores>
 void prepack_block(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) {
   const int64_t nk = std::min<int64_t>(BK, p.Sk - jb);
   const T* kb = static_cast<const T*>(p.k) + b * p.kb + hkv * p.kh + jb * p.ks;
-  const T* vb = static_cast<const T*>(p.v) + b * p.kb + hkv * p.kh + jb * p.ks;
+  const T* vb = static_cast<const T*>(p.v) + b * p.vb + hkv * p.vh + jb * p.vs;
   uint32_t* kt = static_cast<uint32_t*>(dst);
   Scores::pack_k(kb, p.ks, nk, p.D, kt);
-  pack_v<T>(vb, p.ks, nk, p.D, ldo, reinterpret_cast<float*>(kt + BK * std::max<int64_t>(Scores::words(p.D), 1)));
+  pack_v<T>(vb, p.vs, nk, p.Dv, ldo, reinterpret_cast<float*>(kt + BK * std::max<int64_t>(Scores::words(p.D), 1)));
 }
 
 void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,

@@ -43,9 +43,12 @@ struct Args {
   void* out;
   int out_dtype;
   float* lse;  // null when not wanted
-  int64_t B, Hq, Hkv, Sq, Sk, D, group;
-  int64_t qb, qh, qs, kb, kh, ks;  // element strides (out shares q's)
+  int64_t B, Hq, Hkv, Sq, Sk, D, Dv, group;  // the tensor-core kernels take Dv == D only
+  int64_t qb, qh, qs, kb, kh, ks, vb, vh, vs, ob, oh, os;  // element strides
+  int64_t mask_keys;  // keys past the mask's last dim are hidden (Sk without a mask)
   bool causal;
+  bool has_causal_offset;  // else kv length - Sq (bottom-right)
+  int64_t causal_offset;
   float scale, softcap;
   bool vec;  // inputs of dtype T, 16-byte aligned rows, D % 8 == 0: cp.async
   int splits;
@@ -58,7 +61,8 @@ __device__ __forceinline__ float ld_float(const void* p, int dtype, int64_t i) {
   switch (dtype) {
     case int(DType::kFloat16): return __half2float(static_cast<const __half*>(p)[i]);
     case int(DType::kBFloat16): return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
-    case int(DType::kInt8): return float(static_cast<const int8_t*>(p)[i]);
+    case int(DType::kInt8):
+    case int(DType::kBool): return float(static_cast<const int8_t*>(p)[i]);
     default: return static_cast<const float*>(p)[i];
   }
 }
@@ -74,6 +78,10 @@ __device__ __forceinline__ int64_t kv_len(const Args& a, int64_t b) {
   const int64_t L = a.kv_lengths[b];
   return L < 0 ? 0 : L > a.Sk ? a.Sk : L;
 }
+// Batch b's causal offset (query i sees keys j <= i + off) for its kv length L, and the keys that may
+// be visible at all (L clipped by a mask shorter than Sk).
+__device__ __forceinline__ int64_t causal_off(const Args& a, int64_t L) { return a.has_causal_offset ? a.causal_offset : L - a.Sq; }
+__device__ __forceinline__ int64_t visible_len(const Args& a, int64_t L) { return L < a.mask_keys ? L : a.mask_keys; }
 // The score after scale and softcap, with the mask (bool: -inf where 0; float: added).
 __device__ __forceinline__ float apply_mask(const Args& a, float s, int64_t b, int64_t h, int64_t i, int64_t j) {
   const float m = ld_float(a.mask, a.mask_dtype, b * a.mb + h * a.mh + i * a.mi + j * a.mj);
@@ -107,7 +115,7 @@ __device__ __forceinline__ RowOut row_out(const Args& a, float l, float m, int64
   const int64_t lrow = (b * a.Hq + q.h) * a.Sq + q.i;  // row of lse [B, Hq, Sq]
   const int64_t part_row = int64_t(split) * a.B * a.Hq * a.Sq + lrow;
   r.part = a.splits > 1 ? a.ws_o + part_row * a.D : nullptr;
-  r.out = b * a.qb + q.h * a.qh + q.i * a.qs;
+  r.out = b * a.ob + q.h * a.oh + q.i * a.os;
   r.lse_at = a.splits > 1 ? a.ws_lse + part_row : a.lse ? a.lse + lrow : nullptr;
   return r;
 }
@@ -115,7 +123,7 @@ __device__ __forceinline__ RowOut row_out(const Args& a, float l, float m, int64
 // [r0, r0 + BM), its batch's KV length, the key range its rows can see and the key tiles
 // [t_begin, t_end) of its KV split (blockIdx.y).
 struct CtaWork {
-  int64_t b, hkv, rows_total, r0, L, key_end, t_begin, t_end;
+  int64_t b, hkv, rows_total, r0, L, off, key_end, t_begin, t_end;  // L: visible_len, off: causal_off
   int split;
 };
 __device__ __forceinline__ CtaWork cta_work(const Args& a, int BM, int BN) {
@@ -126,8 +134,10 @@ __device__ __forceinline__ CtaWork cta_work(const Args& a, int BM, int BN) {
   w.rows_total = a.Sq * a.group;
   w.r0 = ct.tile * BM;
   w.split = blockIdx.y;
-  w.L = kv_len(a, w.b);
-  w.key_end = tile_key_end(w.r0, w.r0 + BM < w.rows_total ? w.r0 + BM : w.rows_total, a.group, a.Sq, w.L, a.causal);
+  const int64_t kvl = kv_len(a, w.b);
+  w.L = visible_len(a, kvl);
+  w.off = causal_off(a, kvl);
+  w.key_end = tile_key_end(w.r0, w.r0 + BM < w.rows_total ? w.r0 + BM : w.rows_total, a.group, a.Sq, w.off, w.L, a.causal);
   const int64_t n_tiles = (w.key_end + BN - 1) / BN;
   const int64_t tps = split_tiles_per(n_tiles, a.splits);
   w.t_begin = w.split * tps < n_tiles ? w.split * tps : n_tiles;
@@ -212,7 +222,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const CtaWork cw = cta_work(a, BM, BN);
-  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L;
+  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L, off = cw.off;
   const int64_t t_begin = cw.t_begin, t_end = cw.t_end;
   const int split = cw.split;
 
@@ -292,7 +302,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
 
     // Scores in log2 units, visibility, running max.
     const int64_t j0 = t * BN;
-    const bool full = tile_all_visible(j0, BN, r0, a.group, a.Sq, L, a.causal, a.mask != nullptr);
+    const bool full = tile_all_visible(j0, BN, r0, a.group, a.Sq, off, L, a.causal, a.mask != nullptr);
     float mx[2] = {m_run[0], m_run[1]};
 #pragma unroll
     for (int n = 0; n < NB; ++n)
@@ -304,7 +314,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
           const int64_t j = j0 + n * 8 + 2 * (lane & 3) + (e & 1);
           const RowMap& qm = (e >> 1) ? q_hi : q_lo;
           const int64_t row = (e >> 1) ? row_hi : row_lo;
-          if (row >= rows_total || !key_visible(qm.i, j, a.Sq, L, a.causal)) x = -INFINITY;
+          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal)) x = -INFINITY;
           else if (a.mask) x = apply_mask(a, x, b, qm.h, qm.i, j);
         }
         x *= kLog2e;
@@ -392,29 +402,33 @@ __global__ void attn_merge(Args a) {
       }
     }
     const int64_t i = r % a.Sq, h = (r / a.Sq) % a.Hq, b = r / (a.Sq * a.Hq);
-    st_float(a.out, a.out_dtype, b * a.qb + h * a.qh + i * a.qs + d, den > 0.0f ? num / den : 0.0f);
+    st_float(a.out, a.out_dtype, b * a.ob + h * a.oh + i * a.os + d, den > 0.0f ? num / den : 0.0f);
     if (a.lse && d == 0) a.lse[r] = den > 0.0f ? M + logf(den) : -INFINITY;
   }
 }
 
 // ---- SIMT fallback: exact fp32, any head dim, every device ----------------------------------------
 constexpr int kSimtWarps = 4;
-__global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
-  extern __shared__ float fsm[];  // per warp: q[D], o[D]
+// minBlocks 1: without it ptxas held the kernel to 56-64 registers and spilled around the division
+// and exp slow-path calls; unspilled it takes 80 (six CTAs, 24 warps per SM).
+__global__ void __launch_bounds__(kSimtWarps * 32, 1) attn_simt(Args a) {
+  extern __shared__ float fsm[];  // per warp: q[D], o[Dv]
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int D = int(a.D);  // <= the shared memory limit / 32: fits an int
+  const int D = int(a.D), Dv = int(a.Dv);  // D + Dv <= the shared memory limit / 16: fit an int
   const int64_t rows = a.B * a.Hq * a.Sq;
   const int64_t r = int64_t(blockIdx.x) * kSimtWarps + warp;
   if (r >= rows) return;  // whole warps only: no later block-level sync
-  float* qv = fsm + int64_t(warp) * 2 * D;
+  float* qv = fsm + int64_t(warp) * (D + Dv);
   float* ov = qv + D;
   const int64_t i = r % a.Sq, h = (r / a.Sq) % a.Hq, b = r / (a.Sq * a.Hq), hk = h / a.group;
   const int64_t qo = b * a.qb + h * a.qh + i * a.qs;
-  for (int d = lane; d < D; d += 32) qv[d] = ld_float(a.q, a.in_dtype, qo + d), ov[d] = 0.0f;
+  for (int d = lane; d < D; d += 32) qv[d] = ld_float(a.q, a.in_dtype, qo + d);
+  for (int d = lane; d < Dv; d += 32) ov[d] = 0.0f;
   __syncwarp();
-  const int64_t L = kv_len(a, b);
-  const int64_t end = a.causal ? (i + L - a.Sq + 1 < L ? i + L - a.Sq + 1 : L) : L;
-  const int64_t kbase = b * a.kb + hk * a.kh;
+  const int64_t kvl = kv_len(a, b), L = visible_len(a, kvl), off = causal_off(a, kvl);
+  const int64_t cend = i + off + 1 < 0 ? 0 : i + off + 1;
+  const int64_t end = a.causal ? (cend < L ? cend : L) : L;
+  const int64_t kbase = b * a.kb + hk * a.kh, vbase = b * a.vb + hk * a.vh;
   // The divisions up front / after the loop: an IEEE division's slow path is a call, and values live
   // across it inside the loop went to the stack (ptxas -v on sm_86+).
   const float inv_cap = a.softcap > 0.0f ? 1.0f / a.softcap : 0.0f;
@@ -439,17 +453,18 @@ __global__ void __launch_bounds__(kSimtWarps * 32) attn_simt(Args a) {
     for (int off = 16; off > 0; off >>= 1) ps += __shfl_xor_sync(0xffffffffu, ps, off);
     l = l * alpha + ps;
     m = m_new;
-    for (int d = lane; d < D; d += 32) ov[d] *= alpha;
+    for (int d = lane; d < Dv; d += 32) ov[d] *= alpha;
     const int n = end - j0 < 32 ? int(end - j0) : 32;
     for (int jj = 0; jj < n; ++jj) {
       const float pj = __shfl_sync(0xffffffffu, p, jj);
       if (pj == 0.0f) continue;
-      const int64_t vo = kbase + (j0 + jj) * a.ks;
-      for (int d = lane; d < D; d += 32) ov[d] = fmaf(pj, ld_float(a.v, a.in_dtype, vo + d), ov[d]);
+      const int64_t vo = vbase + (j0 + jj) * a.vs;
+      for (int d = lane; d < Dv; d += 32) ov[d] = fmaf(pj, ld_float(a.v, a.in_dtype, vo + d), ov[d]);
     }
   }
   const float inv = l > 0.0f ? __frcp_rn(l) : 0.0f;
-  for (int d = lane; d < D; d += 32) st_float(a.out, a.out_dtype, qo + d, ov[d] * inv);
+  const int64_t oo = b * a.ob + h * a.oh + i * a.os;
+  for (int d = lane; d < Dv; d += 32) st_float(a.out, a.out_dtype, oo + d, ov[d] * inv);
   if (a.lse && lane == 0) a.lse[r] = l > 0.0f ? m + logf(l) : -INFINITY;
 }
 

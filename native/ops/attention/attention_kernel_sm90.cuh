@@ -130,7 +130,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
 
   const int wg = threadIdx.x / 128, t = threadIdx.x % 128;
   const CtaWork cw = cta_work(a, BM, BN);
-  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L;
+  const int64_t b = cw.b, hkv = cw.hkv, rows_total = cw.rows_total, r0 = cw.r0, L = cw.L, off = cw.off;
   const int64_t t_begin = cw.t_begin, t_end = cw.t_end;
   const int split = cw.split;
 
@@ -174,7 +174,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   const int64_t row_base = r0 + 64 * c;  // this consumer's first packed row
   const int64_t row_lo = row_base + 16 * w + (lane >> 2), row_hi = row_lo + 8;
   const RowMap q_lo = row_to_query(row_lo, hkv, a.group), q_hi = row_to_query(row_hi, hkv, a.group);
-  const int64_t wg_key_end = row_base < rows_total ? tile_key_end(row_base, row_base + 64 < rows_total ? row_base + 64 : rows_total, a.group, a.Sq, L, a.causal) : 0;
+  const int64_t wg_key_end = row_base < rows_total ? tile_key_end(row_base, row_base + 64 < rows_total ? row_base + 64 : rows_total, a.group, a.Sq, off, L, a.causal) : 0;
   const float scale_log2 = a.scale * kLog2e;
   const bool plain = a.softcap <= 0.0f && a.mask == nullptr;  // scale folded with log2 e
   const uint32_t sbase = smem_u32(smem);
@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
       wgmma_wait0();
 
       // Scores in log2 units, visibility, running max.
-      const bool all_vis = tile_all_visible(j0, BN, row_base, a.group, a.Sq, L, a.causal, a.mask != nullptr);
+      const bool all_vis = tile_all_visible(j0, BN, row_base, a.group, a.Sq, off, L, a.causal, a.mask != nullptr);
       float mx[2] = {m_run[0], m_run[1]};
 #pragma unroll
       for (int i = 0; i < NS; ++i) {
@@ -233,7 +233,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
           const int64_t j = j0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
           const RowMap& qm = h ? q_hi : q_lo;
           const int64_t row = h ? row_hi : row_lo;
-          if (row >= rows_total || !key_visible(qm.i, j, a.Sq, L, a.causal)) x = -INFINITY;
+          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal)) x = -INFINITY;
           else if (a.mask) x = apply_mask(a, x, b, qm.h, qm.i, j);
         }
         if (!plain) x *= kLog2e;

@@ -4,6 +4,7 @@
 // max and the running sum (the online softmax state); the driver normalizes, or merges the partial
 // states of a split key range (flash-decoding).
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -23,16 +24,21 @@ struct Problem {
   bool mask_bool = false;
   int64_t mb = 0, mh = 0, mi = 0, mj = 0;  // mask element strides (0 = broadcast)
   const int32_t* kv_lengths = nullptr;    // null when absent
-  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Sk = 0, D = 0, group = 1;
-  int64_t qb = 0, qh = 0, qs = 0, kb = 0, kh = 0, ks = 0;  // element strides; D is contiguous
+  int64_t mask_keys = 0;                   // keys past the mask's last dim are hidden
+  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Sk = 0, D = 0, Dv = 0, group = 1;
+  // element strides of q, k, v and out; the head dim is contiguous
+  int64_t qb = 0, qh = 0, qs = 0, kb = 0, kh = 0, ks = 0, vb = 0, vh = 0, vs = 0, ob = 0, oh = 0, os = 0;
   bool causal = false;
+  bool has_causal_offset = false;  // else L_b - Sq (bottom-right)
+  int64_t causal_offset = 0;
   float scale = 1.0f, softcap = 0.0f;
 
   int64_t kv_len(int64_t b) const { return kv_lengths ? kv_lengths[b] : Sk; }
-  // The last key query i may see by the length / causal rules (may be < 0: none).
+  // The last key query i may see by the length, mask-length and causal rules (may be < 0: none).
   int64_t last_key(int64_t b, int64_t i) const {
     const int64_t L = kv_len(b);
-    return causal ? i + L - Sq : L - 1;
+    const int64_t end = std::min(L, mask_keys) - 1;
+    return causal ? std::min(end, i + (has_causal_offset ? causal_offset : L - Sq)) : end;
   }
 };
 

@@ -1,4 +1,5 @@
-// binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, async),
+// binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, causalOffset, async)
+// (causalOffset: an integer, or null / undefined for the bottom-right default),
 // binding.attentionPlain(q, k, v, out, causal, scale) -- the bench's unfused baseline (sync), and
 // binding.attentionKernel(dtype) -- the kernel name the CPU path uses -- and the CUDA path controls
 // attentionCudaSetPath(kernel, splits) / attentionCudaLastKernel() for tests and benches.
@@ -39,8 +40,14 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   u.p.softcap = static_cast<float>(get_number(env, info[10], "softcap"));
   if (!std::isfinite(u.p.scale)) throw_status(env, InvalidArgument("Expected a finite scale"));
   if (!(u.p.softcap >= 0.0f) || !std::isfinite(u.p.softcap)) throw_status(env, InvalidArgument("Expected a finite softcap >= 0"));
+  if (!info[11].IsUndefined() && !info[11].IsNull()) {
+    const double off = get_number(env, info[11], "causalOffset");
+    if (!(std::floor(off) == off) || std::fabs(off) > 9007199254740991.0) throw_status(env, InvalidArgument("Expected an integer causalOffset"));
+    u.p.has_causal_offset = true;
+    u.p.causal_offset = static_cast<int64_t>(off);
+  }
   check(env, &u);
-  const bool async = get_bool(env, info[11], "async");
+  const bool async = get_bool(env, info[12], "async");
   AttentionParams p = u.p;
   return run_op(env, "tensorkern:attention", async, std::move(u.keep), [p] { return attention(p); });
 }

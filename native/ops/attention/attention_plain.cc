@@ -43,7 +43,8 @@ Status attention_plain(const AttentionParams& p, const AttentionShape& s) {
       TK_RETURN_IF_ERROR(parallel_for(s.Sq, 16, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
           float* row = scores.data() + i * s.Sk;
-          const int64_t n = p.causal ? std::min<int64_t>(s.Sk, std::max<int64_t>(0, i + s.Sk - s.Sq + 1)) : s.Sk;
+          const int64_t off = p.has_causal_offset ? p.causal_offset : s.Sk - s.Sq;
+          const int64_t n = p.causal ? std::min<int64_t>(s.Sk, std::max<int64_t>(0, i + off + 1)) : s.Sk;
           float mx = -std::numeric_limits<float>::infinity();
           for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
           float sum = 0.0f;
@@ -56,8 +57,8 @@ Status attention_plain(const AttentionParams& p, const AttentionShape& s) {
       GemmParams g2;
       g2.c.ndim = g2.bias.ndim = -1;
       g2.a = view2(scores.data(), s.Sq, s.Sk);
-      g2.b = view2(p.v.as<float>() + b * s.kb + hk * s.kh, s.Sk, s.D);
-      g2.out = view2(p.out.as<float>() + b * s.qb + h * s.qh, s.Sq, s.D);
+      g2.b = view2(p.v.as<float>() + b * s.vb + hk * s.vh, s.Sk, s.Dv);
+      g2.out = view2(p.out.as<float>() + b * s.ob + h * s.oh, s.Sq, s.Dv);
       TK_RETURN_IF_ERROR(gemm(g2));
     }
   }
