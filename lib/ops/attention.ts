@@ -133,7 +133,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   if (K.shape[0] !== B) throw invalidArg('k', `a batch of ${B} (that of q)`, `shape ${shapeStr(K.shape)}`, 'value', { described: true });
   if (K.shape[3] !== D) throw invalidArg('k', `head dim ${D} (that of q)`, `shape ${shapeStr(K.shape)}`, 'value', { described: true });
   const Dv = V.shape[3];
-  if (!K.shape.slice(0, 3).every((d, i) => d === V.shape[i]) || Dv < 1) {
+  if (V.shape[0] !== K.shape[0] || V.shape[1] !== K.shape[1] || V.shape[2] !== K.shape[2] || Dv < 1) {
     const want = bshd ? `[${B}, ${Sk}, ${Hkv}, Dv]` : `[${B}, ${Hkv}, ${Sk}, Dv]`;
     throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
   }

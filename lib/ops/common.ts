@@ -26,8 +26,7 @@ export const F32_MAX = 3.4028234663852886e38;
  */
 export function checkFloat32(v: unknown, name: string, dflt: number): number {
   const x = checkNumber(v, name, dflt);
-  const short = name.slice(name.lastIndexOf('.') + 1);
-  if (Math.abs(x) > F32_MAX) throw invalidArg(name, `a number a float32 can hold (|${short}| <= ${F32_MAX})`, x, 'range');
+  if (Math.abs(x) > F32_MAX) throw invalidArg(name, `a number a float32 can hold (|${name.slice(name.lastIndexOf('.') + 1)}| <= ${F32_MAX})`, x, 'range');
   return x;
 }
 
