@@ -171,9 +171,9 @@ export interface NativeBinding {
   baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
-    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, async: true): Promise<void>;
+    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, qkOut: NativeTensor | undefined, qkStage: number, async: true): Promise<void>;
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
-    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, async: false): void;
+    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, qkOut: NativeTensor | undefined, qkStage: number, async: false): void;
   /** The unfused baseline (sync, CPU, float32 'bhsd', no mask): GEMM -> softmax -> GEMM with an Sq x Sk buffer. */
   attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
   /** The CPU attention kernel family in use for this dtype code. */

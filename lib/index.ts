@@ -24,7 +24,7 @@ export { SparseMatrix } from './sparse/sparse-matrix';
 export type { CsrInit, CooInit, RowStats, PrepareOptions, PrepareInfo, IndexArray, IndexInput } from './sparse/sparse-matrix';
 export type { BlockedInfo } from './sparse/blocked';
 export { attention, attentionSync } from './ops/attention';
-export type { AttentionOptions, AttentionResult } from './ops/attention';
+export type { AttentionOptions, AttentionResult, QkStage } from './ops/attention';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,

@@ -81,6 +81,24 @@ describe('attention bad input', () => {
     expect(Array.from(Tensor.from([true, false, 1, 0], [4], { dtype: 'bool' }).toArraySync() as Uint8Array)).toEqual([1, 0, 1, 0]);
   });
 
+  test('qkOutput', () => {
+    const ok = () => t([2, 4, 5, 7]);
+    expect(attentionSync(q(), kv(), kv(), { qkOutput: { out: ok(), stage: 'softmax' } }).shape).toEqual([2, 4, 5, 8]);
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: { out: t([2, 4, 5, 8]) } }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected a float32 tensor of shape [2, 4, 5, 7] ([B, Hq, Sq, Sk]) for options.qkOutput.out but received a float32 tensor of shape [2, 4, 5, 8]');
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: { out: t([2, 4, 5, 7], 'float16') } }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected a float32 tensor of shape [2, 4, 5, 7] ([B, Hq, Sq, Sk]) for options.qkOutput.out but received a float16 tensor of shape [2, 4, 5, 7]');
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: { out: ok(), stage: 'scores' as never } }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      `Expected one of 'qk', 'softcap', 'mask', 'softmax' for options.qkOutput.stage but received type string ("scores")`);
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: { out: ok(), stage: 2 as never } }), TypeError, 'ERR_INVALID_ARG_TYPE',
+      `Expected one of 'qk', 'softcap', 'mask', 'softmax' for options.qkOutput.stage but received 2`);
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: { out: ok(), mode: 1 } as never }), RangeError, 'ERR_INVALID_ARG_VALUE', /^Expected only the keys out, stage for options.qkOutput/);
+    expectError(() => attentionSync(q(), kv(), kv(), { qkOutput: {} as never }), TypeError, 'ERR_INVALID_ARG_TYPE', /for options.qkOutput.out but received undefined$/);
+    const buf = new Float32Array(320);
+    expectError(() => attentionSync(Tensor.from(buf, [2, 4, 5, 8]), kv(), kv(), { qkOutput: { out: Tensor.from(buf.subarray(40, 320), [2, 4, 5, 7]) } }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected memory that does not overlap q for options.qkOutput.out but received an overlapping tensor');
+  });
+
   test('causalOffset', () => {
     expectError(() => attentionSync(q(), kv(), kv(), { causalOffset: 0 }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected to be given with causal: true for options.causalOffset but received 0');
     expectError(() => attentionSync(q(), kv(), kv(), { causal: true, causalOffset: 8 }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected an integer in [-5, 7] (-Sq to Sk) for options.causalOffset but received 8');
@@ -126,6 +144,10 @@ describe('attention bad input', () => {
     } else {
       const d = await kv().to('cuda');
       await expectReject(() => attention(q(), d, kv()), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected a tensor on cpu (the device of q) for k but received a tensor on ${d.device}`);
+      const dq = await q().to('cuda');
+      expectError(() => attentionSync(dq, d, d, { qkOutput: { out: t([2, 4, 5, 7]) } }), RangeError, 'ERR_INVALID_ARG_VALUE',
+        `Expected CPU tensors (a debugging slow path; copy small problems with tensor.to('cpu')) for options.qkOutput but received q on ${d.device} and qkOutput.out on cpu`);
+      dq.dispose();
       d.dispose();
     }
   });
@@ -135,9 +157,9 @@ describe('attention bad input', () => {
       const len = shape.reduce((x, y) => x * y, 1);
       return { dtype, shape, data: dtype === 0 ? new Float32Array(len) : dtype === 5 ? new Int32Array(len) : dtype === 7 ? new Uint8Array(len) : new Int8Array(len) };
     };
-    const call = (o: { q?: object; k?: object; v?: object; mask?: object; kvl?: object; out?: object; lse?: object; softcap?: number; scale?: number; off?: unknown }) =>
+    const call = (o: { q?: object; k?: object; v?: object; mask?: object; kvl?: object; out?: object; lse?: object; softcap?: number; scale?: number; off?: unknown; qk?: object; stage?: number }) =>
       native.attention((o.q ?? n([2, 4, 5, 8])) as never, (o.k ?? n([2, 2, 7, 8])) as never, (o.v ?? n([2, 2, 7, 8])) as never, o.mask as never, o.kvl as never,
-        (o.out ?? n([2, 4, 5, 8])) as never, o.lse as never, true, false, o.scale ?? 0.3, o.softcap ?? 0, (o.off ?? null) as never, false);
+        (o.out ?? n([2, 4, 5, 8])) as never, o.lse as never, true, false, o.scale ?? 0.3, o.softcap ?? 0, (o.off ?? null) as never, o.qk as never, o.stage ?? 0, false);
     expect(() => call({})).not.toThrow();
     expect(() => call({ k: n([2, 3, 7, 8]), v: n([2, 3, 7, 8]) })).toThrow(/Expected the query heads \(4\) to be a multiple of the kv heads \(3\)/);
     expect(() => call({ v: n([2, 2, 6, 8]) })).toThrow(/Expected k and v of one batch, head count and length/);
@@ -150,6 +172,10 @@ describe('attention bad input', () => {
     expect(() => call({ off: -5 })).not.toThrow();
     expect(() => call({ mask: n([5, 3], 7) })).not.toThrow(); // bool, shorter than Sk
     expect(() => call({ mask: n([7], 3) })).not.toThrow(); // rank 1
+    expect(() => call({ qk: n([2, 4, 5, 7]), stage: 3 })).not.toThrow();
+    expect(() => call({ qk: n([2, 4, 5, 6]) })).toThrow(/Expected qkOutput as float32 \[2, 4, 5, 7\] but received float32 \[2, 4, 5, 6\]/);
+    expect(() => call({ qk: n([2, 4, 5, 7], 3) })).toThrow(/Expected qkOutput as float32 \[2, 4, 5, 7\] but received int8/);
+    expect(() => call({ qk: n([2, 4, 5, 7]), stage: 4 })).toThrow(/qkStage/);
     expect(() => call({ k: n([2, 2, 7, 4]), v: n([2, 2, 7, 4]) })).toThrow(/Expected k with head dim 8 \(that of q\)/);
     expect(() => call({ out: n([2, 4, 5, 4]) })).toThrow(/Expected out of shape \[2, 4, 5, 8\]/);
     expect(() => call({ mask: n([5, 8], 3) })).toThrow(/Expected a mask broadcastable to \[2, 4, 5, 7\]/);

@@ -12,7 +12,7 @@ import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
 import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { decode, makeData } from './helpers/data';
-import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention } from './reference/attention';
+import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention, refScores } from './reference/attention';
 
 // Module bindings: global lookups are slow in jest's sandbox.
 const { abs, max, exp, sqrt, tanh } = Math;
@@ -330,6 +330,35 @@ describe('attention: the ONNX Attention features', () => {
     const a = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(addShort, [1, 21]) });
     const b = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(addFull, [1, 30]) });
     expect(bits(a).equals(bits(b))).toBe(true);
+  });
+
+  test('qkOutput: the score matrix at each stage (ONNX qk_matmul_output), against float64; the fused output unchanged', async () => {
+    const cases = [
+      attentionCase({ B: 2, Hq: 4, Hkv: 2, Sq: 7, Sk: 11, D: 8, Dv: 5, dtype: 'float32', causal: true, causalOffset: 2, kvLengths: [11, 6], softcap: 2, scale: 0.9 }),
+      attentionCase({ B: 1, Hq: 2, Hkv: 1, Sq: 5, Sk: 9, D: 16, dtype: 'bfloat16', layout: 'bshd', mask: { kind: 'float', shape: [2, 5, 9] } }),
+      attentionCase({ B: 2, Hq: 2, Hkv: 2, Sq: 6, Sk: 8, D: 4, dtype: 'float16', mask: { kind: 'bool', shape: [5] }, causal: true }),
+    ];
+    for (const [ci, c] of cases.entries()) {
+      const x = make(c, 61 + ci);
+      const opts = { causal: c.causal, causalOffset: c.causalOffset, kvLengths: c.kvLengths, softcap: c.softcap, scale: c.scale, mask: x.mask, layout: c.layout };
+      const plain = bits(await attention(x.q, x.k, x.v, opts));
+      for (const stage of ['qk', 'softcap', 'mask', 'softmax'] as const) {
+        const qk = Tensor.zeros([c.B, c.Hq, c.Sq, c.Sk]);
+        const y = await attention(x.q, x.k, x.v, { ...opts, qkOutput: { out: qk, stage } });
+        expect([c.name, stage, bits(y).equals(plain)]).toEqual([c.name, stage, true]);
+        const ref = refScores(x.input, stage), got = qk.toArraySync() as Float32Array;
+        for (let e = 0; e < ref.length; e++) {
+          const ok = ref[e] === -Infinity ? got[e] === -Infinity : abs(got[e] - ref[e]) <= 2 ** -23 * abs(ref[e]) + 1e-30;
+          if (!ok) throw new Error(`${c.name} ${stage}: [${e}] = ${got[e]}, reference ${ref[e]}`);
+        }
+      }
+    }
+    // the default stage is 'qk'; attentionSync takes it too
+    const c = cases[0], x = make(c, 61);
+    const qk = Tensor.zeros([c.B, c.Hq, c.Sq, c.Sk]);
+    attentionSync(x.q, x.k, x.v, { scale: c.scale, qkOutput: { out: qk } });
+    const ref = refScores({ ...x.input, causal: false, kvLengths: undefined, softcap: undefined }, 'qk');
+    expect(Array.from(qk.toArraySync() as Float32Array).every((v, e) => abs(v - ref[e]) <= 2 ** -23 * abs(ref[e]))).toBe(true);
   });
 
   test('an ONNX node with 3-D inputs, past key / value and is_causal, mapped as docs/attention.md says', () => {

@@ -54,6 +54,14 @@ export interface AttentionOptions {
   softcap?: number;
   /** 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. */
   layout?: 'bhsd' | 'bshd';
+  /**
+   * Debugging small shapes (ONNX's qk_matmul_output): also write the materialized score matrix, float32
+   * [B, Hq, Sq, Sk] on the CPU, at one stage of the pipeline: 'qk' (scale * q k^T, the default),
+   * 'softcap' (after the softcap), 'mask' (after the masks: hidden keys -Infinity) or 'softmax'
+   * (probabilities; 0 for hidden keys and for rows that see none). A float64 slow path apart from the
+   * fused kernels: O(Sq * Sk) memory.
+   */
+  qkOutput?: { out: Tensor; stage?: QkStage };
   /** Also return the log-sum-exp of each row: resolves to { out, lse }. */
   returnLse?: boolean;
   /** Where to write the output: [B, Hq, Sq, Dv] in q's layout, float32 / float16 / bfloat16. */
@@ -70,12 +78,15 @@ export interface AttentionResult {
 
 const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
-const KEYS = ['causal', 'causalOffset', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'out', 'device'] as const;
+const KEYS = ['causal', 'causalOffset', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'qkOutput', 'out', 'device'] as const;
+/** The stages of the score pipeline qkOutput can show, in pipeline order (the native codes). */
+export type QkStage = 'qk' | 'softcap' | 'mask' | 'softmax';
+const QK_STAGES: readonly QkStage[] = ['qk', 'softcap', 'mask', 'softmax'];
 const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT_DTYPES];
 const FLOAT: readonly DType[] = FLOAT_DTYPES;
 
 type AttentionArgs = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor,
-  NativeTensor | undefined, boolean, boolean, number, number, number | null];
+  NativeTensor | undefined, boolean, boolean, number, number, number | null, NativeTensor | undefined, number];
 
 interface Prepared {
   args: AttentionArgs;
@@ -196,10 +207,31 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   } else {
     out = Tensor.empty(outShape, Q.dtype, device);
   }
+  let qkOut: Tensor | undefined;
+  let qkStage = 0;
+  if (o.qkOutput !== undefined) {
+    const qo = checkOptions<{ out: Tensor; stage?: QkStage }>(o.qkOutput, 'options.qkOutput', ['out', 'stage']);
+    const T = checkTensor(qo.out, 'options.qkOutput.out');
+    const want = [B, Hq, Sq, Sk];
+    if (T.dtype !== 'float32' || T.ndim !== 4 || !T.shape.every((d, i) => d === want[i])) {
+      throw invalidArg('options.qkOutput.out', `a float32 tensor of shape ${shapeStr(want)} ([B, Hq, Sq, Sk])`, `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`, 'value', { described: true });
+    }
+    if (Q.device !== 'cpu' || T.device !== 'cpu') {
+      throw invalidArg('options.qkOutput', 'CPU tensors (a debugging slow path; copy small problems with tensor.to(\'cpu\'))', `q on ${Q.device} and qkOutput.out on ${T.device}`, 'value', { described: true });
+    }
+    for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [out, 'options.out']] as const) {
+      if (t && overlaps(T, t)) throw invalidArg('options.qkOutput.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+    }
+    const stage = qo.stage ?? 'qk';
+    qkStage = QK_STAGES.indexOf(stage);
+    if (qkStage < 0) throw invalidArg('options.qkOutput.stage', `one of ${QK_STAGES.map((x) => `'${x}'`).join(', ')}`, stage, typeof stage === 'string' ? 'value' : 'type');
+    qkOut = T;
+  }
   const lse = returnLse ? Tensor.empty([B, Hq, Sq], 'float32', device) : undefined;
   const args: AttentionArgs = [
     nativeOf(Q, 'q'), nativeOf(K, 'k'), nativeOf(V, 'v'), nativeOptional(mask, 'options.mask'), nativeOptional(kvl, 'options.kvLengths'),
     nativeOf(out, 'options.out'), nativeOptional(lse, 'lse'), causal, bshd, scale, softcap, causalOffset,
+    nativeOptional(qkOut, 'options.qkOutput.out'), qkStage,
   ];
   return { args, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
 }

@@ -117,7 +117,7 @@ export function attentionData(c: AttentionCase, seed: number): AttentionData {
       mask = { data: d, dtype: c.mask.kind, shape: c.mask.shape };
     } else {
       const d = new Float32Array(len);
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : r() * 4 - 3;
+      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.1 ? -Infinity : Math.fround(r() * 4 - 3); // the stored float32
       for (const x of values) if (x !== -Infinity) maskMax = Math.max(maskMax, Math.abs(x));
       mask = { data: d, dtype: 'float32', shape: c.mask.shape };
     }

@@ -29,7 +29,8 @@ export function makeData(dtype: DType, n: number, seed: number): Data {
   switch (dtype) {
     case 'float32': {
       const d = new Float32Array(n);
-      for (let i = 0; i < n; i++) values[i] = d[i] = r() * 2 - 1;
+      // values[i] = d[i] = x would keep the unrounded x: the reference must see the stored float32
+      for (let i = 0; i < n; i++) values[i] = d[i] = Math.fround(r() * 2 - 1);
       return { data: d, values };
     }
     case 'float16':

@@ -130,3 +130,52 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
   }
   return { out, lse, absScore, visible, maxAbsV };
 }
+
+/**
+ * The score matrix [B, Hq, Sq, Sk] at one stage of the pipeline (attention's qkOutput): 'qk' =
+ * scale * q . k for every pair, 'softcap' = then capped, 'mask' = then masked (hidden keys -Infinity,
+ * additive masks added), 'softmax' = the probabilities (0 for hidden keys and rows that see none).
+ */
+export function refScores(x: AttnRefInput, stage: 'qk' | 'softcap' | 'mask' | 'softmax'): Float64Array {
+  const { q, k, B, Hq, Hkv, Sq, Sk, D } = x;
+  const layout = x.layout ?? 'bhsd';
+  const scale = x.scale ?? 1 / sqrt(D);
+  const group = Hq / Hkv;
+  const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
+  const maskKeys = x.mask && x.mask.shape[x.mask.shape.length - 1] !== 1 ? x.mask.shape[x.mask.shape.length - 1] : Sk;
+  const out = new Float64Array(B * Hq * Sq * Sk);
+  const level = ['qk', 'softcap', 'mask', 'softmax'].indexOf(stage);
+  for (let b = 0; b < B; b++) {
+    const L = x.kvLengths ? x.kvLengths[b] : Sk;
+    const off = x.causalOffset ?? L - Sq;
+    for (let h = 0; h < Hq; h++)
+      for (let i = 0; i < Sq; i++) {
+        const row = ((b * Hq + h) * Sq + i) * Sk;
+        const qo = offset(layout, Hq, Sq, D, b, h, i);
+        for (let j = 0; j < Sk; j++) {
+          const ko = offset(layout, Hkv, Sk, D, b, Math.floor(h / group), j);
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
+          let sc = dot * scale;
+          if (level >= 1 && x.softcap) sc = x.softcap * tanh(sc / x.softcap);
+          if (level >= 2) {
+            let vis = j < L && j < maskKeys && !(x.causal && j > i + off);
+            if (vis && x.mask) {
+              const mval = x.mask.values[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
+              if (x.mask.bool) vis = mval !== 0;
+              else sc += mval;
+            }
+            if (!vis) sc = -Infinity;
+          }
+          out[row + j] = sc;
+        }
+        if (level === 3) {
+          let m = -Infinity, l = 0;
+          for (let j = 0; j < Sk; j++) m = max(m, out[row + j]);
+          for (let j = 0; j < Sk; j++) l += out[row + j] === -Infinity ? 0 : exp(out[row + j] - m);
+          for (let j = 0; j < Sk; j++) out[row + j] = out[row + j] === -Infinity || l === 0 ? 0 : exp(out[row + j] - m) / l;
+        }
+      }
+  }
+  return out;
+}

@@ -98,15 +98,25 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   if (p.has_causal_offset && (p.causal_offset < -s->Sq || p.causal_offset > s->Sk)) {
     return OutOfRange("Expected causalOffset in [" + std::to_string(-s->Sq) + ", " + std::to_string(s->Sk) + "] (-Sq to Sk) but received " + std::to_string(p.causal_offset));
   }
+  if (p.qk_stage != kQkNone) {
+    if (p.qk_stage < kQkScores || p.qk_stage > kQkSoftmax) return InvalidArgument("Expected a qk stage of 0 to 3 but received " + std::to_string(p.qk_stage));
+    const TensorView& o = p.qk_out;
+    if (!present(o) || o.dtype != DType::kFloat32 || o.ndim != 4 || o.shape[0] != s->B || o.shape[1] != s->Hq || o.shape[2] != s->Sq || o.shape[3] != s->Sk) {
+      return InvalidArgument("Expected qkOutput as float32 " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + (present(o) ? std::string(dtype_name(o.dtype)) + " " + shape_str(o) : std::string("none")));
+    }
+    if (!q.device.is_cpu()) return Unsupported("qkOutput (the materialized score matrix, a debugging slow path) runs on CPU tensors only");
+  }
   const Device dev = q.device;
-  return check_same_device("attention", dev, {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse});
+  TK_RETURN_IF_ERROR(check_same_device("attention", dev, {&k, &v, &p.out, &p.mask, &p.kv_lengths, &p.lse}));
+  return p.qk_stage == kQkNone ? Status::Ok() : check_same_device("attention", dev, {&p.qk_out});
 }
 
 Status attention(const AttentionParams& p) {
   AttentionShape s;
   TK_RETURN_IF_ERROR(attention_validate(p, &s));
   if (p.q.device.is_cuda()) return attention_cuda(p, s, p.q.device.index);
-  return attention_cpu(p, s);
+  TK_RETURN_IF_ERROR(attention_cpu(p, s));
+  return p.qk_stage == kQkNone ? Status::Ok() : attention_qk_output(p, s);
 }
 
 #if !defined(TK_WITH_CUDA)

@@ -20,6 +20,10 @@
 
 namespace tk {
 
+// The stages of the score pipeline ONNX exposes as qk_matmul_output, in pipeline order (not ONNX's
+// mode numbers): scale * q k^T, after the softcap, after the masks (hidden keys -inf), the softmax.
+enum QkStage : int { kQkNone = -1, kQkScores = 0, kQkSoftcap = 1, kQkMask = 2, kQkSoftmax = 3 };
+
 struct AttentionParams {
   TensorView q, k, v;
   TensorView mask;        // optional (ndim == -1): rank 1..4, broadcastable to [B, Hq, Sq, Sk] (always that order);
@@ -27,6 +31,8 @@ struct AttentionParams {
   TensorView kv_lengths;  // optional: int32 [B], each in [0, Sk]
   TensorView out;         // q's shape and layout with head dim Dv
   TensorView lse;         // optional: float32 [B, Hq, Sq]
+  TensorView qk_out;      // read only with qk_stage >= 0: float32 [B, Hq, Sq, Sk] on the CPU (attention_qk_output)
+  int qk_stage = kQkNone;
   bool causal = false;
   bool has_causal_offset = false;  // else the offset is L_b - Sq (bottom-right)
   int64_t causal_offset = 0;       // in [-Sq, Sk]: query i sees keys j <= i + causal_offset
@@ -59,6 +65,10 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
 bool attention_cuda_set_path(const char* kernel, int splits);
 // The kernel the last attention_cuda call ran (e.g. "sm80_hd128_64x64 bf16 cp.async splits=1").
 std::string attention_cuda_last_kernel();
+
+// The score matrix at p.qk_stage into p.qk_out (CPU tensors; a float64 slow path for debugging small
+// shapes, apart from the fused kernels: attention_qk.cc).
+Status attention_qk_output(const AttentionParams& p, const AttentionShape& s);
 
 // The kernel family attention_cpu uses on the active ISA (reported by the bench).
 const char* attention_cpu_kernel_name(DType dtype);

@@ -1,5 +1,6 @@
-// binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, causalOffset, async)
-// (causalOffset: an integer, or null / undefined for the bottom-right default),
+// binding.attention(q, k, v, mask, kvLengths, out, lse, causal, bshd, scale, softcap, causalOffset, qkOut, qkStage,
+// async) (causalOffset: an integer, or null / undefined for the bottom-right default; qkOut: a float32 CPU tensor
+// for the score matrix at stage qkStage 0..3 (attention.h QkStage), or null / undefined),
 // binding.attentionPlain(q, k, v, out, causal, scale) -- the bench's unfused baseline (sync), and
 // binding.attentionKernel(dtype) -- the kernel name the CPU path uses -- and the CUDA path controls
 // attentionCudaSetPath(kernel, splits) / attentionCudaLastKernel() for tests and benches.
@@ -46,8 +47,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     u.p.has_causal_offset = true;
     u.p.causal_offset = static_cast<int64_t>(off);
   }
+  u.p.qk_out = unwrap_optional_tensor(env, info[12], "qkOutput", &u.keep);
+  u.p.qk_stage = present(u.p.qk_out) ? get_int(env, info[13], "qkStage", kQkScores, kQkSoftmax) : kQkNone;
   check(env, &u);
-  const bool async = get_bool(env, info[12], "async");
+  const bool async = get_bool(env, info[14], "async");
   AttentionParams p = u.p;
   return run_op(env, "tensorkern:attention", async, std::move(u.keep), [p] { return attention(p); });
 }
@@ -59,7 +62,7 @@ Napi::Value AttentionPlain(const Napi::CallbackInfo& info) {
   u.p.k = unwrap_tensor(env, info[1], "k", &u.keep);
   u.p.v = unwrap_tensor(env, info[2], "v", &u.keep);
   u.p.out = unwrap_tensor(env, info[3], "out", &u.keep);
-  u.p.mask.ndim = u.p.kv_lengths.ndim = u.p.lse.ndim = -1;
+  u.p.mask.ndim = u.p.kv_lengths.ndim = u.p.lse.ndim = u.p.qk_out.ndim = -1;
   u.p.causal = get_bool(env, info[4], "causal");
   u.p.scale = static_cast<float>(get_number(env, info[5], "scale"));
   check(env, &u);
@@ -100,7 +103,7 @@ Napi::Value GpuAttentionTime(const Napi::CallbackInfo& info) {
   p.k = unwrap_tensor(env, info[2], "k", nullptr);
   p.v = unwrap_tensor(env, info[3], "v", nullptr);
   p.out = unwrap_tensor(env, info[4], "out", nullptr);
-  p.mask.ndim = p.kv_lengths.ndim = p.lse.ndim = -1;
+  p.mask.ndim = p.kv_lengths.ndim = p.lse.ndim = p.qk_out.ndim = -1;
   p.causal = get_bool(env, info[5], "causal");
   p.scale = static_cast<float>(get_number(env, info[6], "scale"));
   const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
