@@ -361,34 +361,37 @@ describe('attention: the ONNX Attention features', () => {
     expect(Array.from(qk.toArraySync() as Float32Array).every((v, e) => abs(v - ref[e]) <= 2 ** -23 * abs(ref[e]))).toBe(true);
   });
 
-  test('an ONNX node with 3-D inputs, past key / value and is_causal, mapped as docs/attention.md says', () => {
-    // Q [B, Sq, Hq * D], K / V [B, S, Hkv * D | Hkv * Dv], past [B, Hkv, P, D]: the cache append is a
-    // concatenation (here in JS, 'bhsd'), the 3-D inputs are views as [B, S, H, D] ('bshd').
+  test('an ONNX node with 3-D inputs, past key / value and is_causal, as docs/attention.md writes it', async () => {
     const B = 2, Hq = 4, Hkv = 2, Sq = 3, P = 5, D = 8, Dv = 6, Sk = P + Sq;
-    const c = attentionCase({ B, Hq, Hkv, Sq, Sk, D, Dv, dtype: 'float32', causal: true });
-    const x = make(c, 53); // bhsd q / k / v of the whole problem: keys [0, P) are the past
-    const toBshd = (t: Tensor, H: number, S: number, E: number, s0: number) => {
-      const src = t.toArraySync() as Float32Array, out = new Float32Array(B * (S - s0) * H * E);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let s = s0; s < S; s++) for (let e = 0; e < E; e++)
-        out[((b * (S - s0) + (s - s0)) * H + h) * E + e] = src[((b * H + h) * S + s) * E + e];
-      return out;
+    const c = attentionCase({ B, Hq, Hkv, Sq, Sk, D, Dv, dtype: 'float32', causal: true, layout: 'bshd' });
+    const x = make(c, 53); // 'bshd' q / k / v of the whole problem: positions [0, P) of k / v are the past
+    const slice = (t: Tensor, s0: number, s1: number) => {
+      const [b, S, H, E] = t.shape, a = t.toArraySync() as Float32Array, o = new Float32Array(b * (s1 - s0) * H * E);
+      for (let i = 0; i < b; i++) o.set(a.subarray((i * S + s0) * H * E, (i * S + s1) * H * E), i * (s1 - s0) * H * E);
+      return Tensor.from(o, [b, s1 - s0, H, E]);
     };
-    const q3 = Tensor.from(toBshd(x.q, Hq, Sq, D, 0), [B, Sq, Hq * D]);
-    const kNew3 = Tensor.from(toBshd(x.k, Hkv, Sk, D, P), [B, Sq, Hkv * D]);
-    // present = concat(past, new) along S, in 'bshd' here so the 3-D views need no transpose
-    const present = (t: Tensor, E: number) => {
-      const all = toBshd(t, Hkv, Sk, E, 0);
-      return Tensor.from(all, [B, Sk, Hkv, E]);
-    };
-    expect(kNew3.reshape([B, Sq, Hkv, D]).shape).toEqual([B, Sq, Hkv, D]);
-    const y = attentionSync(q3.reshape([B, Sq, Hq, D]), present(x.k, D), present(x.v, Dv), { layout: 'bshd', causal: true, causalOffset: P });
-    const ref = refAttention({ ...x.input, layout: 'bhsd' });
-    const got = y.toArraySync() as Float32Array;
-    let worst = 0;
-    for (let b = 0; b < B; b++) for (let h = 0; h < Hq; h++) for (let i = 0; i < Sq; i++) for (let e = 0; e < Dv; e++)
-      worst = max(worst, abs(got[((b * Sq + i) * Hq + h) * Dv + e] - ref.out[((b * Hq + h) * Sq + i) * Dv + e]));
-    expect(worst).toBeLessThan(1e-5);
-    expect(y.reshape([B, Sq, Hq * Dv]).shape).toEqual([B, Sq, Hq * Dv]); // ONNX's 3-D output, no copy
+    const pastK = slice(x.k, 0, P), pastV = slice(x.v, 0, P);
+    const K = slice(x.k, P, Sk).reshape([B, Sq, Hkv * D]), V = slice(x.v, P, Sk).reshape([B, Sq, Hkv * Dv]);
+    const Q = x.q.reshape([B, Sq, Hq * D]);
+    // --- docs/attention.md, verbatim but for the types ---
+    function concatSeq(past: Tensor, cur: Tensor): Tensor {
+      const [Bn, Pn, H, E] = past.shape, S = cur.shape[1], row = H * E;
+      const a = past.toArraySync() as Float32Array, cc = cur.toArraySync() as Float32Array;
+      const out = new Float32Array(Bn * (Pn + S) * row);
+      for (let b = 0; b < Bn; b++) {
+        out.set(a.subarray(b * Pn * row, (b + 1) * Pn * row), b * (Pn + S) * row);
+        out.set(cc.subarray(b * S * row, (b + 1) * S * row), (b * (Pn + S) + Pn) * row);
+      }
+      return Tensor.from(out, [Bn, Pn + S, H, E], { dtype: past.dtype });
+    }
+    const presentK = concatSeq(pastK, K.reshape([B, Sq, Hkv, D]));
+    const presentV = concatSeq(pastV, V.reshape([B, Sq, Hkv, Dv]));
+    const y = await attention(Q.reshape([B, Sq, Hq, D]), presentK, presentV, { layout: 'bshd', causal: true, causalOffset: P });
+    const Y = y.reshape([B, Sq, Hq * Dv]);
+    // ---
+    expect(Y.shape).toEqual([B, Sq, Hq * Dv]);
+    expect(bits(presentK).equals(bits(x.k))).toBe(true);
+    check(c, x, y); // the reference: causal over the whole cache (the default offset Sk - Sq = P)
   });
 });
 

@@ -9,7 +9,7 @@ import { DType } from '../lib/dtype';
 import { makeData } from './helpers/data';
 import { refGemm } from './reference/gemm';
 import { refSpmm } from './reference/spmm';
-import { refAttention } from './reference/attention';
+import { refAttention, refScores } from './reference/attention';
 
 const RUNS = Number(process.env.TK_PROPERTY_RUNS ?? 300);
 const abs = Math.abs, max = Math.max;
@@ -223,6 +223,7 @@ describe('public API under random and garbage input', () => {
           causal: mostly(fc.boolean()),
           causalOffset: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.integer({ min: -12, max: 14 }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
           maskLen: fc.option(fc.integer({ min: 0, max: 13 })), // a rank-1 bool mask of this many keys
+          qkStage: fc.option(fc.oneof({ arbitrary: fc.constantFrom('qk', 'softcap', 'mask', 'softmax'), weight: 4 }, { arbitrary: garbage, weight: 1 })),
           softcap: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.double({ min: 0.5, max: 20, noNaN: true }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
           scale: fc.oneof(fc.constant(undefined), fc.double({ min: -2, max: 2, noNaN: true })),
           layout: fc.constantFrom<unknown>(undefined, 'bhsd', 'bshd', 'hbsd'),
@@ -239,7 +240,9 @@ describe('public API under random and garbage input', () => {
           const v = tensorOf('float32', shape(r.Hkv, r.Sk, r.D + r.Dv), r.seed + 2);
           const keep = r.maskLen === null ? undefined : Uint8Array.from({ length: r.maskLen }, (_, j) => ((r.seed >> (j % 16)) & 1) | (j === 0 ? 1 : 0));
           const mask = keep && Tensor.from(keep, [keep.length], { dtype: 'bool' });
-          const opts = { causal: r.causal, causalOffset: r.causalOffset, softcap: r.softcap, scale: r.scale, layout: r.layout, device: r.device, mask } as never;
+          const qkOut = r.qkStage === null ? undefined : Tensor.zeros([r.B, Hq, r.Sq, r.Sk]);
+          const qkOutput = qkOut && { out: qkOut, stage: r.qkStage };
+          const opts = { causal: r.causal, causalOffset: r.causalOffset, softcap: r.softcap, scale: r.scale, layout: r.layout, device: r.device, mask, qkOutput } as never;
           const res = await attempt(() => (r.sync ? tk.attentionSync(q, k, v, opts) : tk.attention(q, k, v, opts)));
           if (!res.ok) return;
           const off = r.causalOffset as number | undefined;
@@ -250,6 +253,18 @@ describe('public API under random and garbage input', () => {
             layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true, causalOffset: off, scale: r.scale,
             softcap: r.softcap as number | undefined, mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
           });
+          if (qkOut) {
+            const stage = r.qkStage as 'qk' | 'softcap' | 'mask' | 'softmax';
+            const want = refScores({
+              q: values(q), k: values(k), v: values(v), B: r.B, Hq, Hkv: r.Hkv, Sq: r.Sq, Sk: r.Sk, D: r.D, layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true,
+              causalOffset: off, scale: r.scale, softcap: r.softcap as number | undefined, mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
+            }, stage);
+            const have = values(qkOut);
+            for (let i = 0; i < have.length; i++) {
+              const ok = want[i] === -Infinity ? have[i] === -Infinity : abs(have[i] - want[i]) <= 2 ** -22 * abs(want[i]) + 1e-30;
+              if (!ok) throw new Error(`attention qkOutput ${JSON.stringify(r)}: [${i}] = ${have[i]}, reference ${want[i]}`);
+            }
+          }
           const got = values(res.value as unknown as Tensor);
           for (let i = 0; i < got.length; i++) {
             const e = abs(got[i] - ref.out[i]);

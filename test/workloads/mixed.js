@@ -120,6 +120,22 @@ function makeOps(tk, opts = {}) {
     const mask = T.from(Int8Array.from({ length: q.shape[2] * sk }, () => (r() < 0.7 ? 1 : 0)), [1, 1, q.shape[2], sk]);
     const o2 = { mask, kvLengths: [sk, sk - 2], softcap: 5 };
     add('attention mask kvLengths softcap', () => tk.attentionSync(q, kv, kv, o2), () => tk.attention(q, kv, kv, o2));
+    // ONNX's features: V's head dim unlike K's, a causal offset, a short rank-1 bool mask, the score matrix
+    const v3 = T.from(floats(r, kv.shape[0] * kv.shape[1] * sk * 5), [kv.shape[0], kv.shape[1], sk, 5]);
+    const keep = T.from(Uint8Array.from({ length: sk - 1 }, (_, j) => (j === 0 || r() < 0.7 ? 1 : 0)), [sk - 1], { dtype: 'bool' });
+    const o3 = { causal: true, causalOffset: 1, mask: keep, kvLengths: BigInt64Array.of(BigInt(sk), BigInt(sk - 3)) };
+    add('attention Dv causalOffset bool mask', () => tk.attentionSync(q, kv, v3, o3), () => tk.attention(q, kv, v3, o3));
+    const scores = () => T.zeros([q.shape[0], q.shape[1], q.shape[2], sk]);
+    const o4 = (out) => ({ ...o3, qkOutput: { out, stage: 'softmax' } });
+    add('attention qkOutput', () => {
+      const qk = scores();
+      tk.attentionSync(q, kv, v3, o4(qk));
+      return qk;
+    }, async () => {
+      const qk = scores();
+      await tk.attention(q, kv, v3, o4(qk));
+      return qk;
+    });
   }
   // w4a4: shared weights, per group and per channel; w4a8; weight-only; the quantizer itself
   {
