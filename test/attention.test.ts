@@ -12,7 +12,7 @@ import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
 import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { decode, makeData } from './helpers/data';
-import { AttnRefInput, AttnRefOutput, maskStrides, offset, refAttention, refScores } from './reference/attention';
+import { AttnRefInput, AttnRefOutput, keyRule, maskStrides, offset, refAttention, refScores } from './reference/attention';
 
 // Module bindings: global lookups are slow in jest's sandbox.
 const { abs, max, exp, sqrt, tanh } = Math;
@@ -54,12 +54,10 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
   const layout = c.layout ?? 'bhsd';
   const scale = c.scale ?? 1 / sqrt(D);
   const ms = c.mask ? maskStrides(c.mask.shape) : [0, 0, 0, 0];
-  const mk = c.mask && c.mask.shape[c.mask.shape.length - 1] !== 1 ? c.mask.shape[c.mask.shape.length - 1] : Sk;
   let worst = 0;
   const s = new Float64Array(Sk);
   for (let b = 0; b < B; b++) {
-    const L = c.kvLengths ? c.kvLengths[b] : Sk;
-    const off = c.causalOffset ?? L - Sq;
+    const sees = keyRule(x.input, b);
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / (Hq / Hkv));
       for (let i = 0; i < Sq; i++) {
@@ -67,7 +65,7 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
         let m = -Infinity;
         for (let j = 0; j < Sk; j++) {
           s[j] = -Infinity;
-          if (j >= L || j >= mk || (c.causal && j > i + off)) continue;
+          if (!sees(i, j)) continue;
           const ko = offset(layout, Hkv, Sk, D, b, hk, j);
           let acc = 0;
           for (let d = 0; d < D; d++) acc = rd(acc + rd(q[qo + d] * k[ko + d]));

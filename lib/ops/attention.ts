@@ -76,14 +76,13 @@ export interface AttentionResult {
   lse: Tensor;
 }
 
-const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+const FLOAT: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
 const KEYS = ['causal', 'causalOffset', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'qkOutput', 'out', 'device'] as const;
 /** The stages of the score pipeline qkOutput can show, in pipeline order (the native codes). */
 export type QkStage = 'qk' | 'softcap' | 'mask' | 'softmax';
 const QK_STAGES: readonly QkStage[] = ['qk', 'softcap', 'mask', 'softmax'];
-const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT_DTYPES];
-const FLOAT: readonly DType[] = FLOAT_DTYPES;
+const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT];
 
 type AttentionArgs = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor,
   NativeTensor | undefined, boolean, boolean, number, number, number | null, NativeTensor | undefined, number];
@@ -119,6 +118,13 @@ function checkKvLengths(x: unknown, B: number, Sk: number): Int32Array {
     r[b] = n;
   }
   return r;
+}
+
+/** Throws unless `dst` (the output named `name`) shares no memory with any of `srcs`. */
+function checkNoOverlap(dst: Tensor, name: string, srcs: readonly (readonly [Tensor | undefined, string])[]): void {
+  for (const [t, n] of srcs) {
+    if (t && overlaps(dst, t)) throw invalidArg(name, `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+  }
 }
 
 function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
@@ -201,9 +207,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
       throw invalidArg('options.out', `shape ${shapeStr(outShape)} (that of q${Dv !== D ? ' with head dim Dv' : ''})`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
     }
     if (!FLOAT.includes(out.dtype)) throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
-    for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask']] as const) {
-      if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
-    }
+    checkNoOverlap(out, 'options.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask']]);
   } else {
     out = Tensor.empty(outShape, Q.dtype, device);
   }
@@ -212,16 +216,13 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   if (o.qkOutput !== undefined) {
     const qo = checkOptions<{ out: Tensor; stage?: QkStage }>(o.qkOutput, 'options.qkOutput', ['out', 'stage']);
     const T = checkTensor(qo.out, 'options.qkOutput.out');
-    const want = [B, Hq, Sq, Sk];
-    if (T.dtype !== 'float32' || T.ndim !== 4 || !T.shape.every((d, i) => d === want[i])) {
-      throw invalidArg('options.qkOutput.out', `a float32 tensor of shape ${shapeStr(want)} ([B, Hq, Sq, Sk])`, `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`, 'value', { described: true });
+    if (T.dtype !== 'float32' || T.ndim !== 4 || !T.shape.every((d, i) => d === full[i])) {
+      throw invalidArg('options.qkOutput.out', `a float32 tensor of shape ${shapeStr(full)} ([B, Hq, Sq, Sk])`, `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`, 'value', { described: true });
     }
     if (Q.device !== 'cpu' || T.device !== 'cpu') {
       throw invalidArg('options.qkOutput', 'CPU tensors (a debugging slow path; copy small problems with tensor.to(\'cpu\'))', `q on ${Q.device} and qkOutput.out on ${T.device}`, 'value', { described: true });
     }
-    for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [out, 'options.out']] as const) {
-      if (t && overlaps(T, t)) throw invalidArg('options.qkOutput.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
-    }
+    checkNoOverlap(T, 'options.qkOutput.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [out, 'options.out']]);
     const stage = qo.stage ?? 'qk';
     qkStage = QK_STAGES.indexOf(stage);
     if (qkStage < 0) throw invalidArg('options.qkOutput.stage', `one of ${QK_STAGES.map((x) => `'${x}'`).join(', ')}`, stage, typeof stage === 'string' ? 'value' : 'type');

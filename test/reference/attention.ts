@@ -1,25 +1,14 @@
 // float64 oracle for attention (docs/attention.md semantics), naive loops: for every (batch, query head,
 // query) the scores against every key, the visibility rules, softmax and the weighted sum of v.
 // Also the per-row facts the tests' error bounds need.
+import type { AttentionCase } from '../../bench/cases/attention';
 
-export interface AttnRefInput {
+/** The problem's sizes and options, as a case states them (bench/cases/attention.ts), with its data. */
+export interface AttnRefInput
+  extends Pick<AttentionCase, 'B' | 'Hq' | 'Hkv' | 'Sq' | 'Sk' | 'D' | 'Dv' | 'layout' | 'causal' | 'causalOffset' | 'scale' | 'softcap'> {
   q: Float64Array;
   k: Float64Array;
   v: Float64Array;
-  B: number;
-  Hq: number;
-  Hkv: number;
-  Sq: number;
-  Sk: number;
-  D: number;
-  /** V's head dim (default D). */
-  Dv?: number;
-  layout?: 'bhsd' | 'bshd';
-  causal?: boolean;
-  /** With causal: query i sees keys j <= i + causalOffset (default L_b - Sq). */
-  causalOffset?: number;
-  scale?: number;
-  softcap?: number;
   /** Values in the mask tensor's own shape (rank 1..4, broadcast to [B, Hq, Sq, Sk]; a last dim
    * shorter than Sk hides the keys past it, as ONNX pads the mask with -inf / false). */
   mask?: { values: Float64Array; shape: number[]; bool: boolean };
@@ -58,6 +47,20 @@ export function maskStrides(shape: number[]): number[] {
   return st;
 }
 
+/**
+ * The keys query i of batch entry b may see by the length, mask-length and causal rules (a mask's
+ * values apart): j < kvLengths[b], j < a mask key dim shorter than Sk, and with causal
+ * j <= i + causalOffset (default kvLengths[b] - Sq).
+ */
+export function keyRule(x: Pick<AttnRefInput, 'Sq' | 'Sk' | 'causal' | 'causalOffset' | 'kvLengths'> & { mask?: { shape: number[] } }, b: number): (i: number, j: number) => boolean {
+  const L = x.kvLengths ? x.kvLengths[b] : x.Sk;
+  const off = x.causalOffset ?? L - x.Sq;
+  const last = x.mask ? x.mask.shape[x.mask.shape.length - 1] : 1;
+  const maskKeys = last !== 1 ? last : x.Sk;
+  const causal = !!x.causal;
+  return (i, j) => j < L && j < maskKeys && !(causal && j > i + off);
+}
+
 export function refAttention(x: AttnRefInput): AttnRefOutput {
   const { q, k, v, B, Hq, Hkv, Sq, Sk, D } = x;
   const Dv = x.Dv ?? D;
@@ -65,16 +68,13 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
   const scale = x.scale ?? 1 / sqrt(D);
   const group = Hq / Hkv;
   const out = new Float64Array(B * Hq * Sq * Dv);
-  // keys the mask covers: a last dim of 1 broadcasts, a shorter one hides the rest
-  const maskKeys = x.mask && x.mask.shape[x.mask.shape.length - 1] !== 1 ? x.mask.shape[x.mask.shape.length - 1] : Sk;
   const rows = B * Hq * Sq;
   const lse = new Float64Array(rows), absScore = new Float64Array(rows), visible = new Float64Array(rows), maxAbsV = new Float64Array(rows);
   const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
   const s = new Float64Array(Sk);
   const seen = new Uint8Array(Sk);
   for (let b = 0; b < B; b++) {
-    const L = x.kvLengths ? x.kvLengths[b] : Sk;
-    const off = x.causalOffset ?? L - Sq;
+    const sees = keyRule(x, b);
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
       for (let i = 0; i < Sq; i++) {
@@ -83,7 +83,7 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
         let m = -Infinity, aS = 0, nvis = 0, mv = 0;
         for (let j = 0; j < Sk; j++) {
           seen[j] = 0;
-          if (j >= L || j >= maskKeys || (x.causal && j > i + off)) continue;
+          if (!sees(i, j)) continue;
           const ko = offset(layout, Hkv, Sk, D, b, hk, j);
           let dot = 0, adot = 0;
           for (let d = 0; d < D; d++) {
@@ -142,12 +142,10 @@ export function refScores(x: AttnRefInput, stage: 'qk' | 'softcap' | 'mask' | 's
   const scale = x.scale ?? 1 / sqrt(D);
   const group = Hq / Hkv;
   const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
-  const maskKeys = x.mask && x.mask.shape[x.mask.shape.length - 1] !== 1 ? x.mask.shape[x.mask.shape.length - 1] : Sk;
   const out = new Float64Array(B * Hq * Sq * Sk);
   const level = ['qk', 'softcap', 'mask', 'softmax'].indexOf(stage);
   for (let b = 0; b < B; b++) {
-    const L = x.kvLengths ? x.kvLengths[b] : Sk;
-    const off = x.causalOffset ?? L - Sq;
+    const sees = keyRule(x, b);
     for (let h = 0; h < Hq; h++)
       for (let i = 0; i < Sq; i++) {
         const row = ((b * Hq + h) * Sq + i) * Sk;
@@ -159,7 +157,7 @@ export function refScores(x: AttnRefInput, stage: 'qk' | 'softcap' | 'mask' | 's
           let sc = dot * scale;
           if (level >= 1 && x.softcap) sc = x.softcap * tanh(sc / x.softcap);
           if (level >= 2) {
-            let vis = j < L && j < maskKeys && !(x.causal && j > i + off);
+            let vis = sees(i, j);
             if (vis && x.mask) {
               const mval = x.mask.values[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
               if (x.mask.bool) vis = mval !== 0;

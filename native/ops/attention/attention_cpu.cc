@@ -50,23 +50,6 @@ const Kernels& kernels_for(Isa isa) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-Problem make_problem(const AttentionParams& p, const AttentionShape& s) {
-  Problem pr;
-  pr.q = p.q.data, pr.k = p.k.data, pr.v = p.v.data, pr.dtype = p.q.dtype;
-  if (s.has_mask) {
-    pr.mask = p.mask.data, pr.mask_dtype = p.mask.dtype, pr.mask_bool = s.mask_bool;
-    pr.mb = s.mb, pr.mh = s.mh, pr.mi = s.mi, pr.mj = s.mj;
-  }
-  pr.mask_keys = s.mask_keys;
-  if (p.kv_lengths.ndim >= 0) pr.kv_lengths = p.kv_lengths.as<int32_t>();
-  pr.B = s.B, pr.Hq = s.Hq, pr.Hkv = s.Hkv, pr.Sq = s.Sq, pr.Sk = s.Sk, pr.D = s.D, pr.Dv = s.Dv, pr.group = s.group;
-  pr.qb = s.qb, pr.qh = s.qh, pr.qs = s.qs, pr.kb = s.kb, pr.kh = s.kh, pr.ks = s.ks;
-  pr.vb = s.vb, pr.vh = s.vh, pr.vs = s.vs, pr.ob = s.ob, pr.oh = s.oh, pr.os = s.os;
-  pr.causal = p.causal, pr.scale = p.scale, pr.softcap = p.softcap;
-  pr.has_causal_offset = p.has_causal_offset, pr.causal_offset = p.causal_offset;
-  return pr;
-}
-
 // Keys [0, end) hold every key rows [r0, r1) of batch b can see.
 int64_t visible_end(const Problem& pr, int64_t b, int64_t r1) {
   const int64_t i_hi = (r1 - 1) / pr.group;
@@ -113,12 +96,29 @@ Status for_each_task(int64_t n, const std::function<void(int64_t)>& fn) {
 
 }  // namespace
 
+Problem attention_kernels::make_problem(const AttentionParams& p, const AttentionShape& s) {
+  Problem pr;
+  pr.q = p.q.data, pr.k = p.k.data, pr.v = p.v.data, pr.dtype = p.q.dtype;
+  if (s.has_mask) {
+    pr.mask = p.mask.data, pr.mask_dtype = p.mask.dtype, pr.mask_bool = s.mask_bool;
+    pr.mb = s.mb, pr.mh = s.mh, pr.mi = s.mi, pr.mj = s.mj;
+  }
+  pr.mask_keys = s.mask_keys;
+  if (p.kv_lengths.ndim >= 0) pr.kv_lengths = p.kv_lengths.as<int32_t>();
+  pr.B = s.B, pr.Hq = s.Hq, pr.Hkv = s.Hkv, pr.Sq = s.Sq, pr.Sk = s.Sk, pr.D = s.D, pr.Dv = s.Dv, pr.group = s.group;
+  pr.qb = s.qb, pr.qh = s.qh, pr.qs = s.qs, pr.kb = s.kb, pr.kh = s.kh, pr.ks = s.ks;
+  pr.vb = s.vb, pr.vh = s.vh, pr.vs = s.vs, pr.ob = s.ob, pr.oh = s.oh, pr.os = s.os;
+  pr.causal = p.causal, pr.scale = p.scale, pr.softcap = p.softcap;
+  pr.has_causal_offset = p.has_causal_offset, pr.causal_offset = p.causal_offset;
+  return pr;
+}
+
 const char* attention_cpu_kernel_name(DType) { return kernels_for(active_isa()).name; }
 
 Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   if (s.B * s.Hq * s.Sq == 0 || s.Hkv == 0) return Status::Ok();
   const Kernels& K = kernels_for(active_isa());
-  const Problem pr = make_problem(p, s);
+  const Problem pr = attention_kernels::make_problem(p, s);
   const int64_t rows = s.group * s.Sq, QB = K.row_tile, nblk = ceil_div(rows, QB);
   const int64_t bh = s.B * s.Hkv, items = bh * nblk, ldo = K.ldo(s.Dv);
   const int64_t state_floats = QB * ldo + 2 * QB;

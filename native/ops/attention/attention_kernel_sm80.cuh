@@ -426,8 +426,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32, 1) attn_simt(Args a) {
   for (int d = lane; d < Dv; d += 32) ov[d] = 0.0f;
   __syncwarp();
   const int64_t kvl = kv_len(a, b), L = visible_len(a, kvl), off = causal_off(a, kvl);
-  const int64_t cend = i + off + 1 < 0 ? 0 : i + off + 1;
-  const int64_t end = a.causal ? (cend < L ? cend : L) : L;
+  const int64_t end = tile_key_end(i, i + 1, 1, a.Sq, off, L, a.causal);  // one row: group 1
   const int64_t kbase = b * a.kb + hk * a.kh, vbase = b * a.vb + hk * a.vh;
   // The divisions up front / after the loop: an IEEE division's slow path is a call, and values live
   // across it inside the loop went to the stack (ptxas -v on sm_86+).

@@ -10,6 +10,11 @@
 
 #include "../../core/dtype.h"
 
+namespace tk {
+struct AttentionParams;
+struct AttentionShape;
+}  // namespace tk
+
 namespace tk::attention_kernels {
 
 // Rows of a (batch, kv head): the Hq / Hkv query heads that share the kv head are processed together,
@@ -68,6 +73,10 @@ struct Kernels {
   int64_t (*block_words)(DType dtype, int64_t D, int64_t ldo) = nullptr;
   void (*prepack)(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) = nullptr;
 };
+
+// The kernels' view of a validated call (attention_cpu.cc); also the visibility rule (last_key) of the
+// score-matrix slow path (attention_qk.cc).
+Problem make_problem(const AttentionParams& p, const AttentionShape& s);
 
 void get_kernels_scalar(Kernels* k);
 void get_kernels_avx2(Kernels* k);

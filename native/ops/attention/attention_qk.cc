@@ -1,7 +1,7 @@
 // The attention score matrix at one stage of the pipeline, for debugging small shapes: ONNX
 // Attention's optional qk_matmul_output. A slow path on the CPU that never touches the fused kernels:
 // per (batch, query head, query) row, every key's score in float64 (rounded once to the output's
-// float32), with the same visibility rules as the op (attention.h). O(B * Hq * Sq * Sk * D) work and
+// float32), keys hidden by the kernels' own rule (Problem::last_key). O(B * Hq * Sq * Sk * D) work and
 // a [B, Hq, Sq, Sk] output: the materialized matrix the fused op exists to avoid.
 #include <algorithm>
 #include <cmath>
@@ -11,6 +11,7 @@
 #include "../../core/half.h"
 #include "../../core/thread_pool.h"
 #include "attention.h"
+#include "attention_kernels.h"
 
 namespace tk {
 namespace {
@@ -31,13 +32,13 @@ Status attention_qk_output(const AttentionParams& p, const AttentionShape& s) {
   const double kInf = std::numeric_limits<double>::infinity();
   const int64_t rows = s.B * s.Hq * s.Sq;
   float* const dst = p.qk_out.as<float>();
+  const attention_kernels::Problem pr = attention_kernels::make_problem(p, s);
   return parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
     std::vector<double> row(static_cast<size_t>(s.Sk));
     std::vector<char> vis(static_cast<size_t>(s.Sk));
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t i = r % s.Sq, h = (r / s.Sq) % s.Hq, b = r / (s.Sq * s.Hq), hk = h / s.group;
-      const int64_t L = present(p.kv_lengths) ? p.kv_lengths.as<int32_t>()[b] : s.Sk;
-      const int64_t off = p.has_causal_offset ? p.causal_offset : L - s.Sq;
+      const int64_t last = pr.last_key(b, i);  // the length, mask-length and causal rules, as the kernels apply them
       const int64_t qo = b * s.qb + h * s.qh + i * s.qs;
       double mx = -kInf;
       for (int64_t j = 0; j < s.Sk; ++j) {
@@ -48,7 +49,7 @@ Status attention_qk_output(const AttentionParams& p, const AttentionShape& s) {
         if (p.qk_stage >= kQkSoftcap && p.softcap > 0.0f) x = double(p.softcap) * std::tanh(x / double(p.softcap));
         bool visible = true;
         if (p.qk_stage >= kQkMask) {
-          visible = j < L && j < s.mask_keys && (!p.causal || j <= i + off);
+          visible = j <= last;
           if (visible && s.has_mask) {
             const double m = load(p.mask.data, p.mask.dtype, b * s.mb + h * s.mh + i * s.mi + j * s.mj);
             if (s.mask_bool) visible = m != 0.0;
