@@ -147,6 +147,8 @@ export interface NativeBinding {
     transA: boolean, transB: boolean, alpha: number, beta: number): void;
   /** The CPU kernel gemm would use for this dtype code and row count. */
   gemmKernel(dtype: number, m: number, transB: boolean): string;
+  /** Testing / bench hook: the AVX-512 GEMM block configs ('auto' | 'wide' | 'split'); returns those in use. */
+  gemmSetBlocks(mode: string): string;
   /** runDevice: the CUDA device host tensors run on (-1: where b is); kernel: 0 auto, 1 csr, 2 blocked, 3 tiles; devForm: the matrix's device copies. */
   spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
     c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true, runDevice?: number, kernel?: number, devForm?: NativeSpmmDevForm): Promise<void>;

@@ -7,7 +7,7 @@ import { Tensor, gemm, gemmSync, getNumThreads, setNumThreads } from '../lib';
 import { native } from '../lib/binding';
 import { nativeOf } from '../lib/tensor';
 import { GemmCase, gemmTestCases } from './cases/gemm';
-import { cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
+import { CpuIsa, cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { Data, decode, makeData } from './helpers/data';
 import { refGemm } from './reference/gemm';
 
@@ -72,15 +72,23 @@ const CASES = gemmTestCases();
 
 describe('gemm cpu', () => {
   reportMissingIsas('gemm');
-  for (const isa of cpuIsas()) {
-    describe(isa, () => {
+  // AVX-512 runs twice: with the block configs of full-width cores ("wide", Zen 5) and of the rest
+  // ("split"), whichever this CPU would pick.
+  const runs = cpuIsas().flatMap((isa): { isa: CpuIsa; blocks?: 'wide' | 'split' }[] => (isa === 'avx512' ? [{ isa, blocks: 'wide' }, { isa, blocks: 'split' }] : [{ isa }]));
+  for (const { isa, blocks } of runs) {
+    describe(blocks ? `${isa} ${blocks} blocks` : isa, () => {
       test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, cs, i) =>
         withIsa(isa, async () => {
-          const x = build(cs, 1000 + i);
-          const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.out, device: 'cpu' });
-          expect(y.dtype).toBe(cs.outDtype ?? (cs.dtype === 'int8' ? 'int32' : 'float32'));
-          check(cs, y, x.ref);
-          if (x.out) expect(y).toBe(x.out);
+          if (blocks) expect(native.gemmSetBlocks(blocks)).toBe(blocks);
+          try {
+            const x = build(cs, 1000 + i);
+            const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.out, device: 'cpu' });
+            expect(y.dtype).toBe(cs.outDtype ?? (cs.dtype === 'int8' ? 'int32' : 'float32'));
+            check(cs, y, x.ref);
+            if (x.out) expect(y).toBe(x.out);
+          } finally {
+            if (blocks) native.gemmSetBlocks('auto');
+          }
         }),
       );
     });
@@ -107,6 +115,11 @@ describe('gemm paths and threads', () => {
     } finally {
       setNumThreads(before);
     }
+  });
+
+  test('the block-config hook names what it sets and rejects other names', () => {
+    expect(() => native.gemmSetBlocks('huge')).toThrow(`Expected 'auto', 'wide' or 'split' for blocks but received "huge"`);
+    expect(['wide', 'split']).toContain(native.gemmSetBlocks('auto'));
   });
 
   test('out may be c: an in-place update', async () => {

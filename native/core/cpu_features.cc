@@ -59,6 +59,11 @@ void detect_x86(CpuFeatures* f) {
   }
 
   cpuid(1, 0, r);
+  {  // display family / model: the extended fields count from base family 0xF
+    const unsigned base_family = (r[0] >> 8) & 0xf, base_model = (r[0] >> 4) & 0xf;
+    f->family = int(base_family == 0xf ? base_family + ((r[0] >> 20) & 0xff) : base_family);
+    f->model = int(base_family == 0xf || base_family == 0x6 ? base_model | (((r[0] >> 16) & 0xf) << 4) : base_model);
+  }
   bool osxsave = (r[2] >> 27) & 1;
   f->sse42 = (r[2] >> 20) & 1;
   bool avx_hw = (r[2] >> 28) & 1;

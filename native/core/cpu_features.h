@@ -10,6 +10,9 @@ struct CpuFeatures {
   // elsewhere), `os_model` is the OS's own name (/proc/cpuinfo "model name", or "Model" on boards that
   // give one), which lscpu shows. Either may be empty.
   std::string brand, os_model;
+  // x86-64: CPUID's display family and model (AMD Zen 3 / 4: family 0x19, Zen 5: 0x1A; Intel: 6), for
+  // kernel tuning chosen per core design. 0 elsewhere.
+  int family = 0, model = 0;
   // x86-64. The AVX/AVX-512 bits are only set when the OS saves the register state (XGETBV).
   bool sse42 = false, avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;

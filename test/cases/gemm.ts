@@ -48,5 +48,15 @@ export function gemmTestCases(): GemmCase[] {
   cases.push(mk({ M: 129, N: 1, K: 100, dtype: 'int8', transA: true, withC: true, withBias: true }));
   cases.push(mk({ M: 37, N: 1, K: 64, batch: 3, bShared: true, dtype: 'int8', withC: true, withBias: true }));
   cases.push(mk({ M: 6, N: 65, K: 129, batch: 2, dtype: 'int8', withBias: true }));
+  // Block edges of the "wide" AVX-512 configs (gemm_configs.h *Wide: f32 KC 1024, int8 KC 4096, bf16
+  // KC 2048, MC 24-48, NC 2048, small-M path up to 240 rows): K one past a block (with an odd tail),
+  // M past the small-M limit, N past NC, a batch whose blocks pipeline into the next entry's B.
+  for (const transB of [false, true]) {
+    cases.push(mk({ M: 250, N: 40, K: 1100, dtype: 'float32', transB, withC: true, withBias: true, beta: 0.5 }));
+    cases.push(mk({ M: 250, N: 20, K: 4101, dtype: 'int8', transB, withBias: true }));
+    cases.push(mk({ M: 250, N: 20, K: 2051, dtype: 'bfloat16', transB }));
+  }
+  cases.push(mk({ M: 250, N: 2050, K: 8, dtype: 'float32', transA: true }));
+  cases.push(mk({ M: 250, N: 20, K: 1030, batch: 2, dtype: 'float32', withC: true }));
   return cases;
 }

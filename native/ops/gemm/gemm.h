@@ -52,6 +52,12 @@ std::string gemm_cuda_last_kernel();
 // The kernel gemm_cpu picks for this dtype and row count on the active ISA (reported by benches).
 const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b);
 
+// The AVX-512 cache-block configs (gemm_configs.h): "wide" on cores with two full-width 512-bit FMA
+// pipes, "split" elsewhere, "auto" to choose from the CPU again (TENSORKERN_GEMM_BLOCKS sets the
+// initial value). False for an unknown name. gemm_cpu_blocks() says which is in use.
+bool gemm_cpu_set_blocks(const std::string& mode);
+const char* gemm_cpu_blocks();
+
 // The plain (untiled, unvectorized) triple loop: the bench's own baseline and a cross-check.
 Status gemm_plain(const GemmParams& p, const GemmShape& s);
 

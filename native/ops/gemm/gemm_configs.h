@@ -6,6 +6,10 @@ namespace tk::gemm_kernels {
 
 struct BlockConfig {
   int mr, nr, kc, mc, nc;
+  // Up to small_m rows of A (0: mc) the driver takes the small-M loop (B packed panel by panel just
+  // before use, K in blocks of small_kc; 0: kc) -- few rows reuse a packed B block too little to
+  // justify keeping a large one.
+  int small_m = 0, small_kc = 0;
 };
 
 // scalar: 4x8 portable tile; the compiler vectorizes it with the baseline SIMD (SSE2 / NEON).
@@ -19,6 +23,16 @@ constexpr BlockConfig kAvx2F32 = {6, 16, 384, 96, 2048};
 // avx512: 12x32 = 24 zmm accumulators + 2 B + 1 broadcast of 32. KC 192: a 24 KB B micro-panel
 // in a 32-48 KB L1; MC 240: a 180 KB A block in a 1-2 MB L2.
 constexpr BlockConfig kAvx512F32 = {12, 32, 192, 240, 3072};
+// avx512 on cores with two full-width 512-bit FMA pipes and 1 MB of L2 per core (AMD Zen 5, CPUID
+// family 0x1A; chosen by gemm_cpu.cc). The same 12x32 kernel at a much larger KC: a K block that short
+// made C the traffic -- 2048^3 walked all of C (16 MB, from L3 / DRAM) eleven times at KC 192, and
+// the epilogue's loads stalled. At KC 1024 B's panels (128 KB) and A's (48 KB) stream from L2, which
+// this core feeds at full rate with the C tile prefetched (ukr_f32). Swept here (2 threads, 2048^3 /
+// 4096^3 / 2048^3 B [N, K], GFLOP/s, best of KC 192..1024, MC 48..240, NC 512..3072): KC 192 MC 240
+// 307 / 290 / 289; KC 512 MC 96 347 / 357 / 341; KC 1024 MC 48 NC 2048 396 / 397 / 394 (peak 435).
+// Small M keeps KC 192 with per-panel B: M = 128 / 240 (N = K = 4096) 262 / 307 vs 215 / 264 at KC
+// 1024; M = 256 ties; M = 512 276 vs 321.
+constexpr BlockConfig kAvx512F32Wide = {12, 32, 1024, 48, 2048, 240, 192};
 // neon: 8x12 = 24 q accumulators + 3 B + 2 A of 32 (lane-indexed FMA needs A in registers).
 constexpr BlockConfig kNeonF32 = {8, 12, 256, 128, 2048};
 
@@ -29,6 +43,14 @@ constexpr BlockConfig kAvx512I8 = {12, 32, 512, 240, 3072};  // KC 512: 16 KB B 
 constexpr BlockConfig kScalarI8 = {4, 8, 256, 128, 2048};
 // bf16 with AVX512_BF16: dpbf16ps on pairs of K, 12x32 tile; KC 256 pairs-aligned, 16 KB bf16 panel.
 constexpr BlockConfig kAvx512Bf16 = {12, 32, 256, 240, 3072};
+// The same on full-width cores (see kAvx512F32Wide): one vpdpbusd / vdpbf16ps covers 4 / 2 steps of
+// K, so C passes cost 4x / 2x more per flop and K blocks are longer still. int8 swept (2 threads,
+// 2048^3 / 4096^3 GOP/s): KC 512 MC 240 1050 / 1087; KC 1024 MC 96 1242 / 1283; KC 2048 MC 48 1414 /
+// 1456; KC 4096 MC 24 1548 / 1601 (peak 1725). bf16 (GFLOP/s): KC 256 MC 240 545 / 546; KC 1024 MC 48
+// 711 / 726; KC 2048 MC 48 733 / 743 (peak 865). Small M as before: int8 M = 64 / 240, 541 / 1194 at
+// KC 512 vs 491 / 1093; bf16 431 / 652 at KC 256 vs 353 / 542; M = 512 favours the long blocks.
+constexpr BlockConfig kAvx512I8Wide = {12, 32, 4096, 24, 2048, 240, 512};
+constexpr BlockConfig kAvx512Bf16Wide = {12, 32, 2048, 48, 2048, 240, 256};
 
 // Skinny (decode) path: at most this many rows of A take the unpacked streaming kernels; packing B
 // costs extra passes over the weights that only pay off with enough rows to reuse them. Crossovers

@@ -18,12 +18,14 @@ inline void dpbusd(__m512i& acc, __m512i u, __m512i s) { __asm__("vpdpbusd %2, %
 // A panels: [kc4][MR] uint32 (4 bytes a+128); B panels: [kc4][NR][4] int8, then int32 colsum[NR].
 template <int MR>
 void pack_a_vnni(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
-  const int64_t kc4 = (kc + 3) / 4;
+  const int64_t kc4 = (kc + 3) / 4, full4 = a.trans ? 0 : kc / 4;  // full4: units the transpose packs
   uint8_t* d = static_cast<uint8_t*>(dst);
   for (int64_t p = 0; p < rows; p += MR) {
     const int r = static_cast<int>(imin(MR, rows - p));
     uint8_t* dp = d + (p / MR) * kc4 * MR * 4;
-    for (int64_t k4 = 0; k4 < kc4; ++k4)
+    if (full4 > 0)  // A stored [M, K]: 4 bytes of a row are one unit; + 128 is XOR 0x80 per byte
+      pack_rows32<MR>(static_cast<const char*>(a.data) + (i0 + p) * a.ld + k0, a.ld, r, full4, 0x80808080u, reinterpret_cast<uint32_t*>(dp));
+    for (int64_t k4 = full4; k4 < kc4; ++k4)
       for (int i = 0; i < MR; ++i)
         for (int t = 0; t < 4; ++t) {
           const int64_t k = 4 * k4 + t;
@@ -38,21 +40,54 @@ size_t b_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * NR * 4 + N
 template <int MR>
 size_t a_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * MR * 4; }
 
+// Four rows of B [K, N] (r[s] = row k + s at the panel's first column) interleaved into units of 4
+// bytes, one per column: out[j * 4 + s] = r[s][j] for j < 16 (SSE byte / word unpacks).
+inline void interleave4_i8x16(const int8_t* r0, const int8_t* r1, const int8_t* r2, const int8_t* r3, int8_t* out) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0)), b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1));
+  const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r2)), e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r3));
+  const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+  const __m128i ce_lo = _mm_unpacklo_epi8(c, e), ce_hi = _mm_unpackhi_epi8(c, e);
+  __m128i* o = reinterpret_cast<__m128i*>(out);
+  _mm_storeu_si128(o, _mm_unpacklo_epi16(ab_lo, ce_lo));
+  _mm_storeu_si128(o + 1, _mm_unpackhi_epi16(ab_lo, ce_lo));
+  _mm_storeu_si128(o + 2, _mm_unpacklo_epi16(ab_hi, ce_hi));
+  _mm_storeu_si128(o + 3, _mm_unpackhi_epi16(ab_hi, ce_hi));
+}
+
 template <int NR>
 void pack_b_vnni(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
-  const int64_t kc4 = (kc + 3) / 4;
+  const int64_t kc4 = (kc + 3) / 4, full4 = kc / 4;
   uint8_t* d = static_cast<uint8_t*>(dst);
+  const int8_t* src = static_cast<const int8_t*>(b.data);
   const Operand t{b.data, b.dtype, b.ld, !b.trans};  // (column j, k) of op(B)
   for (int64_t q = 0; q < cols; q += NR) {
     const int c = static_cast<int>(imin(NR, cols - q));
     int8_t* dq = reinterpret_cast<int8_t*>(d + (q / NR) * b_panel_bytes_vnni<NR>(kc));
     int32_t colsum[NR] = {};
-    for (int64_t k4 = 0; k4 < kc4; ++k4)
+    int64_t k4 = 0;
+    if (b.trans) {  // B [N, K]: 4 bytes of a row of B are one unit of a column of op(B)
+      pack_rows32<NR>(reinterpret_cast<const char*>(src + (j0 + q) * b.ld + k0), b.ld, c, full4, 0, reinterpret_cast<uint32_t*>(dq));
+      for (int j = 0; j < c; ++j) {
+        const int8_t* row = src + (j0 + q + j) * b.ld + k0;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < 4 * full4; ++k) sum += row[k];
+        colsum[j] = sum;
+      }
+      k4 = full4;
+    } else if (c == NR) {  // B [K, N], a whole panel: four rows interleave into the units
+      for (; k4 < full4; ++k4) {
+        const int8_t* r0 = src + (k0 + 4 * k4) * b.ld + j0 + q;
+        for (int j = 0; j < NR; j += 16) interleave4_i8x16(r0 + j, r0 + b.ld + j, r0 + 2 * b.ld + j, r0 + 3 * b.ld + j, dq + (k4 * NR + j) * 4);
+        for (int s4 = 0; s4 < 4; ++s4)
+          for (int j = 0; j < NR; ++j) colsum[j] += r0[s4 * b.ld + j];
+      }
+    }
+    for (; k4 < kc4; ++k4)  // the rest: K's last partial unit, partial panels
       for (int j = 0; j < NR; ++j)
-        for (int s = 0; s < 4; ++s) {
-          const int64_t k = 4 * k4 + s;
+        for (int s4 = 0; s4 < 4; ++s4) {
+          const int64_t k = 4 * k4 + s4;
           const int8_t v = (j < c && k < kc) ? a_at(t, j0 + q + j, k0 + k) : 0;
-          dq[(k4 * NR + j) * 4 + s] = v;
+          dq[(k4 * NR + j) * 4 + s4] = v;
           colsum[j] += v;
         }
     std::memcpy(dq + kc4 * NR * 4, colsum, sizeof colsum);
@@ -73,7 +108,8 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_si512();
-  for (int64_t k4 = 0; k4 < kc4; ++k4) {
+  const CTilePrefetch<MR, NR * sizeof(int32_t)> cpf(c, ldc * int64_t(sizeof(int32_t)), kc4);  // see ukr_f32
+  auto step = [&](int64_t k4) __attribute__((always_inline)) {
     __m512i b[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bp + (k4 * NR + v * 16) * 4);
@@ -83,6 +119,12 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) dpbusd(acc[i][v], a, b[v]);
     }
+  };
+  int64_t k4 = 0;
+  for (; k4 < cpf.start; ++k4) step(k4);
+  for (; k4 < kc4; ++k4) {
+    cpf.at(k4);
+    step(k4);
   }
   const int32_t* colsum = reinterpret_cast<const int32_t*>(bp + kc4 * NR * 4);
   __m512i corr[NV];
@@ -119,14 +161,16 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
 // A panels: [kc2][MR] uint32 (bf16 pair); B panels: [kc2][NR][2] bf16. Inputs are bfloat16.
 template <int MR>
 void pack_a_bf16pair(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, void* dst) {
-  const int64_t kc2 = (kc + 1) / 2;
+  const int64_t kc2 = (kc + 1) / 2, full2 = a.trans ? 0 : kc / 2;  // full2: units the transpose packs
   const uint16_t* s = static_cast<const uint16_t*>(a.data);
   uint16_t* d = static_cast<uint16_t*>(dst);
   auto at = [&](int64_t r, int64_t k) -> uint16_t { return a.trans ? s[k * a.ld + r] : s[r * a.ld + k]; };
   for (int64_t p = 0; p < rows; p += MR) {
     const int r = static_cast<int>(imin(MR, rows - p));
     uint16_t* dp = d + (p / MR) * kc2 * MR * 2;
-    for (int64_t k2 = 0; k2 < kc2; ++k2)
+    if (full2 > 0)  // A stored [M, K]: a pair of a row is one 32-bit unit
+      pack_rows32<MR>(reinterpret_cast<const char*>(s + (i0 + p) * a.ld + k0), a.ld * 2, r, full2, 0, reinterpret_cast<uint32_t*>(dp));
+    for (int64_t k2 = full2; k2 < kc2; ++k2)
       for (int i = 0; i < MR; ++i)
         for (int t = 0; t < 2; ++t) {
           const int64_t k = 2 * k2 + t;
@@ -137,14 +181,30 @@ void pack_a_bf16pair(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int
 
 template <int NR>
 void pack_b_bf16pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
-  const int64_t kc2 = (kc + 1) / 2;
+  const int64_t kc2 = (kc + 1) / 2, full2 = kc / 2;
   const uint16_t* s = static_cast<const uint16_t*>(b.data);
   uint16_t* d = static_cast<uint16_t*>(dst);
   auto at = [&](int64_t k, int64_t j) -> uint16_t { return b.trans ? s[j * b.ld + k] : s[k * b.ld + j]; };
   for (int64_t q = 0; q < cols; q += NR) {
     const int c = static_cast<int>(imin(NR, cols - q));
     uint16_t* dq = d + (q / NR) * kc2 * NR * 2;
-    for (int64_t k2 = 0; k2 < kc2; ++k2)
+    int64_t k2 = 0;
+    if (b.trans) {  // B [N, K]: a pair of a row of B is one unit of a column of op(B)
+      pack_rows32<NR>(reinterpret_cast<const char*>(s + (j0 + q) * b.ld + k0), b.ld * 2, c, full2, 0, reinterpret_cast<uint32_t*>(dq));
+      k2 = full2;
+    } else if (c == NR) {  // B [K, N], a whole panel: two rows interleave into the pairs
+      for (; k2 < full2; ++k2) {
+        const uint16_t* r0 = s + (k0 + 2 * k2) * b.ld + j0 + q;
+        __m128i* o = reinterpret_cast<__m128i*>(dq + k2 * NR * 2);
+        for (int j = 0; j < NR; j += 8) {
+          const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + j));
+          const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + b.ld + j));
+          _mm_storeu_si128(o + j / 4, _mm_unpacklo_epi16(x, y));
+          _mm_storeu_si128(o + j / 4 + 1, _mm_unpackhi_epi16(x, y));
+        }
+      }
+    }
+    for (; k2 < kc2; ++k2)  // the rest: K's odd last element, partial panels
       for (int j = 0; j < NR; ++j)
         for (int t = 0; t < 2; ++t) {
           const int64_t k = 2 * k2 + t;
@@ -169,7 +229,8 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-  for (int64_t k2 = 0; k2 < kc2; ++k2) {
+  const CTilePrefetch<MR, NR * sizeof(float)> cpf(c, ldc * int64_t(sizeof(float)), kc2);  // see ukr_f32
+  auto step = [&](int64_t k2) __attribute__((always_inline)) {
     __m512bh b[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = (__m512bh)_mm512_loadu_si512(bp + (k2 * NR + v * 16) * 2);
@@ -179,6 +240,12 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], a, b[v]);
     }
+  };
+  int64_t k2 = 0;
+  for (; k2 < cpf.start; ++k2) step(k2);
+  for (; k2 < kc2; ++k2) {
+    cpf.at(k2);
+    step(k2);
   }
   if (mr == MR && nr == NR) {
     // Full tile: same arithmetic as the float kernel's vector epilogue.
@@ -264,22 +331,35 @@ void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b,
 
 namespace tk::gemm_kernels {
 
-void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16) {
+// Blocking and the small-M rule from a config.
+template <class Acc>
+void set_blocks(BlockedKernels<Acc>* k, const BlockConfig& c) {
+  k->kc = c.kc;
+  k->mc = c.mc;
+  k->nc = c.nc;
+  k->small_m = c.small_m;
+  k->small_kc = c.small_kc;
+}
+
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide) {
   constexpr BlockConfig f = kAvx512F32;
   k->f32 = {"avx512 f32 12x32", f.mr, f.nr, f.kc, f.mc, f.nc, a_panel_bytes_f32<f.mr>, b_panel_bytes_f32<f.nr>,
             pack_a_f32<f.mr>, pack_b_f32<f.nr>, ukr_f32<f.mr, f.nr / kW>};
+  set_blocks(&k->f32, wide ? kAvx512F32Wide : kAvx512F32);
   k->skinny = {"avx512 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
   k->skinny_i8 = {"avx512 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
   if (has_vnni) {
     constexpr BlockConfig q = kAvx512I8;
     k->i8 = {"avx512 int8 12x32 (vpdpbusd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_vnni<q.mr>, b_panel_bytes_vnni<q.nr>,
              pack_a_vnni<q.mr>, pack_b_vnni<q.nr>, ukr_i8_vnni<q.mr, q.nr / 16>};
+    set_blocks(&k->i8, wide ? kAvx512I8Wide : kAvx512I8);
     k->skinny_i8 = {"avx512 int8 skinny (vpdpbusd)", kSkinnyI8MaxM, skinny_i8_run_vnni};
   }
   if (has_bf16) {
     constexpr BlockConfig h = kAvx512Bf16;
     k->bf16_dot = {"avx512 bf16 12x32 (vdpbf16ps)", h.mr, h.nr, h.kc, h.mc, h.nc, a_panel_bytes_bf16pair<h.mr>,
                    b_panel_bytes_bf16pair<h.nr>, pack_a_bf16pair<h.mr>, pack_b_bf16pair<h.nr>, ukr_bf16_dot<h.mr, h.nr / 16>};
+    set_blocks(&k->bf16_dot, wide ? kAvx512Bf16Wide : kAvx512Bf16);
   }
 }
 

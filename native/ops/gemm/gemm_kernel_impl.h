@@ -3,6 +3,8 @@
 // gemm_cpu_<isa>.cc instantiates them with its own vector type. Internal linkage throughout.
 #pragma once
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "gemm_kernels.h"
 #include "gemm_simd.h"
@@ -19,13 +21,54 @@ inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 // A panels: [ceil(rows/MR)][kc][MR] floats; B panels: [ceil(cols/NR)][kc][NR] floats. Float16 and
 // bfloat16 inputs are converted here, so one float microkernel serves all three dtypes.
 
+// dst[k * W + r] = unit k of source row r (32-bit units: a float, 4 int8, 2 bfloat16; row r starts
+// at src + r * ld_bytes, units are 4 bytes apart, read unaligned) XOR `flip`, for r < rows; rows
+// r >= rows are zero. The A panels of every float / int8 / bf16 kernel with A stored [M, K], and
+// the B panels with B stored [N, K], are this transpose. On x86 by 4 x 4 SSE transposes (the
+// scalar loop made packing a quarter of an int8 2048^3 call and a fifth of the float NT ones).
+template <int W>
+inline void pack_rows32(const char* src, int64_t ld_bytes, int rows, int64_t units, uint32_t flip, uint32_t* dst) {
+  auto unit = [&](int r, int64_t k) {
+    uint32_t v;
+    std::memcpy(&v, src + r * ld_bytes + 4 * k, 4);
+    return v ^ flip;
+  };
+  int64_t k = 0;
+#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+  const __m128i x = _mm_set1_epi32(static_cast<int>(flip));
+  const int groups = rows / 4;
+  for (; k + 4 <= units; k += 4) {
+    for (int g = 0; g < groups; ++g) {
+      const char* s = src + 4 * g * ld_bytes + 4 * k;
+      __m128 r0 = _mm_castsi128_ps(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)), x));
+      __m128 r1 = _mm_castsi128_ps(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + ld_bytes)), x));
+      __m128 r2 = _mm_castsi128_ps(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * ld_bytes)), x));
+      __m128 r3 = _mm_castsi128_ps(_mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 3 * ld_bytes)), x));
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      float* d = reinterpret_cast<float*>(dst + k * W + 4 * g);
+      _mm_storeu_ps(d, r0);
+      _mm_storeu_ps(d + W, r1);
+      _mm_storeu_ps(d + 2 * W, r2);
+      _mm_storeu_ps(d + 3 * W, r3);
+    }
+    for (int r = 4 * groups; r < W; ++r)
+      for (int t = 0; t < 4; ++t) dst[(k + t) * W + r] = r < rows ? unit(r, k + t) : 0;
+  }
+#endif
+  for (; k < units; ++k)
+    for (int r = 0; r < W; ++r) dst[k * W + r] = r < rows ? unit(r, k) : 0;
+}
+
 template <int MR, class T>
 void pack_a_t(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t kc, float* dst) {
   const T* src = static_cast<const T*>(a.data);
   for (int64_t p = 0; p < rows; p += MR) {
     const int r = static_cast<int>(imin(MR, rows - p));
     float* d = dst + p * kc;
-    if (!a.trans) {
+    if (!a.trans && std::is_same<T, float>::value) {
+      pack_rows32<MR>(reinterpret_cast<const char*>(src + (i0 + p) * a.ld + k0), a.ld * 4, r, kc, 0, reinterpret_cast<uint32_t*>(d));
+      continue;
+    } else if (!a.trans) {
       for (int i = 0; i < r; ++i) {
         const T* s = src + (i0 + p + i) * a.ld + k0;
         for (int64_t k = 0; k < kc; ++k) d[k * MR + i] = load1(s, k);
@@ -60,6 +103,8 @@ void pack_b_t(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols
           for (int j = c; j < NR; ++j) dk[j] = 0.0f;
         }
       }
+    } else if (std::is_same<T, float>::value) {
+      pack_rows32<NR>(reinterpret_cast<const char*>(src + (j0 + q) * b.ld + k0), b.ld * 4, c, kc, 0, reinterpret_cast<uint32_t*>(d));
     } else {
       for (int j = 0; j < c; ++j) {
         const T* s = src + (j0 + q + j) * b.ld + k0;
@@ -121,6 +166,27 @@ inline void store_edge(const Acc* tmp, Acc* c, int64_t ldc, int mr, int nr, cons
     }
 }
 
+// ---- C tile prefetch ---------------------------------------------------------------------------------
+// A microkernel's C tile (MR rows of ROW_BYTES, ldc_bytes apart): every line to L2 when the kernel
+// starts, then into L1 over the last steps of its K loop, one line every other step, so the epilogue
+// finds it in L1. at(k) is called for the steps k >= start.
+template <int MR, int ROW_BYTES>
+struct CTilePrefetch {
+  static constexpr int kLinesPerRow = (ROW_BYTES + 63) / 64;
+  static constexpr int kLines = MR * kLinesPerRow;
+  const char* c;
+  int64_t ldc_bytes, start;
+  CTilePrefetch(const void* c_, int64_t ldc_bytes_, int64_t steps)
+      : c(static_cast<const char*>(c_)), ldc_bytes(ldc_bytes_), start(steps > 2 * kLines ? steps - 2 * kLines : 0) {
+    for (int i = 0; i < MR; ++i)
+      for (int l = 0; l < kLinesPerRow; ++l) prefetch_l2(c + i * ldc_bytes + l * 64);
+  }
+  inline void at(int64_t k) const {
+    const int64_t j = k - start;
+    if ((j & 1) == 0 && j / 2 < kLines) prefetch(c + (j / 2) / kLinesPerRow * ldc_bytes + (j / 2) % kLinesPerRow * 64);
+  }
+};
+
 // ---- the float microkernel ----------------------------------------------------------------------
 
 template <int MR, int NV>
@@ -135,12 +201,12 @@ void ukr_f32(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = vzero();
 
-  // The C tile was last touched a whole K block ago: start fetching it now so the epilogue's loads
-  // do not stall (one line per 64 bytes of each row).
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; j += 16) prefetch(c + i * ldc + j);
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k) {
+  // The C tile was last touched a whole K block ago, usually from DRAM or L3: to L2 now, and into
+  // L1 one line every other step of the last 2 * MR * lines-per-row steps (fetched into L1 at the
+  // start, the tile's lines were evicted by the A and B streams before the epilogue read them: rows
+  // ldc * 4 bytes apart share a few L1 sets; the epilogue's loads then stalled, ~19% of the kernel).
+  const CTilePrefetch<MR, NR * sizeof(float)> cpf(c, ldc * int64_t(sizeof(float)), kc);
+  auto step = [&](int64_t k) __attribute__((always_inline)) {
     prefetch(bp + (k + 8) * NR);
     prefetch(ap + (k + 16) * MR);
     VF b[NV];
@@ -152,6 +218,13 @@ void ukr_f32(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = vfma(a, b[v], acc[i][v]);
     }
+  };
+  int64_t k = 0;
+#pragma GCC unroll 4
+  for (; k < cpf.start; ++k) step(k);
+  for (; k < kc; ++k) {
+    cpf.at(k);
+    step(k);
   }
 
   if (mr == MR && nr == NR) {

@@ -43,6 +43,9 @@ struct BlockedKernels {
   void (*pack_b)(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) = nullptr;
   // C[mr x nr] (mr <= MR, nr <= NR) from one A panel and one B panel.
   void (*ukr)(int64_t kc, const void* ap, const void* bp, Acc* c, int64_t ldc, int mr, int nr, const Epilogue<Acc>& e) = nullptr;
+  // The small-M loop (BlockConfig::small_m / small_kc): up to small_m rows (0: mc), K blocks of
+  // small_kc (0: kc).
+  int small_m = 0, small_kc = 0;
 };
 
 // Skinny float kernels: C[0:M, n0:n1] = epilogue(A @ op(B)) with A float32 [M, K] contiguous and B
@@ -77,7 +80,8 @@ struct IsaKernels {
 // Each ISA unit fills the table; the avx512 one only when called on a CPU that has it.
 void get_kernels_scalar(IsaKernels* k);
 void get_kernels_avx2(IsaKernels* k);
-void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16);
+// wide: the core has two full-width 512-bit FMA pipes (the *Wide block configs).
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide);
 void get_kernels_neon(IsaKernels* k);
 
 }  // namespace tk::gemm_kernels

@@ -70,6 +70,15 @@ Napi::Value GemmCudaSetPath(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Testing / bench hook: the AVX-512 block configs ('auto', 'wide', 'split'); returns those in use.
+Napi::Value GemmSetBlocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for blocks"));
+  const std::string mode = info[0].As<Napi::String>().Utf8Value();
+  if (!gemm_cpu_set_blocks(mode)) throw_status(env, InvalidArgument("Expected 'auto', 'wide' or 'split' for blocks but received \"" + mode + "\""));
+  return Napi::String::New(env, gemm_cpu_blocks());
+}
+
 Napi::Value GemmCudaLastKernel(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), gemm_cuda_last_kernel());
 }
@@ -80,6 +89,7 @@ void register_gemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New<guard<Gemm>>(env, "gemm"));
   exports.Set("gemmPlain", Napi::Function::New<guard<GemmPlain>>(env, "gemmPlain"));
   exports.Set("gemmKernel", Napi::Function::New<guard<GemmKernel>>(env, "gemmKernel"));
+  exports.Set("gemmSetBlocks", Napi::Function::New<guard<GemmSetBlocks>>(env, "gemmSetBlocks"));
   exports.Set("gemmCudaSetPath", Napi::Function::New<guard<GemmCudaSetPath>>(env, "gemmCudaSetPath"));
   exports.Set("gemmCudaLastKernel", Napi::Function::New<guard<GemmCudaLastKernel>>(env, "gemmCudaLastKernel"));
 }

@@ -32,6 +32,7 @@ inline float vhsum(VF a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
 inline VF vload_f16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i] = tk::f16_to_f32(p[i]); return r; }
 inline VF vload_bf16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i] = tk::bf16_to_f32(p[i]); return r; }
 inline void prefetch(const void*) {}
+inline void prefetch_l2(const void*) {}
 
 #elif TK_GEMM_ISA == 2
 constexpr int kW = 8;
@@ -57,6 +58,7 @@ inline VF vload_bf16(const uint16_t* p) {
   return VF{_mm256_castsi256_ps(_mm256_slli_epi32(w, 16))};
 }
 inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
 #elif TK_GEMM_ISA == 3
 constexpr int kW = 16;
@@ -77,6 +79,7 @@ inline VF vload_bf16(const uint16_t* p) {
   return VF{_mm512_castsi512_ps(_mm512_slli_epi32(w, 16))};
 }
 inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
 
 #elif TK_GEMM_ISA == 4
 constexpr int kW = 4;
@@ -94,6 +97,7 @@ inline float vhsum(VF a) { return vaddvq_f32(a.v); }
 inline VF vload_f16(const uint16_t* p) { return VF{vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))}; }
 inline VF vload_bf16(const uint16_t* p) { return VF{vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16))}; }
 inline void prefetch(const void* p) { __builtin_prefetch(p); }
+inline void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }
 #else
 #error "define TK_GEMM_ISA before including gemm_simd.h"
 #endif
