@@ -2,7 +2,7 @@
 // machine, in the same run: oneDNN and OpenBLAS (dlopen), and the project's own plain loop. The
 // decode shapes (M = 1, 8, 32 with N = K = 4096) rotate through copies of the weights larger than
 // the caches, so the weights come from DRAM, and are compared with the measured read bandwidth.
-import { Tensor, float32ToBFloat16Bits, float32ToFloat16Bits, gemmSync } from '../lib';
+import { PackedWeights, Tensor, float32ToBFloat16Bits, float32ToFloat16Bits, gemmSync, packWeightsSync } from '../lib';
 import { native } from '../lib/binding';
 import { DTYPES } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
@@ -31,6 +31,8 @@ export interface GemmResult {
   ratios: Record<string, number>;
   /** For the decode shapes: the weight bytes per second as a fraction of the measured read bandwidth. */
   bandwidthFraction?: number;
+  /** Milliseconds packWeights took for b (the packed column reuses it across calls). */
+  packMs: number;
 }
 
 export interface GemmBenchReport {
@@ -86,10 +88,14 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
   const libs = native.baselines(threads);
   const baselines: GemmBenchReport['baselines'] = {
     onednn: { available: libs.onednn.available, version: libs.onednn.version, why: libs.onednn.why },
+    onednnMatmul: { available: libs.onednnMatmul.available, version: libs.onednnMatmul.version, why: libs.onednnMatmul.why },
     openblas: { available: libs.openblas.available, version: libs.openblas.version, why: libs.openblas.why },
   };
   for (const [name, b] of Object.entries(baselines)) {
     o.log(b.available ? `baseline ${name}: ${b.version} (${libs[name as 'onednn'].path})` : `baseline ${name}: missing: ${b.why}`);
+  }
+  if (baselines.onednnMatmul.available) {
+    o.log('baseline onednnMatmul: the matmul primitive made once per shape, weights reordered once outside the timing; int8 as u8s8s32 (a read as unsigned: the same work)');
   }
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
@@ -110,17 +116,24 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     const bs = [b0, ...Array.from({ length: copies - 1 }, () => copyOf(b0))];
     const accDtype = c.dtype === 'int8' ? 'int32' : 'float32';
     const outT = Tensor.zeros([c.M, c.N], { dtype: accDtype });
-    let turn = 0;
+    let turn = 0, pturn = 0;
     const nextB = () => bs[(turn = (turn + 1) % copies)];
+    const t0 = process.hrtime.bigint();
+    const pws: PackedWeights[] = [packWeightsSync(b0, { transB: c.transB })];
+    const packMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    for (const b of bs.slice(1)) pws.push(packWeightsSync(b, { transB: c.transB }));
+    const nextPacked = () => pws[(pturn = (pturn + 1) % copies)];
     const impls: Impl[] = [
       { name: 'tensorkern', run: () => gemmSync(a, nextB(), { transA: c.transA, transB: c.transB, out: outT }) },
       // What a caller writes: a new output each call, dropped (the cache of warm host memory serves it).
       { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void gemmSync(a, nextB(), { transA: c.transA, transB: c.transB }) },
+      // The same default call with the weights packed once ahead (packWeights).
+      { name: 'packed', warmup: DEFAULT_FORM_WARMUP, run: () => void gemmSync(a, nextPacked(), { transA: c.transA }) },
     ];
     const skipped: Record<string, string> = {};
     const baseOut = Tensor.zeros([c.M, c.N], { dtype: accDtype });
-    for (const name of ['onednn', 'openblas'] as const) {
-      const ok = baselines[name].available && (c.dtype === 'float32' || (c.dtype === 'int8' && name === 'onednn'));
+    for (const name of ['onednn', 'onednnMatmul', 'openblas'] as const) {
+      const ok = baselines[name].available && (c.dtype === 'float32' || (c.dtype === 'int8' && name !== 'openblas'));
       if (!ok) {
         skipped[name] = baselines[name].available ? `no ${c.dtype} gemm in ${name}` : 'library missing';
         continue;
@@ -151,26 +164,31 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     for (const t of timings.slice(1)) ratios[t.name] = t.medianS / tk;
     const r: GemmResult = {
       case: c.name, M: c.M, N: c.N, K: c.K, dtype: c.dtype, flops, bytes: gemmBytes(c), weightsFromDram: decode,
-      kernel: native.gemmKernel(DTYPES[c.dtype].code, c.M, !!c.transB), results, ratios,
+      kernel: native.gemmKernel(DTYPES[c.dtype].code, c.M, !!c.transB), results, ratios, packMs,
     };
     if (decode) r.bandwidthFraction = bBytes / tk / 1e9 / memReadGBps;
     out.push(r);
-    for (const t of [a, ...bs, outT, baseOut]) t.dispose();
+    for (const t of [a, ...bs, outT, baseOut, ...pws]) t.dispose();
   });
   progress.done();
 
-  const names = ['tensorkern', DEFAULT_FORM, 'onednn', 'openblas', 'plain'];
+  const names = ['tensorkern', DEFAULT_FORM, 'packed', 'onednn', 'onednnMatmul', 'openblas', 'plain'];
   const rows = out.map((r) => {
     const cell = (n: string) => {
       const x = r.results[n];
       if (!x) return '';
       if ('skipped' in x) return '-';
       if (n === DEFAULT_FORM) return defaultFormCell(x.gflops, x.medianS, (r.results.tensorkern as { medianS: number }).medianS);
+      if (n === 'packed') {
+        // against the better of oneDNN's two forms
+        const best = (['onednn', 'onednnMatmul'] as const).flatMap((k) => { const d = r.results[k]; return d && 'medianS' in d ? [d.medianS] : []; });
+        return best.length ? `${x.gflops.toFixed(1)} (${(Math.min(...best) / x.medianS).toFixed(2)}x best oneDNN)` : `${x.gflops.toFixed(1)}`;
+      }
       return n === 'tensorkern' ? `${x.gflops.toFixed(1)}` : `${x.gflops.toFixed(1)} (${r.ratios[n].toFixed(2)}x)`;
     };
     const bw = r.bandwidthFraction !== undefined ? `${(r.bandwidthFraction * 100).toFixed(0)}% of read bw` : '';
     return [r.case, ...names.map(cell), r.kernel, bw];
   });
-  o.log(formatTable(['case', 'tensorkern GFLOP/s (out reused)', 'default call (no out)', 'oneDNN (tk speedup)', 'OpenBLAS (tk speedup)', 'plain loop', 'kernel', 'weights'], rows));
+  o.log(formatTable(['case', 'tensorkern GFLOP/s (out reused)', 'default call (no out)', 'packed weights, default call', 'oneDNN gemm (tk speedup)', 'oneDNN matmul, prepacked (tk speedup)', 'OpenBLAS (tk speedup)', 'plain loop', 'kernel', 'weights'], rows));
   return { memReadGBps, baselines, cases: out };
 }

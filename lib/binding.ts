@@ -125,10 +125,17 @@ export interface NativeBinding {
   cast(src: NativeTensor, dst: NativeTensor, async: true): Promise<void>;
   cast(src: NativeTensor, dst: NativeTensor, async: false): void;
   /** runDevice: host tensors computed on that CUDA device (copied in and out); -1 / absent: where the tensors are. */
+  /** packed / packedLayout: weights packed by gemmPackB (b is their source, read when the layout does not serve the call). */
   gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: true, runDevice?: number, allowTf32?: boolean): Promise<void>;
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: true, runDevice?: number, allowTf32?: boolean,
+    packed?: NativeTensor, packedLayout?: string): Promise<void>;
   gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: false, runDevice?: number, allowTf32?: boolean): void;
+    transA: boolean, transB: boolean, alpha: number, beta: number, async: false, runDevice?: number, allowTf32?: boolean,
+    packed?: NativeTensor, packedLayout?: string): void;
+  /** The CPU kernels' packing of op(B) [K, N] of a dtype code: its layout name ('' when none) and size. */
+  gemmPackLayout(dtype: number, K: number, N: number): { layout: string; bytes: number };
+  gemmPackB(b: NativeTensor, transB: boolean, dst: NativeTensor, layout: string, async: true): Promise<void>;
+  gemmPackB(b: NativeTensor, transB: boolean, dst: NativeTensor, layout: string, async: false): void;
   /** Caps the CUDA gemm kernel tier ('auto' | 'sm90' | 'sm80' | 'simt') and forces split-K slices (0 = automatic); tests and benches. */
   gemmCudaSetPath(tier: string, splits: number): void;
   /** The kernel the last CUDA gemm ran ('' before any). */
@@ -170,7 +177,7 @@ export interface NativeBinding {
   rsbSpmm(handle: number, b: NativeTensor, out: NativeTensor): void;
   rsbFree(handle: number): void;
   /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
-  baselines(threads: number): Record<'onednn' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
+  baselines(threads: number): Record<'onednn' | 'onednnMatmul' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
   attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
     out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, qkOut: NativeTensor | undefined, qkStage: number, async: true): Promise<void>;

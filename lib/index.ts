@@ -18,6 +18,8 @@ export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
 export { gemm, gemmSync } from './ops/gemm';
 export type { GemmOptions } from './ops/gemm';
+export { PackedWeights, packWeights, packWeightsSync } from './ops/packed-weights';
+export type { PackWeightsOptions } from './ops/packed-weights';
 export { spmm, spmmSync } from './ops/spmm';
 export type { SpmmOptions } from './ops/spmm';
 export { SparseMatrix } from './sparse/sparse-matrix';

@@ -3,7 +3,7 @@
 // (plus the output rounding for float16/bfloat16 out), int8 exact.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor, gemm, gemmSync, getNumThreads, setNumThreads } from '../lib';
+import { Tensor, gemm, gemmSync, getNumThreads, packWeightsSync, setNumThreads } from '../lib';
 import { native } from '../lib/binding';
 import { nativeOf } from '../lib/tensor';
 import { GemmCase, gemmTestCases } from './cases/gemm';
@@ -86,6 +86,16 @@ describe('gemm cpu', () => {
             expect(y.dtype).toBe(cs.outDtype ?? (cs.dtype === 'int8' ? 'int32' : 'float32'));
             check(cs, y, x.ref);
             if (x.out) expect(y).toBe(x.out);
+            // The same product with b packed once (packWeights): every case whose b is one matrix.
+            if (!cs.batch || cs.bShared) {
+              const pw = packWeightsSync(x.b, { transB: cs.transB });
+              try {
+                const z = await gemm(x.a, pw, { transA: cs.transA, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: cs.outDtype ? Tensor.zeros(y.shape, { dtype: cs.outDtype }) : undefined, device: 'cpu' });
+                check(cs, z, x.ref);
+              } finally {
+                pw.dispose();
+              }
+            }
           } finally {
             if (blocks) native.gemmSetBlocks('auto');
           }

@@ -13,6 +13,7 @@ import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
 import { callAsync, callSync, checkBool, checkFloat32, checkNumber, nativeOptional, overlaps, sameStorage } from './common';
+import { PackedWeights } from './packed-weights';
 
 export interface GemmOptions {
   /** Use a transposed: a is stored [K, M]. */
@@ -42,8 +43,9 @@ const KEYS = ['transA', 'transB', 'alpha', 'beta', 'c', 'bias', 'out', 'device',
 const FLOAT_IN: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
 type GemmArgs = [NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor, boolean, boolean, number, number];
-// After `async`: the CUDA device host tensors run on (-1: where the tensors are) and allowTf32.
-type GemmRun = [number, boolean];
+// After `async`: the CUDA device host tensors run on (-1: where the tensors are), allowTf32, and
+// packed weights with their layout (or undefined twice).
+type GemmRun = [number, boolean, NativeTensor | undefined, string | undefined];
 
 interface Prepared {
   args: GemmArgs;
@@ -58,8 +60,14 @@ function dims2(t: Tensor, trans: boolean): [number, number] {
 
 function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   const A = checkTensor(a, 'a');
-  const B = checkTensor(b, 'b');
   const o = checkOptions<GemmOptions>(opts, 'options', KEYS);
+  // Packed weights (packWeights): their source is b, with the transB they were packed for.
+  const packed = b instanceof PackedWeights ? b : undefined;
+  const packedData = packed?.packedData('b');
+  if (packed && checkBool(o.transB, 'options.transB', packed.transB) !== packed.transB) {
+    throw invalidArg('options.transB', `${packed.transB} or absent (how b was packed)`, String(o.transB), 'value', { described: true });
+  }
+  const B = packed ? packed.source : checkTensor(b, 'b');
   for (const [t, n] of [[A, 'a'], [B, 'b']] as const) {
     if (t.ndim !== 2 && t.ndim !== 3) throw invalidArg(n, 'a rank-2 or rank-3 tensor', `shape ${shapeStr(t.shape)}`, 'value', { described: true });
   }
@@ -69,7 +77,7 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   if (B.dtype !== A.dtype) throw invalidArg('b', `${withArticle(A.dtype)} tensor (the dtype of a)`, `${withArticle(B.dtype)} tensor`, 'type', { described: true });
   const int8 = A.dtype === 'int8';
   const transA = checkBool(o.transA, 'options.transA', false);
-  const transB = checkBool(o.transB, 'options.transB', false);
+  const transB = packed ? packed.transB : checkBool(o.transB, 'options.transB', false);
   const [M, K] = dims2(A, transA);
   const [Kb, N] = dims2(B, transB);
   if (Kb !== K) {
@@ -140,12 +148,18 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
     nativeOf(A, 'a'), nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOptional(bias, 'options.bias'), nativeOf(out, 'options.out'),
     transA, transB, alpha, beta,
   ];
-  const run: GemmRun = [A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1, precision === 'tf32'];
+  const run: GemmRun = [
+    A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1, precision === 'tf32',
+    packedData && nativeOf(packedData, 'b'), packed?.layout,
+  ];
   return { args, run, out };
 }
 
-/** alpha * op(a) @ op(b) + beta * c + bias, computed off the event loop. */
-export async function gemm(a: Tensor, b: Tensor, opts?: GemmOptions): Promise<Tensor> {
+/**
+ * alpha * op(a) @ op(b) + beta * c + bias, computed off the event loop. b may be weights packed
+ * by packWeights (then options.transB, if given, must be the one they were packed with).
+ */
+export async function gemm(a: Tensor, b: Tensor | PackedWeights, opts?: GemmOptions): Promise<Tensor> {
   return callAsync(gemm, async () => {
     const p = prepare(a, b, opts);
     await native.gemm(...p.args, true, ...p.run);
@@ -154,7 +168,7 @@ export async function gemm(a: Tensor, b: Tensor, opts?: GemmOptions): Promise<Te
 }
 
 /** Synchronous gemm, for small products (it blocks the event loop while it runs). */
-export function gemmSync(a: Tensor, b: Tensor, opts?: GemmOptions): Tensor {
+export function gemmSync(a: Tensor, b: Tensor | PackedWeights, opts?: GemmOptions): Tensor {
   const p = prepare(a, b, opts);
   callSync(() => native.gemm(...p.args, false, ...p.run));
   return p.out;

@@ -17,6 +17,7 @@
 #include "../napi/register.h"
 #include "../ops/gemm/gemm.h"
 #include "dl_lib.h"
+#include "baseline_dnnl_matmul.h"
 #include "gpu_gemm_bench.h"
 #include "gpu_spmm_bench.h"
 
@@ -42,6 +43,8 @@ using openblas_config_t = char* (*)();
 using omp_set_threads_t = void (*)(int);
 
 Lib g_dnnl, g_openblas;
+bool g_dnnl_matmul = false;
+std::string g_dnnl_matmul_why;
 dnnl_sgemm_t g_dnnl_sgemm = nullptr;
 dnnl_gemm_s8s8s32_t g_dnnl_s8 = nullptr;
 cblas_sgemm_t g_cblas_sgemm = nullptr;
@@ -65,6 +68,9 @@ void load_all(int threads) {
       if (auto v = reinterpret_cast<dnnl_version_fn>(dlsym(g_dnnl.handle, "dnnl_version"))) {
         const dnnl_version_t* d = v();
         g_dnnl.version = std::to_string(d->major) + "." + std::to_string(d->minor) + "." + std::to_string(d->patch);
+        g_dnnl_matmul = bench::dnnl_matmul_load(g_dnnl.handle, d->major, &g_dnnl_matmul_why);
+      } else {
+        g_dnnl_matmul_why = "libdnnl has no dnnl_version";
       }
       if (!g_dnnl_sgemm) g_dnnl.why = "libdnnl has no dnnl_sgemm";
       g_omp_threads = reinterpret_cast<omp_set_threads_t>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
@@ -98,6 +104,9 @@ Napi::Value Baselines(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("onednn", lib_info(env, g_dnnl, g_dnnl_sgemm != nullptr));
   o.Set("openblas", lib_info(env, g_openblas, g_cblas_sgemm != nullptr));
+  Lib mm = g_dnnl;
+  if (!g_dnnl_matmul && g_dnnl.handle) mm.why = g_dnnl_matmul_why;
+  o.Set("onednnMatmul", lib_info(env, mm, g_dnnl_matmul));
   return o;
 }
 
@@ -134,6 +143,9 @@ Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
     int r = g_dnnl_s8(ta, tb, 'F', s.M, s.N, s.K, 1.0f, p.a.as<int8_t>(), s.lda, 0, p.b.as<int8_t>(), s.ldb, 0, 0.0f,
                       p.out.as<int32_t>(), s.N, &co);
     if (r != 0) throw_status(env, Internal("dnnl_gemm_s8s8s32 failed: " + std::to_string(r)));
+  } else if (name == "onednnMatmul" && g_dnnl_matmul) {
+    Status r = bench::dnnl_matmul_run(p, s);
+    if (!r.ok()) throw_status(env, r);
   } else if (name == "openblas" && p.a.dtype == DType::kFloat32 && g_cblas_sgemm) {
     constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
     g_cblas_sgemm(kRowMajor, p.trans_a ? kTrans : kNoTrans, p.trans_b ? kTrans : kNoTrans, int(s.M), int(s.N), int(s.K), 1.0f,

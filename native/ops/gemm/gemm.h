@@ -22,7 +22,29 @@ struct GemmParams {
   bool allow_tf32 = false;
   // Host tensors only: run on this CUDA device (copy in, compute, copy out); -1 = on the CPU.
   int run_device = -1;
+  // Optional (ndim == -1): B packed ahead by gemm_pack_b (packWeights) in the layout named by
+  // packed_layout. The CPU blocked kernels read it instead of packing b when the layout is the one
+  // they would pack now; anything else (another ISA or block config, the skinny and CUDA paths)
+  // reads b, which stays the source of truth -- a stale packing costs speed, never correctness.
+  TensorView packed_b = [] {
+    TensorView t;
+    t.ndim = -1;
+    return t;
+  }();
+  std::string packed_layout;
 };
+
+// The layout gemm_pack_b writes for op(B) [K, N] of `dtype` on the active ISA: `id` names the kernel
+// and its blocks (empty: no packed path for this dtype), `bytes` its size.
+struct PackedLayout {
+  std::string id;
+  int64_t bytes = 0;
+};
+PackedLayout gemm_packed_layout(DType dtype, int64_t K, int64_t N);
+// Packs op(b) (b rank 2, [K, N] or with trans_b [N, K]) into `dst` (a CPU tensor of exactly
+// layout.bytes bytes, any dtype) for the layout named `layout`; an error if that is not the current
+// one or the sizes disagree.
+Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, const std::string& layout);
 
 // Sizes and per-batch element strides derived from the params (0 stride = shared operand).
 struct GemmShape {

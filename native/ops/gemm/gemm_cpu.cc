@@ -103,6 +103,25 @@ Epilogue<Acc> block_epilogue(const Problem<Acc>& p, int64_t pc, int64_t kcb) {
   return e;
 }
 
+// Where run_blocked keeps B: blocks of (NC block j, KC block k), each `stride` bytes (room for its
+// whole panels at the longest K block), block (j, k) at (j * kblocks + k) * stride. A packed weight
+// (gemm_pack_b) is all of them in one buffer; a call packs two at a time.
+struct BGeometry {
+  int64_t kc_max, nc, jblocks, kblocks;
+  size_t stride;
+  int64_t bytes() const { return jblocks * kblocks * int64_t(stride); }
+};
+template <class Acc>
+BGeometry b_geometry(const BlockedKernels<Acc>& k, int64_t K, int64_t N) {
+  BGeometry g;
+  g.kc_max = std::min<int64_t>(k.kc, K);
+  g.nc = std::min<int64_t>(k.nc, round_up(N, k.nr));
+  g.jblocks = ceil_div(N, g.nc);
+  g.kblocks = ceil_div(K, int64_t(k.kc));
+  g.stride = size_t(round_up(int64_t(size_t(ceil_div(g.nc, k.nr)) * k.b_panel_bytes(g.kc_max)), 64));
+  return g;
+}
+
 template <class Acc>
 Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const GemmShape& s = *p.s;
@@ -157,17 +176,18 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
 // does both: it packs the *next* block's B into the other buffer (those tasks come first) while it
 // multiplies this one, so a block costs one barrier (the end of its region), not two, and packing
 // is shared out as dynamically as the products (2048^3 float32, 2 threads: 0.95 -> 1.0x oneDNN).
+// `packed`: all of B already packed (gemm_pack_b, b_geometry's layout); nothing is packed then.
 template <class Acc>
-Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
+Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const char* packed = nullptr) {
   const GemmShape& s = *p.s;
   // Few rows (A is one block): no shared B block. Each thread packs all of A's rows for this K block
   // and then takes groups of B panels, packing each panel just before its microkernels use it, so
   // the packed panel never leaves L1 and no thread waits for another's packing.
-  if (s.M <= (k.small_m > 0 ? k.small_m : k.mc)) return run_blocked_small_m(k, p);
+  if (!packed && s.M <= (k.small_m > 0 ? k.small_m : k.mc)) return run_blocked_small_m(k, p);
 
   const int nt = num_threads();
-  const int64_t kc_max = std::min<int64_t>(k.kc, s.K);
-  const int64_t nc = std::min<int64_t>(k.nc, round_up(s.N, k.nr));
+  const BGeometry geo = b_geometry(k, s.K, s.N);
+  const int64_t kc_max = geo.kc_max, nc = geo.nc;
   // M is cut into `mblocks` blocks of whole MR panels, as even as the panels allow, at most MC rows
   // each, and a multiple of the thread count when there are enough panels (2048 rows in 15 blocks on
   // 2 threads would leave one thread idle for a fifteenth of the time).
@@ -176,11 +196,11 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   if (mpanels >= round_up(mblocks, nt)) mblocks = round_up(mblocks, nt);
   const int64_t max_block_panels = ceil_div(mpanels, mblocks);
   const size_t a_bytes = size_t(max_block_panels) * k.a_panel_bytes(kc_max);
-  const size_t b_buf_bytes = round_up(int64_t(size_t(ceil_div(nc, k.nr)) * k.b_panel_bytes(kc_max)), 64);
-  char* bbufs = static_cast<char*>(thread_scratch(ScratchSlot::kPackB, 2 * b_buf_bytes));
+  const size_t b_buf_bytes = geo.stride;
+  char* bbufs = packed ? nullptr : static_cast<char*>(thread_scratch(ScratchSlot::kPackB, 2 * b_buf_bytes));
 
   // Block b: batch b / (jblocks * kblocks), then NC block, then KC block.
-  const int64_t jblocks = ceil_div(s.N, nc), kblocks = ceil_div(s.K, int64_t(k.kc));
+  const int64_t jblocks = geo.jblocks, kblocks = geo.kblocks;
   const int64_t nblocks = s.batch * jblocks * kblocks;
   struct Block {
     Operand A, B;
@@ -200,7 +220,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
     x.kcb = std::min<int64_t>(k.kc, s.K - x.pc);
     x.apb = k.a_panel_bytes(x.kcb);
     x.bpb = k.b_panel_bytes(x.kcb);
-    x.bbuf = bbufs + (b & 1) * b_buf_bytes;
+    x.bbuf = packed ? const_cast<char*>(packed) + (b % (jblocks * kblocks)) * b_buf_bytes : bbufs + (b & 1) * b_buf_bytes;
     return x;
   };
   // Packing B of a block in `tasks` pieces of whole panels; piece t of them.
@@ -210,7 +230,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   };
   auto pack_tasks = [&](const Block& x) { return std::min<int64_t>(x.npanels, 2 * int64_t(nt)); };
 
-  {  // the first block's B, before anything can multiply it
+  if (!packed) {  // the first block's B, before anything can multiply it
     const Block x = block(0);
     const int64_t tasks = std::min<int64_t>(x.npanels, nt);
     TK_RETURN_IF_ERROR(parallel_run(static_cast<int>(tasks), [&](int tid, int) { pack_piece(x, tid, tasks); }));
@@ -219,7 +239,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
     const Block x = block(b);
     const bool has_next = b + 1 < nblocks;
     const Block nx = has_next ? block(b + 1) : x;
-    const int64_t ptasks = has_next ? pack_tasks(nx) : 0;
+    const int64_t ptasks = has_next && !packed ? pack_tasks(nx) : 0;
     // units of work on this block: enough groups of panels to keep every thread busy
     int64_t groups = 1;
     while (mblocks * groups < 2 * nt && groups < x.npanels) ++groups;
@@ -363,6 +383,28 @@ const float* as_f32(const TensorView& t, PooledBuffer& keep) {
   return keep.as<float>();
 }
 
+// The blocked kernel table a dtype's calls use on this ISA (B packed for it is usable).
+template <class Fn>
+auto with_blocked(const IsaKernels& k, DType dtype, Fn fn) {
+  if (dtype == DType::kInt8) return fn(k.i8);
+  if (dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr) return fn(k.bf16_dot);
+  return fn(k.f32);
+}
+
+template <class Acc>
+std::string layout_id(const BlockedKernels<Acc>& k, DType dtype, const BGeometry& g) {
+  return std::string(k.name) + " " + dtype_name(dtype) + " kc" + std::to_string(k.kc) + " nc" + std::to_string(g.nc) + " nr" + std::to_string(k.nr);
+}
+
+// p.packed_b's data when it was packed for `k` and this shape, else null (b is read and packed).
+template <class Acc>
+const char* packed_for(const GemmParams& p, const GemmShape& s, const BlockedKernels<Acc>& k) {
+  if (!present(p.packed_b) || p.b.ndim != 2) return nullptr;
+  const BGeometry g = b_geometry(k, s.K, s.N);
+  if (p.packed_layout != layout_id(k, p.b.dtype, g) || int64_t(p.packed_b.nbytes()) != g.bytes()) return nullptr;
+  return static_cast<const char*>(p.packed_b.data);
+}
+
 Status gemm_float(const GemmParams& p, const GemmShape& s) {
   const IsaKernels& k = kernels_for(active_isa());
   PooledBuffer out_ws, c_ws, bias_ws;  // warm per-call workspaces (native/core/host_pool.h)
@@ -384,9 +426,9 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
     } else if (s.N == 1) {
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, true));
     } else if (p.a.dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr) {
-      TK_RETURN_IF_ERROR(run_blocked(k.bf16_dot, pr));
+      TK_RETURN_IF_ERROR(run_blocked(k.bf16_dot, pr, packed_for(p, s, k.bf16_dot)));
     } else {
-      TK_RETURN_IF_ERROR(run_blocked(k.f32, pr));
+      TK_RETURN_IF_ERROR(run_blocked(k.f32, pr, packed_for(p, s, k.f32)));
     }
   }
   if (out_ws.data() != nullptr) {
@@ -413,7 +455,7 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
   }
   if (s.M <= k.skinny_i8.max_m) return run_skinny_i8(k.skinny_i8, pr, false);
   if (s.N == 1) return run_skinny_i8(k.skinny_i8, pr, true);
-  return run_blocked(k.i8, pr);
+  return run_blocked(k.i8, pr, packed_for(p, s, k.i8));
 }
 
 }  // namespace
@@ -421,6 +463,46 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
 Status gemm_cpu(const GemmParams& p, const GemmShape& s) {
   if (p.a.dtype == DType::kInt8) return gemm_int8(p, s);
   return gemm_float(p, s);
+}
+
+PackedLayout gemm_packed_layout(DType dtype, int64_t K, int64_t N) {
+  PackedLayout l;
+  if (dtype != DType::kInt8 && !dtype_is_float(dtype)) return l;
+  with_blocked(kernels_for(active_isa()), dtype, [&](const auto& k) {
+    const BGeometry g = b_geometry(k, K, N);
+    l.id = layout_id(k, dtype, g);
+    l.bytes = g.bytes();
+    return 0;
+  });
+  return l;
+}
+
+Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, const std::string& layout) {
+  if (b.ndim != 2) return InvalidArgument("Expected a rank-2 b to pack but received " + shape_str(b));
+  if (!b.device.is_cpu() || !dst.device.is_cpu()) return Unsupported("packed weights are for the CPU kernels: pack host tensors");
+  const int64_t K = trans_b ? b.shape[1] : b.shape[0], N = trans_b ? b.shape[0] : b.shape[1];
+  const PackedLayout want = gemm_packed_layout(b.dtype, K, N);
+  if (want.id.empty()) return Unsupported(std::string("gemm does not take ") + dtype_name(b.dtype) + " inputs");
+  if (want.id != layout) return InvalidArgument("Expected the packing layout \"" + want.id + "\" of the kernels in use but received \"" + layout + "\"");
+  if (int64_t(dst.nbytes()) != want.bytes) return InvalidArgument("Expected " + std::to_string(want.bytes) + " bytes to pack into but received " + std::to_string(dst.nbytes()));
+  if (K == 0 || N == 0) return Status::Ok();
+  const Operand B{b.data, b.dtype, b.shape[1], trans_b};
+  char* out = static_cast<char*>(dst.data);
+  return with_blocked(kernels_for(active_isa()), b.dtype, [&](const auto& k) -> Status {
+    const BGeometry g = b_geometry(k, K, N);
+    // units: (block, group of panels), a few per thread
+    const int64_t npanels_max = ceil_div(g.nc, k.nr), groups = std::min<int64_t>(npanels_max, 4);
+    const int64_t units = g.jblocks * g.kblocks * groups;
+    std::atomic<int64_t> next{0};
+    return parallel_run(static_cast<int>(std::min<int64_t>(units, num_threads())), [&](int, int) {
+      for (int64_t u = next++; u < units; u = next++) {
+        const int64_t blk = u / groups, grp = u % groups, jb = blk / g.kblocks, kb = blk % g.kblocks;
+        const int64_t jc = jb * g.nc, ncb = std::min(g.nc, N - jc), pc = kb * k.kc, kcb = std::min<int64_t>(k.kc, K - pc);
+        const int64_t npanels = ceil_div(ncb, k.nr), p0 = npanels * grp / groups, p1 = npanels * (grp + 1) / groups;
+        if (p0 < p1) k.pack_b(B, pc, kcb, jc + p0 * k.nr, std::min(ncb, p1 * k.nr) - p0 * k.nr, out + blk * g.stride + p0 * k.b_panel_bytes(kcb));
+      }
+    });
+  });
 }
 
 bool gemm_cpu_set_blocks(const std::string& mode) {

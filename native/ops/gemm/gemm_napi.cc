@@ -38,6 +38,13 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (info.Length() > 10 && !info[10].IsUndefined()) u.p.run_device = get_int(env, info[10], "runDevice", -1, 1023);
   if (info.Length() > 11 && !info[11].IsUndefined()) u.p.allow_tf32 = get_bool(env, info[11], "allowTf32");
   if (u.p.run_device >= 0 && !u.p.a.device.is_cpu()) throw_status(env, InvalidArgument("runDevice applies to host tensors only"));
+  // Weights packed ahead (packWeights): the packed bytes and their layout; b stays the source.
+  if (info.Length() > 13 && !info[12].IsUndefined()) {
+    u.p.packed_b = unwrap_tensor(env, info[12], "packed", &u.keep);
+    if (!info[13].IsString()) throw_status(env, TypeMismatch("Expected a string for packedLayout"));
+    u.p.packed_layout = info[13].As<Napi::String>().Utf8Value();
+    if (!u.p.packed_b.device.is_cpu()) throw_status(env, InvalidArgument("Expected packed weights in host memory"));
+  }
   GemmParams p = u.p;
   return run_op(info.Env(), "tensorkern:gemm", async, std::move(u.keep), [p] { return gemm(p); });
 }
@@ -70,6 +77,35 @@ Napi::Value GemmCudaSetPath(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gemmPackLayout(dtype, K, N) -> { layout, bytes }: what packing op(B) [K, N] means on the active ISA
+// (layout '' when the dtype has no packed path).
+Napi::Value GemmPackLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t dt = get_int(env, info[0], "dtype", 0, kNumDTypes - 1);
+  const double K = get_number(env, info[1], "K"), N = get_number(env, info[2], "N");
+  if (!(K >= 0 && N >= 0 && K <= 9007199254740991.0 && N <= 9007199254740991.0 && K == static_cast<int64_t>(K) && N == static_cast<int64_t>(N))) {
+    throw_status(env, InvalidArgument("Expected whole, non-negative K and N"));
+  }
+  const PackedLayout l = gemm_packed_layout(static_cast<DType>(dt), static_cast<int64_t>(K), static_cast<int64_t>(N));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("layout", l.id);
+  o.Set("bytes", Napi::Number::New(env, static_cast<double>(l.bytes)));
+  return o;
+}
+
+// gemmPackB(b, transB, dst, layout, async): packs op(b) into dst in `layout` (gemmPackLayout's).
+Napi::Value GemmPackB(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KeepAlive keep;
+  const TensorView b = unwrap_tensor(env, info[0], "b", &keep);
+  const bool trans_b = get_bool(env, info[1], "transB");
+  const TensorView dst = unwrap_tensor(env, info[2], "dst", &keep);
+  if (!info[3].IsString()) throw_status(env, TypeMismatch("Expected a string for layout"));
+  const std::string layout = info[3].As<Napi::String>().Utf8Value();
+  const bool async = get_bool(env, info[4], "async");
+  return run_op(env, "tensorkern:packWeights", async, std::move(keep), [b, trans_b, dst, layout] { return gemm_pack_b(b, trans_b, dst, layout); });
+}
+
 // Testing / bench hook: the AVX-512 block configs ('auto', 'wide', 'split'); returns those in use.
 Napi::Value GemmSetBlocks(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -89,6 +125,8 @@ void register_gemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New<guard<Gemm>>(env, "gemm"));
   exports.Set("gemmPlain", Napi::Function::New<guard<GemmPlain>>(env, "gemmPlain"));
   exports.Set("gemmKernel", Napi::Function::New<guard<GemmKernel>>(env, "gemmKernel"));
+  exports.Set("gemmPackLayout", Napi::Function::New<guard<GemmPackLayout>>(env, "gemmPackLayout"));
+  exports.Set("gemmPackB", Napi::Function::New<guard<GemmPackB>>(env, "gemmPackB"));
   exports.Set("gemmSetBlocks", Napi::Function::New<guard<GemmSetBlocks>>(env, "gemmSetBlocks"));
   exports.Set("gemmCudaSetPath", Napi::Function::New<guard<GemmCudaSetPath>>(env, "gemmCudaSetPath"));
   exports.Set("gemmCudaLastKernel", Napi::Function::New<guard<GemmCudaLastKernel>>(env, "gemmCudaLastKernel"));
