@@ -33,6 +33,7 @@ inline VF vload_f16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i
 inline VF vload_bf16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i] = tk::bf16_to_f32(p[i]); return r; }
 inline void prefetch(const void*) {}
 inline void prefetch_l2(const void*) {}
+inline void in_reg(VF&) {}
 
 #elif TK_GEMM_ISA == 2
 constexpr int kW = 8;
@@ -59,6 +60,9 @@ inline VF vload_bf16(const uint16_t* p) {
 }
 inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
+// Pins a loaded vector to a register: GCC otherwise folds its load into every FMA that uses it
+// (one load per FMA instead of one per vector: the skinny kernels became load-bound).
+inline void in_reg(VF& a) { __asm__("" : "+v"(a.v)); }
 
 #elif TK_GEMM_ISA == 3
 constexpr int kW = 16;
@@ -80,6 +84,9 @@ inline VF vload_bf16(const uint16_t* p) {
 }
 inline void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
 inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
+// Pins a loaded vector to a register: GCC otherwise folds its load into every FMA that uses it
+// (one load per FMA instead of one per vector: the skinny kernels became load-bound).
+inline void in_reg(VF& a) { __asm__("" : "+v"(a.v)); }
 
 #elif TK_GEMM_ISA == 4
 constexpr int kW = 4;
@@ -98,6 +105,7 @@ inline VF vload_f16(const uint16_t* p) { return VF{vcvt_f32_f16(vreinterpret_f16
 inline VF vload_bf16(const uint16_t* p) { return VF{vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16))}; }
 inline void prefetch(const void* p) { __builtin_prefetch(p); }
 inline void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }
+inline void in_reg(VF&) {}
 #else
 #error "define TK_GEMM_ISA before including gemm_simd.h"
 #endif
