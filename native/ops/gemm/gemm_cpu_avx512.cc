@@ -278,22 +278,58 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
 // the signed one; sum((b + 128) * a) - 128 * sum(a) is the exact dot product, and sum(a) is one number
 // per row of A for the whole call. Four rows of A per pass over a row of B; the K tail by masked loads
 // (zero a makes the tail's products zero). B stored [K, N] takes the portable kernel.
-template <int R>
-inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int32_t* out) {
+// R rows of A against NB rows of B (out[r * NB + j]): R * NB independent accumulator chains, so
+// vpdpbusd's latency does not bound a row of A (4 rows x 1 row of B: 4 chains, M = 8 at 22% of the
+// read bandwidth; 4 x 2 and 1 x 4: see README's GEMM table).
+template <int R, int NB>
+inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int64_t ldb, int32_t* out) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512i acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_si512();
+  __m512i acc[R][NB];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) acc[r][j] = _mm512_setzero_si512();
+  auto step = [&](int64_t k, __mmask64 m) __attribute__((always_inline)) {
+    __m512i bu[NB];
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) bu[j] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, brow + j * ldb + k), flip);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i av = _mm512_maskz_loadu_epi8(m, a + r * K + k);
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], bu[j], av);
+    }
+  };
   int64_t k = 0;
-  for (; k + 64 <= K; k += 64) {
-    const __m512i bu = _mm512_xor_si512(_mm512_loadu_si512(brow + k), flip);
-    for (int r = 0; r < R; ++r) dpbusd(acc[r], bu, _mm512_loadu_si512(a + r * K + k));
-  }
-  if (k < K) {
-    const __mmask64 m = _cvtu64_mask64(~uint64_t(0) >> (64 - (K - k)));
-    const __m512i bu = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, brow + k), flip);
-    for (int r = 0; r < R; ++r) dpbusd(acc[r], bu, _mm512_maskz_loadu_epi8(m, a + r * K + k));
-  }
-  for (int r = 0; r < R; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
+  for (; k + 64 <= K; k += 64) step(k, ~__mmask64(0));
+  if (k < K) step(k, _cvtu64_mask64(~uint64_t(0) >> (64 - (K - k))));
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) out[r * NB + j] = _mm512_reduce_add_epi32(acc[r][j]);
+}
+
+// Rows [m, m + R) of A against rows [n, n + NB) of B, through the epilogue.
+template <int R, int NB>
+inline void skinny_i8_tile(int64_t K, const int8_t* a, const int8_t* B, int64_t ldb, int64_t m, int64_t n, const int32_t* fix, int32_t* c,
+                           int64_t ldc, const Epilogue<int32_t>& e) {
+  int32_t d[R * NB];
+  dot_rows_vnni<R, NB>(a + m * K, K, B + n * ldb, ldb, d);
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NB; ++j) {
+      int32_t* cp = c + (m + r) * ldc + n + j;
+      *cp = epilogue1(d[r * NB + j] - fix[m + r], cp, e.cin ? e.cin + (m + r) * e.ldcin + n + j : nullptr, e.bias ? e.bias + n + j : nullptr, e);
+    }
+}
+
+// Every row of A against NB rows of B: tiles of 4 rows, then 2, 1.
+template <int NB>
+inline void skinny_i8_rows(int64_t M, int64_t K, const int8_t* a, const int8_t* B, int64_t ldb, int64_t n, const int32_t* fix, int32_t* c,
+                           int64_t ldc, const Epilogue<int32_t>& e) {
+  int64_t m = 0;
+  for (; m + 4 <= M; m += 4) skinny_i8_tile<4, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
+  for (; m + 2 <= M; m += 2) skinny_i8_tile<2, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
+  if (m < M) skinny_i8_tile<1, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
 }
 
 void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b, int64_t n0, int64_t n1, int32_t* c, int64_t ldc,
@@ -306,25 +342,18 @@ void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b,
     fix[m] = 128 * sum;
   }
   const int8_t* B = static_cast<const int8_t*>(b.data);
-  for (int64_t n = n0; n < n1; ++n) {
-    const int8_t* brow = B + n * b.ld;
-    if (n + 1 < n1) prefetch(brow + b.ld);
-    int32_t d[4];
-    for (int64_t m = 0; m < M;) {
-      const int64_t r = imin(4, M - m);
-      switch (r) {
-        case 4: dot_rows_vnni<4>(a + m * K, K, brow, d); break;
-        case 3: dot_rows_vnni<3>(a + m * K, K, brow, d); break;
-        case 2: dot_rows_vnni<2>(a + m * K, K, brow, d); break;
-        default: dot_rows_vnni<1>(a + m * K, K, brow, d); break;
-      }
-      for (int64_t i = 0; i < r; ++i) {
-        int32_t* cp = c + (m + i) * ldc + n;
-        *cp = epilogue1(d[i] - fix[m + i], cp, e.cin ? e.cin + (m + i) * e.ldcin + n : nullptr, e.bias ? e.bias + n : nullptr, e);
-      }
-      m += r;
+  int64_t n = n0;
+  if (M <= 2) {  // one or two rows of A: four rows of B at a time
+    for (; n + 4 <= n1; n += 4) {
+      if (n + 8 <= n1) prefetch(B + (n + 4) * b.ld);
+      skinny_i8_rows<4>(M, K, a, B, b.ld, n, fix, c, ldc, e);
     }
   }
+  for (; n + 2 <= n1; n += 2) {
+    if (n + 4 <= n1) prefetch(B + (n + 2) * b.ld);
+    skinny_i8_rows<2>(M, K, a, B, b.ld, n, fix, c, ldc, e);
+  }
+  if (n < n1) skinny_i8_rows<1>(M, K, a, B, b.ld, n, fix, c, ldc, e);
 }
 
 }  // namespace
