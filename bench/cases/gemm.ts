@@ -43,14 +43,15 @@ export function gemmCase(c: Omit<GemmCase, 'name'>): GemmCase {
   return { name: caseName(c), ...c };
 }
 
-/** Bench cases: square sizes, the decode shapes (M = 1, 8, 32 with N = K = 4096, weights from DRAM; int8 at M = 1, 8), bf16 and int8. */
+/** Bench cases: square sizes, the decode shapes (M = 1, 8, 32 with N = K = 4096, weights from DRAM; int8 and bf16 at M = 1, 8), bf16 and int8. */
 export function gemmBenchCases(sizes: number[] = [256, 1024, 2048, 4096]): GemmCase[] {
   const cases: GemmCase[] = [];
   for (const n of sizes) cases.push(gemmCase({ M: n, N: n, K: n, dtype: 'float32' }));
   for (const M of [1, 8, 32]) cases.push(gemmCase({ M, N: 4096, K: 4096, dtype: 'float32', transB: true }));
   for (const M of [1, 8, 32]) cases.push(gemmCase({ M, N: 4096, K: 4096, dtype: 'float32' }));
   for (const M of [1, 8]) cases.push(gemmCase({ M, N: 4096, K: 4096, dtype: 'int8', transB: true }));
-  const mid = sizes.filter((s) => s >= 512 && s <= 2048);
+  for (const M of [1, 8]) cases.push(gemmCase({ M, N: 4096, K: 4096, dtype: 'bfloat16', transB: true }));
+  const mid = sizes.filter((s) => s >= 512);
   for (const n of mid.length ? mid : [Math.max(...sizes)]) {
     cases.push(gemmCase({ M: n, N: n, K: n, dtype: 'bfloat16' }));
     cases.push(gemmCase({ M: n, N: n, K: n, dtype: 'int8' }));

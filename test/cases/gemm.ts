@@ -57,6 +57,8 @@ export function gemmTestCases(): GemmCase[] {
     cases.push(mk({ M: 250, N: 20, K: 2051, dtype: 'bfloat16', transB }));
   }
   cases.push(mk({ M: 250, N: 2050, K: 8, dtype: 'float32', transA: true }));
+  // The small-M path packs B [K, N] eight panels at a time: a group of panels that is not a multiple.
+  cases.push(mk({ M: 100, N: 300, K: 200, dtype: 'float32', withBias: true }));
   cases.push(mk({ M: 250, N: 20, K: 1030, batch: 2, dtype: 'float32', withC: true }));
   return cases;
 }

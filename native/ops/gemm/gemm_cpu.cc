@@ -130,10 +130,14 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
   const int64_t kc_max = std::min<int64_t>(KC, s.K);
   const int64_t mpanels = ceil_div(s.M, k.mr);
   const size_t a_bytes = size_t(mpanels) * k.a_panel_bytes(kc_max);
-  const size_t b_bytes = k.b_panel_bytes(kc_max);
   const int64_t npanels = ceil_div(s.N, k.nr);
   // Groups of panels per work unit: enough units for the threads, few enough to amortize A packing.
   const int64_t groups = std::min<int64_t>(npanels, 4 * int64_t(nt));
+  // B stored [K, N] is packed kChunk panels at a time: one panel reads 128-byte pieces of KC rows
+  // far apart (one DRAM stream each), eight read 1 KB of each row. B [N, K]: a panel at a time.
+  constexpr int64_t kChunk = 8;
+  const int64_t chunk = p.trans_b ? 1 : kChunk;
+  const size_t b_bytes = size_t(chunk) * k.b_panel_bytes(kc_max);
   for (int64_t bi = 0; bi < s.batch; ++bi) {
     const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
     const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
@@ -152,14 +156,19 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
           const size_t apb = k.a_panel_bytes(kcb);
           k.pack_a(A, 0, s.M, pc, kcb, abuf);
           Epilogue<Acc> e = block_epilogue(p, pc, kcb);
-          for (int64_t q = q0; q < q1; ++q) {
-            const int64_t col = q * k.nr;
-            const int nr = static_cast<int>(std::min<int64_t>(k.nr, s.N - col));
-            k.pack_b(B, pc, kcb, col, nr, bbuf);
-            e.bias = p.bias ? p.bias + col : nullptr;
-            for (int64_t ir = 0; ir < s.M; ir += k.mr) {
-              e.cin = Cin ? Cin + ir * s.N + col : nullptr;
-              k.ukr(kcb, abuf + (ir / k.mr) * apb, bbuf, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr, e);
+          const size_t bpb = k.b_panel_bytes(kcb);
+          for (int64_t qc = q0; qc < q1; qc += chunk) {
+            const int64_t qe = std::min(q1, qc + chunk);
+            k.pack_b(B, pc, kcb, qc * k.nr, std::min(s.N, qe * k.nr) - qc * k.nr, bbuf);
+            for (int64_t q = qc; q < qe; ++q) {
+              const int64_t col = q * k.nr;
+              const int nr = static_cast<int>(std::min<int64_t>(k.nr, s.N - col));
+              const char* bp = bbuf + (q - qc) * bpb;
+              e.bias = p.bias ? p.bias + col : nullptr;
+              for (int64_t ir = 0; ir < s.M; ir += k.mr) {
+                e.cin = Cin ? Cin + ir * s.N + col : nullptr;
+                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr, e);
+              }
             }
           }
         }
