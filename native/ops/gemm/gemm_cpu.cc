@@ -428,16 +428,19 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
     pr.c = out_ws.as<float>();
   }
   if (s.M > 0 && s.N > 0) {
+    const BlockedKernels<float>& blocked = p.a.dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr ? k.bf16_dot : k.f32;
+    const char* packed = packed_for(p, s, blocked);
+    // Weights packed ahead leave the streaming kernels only the rows they win with B as [N, K]
+    // whatever b's layout (M = 32, B [K, N], N = K = 4096: 216 GFLOP/s packed vs 135 streamed).
+    const int64_t skinny_max = packed || p.trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn;
     if (s.K == 0) {
       epilogue_only(pr);
-    } else if (s.M <= (p.trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) {
+    } else if (s.M <= skinny_max) {
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, false));
     } else if (s.N == 1) {
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, true));
-    } else if (p.a.dtype == DType::kBFloat16 && k.bf16_dot.name != nullptr) {
-      TK_RETURN_IF_ERROR(run_blocked(k.bf16_dot, pr, packed_for(p, s, k.bf16_dot)));
     } else {
-      TK_RETURN_IF_ERROR(run_blocked(k.f32, pr, packed_for(p, s, k.f32)));
+      TK_RETURN_IF_ERROR(run_blocked(blocked, pr, packed));
     }
   }
   if (out_ws.data() != nullptr) {
