@@ -492,16 +492,17 @@ PackedLayout gemm_packed_layout(DType dtype, int64_t K, int64_t N) {
 Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, const std::string& layout) {
   if (b.ndim != 2) return InvalidArgument("Expected a rank-2 b to pack but received " + shape_str(b));
   if (!b.device.is_cpu() || !dst.device.is_cpu()) return Unsupported("packed weights are for the CPU kernels: pack host tensors");
+  if (b.dtype != DType::kInt8 && !dtype_is_float(b.dtype)) return Unsupported(std::string("gemm does not take ") + dtype_name(b.dtype) + " inputs");
   const int64_t K = trans_b ? b.shape[1] : b.shape[0], N = trans_b ? b.shape[0] : b.shape[1];
-  const PackedLayout want = gemm_packed_layout(b.dtype, K, N);
-  if (want.id.empty()) return Unsupported(std::string("gemm does not take ") + dtype_name(b.dtype) + " inputs");
-  if (want.id != layout) return InvalidArgument("Expected the packing layout \"" + want.id + "\" of the kernels in use but received \"" + layout + "\"");
-  if (int64_t(dst.nbytes()) != want.bytes) return InvalidArgument("Expected " + std::to_string(want.bytes) + " bytes to pack into but received " + std::to_string(dst.nbytes()));
-  if (K == 0 || N == 0) return Status::Ok();
   const Operand B{b.data, b.dtype, b.shape[1], trans_b};
   char* out = static_cast<char*>(dst.data);
+  // One table for the check and the packing (the ISA cap or the block config may change meanwhile).
   return with_blocked(kernels_for(active_isa()), b.dtype, [&](const auto& k) -> Status {
     const BGeometry g = b_geometry(k, K, N);
+    const std::string want = layout_id(k, b.dtype, g);
+    if (want != layout) return InvalidArgument("Expected the packing layout \"" + want + "\" of the kernels in use but received \"" + layout + "\"");
+    if (int64_t(dst.nbytes()) != g.bytes()) return InvalidArgument("Expected " + std::to_string(g.bytes()) + " bytes to pack into but received " + std::to_string(dst.nbytes()));
+    if (K == 0 || N == 0) return Status::Ok();
     // units: (block, group of panels), a few per thread
     const int64_t npanels_max = ceil_div(g.nc, k.nr), groups = std::min<int64_t>(npanels_max, 4);
     const int64_t units = g.jblocks * g.kblocks * groups;
