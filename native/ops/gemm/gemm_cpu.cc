@@ -126,7 +126,7 @@ template <class Acc>
 Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) {
   const GemmShape& s = *p.s;
   const int nt = num_threads();
-  const int64_t KC = k.small_kc > 0 ? k.small_kc : k.kc;
+  const int64_t KC = k.small_k_block();
   const int64_t kc_max = std::min<int64_t>(KC, s.K);
   const int64_t mpanels = ceil_div(s.M, k.mr);
   const size_t a_bytes = size_t(mpanels) * k.a_panel_bytes(kc_max);
@@ -192,7 +192,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const ch
   // Few rows (A is one block): no shared B block. Each thread packs all of A's rows for this K block
   // and then takes groups of B panels, packing each panel just before its microkernels use it, so
   // the packed panel never leaves L1 and no thread waits for another's packing.
-  if (!packed && s.M <= (k.small_m > 0 ? k.small_m : k.mc)) return run_blocked_small_m(k, p);
+  if (!packed && s.M <= k.small_rows()) return run_blocked_small_m(k, p);
 
   const int nt = num_threads();
   const BGeometry geo = b_geometry(k, s.K, s.N);

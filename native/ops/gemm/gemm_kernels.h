@@ -46,6 +46,8 @@ struct BlockedKernels {
   // The small-M loop (BlockConfig::small_m / small_kc): up to small_m rows (0: mc), K blocks of
   // small_kc (0: kc).
   int small_m = 0, small_kc = 0;
+  int small_rows() const { return small_m > 0 ? small_m : mc; }
+  int small_k_block() const { return small_kc > 0 ? small_kc : kc; }
 };
 
 // Skinny float kernels: C[0:M, n0:n1] = epilogue(A @ op(B)) with A float32 [M, K] contiguous and B
