@@ -96,8 +96,23 @@ export interface NativeHostPoolStats {
   pooled: boolean;
 }
 
+/** An op graph (native/napi/graph.h): recorded op closures, replayed by one call. */
+export interface NativeGraph {
+  run(async: true): Promise<void>;
+  run(async: false): void;
+  dispose(): void;
+  readonly length: number;
+  readonly names: string[];
+  /** Nanoseconds the last replay took (-1 before the first). */
+  readonly lastRunNs: number;
+}
+
 export interface NativeBinding {
   DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
+  Graph: new () => NativeGraph;
+  /** Routes the ops called until graphEnd() into `graph` (recorded, not run). */
+  graphBegin(graph: NativeGraph): void;
+  graphEnd(): void;
   probe(): NativeProbe;
   memInfo(device: number): { free: number; total: number; inUse: number };
   /** Test hook: provokes a sticky CUDA error on purpose ('trap'). */

@@ -14,6 +14,7 @@ export {
 } from './device';
 export { TensorkernError } from './errors';
 export type { TensorkernErrorCode } from './errors';
+export { OpGraph, recordGraph } from './graph';
 export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
 export { gemm, gemmSync } from './ops/gemm';

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("DeviceBuffer", ctor);
   tk::napi::register_runtime(env, exports);
   tk::napi::register_host_memory(env, exports);
+  tk::napi::register_graph(env, exports);
   tk::napi::register_cast(env, exports);
   tk::napi::register_gemm(env, exports);
   tk::napi::register_bench(env, exports);

@@ -15,6 +15,8 @@ export const {
   setHostCacheLimit,
   trimHostCache,
   TensorkernError,
+  OpGraph,
+  recordGraph,
   cast,
   castSync,
   gemm,

@@ -5,7 +5,7 @@ import { DType } from '../dtype';
 import { captureStack, invalidArg, withArticle, wrapNative } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkDType, checkOptions, shapeStr } from '../validate';
-import { overlaps } from './common';
+import { callSync, overlaps } from './common';
 
 export interface CastOptions {
   /** Write into this tensor (same device and number of elements, dtype = the target dtype). */
@@ -53,10 +53,6 @@ export async function cast(x: Tensor, dtype: DType, opts?: CastOptions): Promise
 /** Synchronous cast, for small tensors. */
 export function castSync(x: Tensor, dtype: DType, opts?: CastOptions): Tensor {
   const p = prepare(x, dtype, opts);
-  try {
-    native.cast(nativeOf(p.x, 'x'), nativeOf(p.out, 'out'), false);
-  } catch (e) {
-    throw wrapNative(e);
-  }
+  callSync(() => native.cast(nativeOf(p.x, 'x'), nativeOf(p.out, 'out'), false));
   return p.out;
 }

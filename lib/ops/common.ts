@@ -1,6 +1,6 @@
 // Shared plumbing for ops: argument checks that several ops need, and the sync / async call wrappers
 // that turn native errors into the public error classes with the caller's stack.
-import { NativeTensor } from '../binding';
+import { NativeGraph, NativeTensor, native } from '../binding';
 import { captureStack, invalidArg, wrapNative } from '../errors';
 import { Tensor, nativeOf } from '../tensor';
 
@@ -51,9 +51,25 @@ export function nativeOptional(t: Tensor | undefined, name: string): NativeTenso
   return t === undefined ? undefined : nativeOf(t, name);
 }
 
+/** The op graph being recorded (lib/graph.ts recordGraph), or null: Sync ops then record instead of running. */
+let recording: NativeGraph | null = null;
+
+/** @internal Sets the graph that Sync ops record into (null: they run). */
+export function setRecording(g: NativeGraph | null): void {
+  recording = g;
+}
+
+/** @internal True while recordGraph records. */
+export function isRecording(): boolean {
+  return recording !== null;
+}
+
 /** Runs an async native call; rejections become public errors with the stack captured at `caller`. */
 export async function callAsync<T>(caller: (...args: never[]) => unknown, fn: () => Promise<T>): Promise<T> {
   const stack = captureStack(caller);
+  if (recording !== null) {
+    throw invalidArg(caller.name || 'op', `the Sync form (${caller.name}Sync) inside recordGraph: an awaited op is not recorded`, `${caller.name}()`, 'value', { described: true });
+  }
   try {
     return await fn();
   } catch (e) {
@@ -61,10 +77,23 @@ export async function callAsync<T>(caller: (...args: never[]) => unknown, fn: ()
   }
 }
 
+/** Runs a sync native call (inside recordGraph: records it), turning failures into public errors. */
 export function callSync<T>(fn: () => T): T {
+  if (recording !== null) return recordCall(recording, fn);
   try {
     return fn();
   } catch (e) {
     throw wrapNative(e);
+  }
+}
+
+function recordCall<T>(g: NativeGraph, fn: () => T): T {
+  try {
+    native.graphBegin(g);
+    return fn();
+  } catch (e) {
+    throw wrapNative(e);
+  } finally {
+    native.graphEnd();
   }
 }

@@ -336,7 +336,15 @@ int default_num_threads() {
   return std::max(1, cpu_topology().physical_cores);
 }
 
-int num_threads() { return pool().desired(); }
+int num_threads() { return t_in_region ? 1 : pool().desired(); }
+
+SerialScope::SerialScope(bool on) : set_(on && !t_in_region) {
+  if (set_) t_in_region = true;
+}
+
+SerialScope::~SerialScope() {
+  if (set_) t_in_region = false;
+}
 
 void set_num_threads(int n) { pool().set_desired(n > 0 ? std::min(n, 4096) : default_num_threads()); }
 

@@ -15,7 +15,7 @@
 
 namespace tk {
 
-// Threads the next region will use (>= 1).
+// Threads the next region will use (>= 1); 1 inside a region or a SerialScope.
 int num_threads();
 // Sets the thread count for later regions; n <= 0 restores the default (TENSORKERN_NUM_THREADS or the
 // number of physical cores available to the process). Safe while regions run: they keep their count.
@@ -37,6 +37,24 @@ class OpScope {
   OpScope(const OpScope&) = delete;
   OpScope& operator=(const OpScope&) = delete;
 };
+
+// While alive (and `on`), regions started on this thread run inline on it: ops whose work is too
+// small to repay waking the pool's threads (a few microseconds) open one, so that a tiny op never
+// gets slower with more threads.
+class SerialScope {
+ public:
+  explicit SerialScope(bool on);
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool set_ = false;
+};
+
+// Work (floating-point operations, or element visits for memory-bound ops) below which an op runs
+// on one thread.
+constexpr double kSerialWork = double(1 << 18);
 
 Status parallel_run(const std::function<void(int tid, int nthreads)>& fn);
 Status parallel_run(int max_threads, const std::function<void(int tid, int nthreads)>& fn);

@@ -4,8 +4,13 @@
 
 namespace tk::napi {
 
+class Graph;
+
 struct AddonData {
   Napi::FunctionReference device_buffer_ctor;
+  Napi::FunctionReference graph_ctor;
+  // The op graph run_op records into instead of running (graph.h), or null.
+  Graph* recording = nullptr;
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

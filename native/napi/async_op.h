@@ -1,4 +1,5 @@
-// The one way ops run: run_op(info, async, keep, work).
+// The one way ops run: run_op(info, async, keep, work). While an op graph is recording (graph.h),
+// the work is stored in the graph instead of run.
 //   async = true:  `work` runs on the libuv thread pool, the call returns a Promise that resolves to
 //                  undefined or rejects with the Status's error. Execute() never touches napi.
 //   async = false: `work` runs on the calling thread; failure throws.
@@ -13,6 +14,7 @@
 #include "../core/status.h"
 #include "../core/thread_pool.h"
 #include "errors.h"
+#include "graph.h"
 #include "tensor_arg.h"
 
 namespace tk::napi {
@@ -63,6 +65,11 @@ class OpWorker final : public Napi::AsyncWorker {
 
 template <class Work>
 Napi::Value run_op(Napi::Env env, const char* name, bool async, KeepAlive keep, Work work) {
+  if (Graph* g = Graph::recording(env)) {
+    if (async) throw_status(env, InvalidArgument("Expected the Sync form of an op inside recordGraph (an awaited op is not recorded)"));
+    g->add(env, name, std::move(keep), std::move(work));
+    return env.Undefined();
+  }
   if (!async) {
     OpScope op;
     Status s = guarded([&] { return work(); });

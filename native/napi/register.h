@@ -6,6 +6,7 @@ namespace tk::napi {
 
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_host_memory(Napi::Env env, Napi::Object exports);
+void register_graph(Napi::Env env, Napi::Object exports);
 void register_cast(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);

@@ -29,6 +29,8 @@ class KeepAlive {
   // Bytes of host tensors the op reads or writes (how large its work is, roughly).
   void add_host_bytes(size_t n) { host_bytes_ += n; }
   size_t host_bytes() const { return host_bytes_; }
+  // The typed arrays held (an op graph checks their buffers before each replay).
+  const std::vector<Napi::ObjectReference>& arrays() const { return refs_; }
 
  private:
   std::vector<HostPin> pins_;

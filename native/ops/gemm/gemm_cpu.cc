@@ -473,6 +473,7 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
 }  // namespace
 
 Status gemm_cpu(const GemmParams& p, const GemmShape& s) {
+  SerialScope serial(2.0 * double(s.batch) * double(s.M) * double(s.N) * double(s.K) < kSerialWork);
   if (p.a.dtype == DType::kInt8) return gemm_int8(p, s);
   return gemm_float(p, s);
 }
