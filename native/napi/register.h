@@ -7,6 +7,7 @@ namespace tk::napi {
 void register_runtime(Napi::Env env, Napi::Object exports);
 void register_host_memory(Napi::Env env, Napi::Object exports);
 void register_cast(Napi::Env env, Napi::Object exports);
+void register_block(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);
 void register_spmm(Napi::Env env, Napi::Object exports);
