@@ -107,6 +107,9 @@ export interface NativeGraph {
   readonly lastRunNs: number;
 }
 
+/** What an op with an `async` flag returns: a Promise when async, else nothing (failures throw). */
+export type AsyncResult<A extends boolean> = A extends true ? Promise<void> : void;
+
 export interface NativeBinding {
   DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
   Graph: new () => NativeGraph;
@@ -214,6 +217,19 @@ export interface NativeBinding {
   gpuAttentionTime(which: string, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number, warmup: number, runs: number): number[];
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
+  /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
+  rmsNorm<A extends boolean>(x: NativeTensor, weight: NativeTensor, out: NativeTensor, eps: number, async: A): AsyncResult<A>;
+  rope<A extends boolean>(x: NativeTensor, positions: NativeTensor | undefined, start: number, theta: number, half: boolean, out: NativeTensor,
+    async: A): AsyncResult<A>;
+  silu<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  swiglu<A extends boolean>(gate: NativeTensor, up: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  add<A extends boolean>(a: NativeTensor, b: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  softmax<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  embedding<A extends boolean>(table: NativeTensor, ids: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  argmax<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
+  topk<A extends boolean>(x: NativeTensor, k: number, values: NativeTensor, indices: NativeTensor, async: A): AsyncResult<A>;
+  kvAppend<A extends boolean>(cache: NativeTensor, x: NativeTensor, position: NativeTensor | undefined, start: number, seqDim: number,
+    async: A): AsyncResult<A>;
   /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */
   w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
     outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,

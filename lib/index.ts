@@ -17,6 +17,38 @@ export type { TensorkernErrorCode } from './errors';
 export { OpGraph, recordGraph } from './graph';
 export { cast, castSync } from './ops/cast';
 export type { CastOptions } from './ops/cast';
+export {
+  rmsNorm,
+  rmsNormSync,
+  rope,
+  ropeSync,
+  silu,
+  siluSync,
+  swiglu,
+  swigluSync,
+  add,
+  addSync,
+  softmax,
+  softmaxSync,
+  embedding,
+  embeddingSync,
+  argmax,
+  argmaxSync,
+  topk,
+  topkSync,
+  kvAppend,
+  kvAppendSync,
+} from './ops/block';
+export type {
+  RmsNormOptions,
+  RopeOptions,
+  OutOptions,
+  EmbeddingOptions,
+  ArgmaxOptions,
+  TopkOptions,
+  TopkResult,
+  KvAppendOptions,
+} from './ops/block';
 export { gemm, gemmSync } from './ops/gemm';
 export type { GemmOptions } from './ops/gemm';
 export { PackedWeights, packWeights, packWeightsSync } from './ops/packed-weights';

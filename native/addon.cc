@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tk::napi::register_host_memory(env, exports);
   tk::napi::register_graph(env, exports);
   tk::napi::register_cast(env, exports);
+  tk::napi::register_block(env, exports);
   tk::napi::register_gemm(env, exports);
   tk::napi::register_bench(env, exports);
   tk::napi::register_spmm(env, exports);

@@ -8,6 +8,7 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_host_memory(Napi::Env env, Napi::Object exports);
 void register_graph(Napi::Env env, Napi::Object exports);
 void register_cast(Napi::Env env, Napi::Object exports);
+void register_block(Napi::Env env, Napi::Object exports);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);
 void register_spmm(Napi::Env env, Napi::Object exports);
