@@ -1,4 +1,5 @@
 // `tensorkern bench [gemm|w4a4|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
+// `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention.
 import * as fs from 'fs';
@@ -40,7 +41,58 @@ function parse(args: string[]): BenchArgs {
   return r;
 }
 
+const LLAMA_USAGE = 'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
+
+async function runLlama(argv: string[]): Promise<number> {
+  const { benchLlama } = require('../../bench/llama') as typeof import('../../bench/llama'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const o = { model: 'stories260K', promptIds: [1], steps: 64, weights: 'f32' as 'f32' | 'bf16', runs: 3, modes: ['graph', 'graph-async', 'ops'] as ('graph' | 'graph-async' | 'ops')[], c: true };
+  let json: string | undefined;
+  const ints = (flag: string, v: string, min: number) => {
+    const xs = v.split(',').map(Number);
+    if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`${flag} takes integers >= ${min} (comma-separated), got "${v}"`);
+    return xs;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value (usage: ${LLAMA_USAGE})`);
+      return v;
+    };
+    if (a === '--model') o.model = val();
+    else if (a === '--prompt-ids') o.promptIds = ints(a, val(), 0);
+    else if (a === '--steps') o.steps = ints(a, val(), 2)[0];
+    else if (a === '--runs') o.runs = ints(a, val(), 1)[0];
+    else if (a === '--threads') setNumThreads(ints(a, val(), 1)[0]);
+    else if (a === '--weights') {
+      const w = val();
+      if (w === 'int8' || w === 'int4') throw new Error(`--weights ${w}: not yet; the decode graph takes f32 or bf16 projection weights`);
+      if (w !== 'f32' && w !== 'bf16') throw new Error(`--weights takes f32 or bf16, got "${w}"`);
+      o.weights = w;
+    } else if (a === '--modes') {
+      const ms = val().split(',');
+      const bad = ms.find((m) => !['graph', 'graph-async', 'ops'].includes(m));
+      if (bad !== undefined || ms.length === 0) throw new Error(`--modes takes graph, graph-async and ops (comma-separated), got "${bad}"`);
+      o.modes = ms as typeof o.modes;
+    } else if (a === '--no-c') o.c = false;
+    else if (a === '--json') json = val();
+    else throw new Error(`unknown bench llama argument "${a}" (usage: ${LLAMA_USAGE})`);
+  }
+  const { machineInfo } = require('../../bench/harness') as typeof import('../../bench/harness'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const machine = machineInfo();
+  const log = (s: string) => process.stdout.write(s + '\n');
+  log(`tensorkern ${machine.tensorkern} bench llama on cpu: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
+  const report = await benchLlama({ ...o, log });
+  if (json) {
+    fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
+    fs.writeFileSync(json, JSON.stringify({ machine, llama: report }, null, 2) + '\n');
+    log(`wrote ${json}`);
+  }
+  return 0;
+}
+
 export async function runBench(argv: string[]): Promise<number> {
+  if (argv[0] === 'llama') return runLlama(argv.slice(1));
   const args = parse(argv);
   const device = resolveDevice(args.device, '--device');
   // Loaded here so `tensorkern info` does not pay for the bench modules.

@@ -1,0 +1,167 @@
+// `tensorkern bench llama --model FILE|stories260K|random:110M [--prompt-ids 1,2,3] [--steps N]
+//  [--weights f32|bf16] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]`
+//
+// Loads a llama2.c checkpoint, prefills the prompt (default: token 1) and greedily decodes N tokens
+// (default 64) on tensorkern, and prints prefill and decode tokens per second. Beside it, interleaved
+// run by run: the hand-written C forward pass (native/bench/llama_run.c, compiled here with
+// `cc -O3 -march=native`, one thread) on the same checkpoint, which must generate the same tokens.
+// For a model whose weights do not fit in cache, the decode rate is compared with the memory-bandwidth
+// bound: measured read bandwidth / weight bytes per token.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { getNumThreads } from '../lib';
+import { PACKAGE_ROOT } from '../lib/root';
+import { memReadBandwidth } from './gemm';
+import { median } from './harness';
+import { Checkpoint, SHAPE_110M, parseCheckpoint, randomCheckpoint, readCheckpoint } from './llama/checkpoint';
+import { LlamaModel, StepMode, WeightType, generate } from './llama/model';
+import { STORIES_PATH } from './stories';
+
+export interface LlamaBenchOptions {
+  model: string;
+  promptIds: number[];
+  steps: number;
+  weights: WeightType;
+  runs: number;
+  modes: StepMode[];
+  c: boolean;
+  log: (s: string) => void;
+}
+
+export interface LlamaRun {
+  mode: StepMode | 'c';
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+export interface LlamaBenchReport {
+  model: string;
+  config: Checkpoint['config'];
+  weights: WeightType;
+  threads: number;
+  promptIds: number[];
+  steps: number;
+  opsPerStep: number;
+  generated: number[];
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  /** Medians per mode over the runs (tensorkern modes and 'c'), and every run. */
+  medians: LlamaRun[];
+  runs: LlamaRun[];
+  c: { available: boolean; why?: string; compiler?: string; generated?: number[]; sameTokens?: boolean; decodeRatio?: number };
+  bandwidth?: { readGBps: number; weightBytesPerToken: number; boundTokensPerSecond: number; fraction: number };
+}
+
+/** The C baseline built into a temp folder; null (with why) when no C compiler runs. */
+function buildC(log: (s: string) => void): { exe: string; compiler: string } | { why: string } {
+  const src = path.join(PACKAGE_ROOT, 'native', 'bench', 'llama_run.c');
+  if (!fs.existsSync(src)) return { why: `${src} is missing` };
+  const exe = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-llama-')), 'llama_run');
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter((x): x is string => !!x)) {
+    try {
+      execFileSync(cc, ['-O3', '-march=native', '-o', exe, src, '-lm'], { stdio: 'pipe' });
+      const version = execFileSync(cc, ['--version'], { encoding: 'utf8' }).split('\n')[0];
+      log(`baseline C: ${version}, -O3 -march=native, 1 thread (native/bench/llama_run.c)`);
+      return { exe, compiler: `${version} -O3 -march=native` };
+    } catch {
+      /* try the next compiler */
+    }
+  }
+  return { why: 'no C compiler (cc, gcc, clang) could build native/bench/llama_run.c' };
+}
+
+function runC(exe: string, file: string, o: LlamaBenchOptions): { generated: number[]; run: LlamaRun } {
+  const out = execFileSync(exe, [file, String(o.steps), o.promptIds.join(',')], { encoding: 'utf8' });
+  const line = (k: string) => out.split('\n').find((l) => l.startsWith(k + ' '))?.slice(k.length + 1) ?? '';
+  return {
+    generated: line('generated').split(' ').filter(Boolean).map(Number),
+    run: { mode: 'c', prefillTokensPerSecond: Number(line('prefill_tok_s')), decodeTokensPerSecond: Number(line('decode_tok_s')) },
+  };
+}
+
+function loadModel(spec: string): { ckpt: Checkpoint; file?: string; tmp?: string } {
+  if (spec === 'stories260K') return { ckpt: readCheckpoint(STORIES_PATH), file: STORIES_PATH };
+  if (spec.startsWith('random:')) {
+    if (spec !== 'random:110M') throw new Error(`--model ${spec}: the random shape known is random:110M`);
+    const bytes = randomCheckpoint(SHAPE_110M);
+    const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-llama-')), 'random110M.bin');
+    fs.writeFileSync(tmp, bytes); // for the C baseline
+    return { ckpt: parseCheckpoint(bytes, spec), file: tmp, tmp };
+  }
+  return { ckpt: readCheckpoint(spec), file: spec };
+}
+
+export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport> {
+  const { ckpt, file, tmp } = loadModel(o.model);
+  const c = ckpt.config;
+  const bad = o.promptIds.find((t) => !(Number.isInteger(t) && t >= 0 && t < c.vocab));
+  if (bad !== undefined) throw new Error(`--prompt-ids: ${bad} is not a token id of this model (0..${c.vocab - 1})`);
+  if (o.promptIds.length + o.steps > c.seqLen) throw new Error(`--prompt-ids and --steps: ${o.promptIds.length} + ${o.steps} tokens exceed the model's ${c.seqLen}`);
+  const threads = getNumThreads();
+  o.log(`model ${o.model}: dim ${c.dim}, ${c.layers} layers, ${c.heads} heads (${c.kvHeads} KV), hidden ${c.hidden}, vocab ${c.vocab}; ${o.weights} weights, ${threads} threads`);
+  const m = new LlamaModel(ckpt, { weights: o.weights });
+  o.log(`one decode step: ${m.opsPerStep} ops recorded as one graph, ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB of weights`);
+  const cb = o.c ? buildC(o.log) : { why: 'not requested (--no-c)' };
+  const report: LlamaBenchReport = {
+    model: o.model, config: c, weights: o.weights, threads, promptIds: o.promptIds, steps: o.steps, opsPerStep: m.opsPerStep,
+    generated: [], prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, medians: [], runs: [], c: { available: 'exe' in cb },
+  };
+  if ('why' in cb) report.c.why = cb.why;
+  else report.c.compiler = cb.compiler;
+  await generate(m, o.promptIds, Math.min(o.steps, 8)); // warm-up: caches, pools, page faults
+  for (let r = 0; r < o.runs; r++) {
+    for (const mode of o.modes) {
+      const g = await generate(m, o.promptIds, o.steps, {
+        mode,
+        onToken: (_t, i) => {
+          if (i % 16 === 15 || i === o.steps - 1) process.stderr.write(`\r\x1b[K[run ${r + 1}/${o.runs}] ${mode}: ${i + 1}/${o.steps} tokens`);
+        },
+      });
+      process.stderr.write('\r\x1b[K');
+      if (report.generated.length === 0) report.generated = g.generated;
+      else if (g.generated.join() !== report.generated.join()) throw new Error(`${mode} generated other tokens than the first run: ${g.generated.slice(0, 16).join(' ')} ...`);
+      report.runs.push({
+        mode,
+        prefillTokensPerSecond: o.promptIds.length / (g.prefillMs / 1e3),
+        decodeTokensPerSecond: (g.generated.length - 1) / (g.decodeMs / 1e3),
+      });
+    }
+    if ('exe' in cb && file) {
+      const x = runC(cb.exe, file, o);
+      report.runs.push(x.run);
+      report.c.generated = x.generated;
+    }
+  }
+  m.dispose();
+  if ('exe' in cb) fs.rmSync(path.dirname(cb.exe), { recursive: true, force: true });
+  const modes: (StepMode | 'c')[] = [...o.modes, ...(report.c.available ? ['c' as const] : [])];
+  report.medians = modes.map((mode) => {
+    const rs = report.runs.filter((x) => x.mode === mode);
+    return { mode, prefillTokensPerSecond: median(rs.map((x) => x.prefillTokensPerSecond)), decodeTokensPerSecond: median(rs.map((x) => x.decodeTokensPerSecond)) };
+  });
+  const main = report.medians[0];
+  report.prefillTokensPerSecond = main.prefillTokensPerSecond;
+  report.decodeTokensPerSecond = main.decodeTokensPerSecond;
+  for (const x of report.medians) {
+    o.log(`${x.mode.padEnd(12)} prefill ${x.prefillTokensPerSecond.toFixed(1).padStart(9)} tok/s   decode ${x.decodeTokensPerSecond.toFixed(1).padStart(9)} tok/s`);
+  }
+  const cMed = report.medians.find((x) => x.mode === 'c');
+  if (cMed) {
+    report.c.sameTokens = report.c.generated?.join() === report.generated.join();
+    report.c.decodeRatio = main.decodeTokensPerSecond / cMed.decodeTokensPerSecond;
+    o.log(`decode: tensorkern (${main.mode}) / C = ${report.c.decodeRatio.toFixed(2)}x; same ${report.generated.length} tokens as C: ${report.c.sameTokens ? 'yes' : 'NO'}`);
+  } else {
+    o.log(`baseline C: skipped (${report.c.why})`);
+  }
+  if (m.weightBytesPerToken > 64 << 20) {
+    const readGBps = memReadBandwidth();
+    const bound = (readGBps * 1e9) / m.weightBytesPerToken;
+    report.bandwidth = { readGBps, weightBytesPerToken: m.weightBytesPerToken, boundTokensPerSecond: bound, fraction: main.decodeTokensPerSecond / bound };
+    o.log(`memory bound: ${readGBps.toFixed(1)} GB/s / ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB per token = ${bound.toFixed(1)} tok/s; decode at ${(100 * report.bandwidth.fraction).toFixed(0)}% of it`);
+  }
+  o.log(`generated: ${report.generated.slice(0, 24).join(' ')}${report.generated.length > 24 ? ' ...' : ''}`);
+  if (tmp) fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+  return report;
+}
