@@ -52,7 +52,13 @@ export interface AttentionOptions {
   kvLengths?: Int32Array | BigInt64Array | readonly (number | bigint)[] | Tensor;
   /** Caps the scaled scores smoothly: softcap * tanh(s / softcap) (applied before the mask). 0 = off (the default). */
   softcap?: number;
-  /** 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. */
+  /**
+   * 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. Left out, the
+   * shapes are read as 'bhsd', except when they are valid read both ways and 'bhsd' would give
+   * Sq != Sk (Sk then divides Sq): that is an error asking for the layout, since [B, S, H, D] data
+   * with GQA / MQA heads (q [B, S, Hq, D], k [B, S, Hkv, D]) has exactly those shapes. Shapes that
+   * fit both readings with Sq == Sk under 'bhsd' (equal q and k shapes, 'bhsd' GQA) stay 'bhsd'.
+   */
   layout?: 'bhsd' | 'bshd';
   /**
    * Debugging small shapes (ONNX's qk_matmul_output): also write the materialized score matrix, float32
@@ -155,7 +161,20 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
   }
   if (Hkv < 1 || Hq % Hkv !== 0) {
-    throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})`, 'value', { described: true });
+    // The shapes read the other way round are valid: the data is most likely in the other layout.
+    const hint = K.shape[sd] >= 1 && Q.shape[sd] % K.shape[sd] === 0
+      ? bshd ? `; q and k look like [B, H, S, D] data: pass layout: 'bhsd' (or leave it out)` : `; q and k look like [B, S, H, D] data: pass layout: 'bshd'`
+      : '';
+    throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})${hint}`, 'value', { described: true });
+  }
+  // Without a layout, shapes that are valid read both ways and give Sq != Sk under 'bhsd' (then Sk
+  // divides Sq) are far more often [B, S, H, D] data with GQA / MQA heads (q [B, S, Hq, D], k
+  // [B, S, Hkv, D]) than [B, H, S, D] with more queries than keys: refuse to guess. Equal shapes and
+  // 'bhsd' self-attention (Sq == Sk) stay 'bhsd'. An empty q gives the same (empty) result either way.
+  if (o.layout === undefined && Sq !== Sk && Sk >= 1 && Sq % Sk === 0 && Q.shape[0] * Hq * Sq !== 0) {
+    throw invalidArg('options.layout',
+      `'bhsd' or 'bshd' given explicitly: q ${shapeStr(Q.shape)} and k ${shapeStr(K.shape)} fit both (Hq=${Hq}, Sq=${Sq}, Hkv=${Hkv}, Sk=${Sk} under 'bhsd'; ` +
+      `Sq=${Hq}, Hq=${Sq}, Sk=${Hkv}, Hkv=${Sk} under 'bshd')`, undefined, 'value');
   }
 
   const device = o.device === undefined ? Q.device : resolveDevice(o.device, 'options.device');
