@@ -1,7 +1,7 @@
 // Bad input: each public function rejects it with the right class, code and a message that names the
 // argument, what was expected and what was received (DESIGN.md §6). The native side re-checks: the
 // binding called directly with garbage throws, never crashes.
-import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
+import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, packWeightsSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
 import { native } from '../lib/binding';
 import { wrapNative } from '../lib/errors';
 import { gpuSkipReason } from './helpers/backends';
@@ -178,6 +178,31 @@ describe('gemm', () => {
     expectError(() => gemmSync(f([2, 3]), f([5, 4]), { transB: true }), RangeError, 'ERR_INVALID_ARG_VALUE',
       'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 4x5 (transB)');
     expectError(() => gemmSync(f([3, 2, 3]), f([2, 3, 4])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a batch of 3 (the batch of a) for b but received a batch of 2');
+  });
+
+  test('an nn.Linear weight [N, K] without transB (and the reverse) names the flag', async () => {
+    // x [2, 3] @ w [5, 3] (nn.Linear: out_features 5, in_features 3)
+    await expectReject(() => gemm(f([2, 3]), f([5, 3])), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 5x3 (b looks like an [N, K] nn.Linear weight: pass transB: true)');
+    expectError(() => gemmSync(f([4, 2, 3]), f([4, 5, 3])), RangeError, 'ERR_INVALID_ARG_VALUE', /op\(b\) of 5x3 \(b looks like an \[N, K\] nn\.Linear weight: pass transB: true\)$/);
+    expectError(() => gemmSync(f([2, 3]), f([3, 5]), { transB: true }), RangeError, 'ERR_INVALID_ARG_VALUE',
+      'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 5x3 (transB) (b looks like a [K, N] weight: leave transB out)');
+    const packed = packWeightsSync(f([5, 3]));
+    try {
+      expectError(() => gemmSync(f([2, 3]), packed), RangeError, 'ERR_INVALID_ARG_VALUE',
+        'Expected op(b) with 3 rows (op(a) is 2x3) for b but received op(b) of 5x3 (b was packed from what looks like an [N, K] nn.Linear weight: pack it with transB: true)');
+    } finally {
+      packed.dispose();
+    }
+    // with transB the same weight runs: y = x w^T, checked against float64
+    const x = Tensor.from([1, 2, 3, -1, 0.5, 4], [2, 3]);
+    const w = Tensor.from(Array.from({ length: 15 }, (_, i) => (i % 7) - 3), [5, 3]);
+    const xv = x.toArraySync() as Float32Array, wv = w.toArraySync() as Float32Array;
+    const want = Array.from({ length: 10 }, (_, i) => {
+      const [m, n] = [Math.floor(i / 5), i % 5];
+      return xv[m * 3] * wv[n * 3] + xv[m * 3 + 1] * wv[n * 3 + 1] + xv[m * 3 + 2] * wv[n * 3 + 2];
+    });
+    expect(Array.from(gemmSync(x, w, { transB: true, device: 'cpu' }).toArraySync() as Float32Array)).toEqual(want);
   });
 
   test('mismatched dtypes', () => {

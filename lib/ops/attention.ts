@@ -22,7 +22,7 @@
 //   returnLse: resolve to { out, lse } with lse float32 [B, Hq, Sq] = log sum_j exp(score_ij) over the
 //   visible keys (scores scaled, capped and masked), the quantity a caller needs to merge partials.
 import { NativeTensor, native } from '../binding';
-import { DeviceSpec, resolveDevice } from '../device';
+import { Device, DeviceSpec, resolveDevice } from '../device';
 import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
@@ -47,12 +47,20 @@ export interface AttentionOptions {
   mask?: Tensor;
   /**
    * Valid keys per batch entry ([B] values in [0, Sk]); keys at or beyond are padding. An Int32Array,
-   * BigInt64Array, array of integers, or an int32 / int64 host tensor of shape [B].
+   * BigInt64Array, array of integers, or an int32 / int64 host tensor of shape [B]. With host q, k and
+   * v an int32 host tensor is read in place (no copy): the values it holds when the op runs are the
+   * ones used, and they are range-checked then.
    */
   kvLengths?: Int32Array | BigInt64Array | readonly (number | bigint)[] | Tensor;
   /** Caps the scaled scores smoothly: softcap * tanh(s / softcap) (applied before the mask). 0 = off (the default). */
   softcap?: number;
-  /** 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. */
+  /**
+   * 'bhsd' (default): [B, H, S, D]; 'bshd': [B, S, H, D]. Applies to q, k, v and out. Left out, the
+   * shapes are read as 'bhsd', except when they are valid read both ways and 'bhsd' would give
+   * Sq != Sk (Sk then divides Sq): that is an error asking for the layout, since [B, S, H, D] data
+   * with GQA / MQA heads (q [B, S, Hq, D], k [B, S, Hkv, D]) has exactly those shapes. Shapes that
+   * fit both readings with Sq == Sk under 'bhsd' (equal q and k shapes, 'bhsd' GQA) stay 'bhsd'.
+   */
   layout?: 'bhsd' | 'bshd';
   /**
    * Debugging small shapes (ONNX's qk_matmul_output): also write the materialized score matrix, float32
@@ -95,10 +103,16 @@ interface Prepared {
   temp?: Tensor;
 }
 
-function checkKvLengths(x: unknown, B: number, Sk: number): Int32Array {
+/**
+ * The validated kvLengths: the caller's own int32 host tensor of shape [B] as it is (no copy: the
+ * native side reads its contents at each run and range-checks them there too, so changes made
+ * between calls are seen), else the values copied into an Int32Array.
+ */
+function checkKvLengths(x: unknown, B: number, Sk: number, device: Device): Tensor | Int32Array {
   const name = 'options.kvLengths';
   let vals: ArrayLike<unknown>;
   if (x instanceof Tensor) {
+    checkTensor(x, name);
     if (x.dtype !== 'int32' && x.dtype !== 'int64') throw invalidArg(name, 'an int32 or int64 tensor', `${withArticle(x.dtype)} tensor`, 'type', { described: true });
     if (x.device !== 'cpu') throw invalidArg(name, 'a host (cpu) tensor', `a tensor on ${x.device}`, 'value', { described: true });
     if (x.ndim !== 1) throw invalidArg(name, `a tensor of shape [${B}]`, `shape ${shapeStr(x.shape)}`, 'value', { described: true });
@@ -109,15 +123,16 @@ function checkKvLengths(x: unknown, B: number, Sk: number): Int32Array {
     throw invalidArg(name, 'an Int32Array, a BigInt64Array, an array of integers or an int32 / int64 host tensor', x);
   }
   if (vals.length !== B) throw invalidArg(name, `${B} lengths (one per batch entry)`, `${vals.length} lengths`, 'value', { described: true });
-  const r = new Int32Array(B);
+  const direct = x instanceof Tensor && x.dtype === 'int32' && device === 'cpu';
+  const r = direct ? undefined : new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const v = vals[b];
     if (typeof v !== 'number' && typeof v !== 'bigint') throw invalidArg(`${name}[${b}]`, 'an integer', v);
     const n = typeof v === 'bigint' ? (v >= 0n && v <= BigInt(Sk) ? Number(v) : v) : v;
     if (typeof n === 'bigint' || !Number.isInteger(n) || n < 0 || n > Sk) throw invalidArg(`${name}[${b}]`, `an integer in [0, ${Sk}] (Sk)`, n, 'range');
-    r[b] = n;
+    if (r) r[b] = n;
   }
-  return r;
+  return r ?? (x as Tensor);
 }
 
 /** Throws unless `dst` (the output named `name`) shares no memory with any of `srcs`. */
@@ -155,7 +170,20 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
   }
   if (Hkv < 1 || Hq % Hkv !== 0) {
-    throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})`, 'value', { described: true });
+    // The shapes read the other way round are valid: the data is most likely in the other layout.
+    const hint = K.shape[sd] >= 1 && Q.shape[sd] % K.shape[sd] === 0
+      ? bshd ? `; q and k look like [B, H, S, D] data: pass layout: 'bhsd' (or leave it out)` : `; q and k look like [B, S, H, D] data: pass layout: 'bshd'`
+      : '';
+    throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})${hint}`, 'value', { described: true });
+  }
+  // Without a layout, shapes that are valid read both ways and give Sq != Sk under 'bhsd' (then Sk
+  // divides Sq) are far more often [B, S, H, D] data with GQA / MQA heads (q [B, S, Hq, D], k
+  // [B, S, Hkv, D]) than [B, H, S, D] with more queries than keys: refuse to guess. Equal shapes and
+  // 'bhsd' self-attention (Sq == Sk) stay 'bhsd'. An empty q gives the same (empty) result either way.
+  if (o.layout === undefined && Sq !== Sk && Sk >= 1 && Sq % Sk === 0 && Q.shape[0] * Hq * Sq !== 0) {
+    throw invalidArg('options.layout',
+      `'bhsd' or 'bshd' given explicitly: q ${shapeStr(Q.shape)} and k ${shapeStr(K.shape)} fit both (Hq=${Hq}, Sq=${Sq}, Hkv=${Hkv}, Sk=${Sk} under 'bhsd'; ` +
+      `Sq=${Hq}, Hq=${Sq}, Sk=${Hkv}, Hkv=${Sk} under 'bshd')`, undefined, 'value');
   }
 
   const device = o.device === undefined ? Q.device : resolveDevice(o.device, 'options.device');
@@ -197,7 +225,8 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
         `shape ${shapeStr(mask.shape)}`, 'value', { described: true });
     }
   }
-  const kvl = o.kvLengths === undefined ? undefined : Tensor.from(checkKvLengths(o.kvLengths, B, Sk), [B], { dtype: 'int32', device: Q.device });
+  const lengths = o.kvLengths === undefined ? undefined : checkKvLengths(o.kvLengths, B, Sk, Q.device);
+  const kvl = lengths === undefined || lengths instanceof Tensor ? lengths : Tensor.from(lengths, [B], { dtype: 'int32', device: Q.device });
 
   const outShape = [Q.shape[0], Q.shape[1], Q.shape[2], Dv];
   let out: Tensor;
@@ -207,7 +236,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
       throw invalidArg('options.out', `shape ${shapeStr(outShape)} (that of q${Dv !== D ? ' with head dim Dv' : ''})`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
     }
     if (!FLOAT.includes(out.dtype)) throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
-    checkNoOverlap(out, 'options.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask']]);
+    checkNoOverlap(out, 'options.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [kvl, 'options.kvLengths']]);
   } else {
     out = Tensor.empty(outShape, Q.dtype, device);
   }
@@ -222,7 +251,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     if (Q.device !== 'cpu' || T.device !== 'cpu') {
       throw invalidArg('options.qkOutput', 'CPU tensors (a debugging slow path; copy small problems with tensor.to(\'cpu\'))', `q on ${Q.device} and qkOutput.out on ${T.device}`, 'value', { described: true });
     }
-    checkNoOverlap(T, 'options.qkOutput.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [out, 'options.out']]);
+    checkNoOverlap(T, 'options.qkOutput.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [kvl, 'options.kvLengths'], [out, 'options.out']]);
     const stage = qo.stage ?? 'qk';
     qkStage = QK_STAGES.indexOf(stage);
     if (qkStage < 0) throw invalidArg('options.qkOutput.stage', `one of ${QK_STAGES.map((x) => `'${x}'`).join(', ')}`, stage, typeof stage === 'string' ? 'value' : 'type');

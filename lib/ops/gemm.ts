@@ -81,7 +81,11 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   const [M, K] = dims2(A, transA);
   const [Kb, N] = dims2(B, transB);
   if (Kb !== K) {
-    throw invalidArg('b', `op(b) with ${K} rows (op(a) is ${M}x${K})`, `op(b) of ${Kb}x${N}${transB ? ' (transB)' : ''}`, 'value', { described: true });
+    // b's other dim matches: the transB flag is most likely the mistake.
+    const hint = N !== K ? '' : packed
+      ? transB ? ' (b was packed from a [K, N] weight: pack it without transB)' : ' (b was packed from what looks like an [N, K] nn.Linear weight: pack it with transB: true)'
+      : transB ? ' (b looks like a [K, N] weight: leave transB out)' : ' (b looks like an [N, K] nn.Linear weight: pass transB: true)';
+    throw invalidArg('b', `op(b) with ${K} rows (op(a) is ${M}x${K})`, `op(b) of ${Kb}x${N}${transB ? ' (transB)' : ''}${hint}`, 'value', { described: true });
   }
   const batched = A.ndim === 3 || B.ndim === 3;
   const batch = A.ndim === 3 ? A.shape[0] : B.ndim === 3 ? B.shape[0] : 1;

@@ -52,6 +52,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   check(env, &u);
   const bool async = get_bool(env, info[14], "async");
   AttentionParams p = u.p;
+  // attention() validates again when the work runs: host kvLengths may be the caller's own tensor
+  // (no copy), whose values can change after this call returns, and the kernels index keys with them.
   return run_op(env, "tensorkern:attention", async, std::move(u.keep), [p] { return attention(p); });
 }
 
