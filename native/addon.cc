@@ -14,6 +14,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);  // deleted by node-addon-api when the environment is torn down
   Napi::Function ctor = tk::napi::DeviceBuffer::Init(env);
   data->device_buffer_ctor = Napi::Persistent(ctor);
+  Napi::Array keys = Napi::Array::New(env, 4);
+  const char* names[] = {"dtype", "shape", "data", "buffer"};
+  for (uint32_t i = 0; i < 4; ++i) keys.Set(i, Napi::String::New(env, names[i]));
+  data->tensor_keys = Napi::Persistent(Napi::Object(keys));
   exports.Set("DeviceBuffer", ctor);
   tk::napi::register_runtime(env, exports);
   tk::napi::register_host_memory(env, exports);

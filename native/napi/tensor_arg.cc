@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../core/tensor_check.h"
+#include "addon_data.h"
 #include "errors.h"
 
 namespace tk::napi {
@@ -78,12 +79,13 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
     fail(env, Code::kTypeError, "Expected a tensor descriptor for " + n + " but received " + describe(v));
   }
   Napi::Object o = v.As<Napi::Object>();
+  const Napi::Object keys = addon_data(env).tensor_keys.Value();
   TensorView view;
 
-  int32_t code = get_int(env, o.Get("dtype"), (n + ".dtype").c_str(), 0, kNumDTypes - 1);
+  int32_t code = get_int(env, o.Get(keys.Get(0u)), (n + ".dtype").c_str(), 0, kNumDTypes - 1);
   DType dtype = static_cast<DType>(code);
 
-  Napi::Value shape_v = o.Get("shape");
+  Napi::Value shape_v = o.Get(keys.Get(1u));
   if (!shape_v.IsArray()) fail(env, Code::kTypeError, "Expected an array for " + n + ".shape but received " + describe(shape_v));
   Napi::Array shape = shape_v.As<Napi::Array>();
   // The checks themselves are native/core/tensor_check.cc (no Node-API: the fuzzer runs them too).
@@ -97,8 +99,8 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
   Status s = shape_from_numbers(static_cast<double>(code), dims, ndim, n, &view);
   if (!s.ok()) throw_status(env, s);
 
-  Napi::Value data = o.Get("data");
-  Napi::Value buffer = o.Get("buffer");
+  Napi::Value data = o.Get(keys.Get(2u));
+  Napi::Value buffer = o.Get(keys.Get(3u));
   bool has_data = !data.IsUndefined() && !data.IsNull();
   bool has_buffer = !buffer.IsUndefined() && !buffer.IsNull();
   if (has_data == has_buffer) {

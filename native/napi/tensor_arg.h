@@ -16,23 +16,35 @@
 namespace tk::napi {
 
 // What an op must keep alive until it finishes: references to the JS typed arrays (host memory is
-// the caller's and must not be collected mid-op) and shares of device allocations.
+// the caller's and must not be collected mid-op), pins of pooled host blocks, and shares of device
+// allocations. A sync op finishes inside the binding call, while the arrays are held by the call's
+// own handles and no JavaScript can run to dispose them: it takes no references and no pins (they
+// cost about a microsecond a call). persist() takes them, for work that outlives the call (an async
+// op, an op graph): run_op calls it before handing the work over.
 class KeepAlive {
  public:
-  void hold(Napi::Value v) { refs_.push_back(Napi::Persistent(v.As<Napi::Object>())); }
+  void hold(Napi::Value v) { held_.push_back(v); }
   void hold(std::shared_ptr<Allocation> a) { allocs_.push_back(std::move(a)); }
-  // Pins pooled host memory (a tensor tensorkern allocated): a dispose() meanwhile detaches the
-  // buffer, but its block goes back to the pool only after this op.
-  void pin(void* arraybuffer_data) {
-    if (HostLease* l = pin_host(arraybuffer_data)) pins_.emplace_back(l);
+  // Pooled host memory (a tensor tensorkern allocated): once persisted, a dispose() meanwhile
+  // detaches the buffer, but its block goes back to the pool only after this op.
+  void pin(void* arraybuffer_data) { bases_.push_back(arraybuffer_data); }
+  // Must run while the binding call that unwrapped the arrays is still running.
+  void persist() {
+    for (const Napi::Value& v : held_) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    held_.clear();
+    for (void* b : bases_)
+      if (HostLease* l = pin_host(b)) pins_.emplace_back(l);
+    bases_.clear();
   }
   // Bytes of host tensors the op reads or writes (how large its work is, roughly).
   void add_host_bytes(size_t n) { host_bytes_ += n; }
   size_t host_bytes() const { return host_bytes_; }
-  // The typed arrays held (an op graph checks their buffers before each replay).
+  // The typed arrays held once persisted (an op graph checks their buffers before each replay).
   const std::vector<Napi::ObjectReference>& arrays() const { return refs_; }
 
  private:
+  std::vector<Napi::Value> held_;
+  std::vector<void*> bases_;
   std::vector<HostPin> pins_;
   size_t host_bytes_ = 0;
   std::vector<Napi::ObjectReference> refs_;
