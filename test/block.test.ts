@@ -98,7 +98,7 @@ describe('rope', () => {
       // The same call again after writing new positions into the same tensor: the native run reads them.
       const x2 = make([2, 3, 4, 38], 'float32', 13);
       const next = [1000, 1001, 1002, 9, 9, 9];
-      pos.toArraySync().set(next);
+      (pos.toArraySync() as Int32Array).set(next);
       ropeSync(x2.t, { positions: pos, theta: 500000, style, out: x2.t });
       expectClose(read(x2.t), refRope(x2.v, [2, 3, 4, 38], (b, s) => next[b * 3 + s], 500000, style === 'half'), 1e-5, 2e-4, 'y2');
     });
@@ -252,9 +252,9 @@ describe('argmax, topk', () => {
         const { values, indices } = await topk(x, k);
         for (let r = 0; r < T; r++) {
           const rank = refRanking(raw.subarray(r * N, r * N + N));
-          expect(am.toArraySync()[r]).toBe(rank[0]);
-          expect(Array.from(indices.toArraySync().subarray(r * k, r * k + k))).toEqual(rank.slice(0, k));
-          expect(Array.from(values.toArraySync().subarray(r * k, r * k + k))).toEqual(rank.slice(0, k).map((i) => raw[r * N + i]));
+          expect((am.toArraySync() as Int32Array)[r]).toBe(rank[0]);
+          expect(Array.from((indices.toArraySync() as Int32Array).subarray(r * k, r * k + k))).toEqual(rank.slice(0, k));
+          expect(Array.from((values.toArraySync() as Float32Array).subarray(r * k, r * k + k))).toEqual(rank.slice(0, k).map((i) => raw[r * N + i]));
         }
       });
     }
@@ -262,10 +262,10 @@ describe('argmax, topk', () => {
 
   test('ties go to the lower index; NaN ranks above every number; -Infinity rows; k = N', () => {
     const x = Tensor.from([1, 3, 3, 2, NaN, 0, NaN, 5, -Infinity, -Infinity, -Infinity, -Infinity], [3, 4]);
-    expect(Array.from(argmaxSync(x).toArraySync())).toEqual([1, 0, 0]);
+    expect(Array.from(argmaxSync(x).toArraySync() as Int32Array)).toEqual([1, 0, 0]);
     const { values, indices } = topkSync(x, 4);
-    expect(Array.from(indices.toArraySync())).toEqual([1, 2, 3, 0, 0, 2, 3, 1, 0, 1, 2, 3]);
-    expect(Array.from(values.toArraySync())).toEqual([3, 3, 2, 1, NaN, NaN, 5, 0, -Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(Array.from(indices.toArraySync() as Int32Array)).toEqual([1, 2, 3, 0, 0, 2, 3, 1, 0, 1, 2, 3]);
+    expect(Array.from(values.toArraySync() as Float32Array)).toEqual([3, 3, 2, 1, NaN, NaN, 5, 0, -Infinity, -Infinity, -Infinity, -Infinity]);
   });
 
   test('topk k = 1 of [2, 3, 1000] into given outputs equals argmax', () => {
@@ -274,8 +274,8 @@ describe('argmax, topk', () => {
     const indices = Tensor.zeros([2, 3, 1], { dtype: 'int32' });
     const r = topkSync(x.t, 1, { values, indices });
     expect(r.values).toBe(values);
-    expect(Array.from(indices.toArraySync())).toEqual(Array.from(argmaxSync(x.t).toArraySync()));
-    for (let i = 0; i < 6; i++) expect(values.toArraySync()[i]).toBe(Math.max(...x.v.subarray(i * 1000, i * 1000 + 1000)));
+    expect(Array.from(indices.toArraySync() as Int32Array)).toEqual(Array.from(argmaxSync(x.t).toArraySync() as Int32Array));
+    for (let i = 0; i < 6; i++) expect((values.toArraySync() as Float32Array)[i]).toBe(Math.max(...x.v.subarray(i * 1000, i * 1000 + 1000)));
   });
 });
 
