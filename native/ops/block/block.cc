@@ -184,6 +184,9 @@ Status read_indices(const BlockParams& p, const BlockDims& d, std::vector<int32_
       return Status::Ok();
     }
     case BlockOp::kKvAppend: {
+      if (d.S > d.H) {
+        return OutOfRange("Expected at most " + std::to_string(d.H) + " rows (the cache length) in x but received " + std::to_string(d.S));
+      }
       v->resize(size_t(d.B));
       for (int64_t b = 0; b < d.B; ++b) {
         const int64_t pos = src ? src[p.idx.shape[0] == 1 ? 0 : b] : p.start;

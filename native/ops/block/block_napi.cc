@@ -6,6 +6,7 @@
 // `start` is used).
 #include <climits>
 
+#include "../../core/tensor_check.h"
 #include "../../napi/async_op.h"
 #include "../../napi/register.h"
 #include "block.h"
@@ -29,7 +30,7 @@ Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
   p.b = unwrap_tensor(env, info[1], "weight", &keep);
   p.out = unwrap_tensor(env, info[2], "out", &keep);
   const double eps = get_number(env, info[3], "eps");
-  if (!(eps >= 0.0) || eps > 3.4e38) throw_status(env, OutOfRange("Expected a finite eps >= 0"));
+  if (!(eps >= 0.0) || eps > 3.4e38) throw_status(env, OutOfRange("Expected a finite eps >= 0 but received " + describe_number(eps)));
   p.eps = static_cast<float>(eps);
   return run(env, p, std::move(keep), info[4]);
 }
@@ -43,7 +44,7 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   p.idx = unwrap_optional_tensor(env, info[1], "positions", &keep);
   p.start = get_int(env, info[2], "positions", 0, INT32_MAX);
   const double theta = get_number(env, info[3], "theta");
-  if (!(theta > 0.0) || theta > 3.4e38) throw_status(env, OutOfRange("Expected a finite theta > 0"));
+  if (!(theta > 0.0) || theta > 3.4e38) throw_status(env, OutOfRange("Expected a finite theta > 0 but received " + describe_number(theta)));
   p.theta = static_cast<float>(theta);
   p.rope_half = get_bool(env, info[4], "half");
   p.out = unwrap_tensor(env, info[5], "out", &keep);
