@@ -1,7 +1,9 @@
 // A llama2.c model decoded on tensorkern (bench/llama: the decode step recorded as one op graph)
 // against a float64 forward pass of the real stories260K checkpoint, and greedy decoding that does
 // not depend on the thread count or on how the step is run (graph, awaited graph, op by op).
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import { bfloat16BitsToFloat32, float32ToBFloat16Bits, getNumThreads, setNumThreads } from '../lib';
 import { parseCheckpoint, randomCheckpoint, readCheckpoint } from '../bench/llama/checkpoint';
 import { LlamaModel, generate } from '../bench/llama/model';
@@ -63,6 +65,15 @@ describe('llama decode on tensorkern', () => {
     const ref = refLlamaLogits(ck, seq);
     const refNext = ref.slice(prompt.length - 1).map((l) => l.indexOf(Math.max(...l)));
     expect(runs[0]).toEqual(refNext);
+  });
+
+  storiesTest('examples/llama2.js generates what the bench model generates', async () => {
+    const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'llama2.js'), STORIES_PATH, '24'], { encoding: 'utf8' });
+    const ids = out.split('\n')[0].split(' ').map(Number);
+    const m = new LlamaModel(readCheckpoint(STORIES_PATH));
+    expect(ids).toEqual((await generate(m, [1], 24)).generated);
+    m.dispose();
+    expect(out).toMatch(/24 tokens in .* tok\/s/);
   });
 
   test('a random checkpoint of another shape (GQA 6 / 2 heads, an unshared classifier) matches float64', () => {
