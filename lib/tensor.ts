@@ -86,8 +86,8 @@ export class Tensor {
   /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back. */
   private readonly [POOLED]: boolean;
 
-  /** @internal Use Tensor.from / Tensor.zeros. */
-  constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false) {
+  /** Use Tensor.from / Tensor.zeros. */
+  private constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
