@@ -6,7 +6,7 @@ import { inspect } from 'util';
 import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
 import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
-import { captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
+import { TensorkernError, captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
 import { allocHostStorage, releaseHostStorage } from './host-memory';
 import { toHalfBits } from './half';
 import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
@@ -16,6 +16,7 @@ const NATIVE = Symbol('tensorkern.native');
 const MAX_TYPED_ARRAY_LENGTH: number = bufferConstants.MAX_LENGTH;
 const CREATE = Symbol('tensorkern.create');
 const POOLED = Symbol('tensorkern.pooled');
+const PARENT = Symbol('tensorkern.parent');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
 export interface TensorOptions {
@@ -83,16 +84,19 @@ export class Tensor {
   readonly shape: readonly number[];
   readonly device: Device;
   private [NATIVE]: NativeTensor | null;
-  /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back. */
+  /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back unless this is a view. */
   private readonly [POOLED]: boolean;
+  /** For a view (narrow / slice, and reshapes of one): the tensor whose storage it shares, which owns it. */
+  private readonly [PARENT]: Tensor | null;
 
   /** Use Tensor.from / Tensor.zeros. */
-  private constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false) {
+  private constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false, parent: Tensor | null = null) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
     this.device = device;
     this[POOLED] = pooled;
+    this[PARENT] = parent;
     this[NATIVE] = ArrayBuffer.isView(storage)
       ? { dtype: DTYPES[dtype].code, shape, data: storage }
       : { dtype: DTYPES[dtype].code, shape, buffer: storage };
@@ -229,7 +233,7 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    return isReleased(this[NATIVE], this[POOLED]);
+    return isReleased(this[NATIVE], this[POOLED], this[PARENT]);
   }
 
   /**
@@ -289,7 +293,50 @@ export class Tensor {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
     }
     const n = nativeOf(this, 'this');
-    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!, this[POOLED]);
+    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!, this[POOLED], this[PARENT]);
+  }
+
+  /**
+   * A view of rows [start, start + length) of a host tensor's first dimension: shape [length,
+   * ...rest], sharing this tensor's storage (no copy), so writes through either show in both, and an
+   * op's `out` can be a view (e.g. one position of a KV cache). int4 needs whole bytes per row (rank
+   * 2 or more). A view does not own the storage: disposing it only drops the view, while disposing
+   * this tensor (which owns pooled storage) releases it, and the view then reads as disposed. Device
+   * tensors: not supported yet (ERR_TK_UNSUPPORTED).
+   */
+  narrow(start: number, length: number): Tensor {
+    const rows = this.viewRows('narrow');
+    checkRow(start, 'start', 0, rows);
+    checkRow(length, 'length', 0, rows - start, ` (rows from ${start} to the end of dim 0, ${rows})`);
+    return this.rowView(start, length);
+  }
+
+  /** narrow(start, end - start): rows [start, end) of the first dimension (end defaults to its size; no negative indices). */
+  slice(start: number, end?: number): Tensor {
+    const rows = this.viewRows('slice');
+    checkRow(start, 'start', 0, rows);
+    const e = end === undefined ? rows : end;
+    checkRow(e, 'end', start, rows, ` (start to the size of dim 0)`);
+    return this.rowView(start, e - start);
+  }
+
+  /** The size of dim 0 of a tensor `method` can take a view of. */
+  private viewRows(method: string): number {
+    const n = nativeOf(this, 'this');
+    if (!n.data) {
+      throw new TensorkernError('ERR_TK_UNSUPPORTED', `${method}() of a tensor on ${this.device}: views of device tensors are not supported yet (copy it with tensor.to('cpu'))`);
+    }
+    if (this.ndim === 0) throw invalidArg('this', `a tensor with at least one dimension for ${method}()`, 'shape []', 'value', { described: true });
+    if (this.dtype === 'int4' && numelOf(this.shape.slice(1)) % 2 !== 0) {
+      throw invalidArg('this', `rows of whole bytes for ${method}() of an int4 tensor (an even number of elements per row)`, `shape ${shapeStr(this.shape)}`, 'value', { described: true });
+    }
+    return this.shape[0];
+  }
+
+  private rowView(start: number, length: number): Tensor {
+    const rowLen = storageLength(this.dtype, numelOf(this.shape.slice(1)));
+    const data = (this[NATIVE]!.data as TypedArray).subarray(start * rowLen, (start + length) * rowLen) as TypedArray;
+    return new Tensor(CREATE, this.dtype, [length, ...this.shape.slice(1)], this.device, data, this[POOLED], this[PARENT] ?? this);
   }
 
   /**
@@ -299,13 +346,17 @@ export class Tensor {
    * detached, so arrays taken from it with toArray() read as empty from then on (copy what you keep).
    * A tensor over your own array (Tensor.from) only drops its reference: the array stays yours.
    * Later use of the tensor throws ERR_TK_DISPOSED. Tensors made by reshape() share storage:
-   * disposing one disposes the storage of all of them.
+   * disposing one disposes the storage of all of them. Views (narrow(), slice(), and reshapes of a
+   * view) do not own their storage: disposing one drops only that view, and a view reads as disposed
+   * once the tensor it was taken from is.
    */
   dispose(): void {
     const n = this[NATIVE];
     if (n === null) return;
-    n.buffer?.release();
-    if (this[POOLED] && n.data) releaseHostStorage(n.data as TypedArray);
+    if (this[PARENT] === null) {
+      n.buffer?.release();
+      if (this[POOLED] && n.data) releaseHostStorage(n.data as TypedArray);
+    }
     this[NATIVE] = null;
   }
 
@@ -322,17 +373,27 @@ export class Tensor {
   }
 }
 
+/** Throws unless `v` is an integer in [lo, hi] (a row index or count of narrow / slice). */
+function checkRow(v: unknown, name: string, lo: number, hi: number, why = ' (the size of dim 0)'): asserts v is number {
+  if (typeof v !== 'number') throw invalidArg(name, 'an integer', v);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw invalidArg(name, `an integer in [${lo}, ${hi}]${why}`, v, 'range');
+}
+
 /** @internal The native descriptor of a live tensor; ERR_TK_DISPOSED otherwise. */
 export function nativeOf(t: Tensor, name: string): NativeTensor {
-  const x = t as unknown as { [NATIVE]: NativeTensor | null; [POOLED]: boolean };
+  const x = t as unknown as { [NATIVE]: NativeTensor | null; [POOLED]: boolean; [PARENT]: Tensor | null };
   const n = x[NATIVE];
-  if (isReleased(n, x[POOLED])) throw disposedError(name);
+  if (isReleased(n, x[POOLED], x[PARENT])) throw disposedError(name);
   return n!;
 }
 
-/** Disposed, or its storage released through another tensor over it (reshape): a released device buffer, a detached pooled buffer. */
-function isReleased(n: NativeTensor | null, pooled: boolean): boolean {
+/**
+ * Disposed, or its storage released through another tensor over it (reshape): a released device
+ * buffer, a detached pooled buffer; for a view, also its parent disposed.
+ */
+function isReleased(n: NativeTensor | null, pooled: boolean, parent: Tensor | null): boolean {
   if (n === null) return true;
+  if (parent !== null && parent.disposed) return true;
   if (n.buffer !== undefined) return n.buffer.released;
   return pooled && n.data!.buffer.byteLength === 0; // pooled buffers are 64 KiB and up: empty = detached
 }
