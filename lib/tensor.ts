@@ -5,7 +5,7 @@ import { constants as bufferConstants } from 'buffer';
 import { inspect } from 'util';
 import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
-import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
+import { ArrayOf, DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
 import { TensorkernError, captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
 import { allocHostStorage, releaseHostStorage } from './host-memory';
 import { toHalfBits } from './half';
@@ -19,8 +19,8 @@ const POOLED = Symbol('tensorkern.pooled');
 const PARENT = Symbol('tensorkern.parent');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
-export interface TensorOptions {
-  dtype?: DType;
+export interface TensorOptions<D extends DType = DType> {
+  dtype?: D;
   /** 'cpu' (default: wraps the array, no copy), 'cuda', 'cuda:N' or 'auto' (the default device). */
   device?: DeviceSpec;
 }
@@ -79,8 +79,12 @@ function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): Ty
   }
 }
 
-export class Tensor {
-  readonly dtype: DType;
+/**
+ * A tensor; D, its dtype, types what toArray() returns (Tensor<'float32'> gives a Float32Array).
+ * Plain `Tensor` is Tensor<DType>: any dtype, arrays typed as the TypedArray union.
+ */
+export class Tensor<D extends DType = DType> {
+  readonly dtype: D;
   readonly shape: readonly number[];
   readonly device: Device;
   private [NATIVE]: NativeTensor | null;
@@ -90,7 +94,7 @@ export class Tensor {
   private readonly [PARENT]: Tensor | null;
 
   /** Use Tensor.from / Tensor.zeros. */
-  private constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false, parent: Tensor | null = null) {
+  private constructor(token: symbol, dtype: D, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false, parent: Tensor | null = null) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
@@ -111,6 +115,14 @@ export class Tensor {
    * (booleans need dtype 'bool'). With a CUDA device the data is copied to the GPU synchronously; for
    * large data prefer `await Tensor.from(data, shape).to('cuda')`.
    */
+  static from(data: Float32Array, shape: readonly number[], opts?: TensorOptions<'float32'>): Tensor<'float32'>;
+  static from(data: Int8Array, shape: readonly number[], opts?: TensorOptions<'int8'>): Tensor<'int8'>;
+  static from(data: Int32Array, shape: readonly number[], opts?: TensorOptions<'int32'>): Tensor<'int32'>;
+  static from(data: BigInt64Array, shape: readonly number[], opts?: TensorOptions<'int64'>): Tensor<'int64'>;
+  static from<D extends 'float16' | 'bfloat16'>(data: Uint16Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
+  static from<D extends 'bool' | 'int4'>(data: Uint8Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
+  static from<D extends DType = 'float32'>(data: readonly (number | bigint | boolean)[], shape: readonly number[], opts?: TensorOptions<D>): Tensor<D>;
+  static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor;
   static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor {
     const dims = checkShape(shape);
     const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
@@ -165,11 +177,11 @@ export class Tensor {
     return dev;
   }
 
-  /** A zero-filled tensor. */
-  static zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
+  /** A zero-filled tensor (float32 unless options.dtype says otherwise). */
+  static zeros<D extends DType = 'float32'>(shape: readonly number[], opts?: TensorOptions<D>): Tensor<D> {
     const dims = checkShape(shape);
     const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
-    const dtype = o.dtype === undefined ? 'float32' : checkDType(o.dtype, 'options.dtype');
+    const dtype = (o.dtype === undefined ? 'float32' : checkDType(o.dtype, 'options.dtype')) as D;
     if (dtype === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
     }
@@ -193,7 +205,7 @@ export class Tensor {
    * @internal Uninitialized storage. Host storage of HOST_POOL_MIN_BYTES or more comes from the warm
    * pool (lib/host-memory.ts) and holds whatever was there before: ops write every element.
    */
-  static empty(shape: number[], dtype: DType, device: Device): Tensor {
+  static empty<D extends DType>(shape: number[], dtype: D, device: Device): Tensor<D> {
     const numel = numelOf(shape);
     if (device === 'cpu') {
       // Checked before allocating: past this length the typed-array constructor cannot succeed at all.
@@ -240,7 +252,7 @@ export class Tensor {
    * This tensor on `device`: the same tensor when it is already there, else a copy (async; the event
    * loop stays free). Device-to-device copies between two GPUs go through the host.
    */
-  async to(device: DeviceSpec): Promise<Tensor> {
+  async to(device: DeviceSpec): Promise<Tensor<D>> {
     const stack = captureStack(this.to);
     const target = resolveDevice(device, 'device');
     const src = nativeOf(this, 'this');
@@ -264,27 +276,27 @@ export class Tensor {
    * tensor, a fresh copy (async). float16/bfloat16 come back as Uint16Array bit patterns (see
    * fromHalfBits), int4 as packed Uint8Array.
    */
-  async toArray(): Promise<TypedArray> {
+  async toArray(): Promise<ArrayOf<D>> {
     if (this.device === 'cpu') return this.toArraySync();
     const host = await this.to('cpu');
     return host.toArraySync();
   }
 
   /** Synchronous toArray(); for a device tensor it blocks until the copy is done. */
-  toArraySync(): TypedArray {
+  toArraySync(): ArrayOf<D> {
     const n = nativeOf(this, 'this');
-    if (n.data) return n.data as TypedArray;
+    if (n.data) return n.data as ArrayOf<D>;
     const host = Tensor.empty(this.shape.slice(), this.dtype, 'cpu');
     try {
       native.cast(n, host[NATIVE]!, false);
     } catch (e) {
       throw wrapNative(e);
     }
-    return host[NATIVE]!.data as TypedArray;
+    return host[NATIVE]!.data as ArrayOf<D>;
   }
 
   /** A tensor with another shape over the same storage (same number of elements). */
-  reshape(shape: readonly number[]): Tensor {
+  reshape(shape: readonly number[]): Tensor<D> {
     const dims = checkShape(shape);
     if (numelOf(dims) !== this.size) {
       throw invalidArg('shape', `${this.size} elements (from ${shapeStr(this.shape)})`, `${shapeStr(dims)} (${numelOf(dims)} elements)`, 'value', { described: true });
@@ -304,7 +316,7 @@ export class Tensor {
    * this tensor (which owns pooled storage) releases it, and the view then reads as disposed. Device
    * tensors: not supported yet (ERR_TK_UNSUPPORTED).
    */
-  narrow(start: number, length: number): Tensor {
+  narrow(start: number, length: number): Tensor<D> {
     const rows = this.viewRows('narrow');
     checkRow(start, 'start', 0, rows);
     checkRow(length, 'length', 0, rows - start, ` (rows from ${start} to the end of dim 0, ${rows})`);
@@ -312,7 +324,7 @@ export class Tensor {
   }
 
   /** narrow(start, end - start): rows [start, end) of the first dimension (end defaults to its size; no negative indices). */
-  slice(start: number, end?: number): Tensor {
+  slice(start: number, end?: number): Tensor<D> {
     const rows = this.viewRows('slice');
     checkRow(start, 'start', 0, rows);
     const e = end === undefined ? rows : end;
@@ -333,7 +345,7 @@ export class Tensor {
     return this.shape[0];
   }
 
-  private rowView(start: number, length: number): Tensor {
+  private rowView(start: number, length: number): Tensor<D> {
     const rowLen = storageLength(this.dtype, numelOf(this.shape.slice(1)));
     const data = (this[NATIVE]!.data as TypedArray).subarray(start * rowLen, (start + length) * rowLen) as TypedArray;
     return new Tensor(CREATE, this.dtype, [length, ...this.shape.slice(1)], this.device, data, this[POOLED], this[PARENT] ?? this);
