@@ -11,6 +11,24 @@ export type TypedArray =
   | Int32Array
   | BigInt64Array;
 
+/**
+ * The typed array a host tensor of each dtype is stored in (and toArray() returns). float16 data
+ * wrapped from a Float16Array comes back as that Float16Array.
+ */
+export interface DTypeArrays {
+  float32: Float32Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  int8: Int8Array;
+  int4: Uint8Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  bool: Uint8Array;
+}
+
+/** The typed array of dtype D; for D = DType (dtype not known statically), the union TypedArray. */
+export type ArrayOf<D extends DType> = DTypeArrays[D];
+
 interface DTypeInfo {
   code: number;
   bits: number;

@@ -1,7 +1,7 @@
 // tensorkern: the public surface. Everything a user can import is exported here, and only here.
 export { Tensor } from './tensor';
 export type { TensorOptions } from './tensor';
-export type { DType, TypedArray } from './dtype';
+export type { ArrayOf, DType, DTypeArrays, TypedArray } from './dtype';
 export type { Device, DeviceSpec, DeviceInfo, CpuDeviceInfo, CudaDeviceInfo } from './device';
 export {
   devices,

@@ -5,8 +5,8 @@ import { constants as bufferConstants } from 'buffer';
 import { inspect } from 'util';
 import { native, NativeDeviceBuffer, NativeTensor } from './binding';
 import { Device, DeviceSpec, deviceIndex, resolveDevice } from './device';
-import { DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
-import { captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
+import { ArrayOf, DType, DTYPES, TypedArray, byteSize, dtypesForArray, storageLength } from './dtype';
+import { TensorkernError, captureStack, disposedError, invalidArg, withArticle, wrapNative } from './errors';
 import { allocHostStorage, releaseHostStorage } from './host-memory';
 import { toHalfBits } from './half';
 import { checkDType, checkOptions, checkShape, numelOf, shapeStr } from './validate';
@@ -16,10 +16,11 @@ const NATIVE = Symbol('tensorkern.native');
 const MAX_TYPED_ARRAY_LENGTH: number = bufferConstants.MAX_LENGTH;
 const CREATE = Symbol('tensorkern.create');
 const POOLED = Symbol('tensorkern.pooled');
+const PARENT = Symbol('tensorkern.parent');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
-export interface TensorOptions {
-  dtype?: DType;
+export interface TensorOptions<D extends DType = DType> {
+  dtype?: D;
   /** 'cpu' (default: wraps the array, no copy), 'cuda', 'cuda:N' or 'auto' (the default device). */
   device?: DeviceSpec;
 }
@@ -78,21 +79,28 @@ function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): Ty
   }
 }
 
-export class Tensor {
-  readonly dtype: DType;
+/**
+ * A tensor; D, its dtype, types what toArray() returns (Tensor<'float32'> gives a Float32Array).
+ * Plain `Tensor` is Tensor<DType>: any dtype, arrays typed as the TypedArray union.
+ */
+export class Tensor<D extends DType = DType> {
+  readonly dtype: D;
   readonly shape: readonly number[];
   readonly device: Device;
   private [NATIVE]: NativeTensor | null;
-  /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back. */
+  /** Host storage from the warm pool (tensorkern allocated it): dispose() gives it back unless this is a view. */
   private readonly [POOLED]: boolean;
+  /** For a view (narrow / slice, and reshapes of one): the tensor whose storage it shares, which owns it. */
+  private readonly [PARENT]: Tensor | null;
 
-  /** @internal Use Tensor.from / Tensor.zeros. */
-  constructor(token: symbol, dtype: DType, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false) {
+  /** Use Tensor.from / Tensor.zeros. */
+  private constructor(token: symbol, dtype: D, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false, parent: Tensor | null = null) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
     this.device = device;
     this[POOLED] = pooled;
+    this[PARENT] = parent;
     this[NATIVE] = ArrayBuffer.isView(storage)
       ? { dtype: DTYPES[dtype].code, shape, data: storage }
       : { dtype: DTYPES[dtype].code, shape, buffer: storage };
@@ -107,6 +115,14 @@ export class Tensor {
    * (booleans need dtype 'bool'). With a CUDA device the data is copied to the GPU synchronously; for
    * large data prefer `await Tensor.from(data, shape).to('cuda')`.
    */
+  static from(data: Float32Array, shape: readonly number[], opts?: TensorOptions<'float32'>): Tensor<'float32'>;
+  static from(data: Int8Array, shape: readonly number[], opts?: TensorOptions<'int8'>): Tensor<'int8'>;
+  static from(data: Int32Array, shape: readonly number[], opts?: TensorOptions<'int32'>): Tensor<'int32'>;
+  static from(data: BigInt64Array, shape: readonly number[], opts?: TensorOptions<'int64'>): Tensor<'int64'>;
+  static from<D extends 'float16' | 'bfloat16'>(data: Uint16Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
+  static from<D extends 'bool' | 'int4'>(data: Uint8Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
+  static from<D extends DType = 'float32'>(data: readonly (number | bigint | boolean)[], shape: readonly number[], opts?: TensorOptions<D>): Tensor<D>;
+  static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor;
   static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor {
     const dims = checkShape(shape);
     const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
@@ -161,11 +177,11 @@ export class Tensor {
     return dev;
   }
 
-  /** A zero-filled tensor. */
-  static zeros(shape: readonly number[], opts?: TensorOptions): Tensor {
+  /** A zero-filled tensor (float32 unless options.dtype says otherwise). */
+  static zeros<D extends DType = 'float32'>(shape: readonly number[], opts?: TensorOptions<D>): Tensor<D> {
     const dims = checkShape(shape);
     const o = checkOptions<TensorOptions>(opts, 'options', ['dtype', 'device']);
-    const dtype = o.dtype === undefined ? 'float32' : checkDType(o.dtype, 'options.dtype');
+    const dtype = (o.dtype === undefined ? 'float32' : checkDType(o.dtype, 'options.dtype')) as D;
     if (dtype === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
     }
@@ -189,7 +205,7 @@ export class Tensor {
    * @internal Uninitialized storage. Host storage of HOST_POOL_MIN_BYTES or more comes from the warm
    * pool (lib/host-memory.ts) and holds whatever was there before: ops write every element.
    */
-  static empty(shape: number[], dtype: DType, device: Device): Tensor {
+  static empty<D extends DType>(shape: number[], dtype: D, device: Device): Tensor<D> {
     const numel = numelOf(shape);
     if (device === 'cpu') {
       // Checked before allocating: past this length the typed-array constructor cannot succeed at all.
@@ -229,14 +245,14 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    return isReleased(this[NATIVE], this[POOLED]);
+    return isReleased(this[NATIVE], this[POOLED], this[PARENT]);
   }
 
   /**
    * This tensor on `device`: the same tensor when it is already there, else a copy (async; the event
    * loop stays free). Device-to-device copies between two GPUs go through the host.
    */
-  async to(device: DeviceSpec): Promise<Tensor> {
+  async to(device: DeviceSpec): Promise<Tensor<D>> {
     const stack = captureStack(this.to);
     const target = resolveDevice(device, 'device');
     const src = nativeOf(this, 'this');
@@ -260,27 +276,27 @@ export class Tensor {
    * tensor, a fresh copy (async). float16/bfloat16 come back as Uint16Array bit patterns (see
    * fromHalfBits), int4 as packed Uint8Array.
    */
-  async toArray(): Promise<TypedArray> {
+  async toArray(): Promise<ArrayOf<D>> {
     if (this.device === 'cpu') return this.toArraySync();
     const host = await this.to('cpu');
     return host.toArraySync();
   }
 
   /** Synchronous toArray(); for a device tensor it blocks until the copy is done. */
-  toArraySync(): TypedArray {
+  toArraySync(): ArrayOf<D> {
     const n = nativeOf(this, 'this');
-    if (n.data) return n.data as TypedArray;
+    if (n.data) return n.data as ArrayOf<D>;
     const host = Tensor.empty(this.shape.slice(), this.dtype, 'cpu');
     try {
       native.cast(n, host[NATIVE]!, false);
     } catch (e) {
       throw wrapNative(e);
     }
-    return host[NATIVE]!.data as TypedArray;
+    return host[NATIVE]!.data as ArrayOf<D>;
   }
 
   /** A tensor with another shape over the same storage (same number of elements). */
-  reshape(shape: readonly number[]): Tensor {
+  reshape(shape: readonly number[]): Tensor<D> {
     const dims = checkShape(shape);
     if (numelOf(dims) !== this.size) {
       throw invalidArg('shape', `${this.size} elements (from ${shapeStr(this.shape)})`, `${shapeStr(dims)} (${numelOf(dims)} elements)`, 'value', { described: true });
@@ -289,7 +305,50 @@ export class Tensor {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
     }
     const n = nativeOf(this, 'this');
-    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!, this[POOLED]);
+    return new Tensor(CREATE, this.dtype, dims, this.device, (n.data as TypedArray) ?? n.buffer!, this[POOLED], this[PARENT]);
+  }
+
+  /**
+   * A view of rows [start, start + length) of a host tensor's first dimension: shape [length,
+   * ...rest], sharing this tensor's storage (no copy), so writes through either show in both, and an
+   * op's `out` can be a view (e.g. one position of a KV cache). int4 needs whole bytes per row (rank
+   * 2 or more). A view does not own the storage: disposing it only drops the view, while disposing
+   * this tensor (which owns pooled storage) releases it, and the view then reads as disposed. Device
+   * tensors: not supported yet (ERR_TK_UNSUPPORTED).
+   */
+  narrow(start: number, length: number): Tensor<D> {
+    const rows = this.viewRows('narrow');
+    checkRow(start, 'start', 0, rows);
+    checkRow(length, 'length', 0, rows - start, ` (rows from ${start} to the end of dim 0, ${rows})`);
+    return this.rowView(start, length);
+  }
+
+  /** narrow(start, end - start): rows [start, end) of the first dimension (end defaults to its size; no negative indices). */
+  slice(start: number, end?: number): Tensor<D> {
+    const rows = this.viewRows('slice');
+    checkRow(start, 'start', 0, rows);
+    const e = end === undefined ? rows : end;
+    checkRow(e, 'end', start, rows, ` (start to the size of dim 0)`);
+    return this.rowView(start, e - start);
+  }
+
+  /** The size of dim 0 of a tensor `method` can take a view of. */
+  private viewRows(method: string): number {
+    const n = nativeOf(this, 'this');
+    if (!n.data) {
+      throw new TensorkernError('ERR_TK_UNSUPPORTED', `${method}() of a tensor on ${this.device}: views of device tensors are not supported yet (copy it with tensor.to('cpu'))`);
+    }
+    if (this.ndim === 0) throw invalidArg('this', `a tensor with at least one dimension for ${method}()`, 'shape []', 'value', { described: true });
+    if (this.dtype === 'int4' && numelOf(this.shape.slice(1)) % 2 !== 0) {
+      throw invalidArg('this', `rows of whole bytes for ${method}() of an int4 tensor (an even number of elements per row)`, `shape ${shapeStr(this.shape)}`, 'value', { described: true });
+    }
+    return this.shape[0];
+  }
+
+  private rowView(start: number, length: number): Tensor<D> {
+    const rowLen = storageLength(this.dtype, numelOf(this.shape.slice(1)));
+    const data = (this[NATIVE]!.data as TypedArray).subarray(start * rowLen, (start + length) * rowLen) as TypedArray;
+    return new Tensor(CREATE, this.dtype, [length, ...this.shape.slice(1)], this.device, data, this[POOLED], this[PARENT] ?? this);
   }
 
   /**
@@ -299,13 +358,17 @@ export class Tensor {
    * detached, so arrays taken from it with toArray() read as empty from then on (copy what you keep).
    * A tensor over your own array (Tensor.from) only drops its reference: the array stays yours.
    * Later use of the tensor throws ERR_TK_DISPOSED. Tensors made by reshape() share storage:
-   * disposing one disposes the storage of all of them.
+   * disposing one disposes the storage of all of them. Views (narrow(), slice(), and reshapes of a
+   * view) do not own their storage: disposing one drops only that view, and a view reads as disposed
+   * once the tensor it was taken from is.
    */
   dispose(): void {
     const n = this[NATIVE];
     if (n === null) return;
-    n.buffer?.release();
-    if (this[POOLED] && n.data) releaseHostStorage(n.data as TypedArray);
+    if (this[PARENT] === null) {
+      n.buffer?.release();
+      if (this[POOLED] && n.data) releaseHostStorage(n.data as TypedArray);
+    }
     this[NATIVE] = null;
   }
 
@@ -322,17 +385,27 @@ export class Tensor {
   }
 }
 
+/** Throws unless `v` is an integer in [lo, hi] (a row index or count of narrow / slice). */
+function checkRow(v: unknown, name: string, lo: number, hi: number, why = ' (the size of dim 0)'): asserts v is number {
+  if (typeof v !== 'number') throw invalidArg(name, 'an integer', v);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw invalidArg(name, `an integer in [${lo}, ${hi}]${why}`, v, 'range');
+}
+
 /** @internal The native descriptor of a live tensor; ERR_TK_DISPOSED otherwise. */
 export function nativeOf(t: Tensor, name: string): NativeTensor {
-  const x = t as unknown as { [NATIVE]: NativeTensor | null; [POOLED]: boolean };
+  const x = t as unknown as { [NATIVE]: NativeTensor | null; [POOLED]: boolean; [PARENT]: Tensor | null };
   const n = x[NATIVE];
-  if (isReleased(n, x[POOLED])) throw disposedError(name);
+  if (isReleased(n, x[POOLED], x[PARENT])) throw disposedError(name);
   return n!;
 }
 
-/** Disposed, or its storage released through another tensor over it (reshape): a released device buffer, a detached pooled buffer. */
-function isReleased(n: NativeTensor | null, pooled: boolean): boolean {
+/**
+ * Disposed, or its storage released through another tensor over it (reshape): a released device
+ * buffer, a detached pooled buffer; for a view, also its parent disposed.
+ */
+function isReleased(n: NativeTensor | null, pooled: boolean, parent: Tensor | null): boolean {
   if (n === null) return true;
+  if (parent !== null && parent.disposed) return true;
   if (n.buffer !== undefined) return n.buffer.released;
   return pooled && n.data!.buffer.byteLength === 0; // pooled buffers are 64 KiB and up: empty = detached
 }

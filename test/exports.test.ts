@@ -1,5 +1,6 @@
 // require() and import both work and both get types; the ES module names equal the CommonJS ones.
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { ROOT, runNode } from './helpers/child';
 
@@ -26,4 +27,18 @@ test('TypeScript resolves types for both entries (node16 resolution through "exp
   // Throws with tsc's diagnostics on stdout if the consumers do not type-check (including unused
   // expect-error directives, which would mean a wrong type got through).
   execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'test', 'fixtures', 'types', 'tsconfig.json')], { encoding: 'utf8' });
+});
+
+test('@internal members stay out of the shipped declarations (stripInternal)', () => {
+  const dts = (f: string) => fs.readFileSync(path.join(ROOT, 'dist', 'lib', f), 'utf8');
+  const tensor = dts('tensor.d.ts');
+  expect(tensor).toMatch(/static from\(/); // the file is the real one
+  for (const internal of ['@internal', 'static empty(', 'nativeOf', 'checkTensor', 'NativeDeviceBuffer']) expect(tensor).not.toContain(internal);
+  expect(tensor).toContain('private constructor();');
+  const packed = dts(path.join('ops', 'packed-weights.d.ts'));
+  expect(packed).toMatch(/class PackedWeights/);
+  expect(packed).not.toContain('packedData');
+  expect(dts('host-memory.d.ts')).not.toMatch(/allocHostStorage|releaseHostStorage/);
+  // but the compiled JavaScript still has them: other modules of the package use them
+  expect(require(path.join(ROOT, 'dist', 'lib', 'tensor.js')).nativeOf).toBeInstanceOf(Function);
 });

@@ -81,7 +81,7 @@ export interface AttentionOptions {
 export interface AttentionResult {
   out: Tensor;
   /** float32 [B, Hq, Sq]; -Infinity for rows with no visible key. */
-  lse: Tensor;
+  lse: Tensor<'float32'>;
 }
 
 const FLOAT: readonly DType[] = ['float32', 'float16', 'bfloat16'];
@@ -98,7 +98,7 @@ type AttentionArgs = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | u
 interface Prepared {
   args: AttentionArgs;
   out: Tensor;
-  lse?: Tensor;
+  lse?: Tensor<'float32'>;
   /** kvLengths copied to a device: released once the call is done. */
   temp?: Tensor;
 }

@@ -39,7 +39,7 @@ function prepare(x: unknown, dtype: unknown, opts: unknown): { x: Tensor; out: T
 }
 
 /** x converted to `dtype` (async: runs on the worker pool). */
-export async function cast(x: Tensor, dtype: DType, opts?: CastOptions): Promise<Tensor> {
+export async function cast<D extends DType>(x: Tensor, dtype: D, opts?: CastOptions): Promise<Tensor<D>> {
   const stack = captureStack(cast);
   const p = prepare(x, dtype, opts);
   try {
@@ -47,12 +47,12 @@ export async function cast(x: Tensor, dtype: DType, opts?: CastOptions): Promise
   } catch (e) {
     throw wrapNative(e, stack);
   }
-  return p.out;
+  return p.out as Tensor<D>;
 }
 
 /** Synchronous cast, for small tensors. */
-export function castSync(x: Tensor, dtype: DType, opts?: CastOptions): Tensor {
+export function castSync<D extends DType>(x: Tensor, dtype: D, opts?: CastOptions): Tensor<D> {
   const p = prepare(x, dtype, opts);
   callSync(() => native.cast(nativeOf(p.x, 'x'), nativeOf(p.out, 'out'), false));
-  return p.out;
+  return p.out as Tensor<D>;
 }

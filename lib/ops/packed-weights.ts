@@ -36,7 +36,7 @@ export class PackedWeights {
   readonly layout: string;
   #data: Tensor | undefined;
 
-  /** @internal */
+  /** Use packWeights() / packWeightsSync(): the key is private to this module. */
   constructor(key: symbol, source: Tensor, transB: boolean, layout: string, data: Tensor) {
     if (key !== CREATE) throw new TypeError('PackedWeights are made by packWeights() / packWeightsSync()');
     this.source = source;
