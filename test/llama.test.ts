@@ -4,7 +4,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { bfloat16BitsToFloat32, float32ToBFloat16Bits, getNumThreads, setNumThreads } from '../lib';
+import { Tensor, bfloat16BitsToFloat32, float32ToBFloat16Bits, getNumThreads, quantizeWeightsInt4Sync, setNumThreads } from '../lib';
 import { parseCheckpoint, randomCheckpoint, readCheckpoint } from '../bench/llama/checkpoint';
 import { LlamaModel, generate } from '../bench/llama/model';
 import { STORIES_PATH } from '../bench/stories';
@@ -42,6 +42,34 @@ describe('llama decode on tensorkern', () => {
       });
       m.dispose();
     }
+  });
+
+  storiesTest('stories260K with int4 weights matches float64 over the same dequantized weights', () => {
+    const ck = readCheckpoint(STORIES_PATH);
+    const c = ck.config, w = ck.weights;
+    // Each layer's matrix quantized as the model does (rows are independent: stacking does not matter).
+    const deq = (all: Float32Array, N: number, K: number) => {
+      const out = new Float32Array(all.length);
+      for (let l = 0; l < all.length / (N * K); l++) {
+        const q = quantizeWeightsInt4Sync(Tensor.from(all.slice(l * N * K, (l + 1) * N * K), [N, K]), { groupSize: K % 64 === 0 ? 64 : 'channel' });
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < K; k++) {
+            const g = Math.floor(k / q.groupSize);
+            out[l * N * K + n * K + k] = (q.q(n, k) - (q.zeroPoints ? q.zeroPoints[n * q.groups + g] : 0)) * q.scales[n * q.groups + g];
+          }
+      }
+      return out;
+    };
+    const D = c.dim, F = c.hidden, kvd = (c.kvHeads * D) / c.heads;
+    const ck4 = { ...ck, weights: { ...w, wq: deq(w.wq, D, D), wk: deq(w.wk, kvd, D), wv: deq(w.wv, kvd, D), wo: deq(w.wo, D, D), w1: deq(w.w1, F, D), w2: deq(w.w2, D, F), w3: deq(w.w3, F, D), classifier: deq(w.classifier, c.vocab, D) } };
+    const tokens = [1, 403, 9, 261];
+    const ref = refLlamaLogits(ck4, tokens);
+    const m = new LlamaModel(ck, { weights: 'int4' });
+    tokens.forEach((t, pos) => {
+      m.forward(t, pos);
+      expect(worstRel(m.logits.toArraySync() as Float32Array, ref[pos])).toBeLessThan(2e-5);
+    });
+    m.dispose();
   });
 
   storiesTest('greedy tokens agree across thread counts and step modes, and with the float64 argmax', async () => {

@@ -6,24 +6,33 @@
 // three int32 tensors that the caller writes between replays, and argmax writes the next token into
 // the token tensor, so a greedy decode needs no JavaScript work per token beyond two stores.
 import {
-  OpGraph, Tensor, argmaxSync, attentionSync, castSync, embeddingSync, gemmSync, kvAppendSync, recordGraph, rmsNormSync, ropeSync, swigluSync,
+  Int4Weights, OpGraph, Tensor, addSync, argmaxSync, attentionSync, castSync, embeddingSync, gemmSync, int4MatmulSync, kvAppendSync,
+  quantizeWeightsInt4Sync, recordGraph, rmsNormSync, ropeSync, swigluSync,
 } from '../../lib';
 import { Checkpoint, LlamaConfig } from './checkpoint';
 
-export type WeightType = 'f32' | 'bf16';
+export type WeightType = 'f32' | 'bf16' | 'int4';
 
 export interface LlamaOptions {
-  /** Projection weights as float32 (default) or bfloat16 (activations into them then bfloat16 too). */
+  /**
+   * Projection weights as float32 (default), bfloat16 (activations into them then bfloat16 too), or
+   * int4 (weight-only: 4-bit weights with a float32 scale per 64 channels, float32 activations).
+   */
   weights?: WeightType;
 }
 
+/** Channels of K per int4 scale. */
+const INT4_GROUP = 64;
+
+type Weight = Tensor | Int4Weights;
+
 interface Layer {
   rmsAtt: Tensor;
-  wqkv: Tensor; // [dim + 2 kvDim, dim]
-  wo: Tensor;
+  wqkv: Weight; // [dim + 2 kvDim, dim]
+  wo: Weight;
   rmsFfn: Tensor;
-  w13: Tensor; // [2 hidden, dim]: W1 rows then W3 rows
-  w2: Tensor;
+  w13: Weight; // [2 hidden, dim]: W1 rows then W3 rows
+  w2: Weight;
   kCache: Tensor; // [seqLen, kvHeads, headDim]
   vCache: Tensor;
 }
@@ -59,8 +68,9 @@ export class LlamaModel {
     const wt = (this.weightType = opts.weights ?? 'f32');
     const hd = c.dim / c.heads, kvd = c.kvHeads * hd, D = c.dim, F = c.hidden;
     const act = wt === 'bf16' ? 'bfloat16' : 'float32';
-    const proj = (data: Float32Array, shape: number[]) => {
+    const proj = (data: Float32Array, shape: number[]): Weight => {
       const t = Tensor.from(data, shape);
+      if (wt === 'int4') return quantizeWeightsInt4Sync(t, { groupSize: shape[1] % INT4_GROUP === 0 ? INT4_GROUP : 'channel' });
       return wt === 'bf16' ? castSync(t, 'bfloat16') : t;
     };
     const layers: Layer[] = [];
@@ -80,8 +90,20 @@ export class LlamaModel {
     const embedding = Tensor.from(w.embedding, [c.vocab, D]);
     const rmsFinal = Tensor.from(w.rmsFinal, [D]);
     const classifier = proj(w.classifier, [c.vocab, D]);
-    const bytesPer = wt === 'bf16' ? 2 : 4;
-    this.weightBytesPerToken = bytesPer * c.layers * (D * (D + 2 * kvd) + D * D + 3 * D * F) + bytesPer * c.vocab * D;
+    const bytesOf = (W: Weight) => (W instanceof Tensor ? W.byteLength : W.packed.byteLength + W.scales.byteLength + (W.zeroPoints?.byteLength ?? 0));
+    this.weightBytesPerToken = layers.reduce((a, L) => a + bytesOf(L.wqkv) + bytesOf(L.wo) + bytesOf(L.w13) + bytesOf(L.w2), bytesOf(classifier));
+    // y = x W^T, or x += x_in W^T (residual) when `into` is the residual stream.
+    const tmp = Tensor.zeros([1, D]);
+    const linear = (xin: Tensor, W: Weight, out: Tensor, residual = false) => {
+      if (W instanceof Tensor) {
+        gemmSync(xin, W, residual ? { transB: true, c: out, out } : { transB: true, out });
+      } else if (residual) {
+        int4MatmulSync(xin, W, { out: tmp });
+        addSync(out, tmp, { out });
+      } else {
+        int4MatmulSync(xin, W, { out });
+      }
+    };
 
     // Activations: x the residual stream (float32); the rest scratch reused by every layer.
     const x = Tensor.zeros([1, D]);
@@ -108,21 +130,21 @@ export class LlamaModel {
       embeddingSync(embedding, token, { out: x });
       for (const L of layers) {
         rmsNormSync(x, L.rmsAtt, { out: xb });
-        gemmSync(xb, L.wqkv, { transB: true, out: qkv });
+        linear(xb, L.wqkv, qkv);
         ropeSync(qk, { positions: position, out: qk });
         kvAppendSync(L.kCache, k, { position });
         kvAppendSync(L.vCache, v, { position });
         attentionSync(q, L.kCache.reshape([1, c.seqLen, c.kvHeads, hd]), L.vCache.reshape([1, c.seqLen, c.kvHeads, hd]), {
           layout: 'bshd', kvLengths: kvLength, out: att,
         });
-        gemmSync(attFlat, L.wo, { transB: true, c: x, out: x });
+        linear(attFlat, L.wo, x, true);
         rmsNormSync(x, L.rmsFfn, { out: xb });
-        gemmSync(xb, L.w13, { transB: true, out: h13 });
+        linear(xb, L.w13, h13);
         swigluSync(gate, up, { out: hb });
-        gemmSync(hb, L.w2, { transB: true, c: x, out: x });
+        linear(hb, L.w2, x, true);
       }
       rmsNormSync(x, rmsFinal, { out: xb });
-      gemmSync(xb, classifier, { transB: true, out: this.logits });
+      linear(xb, classifier, this.logits);
       argmaxSync(this.logits, { out: token });
     };
     this.step = recordGraph(this.runOps);

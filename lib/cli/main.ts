@@ -10,7 +10,7 @@ Commands:
   bench [gemm|w4a4|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024,4096] [--runs N] [--threads N] [--json file]
                     time the ops against every baseline found on this machine (oneDNN, OpenBLAS,
                     the plain loop), median of N runs after warm-up; no op = all of them
-  bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16]
+  bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4]
               [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json file]
                     decode a llama2.c checkpoint (greedy) and print prefill / decode tokens per
                     second beside hand-written C (cc -O3 -march=native) on the same model

@@ -117,7 +117,12 @@ const char* attention_cpu_kernel_name(DType) { return kernels_for(active_isa()).
 
 Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   if (s.B * s.Hq * s.Sq == 0 || s.Hkv == 0) return Status::Ok();
-  SerialScope serial(2.0 * double(s.B * s.Hq * s.Sq) * double(s.Sk) * double(s.D + s.Dv) < kSerialWork);
+  int64_t keys = s.Sk;  // the most keys any row can see (a decode step over a long cache sees few)
+  if (p.kv_lengths.ndim >= 0) {
+    keys = 0;
+    for (int64_t b = 0; b < s.B; ++b) keys = std::max<int64_t>(keys, p.kv_lengths.as<int32_t>()[b]);
+  }
+  SerialScope serial(2.0 * double(s.B * s.Hq * s.Sq) * double(keys) * double(s.D + s.Dv) < kSerialWork);
   const Kernels& K = kernels_for(active_isa());
   const Problem pr = attention_kernels::make_problem(p, s);
   const int64_t rows = s.group * s.Sq, QB = K.row_tile, nblk = ceil_div(rows, QB);
