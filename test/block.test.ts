@@ -260,6 +260,23 @@ describe('argmax, topk', () => {
     }
   }
 
+  test('argmax over every row length 1..40 with NaN, ties, signed zeros and -Infinity planted at every place', () => {
+    const rows: number[][] = [];
+    for (let N = 1; N <= 40; N++)
+      for (let at = 0; at < N; at++) {
+        const base = Array.from({ length: N }, (_, j) => ((j * 7 + N) % 5) - 2); // ties everywhere
+        rows.push(base.map((v, j) => (j === at ? NaN : v)));
+        rows.push(base.map((v, j) => (j === at ? 9 : j === N - 1 - at ? 9 : v)));
+        rows.push(base.map((v, j) => (j === at ? -0 : j > at ? 0 : -1)));
+        rows.push(base.map((v, j) => (j === at ? -5 : -Infinity)));
+      }
+    rows.push(Array(33).fill(-Infinity));
+    for (const row of rows) {
+      const got = (argmaxSync(Tensor.from(row, [1, row.length])).toArraySync() as Int32Array)[0];
+      expect([row.length, got]).toEqual([row.length, refRanking(row)[0]]);
+    }
+  });
+
   test('ties go to the lower index; NaN ranks above every number; -Infinity rows; k = N', () => {
     const x = Tensor.from([1, 3, 3, 2, NaN, 0, NaN, 5, -Infinity, -Infinity, -Infinity, -Infinity], [3, 4]);
     expect(Array.from(argmaxSync(x).toArraySync() as Int32Array)).toEqual([1, 0, 0]);
