@@ -11,7 +11,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { getNumThreads } from '../lib';
+import { Tensor, gemm, gemmSync, getNumThreads, recordGraph } from '../lib';
 import { PACKAGE_ROOT } from '../lib/root';
 import { memReadBandwidth } from './gemm';
 import { median } from './harness';
@@ -28,6 +28,53 @@ export interface LlamaBenchOptions {
   modes: StepMode[];
   c: boolean;
   log: (s: string) => void;
+}
+
+/** What one tiny op costs by the way it is called (a 64 x 64 matrix-vector product, out given). */
+export interface CallCosts {
+  syncUs: number;
+  asyncUs: number;
+  graphUs: number;
+  plainJsUs: number;
+}
+
+/** Median per-call microseconds of each form, interleaved round by round. */
+export async function measureCallCosts(rounds = 7, calls = 2000): Promise<CallCosts> {
+  const K = 64, N = 64;
+  const wd = Float32Array.from({ length: N * K }, (_, i) => ((i * 37) % 11) / 11 - 0.5);
+  const x = Tensor.from(new Float32Array(K).fill(0.5), [1, K]), w = Tensor.from(wd, [N, K]), out = Tensor.zeros([1, N]);
+  const ops = 32;
+  const g = recordGraph(() => {
+    for (let i = 0; i < ops; i++) gemmSync(x, w, { transB: true, out });
+  });
+  const xd = x.toArraySync() as Float32Array, y = new Float32Array(N);
+  const plain = () => {
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += wd[n * K + k] * xd[k];
+      y[n] = acc;
+    }
+  };
+  const forms: [keyof CallCosts, () => void | Promise<unknown>, number][] = [
+    ['syncUs', () => void gemmSync(x, w, { transB: true, out }), calls],
+    ['asyncUs', () => gemm(x, w, { transB: true, out }), calls / 4],
+    ['graphUs', () => g.run(), calls / ops],
+    ['plainJsUs', plain, calls],
+  ];
+  const samples: Record<keyof CallCosts, number[]> = { syncUs: [], asyncUs: [], graphUs: [], plainJsUs: [] };
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const [name, f, n] of forms) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        const p = f();
+        if (p) await p;
+      }
+      const us = Number(process.hrtime.bigint() - t0) / 1e3 / (name === 'graphUs' ? n * ops : n);
+      if (r > 0) samples[name].push(us); // round 0 warms up
+    }
+  }
+  g.dispose();
+  return { syncUs: median(samples.syncUs), asyncUs: median(samples.asyncUs), graphUs: median(samples.graphUs), plainJsUs: median(samples.plainJsUs) };
 }
 
 export interface LlamaRun {
@@ -52,6 +99,8 @@ export interface LlamaBenchReport {
   runs: LlamaRun[];
   c: { available: boolean; why?: string; compiler?: string; generated?: number[]; sameTokens?: boolean; decodeRatio?: number };
   bandwidth?: { readGBps: number; weightBytesPerToken: number; boundTokensPerSecond: number; fraction: number };
+  /** Per-call cost of one tiny op (1 x 64 @ 64 x 64) in each form, microseconds. */
+  callCosts: CallCosts;
 }
 
 /** The C baseline built into a temp folder; null (with why) when no C compiler runs. */
@@ -106,7 +155,7 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
   const cb = o.c ? buildC(o.log) : { why: 'not requested (--no-c)' };
   const report: LlamaBenchReport = {
     model: o.model, config: c, weights: o.weights, threads, promptIds: o.promptIds, steps: o.steps, opsPerStep: m.opsPerStep,
-    generated: [], prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, medians: [], runs: [], c: { available: 'exe' in cb },
+    generated: [], prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, medians: [], runs: [], c: { available: 'exe' in cb }, callCosts: { syncUs: 0, asyncUs: 0, graphUs: 0, plainJsUs: 0 },
   };
   if ('why' in cb) report.c.why = cb.why;
   else report.c.compiler = cb.compiler;
@@ -166,6 +215,9 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
     report.bandwidth = { readGBps, weightBytesPerToken: m.weightBytesPerToken, boundTokensPerSecond: bound, fraction: main.decodeTokensPerSecond / bound };
     o.log(`memory bound: ${readGBps.toFixed(1)} GB/s / ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB per token = ${bound.toFixed(1)} tok/s; decode at ${(100 * report.bandwidth.fraction).toFixed(0)}% of it`);
   }
+  report.callCosts = await measureCallCosts();
+  const cc = report.callCosts;
+  o.log(`one tiny op (1x64 @ 64x64, out given): gemmSync ${cc.syncUs.toFixed(2)} us, await gemm ${cc.asyncUs.toFixed(2)} us, in an op graph ${cc.graphUs.toFixed(2)} us; a plain JS loop ${cc.plainJsUs.toFixed(2)} us`);
   o.log(`generated: ${report.generated.slice(0, 24).join(' ')}${report.generated.length > 24 ? ' ...' : ''}`);
   if (tmp) fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
   return report;

@@ -17,6 +17,7 @@ import { NativeGraph, native } from './binding';
 import { TensorkernError, invalidArg, wrapNative } from './errors';
 import { isRecording, setRecording } from './ops/common';
 
+const CREATE = Symbol('tensorkern.graph');
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
 
 export class OpGraph<T = unknown> {
@@ -24,8 +25,9 @@ export class OpGraph<T = unknown> {
   readonly result: T;
   #g: NativeGraph | null;
 
-  /** @internal Use recordGraph. */
-  constructor(g: NativeGraph, result: T) {
+  /** Made by recordGraph only. */
+  constructor(token: symbol, g: NativeGraph, result: T) {
+    if (token !== CREATE) throw new TypeError('OpGraph has no public constructor: use recordGraph(fn)');
     this.#g = g;
     this.result = result;
   }
@@ -125,5 +127,5 @@ export function recordGraph<T>(fn: () => T): OpGraph<T> {
     result.catch(() => undefined); // its own failure (an awaited op refused) is reported here instead
     throw invalidArg('fn', 'a synchronous function (Sync ops only: an awaited op is not recorded)', 'an async function', 'value', { described: true });
   }
-  return new OpGraph(g, result);
+  return new OpGraph(CREATE, g, result);
 }

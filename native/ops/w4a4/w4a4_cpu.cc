@@ -73,6 +73,7 @@ Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, i
 
 Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   if (s.M == 0 || s.N == 0) return Status::Ok();
+  SerialScope serial(2.0 * double(s.M) * double(s.N) * double(s.K) < kSerialWork);
   float* out = p.out.as<float>();
   const float* bias = p.bias.ndim >= 0 ? p.bias.as<float>() : nullptr;
   if (s.K == 0) {
