@@ -10,22 +10,13 @@
 #include <climits>
 
 #include "../../cuda/check.h"
+#include "../../cuda/convert.cuh"
 #include "../../cuda/runtime.h"
 #include "block.h"
 #include "block_index.h"
 
 namespace tk {
 namespace {
-
-template <class T> __device__ __forceinline__ float to_f32(T v);
-template <> __device__ __forceinline__ float to_f32<float>(float v) { return v; }
-template <> __device__ __forceinline__ float to_f32<__half>(__half v) { return __half2float(v); }
-template <> __device__ __forceinline__ float to_f32<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <class T> __device__ __forceinline__ T from_f32(float v);
-template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
-template <> __device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
 // A secondary input of any float dtype (rmsNorm's weight, swiglu's up, add's b): the dtype is the same
 // for the whole grid, so the switch never diverges, and the kernels keep two template axes, not three.
