@@ -44,6 +44,27 @@ describe('llama decode on tensorkern', () => {
     }
   });
 
+  storiesTest('a prompt in one step (M = T products, causal attention over the cache), whole or in two chunks, matches float64', () => {
+    const ck = readCheckpoint(STORIES_PATH);
+    const tokens = [1, 403, 9, 261, 30, 7, 500, 2];
+    const ref = refLlamaLogits(ck, tokens);
+    for (const weights of ['f32', 'bf16'] as const) {
+      const m = new LlamaModel(ck, { weights });
+      expect(m.batchedPrefill).toBe(true);
+      const tol = weights === 'f32' ? 2e-5 : 5e-2;
+      const next = m.prefill(tokens);
+      expect(worstRel(m.logits.toArraySync() as Float32Array, ref[7])).toBeLessThan(tol);
+      expect(next).toBe(ref[7].indexOf(Math.max(...ref[7])));
+      m.prefill(tokens.slice(0, 5)); // again from 0: the cache rows are overwritten
+      expect(worstRel(m.logits.toArraySync() as Float32Array, ref[4])).toBeLessThan(tol);
+      m.prefill(tokens.slice(5), 5); // the rest at positions 5..7 over the cached 0..4
+      expect(worstRel(m.logits.toArraySync() as Float32Array, ref[7])).toBeLessThan(tol);
+      expect(() => m.prefill([1, 2], 511)).toThrow(/positions 511..512/);
+      expect(() => m.prefill([1, 512])).toThrow(/token 512/);
+      m.dispose();
+    }
+  });
+
   storiesTest('stories260K with int4 weights matches float64 over the same dequantized weights', () => {
     const ck = readCheckpoint(STORIES_PATH);
     const c = ck.config, w = ck.weights;

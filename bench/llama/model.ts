@@ -61,6 +61,13 @@ export class LlamaModel {
   private readonly step: OpGraph<void>;
   /** The step as plain Sync op calls, one native call each (what the graph records). */
   private readonly runOps: () => void;
+  /** What a prefill graph needs besides the config. */
+  private readonly parts: {
+    layers: Layer[]; embedding: Tensor; rmsFinal: Tensor; classifier: Weight; act: 'float32' | 'bfloat16';
+    linear: (xin: Tensor, W: Weight, out: Tensor, residual?: boolean) => void;
+  };
+  /** Prefill graphs by prompt length, and their inputs: ids [T], positions [T] (p0 + t), p0 [1], p0 + T [1]. */
+  private readonly prefills = new Map<number, { graph: OpGraph<void>; ids: Int32Array; positions: Int32Array; start: Int32Array; kvLength: Int32Array }>();
 
   constructor(ckpt: Checkpoint, opts: LlamaOptions = {}) {
     const c = (this.config = ckpt.config);
@@ -148,6 +155,7 @@ export class LlamaModel {
       argmaxSync(this.logits, { out: token });
     };
     this.step = recordGraph(this.runOps);
+    this.parts = { layers, embedding, rmsFinal, classifier, act, linear };
   }
 
   /** Ops one decode step runs. */
@@ -160,6 +168,80 @@ export class LlamaModel {
     this.setStep(token, pos);
     this.step.run();
     return this.token[0];
+  }
+
+  /** Whether prefill() takes a whole prompt in one step (float32 / bfloat16 weights; int4 goes token by token). */
+  get batchedPrefill(): boolean {
+    return this.weightType !== 'int4';
+  }
+
+  /**
+   * Runs the model on `tokens` at positions pos0 .. pos0 + T - 1 in one step (every projection an
+   * M = T product, causal attention over the cache), filling the KV cache; afterwards this.logits
+   * holds the last token's logits and the return value is the greedy next token. The graph for a
+   * prompt length is recorded on its first use and kept.
+   */
+  prefill(tokens: number[], pos0 = 0): number {
+    const T = tokens.length;
+    if (T === 0) throw new RangeError('prefill needs at least one token');
+    if (!this.batchedPrefill || T === 1) {
+      let next = 0;
+      tokens.forEach((t, i) => (next = this.forward(t, pos0 + i)));
+      return next;
+    }
+    if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= this.config.seqLen)) throw new RangeError(`positions ${pos0}..${pos0 + T - 1} are not in [0, ${this.config.seqLen})`);
+    for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < this.config.vocab)) throw new RangeError(`token ${t} is not in [0, ${this.config.vocab})`);
+    const p = this.prefills.get(T) ?? this.recordPrefill(T);
+    p.ids.set(tokens);
+    for (let i = 0; i < T; i++) p.positions[i] = pos0 + i;
+    p.start[0] = pos0;
+    p.kvLength[0] = pos0 + T;
+    p.graph.run();
+    return this.token[0];
+  }
+
+  private recordPrefill(T: number) {
+    const c = this.config, { layers, embedding, rmsFinal, classifier, act, linear } = this.parts;
+    const hd = c.dim / c.heads, kvd = c.kvHeads * hd, D = c.dim, F = c.hidden;
+    const ids = new Int32Array(T), positions = new Int32Array(T), start = new Int32Array(1), kvLength = new Int32Array(1);
+    const idsT = Tensor.from(ids, [T]), posT = Tensor.from(positions, [T]), startT = Tensor.from(start, [1]), lenT = Tensor.from(kvLength, [1]);
+    const x = Tensor.zeros([T, D]), xb = Tensor.zeros([T, D], { dtype: act });
+    const q = Tensor.zeros([T, D]), k = Tensor.zeros([T, kvd]), v = Tensor.zeros([T, kvd]);
+    const att = Tensor.zeros([1, T, c.heads, hd], { dtype: act });
+    const h1 = Tensor.zeros([T, F]), h3 = Tensor.zeros([T, F]), hb = Tensor.zeros([T, F], { dtype: act });
+    const token = Tensor.from(this.token, [1]);
+    // The fused weights' row blocks, as views (no copy): M = T products gain nothing from fusing,
+    // and RoPE / the cache want q, k, v each contiguous.
+    const rowsOf = (W: Weight, at: number, n: number) => (W as Tensor).narrow(at, n);
+    const graph = recordGraph(() => {
+      embeddingSync(embedding, idsT, { out: x });
+      for (const L of layers) {
+        rmsNormSync(x, L.rmsAtt, { out: xb });
+        linear(xb, rowsOf(L.wqkv, 0, D), q);
+        linear(xb, rowsOf(L.wqkv, D, kvd), k);
+        linear(xb, rowsOf(L.wqkv, D + kvd, kvd), v);
+        ropeSync(q.reshape([T, c.heads, hd]), { positions: posT, out: q.reshape([T, c.heads, hd]) });
+        ropeSync(k.reshape([T, c.kvHeads, hd]), { positions: posT, out: k.reshape([T, c.kvHeads, hd]) });
+        kvAppendSync(L.kCache, k.reshape([T, c.kvHeads, hd]), { position: startT });
+        kvAppendSync(L.vCache, v.reshape([T, c.kvHeads, hd]), { position: startT });
+        attentionSync(q.reshape([1, T, c.heads, hd]), L.kCache.reshape([1, c.seqLen, c.kvHeads, hd]), L.vCache.reshape([1, c.seqLen, c.kvHeads, hd]), {
+          layout: 'bshd', causal: true, kvLengths: lenT, out: att,
+        });
+        linear(att.reshape([T, D]), L.wo, x, true);
+        rmsNormSync(x, L.rmsFfn, { out: xb });
+        linear(xb, rowsOf(L.w13, 0, F), h1);
+        linear(xb, rowsOf(L.w13, F, F), h3);
+        swigluSync(h1, h3, { out: hb });
+        linear(hb, L.w2, x, true);
+      }
+      const last = x.narrow(T - 1, 1), lastN = xb.narrow(T - 1, 1);
+      rmsNormSync(last, rmsFinal, { out: lastN });
+      linear(lastN, classifier, this.logits);
+      argmaxSync(this.logits, { out: token });
+    });
+    const p = { graph, ids, positions, start, kvLength };
+    this.prefills.set(T, p);
+    return p;
   }
 
   /** forward() calling the ops one by one instead of replaying the graph (to measure what the graph saves). */
@@ -186,6 +268,8 @@ export class LlamaModel {
 
   dispose(): void {
     this.step.dispose();
+    for (const p of this.prefills.values()) p.graph.dispose();
+    this.prefills.clear();
   }
 }
 
@@ -196,8 +280,9 @@ export interface GenerateResult {
 }
 
 /**
- * Prefills `prompt` (one step per token) and greedily decodes `steps` tokens. prefillMs covers the
- * prompt's steps, decodeMs the rest; onToken sees each generated token.
+ * Prefills `prompt` (in one step where the model can: prefill(); token by token for mode 'ops' and
+ * int4 weights) and greedily decodes `steps` tokens. prefillMs covers the prompt (which yields the
+ * first generated token), decodeMs the rest; onToken sees each generated token.
  */
 export type StepMode = 'graph' | 'graph-async' | 'ops';
 
@@ -205,19 +290,24 @@ export async function generate(m: LlamaModel, prompt: number[], steps: number, o
   const total = Math.min(prompt.length + steps, m.config.seqLen);
   const generated: number[] = [];
   let t0 = performance.now();
-  let prefillMs = 0;
-  let next = prompt[0];
-  for (let pos = 0; pos < total - 1; pos++) {
-    const tok = pos < prompt.length ? prompt[pos] : next;
-    next = opts.mode === 'graph-async' ? await m.forwardAsync(tok, pos) : opts.mode === 'ops' ? m.forwardOps(tok, pos) : m.forward(tok, pos);
-    if (pos + 1 === prompt.length) {
-      prefillMs = performance.now() - t0;
-      t0 = performance.now();
-    }
-    if (pos + 1 >= prompt.length) {
-      generated.push(next);
-      opts.onToken?.(next, generated.length - 1);
-    }
+  let next: number;
+  let pos = 0;
+  if (opts.mode !== 'ops' && m.batchedPrefill) {
+    // The prompt in one step (M = prompt length), the first generated token out of it.
+    next = m.prefill(prompt);
+    pos = prompt.length;
+  } else {
+    next = prompt[0];
+    for (; pos < prompt.length; pos++) next = opts.mode === 'ops' ? m.forwardOps(prompt[pos], pos) : m.forward(prompt[pos], pos);
+  }
+  const prefillMs = performance.now() - t0;
+  t0 = performance.now();
+  generated.push(next);
+  opts.onToken?.(next, 0);
+  for (; pos < total - 1; pos++) {
+    next = opts.mode === 'graph-async' ? await m.forwardAsync(next, pos) : opts.mode === 'ops' ? m.forwardOps(next, pos) : m.forward(next, pos);
+    generated.push(next);
+    opts.onToken?.(next, generated.length - 1);
   }
   return { generated, prefillMs, decodeMs: performance.now() - t0 };
 }
