@@ -177,6 +177,9 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
         report.c.generated = x.generated;
         continue;
       }
+      // Untimed: a few steps in this mode first (whatever ran before -- the C process -- left the
+      // caches and the sleeping threads to this one otherwise).
+      await generate(m, o.promptIds, 2, { mode });
       const g = await generate(m, o.promptIds, o.steps, {
         mode,
         onToken: (_t, i) => {
