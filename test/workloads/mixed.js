@@ -148,6 +148,43 @@ function makeOps(tk, opts = {}) {
     const w = T.from(floats(r, 6 * 32), [6, 32]);
     add('quantize int4', () => packedOf(tk.quantizeWeightsInt4Sync(w, { groupSize: 16 })), async () => packedOf(await tk.quantizeWeightsInt4(w, { groupSize: 16 })));
   }
+  // block ops, and an op graph of a small decoder step (recorded per call: its own outputs and cache)
+  {
+    const D = 16, H = 2, hd = D / H;
+    const x = T.from(floats(r, s(3) * D), [s(3), D]);
+    const g = T.from(floats(r, D), [D]);
+    const pos = T.from(Int32Array.from({ length: s(3) }, (_, i) => i + 2), [s(3)]);
+    add('rmsNorm', () => tk.rmsNormSync(x, g), () => tk.rmsNorm(x, g));
+    add('rope positions tensor', () => tk.ropeSync(x.reshape([s(3), H, hd]), { positions: pos }), () => tk.rope(x.reshape([s(3), H, hd]), { positions: pos }));
+    add('swiglu', () => tk.swigluSync(x, x), () => tk.swiglu(x, x));
+    add('softmax', () => tk.softmaxSync(x), () => tk.softmax(x));
+    const table = T.from(floats(r, 11 * D), [11, D]);
+    const ids = T.from(Int32Array.from({ length: s(4) }, () => Math.floor(r() * 11)), [s(4)]);
+    add('embedding', () => tk.embeddingSync(table, ids), () => tk.embedding(table, ids));
+    add('topk values', () => tk.topkSync(x, 3).values, async () => (await tk.topk(x, 3)).values);
+    const w = T.from(floats(r, D * D), [D, D]);
+    const step = () => tk.recordGraph(() => {
+      const cache = T.zeros([8, H, hd]);
+      const len = T.from(Int32Array.of(3), [1]);
+      const h = tk.rmsNormSync(x.narrow(0, 1), g);
+      const q = tk.gemmSync(h, w, { transB: true });
+      tk.ropeSync(q.reshape([1, H, hd]), { positions: 2, out: q.reshape([1, H, hd]) });
+      tk.kvAppendSync(cache, q.reshape([1, H, hd]), { position: 2 });
+      const o = tk.attentionSync(q.reshape([1, 1, H, hd]), cache.reshape([1, 8, H, hd]), cache.reshape([1, 8, H, hd]), { layout: 'bshd', kvLengths: len });
+      return tk.addSync(o.reshape([1, D]), h);
+    });
+    add('op graph', () => {
+      const gr = step();
+      gr.run();
+      gr.dispose();
+      return gr.result;
+    }, async () => {
+      const gr = step();
+      await gr.runAsync();
+      gr.dispose();
+      return gr.result;
+    });
+  }
   return ops;
 }
 
