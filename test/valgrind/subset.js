@@ -32,6 +32,14 @@ const { makeOps, sameBits } = require('../workloads/mixed');
     () => tk.Int4Weights.fromBuffer(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])),
     () => tk.SparseMatrix.fromMatrixMarket('%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n'),
     () => tk.Tensor.zeros([2 ** 30, 2 ** 30]),
+    // an id out of range, found by the native run; a graph whose output was disposed after recording
+    () => tk.embeddingSync(tk.Tensor.zeros([4, 8]), tk.Tensor.from(Int32Array.of(1, 9), [2])),
+    () => {
+      const a = tk.Tensor.zeros([128, 128]);
+      const g = tk.recordGraph(() => tk.gemmSync(a, a));
+      g.result.dispose();
+      return g.run();
+    },
   ];
   let errors = 0;
   for (const f of bad) {
