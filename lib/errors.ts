@@ -1,4 +1,4 @@
-// One error factory for the whole facade (DESIGN.md §6). Argument errors are TypeError / RangeError
+// One error factory for the whole facade (docs/design.md, Errors). Argument errors are TypeError / RangeError
 // with a Node-style `code`; runtime failures are TensorkernError with an ERR_TK_* code.
 
 export type TensorkernErrorCode =

@@ -1,4 +1,4 @@
-// Argument validation shared by Tensor and every op (DESIGN.md §6): each failure names the argument,
+// Argument validation shared by Tensor and every op (docs/design.md, Errors): each failure names the argument,
 // what was expected and what was received.
 import { DType, DTYPES, isDType } from './dtype';
 import { invalidArg } from './errors';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sanitizer runs (issue 11). `npm run test:asan` = this script with no arguments:
+# Sanitizer runs. `npm run test:asan` = this script with no arguments:
 #   1. the native self-test (kernels without Node) built with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      run with LeakSanitizer on: every kernel family this CPU runs, every allocation freed;
 #   2. the addon built with ASan + UBSan into build-asan/ (the development build in build/ is untouched) and the

@@ -1,5 +1,5 @@
 // Bad input to attention: each a clear error naming the argument, what was expected and what was
-// received (DESIGN.md §6); the binding called directly with garbage throws, never crashes.
+// received (docs/design.md, Errors); the binding called directly with garbage throws, never crashes.
 import { Tensor, TensorkernError, attention, attentionSync } from '../lib';
 import { native } from '../lib/binding';
 import { DType } from '../lib/dtype';

@@ -1,5 +1,5 @@
 // Bad input to the block ops: each a clear error naming the argument, what was expected and what was
-// received (DESIGN.md §6); the binding called directly with garbage throws, never crashes.
+// received (docs/design.md, Errors); the binding called directly with garbage throws, never crashes.
 import {
   Tensor, addSync, argmaxSync, embeddingSync, kvAppend, kvAppendSync, rmsNorm, rmsNormSync, ropeSync, siluSync, softmaxSync, swigluSync, topkSync,
 } from '../lib';

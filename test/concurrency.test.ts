@@ -1,4 +1,4 @@
-// The async core under load (issue 11): hundreds of concurrent ops of every kind on shared and distinct
+// The async core under load: hundreds of concurrent ops of every kind on shared and distinct
 // tensors, the addon in several worker_threads at once, and setNumThreads changed while work is queued.
 // Results must equal sequential ones bit for bit.
 import * as path from 'path';

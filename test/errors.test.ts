@@ -1,5 +1,5 @@
 // Bad input: each public function rejects it with the right class, code and a message that names the
-// argument, what was expected and what was received (DESIGN.md §6). The native side re-checks: the
+// argument, what was expected and what was received (docs/design.md, Errors). The native side re-checks: the
 // binding called directly with garbage throws, never crashes.
 import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, packWeightsSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
 import { native } from '../lib/binding';

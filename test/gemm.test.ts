@@ -151,7 +151,7 @@ describe('gemm paths and threads', () => {
   });
 });
 
-// The float64 reference on real weights: layer 0 of the llama2.c stories260K model (DESIGN.md data).
+// The float64 reference on real weights: layer 0 of the llama2.c stories260K model (docs/design.md data).
 const MODEL = path.join(__dirname, '..', '..', 'shared', 'data', 'models', 'stories260K.bin');
 describe('gemm on real model weights', () => {
   testIf(fs.existsSync(MODEL), `stories260K matmuls: ${MODEL} is absent`)('token embeddings x wq / w1 of layer 0, every dtype', async () => {

@@ -1,4 +1,4 @@
-// Size limits (issue 11): byte counts that overflow, shapes past 2^31 elements, and BigInt indices beyond the
+// Size limits: byte counts that overflow, shapes past 2^31 elements, and BigInt indices beyond the
 // safe range are rejected before anything is allocated or read, with a RangeError naming the argument; and a
 // tensor past 2^31 elements that does fit is indexed with 64-bit offsets (a GEMM over one, checked exactly).
 import { constants as bufferConstants } from 'buffer';

@@ -1,4 +1,4 @@
-// Property tests (fast-check) over the public API (issue 11): random shapes, dtypes, devices, options and
+// Property tests (fast-check) over the public API: random shapes, dtypes, devices, options and
 // garbage. Every call either succeeds with the right numbers (checked against the float64 references) or
 // fails with a TypeError / RangeError / TensorkernError that carries a string code. Nothing else may escape:
 // no plain Error, no crash, no hang, no wrong result.

@@ -34,8 +34,9 @@ test('npm lifecycle scripts are only the intended ones', () => {
   expect(present.filter((l) => !(l in INTENDED))).toEqual([]);
 });
 
-test('every `npm run` command README documents exists', () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+test('every `npm run` command README and docs/ document exists', () => {
+  const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join(ROOT, 'docs', f));
+  const readme = [path.join(ROOT, 'README.md'), ...docs].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
   const documented = new Set([...readme.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]));
   expect(documented.size).toBeGreaterThan(3);
   for (const d of documented) expect([d, d in scripts]).toEqual([d, true]);

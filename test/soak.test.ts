@@ -1,4 +1,4 @@
-// Leak soak (issue 11): >= 100k mixed ops of every kind, sync and async, creating and dropping tensors,
+// Leak soak: >= 100k mixed ops of every kind, sync and async, creating and dropping tensors,
 // sparse matrices and int4 weights (half of them disposed, half left to the GC), in a plain node child
 // (test/workloads/soak.js). After the warm-up (the first 30% of the run) the process's native memory
 // (RSS less V8's heap reservation) and V8's live heap must stay flat: a leak of even 64 bytes per op would add

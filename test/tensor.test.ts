@@ -38,7 +38,7 @@ describe('Tensor', () => {
     expect(Array.from((await Tensor.from([1, 2n ** 62n], [2], { dtype: 'int64' }).toArray()) as BigInt64Array)).toEqual([1n, 2n ** 62n]);
   });
 
-  test('int4 numbers pack two per byte, element 2i in the low nibble (DESIGN.md §5)', async () => {
+  test('int4 numbers pack two per byte, element 2i in the low nibble (docs/design.md, Data conventions)', async () => {
     const t = Tensor.from([1, -1, 7, -8, 0, 3], [3, 2], { dtype: 'int4' });
     const bytes = (await t.toArray()) as Uint8Array;
     expect(Array.from(bytes)).toEqual([0xf1, 0x87, 0x30]);

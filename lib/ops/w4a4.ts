@@ -35,7 +35,7 @@ export interface W4A4MatmulOptions {
 export interface QuantizedActivations {
   /** q [M, K] as int8 values (in [-8, 7] for 4 bits). */
   values: Int8Array;
-  /** The same values packed two per byte (DESIGN.md §5), for 4 bits; undefined for 8. */
+  /** The same values packed two per byte (docs/design.md, Data conventions), for 4 bits; undefined for 8. */
   packed: Uint8Array | undefined;
   /** s [M]: x ≈ s * q per row. */
   scales: Float32Array;

@@ -1,4 +1,4 @@
-// The Hadamard rotation of int4 quantization (DESIGN.md §5): a block-diagonal Walsh–Hadamard
+// The Hadamard rotation of int4 quantization (docs/design.md, Data conventions): a block-diagonal Walsh–Hadamard
 // transform of the K dimension, applied to the weights at quantize time and to the activations
 // inside the fused quantize of w4a4Matmul. H (normalized, 1/sqrt(B) H_B per block) is symmetric and
 // orthonormal, so (x H)(w H)^T = x w^T exactly in real arithmetic; it spreads an outlier channel

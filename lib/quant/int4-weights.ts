@@ -2,7 +2,7 @@
 // offline by quantizeWeightsInt4 (lib/ops/w4a4.ts) or imported from onnxruntime's MatMulNBits, and
 // saved / loaded with toBuffer() / Int4Weights.fromBuffer().
 //
-// Storage: `packed` is the public DESIGN.md §5 layout (row-major [N, K/2], element 2i in the low
+// Storage: `packed` is the public docs/design.md, Data conventions layout (row-major [N, K/2], element 2i in the low
 // nibble, two's complement) and the kernels read it as is: they unpack a 64-k step with one AND and
 // one shift and arrange the activations to match (native/ops/w4a4/w4a4_kernels.h), so no second,
 // kernel-specific copy is kept. The CUDA kernels read it as is too: a weight row, k-contiguous with the

@@ -1,4 +1,4 @@
-// SparseMatrix: an immutable CSR matrix (DESIGN.md §5) -- rowPtr of rows + 1 entries and colIdx as
+// SparseMatrix: an immutable CSR matrix (docs/design.md, Data conventions) -- rowPtr of rows + 1 entries and colIdx as
 // Int32Array or BigInt64Array, float32 values, columns sorted within each row. Every constructor
 // checks every index before anything reads through it.
 import { invalidArg, withArticle } from '../errors';

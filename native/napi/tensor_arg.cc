@@ -24,7 +24,7 @@ std::string describe(Napi::Value v) {
   return "an object";
 }
 
-// The typed-array kinds accepted for each dtype (DESIGN.md §5).
+// The typed-array kinds accepted for each dtype (docs/design.md, Data conventions).
 bool kind_matches(DType t, napi_typedarray_type k) {
   switch (t) {
     case DType::kFloat32: return k == napi_float32_array;

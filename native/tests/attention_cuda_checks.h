@@ -585,7 +585,7 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
   return res;
 }
 
-// float64 reference (DESIGN.md §5), on the rounded inputs.
+// float64 reference (docs/design.md, Data conventions), on the rounded inputs.
 inline void reference(const Problem& P, std::vector<double>* out, std::vector<double>* lse) {
   out->assign(size_t(P.B) * P.Hq * P.Sq * P.D, 0.0);
   lse->assign(size_t(P.B) * P.Hq * P.Sq, -INFINITY);

@@ -1,4 +1,4 @@
-// GPU faults (issue 11), on a real GPU; skips, printing why, without one. Runs under jest or `node --test`.
+// GPU faults, on a real GPU; skips, printing why, without one. Runs under jest or `node --test`.
 //   - out of memory is ERR_TK_OUT_OF_MEMORY and the next op works;
 //   - device memory returns to its baseline (the pool's bytes in use) after many ops create and drop tensors;
 //   - a sticky CUDA error (a trap kernel, provoked on purpose in a child process) is reported clearly, every

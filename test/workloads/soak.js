@@ -1,4 +1,4 @@
-// Leak soak (issue 11): `node --expose-gc test/workloads/soak.js [ops]` runs ops of every kind (default
+// Leak soak: `node --expose-gc test/workloads/soak.js [ops]` runs ops of every kind (default
 // 100000), sync and async, creating and dropping tensors, sparse matrices and int4 weights all along (half of
 // the results disposed explicitly, half left to the GC), and prints one JSON line with memory samples (MB, after
 // a full GC) at each tenth of the run: rss, V8's heapTotal / heapUsed, external, and native = rss - heapTotal

@@ -1,4 +1,4 @@
-// w4a4: Y[M,N] = X[M,K] . W[N,K]^T with W in 4 bits (DESIGN.md §5 nibble order) and X quantized per
+// w4a4: Y[M,N] = X[M,K] . W[N,K]^T with W in 4 bits (docs/design.md, Data conventions nibble order) and X quantized per
 // token on the fly (4 or 8 bits), exact integer accumulation, scales in the epilogue. Also the
 // weight-only form (float X times dequantized 4-bit W). The contract (what every backend computes):
 //   s = max|v| / qmax in float32 (qmax 7 for 4 bits, 127 for 8), q = clamp(round_half_even(v / s)),

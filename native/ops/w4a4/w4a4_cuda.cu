@@ -97,7 +97,7 @@ Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
     if (p.act_bits == 8) {
       if (cc >= 80) pl.path = kInt8;
     } else if (want == kInt8 || (want == kAuto && cc >= 90)) {
-      // Hopper has no INT4 MMA (issue 8): the nibbles are unpacked to int8 in registers there.
+      // Hopper has no INT4 MMA: the nibbles are unpacked to int8 in registers there.
       if (cc >= 80) pl.path = kInt8;
     } else if (cc >= 75) {
       pl.path = kS4;

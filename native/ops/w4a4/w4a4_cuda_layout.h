@@ -3,7 +3,7 @@
 // against the PTX ISA fragment tables and with a host emulation of one CTA's main loop.
 //
 // Operands as the GEMM kernel reads them (mma "row.col": A rows and B columns contiguous in K):
-//   W  [N, K/2] bytes: the public Int4Weights layout (DESIGN.md §5: row-major, k = 2j in the low nibble
+//   W  [N, K/2] bytes: the public Int4Weights layout (docs/design.md, Data conventions: row-major, k = 2j in the low nibble
 //      of byte j, two's complement). It IS the B operand of mma.m16n8k64.s4 as stored (a column of B
 //      = a weight row, k-contiguous, low nibble first = the order PTX packs sub-byte elements in a
 //      register), so no repacking is needed: 16-byte cp.async chunks into the GEMM's XOR-swizzled

@@ -17,7 +17,7 @@ struct IntArgs {
   const int8_t* qa;    // [M, Kp] quantized activations, chunk layout above
   int64_t Kp;
   const int32_t* corr; // [M, G]: 8 * sum_{k in g} q_x (the offset correction, see the kernels)
-  const uint8_t* w;    // [N, K/2] packed weights, DESIGN.md §5 nibble order
+  const uint8_t* w;    // [N, K/2] packed weights, docs/design.md, Data conventions nibble order
   int64_t K;
   const float* ws;     // [N, G] weight scales
   int64_t G, gs;
