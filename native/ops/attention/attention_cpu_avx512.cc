@@ -1,7 +1,7 @@
 // AVX-512 attention kernels (compiled with -mavx512f/bw/vl/dq/bf16; used only when CPUID has them):
 // the same tile kernel as AVX2 on 16 lanes (6x32 register tiles, 12 of the 32 zmm accumulators);
 // with AVX512_BF16, bfloat16 q k^T runs on vdpbf16ps (Bf16DotScores in attention_kernel_impl.h).
-#define TK_GEMM_ISA 3
+#define TK_SIMD_ISA 3
 #include "attention_kernel_impl.h"
 
 namespace tk::attention_kernels {

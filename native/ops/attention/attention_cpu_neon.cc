@@ -1,5 +1,5 @@
 // NEON attention kernels (AArch64): the shared tile kernel on 4-lane vectors, 6x8 register tiles.
-#define TK_GEMM_ISA 4
+#define TK_SIMD_ISA 4
 #include "attention_kernel_impl.h"
 
 namespace tk::attention_kernels {

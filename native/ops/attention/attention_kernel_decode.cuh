@@ -53,7 +53,7 @@ struct DecCfg {
 template <int HD, class T>
 __global__ void __launch_bounds__(kDecodeWarps * 32, 1) attn_decode(Args a) {
 #if __CUDA_ARCH__ >= 800
-  using namespace cugemm::sm80;
+  using namespace sm80;
   constexpr DecodeConfig C = decode_config(HD);
   constexpr int R = kDecodeRows, W = kDecodeWarps, THREADS = W * 32, RB = HD * 2, BN = C.keys();
   constexpr int KPW = C.kpw, LPK = C.lpk(), CPL = C.chunks_per_lane(), VE = C.v_elems();

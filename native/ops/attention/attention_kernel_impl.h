@@ -1,5 +1,5 @@
-// The flash-attention tile kernel, written once over gemm_simd.h's float vector and compiled in each
-// ISA unit (attention_cpu_<isa>.cc defines TK_GEMM_ISA first). Everything has internal linkage.
+// The flash-attention tile kernel, written once over core/simd.h's float vector and compiled in each
+// ISA unit (attention_cpu_<isa>.cc defines TK_SIMD_ISA first). Everything has internal linkage.
 //
 // One call: a tile of up to QB query rows of one (batch, kv head) against keys [j0, j1), walked in
 // blocks of BK keys. Per block:
@@ -240,7 +240,7 @@ void prepack_any(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t l
 
 int64_t block_words_any(tk::DType, int64_t D, int64_t ldo) { return block_words<FloatScores<float, kMR>>(D, ldo); }
 
-#if TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 3
 template <class T, int M>
 using Bf16Dot = Bf16DotScores<M>;
 

@@ -27,7 +27,8 @@
 #include <cstdint>
 
 #include "../../core/dtype.h"
-#include "../gemm/gemm_kernel_sm80.cuh"
+#include "../../cuda/sm80.cuh"
+#include "../gemm/gemm_cuda_layout.h"
 #include "attention_cuda_layout.h"
 
 namespace tk::cuattn {
@@ -173,7 +174,7 @@ __device__ __forceinline__ void load_tile(const Args& a, uint8_t* dst, int rows,
     uint8_t* d = dst + tile_offset(rc.row, rc.col, RB);
     if (a.vec) {
       const bool in = src >= 0 && col < a.D;  // D % 8 == 0: a chunk is all in or all out
-      cugemm::sm80::cp_async16(cugemm::sm80::smem_u32(d), in ? static_cast<const void*>(src_row.base() + (src + col) * 2) : src_row.base(), in);
+      sm80::cp_async16(sm80::smem_u32(d), in ? static_cast<const void*>(src_row.base() + (src + col) * 2) : src_row.base(), in);
     } else {
       float f[8];
 #pragma unroll
@@ -207,7 +208,7 @@ struct KvRows {
 template <class Cfg, class T>
 __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
 #if __CUDA_ARCH__ >= 800
-  using namespace cugemm::sm80;
+  using namespace sm80;
   constexpr int HD = Cfg::kHD, BM = Cfg::kBM, BN = Cfg::kBN, THREADS = Cfg::kThreads, RB = HD * 2;
   constexpr int NB = BN / 8;   // 8-key n-blocks of S
   constexpr int DB = HD / 8;   // 8-column n-blocks of O

@@ -1,7 +1,7 @@
 // The score stage of the attention tile kernel (attention_kernel_impl.h): tile constants, K packing
 // (8x8 register transposes on x86), the M x NR score microkernel, and the policies that pick how q / k
 // are packed and multiplied (float FMA everywhere; vdpbf16ps for bfloat16 on AVX512_BF16). Include only
-// from an attention_cpu_<isa>.cc after defining TK_GEMM_ISA; everything has internal linkage.
+// from an attention_cpu_<isa>.cc after defining TK_SIMD_ISA; everything has internal linkage.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -27,7 +27,7 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // 8 consecutive elements as floats (the 8x8 transpose packing of K).
-#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 2 || TK_SIMD_ISA == 3
 template <class T>
 inline __m256 load8(const T* p);
 template <>
@@ -50,7 +50,7 @@ void pack_k(const T* k, int64_t ldk, int64_t nk, int64_t D, float* kt) {
     for (int jj = 0; jj < NR; ++jj) {
       const int64_t j = c * NR + jj;
       int64_t d = 0;
-#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 2 || TK_SIMD_ISA == 3
       // Whole groups of 8 keys x 8 dims: contiguous loads along D, an in-register transpose.
       if (jj % 8 == 0 && j + 8 <= nk) {
         for (; d + 8 <= D; d += 8) {
@@ -112,7 +112,7 @@ struct FloatScores {
   }
 };
 
-#if TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 3
 // bfloat16 q k^T on vdpbf16ps: each 32-bit lane multiplies a pair of bf16 (d, d + 1) and adds both
 // products to a float accumulator, 32 multiply-adds per instruction. q stays unscaled bf16 (exact
 // inputs; the scale is applied to the float scores), pairs are zero padded for odd D.

@@ -1,6 +1,6 @@
-// What attention needs beyond gemm_simd.h's float vector: lane-wise max and a vectorized exp.
-// Include only from an attention_cpu_<isa>.cc after defining TK_GEMM_ISA (internal linkage, as in
-// gemm_simd.h).
+// What attention needs beyond core/simd.h's float vector: lane-wise max and a vectorized exp.
+// Include only from an attention_cpu_<isa>.cc after defining TK_SIMD_ISA (internal linkage, as in
+// core/simd.h).
 //
 // exp: Cody-Waite range reduction x = n ln2 + r (|r| <= ln2/2, ln2 split in a high part exact in
 // float and a low correction), a degree-7 polynomial for e^r (the Cephes expf coefficients: about
@@ -9,7 +9,7 @@
 #pragma once
 #include <cmath>
 
-#include "../gemm/gemm_simd.h"
+#include "../../core/simd.h"
 
 namespace {
 
@@ -18,7 +18,7 @@ constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f;
 constexpr float kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
-#if TK_GEMM_ISA == 1
+#if TK_SIMD_ISA == 1
 inline VF vmaxv(VF a, VF b) { for (int i = 0; i < kW; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i]; return a; }
 inline float vhmax(VF a) { float m = a.v[0]; for (int i = 1; i < kW; ++i) m = a.v[i] > m ? a.v[i] : m; return m; }
 inline VF vexp(VF x) {
@@ -26,7 +26,7 @@ inline VF vexp(VF x) {
   return x;
 }
 
-#elif TK_GEMM_ISA == 2
+#elif TK_SIMD_ISA == 2
 inline VF vmaxv(VF a, VF b) { return VF{_mm256_max_ps(a.v, b.v)}; }
 inline float vhmax(VF a) {
   __m128 s = _mm_max_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
@@ -53,7 +53,7 @@ inline VF vexp(VF xv) {
   return VF{_mm256_andnot_ps(_mm256_cmp_ps(x0, _mm256_set1_ps(kExpLo), _CMP_LT_OQ), y)};
 }
 
-#elif TK_GEMM_ISA == 3
+#elif TK_SIMD_ISA == 3
 inline VF vmaxv(VF a, VF b) { return VF{_mm512_max_ps(a.v, b.v)}; }
 inline float vhmax(VF a) { return _mm512_reduce_max_ps(a.v); }
 inline VF vexp(VF xv) {
@@ -75,7 +75,7 @@ inline VF vexp(VF xv) {
   return VF{_mm512_mask_mov_ps(y, below, _mm512_setzero_ps())};
 }
 
-#elif TK_GEMM_ISA == 4
+#elif TK_SIMD_ISA == 4
 inline VF vmaxv(VF a, VF b) { return VF{vmaxq_f32(a.v, b.v)}; }  // NaN-propagating on AArch64
 inline float vhmax(VF a) { return vmaxvq_f32(a.v); }
 inline VF vexp(VF xv) {

@@ -1,5 +1,5 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma -mf16c; used only when CPUID has them).
-#define TK_GEMM_ISA 2
+#define TK_SIMD_ISA 2
 #include "gemm_configs.h"
 #include "gemm_kernel_impl.h"
 

@@ -1,6 +1,6 @@
 // AVX-512 kernels (F+BW+VL+DQ; VNNI and BF16 parts used only when CPUID has them). Compiled with the
 // avx512 flags of native/sources.json, entered only after the CPU check in gemm_cpu.cc.
-#define TK_GEMM_ISA 3
+#define TK_SIMD_ISA 3
 #include "gemm_configs.h"
 #include "gemm_kernel_impl.h"
 

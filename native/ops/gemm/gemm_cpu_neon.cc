@@ -1,6 +1,6 @@
 // NEON kernels (AArch64): the float 8x12 microkernel and skinny kernels from the shared templates;
 // int8 through the portable pair kernel, which the compiler vectorizes with NEON.
-#define TK_GEMM_ISA 4
+#define TK_SIMD_ISA 4
 #include "gemm_configs.h"
 #include "gemm_kernel_impl.h"
 

@@ -1,6 +1,6 @@
 // Portable kernels: no ISA flags, vectorized by the compiler with the baseline SIMD. The fallback on
 // any CPU, and the reference the ISA kernels are tested against.
-#define TK_GEMM_ISA 1
+#define TK_SIMD_ISA 1
 #include "gemm_configs.h"
 #include "gemm_kernel_impl.h"
 

@@ -1,5 +1,5 @@
 // Kernel templates shared by the ISA units: packing, the float MR x NR microkernel, the skinny
-// (decode) kernels, and the portable int8 kernels. Written once against gemm_simd.h's VF; each
+// (decode) kernels, and the portable int8 kernels. Written once against core/simd.h's VF; each
 // gemm_cpu_<isa>.cc instantiates them with its own vector type. Internal linkage throughout.
 #pragma once
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "gemm_kernels.h"
-#include "gemm_simd.h"
+#include "../../core/simd.h"
 
 namespace {
 
@@ -34,7 +34,7 @@ inline void pack_rows32(const char* src, int64_t ld_bytes, int rows, int64_t uni
     return v ^ flip;
   };
   int64_t k = 0;
-#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 2 || TK_SIMD_ISA == 3
   const __m128i x = _mm_set1_epi32(static_cast<int>(flip));
   const int groups = rows / 4;
   for (; k + 4 <= units; k += 4) {

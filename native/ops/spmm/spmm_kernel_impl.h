@@ -1,9 +1,9 @@
-// SpMM row kernels, written once over the SIMD vector of gemm_simd.h and compiled per ISA by
-// spmm_cpu_<isa>.cc (which defines TK_GEMM_ISA first). Everything has internal linkage.
+// SpMM row kernels, written once over the SIMD vector of core/simd.h and compiled per ISA by
+// spmm_cpu_<isa>.cc (which defines TK_SIMD_ISA first). Everything has internal linkage.
 #pragma once
 #include <cstdint>
 
-#include "../gemm/gemm_simd.h"
+#include "../../core/simd.h"
 #include "spmm_kernels.h"
 
 namespace {
@@ -15,9 +15,9 @@ using tk::spmm_kernels::Plan;
 
 // Registers of accumulators per row tile: the output tile stays in registers for the whole row.
 // AVX2 has 16 ymm (8 accumulators + broadcast + B operands), AVX-512 32 zmm, NEON 32 q.
-#if TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 3
 constexpr int kNV = 8;  // 128 floats
-#elif TK_GEMM_ISA == 4
+#elif TK_SIMD_ISA == 4
 constexpr int kNV = 8;  // 32 floats
 #else
 constexpr int kNV = 8;  // 64 floats (AVX2), 32 (portable)

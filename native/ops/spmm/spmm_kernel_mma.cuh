@@ -8,7 +8,8 @@
 //     it, and run dense mma over it; steps where no row of the CTA has an entry are skipped.
 // Below sm_80 the mma wrapper compiles to nothing; the host never launches these there.
 #pragma once
-#include "../gemm/gemm_kernel_sm80.cuh"
+#include "../../cuda/sm80.cuh"
+#include "../gemm/gemm_cuda_layout.h"
 #include "spmm_kernel_csr.cuh"
 
 namespace tk::cuspmm {
@@ -43,9 +44,9 @@ __device__ __forceinline__ void tf32_split(float x, uint32_t& hi, uint32_t& lo) 
 
 // d += a * b in 3xTF32: small cross terms first, then the big one.
 __device__ __forceinline__ void mma3(float (&d)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4], const uint32_t (&bh)[2], const uint32_t (&bl)[2]) {
-  cugemm::sm80::mma(d, al, bh, float{});
-  cugemm::sm80::mma(d, ah, bl, float{});
-  cugemm::sm80::mma(d, ah, bh, float{});
+  sm80::mma(d, al, bh, float{});
+  sm80::mma(d, ah, bl, float{});
+  sm80::mma(d, ah, bh, float{});
 }
 
 __device__ __forceinline__ void store_out(float* out, const float* c, float alpha, float beta, int64_t o, float acc) {

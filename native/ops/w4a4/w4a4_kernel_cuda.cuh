@@ -17,7 +17,9 @@
 #include <cfloat>
 #include <cstdint>
 
-#include "../gemm/gemm_kernel_sm80.cuh"
+#include "../../cuda/sm80.cuh"
+#include "../gemm/gemm_configs.h"
+#include "../gemm/gemm_cuda_layout.h"
 #include "w4a4_cuda_layout.h"
 
 namespace tk::cuw4a4 {
@@ -221,7 +223,7 @@ __device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], 
 // synchronous, still correct: every stage is written before the barrier that precedes its reads).
 __device__ __forceinline__ void copy16(uint32_t dst, const void* src, bool in) {
 #if __CUDA_ARCH__ >= 800
-  cugemm::sm80::cp_async16(dst, src, in);
+  sm80::cp_async16(dst, src, in);
 #else
   uint4 v = in ? *static_cast<const uint4*>(src) : make_uint4(0, 0, 0, 0);
   asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(dst), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
@@ -244,8 +246,8 @@ template <class Cfg, int ABITS, bool I8>
 __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 #if __CUDA_ARCH__ >= 750
   using namespace cugemm;
-  using cugemm::sm80::ldsm_x4;
-  using cugemm::sm80::smem_u32;
+  using sm80::ldsm_x4;
+  using sm80::smem_u32;
   constexpr int BM = Cfg::kBM, BN = Cfg::kBN, STAGES = Cfg::kStages, THREADS = Cfg::kThreads;
   constexpr int WTM = BM / Cfg::kWarpsM, WTN = BN / Cfg::kWarpsN;
   constexpr int MI = WTM / 16, NI = WTN / 8;
@@ -316,15 +318,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
     if (kt0 + s < k_tiles) load_stage(s, kt0 + s);
-    cugemm::sm80::cp_async_commit();
+    sm80::cp_async_commit();
   }
 
   for (int kt = kt0; kt < k_tiles; ++kt) {
     const int it = kt - kt0;
-    cugemm::sm80::cp_async_wait<STAGES - 2>();
+    sm80::cp_async_wait<STAGES - 2>();
     __syncthreads();
     if (kt + STAGES - 1 < k_tiles) load_stage((it + STAGES - 1) % STAGES, kt + STAGES - 1);
-    cugemm::sm80::cp_async_commit();
+    sm80::cp_async_commit();
 
     const uint8_t* a_t = sA + (it % STAGES) * A_STAGE;
     const uint8_t* b_t = sB + (it % STAGES) * B_STAGE;
@@ -395,7 +397,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
       }
     }
   }
-  cugemm::sm80::cp_async_wait<0>();
+  sm80::cp_async_wait<0>();
 
 #pragma unroll
   for (int mi = 0; mi < MI; ++mi)
@@ -673,7 +675,7 @@ __global__ void __launch_bounds__(kWoWarps * 32, 1) weight_only_tc(WoTcArgs p) {
 #pragma unroll
           for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-            for (int s = 0; s < 3; ++s) cugemm::sm80::mma(acc[mi][ni], a[mi][s], b, __nv_bfloat16());
+            for (int s = 0; s < 3; ++s) sm80::mma(acc[mi][ni], a[mi][s], b, __nv_bfloat16());
         }
       }
     }

@@ -1,21 +1,22 @@
-// The float vector each ISA unit computes with. Include only from a gemm_cpu_<isa>.cc after defining
-// TK_GEMM_ISA (1 scalar, 2 avx2, 3 avx512, 4 neon). Everything here has internal linkage (anonymous
-// namespace), so the same names compiled with different -m flags never merge across units.
+// The float vector each CPU kernel unit computes with (GEMM, attention, SpMM). Include only from an
+// <op>_cpu_<isa>.cc after defining TK_SIMD_ISA (1 scalar, 2 avx2, 3 avx512, 4 neon). Everything here
+// has internal linkage (anonymous namespace), so the same names compiled with different -m flags
+// never merge across units.
 #pragma once
 #include <cstdint>
 #include <cstring>
 
-#include "../../core/half.h"
+#include "half.h"
 
-#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 2 || TK_SIMD_ISA == 3
 #include <immintrin.h>
-#elif TK_GEMM_ISA == 4
+#elif TK_SIMD_ISA == 4
 #include <arm_neon.h>
 #endif
 
 namespace {
 
-#if TK_GEMM_ISA == 1
+#if TK_SIMD_ISA == 1
 // Portable: 4 lanes in an array; GCC/Clang vectorize the loops with the baseline SIMD.
 constexpr int kW = 4;
 struct VF {
@@ -35,7 +36,7 @@ inline void prefetch(const void*) {}
 inline void prefetch_l2(const void*) {}
 inline void in_reg(VF&) {}
 
-#elif TK_GEMM_ISA == 2
+#elif TK_SIMD_ISA == 2
 constexpr int kW = 8;
 struct VF {
   __m256 v;
@@ -64,7 +65,7 @@ inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p
 // (one load per FMA instead of one per vector: the skinny kernels became load-bound).
 inline void in_reg(VF& a) { __asm__("" : "+v"(a.v)); }
 
-#elif TK_GEMM_ISA == 3
+#elif TK_SIMD_ISA == 3
 constexpr int kW = 16;
 struct VF {
   __m512 v;
@@ -88,7 +89,7 @@ inline void prefetch_l2(const void* p) { _mm_prefetch(static_cast<const char*>(p
 // (one load per FMA instead of one per vector: the skinny kernels became load-bound).
 inline void in_reg(VF& a) { __asm__("" : "+v"(a.v)); }
 
-#elif TK_GEMM_ISA == 4
+#elif TK_SIMD_ISA == 4
 constexpr int kW = 4;
 struct VF {
   float32x4_t v;
@@ -107,10 +108,10 @@ inline void prefetch(const void* p) { __builtin_prefetch(p); }
 inline void prefetch_l2(const void* p) { __builtin_prefetch(p, 0, 2); }
 inline void in_reg(VF&) {}
 #else
-#error "define TK_GEMM_ISA before including gemm_simd.h"
+#error "define TK_SIMD_ISA before including core/simd.h"
 #endif
 
-#if TK_GEMM_ISA == 2 || TK_GEMM_ISA == 3
+#if TK_SIMD_ISA == 2 || TK_SIMD_ISA == 3
 // 8x8 float transpose in registers (unpack, shuffle, lane permute): packing rows of 8 into columns
 // (gemm's B panels from [N, K], attention's K blocks).
 inline void transpose8(__m256 r[8]) {
