@@ -81,7 +81,10 @@ function longRun(S: number, D: number, causal: boolean): LongResult | { skipped:
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     process.stdout.write(JSON.stringify({ s, extra: hwm() - before }));
   `;
-  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, TENSORKERN_NUM_THREADS: String(native.getNumThreads()) } });
+  const r = spawnSync(process.execPath, ['-e', code], {
+    encoding: 'utf8',
+    env: { ...process.env, TENSORKERN_NUM_THREADS: String(native.getNumThreads()) },
+  });
   if (r.status !== 0) return { skipped: `child failed: ${r.stderr.split('\n')[0]}` };
   const { s, extra } = JSON.parse(r.stdout) as { s: number; extra: number };
   const c: AttentionCase = { name: '', B: 1, Hq: 1, Hkv: 1, Sq: S, Sk: S, D, dtype: 'float32', causal };
@@ -94,10 +97,15 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
   const baselines: AttentionBenchReport['baselines'] = {
     plain: { available: true, version: 'tensorkern GEMM -> softmax -> GEMM', why: '' },
     onnxruntime: ort.available
-      ? { available: true, version: `onnxruntime-node ${ort.version}, com.microsoft MultiHeadAttention, ${threads} intra-op threads`, why: '' }
+      ? {
+          available: true,
+          version: `onnxruntime-node ${ort.version}, com.microsoft MultiHeadAttention, ${threads} intra-op threads`,
+          why: '',
+        }
       : { available: false, version: '', why: ort.why },
   };
-  for (const [name, b] of Object.entries(baselines)) o.log(b.available ? `baseline ${name}: ${b.version}` : `baseline ${name}: missing: ${b.why}`);
+  for (const [name, b] of Object.entries(baselines))
+    o.log(b.available ? `baseline ${name}: ${b.version}` : `baseline ${name}: missing: ${b.why}`);
 
   const cases = attentionBenchCases(o.sizes);
   const progress = new Progress(cases.length);
@@ -109,13 +117,20 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     const [qd, kd, vd] = [fill(c.B * c.Hq * c.Sq * c.D, 1), fill(c.B * c.Hkv * c.Sk * c.D, 2), fill(c.B * c.Hkv * c.Sk * c.D, 3)];
     const toBhsd = (x: Float32Array, H: number, S: number) => {
       const y = new Float32Array(x.length);
-      for (let b = 0; b < c.B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < H; h++) y.set(x.subarray(((b * S + s) * H + h) * c.D, ((b * S + s) * H + h + 1) * c.D), ((b * H + h) * S + s) * c.D);
+      for (let b = 0; b < c.B; b++)
+        for (let s = 0; s < S; s++)
+          for (let h = 0; h < H; h++)
+            y.set(x.subarray(((b * S + s) * H + h) * c.D, ((b * S + s) * H + h + 1) * c.D), ((b * H + h) * S + s) * c.D);
       return y;
     };
-    const q = Tensor.from(qd, [c.B, c.Sq, c.Hq, c.D]), k = Tensor.from(kd, [c.B, c.Sk, c.Hkv, c.D]), v = Tensor.from(vd, [c.B, c.Sk, c.Hkv, c.D]);
-    const qb = Tensor.from(toBhsd(qd, c.Hq, c.Sq), [c.B, c.Hq, c.Sq, c.D]), kb = Tensor.from(toBhsd(kd, c.Hkv, c.Sk), [c.B, c.Hkv, c.Sk, c.D]);
+    const q = Tensor.from(qd, [c.B, c.Sq, c.Hq, c.D]),
+      k = Tensor.from(kd, [c.B, c.Sk, c.Hkv, c.D]),
+      v = Tensor.from(vd, [c.B, c.Sk, c.Hkv, c.D]);
+    const qb = Tensor.from(toBhsd(qd, c.Hq, c.Sq), [c.B, c.Hq, c.Sq, c.D]),
+      kb = Tensor.from(toBhsd(kd, c.Hkv, c.Sk), [c.B, c.Hkv, c.Sk, c.D]);
     const vb = Tensor.from(toBhsd(vd, c.Hkv, c.Sk), [c.B, c.Hkv, c.Sk, c.D]);
-    const o1 = Tensor.zeros(q.shape), o2 = Tensor.zeros(qb.shape);
+    const o1 = Tensor.zeros(q.shape),
+      o2 = Tensor.zeros(qb.shape);
     const impls: AsyncImpl[] = [
       { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 }) },
       { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void attentionSync(q, k, v, { causal: c.causal, layout: 'bshd' }) },
@@ -123,7 +138,8 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     const skipped: Record<string, string> = {};
     let session: OrtSession | undefined;
     if (!ort.available) skipped.onnxruntime = 'onnxruntime-node missing';
-    else if (c.causal && c.Sq !== c.Sk) skipped.onnxruntime = "causal with Sq != Sk: onnxruntime's unidirectional mask is not bottom-right aligned";
+    else if (c.causal && c.Sq !== c.Sk)
+      skipped.onnxruntime = "causal with Sq != Sk: onnxruntime's unidirectional mask is not bottom-right aligned";
     else {
       // MultiHeadAttention has one head count for q, k and v: GQA cases feed it the KV heads repeated
       // (what running a GQA model through that op takes).
@@ -131,17 +147,23 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
       const rep = (x: Float32Array) => {
         if (g === 1) return x;
         const y = new Float32Array(c.B * c.Sk * c.Hq * c.D);
-        for (let r = 0; r < c.B * c.Sk; r++) for (let h = 0; h < c.Hq; h++) y.set(x.subarray((r * c.Hkv + Math.floor(h / g)) * c.D, (r * c.Hkv + Math.floor(h / g) + 1) * c.D), (r * c.Hq + h) * c.D);
+        for (let r = 0; r < c.B * c.Sk; r++)
+          for (let h = 0; h < c.Hq; h++)
+            y.set(x.subarray((r * c.Hkv + Math.floor(h / g)) * c.D, (r * c.Hkv + Math.floor(h / g) + 1) * c.D), (r * c.Hq + h) * c.D);
         return y;
       };
-      session = await ortSession(multiHeadAttentionModel({ B: c.B, S: c.Sq, Sk: c.Sk, numHeads: c.Hq, headDim: c.D, causal: !!c.causal }), threads);
+      session = await ortSession(
+        multiHeadAttentionModel({ B: c.B, S: c.Sq, Sk: c.Sk, numHeads: c.Hq, headDim: c.D, causal: !!c.causal }),
+        threads,
+      );
       const run = session.prepare({
         query: { data: qd, dims: [c.B, c.Sq, c.Hq * c.D] },
         key: { data: rep(kd), dims: [c.B, c.Sk, c.Hq * c.D] },
         value: { data: rep(vd), dims: [c.B, c.Sk, c.Hq * c.D] },
       });
       // The same numbers: a baseline that computes something else is not a baseline.
-      const ref = (await run()).output, mine = o1.toArraySync() as Float32Array;
+      const ref = (await run()).output,
+        mine = o1.toArraySync() as Float32Array;
       attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 });
       let err = 0;
       for (let i = 0; i < ref.length; i++) err = Math.max(err, Math.abs(ref[i] - mine[i]));
@@ -149,7 +171,18 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
       impls.push({ name: 'onnxruntime', run });
     }
     if (c.Sq * c.Sk <= 4096 * 4096) {
-      impls.push({ name: 'plain', run: () => native.attentionPlain(nativeOf(qb, 'q'), nativeOf(kb, 'k'), nativeOf(vb, 'v'), nativeOf(o2, 'out'), !!c.causal, 1 / Math.sqrt(c.D)) });
+      impls.push({
+        name: 'plain',
+        run: () =>
+          native.attentionPlain(
+            nativeOf(qb, 'q'),
+            nativeOf(kb, 'k'),
+            nativeOf(vb, 'v'),
+            nativeOf(o2, 'out'),
+            !!c.causal,
+            1 / Math.sqrt(c.D),
+          ),
+      });
     } else skipped.plain = 'the S x S buffer would not fit';
     const flops = attentionFlops(c);
     const timings: Timing[] = await measureAsync(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
@@ -160,8 +193,19 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     const ratios: Record<string, number> = {};
     for (const t of timings.slice(1)) ratios[t.name] = t.medianS / timings[0].medianS;
     out.push({
-      case: c.name, B: c.B, H: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D, causal: !!c.causal, dtype: c.dtype,
-      usefulFlops: flops, kernel: native.attentionKernel(DTYPES[c.dtype].code), results, ratios,
+      case: c.name,
+      B: c.B,
+      H: c.Hq,
+      Hkv: c.Hkv,
+      Sq: c.Sq,
+      Sk: c.Sk,
+      D: c.D,
+      causal: !!c.causal,
+      dtype: c.dtype,
+      usefulFlops: flops,
+      kernel: native.attentionKernel(DTYPES[c.dtype].code),
+      results,
+      ratios,
     });
     for (const t of [q, k, v, qb, kb, vb, o1, o2]) t.dispose();
   }
@@ -178,7 +222,18 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     };
     return [r.case, ...names.map(cell)];
   });
-  o.log(formatTable(['case', 'tensorkern useful GFLOP/s (out reused)', 'default call (no out)', 'onnxruntime MHA (tk speedup)', 'plain unfused (tk speedup)'], rows));
+  o.log(
+    formatTable(
+      [
+        'case',
+        'tensorkern useful GFLOP/s (out reused)',
+        'default call (no out)',
+        'onnxruntime MHA (tk speedup)',
+        'plain unfused (tk speedup)',
+      ],
+      rows,
+    ),
+  );
 
   const long: LongResult[] = [];
   if (!o.sizes) {
@@ -188,7 +243,9 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
       if ('skipped' in r) o.log(`  ${r.skipped}`);
       else {
         long.push(r);
-        o.log(`  ${r.seconds.toFixed(2)} s, ${r.gflops.toFixed(1)} useful GFLOP/s, ${r.extraMB.toFixed(1)} MB above the inputs (the S x S scores would be 4096 MB)`);
+        o.log(
+          `  ${r.seconds.toFixed(2)} s, ${r.gflops.toFixed(1)} useful GFLOP/s, ${r.extraMB.toFixed(1)} MB above the inputs (the S x S scores would be 4096 MB)`,
+        );
       }
     }
   }

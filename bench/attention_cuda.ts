@@ -52,7 +52,8 @@ export function attentionCudaBenchCases(sizes?: number[]): AttentionCase[] {
   for (const S of sizes ?? [2048, 4096, 8192])
     for (const dtype of ['bfloat16', 'float16'] as DType[])
       for (const causal of [false, true]) {
-        const H = 16, B = Math.max(1, Math.floor(16384 / S));  // ~same work per size
+        const H = 16,
+          B = Math.max(1, Math.floor(16384 / S)); // ~same work per size
         cases.push(mk({ B, Hq: H, Hkv: H, Sq: S, Sk: S, D: 128, dtype, causal }));
       }
   cases.push(mk({ B: 1, Hq: 32, Hkv: 8, Sq: 1, Sk: 32768, D: 128, dtype: 'bfloat16' }));
@@ -63,9 +64,16 @@ export function attentionCudaBenchCases(sizes?: number[]): AttentionCase[] {
   return cases;
 }
 
-export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: ReturnType<typeof native.cublasLoad>; cases: AttentionCudaResult[] } {
+export function benchAttentionCuda(o: AttentionCudaBenchOptions): {
+  cublas: ReturnType<typeof native.cublasLoad>;
+  cases: AttentionCudaResult[];
+} {
   const cublas = native.cublasLoad();
-  o.log(cublas.available ? `baseline cuBLAS ${cublas.version} (${cublas.path}) GEMM -> softmax -> GEMM, materialized` : `baseline cuBLAS: missing: ${cublas.why}`);
+  o.log(
+    cublas.available
+      ? `baseline cuBLAS ${cublas.version} (${cublas.path}) GEMM -> softmax -> GEMM, materialized`
+      : `baseline cuBLAS: missing: ${cublas.why}`,
+  );
   const cases = attentionCudaBenchCases(o.sizes);
   const sm90 = onSm90(o.device);
   if (!sm90) o.log('sm90 kernel: not timed (the device is not compute capability 9.0)');
@@ -74,7 +82,11 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
   cases.forEach((c, idx) => {
     progress.step(idx, c.name);
     const fill = (n: number, shape: number[]) =>
-      Tensor.from(new Uint16Array(n).map((_, i) => (c.dtype === 'bfloat16' ? 0x3f80 ^ ((i * 7919) & 0x7f) : 0x3c00 ^ ((i * 7919) & 0x03ff))), shape, { dtype: c.dtype, device: o.device as 'cuda' });
+      Tensor.from(
+        new Uint16Array(n).map((_, i) => (c.dtype === 'bfloat16' ? 0x3f80 ^ ((i * 7919) & 0x7f) : 0x3c00 ^ ((i * 7919) & 0x03ff))),
+        shape,
+        { dtype: c.dtype, device: o.device as 'cuda' },
+      );
     const q = fill(c.B * c.Hq * c.Sq * c.D, [c.B, c.Hq, c.Sq, c.D]);
     const k = fill(c.B * c.Hkv * c.Sk * c.D, [c.B, c.Hkv, c.Sk, c.D]);
     const v = fill(c.B * c.Hkv * c.Sk * c.D, [c.B, c.Hkv, c.Sk, c.D]);
@@ -84,7 +96,17 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
     const runs = o.runs ?? (flops > 1e12 ? 10 : 30);
     const time = (which: string): Timed => {
       try {
-        const t = native.gpuAttentionTime(which, nativeOf(q, 'q'), nativeOf(k, 'k'), nativeOf(v, 'v'), nativeOf(y, 'out'), !!c.causal, 1 / Math.sqrt(c.D), 3, runs);
+        const t = native.gpuAttentionTime(
+          which,
+          nativeOf(q, 'q'),
+          nativeOf(k, 'k'),
+          nativeOf(v, 'v'),
+          nativeOf(y, 'out'),
+          !!c.causal,
+          1 / Math.sqrt(c.D),
+          3,
+          runs,
+        );
         const m = median(t);
         return { medianS: m, minS: Math.min(...t), runs: t.length, tflops: flops / m / 1e12, kvGBs: kvBytes / m / 1e9 };
       } catch (e) {
@@ -110,7 +132,14 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): { cublas: Retu
   });
   progress.done();
   const f = (t: Timed, w: 'tflops' | 'kvGBs') => ('medianS' in t ? t[w].toFixed(1) : '-');
-  const rows = out.map((r) => [r.case, r.kernel, f(r.tensorkern, 'tflops'), f(r.tensorkern, 'kvGBs'), f(r.baseline, 'tflops'), r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-']);
+  const rows = out.map((r) => [
+    r.case,
+    r.kernel,
+    f(r.tensorkern, 'tflops'),
+    f(r.tensorkern, 'kvGBs'),
+    f(r.baseline, 'tflops'),
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
+  ]);
   o.log(formatTable(['case', 'kernel', 'tensorkern TFLOP/s', 'KV GB/s', 'baseline TFLOP/s', 'tk / baseline'], rows));
   const s90 = out.filter((r) => r.sm90);
   if (s90.length)

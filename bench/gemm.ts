@@ -95,7 +95,9 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     o.log(b.available ? `baseline ${name}: ${b.version} (${libs[name as 'onednn'].path})` : `baseline ${name}: missing: ${b.why}`);
   }
   if (baselines.onednnMatmul.available) {
-    o.log('baseline onednnMatmul: the matmul primitive made once per shape, weights reordered once outside the timing; int8 as u8s8s32 (a read as unsigned: the same work)');
+    o.log(
+      'baseline onednnMatmul: the matmul primitive made once per shape, weights reordered once outside the timing; int8 as u8s8s32 (a read as unsigned: the same work)',
+    );
   }
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
@@ -116,7 +118,8 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     const bs = [b0, ...Array.from({ length: copies - 1 }, () => copyOf(b0))];
     const accDtype = c.dtype === 'int8' ? 'int32' : 'float32';
     const outT = Tensor.zeros([c.M, c.N], { dtype: accDtype });
-    let turn = 0, pturn = 0;
+    let turn = 0,
+      pturn = 0;
     const nextB = () => bs[(turn = (turn + 1) % copies)];
     const t0 = process.hrtime.bigint();
     const pws: PackedWeights[] = [packWeightsSync(b0, { transB: c.transB })];
@@ -148,7 +151,18 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
       impls.push({
         name: 'plain',
         maxRuns: 3,
-        run: () => native.gemmPlain(nativeOf(a, 'a'), nativeOf(nextB(), 'b'), undefined, undefined, nativeOf(baseOut, 'out'), !!c.transA, !!c.transB, 1, 0),
+        run: () =>
+          native.gemmPlain(
+            nativeOf(a, 'a'),
+            nativeOf(nextB(), 'b'),
+            undefined,
+            undefined,
+            nativeOf(baseOut, 'out'),
+            !!c.transA,
+            !!c.transB,
+            1,
+            0,
+          ),
       });
     } else {
       skipped.plain = 'skipped: the plain loop would take minutes at this size';
@@ -156,15 +170,31 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
     const timings: Timing[] = measure(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
     const results: GemmResult['results'] = {};
     for (const t of timings) {
-      results[t.name] = { medianS: t.medianS, minS: t.minS, runs: t.runs, gflops: flops / t.medianS / 1e9, gbps: gemmBytes(c) / t.medianS / 1e9 };
+      results[t.name] = {
+        medianS: t.medianS,
+        minS: t.minS,
+        runs: t.runs,
+        gflops: flops / t.medianS / 1e9,
+        gbps: gemmBytes(c) / t.medianS / 1e9,
+      };
     }
     for (const [k, why] of Object.entries(skipped)) results[k] = { skipped: why };
     const tk = timings[0].medianS;
     const ratios: Record<string, number> = {};
     for (const t of timings.slice(1)) ratios[t.name] = t.medianS / tk;
     const r: GemmResult = {
-      case: c.name, M: c.M, N: c.N, K: c.K, dtype: c.dtype, flops, bytes: gemmBytes(c), weightsFromDram: decode,
-      kernel: native.gemmKernel(DTYPES[c.dtype].code, c.M, !!c.transB), results, ratios, packMs,
+      case: c.name,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+      dtype: c.dtype,
+      flops,
+      bytes: gemmBytes(c),
+      weightsFromDram: decode,
+      kernel: native.gemmKernel(DTYPES[c.dtype].code, c.M, !!c.transB),
+      results,
+      ratios,
+      packMs,
     };
     if (decode) r.bandwidthFraction = bBytes / tk / 1e9 / memReadGBps;
     out.push(r);
@@ -181,14 +211,35 @@ export function benchGemm(o: GemmBenchOptions): GemmBenchReport {
       if (n === DEFAULT_FORM) return defaultFormCell(x.gflops, x.medianS, (r.results.tensorkern as { medianS: number }).medianS);
       if (n === 'packed') {
         // against the better of oneDNN's two forms
-        const best = (['onednn', 'onednnMatmul'] as const).flatMap((k) => { const d = r.results[k]; return d && 'medianS' in d ? [d.medianS] : []; });
-        return best.length ? `${x.gflops.toFixed(1)} (${(Math.min(...best) / x.medianS).toFixed(2)}x best oneDNN)` : `${x.gflops.toFixed(1)}`;
+        const best = (['onednn', 'onednnMatmul'] as const).flatMap((k) => {
+          const d = r.results[k];
+          return d && 'medianS' in d ? [d.medianS] : [];
+        });
+        return best.length
+          ? `${x.gflops.toFixed(1)} (${(Math.min(...best) / x.medianS).toFixed(2)}x best oneDNN)`
+          : `${x.gflops.toFixed(1)}`;
       }
       return n === 'tensorkern' ? `${x.gflops.toFixed(1)}` : `${x.gflops.toFixed(1)} (${r.ratios[n].toFixed(2)}x)`;
     };
     const bw = r.bandwidthFraction !== undefined ? `${(r.bandwidthFraction * 100).toFixed(0)}% of read bw` : '';
     return [r.case, ...names.map(cell), r.kernel, bw];
   });
-  o.log(formatTable(['case', 'tensorkern GFLOP/s (out reused)', 'default call (no out)', 'packed weights, default call', 'oneDNN gemm (tk speedup)', 'oneDNN matmul, prepacked (tk speedup)', 'OpenBLAS (tk speedup)', 'plain loop', 'kernel', 'weights'], rows));
+  o.log(
+    formatTable(
+      [
+        'case',
+        'tensorkern GFLOP/s (out reused)',
+        'default call (no out)',
+        'packed weights, default call',
+        'oneDNN gemm (tk speedup)',
+        'oneDNN matmul, prepacked (tk speedup)',
+        'OpenBLAS (tk speedup)',
+        'plain loop',
+        'kernel',
+        'weights',
+      ],
+      rows,
+    ),
+  );
   return { memReadGBps, baselines, cases: out };
 }

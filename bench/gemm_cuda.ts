@@ -57,9 +57,12 @@ export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typ
     const acc: DType = c.dtype === 'int8' ? 'int32' : 'float32';
     // Zero-filled operands would let power-aware clocks run faster than with data: fill with a pattern.
     const fill = (n: number, shape: number[]) => {
-      const bits = c.dtype === 'float32' ? new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5)
-        : c.dtype === 'int8' ? new Int8Array(n).map((_, i) => ((i * 7919) % 255) - 127)
-        : new Uint16Array(n).map((_, i) => 0x3c00 ^ ((i * 7919) & 0x03ff));
+      const bits =
+        c.dtype === 'float32'
+          ? new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5)
+          : c.dtype === 'int8'
+            ? new Int8Array(n).map((_, i) => ((i * 7919) % 255) - 127)
+            : new Uint16Array(n).map((_, i) => 0x3c00 ^ ((i * 7919) & 0x03ff));
       return Tensor.from(bits, shape, { dtype: c.dtype, device: o.device as 'cuda' });
     };
     const a = fill(c.M * c.K, [c.M, c.K]);
@@ -67,12 +70,20 @@ export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typ
     const y = Tensor.zeros([c.M, c.N], { dtype: acc, device: o.device as 'cuda' });
     const flops = gemmFlops(c);
     const runs = o.runs ?? (flops > 1e12 ? 10 : 30);
-    const time = (which: string) => native.gpuGemmTime(which, nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, c.tf32, 3, runs);
+    const time = (which: string) =>
+      native.gpuGemmTime(which, nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, c.tf32, 3, runs);
     const tk = time('tensorkern');
     const kernel = native.gemmCudaLastKernel();
     const tkMed = median(tk);
     const r: GemmCudaResult = {
-      case: c.name, M: c.M, N: c.N, K: c.K, dtype: c.dtype, precision: c.tf32 ? 'tf32' : c.dtype === 'float32' ? 'fp32' : c.dtype, flops, kernel,
+      case: c.name,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+      dtype: c.dtype,
+      precision: c.tf32 ? 'tf32' : c.dtype === 'float32' ? 'fp32' : c.dtype,
+      flops,
+      kernel,
       tensorkern: { medianS: tkMed, minS: Math.min(...tk), runs: tk.length, tflops: flops / tkMed / 1e12 },
       cublas: { skipped: cublas.available ? '' : 'library missing' },
     };
@@ -91,8 +102,11 @@ export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typ
   });
   progress.done();
   const rows = out.map((r) => [
-    r.case, r.kernel, r.tensorkern.tflops.toFixed(1),
-    'tflops' in r.cublas ? r.cublas.tflops.toFixed(1) : '-', r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
+    r.case,
+    r.kernel,
+    r.tensorkern.tflops.toFixed(1),
+    'tflops' in r.cublas ? r.cublas.tflops.toFixed(1) : '-',
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
   ]);
   o.log(formatTable(['case', 'kernel', 'tensorkern TFLOP/s', 'cuBLAS TFLOP/s', 'tk / cuBLAS'], rows));
   return { cublas, cases: out };

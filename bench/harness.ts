@@ -79,7 +79,10 @@ export const WARM_MS = 10;
  * Round-robin, so slow drifts of the machine hit every implementation alike.
  */
 function* schedule(impls: AsyncImpl[], o: MeasureOptions): Generator<number, Timing[], void> {
-  const warmup = o.warmup ?? 1, minRuns = o.minRuns ?? 5, maxRuns = o.maxRuns ?? 50, minTime = o.minTime ?? 0.5;
+  const warmup = o.warmup ?? 1,
+    minRuns = o.minRuns ?? 5,
+    maxRuns = o.maxRuns ?? 50,
+    minTime = o.minTime ?? 0.5;
   for (let i = 0; i < impls.length; i++) {
     const n = impls[i].warmup ?? warmup;
     for (let w = 0; w < Math.min(n, impls[i].maxRuns ?? n); w++) yield i;
@@ -153,7 +156,15 @@ export function machineInfo(): MachineInfo {
     },
     gpus: ds.flatMap((d) =>
       d.kind === 'cuda'
-        ? [{ name: d.name, computeCapability: d.computeCapability, memory: d.totalMemory, driver: d.driverVersion, runtime: d.runtimeVersion }]
+        ? [
+            {
+              name: d.name,
+              computeCapability: d.computeCapability,
+              memory: d.totalMemory,
+              driver: d.driverVersion,
+              runtime: d.runtimeVersion,
+            },
+          ]
         : [],
     ),
     whyNoGpu: whyNoGpu(),
@@ -177,6 +188,10 @@ export class Progress {
 /** Left-aligned text table. */
 export function formatTable(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(w[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (c ?? '').padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }

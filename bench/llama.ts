@@ -40,14 +40,18 @@ export interface CallCosts {
 
 /** Median per-call microseconds of each form, interleaved round by round. */
 export async function measureCallCosts(rounds = 7, calls = 2000): Promise<CallCosts> {
-  const K = 64, N = 64;
+  const K = 64,
+    N = 64;
   const wd = Float32Array.from({ length: N * K }, (_, i) => ((i * 37) % 11) / 11 - 0.5);
-  const x = Tensor.from(new Float32Array(K).fill(0.5), [1, K]), w = Tensor.from(wd, [N, K]), out = Tensor.zeros([1, N]);
+  const x = Tensor.from(new Float32Array(K).fill(0.5), [1, K]),
+    w = Tensor.from(wd, [N, K]),
+    out = Tensor.zeros([1, N]);
   const ops = 32;
   const g = recordGraph(() => {
     for (let i = 0; i < ops; i++) gemmSync(x, w, { transB: true, out });
   });
-  const xd = x.toArraySync() as Float32Array, y = new Float32Array(N);
+  const xd = x.toArraySync() as Float32Array,
+    y = new Float32Array(N);
   const plain = () => {
     for (let n = 0; n < N; n++) {
       let acc = 0;
@@ -74,7 +78,12 @@ export async function measureCallCosts(rounds = 7, calls = 2000): Promise<CallCo
     }
   }
   g.dispose();
-  return { syncUs: median(samples.syncUs), asyncUs: median(samples.asyncUs), graphUs: median(samples.graphUs), plainJsUs: median(samples.plainJsUs) };
+  return {
+    syncUs: median(samples.syncUs),
+    asyncUs: median(samples.asyncUs),
+    graphUs: median(samples.graphUs),
+    plainJsUs: median(samples.plainJsUs),
+  };
 }
 
 export interface LlamaRun {
@@ -123,7 +132,11 @@ function buildC(log: (s: string) => void): { exe: string; compiler: string } | {
 
 function runC(exe: string, file: string, o: LlamaBenchOptions): { generated: number[]; run: LlamaRun } {
   const out = execFileSync(exe, [file, String(o.steps), o.promptIds.join(',')], { encoding: 'utf8' });
-  const line = (k: string) => out.split('\n').find((l) => l.startsWith(k + ' '))?.slice(k.length + 1) ?? '';
+  const line = (k: string) =>
+    out
+      .split('\n')
+      .find((l) => l.startsWith(k + ' '))
+      ?.slice(k.length + 1) ?? '';
   return {
     generated: line('generated').split(' ').filter(Boolean).map(Number),
     run: { mode: 'c', prefillTokensPerSecond: Number(line('prefill_tok_s')), decodeTokensPerSecond: Number(line('decode_tok_s')) },
@@ -147,15 +160,30 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
   const c = ckpt.config;
   const bad = o.promptIds.find((t) => !(Number.isInteger(t) && t >= 0 && t < c.vocab));
   if (bad !== undefined) throw new Error(`--prompt-ids: ${bad} is not a token id of this model (0..${c.vocab - 1})`);
-  if (o.promptIds.length + o.steps > c.seqLen) throw new Error(`--prompt-ids and --steps: ${o.promptIds.length} + ${o.steps} tokens exceed the model's ${c.seqLen}`);
+  if (o.promptIds.length + o.steps > c.seqLen)
+    throw new Error(`--prompt-ids and --steps: ${o.promptIds.length} + ${o.steps} tokens exceed the model's ${c.seqLen}`);
   const threads = getNumThreads();
-  o.log(`model ${o.model}: dim ${c.dim}, ${c.layers} layers, ${c.heads} heads (${c.kvHeads} KV), hidden ${c.hidden}, vocab ${c.vocab}; ${o.weights} weights, ${threads} threads`);
+  o.log(
+    `model ${o.model}: dim ${c.dim}, ${c.layers} layers, ${c.heads} heads (${c.kvHeads} KV), hidden ${c.hidden}, vocab ${c.vocab}; ${o.weights} weights, ${threads} threads`,
+  );
   const m = new LlamaModel(ckpt, { weights: o.weights });
   o.log(`one decode step: ${m.opsPerStep} ops recorded as one graph, ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB of weights`);
   const cb = o.c ? buildC(o.log) : { why: 'not requested (--no-c)' };
   const report: LlamaBenchReport = {
-    model: o.model, config: c, weights: o.weights, threads, promptIds: o.promptIds, steps: o.steps, opsPerStep: m.opsPerStep,
-    generated: [], prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, medians: [], runs: [], c: { available: 'exe' in cb }, callCosts: { syncUs: 0, asyncUs: 0, graphUs: 0, plainJsUs: 0 },
+    model: o.model,
+    config: c,
+    weights: o.weights,
+    threads,
+    promptIds: o.promptIds,
+    steps: o.steps,
+    opsPerStep: m.opsPerStep,
+    generated: [],
+    prefillTokensPerSecond: 0,
+    decodeTokensPerSecond: 0,
+    medians: [],
+    runs: [],
+    c: { available: 'exe' in cb },
+    callCosts: { syncUs: 0, asyncUs: 0, graphUs: 0, plainJsUs: 0 },
   };
   if ('why' in cb) report.c.why = cb.why;
   else report.c.compiler = cb.compiler;
@@ -183,12 +211,14 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
       const g = await generate(m, o.promptIds, o.steps, {
         mode,
         onToken: (_t, i) => {
-          if (i % 16 === 15 || i === o.steps - 1) process.stderr.write(`\r\x1b[K[run ${r + 1}/${o.runs}] ${mode}: ${i + 1}/${o.steps} tokens`);
+          if (i % 16 === 15 || i === o.steps - 1)
+            process.stderr.write(`\r\x1b[K[run ${r + 1}/${o.runs}] ${mode}: ${i + 1}/${o.steps} tokens`);
         },
       });
       process.stderr.write('\r\x1b[K');
       if (report.generated.length === 0) report.generated = g.generated;
-      else if (g.generated.join() !== report.generated.join()) throw new Error(`${mode} generated other tokens than the first run: ${g.generated.slice(0, 16).join(' ')} ...`);
+      else if (g.generated.join() !== report.generated.join())
+        throw new Error(`${mode} generated other tokens than the first run: ${g.generated.slice(0, 16).join(' ')} ...`);
       report.runs.push({
         mode,
         prefillTokensPerSecond: o.promptIds.length / (g.prefillMs / 1e3),
@@ -201,31 +231,48 @@ export async function benchLlama(o: LlamaBenchOptions): Promise<LlamaBenchReport
   const modes: (StepMode | 'c')[] = [...o.modes, ...(report.c.available ? ['c' as const] : [])];
   report.medians = modes.map((mode) => {
     const rs = report.runs.filter((x) => x.mode === mode);
-    return { mode, prefillTokensPerSecond: median(rs.map((x) => x.prefillTokensPerSecond)), decodeTokensPerSecond: median(rs.map((x) => x.decodeTokensPerSecond)) };
+    return {
+      mode,
+      prefillTokensPerSecond: median(rs.map((x) => x.prefillTokensPerSecond)),
+      decodeTokensPerSecond: median(rs.map((x) => x.decodeTokensPerSecond)),
+    };
   });
   const main = report.medians[0];
   report.prefillTokensPerSecond = main.prefillTokensPerSecond;
   report.decodeTokensPerSecond = main.decodeTokensPerSecond;
   for (const x of report.medians) {
-    o.log(`${x.mode.padEnd(12)} prefill ${x.prefillTokensPerSecond.toFixed(1).padStart(9)} tok/s   decode ${x.decodeTokensPerSecond.toFixed(1).padStart(9)} tok/s`);
+    o.log(
+      `${x.mode.padEnd(12)} prefill ${x.prefillTokensPerSecond.toFixed(1).padStart(9)} tok/s   decode ${x.decodeTokensPerSecond.toFixed(1).padStart(9)} tok/s`,
+    );
   }
   const cMed = report.medians.find((x) => x.mode === 'c');
   if (cMed) {
     report.c.sameTokens = report.c.generated?.join() === report.generated.join();
     report.c.decodeRatio = main.decodeTokensPerSecond / cMed.decodeTokensPerSecond;
-    o.log(`decode: tensorkern (${main.mode}) / C = ${report.c.decodeRatio.toFixed(2)}x; same ${report.generated.length} tokens as C: ${report.c.sameTokens ? 'yes' : 'NO'}`);
+    o.log(
+      `decode: tensorkern (${main.mode}) / C = ${report.c.decodeRatio.toFixed(2)}x; same ${report.generated.length} tokens as C: ${report.c.sameTokens ? 'yes' : 'NO'}`,
+    );
   } else {
     o.log(`baseline C: skipped (${report.c.why})`);
   }
   if (streams) {
     const readGBps = median(bw);
     const bound = (readGBps * 1e9) / m.weightBytesPerToken;
-    report.bandwidth = { readGBps, weightBytesPerToken: m.weightBytesPerToken, boundTokensPerSecond: bound, fraction: main.decodeTokensPerSecond / bound };
-    o.log(`memory bound: ${readGBps.toFixed(1)} GB/s (median of ${bw.map((x) => x.toFixed(1)).join(', ')}, one per round) / ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB per token = ${bound.toFixed(1)} tok/s; decode at ${(100 * report.bandwidth.fraction).toFixed(0)}% of it`);
+    report.bandwidth = {
+      readGBps,
+      weightBytesPerToken: m.weightBytesPerToken,
+      boundTokensPerSecond: bound,
+      fraction: main.decodeTokensPerSecond / bound,
+    };
+    o.log(
+      `memory bound: ${readGBps.toFixed(1)} GB/s (median of ${bw.map((x) => x.toFixed(1)).join(', ')}, one per round) / ${(m.weightBytesPerToken / 1e6).toFixed(1)} MB per token = ${bound.toFixed(1)} tok/s; decode at ${(100 * report.bandwidth.fraction).toFixed(0)}% of it`,
+    );
   }
   report.callCosts = await measureCallCosts();
   const cc = report.callCosts;
-  o.log(`one tiny op (1x64 @ 64x64, out given): gemmSync ${cc.syncUs.toFixed(2)} us, await gemm ${cc.asyncUs.toFixed(2)} us, in an op graph ${cc.graphUs.toFixed(2)} us; a plain JS loop ${cc.plainJsUs.toFixed(2)} us`);
+  o.log(
+    `one tiny op (1x64 @ 64x64, out given): gemmSync ${cc.syncUs.toFixed(2)} us, await gemm ${cc.asyncUs.toFixed(2)} us, in an op graph ${cc.graphUs.toFixed(2)} us; a plain JS loop ${cc.plainJsUs.toFixed(2)} us`,
+  );
   o.log(`generated: ${report.generated.slice(0, 24).join(' ')}${report.generated.length > 24 ? ' ...' : ''}`);
   if (tmp) fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
   return report;

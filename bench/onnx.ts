@@ -53,7 +53,8 @@ export function loadOrt(): OrtStatus {
     // onnxruntime-common rejects such outputs by `instanceof`. Loaded this way ORT lives in the main
     // realm, and feeds are copied into that realm's Float32Array when they come from another.
     const mod = mainRealmRequire(file)(file) as OrtModule;
-    if (typeof mod.InferenceSession?.create !== 'function' || typeof mod.Tensor !== 'function') throw new Error('it does not export InferenceSession and Tensor');
+    if (typeof mod.InferenceSession?.create !== 'function' || typeof mod.Tensor !== 'function')
+      throw new Error('it does not export InferenceSession and Tensor');
     loaded = { status: { available: true, version: mod.env?.versions?.node ?? packageVersion(file), path: file }, mod };
   } catch (e) {
     loaded = { status: { available: false, why: `${file} failed to load: ${(e as Error).message.split('\n')[0]}` } };
@@ -121,10 +122,15 @@ export function matMulNBitsModel(s: MatMulNBitsSpec): Uint8Array {
     inputs.push('zero_points');
   }
   const g: GraphDef = {
-    nodes: [{
-      opType: 'MatMulNBits', domain: 'com.microsoft', inputs, outputs: ['Y'],
-      attrs: { K, N, bits: 4, block_size: blockSize, accuracy_level: s.accuracyLevel },
-    }],
+    nodes: [
+      {
+        opType: 'MatMulNBits',
+        domain: 'com.microsoft',
+        inputs,
+        outputs: ['Y'],
+        attrs: { K, N, bits: 4, block_size: blockSize, accuracy_level: s.accuracyLevel },
+      },
+    ],
     initializers: inits,
     inputs: [{ name: 'A', dtype: 'float32', dims: ['M', K] }],
     outputs: [{ name: 'Y', dtype: 'float32', dims: ['M', N] }],
@@ -152,13 +158,21 @@ export interface MhaSpec {
  * causal models require S == Sk.
  */
 export function multiHeadAttentionModel(s: MhaSpec): Uint8Array {
-  if (s.causal && s.S !== s.Sk) throw new Error(`multiHeadAttentionModel: causal needs S == Sk (ORT's unidirectional mask is inconsistent otherwise), got S=${s.S}, Sk=${s.Sk}`);
+  if (s.causal && s.S !== s.Sk)
+    throw new Error(
+      `multiHeadAttentionModel: causal needs S == Sk (ORT's unidirectional mask is inconsistent otherwise), got S=${s.S}, Sk=${s.Sk}`,
+    );
   const hd = s.numHeads * s.headDim;
   const g: GraphDef = {
-    nodes: [{
-      opType: 'MultiHeadAttention', domain: 'com.microsoft', inputs: ['query', 'key', 'value'], outputs: ['output'],
-      attrs: { num_heads: s.numHeads, ...(s.causal ? { unidirectional: 1 } : {}) },
-    }],
+    nodes: [
+      {
+        opType: 'MultiHeadAttention',
+        domain: 'com.microsoft',
+        inputs: ['query', 'key', 'value'],
+        outputs: ['output'],
+        attrs: { num_heads: s.numHeads, ...(s.causal ? { unidirectional: 1 } : {}) },
+      },
+    ],
     inputs: [
       { name: 'query', dtype: 'float32', dims: [s.B, s.S, hd] },
       { name: 'key', dtype: 'float32', dims: [s.B, s.Sk, hd] },
@@ -218,7 +232,8 @@ export async function ortSession(model: Uint8Array, threads: number): Promise<Or
   });
   const tensors = (feeds: Record<string, Feed>) => {
     const t: Record<string, OrtTensor> = {};
-    for (const [k, f] of Object.entries(feeds)) t[k] = new o.Tensor('float32', f.data instanceof MainFloat32Array ? f.data : new MainFloat32Array(f.data), f.dims);
+    for (const [k, f] of Object.entries(feeds))
+      t[k] = new o.Tensor('float32', f.data instanceof MainFloat32Array ? f.data : new MainFloat32Array(f.data), f.dims);
     return t;
   };
   const outputs = (r: Record<string, OrtTensor>) => {

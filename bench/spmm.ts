@@ -89,17 +89,35 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
       if (handle >= 0) impls.push({ name: 'librsb', run: () => native.rsbSpmm(handle, nativeOf(b, 'b'), nativeOf(base, 'out')) });
       else skipped.librsb = rsb.available ? 'int64 indices' : 'library missing';
       const timings = measure(impls, { minRuns: o.runs ?? 7, minTime: 0.5 });
-      const flops = spmmFlops(a.nnz, n), bytes = spmmBytes(a, n);
+      const flops = spmmFlops(a.nnz, n),
+        bytes = spmmBytes(a, n);
       const results: SpmmResult['results'] = {};
-      for (const t of timings) results[t.name] = { medianS: t.medianS, minS: t.minS, runs: t.runs, gflops: flops / t.medianS / 1e9, gbps: bytes / t.medianS / 1e9 };
+      for (const t of timings)
+        results[t.name] = {
+          medianS: t.medianS,
+          minS: t.minS,
+          runs: t.runs,
+          gflops: flops / t.medianS / 1e9,
+          gbps: bytes / t.medianS / 1e9,
+        };
       for (const [k, why] of Object.entries(skipped)) results[k] = { skipped: why };
       const tk = timings[0].medianS;
       const ratios: Record<string, number> = {};
       for (const t of timings.slice(1)) ratios[t.name] = t.medianS / tk;
       out.push({
-        case: c.name, rows: a.rows, cols: a.cols, nnz: a.nnz, N: n, real: c.real,
+        case: c.name,
+        rows: a.rows,
+        cols: a.cols,
+        nnz: a.nnz,
+        N: n,
+        real: c.real,
         rowStats: { min: st.min, max: st.max, mean: st.mean, empty: st.empty },
-        flops, bytes, kernel: native.spmmKernel(n), results, ratios, bandwidthFraction: bytes / tk / 1e9 / memReadGBps,
+        flops,
+        bytes,
+        kernel: native.spmmKernel(n),
+        results,
+        ratios,
+        bandwidthFraction: bytes / tk / 1e9 / memReadGBps,
       });
       for (const t of [b, res, base]) t.dispose();
     }
@@ -118,6 +136,20 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
     };
     return [`${r.case} N=${r.N}`, String(r.nnz), ...names.map(cell), `${(r.bandwidthFraction * 100).toFixed(0)}%`, r.kernel];
   });
-  o.log(formatTable(['case', 'nnz', 'tensorkern GFLOP/s (out reused)', 'default call (no out)', 'plain loop (tk speedup)', 'librsb (tk speedup)', 'of read bw', 'kernel'], rows));
+  o.log(
+    formatTable(
+      [
+        'case',
+        'nnz',
+        'tensorkern GFLOP/s (out reused)',
+        'default call (no out)',
+        'plain loop (tk speedup)',
+        'librsb (tk speedup)',
+        'of read bw',
+        'kernel',
+      ],
+      rows,
+    ),
+  );
   return { memReadGBps, baselines, cases: out };
 }

@@ -20,7 +20,12 @@ export interface SpmmCudaBenchOptions {
   log: (line: string) => void;
 }
 
-interface Timing { medianS: number; minS: number; runs: number; gflops: number }
+interface Timing {
+  medianS: number;
+  minS: number;
+  runs: number;
+  gflops: number;
+}
 export interface SpmmCudaResult {
   case: string;
   rows: number;
@@ -36,7 +41,12 @@ export interface SpmmCudaResult {
   ratio?: number;
 }
 
-const timing = (secs: number[], flops: number): Timing => ({ medianS: median(secs), minS: Math.min(...secs), runs: secs.length, gflops: flops / median(secs) / 1e9 });
+const timing = (secs: number[], flops: number): Timing => ({
+  medianS: median(secs),
+  minS: Math.min(...secs),
+  runs: secs.length,
+  gflops: flops / median(secs) / 1e9,
+});
 
 function filled(rows: number, n: number, device: string): Tensor {
   const d = new Float32Array(rows * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
@@ -57,11 +67,19 @@ function geomean(xs: number[]): number {
   return xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN;
 }
 
-export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<typeof native.cusparseLoad>; cases: SpmmCudaResult[]; geomeanRealVsCusparse: number } {
+export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
+  cusparse: ReturnType<typeof native.cusparseLoad>;
+  cases: SpmmCudaResult[];
+  geomeanRealVsCusparse: number;
+} {
   const cusparse = native.cusparseLoad();
   const cublas = native.cublasLoad();
   o.log(cusparse.available ? `baseline cuSPARSE ${cusparse.version} (${cusparse.path})` : `baseline cuSPARSE: missing: ${cusparse.why}`);
-  o.log(cublas.available ? `baseline cuBLAS ${cublas.version} (${cublas.path}) for the pruned-weight shapes` : `baseline cuBLAS: missing: ${cublas.why}`);
+  o.log(
+    cublas.available
+      ? `baseline cuBLAS ${cublas.version} (${cublas.path}) for the pruned-weight shapes`
+      : `baseline cuBLAS: missing: ${cublas.why}`,
+  );
   const ns = o.sizes ?? [32, 64, 128, 256];
   const sparseCases = spmmBenchCases(ns);
   const pruned = [8, 16, 32, 64];
@@ -70,7 +88,22 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
   let step = 0;
   const time = (a: SparseMatrix, b: Tensor, y: Tensor, runs: number) => {
     const f = spmmDevForm(a, resolveDevice(o.device), 'auto');
-    const secs = native.spmmCudaTime(f.rowPtr, f.colIdx, f.values, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(y, 'out'), 1, 0, spmmKernelCode('auto'), f, 3, runs);
+    const secs = native.spmmCudaTime(
+      f.rowPtr,
+      f.colIdx,
+      f.values,
+      a.rows,
+      a.cols,
+      nativeOf(b, 'b'),
+      undefined,
+      nativeOf(y, 'out'),
+      1,
+      0,
+      spmmKernelCode('auto'),
+      f,
+      3,
+      runs,
+    );
     return { secs, form: f, kernel: native.spmmCudaLastKernel() };
   };
 
@@ -78,15 +111,37 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
     const a = c.matrix();
     for (const n of c.ns) {
       progress.step(step++, `${c.name} N=${n}`);
-      const b = filled(a.cols, n, o.device), y = Tensor.zeros([a.rows, n], { device: o.device as 'cuda' });
+      const b = filled(a.cols, n, o.device),
+        y = Tensor.zeros([a.rows, n], { device: o.device as 'cuda' });
       const flops = spmmFlops(a.nnz, n);
       const runs = o.runs ?? 20;
       const tk = time(a, b, y, runs);
       const r: SpmmCudaResult = {
-        case: c.name, rows: a.rows, cols: a.cols, nnz: a.nnz, N: n, real: c.real, kernel: tk.kernel,
-        tensorkern: timing(tk.secs, flops), baseline: 'cusparse', base: { skipped: 'library missing' },
+        case: c.name,
+        rows: a.rows,
+        cols: a.cols,
+        nnz: a.nnz,
+        N: n,
+        real: c.real,
+        kernel: tk.kernel,
+        tensorkern: timing(tk.secs, flops),
+        baseline: 'cusparse',
+        base: { skipped: 'library missing' },
       };
-      if (cusparse.available) timeBaseline(r, flops, () => native.cusparseSpmmTime(tk.form.rowPtr, tk.form.colIdx, tk.form.values, a.rows, a.cols, nativeOf(b, 'b'), nativeOf(y, 'out'), 3, runs));
+      if (cusparse.available)
+        timeBaseline(r, flops, () =>
+          native.cusparseSpmmTime(
+            tk.form.rowPtr,
+            tk.form.colIdx,
+            tk.form.values,
+            a.rows,
+            a.cols,
+            nativeOf(b, 'b'),
+            nativeOf(y, 'out'),
+            3,
+            runs,
+          ),
+        );
       out.push(r);
       b.dispose();
       y.dispose();
@@ -99,15 +154,27 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
   const wd = Tensor.from(w.toDense().toArraySync(), [4096, 4096], { device: o.device as 'cuda' });
   for (const n of pruned) {
     progress.step(step++, `pruned 4096x4096 80% N=${n}`);
-    const b = filled(4096, n, o.device), y = Tensor.zeros([4096, n], { device: o.device as 'cuda' });
+    const b = filled(4096, n, o.device),
+      y = Tensor.zeros([4096, n], { device: o.device as 'cuda' });
     const flops = 2 * 4096 * 4096 * n; // dense-equivalent work, the same for both
     const runs = o.runs ?? 30;
     const tk = time(w, b, y, runs);
     const r: SpmmCudaResult = {
-      case: 'pruned 4096x4096 80%', rows: 4096, cols: 4096, nnz: w.nnz, N: n, real: false, kernel: tk.kernel,
-      tensorkern: timing(tk.secs, flops), baseline: 'cublas-dense-tf32', base: { skipped: 'library missing' },
+      case: 'pruned 4096x4096 80%',
+      rows: 4096,
+      cols: 4096,
+      nnz: w.nnz,
+      N: n,
+      real: false,
+      kernel: tk.kernel,
+      tensorkern: timing(tk.secs, flops),
+      baseline: 'cublas-dense-tf32',
+      base: { skipped: 'library missing' },
     };
-    if (cublas.available) timeBaseline(r, flops, () => native.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs));
+    if (cublas.available)
+      timeBaseline(r, flops, () =>
+        native.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs),
+      );
     out.push(r);
     b.dispose();
     y.dispose();
@@ -117,12 +184,20 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): { cusparse: ReturnType<t
   progress.done();
 
   const rows = out.map((r) => [
-    `${r.case} N=${r.N}`, String(r.nnz), r.kernel, r.tensorkern.gflops.toFixed(1),
-    'gflops' in r.base ? `${r.base.gflops.toFixed(1)} ${r.baseline}` : `- ${r.baseline}`, r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
+    `${r.case} N=${r.N}`,
+    String(r.nnz),
+    r.kernel,
+    r.tensorkern.gflops.toFixed(1),
+    'gflops' in r.base ? `${r.base.gflops.toFixed(1)} ${r.baseline}` : `- ${r.baseline}`,
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : '-',
   ]);
   o.log(formatTable(['case', 'nnz', 'kernel', 'tensorkern GFLOP/s', 'baseline GFLOP/s', 'tk / baseline'], rows));
   const real = out.filter((r) => r.real && r.baseline === 'cusparse' && r.ratio !== undefined).map((r) => r.ratio!);
   const geomeanRealVsCusparse = geomean(real);
-  o.log(real.length ? `geomean over the real matrices, N = ${ns.join(', ')}: ${geomeanRealVsCusparse.toFixed(2)}x cuSPARSE` : 'no real-matrix ratios (../shared/data/sparse absent or cuSPARSE missing)');
+  o.log(
+    real.length
+      ? `geomean over the real matrices, N = ${ns.join(', ')}: ${geomeanRealVsCusparse.toFixed(2)}x cuSPARSE`
+      : 'no real-matrix ratios (../shared/data/sparse absent or cuSPARSE missing)',
+  );
   return { cusparse, cases: out, geomeanRealVsCusparse };
 }

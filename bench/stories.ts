@@ -17,7 +17,9 @@ export interface Linear {
   x: Float64Array; // [T, K] the layer's real inputs
 }
 
-const sqrt = Math.sqrt, exp = Math.exp, max = Math.max;
+const sqrt = Math.sqrt,
+  exp = Math.exp,
+  max = Math.max;
 
 /** Every linear layer of the model with its inputs over `T` tokens; null when the file is absent. */
 export function storiesLinears(T = 24, stories = STORIES_PATH): Linear[] | null {
@@ -28,11 +30,21 @@ export function storiesLinears(T = 24, stories = STORIES_PATH): Linear[] | null 
   const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28, buf.byteOffset + buf.length - ((buf.length - 28) % 4)));
   let o = 0;
   const take = (n: number) => f.subarray(o, (o += n));
-  const hd = dim / H, kvd = Hkv * hd;
-  const emb = take(vocab * dim), rmsAtt = take(L * dim), wq = take(L * dim * dim), wk = take(L * kvd * dim), wv = take(L * kvd * dim);
-  const wo = take(L * dim * dim), rmsFfn = take(L * dim), w1 = take(L * hidden * dim), w2 = take(L * dim * hidden), w3 = take(L * hidden * dim);
+  const hd = dim / H,
+    kvd = Hkv * hd;
+  const emb = take(vocab * dim),
+    rmsAtt = take(L * dim),
+    wq = take(L * dim * dim),
+    wk = take(L * kvd * dim),
+    wv = take(L * kvd * dim);
+  const wo = take(L * dim * dim),
+    rmsFfn = take(L * dim),
+    w1 = take(L * hidden * dim),
+    w2 = take(L * dim * hidden),
+    w3 = take(L * hidden * dim);
   take(dim);
-  const fcr = take(seq * (hd / 2)), fci = take(seq * (hd / 2));
+  const fcr = take(seq * (hd / 2)),
+    fci = take(seq * (hd / 2));
   const mv = (w: Float32Array, off: number, N: number, K: number, x: Float64Array) => {
     const y = new Float64Array(N);
     for (let n = 0; n < N; n++) {
@@ -63,8 +75,11 @@ export function storiesLinears(T = 24, stories = STORIES_PATH): Linear[] | null 
     collect('wv', l, wv, kvd, dim, xa);
     const rope = (v: Float64Array, pos: number) => {
       for (let i = 0; i < v.length; i += 2) {
-        const j = (i % hd) / 2, c = fcr[pos * (hd / 2) + j], s = fci[pos * (hd / 2) + j];
-        const a = v[i], b = v[i + 1];
+        const j = (i % hd) / 2,
+          c = fcr[pos * (hd / 2) + j],
+          s = fci[pos * (hd / 2) + j];
+        const a = v[i],
+          b = v[i + 1];
         v[i] = a * c - b * s;
         v[i + 1] = a * s + b * c;
       }
@@ -98,7 +113,8 @@ export function storiesLinears(T = 24, stories = STORIES_PATH): Linear[] | null 
     collect('w1', l, w1, hidden, dim, xf);
     collect('w3', l, w3, hidden, dim, xf);
     const hb = xf.map((x) => {
-      const a = mv(w1, l * hidden * dim, hidden, dim, x), b = mv(w3, l * hidden * dim, hidden, dim, x);
+      const a = mv(w1, l * hidden * dim, hidden, dim, x),
+        b = mv(w3, l * hidden * dim, hidden, dim, x);
       return a.map((u, i) => (u / (1 + exp(-u))) * b[i]);
     });
     collect('w2', l, w2, dim, hidden, hb);

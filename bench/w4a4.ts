@@ -74,8 +74,14 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
   const onednn = { available: libs.onednn.available, version: libs.onednn.version, why: libs.onednn.why };
   o.log(onednn.available ? `baseline onednn: ${onednn.version} (int8 s8s8s32)` : `baseline onednn: missing: ${onednn.why}`);
   const ort: W4A4SpeedReport['onnxruntime'] = loadOrt();
-  o.log(ort.available ? `baseline onnxruntime: ${ort.version} (MatMulNBits, 4-bit weights, accuracy_level 4)` : `baseline onnxruntime: missing: ${ort.why}`);
-  if (ort.available) ort.note = 'MatMulNBits block 128, accuracy_level 4, same weights and threads; on decode shapes its one session keeps the weights warm in cache (no DRAM rotation)';
+  o.log(
+    ort.available
+      ? `baseline onnxruntime: ${ort.version} (MatMulNBits, 4-bit weights, accuracy_level 4)`
+      : `baseline onnxruntime: missing: ${ort.why}`,
+  );
+  if (ort.available)
+    ort.note =
+      'MatMulNBits block 128, accuracy_level 4, same weights and threads; on decode shapes its one session keeps the weights warm in cache (no DRAM rotation)';
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
   const cases = w4a4BenchCases(o.sizes ?? [1024, 2048]);
@@ -85,7 +91,8 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     progress.step(idx, c.name);
     const { M, N, K } = c;
     const decode = M <= 8;
-    const xd = rand(M * K, 1), wd = rand(N * K, 2);
+    const xd = rand(M * K, 1),
+      wd = rand(N * K, 2);
     const x = Tensor.from(xd, [M, K]);
     const w0 = quantizeWeightsInt4Sync(Tensor.from(wd, [N, K]), { groupSize: c.groupSize });
     const wBytes = w0.packed.byteLength + w0.scales.byteLength;
@@ -102,18 +109,48 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     if (decode) impls.push({ name: 'tensorkern-warm', run: () => w4a4MatmulSync(x, w0, { out: y }) });
     const skipped: Record<string, string> = {};
     if (onednn.available) {
-      const a8 = Tensor.from(new Int8Array(M * K).map((_, i) => (i * 7) % 255 - 127), [M, K]);
-      const b8s = Array.from({ length: decode ? Math.max(2, Math.ceil(DRAM_BYTES / (N * K))) : 1 }, (_, j) => Tensor.from(new Int8Array(N * K).fill(j + 1), [N, K]));
+      const a8 = Tensor.from(
+        new Int8Array(M * K).map((_, i) => ((i * 7) % 255) - 127),
+        [M, K],
+      );
+      const b8s = Array.from({ length: decode ? Math.max(2, Math.ceil(DRAM_BYTES / (N * K))) : 1 }, (_, j) =>
+        Tensor.from(new Int8Array(N * K).fill(j + 1), [N, K]),
+      );
       const o32 = Tensor.zeros([M, N], { dtype: 'int32' });
       let t8 = 0;
-      impls.push({ name: 'onednn-int8', run: () => native.baselineGemm('onednn', nativeOf(a8, 'a'), nativeOf(b8s[(t8 = (t8 + 1) % b8s.length)], 'b'), nativeOf(o32, 'out'), false, true) });
+      impls.push({
+        name: 'onednn-int8',
+        run: () =>
+          native.baselineGemm(
+            'onednn',
+            nativeOf(a8, 'a'),
+            nativeOf(b8s[(t8 = (t8 + 1) % b8s.length)], 'b'),
+            nativeOf(o32, 'out'),
+            false,
+            true,
+          ),
+      });
     } else skipped['onednn-int8'] = 'library missing';
     if (w4a4Ops(c) <= 2.2e9) {
       const yp = Tensor.zeros([M, N]);
       impls.push({
-        name: 'plain', maxRuns: 3,
-        run: () => native.w4a4Plain(nativeOf(x, 'x'), nt(w0.packed, [N, K], 4), nt(w0.scales, [N, w0.groups], 0), undefined, undefined, undefined, undefined, undefined,
-          nativeOf(yp, 'out'), w0.groupSize, 0, 4),
+        name: 'plain',
+        maxRuns: 3,
+        run: () =>
+          native.w4a4Plain(
+            nativeOf(x, 'x'),
+            nt(w0.packed, [N, K], 4),
+            nt(w0.scales, [N, w0.groups], 0),
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            nativeOf(yp, 'out'),
+            w0.groupSize,
+            0,
+            4,
+          ),
       });
     } else skipped.plain = 'skipped: the plain loop would take minutes at this size';
     let session: OrtSession | undefined;
@@ -122,7 +159,10 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     else {
       // The same 4-bit weights: MatMulNBits stores unsigned nibbles with the default zero point 8.
       const packedB = w0.packed.map((b) => b ^ 0x88);
-      session = await ortSession(matMulNBitsModel({ K, N, blockSize: 128, accuracyLevel: 4, bits: 4, packedB, scales: w0.scales }), threads);
+      session = await ortSession(
+        matMulNBitsModel({ K, N, blockSize: 128, accuracyLevel: 4, bits: 4, packedB, scales: w0.scales }),
+        threads,
+      );
       impls.push({ name: 'onnxruntime', run: session.prepare({ A: { data: xd, dims: [M, K] } }) });
     }
     const timings: Timing[] = await measureAsync(impls, { minRuns: o.runs ?? 5, minTime: 0.5 });
@@ -133,11 +173,21 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     const tk = timings[0].medianS;
     const ratios: Record<string, number> = {};
     for (const t of timings.slice(1)) ratios[t.name] = t.medianS / tk;
-    const warm = timings.find((t) => t.name === 'tensorkern-warm'), ortT = timings.find((t) => t.name === 'onnxruntime');
+    const warm = timings.find((t) => t.name === 'tensorkern-warm'),
+      ortT = timings.find((t) => t.name === 'onnxruntime');
     if (warm && ortT) ratios['onnxruntime (both warm)'] = ortT.medianS / warm.medianS;
     const r: W4A4Result = {
-      case: c.name, M, N, K, groupSize: c.groupSize, ops: w4a4Ops(c), weightBytes: wBytes, weightsFromDram: decode,
-      kernel: native.w4a4Kernel(4, M, K, w0.groupSize), results, ratios,
+      case: c.name,
+      M,
+      N,
+      K,
+      groupSize: c.groupSize,
+      ops: w4a4Ops(c),
+      weightBytes: wBytes,
+      weightsFromDram: decode,
+      kernel: native.w4a4Kernel(4, M, K, w0.groupSize),
+      results,
+      ratios,
     };
     if (decode) r.bandwidthFraction = wBytes / tk / 1e9 / memReadGBps;
     out.push(r);
@@ -152,13 +202,30 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
       if (n === DEFAULT_FORM) return defaultFormCell(v.gops, v.medianS, (r.results.tensorkern as { medianS: number }).medianS);
       if (n === 'tensorkern') return v.gops.toFixed(1);
       if (n === 'tensorkern-warm') return v.gops.toFixed(1);
-      const both = n === 'onnxruntime' && r.ratios['onnxruntime (both warm)'] !== undefined ? `, ${r.ratios['onnxruntime (both warm)'].toFixed(2)}x warm` : '';
+      const both =
+        n === 'onnxruntime' && r.ratios['onnxruntime (both warm)'] !== undefined
+          ? `, ${r.ratios['onnxruntime (both warm)'].toFixed(2)}x warm`
+          : '';
       return `${v.gops.toFixed(1)} (${r.ratios[n].toFixed(2)}x${both})`;
     };
     const bw = r.bandwidthFraction !== undefined ? `${(r.bandwidthFraction * 100).toFixed(0)}% of read bw` : '';
     return [r.case, ...names.map(cell), bw];
   });
-  o.log(formatTable(['case', 'tensorkern GOP/s (out reused)', 'default call (no out)', 'tk, weights warm', 'oneDNN int8 (tk speedup)', 'ORT MatMulNBits (tk speedup)', 'plain loop', 'weights'], rows));
+  o.log(
+    formatTable(
+      [
+        'case',
+        'tensorkern GOP/s (out reused)',
+        'default call (no out)',
+        'tk, weights warm',
+        'oneDNN int8 (tk speedup)',
+        'ORT MatMulNBits (tk speedup)',
+        'plain loop',
+        'weights',
+      ],
+      rows,
+    ),
+  );
   o.log(`kernel: ${out[0]?.kernel ?? '-'}`);
   return { memReadGBps, onednn, onnxruntime: ort, cases: out };
 }
@@ -173,7 +240,10 @@ export function benchW4A4Accuracy(log: (s: string) => void): AccuracyRow[] | nul
   const byName = new Map<string, typeof lin>();
   for (const l of lin) byName.set(l.name, [...(byName.get(l.name) ?? []), l]);
   const rows: AccuracyRow[] = [];
-  const variants: [string, boolean][] = [['real', false], ['planted', true]];
+  const variants: [string, boolean][] = [
+    ['real', false],
+    ['planted', true],
+  ];
   for (const [name, layers] of byName) {
     const acc: Record<string, { num: number; den: number }> = {};
     const add = (key: string, got: ArrayLike<number>, ref: ArrayLike<number>) => {
@@ -218,7 +288,12 @@ export function benchW4A4Accuracy(log: (s: string) => void): AccuracyRow[] | nul
   }
   const keys = Object.keys(rows[0].errors);
   log('accuracy on stories260K (relative error vs float32, 5 layers x 32 tokens; planted: 4 channels x30):');
-  log(formatTable(['option', ...rows.map((r) => `${r.matrix} ${r.N}x${r.K}`)], keys.map((k) => [k, ...rows.map((r) => (r.errors[k] === undefined ? '-' : r.errors[k].toFixed(4)))])));
+  log(
+    formatTable(
+      ['option', ...rows.map((r) => `${r.matrix} ${r.N}x${r.K}`)],
+      keys.map((k) => [k, ...rows.map((r) => (r.errors[k] === undefined ? '-' : r.errors[k].toFixed(4)))]),
+    ),
+  );
   return rows;
 }
 

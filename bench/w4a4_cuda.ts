@@ -32,8 +32,16 @@ export interface W4A4CudaResult {
 export function w4a4CudaBenchCases(sizes?: number[]): { M: number; N: number; K: number; gs: number; op?: 'int4' }[] {
   const out: { M: number; N: number; K: number; gs: number; op?: 'int4' }[] = [];
   for (const s of sizes ?? [4096]) out.push({ M: s, N: s, K: s, gs: 128 });
-  for (const [N, K] of [[11008, 4096], [28672, 8192]]) for (const M of [1, 16, 64, 4096]) out.push({ M, N, K, gs: 128 });
-  for (const [N, K] of [[11008, 4096], [28672, 8192]]) for (const M of [1, 16]) out.push({ M, N, K, gs: 128, op: 'int4' });
+  for (const [N, K] of [
+    [11008, 4096],
+    [28672, 8192],
+  ])
+    for (const M of [1, 16, 64, 4096]) out.push({ M, N, K, gs: 128 });
+  for (const [N, K] of [
+    [11008, 4096],
+    [28672, 8192],
+  ])
+    for (const M of [1, 16]) out.push({ M, N, K, gs: 128, op: 'int4' });
   return out;
 }
 
@@ -51,7 +59,11 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
     const ops = 2 * c.M * c.N * c.K;
     const w = new Float32Array(c.N * c.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
     const W = quantizeWeightsInt4Sync(Tensor.from(w, [c.N, c.K]), { groupSize: c.gs });
-    const x = Tensor.from(new Float32Array(c.M * c.K).map((_, i) => ((i * 104729) % 997) / 997 - 0.5), [c.M, c.K], { device: dev });
+    const x = Tensor.from(
+      new Float32Array(c.M * c.K).map((_, i) => ((i * 104729) % 997) / 997 - 0.5),
+      [c.M, c.K],
+      { device: dev },
+    );
     const y = Tensor.zeros([c.M, c.N], { device: dev });
     const runs = o.runs ?? (ops > 1e12 ? 10 : 30);
     for (let i = 0; i < 3; i++) run();
@@ -63,18 +75,32 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
     }
     const tk = median(ts);
     const r: W4A4CudaResult = {
-      case: name, M: c.M, N: c.N, K: c.K, groupSize: c.gs, kernel: native.w4a4CudaLastKernel(),
-      tensorkern: { medianS: tk, tops: ops / tk / 1e12 }, cublas: {},
+      case: name,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+      groupSize: c.gs,
+      kernel: native.w4a4CudaLastKernel(),
+      tensorkern: { medianS: tk, tops: ops / tk / 1e12 },
+      cublas: {},
     };
     for (const dtype of ['float16', 'bfloat16'] as const) {
       if (!cublas.available) {
         r.cublas[dtype] = { skipped: 'library missing' };
         continue;
       }
-      const fill = (n: number, shape: number[]) => Tensor.from(new Uint16Array(n).map((_, i) => 0x3c00 ^ ((i * 7919) & 0x03ff)), shape, { dtype, device: dev });
-      const a = fill(c.M * c.K, [c.M, c.K]), b = fill(c.N * c.K, [c.N, c.K]);
+      const fill = (n: number, shape: number[]) =>
+        Tensor.from(
+          new Uint16Array(n).map((_, i) => 0x3c00 ^ ((i * 7919) & 0x03ff)),
+          shape,
+          { dtype, device: dev },
+        );
+      const a = fill(c.M * c.K, [c.M, c.K]),
+        b = fill(c.N * c.K, [c.N, c.K]);
       try {
-        const cb = median(native.gpuGemmTime('cublas', nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, false, 3, runs));
+        const cb = median(
+          native.gpuGemmTime('cublas', nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, false, 3, runs),
+        );
         r.cublas[dtype] = { medianS: cb, tflops: ops / cb / 1e12, ratio: cb / tk };
       } catch (e) {
         r.cublas[dtype] = { skipped: (e as Error).message };
@@ -88,8 +114,13 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
     y.dispose();
   });
   progress.done();
-  const fmt = (v: W4A4CudaResult['cublas'][string] | undefined) => (v && 'ratio' in v ? `${v.tflops.toFixed(1)} (${v.ratio.toFixed(2)}x)` : '-');
-  o.log(formatTable(['case', 'kernel', 'tensorkern TOP/s', 'cuBLAS fp16 TFLOP/s (tk/cuBLAS)', 'cuBLAS bf16 TFLOP/s (tk/cuBLAS)'],
-    results.map((r) => [r.case, r.kernel, r.tensorkern.tops.toFixed(1), fmt(r.cublas.float16), fmt(r.cublas.bfloat16)])));
+  const fmt = (v: W4A4CudaResult['cublas'][string] | undefined) =>
+    v && 'ratio' in v ? `${v.tflops.toFixed(1)} (${v.ratio.toFixed(2)}x)` : '-';
+  o.log(
+    formatTable(
+      ['case', 'kernel', 'tensorkern TOP/s', 'cuBLAS fp16 TFLOP/s (tk/cuBLAS)', 'cuBLAS bf16 TFLOP/s (tk/cuBLAS)'],
+      results.map((r) => [r.case, r.kernel, r.tensorkern.tops.toFixed(1), fmt(r.cublas.float16), fmt(r.cublas.bfloat16)]),
+    ),
+  );
   return { cublas, cases: results };
 }

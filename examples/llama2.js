@@ -13,16 +13,25 @@ const [file, stepsArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: node examples/llama2.js MODEL.bin [STEPS]');
 const buf = fs.readFileSync(file);
 const [dim, hidden, layers, heads, kvHeads, vocabSigned, seqLen] = new Int32Array(buf.buffer, buf.byteOffset, 7);
-const vocab = Math.abs(vocabSigned), hd = dim / heads, kvDim = kvHeads * hd;
+const vocab = Math.abs(vocabSigned),
+  hd = dim / heads,
+  kvDim = kvHeads * hd;
 const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28, buf.byteOffset + buf.length - ((buf.length - 28) % 4)));
 let o = 0;
 const take = (n) => f.subarray(o, (o += n));
 
 // Weights in the file's order; matrices are [out, in] (nn.Linear), hence transB below.
-const emb = take(vocab * dim), rmsAtt = take(layers * dim), wq = take(layers * dim * dim);
-const wk = take(layers * kvDim * dim), wv = take(layers * kvDim * dim), wo = take(layers * dim * dim);
-const rmsFfn = take(layers * dim), w1 = take(layers * hidden * dim), w2 = take(layers * dim * hidden);
-const w3 = take(layers * hidden * dim), rmsFinal = take(dim);
+const emb = take(vocab * dim),
+  rmsAtt = take(layers * dim),
+  wq = take(layers * dim * dim);
+const wk = take(layers * kvDim * dim),
+  wv = take(layers * kvDim * dim),
+  wo = take(layers * dim * dim);
+const rmsFfn = take(layers * dim),
+  w1 = take(layers * hidden * dim),
+  w2 = take(layers * dim * hidden);
+const w3 = take(layers * hidden * dim),
+  rmsFinal = take(dim);
 take(seqLen * hd); // legacy RoPE tables: rope() computes them
 const cls = vocabSigned > 0 ? emb : take(vocab * dim);
 
@@ -30,22 +39,38 @@ const T = (data, shape) => tk.Tensor.from(data, shape);
 const slice = (a, l, n) => a.subarray(l * n, (l + 1) * n);
 
 // Step inputs (written by the loop) and activations (reused by every layer).
-const token = new Int32Array(1), position = new Int32Array(1), kvLength = new Int32Array(1);
-const tokenT = T(token, [1]), positionT = T(position, [1]), kvLengthT = T(kvLength, [1]);
-const x = tk.Tensor.zeros([1, dim]), xb = tk.Tensor.zeros([1, dim]);
-const q = tk.Tensor.zeros([1, 1, heads, hd]), k = tk.Tensor.zeros([1, kvHeads, hd]), v = tk.Tensor.zeros([1, kvHeads, hd]);
-const att = tk.Tensor.zeros([1, 1, heads, hd]), h1 = tk.Tensor.zeros([1, hidden]), h3 = tk.Tensor.zeros([1, hidden]);
+const token = new Int32Array(1),
+  position = new Int32Array(1),
+  kvLength = new Int32Array(1);
+const tokenT = T(token, [1]),
+  positionT = T(position, [1]),
+  kvLengthT = T(kvLength, [1]);
+const x = tk.Tensor.zeros([1, dim]),
+  xb = tk.Tensor.zeros([1, dim]);
+const q = tk.Tensor.zeros([1, 1, heads, hd]),
+  k = tk.Tensor.zeros([1, kvHeads, hd]),
+  v = tk.Tensor.zeros([1, kvHeads, hd]);
+const att = tk.Tensor.zeros([1, 1, heads, hd]),
+  h1 = tk.Tensor.zeros([1, hidden]),
+  h3 = tk.Tensor.zeros([1, hidden]);
 const logits = tk.Tensor.zeros([1, vocab]);
 
 const L = Array.from({ length: layers }, (_, l) => ({
-  rmsAtt: T(slice(rmsAtt, l, dim), [dim]), rmsFfn: T(slice(rmsFfn, l, dim), [dim]),
-  wq: T(slice(wq, l, dim * dim), [dim, dim]), wk: T(slice(wk, l, kvDim * dim), [kvDim, dim]),
-  wv: T(slice(wv, l, kvDim * dim), [kvDim, dim]), wo: T(slice(wo, l, dim * dim), [dim, dim]),
-  w1: T(slice(w1, l, hidden * dim), [hidden, dim]), w2: T(slice(w2, l, dim * hidden), [dim, hidden]),
+  rmsAtt: T(slice(rmsAtt, l, dim), [dim]),
+  rmsFfn: T(slice(rmsFfn, l, dim), [dim]),
+  wq: T(slice(wq, l, dim * dim), [dim, dim]),
+  wk: T(slice(wk, l, kvDim * dim), [kvDim, dim]),
+  wv: T(slice(wv, l, kvDim * dim), [kvDim, dim]),
+  wo: T(slice(wo, l, dim * dim), [dim, dim]),
+  w1: T(slice(w1, l, hidden * dim), [hidden, dim]),
+  w2: T(slice(w2, l, dim * hidden), [dim, hidden]),
   w3: T(slice(w3, l, hidden * dim), [hidden, dim]),
-  kCache: tk.Tensor.zeros([seqLen, kvHeads, hd]), vCache: tk.Tensor.zeros([seqLen, kvHeads, hd]),
+  kCache: tk.Tensor.zeros([seqLen, kvHeads, hd]),
+  vCache: tk.Tensor.zeros([seqLen, kvHeads, hd]),
 }));
-const embT = T(emb, [vocab, dim]), rmsFinalT = T(rmsFinal, [dim]), clsT = T(cls, [vocab, dim]);
+const embT = T(emb, [vocab, dim]),
+  rmsFinalT = T(rmsFinal, [dim]),
+  clsT = T(cls, [vocab, dim]);
 
 const step = tk.recordGraph(() => {
   tk.embeddingSync(embT, tokenT, { out: x });
@@ -59,7 +84,9 @@ const step = tk.recordGraph(() => {
     tk.kvAppendSync(l.kCache, k, { position: positionT }); // the KV cache: rows [0, position] filled
     tk.kvAppendSync(l.vCache, v, { position: positionT });
     tk.attentionSync(q, l.kCache.reshape([1, seqLen, kvHeads, hd]), l.vCache.reshape([1, seqLen, kvHeads, hd]), {
-      layout: 'bshd', kvLengths: kvLengthT, out: att, // keys [0, kvLength) are visible
+      layout: 'bshd',
+      kvLengths: kvLengthT,
+      out: att, // keys [0, kvLength) are visible
     });
     tk.gemmSync(att.reshape([1, dim]), l.wo, { transB: true, c: x, out: x }); // x += att @ wo^T
     tk.rmsNormSync(x, l.rmsFfn, { out: xb });
@@ -85,4 +112,6 @@ for (let pos = 0; pos < steps; pos++) {
 }
 const ms = performance.now() - t0;
 console.log(out.join(' '));
-console.log(`${steps} tokens in ${ms.toFixed(1)} ms: ${((steps * 1000) / ms).toFixed(0)} tok/s (${step.length} ops per step, one native call)`);
+console.log(
+  `${steps} tokens in ${ms.toFixed(1)} ms: ${((steps * 1000) / ms).toFixed(0)} tok/s (${step.length} ops per step, one native call)`,
+);

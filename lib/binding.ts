@@ -144,12 +144,38 @@ export interface NativeBinding {
   cast(src: NativeTensor, dst: NativeTensor, async: false): void;
   /** runDevice: host tensors computed on that CUDA device (copied in and out); -1 / absent: where the tensors are. */
   /** packed / packedLayout: weights packed by gemmPackB (b is their source, read when the layout does not serve the call). */
-  gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: true, runDevice?: number, allowTf32?: boolean,
-    packed?: NativeTensor, packedLayout?: string): Promise<void>;
-  gemm(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number, async: false, runDevice?: number, allowTf32?: boolean,
-    packed?: NativeTensor, packedLayout?: string): void;
+  gemm(
+    a: NativeTensor,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+    async: true,
+    runDevice?: number,
+    allowTf32?: boolean,
+    packed?: NativeTensor,
+    packedLayout?: string,
+  ): Promise<void>;
+  gemm(
+    a: NativeTensor,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+    async: false,
+    runDevice?: number,
+    allowTf32?: boolean,
+    packed?: NativeTensor,
+    packedLayout?: string,
+  ): void;
   /** The CPU kernels' packing of op(B) [K, N] of a dtype code: its layout name ('' when none) and size. */
   gemmPackLayout(dtype: number, K: number, N: number): { layout: string; bytes: number };
   gemmPackB(b: NativeTensor, transB: boolean, dst: NativeTensor, layout: string, async: true): Promise<void>;
@@ -163,30 +189,110 @@ export interface NativeBinding {
   /** cuSPARSE (dlopen), the GPU spmm baseline. */
   cusparseLoad(): { available: boolean; path: string; version: string; why: string };
   /** Seconds per run (CUDA events) of cusparseSpMM (CSR x row-major dense) on device tensors. */
-  cusparseSpmmTime(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor, out: NativeTensor,
-    warmup: number, runs: number): number[];
+  cusparseSpmmTime(
+    rowPtr: NativeTensor,
+    colIdx: NativeTensor,
+    values: NativeTensor,
+    rows: number,
+    cols: number,
+    b: NativeTensor,
+    out: NativeTensor,
+    warmup: number,
+    runs: number,
+  ): number[];
   /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
-  gpuGemmTime(which: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean, allowTf32: boolean, warmup: number, runs: number): number[];
+  gpuGemmTime(
+    which: string,
+    a: NativeTensor,
+    b: NativeTensor,
+    out: NativeTensor,
+    transA: boolean,
+    transB: boolean,
+    allowTf32: boolean,
+    warmup: number,
+    runs: number,
+  ): number[];
   /** The plain-loop baseline (sync, CPU, float32 or int32 out). */
-  gemmPlain(a: NativeTensor, b: NativeTensor, c: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    transA: boolean, transB: boolean, alpha: number, beta: number): void;
+  gemmPlain(
+    a: NativeTensor,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
   /** The CPU kernel gemm would use for this dtype code and row count. */
   gemmKernel(dtype: number, m: number, transB: boolean): string;
   /** Testing / bench hook: the AVX-512 GEMM block configs ('auto' | 'wide' | 'split'); returns those in use. */
   gemmSetBlocks(mode: string): string;
   /** runDevice: the CUDA device host tensors run on (-1: where b is); kernel: 0 auto, 1 csr, 2 blocked, 3 tiles; devForm: the matrix's device copies. */
-  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: true, runDevice?: number, kernel?: number, devForm?: NativeSpmmDevForm): Promise<void>;
-  spmm(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, async: false, runDevice?: number, kernel?: number, devForm?: NativeSpmmDevForm): void;
+  spmm(
+    rowPtr: NativeTensor,
+    colIdx: NativeTensor,
+    values: NativeTensor,
+    rows: number,
+    cols: number,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    out: NativeTensor,
+    alpha: number,
+    beta: number,
+    async: true,
+    runDevice?: number,
+    kernel?: number,
+    devForm?: NativeSpmmDevForm,
+  ): Promise<void>;
+  spmm(
+    rowPtr: NativeTensor,
+    colIdx: NativeTensor,
+    values: NativeTensor,
+    rows: number,
+    cols: number,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    out: NativeTensor,
+    alpha: number,
+    beta: number,
+    async: false,
+    runDevice?: number,
+    kernel?: number,
+    devForm?: NativeSpmmDevForm,
+  ): void;
   /** The kernel the last CUDA spmm ran and why ('' before any). */
   spmmCudaLastKernel(): string;
   /** Seconds per run (CUDA events) of spmm on device tensors, the plan built once: the bench. */
-  spmmCudaTime(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number, kernel: number, devForm: NativeSpmmDevForm, warmup: number, runs: number): number[];
+  spmmCudaTime(
+    rowPtr: NativeTensor,
+    colIdx: NativeTensor,
+    values: NativeTensor,
+    rows: number,
+    cols: number,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    out: NativeTensor,
+    alpha: number,
+    beta: number,
+    kernel: number,
+    devForm: NativeSpmmDevForm,
+    warmup: number,
+    runs: number,
+  ): number[];
   /** The bench's hand-written-loop baseline (sync, CPU). */
-  spmmPlain(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number, b: NativeTensor,
-    c: NativeTensor | undefined, out: NativeTensor, alpha: number, beta: number): void;
+  spmmPlain(
+    rowPtr: NativeTensor,
+    colIdx: NativeTensor,
+    values: NativeTensor,
+    rows: number,
+    cols: number,
+    b: NativeTensor,
+    c: NativeTensor | undefined,
+    out: NativeTensor,
+    alpha: number,
+    beta: number,
+  ): void;
   /** The CPU SpMM kernel for N columns on the active ISA. */
   spmmKernel(n: number): string;
   /** librsb, the SpMM bench baseline (dlopen). */
@@ -195,12 +301,44 @@ export interface NativeBinding {
   rsbSpmm(handle: number, b: NativeTensor, out: NativeTensor): void;
   rsbFree(handle: number): void;
   /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
-  baselines(threads: number): Record<'onednn' | 'onednnMatmul' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
+  baselines(
+    threads: number,
+  ): Record<'onednn' | 'onednnMatmul' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
-  attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
-    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, qkOut: NativeTensor | undefined, qkStage: number, async: true): Promise<void>;
-  attention(q: NativeTensor, k: NativeTensor, v: NativeTensor, mask: NativeTensor | undefined, kvLengths: NativeTensor | undefined,
-    out: NativeTensor, lse: NativeTensor | undefined, causal: boolean, bshd: boolean, scale: number, softcap: number, causalOffset: number | null, qkOut: NativeTensor | undefined, qkStage: number, async: false): void;
+  attention(
+    q: NativeTensor,
+    k: NativeTensor,
+    v: NativeTensor,
+    mask: NativeTensor | undefined,
+    kvLengths: NativeTensor | undefined,
+    out: NativeTensor,
+    lse: NativeTensor | undefined,
+    causal: boolean,
+    bshd: boolean,
+    scale: number,
+    softcap: number,
+    causalOffset: number | null,
+    qkOut: NativeTensor | undefined,
+    qkStage: number,
+    async: true,
+  ): Promise<void>;
+  attention(
+    q: NativeTensor,
+    k: NativeTensor,
+    v: NativeTensor,
+    mask: NativeTensor | undefined,
+    kvLengths: NativeTensor | undefined,
+    out: NativeTensor,
+    lse: NativeTensor | undefined,
+    causal: boolean,
+    bshd: boolean,
+    scale: number,
+    softcap: number,
+    causalOffset: number | null,
+    qkOut: NativeTensor | undefined,
+    qkStage: number,
+    async: false,
+  ): void;
   /** The unfused baseline (sync, CPU, float32 'bhsd', no mask): GEMM -> softmax -> GEMM with an Sq x Sk buffer. */
   attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
   /** The CPU attention kernel family in use for this dtype code. */
@@ -214,13 +352,30 @@ export interface NativeBinding {
   /** The kernel the last CUDA attention ran ('' before any). */
   attentionCudaLastKernel(): string;
   /** Seconds per run (CUDA events) of attention on device tensors ('bhsd') by 'tensorkern' or the 'cublas' materialized baseline. */
-  gpuAttentionTime(which: string, q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number, warmup: number, runs: number): number[];
+  gpuAttentionTime(
+    which: string,
+    q: NativeTensor,
+    k: NativeTensor,
+    v: NativeTensor,
+    out: NativeTensor,
+    causal: boolean,
+    scale: number,
+    warmup: number,
+    runs: number,
+  ): number[];
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
   rmsNorm<A extends boolean>(x: NativeTensor, weight: NativeTensor, out: NativeTensor, eps: number, async: A): AsyncResult<A>;
-  rope<A extends boolean>(x: NativeTensor, positions: NativeTensor | undefined, start: number, theta: number, half: boolean, out: NativeTensor,
-    async: A): AsyncResult<A>;
+  rope<A extends boolean>(
+    x: NativeTensor,
+    positions: NativeTensor | undefined,
+    start: number,
+    theta: number,
+    half: boolean,
+    out: NativeTensor,
+    async: A,
+  ): AsyncResult<A>;
   silu<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
   swiglu<A extends boolean>(gate: NativeTensor, up: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
   add<A extends boolean>(a: NativeTensor, b: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
@@ -228,19 +383,62 @@ export interface NativeBinding {
   embedding<A extends boolean>(table: NativeTensor, ids: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
   argmax<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
   topk<A extends boolean>(x: NativeTensor, k: number, values: NativeTensor, indices: NativeTensor, async: A): AsyncResult<A>;
-  kvAppend<A extends boolean>(cache: NativeTensor, x: NativeTensor, position: NativeTensor | undefined, start: number, seqDim: number,
-    async: A): AsyncResult<A>;
+  kvAppend<A extends boolean>(
+    cache: NativeTensor,
+    x: NativeTensor,
+    position: NativeTensor | undefined,
+    start: number,
+    seqDim: number,
+    async: A,
+  ): AsyncResult<A>;
   /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */
-  w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    groupSize: number, rotateBlock: number, actBits: number, async: true, xScales?: NativeTensor): Promise<void>;
-  w4a4(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    groupSize: number, rotateBlock: number, actBits: number, async: false, xScales?: NativeTensor): void;
+  w4a4(
+    x: NativeTensor,
+    w: NativeTensor,
+    scales: NativeTensor,
+    zeroPoints: NativeTensor | undefined,
+    outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined,
+    outlierScales: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    groupSize: number,
+    rotateBlock: number,
+    actBits: number,
+    async: true,
+    xScales?: NativeTensor,
+  ): Promise<void>;
+  w4a4(
+    x: NativeTensor,
+    w: NativeTensor,
+    scales: NativeTensor,
+    zeroPoints: NativeTensor | undefined,
+    outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined,
+    outlierScales: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    groupSize: number,
+    rotateBlock: number,
+    actBits: number,
+    async: false,
+    xScales?: NativeTensor,
+  ): void;
   /** The plain-loop W4A4 baseline (sync, CPU). */
-  w4a4Plain(x: NativeTensor, w: NativeTensor, scales: NativeTensor, zeroPoints: NativeTensor | undefined, outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined, outlierScales: NativeTensor | undefined, bias: NativeTensor | undefined, out: NativeTensor,
-    groupSize: number, rotateBlock: number, actBits: number): void;
+  w4a4Plain(
+    x: NativeTensor,
+    w: NativeTensor,
+    scales: NativeTensor,
+    zeroPoints: NativeTensor | undefined,
+    outlierChannels: NativeTensor | undefined,
+    outlierWeights: NativeTensor | undefined,
+    outlierScales: NativeTensor | undefined,
+    bias: NativeTensor | undefined,
+    out: NativeTensor,
+    groupSize: number,
+    rotateBlock: number,
+    actBits: number,
+  ): void;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async?: false): void;
   w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async: true): Promise<void>;

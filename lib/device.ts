@@ -63,7 +63,9 @@ function cudaVersion(v: number): string {
 }
 
 export function usableCudaIndices(): number[] {
-  return probe().cuda.devices.filter((d) => d.usable).map((d) => d.index);
+  return probe()
+    .cuda.devices.filter((d) => d.usable)
+    .map((d) => d.index);
 }
 
 /** The CPU and every usable CUDA device. */
@@ -242,10 +244,9 @@ function checkEnv(): void {
   }
   const nice = process.env.TENSORKERN_POOL_NICE;
   if (nice !== undefined && nice !== '' && !(/^[0-9]{1,2}$/.test(nice) && Number(nice) <= 19)) {
-    process.emitWarning(
-      `Expected an integer from 0 to 19 for TENSORKERN_POOL_NICE but received ${describe(nice)}; using 10`,
-      { code: 'TENSORKERN_BAD_ENV' },
-    );
+    process.emitWarning(`Expected an integer from 0 to 19 for TENSORKERN_POOL_NICE but received ${describe(nice)}; using 10`, {
+      code: 'TENSORKERN_BAD_ENV',
+    });
   }
   const cache = process.env.TENSORKERN_HOST_CACHE_MB;
   if (cache !== undefined && cache !== '' && !(/^[0-9]{1,10}$/.test(cache) && Number(cache) <= 2 ** 30)) {
@@ -256,10 +257,9 @@ function checkEnv(): void {
   }
   const isa = process.env.TENSORKERN_ISA;
   if (isa !== undefined && isa !== '' && !['auto', 'scalar', 'avx2', 'avx512', 'neon'].includes(isa)) {
-    process.emitWarning(
-      `Expected one of auto, scalar, avx2, avx512, neon for TENSORKERN_ISA but received ${describe(isa)}; ignoring it`,
-      { code: 'TENSORKERN_BAD_ENV' },
-    );
+    process.emitWarning(`Expected one of auto, scalar, avx2, avx512, neon for TENSORKERN_ISA but received ${describe(isa)}; ignoring it`, {
+      code: 'TENSORKERN_BAD_ENV',
+    });
   }
 }
 checkEnv();

@@ -3,13 +3,7 @@
 
 export type DType = 'float32' | 'float16' | 'bfloat16' | 'int8' | 'int4' | 'int32' | 'int64' | 'bool';
 
-export type TypedArray =
-  | Float32Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array
-  | Int32Array
-  | BigInt64Array;
+export type TypedArray = Float32Array | Uint16Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 /**
  * The typed array a host tensor of each dtype is stored in (and toArray() returns). float16 data

@@ -34,7 +34,8 @@ export function describe(v: unknown): string {
     const items = v.slice(0, 8).map((x) => (typeof x === 'number' ? String(x) : describe(x)));
     return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
   }
-  if (ArrayBuffer.isView(v)) return `an instance of ${v.constructor.name} (length ${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  if (ArrayBuffer.isView(v))
+    return `an instance of ${v.constructor.name} (length ${(v as unknown as { length?: number }).length ?? v.byteLength})`;
   const ctor = (v as object).constructor;
   return ctor && ctor.name && ctor.name !== 'Object' ? `an instance of ${ctor.name}` : 'an object';
 }

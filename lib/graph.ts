@@ -110,7 +110,8 @@ export class OpGraph<T = unknown> {
  */
 export function recordGraph<T>(fn: () => T): OpGraph<T> {
   if (typeof fn !== 'function') throw invalidArg('fn', 'a function that calls Sync ops', fn);
-  if (isRecording()) throw invalidArg('fn', 'no recordGraph already running (recordings do not nest)', 'a nested recordGraph', 'value', { described: true });
+  if (isRecording())
+    throw invalidArg('fn', 'no recordGraph already running (recordings do not nest)', 'a nested recordGraph', 'value', { described: true });
   const g = new native.Graph();
   let result: T;
   setRecording(g);
@@ -125,7 +126,9 @@ export function recordGraph<T>(fn: () => T): OpGraph<T> {
   if (result instanceof Promise) {
     g.dispose();
     result.catch(() => undefined); // its own failure (an awaited op refused) is reported here instead
-    throw invalidArg('fn', 'a synchronous function (Sync ops only: an awaited op is not recorded)', 'an async function', 'value', { described: true });
+    throw invalidArg('fn', 'a synchronous function (Sync ops only: an awaited op is not recorded)', 'an async function', 'value', {
+      described: true,
+    });
   }
   return new OpGraph(CREATE, g, result);
 }

@@ -50,12 +50,16 @@ const COPYING_TRANSFER: PropertyDescriptorMap = {
   transferToFixedLength: { value: copyTransfer, writable: false, enumerable: false, configurable: false },
 };
 
-const NUDGE_MIN_BYTES = 8 * 2 ** 20, NUDGE_MAX_BYTES = 64 * 2 ** 20;
+const NUDGE_MIN_BYTES = 8 * 2 ** 20,
+  NUDGE_MAX_BYTES = 64 * 2 ** 20;
 /** Node makes external buffers through its Buffer, whose byte length is capped: larger outputs are plain typed arrays. */
 const MAX_EXTERNAL_BYTES: number = bufferConstants.MAX_LENGTH;
 const LENT_CAP_MIN = 256 * 2 ** 20;
-let lentSinceNudge = 0, lentSinceMajor = 0;
-const MAJOR_NUDGE_MIN_BYTES = 2 ** 20, MAJOR_NUDGE_MAX_HEAP = 64 * 2 ** 20, FULL_NUDGE_BYTES = 256 * 2 ** 20;
+let lentSinceNudge = 0,
+  lentSinceMajor = 0;
+const MAJOR_NUDGE_MIN_BYTES = 2 ** 20,
+  MAJOR_NUDGE_MAX_HEAP = 64 * 2 ** 20,
+  FULL_NUDGE_BYTES = 256 * 2 ** 20;
 const heapUsed = (): number => process.memoryUsage().heapUsed;
 /** V8's gc(), null where it cannot be had or TENSORKERN_GC_NUDGE=0; undefined until first needed. */
 let gcFn: GcFn | null | undefined;
@@ -114,8 +118,13 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
     // the heap is small: a full collection of a heap under 64 MB takes a few milliseconds, a fresh
     // 16 MiB output ~20 ms of page faults here. (gc() without options: on Node 20, gc({ type: 'major' })
     // left these weak references set.)
-    if (ab === undefined && bytes >= MAJOR_NUDGE_MIN_BYTES && lentSinceMajor + bytes >= Math.max(FULL_NUDGE_BYTES, 8 * bytes) &&
-        heapUsed() < MAJOR_NUDGE_MAX_HEAP && nudgeCollector('full')) {
+    if (
+      ab === undefined &&
+      bytes >= MAJOR_NUDGE_MIN_BYTES &&
+      lentSinceMajor + bytes >= Math.max(FULL_NUDGE_BYTES, 8 * bytes) &&
+      heapUsed() < MAJOR_NUDGE_MAX_HEAP &&
+      nudgeCollector('full')
+    ) {
       lentSinceMajor = 0;
       lentSinceNudge = 0;
       ab = native.hostAlloc(bytes, true);

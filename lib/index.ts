@@ -3,15 +3,7 @@ export { Tensor } from './tensor';
 export type { TensorOptions } from './tensor';
 export type { ArrayOf, DType, DTypeArrays, TypedArray } from './dtype';
 export type { Device, DeviceSpec, DeviceInfo, CpuDeviceInfo, CudaDeviceInfo } from './device';
-export {
-  devices,
-  defaultDevice,
-  whyNoGpu,
-  setNumThreads,
-  getNumThreads,
-  setCpuIsa,
-  memoryInfo,
-} from './device';
+export { devices, defaultDevice, whyNoGpu, setNumThreads, getNumThreads, setCpuIsa, memoryInfo } from './device';
 export { TensorkernError } from './errors';
 export type { TensorkernErrorCode } from './errors';
 export { OpGraph, recordGraph } from './graph';
@@ -75,14 +67,7 @@ export {
 export type { QuantizeWeightsInt4Options, W4A4MatmulOptions, QuantizedActivations } from './ops/w4a4';
 export { Int4Weights } from './quant/int4-weights';
 export type { MatMulNBitsInput } from './quant/int4-weights';
-export {
-  float32ToFloat16Bits,
-  float16BitsToFloat32,
-  float32ToBFloat16Bits,
-  bfloat16BitsToFloat32,
-  toHalfBits,
-  fromHalfBits,
-} from './half';
+export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBFloat16Bits, bfloat16BitsToFloat32, toHalfBits, fromHalfBits } from './half';
 export { version, nativeInfo } from './version';
 export { hostMemoryStats, setHostCacheLimit, trimHostCache } from './host-memory';
 export type { HostMemoryStats } from './host-memory';

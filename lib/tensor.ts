@@ -51,7 +51,8 @@ function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): Ty
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v === true || v === 1) out[i] = 1;
-      else if (v !== false && v !== 0) throw invalidArg(`${name}[${i}]`, 'true, false, 1 or 0 (bool)', v, typeof v === 'number' ? 'range' : 'type');
+      else if (v !== false && v !== 0)
+        throw invalidArg(`${name}[${i}]`, 'true, false, 1 or 0 (bool)', v, typeof v === 'number' ? 'range' : 'type');
     }
     return out;
   }
@@ -65,17 +66,22 @@ function fromNumbers(values: ArrayLike<unknown>, dtype: DType, name: string): Ty
     nums[i] = v;
   }
   switch (dtype) {
-    case 'float32': return Float32Array.from(nums);
+    case 'float32':
+      return Float32Array.from(nums);
     case 'float16':
-    case 'bfloat16': return toHalfBits(nums, dtype);
-    case 'int8': return Int8Array.from(nums);
-    case 'int32': return Int32Array.from(nums);
+    case 'bfloat16':
+      return toHalfBits(nums, dtype);
+    case 'int8':
+      return Int8Array.from(nums);
+    case 'int32':
+      return Int32Array.from(nums);
     case 'int4': {
       const out = new Uint8Array(Math.ceil(n / 2));
       for (let i = 0; i < n; i++) out[i >> 1] |= (nums[i] & 0xf) << ((i & 1) * 4);
       return out;
     }
-    default: throw invalidArg('dtype', 'a known dtype', dtype, 'value');
+    default:
+      throw invalidArg('dtype', 'a known dtype', dtype, 'value');
   }
 }
 
@@ -94,7 +100,15 @@ export class Tensor<D extends DType = DType> {
   private readonly [PARENT]: Tensor | null;
 
   /** Use Tensor.from / Tensor.zeros. */
-  private constructor(token: symbol, dtype: D, shape: number[], device: Device, storage: TypedArray | NativeDeviceBuffer, pooled = false, parent: Tensor | null = null) {
+  private constructor(
+    token: symbol,
+    dtype: D,
+    shape: number[],
+    device: Device,
+    storage: TypedArray | NativeDeviceBuffer,
+    pooled = false,
+    parent: Tensor | null = null,
+  ) {
     if (token !== CREATE) throw new TypeError('Tensor has no public constructor: use Tensor.from(data, shape) or Tensor.zeros(shape)');
     this.dtype = dtype;
     this.shape = Object.freeze(shape);
@@ -119,9 +133,17 @@ export class Tensor<D extends DType = DType> {
   static from(data: Int8Array, shape: readonly number[], opts?: TensorOptions<'int8'>): Tensor<'int8'>;
   static from(data: Int32Array, shape: readonly number[], opts?: TensorOptions<'int32'>): Tensor<'int32'>;
   static from(data: BigInt64Array, shape: readonly number[], opts?: TensorOptions<'int64'>): Tensor<'int64'>;
-  static from<D extends 'float16' | 'bfloat16'>(data: Uint16Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
+  static from<D extends 'float16' | 'bfloat16'>(
+    data: Uint16Array,
+    shape: readonly number[],
+    opts: TensorOptions<D> & { dtype: D },
+  ): Tensor<D>;
   static from<D extends 'bool' | 'int4'>(data: Uint8Array, shape: readonly number[], opts: TensorOptions<D> & { dtype: D }): Tensor<D>;
-  static from<D extends DType = 'float32'>(data: readonly (number | bigint | boolean)[], shape: readonly number[], opts?: TensorOptions<D>): Tensor<D>;
+  static from<D extends DType = 'float32'>(
+    data: readonly (number | bigint | boolean)[],
+    shape: readonly number[],
+    opts?: TensorOptions<D>,
+  ): Tensor<D>;
   static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor;
   static from(data: TypedArray | ArrayLike<number | bigint | boolean>, shape: readonly number[], opts?: TensorOptions): Tensor {
     const dims = checkShape(shape);
@@ -135,13 +157,18 @@ export class Tensor<D extends DType = DType> {
     if (ArrayBuffer.isView(data)) {
       const kinds = dtypesForArray(data);
       if (kinds.length === 0) {
-        throw invalidArg('data', 'a Float32Array, Uint16Array, Int8Array, Uint8Array, Int32Array, BigInt64Array or an array of numbers', data);
+        throw invalidArg(
+          'data',
+          'a Float32Array, Uint16Array, Int8Array, Uint8Array, Int32Array, BigInt64Array or an array of numbers',
+          data,
+        );
       }
       if (dtype !== undefined && !kinds.includes(dtype)) {
         throw invalidArg('data', `${withArticle(DTYPES[dtype].arrayName)} for dtype ${dtype}`, data);
       }
       if (dtype === undefined && (data instanceof Uint16Array || data instanceof Uint8Array)) {
-        const hint = data instanceof Uint16Array ? `'float16' or 'bfloat16'` : `'bool' (a byte per element, 0 or 1) or 'int4' (two per byte)`;
+        const hint =
+          data instanceof Uint16Array ? `'float16' or 'bfloat16'` : `'bool' (a byte per element, 0 or 1) or 'int4' (two per byte)`;
         throw invalidArg('options.dtype', `${hint} for ${withArticle(data.constructor.name)}`, undefined);
       }
       dt = dtype ?? kinds[0];
@@ -210,15 +237,24 @@ export class Tensor<D extends DType = DType> {
     if (device === 'cpu') {
       // Checked before allocating: past this length the typed-array constructor cannot succeed at all.
       if (storageLength(dtype, numel) > MAX_TYPED_ARRAY_LENGTH) {
-        throw invalidArg('shape', `at most ${MAX_TYPED_ARRAY_LENGTH} elements of storage for a host tensor (the largest typed array this runtime holds)`,
-          `${shapeStr(shape)} of ${dtype} (${byteSize(dtype, numel)} bytes)`, 'range', { described: true });
+        throw invalidArg(
+          'shape',
+          `at most ${MAX_TYPED_ARRAY_LENGTH} elements of storage for a host tensor (the largest typed array this runtime holds)`,
+          `${shapeStr(shape)} of ${dtype} (${byteSize(dtype, numel)} bytes)`,
+          'range',
+          { described: true },
+        );
       }
       let got: { storage: TypedArray; pooled: boolean };
       try {
         got = allocHostStorage(dtype, storageLength(dtype, numel));
       } catch (e) {
         if ((e as { code?: string }).code === 'ERR_TK_OUT_OF_MEMORY') throw wrapNative(e);
-        throw wrapNative(Object.assign(new Error(`cannot allocate ${byteSize(dtype, numel)} bytes of host memory: ${(e as Error).message}`), { code: 'ERR_TK_OUT_OF_MEMORY' }));
+        throw wrapNative(
+          Object.assign(new Error(`cannot allocate ${byteSize(dtype, numel)} bytes of host memory: ${(e as Error).message}`), {
+            code: 'ERR_TK_OUT_OF_MEMORY',
+          }),
+        );
       }
       return new Tensor(CREATE, dtype, shape, 'cpu', got.storage, got.pooled);
     }
@@ -299,7 +335,13 @@ export class Tensor<D extends DType = DType> {
   reshape(shape: readonly number[]): Tensor<D> {
     const dims = checkShape(shape);
     if (numelOf(dims) !== this.size) {
-      throw invalidArg('shape', `${this.size} elements (from ${shapeStr(this.shape)})`, `${shapeStr(dims)} (${numelOf(dims)} elements)`, 'value', { described: true });
+      throw invalidArg(
+        'shape',
+        `${this.size} elements (from ${shapeStr(this.shape)})`,
+        `${shapeStr(dims)} (${numelOf(dims)} elements)`,
+        'value',
+        { described: true },
+      );
     }
     if (this.dtype === 'int4' && dims.length > 0 && dims[dims.length - 1] % 2 !== 0) {
       throw invalidArg('shape', 'an even last dimension for int4 (two nibbles per byte)', dims[dims.length - 1], 'value');
@@ -336,11 +378,21 @@ export class Tensor<D extends DType = DType> {
   private viewRows(method: string): number {
     const n = nativeOf(this, 'this');
     if (!n.data) {
-      throw new TensorkernError('ERR_TK_UNSUPPORTED', `${method}() of a tensor on ${this.device}: views of device tensors are not supported yet (copy it with tensor.to('cpu'))`);
+      throw new TensorkernError(
+        'ERR_TK_UNSUPPORTED',
+        `${method}() of a tensor on ${this.device}: views of device tensors are not supported yet (copy it with tensor.to('cpu'))`,
+      );
     }
-    if (this.ndim === 0) throw invalidArg('this', `a tensor with at least one dimension for ${method}()`, 'shape []', 'value', { described: true });
+    if (this.ndim === 0)
+      throw invalidArg('this', `a tensor with at least one dimension for ${method}()`, 'shape []', 'value', { described: true });
     if (this.dtype === 'int4' && numelOf(this.shape.slice(1)) % 2 !== 0) {
-      throw invalidArg('this', `rows of whole bytes for ${method}() of an int4 tensor (an even number of elements per row)`, `shape ${shapeStr(this.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'this',
+        `rows of whole bytes for ${method}() of an int4 tensor (an even number of elements per row)`,
+        `shape ${shapeStr(this.shape)}`,
+        'value',
+        { described: true },
+      );
     }
     return this.shape[0];
   }
@@ -419,4 +471,3 @@ export function checkTensor(x: unknown, name: string): Tensor {
   nativeOf(x, name);
   return x;
 }
-

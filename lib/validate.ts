@@ -8,7 +8,8 @@ export const MAX_DIMS = 8;
 /** Validates a shape: an array of at most 8 non-negative safe integers whose product is a safe integer. */
 export function checkShape(shape: unknown, name = 'shape'): number[] {
   if (!Array.isArray(shape)) throw invalidArg(name, 'an array of non-negative integers', shape);
-  if (shape.length > MAX_DIMS) throw invalidArg(name, `at most ${MAX_DIMS} dimensions`, `${shape.length} dimensions`, 'range', { described: true });
+  if (shape.length > MAX_DIMS)
+    throw invalidArg(name, `at most ${MAX_DIMS} dimensions`, `${shape.length} dimensions`, 'range', { described: true });
   let n = 1;
   shape.forEach((d, i) => {
     if (typeof d !== 'number') throw invalidArg(`${name}[${i}]`, 'a non-negative integer', d);
@@ -42,4 +43,3 @@ export function checkDType(dtype: unknown, name: string): DType {
   }
   return dtype;
 }
-

@@ -48,7 +48,9 @@ const archs = [...new Set(kernels.map((k) => k.arch))];
 console.log(`ptxas: ${kernels.length} kernel builds over ${archs.join(', ')}; max registers ${Math.max(...kernels.map((k) => k.regs))}`);
 for (const k of kernels.filter((x) => x.spillStores + x.spillLoads > 0)) {
   const allowed = ALLOWED_SPILLS.find((a) => a.pattern.test(k.name));
-  console.log(`  spill ${k.arch} ${k.name}: ${k.spillStores} B stores, ${k.spillLoads} B loads${allowed ? ` (allowed: ${allowed.why})` : ''}`);
+  console.log(
+    `  spill ${k.arch} ${k.name}: ${k.spillStores} B stores, ${k.spillLoads} B loads${allowed ? ` (allowed: ${allowed.why})` : ''}`,
+  );
 }
 if (bad) {
   console.error(`ptxas: ${bad} kernel builds spill registers`);

@@ -12,10 +12,16 @@ const { abs, max } = Math;
 const [B, H, Sq, Sk, D] = [2, 2, 3, 9, 8];
 
 function input(shape: number[], seed: number): { t: Tensor; v: Float64Array } {
-  const d = makeData('float32', shape.reduce((a, b) => a * b, 1), seed);
+  const d = makeData(
+    'float32',
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  );
   return { t: Tensor.from(d.data, shape), v: d.values };
 }
-const q = input([B, H, Sq, D], 1), k = input([B, H, Sk, D], 2), v = input([B, H, Sk, D], 3);
+const q = input([B, H, Sq, D], 1),
+  k = input([B, H, Sk, D], 2),
+  v = input([B, H, Sk, D], 3);
 
 function expectRef(got: Tensor, kvLengths: number[], causal = false): void {
   const want = refAttention({ q: q.v, k: k.v, v: v.v, B, Hq: H, Hkv: H, Sq, Sk, D, kvLengths, causal }).out;
@@ -37,7 +43,7 @@ describe('attention kvLengths as an int32 host tensor', () => {
     expectRef(await attention(q.t, k.t, v.t, { kvLengths: lengths, causal: true }), [5, 0], true);
   });
 
-  test('the native call gets the tensor\'s own storage; arrays and int64 tensors are copied', () => {
+  test("the native call gets the tensor's own storage; arrays and int64 tensors are copied", () => {
     const spy = jest.spyOn(native, 'attention');
     try {
       const lengths = Tensor.from(Int32Array.of(9, 4), [B]);
@@ -56,18 +62,43 @@ describe('attention kvLengths as an int32 host tensor', () => {
 
   test('values out of range are still refused, and an out that overlaps the lengths is too', () => {
     const lengths = Tensor.from(Int32Array.of(9, 10), [B]);
-    expectError(() => attentionSync(q.t, k.t, v.t, { kvLengths: lengths }), RangeError, 'ERR_OUT_OF_RANGE',
-      'Expected an integer in [0, 9] (Sk) for options.kvLengths[1] but received 10');
+    expectError(
+      () => attentionSync(q.t, k.t, v.t, { kvLengths: lengths }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected an integer in [0, 9] (Sk) for options.kvLengths[1] but received 10',
+    );
     // the binding's own check, at run time, for a tensor rewritten behind the facade's back
     const bad = { dtype: 5, shape: [B], data: Int32Array.of(9, 10) };
     const out = Tensor.zeros([B, H, Sq, D]);
-    expect(() => native.attention(nativeOf(q.t, 'q'), nativeOf(k.t, 'k'), nativeOf(v.t, 'v'), undefined, bad as never, nativeOf(out, 'out'), undefined,
-      false, false, 0.3, 0, null, undefined, 0, false)).toThrow(/Expected kvLengths\[1\] in \[0, 9\] but received 10/);
+    expect(() =>
+      native.attention(
+        nativeOf(q.t, 'q'),
+        nativeOf(k.t, 'k'),
+        nativeOf(v.t, 'v'),
+        undefined,
+        bad as never,
+        nativeOf(out, 'out'),
+        undefined,
+        false,
+        false,
+        0.3,
+        0,
+        null,
+        undefined,
+        0,
+        false,
+      ),
+    ).toThrow(/Expected kvLengths\[1\] in \[0, 9\] but received 10/);
     // out sharing the lengths' memory would overwrite them while the kernel reads them
     const buf = new Float32Array(B * H * Sq * D);
     const shared = Tensor.from(new Int32Array(buf.buffer, 0, B), [B]);
     (shared.toArraySync() as Int32Array).set([9, 9]);
-    expectError(() => attentionSync(q.t, k.t, v.t, { kvLengths: shared, out: Tensor.from(buf, [B, H, Sq, D]) }), RangeError, 'ERR_INVALID_ARG_VALUE',
-      'Expected memory that does not overlap options.kvLengths for options.out but received an overlapping tensor');
+    expectError(
+      () => attentionSync(q.t, k.t, v.t, { kvLengths: shared, out: Tensor.from(buf, [B, H, Sq, D]) }),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      'Expected memory that does not overlap options.kvLengths for options.out but received an overlapping tensor',
+    );
   });
 });

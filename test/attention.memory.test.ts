@@ -7,7 +7,10 @@ import { runNode } from './helpers/child';
 // be 4 GB; the fused kernel needs O(tile) per thread.
 const sanitizer = process.env.TK_SANITIZER;
 describe('attention memory', () => {
-  testIf(!sanitizer, `attention memory bound under ${sanitizer}: its allocator keeps freed memory in quarantine, so RSS does not measure the op`)('S = 32768, D = 64, one head (causal): under 64 MB of extra memory', () => {
+  testIf(
+    !sanitizer,
+    `attention memory bound under ${sanitizer}: its allocator keeps freed memory in quarantine, so RSS does not measure the op`,
+  )('S = 32768, D = 64, one head (causal): under 64 MB of extra memory', () => {
     const code = `
       const tk = require('tensorkern');
       const S = 32768, D = 64;

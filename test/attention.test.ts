@@ -5,7 +5,18 @@
 // the same 16-bit dtype (the "scaled by a same-dtype implementation" criterion).
 import * as fs from 'fs';
 import * as path from 'path';
-import { AttentionOptions, Tensor, attention, attentionSync, bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits, getNumThreads, setNumThreads } from '../lib';
+import {
+  AttentionOptions,
+  Tensor,
+  attention,
+  attentionSync,
+  bfloat16BitsToFloat32,
+  float16BitsToFloat32,
+  float32ToBFloat16Bits,
+  float32ToFloat16Bits,
+  getNumThreads,
+  setNumThreads,
+} from '../lib';
 import { native } from '../lib/binding';
 import { DType, TypedArray } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
@@ -32,8 +43,13 @@ function build(c: AttentionCase, seed: number): Built {
   const x = attentionData(c, seed);
   const t = (d: TypedArray, shape: number[]) => Tensor.from(d, shape, { dtype: c.dtype });
   return {
-    q: t(x.data.q, attentionShape(c, c.Hq, c.Sq)), k: t(x.data.k, attentionShape(c, c.Hkv, c.Sk)), v: t(x.data.v, attentionShape(c, c.Hkv, c.Sk, c.Dv)),
-    mask: x.mask && Tensor.from(x.mask.data, x.mask.shape, { dtype: x.mask.dtype }), input: x.input, ref: x.ref, maskMax: x.maskMax,
+    q: t(x.data.q, attentionShape(c, c.Hq, c.Sq)),
+    k: t(x.data.k, attentionShape(c, c.Hkv, c.Sk)),
+    v: t(x.data.v, attentionShape(c, c.Hkv, c.Sk, c.Dv)),
+    mask: x.mask && Tensor.from(x.mask.data, x.mask.shape, { dtype: x.mask.dtype }),
+    input: x.input,
+    ref: x.ref,
+    maskMax: x.maskMax,
   };
 }
 
@@ -61,7 +77,8 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / (Hq / Hkv));
       for (let i = 0; i < Sq; i++) {
-        const qo = offset(layout, Hq, Sq, D, b, h, i), oo = offset(layout, Hq, Sq, Dv, b, h, i);
+        const qo = offset(layout, Hq, Sq, D, b, h, i),
+          oo = offset(layout, Hq, Sq, Dv, b, h, i);
         let m = -Infinity;
         for (let j = 0; j < Sk; j++) {
           s[j] = -Infinity;
@@ -73,7 +90,9 @@ function naiveSameDtypeError(c: AttentionCase, x: Built): number {
           if (c.softcap) sc = rd(c.softcap * tanh(sc / c.softcap));
           if (x.input.mask) {
             const mv = x.input.mask.values[b * ms[0] + h * ms[1] + i * ms[2] + j * ms[3]];
-            if (x.input.mask.bool) { if (mv === 0) continue; } else sc = rd(sc + mv);
+            if (x.input.mask.bool) {
+              if (mv === 0) continue;
+            } else sc = rd(sc + mv);
           }
           s[j] = sc;
           if (sc > m) m = sc;
@@ -97,7 +116,9 @@ function check(c: AttentionCase, x: Built, got: Tensor, lse?: Tensor): void {
   expect(vals.length).toBe(x.ref.out.length);
   const layout = c.layout ?? 'bhsd';
   const outRound = got.dtype === 'float16' ? 2 ** -11 : got.dtype === 'bfloat16' ? 2 ** -8 : 0;
-  let worst = 0, worstAt = '', maxErr = 0;
+  let worst = 0,
+    worstAt = '',
+    maxErr = 0;
   for (let b = 0; b < c.B; b++)
     for (let h = 0; h < c.Hq; h++)
       for (let i = 0; i < c.Sq; i++) {
@@ -150,7 +171,14 @@ describe('attention cpu', () => {
         withIsa(isa, async () => {
           const x = built(c, i);
           const r = await attention(x.q, x.k, x.v, {
-            causal: c.causal, causalOffset: c.causalOffset, scale: c.scale, softcap: c.softcap, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout, returnLse: true,
+            causal: c.causal,
+            causalOffset: c.causalOffset,
+            scale: c.scale,
+            softcap: c.softcap,
+            mask: x.mask,
+            kvLengths: c.kvLengths,
+            layout: c.layout,
+            returnLse: true,
           });
           expect(r.out.dtype).toBe(c.dtype);
           expect(r.out.shape).toEqual(attentionShape(c, c.Hq, c.Sq, c.Dv));
@@ -170,7 +198,10 @@ describe('attention semantics and paths', () => {
   };
 
   test('rows with nothing to attend are 0, never NaN; lse -Infinity', () => {
-    const B = 1, H = 2, S = 9, D = 8;
+    const B = 1,
+      H = 2,
+      S = 9,
+      D = 8;
     const q = Tensor.from(makeData('float32', B * H * S * D, 1).data, [B, H, S, D]);
     const kv = Tensor.from(makeData('float32', B * H * S * D, 2).data, [B, H, S, D]);
     const none = Tensor.from(new Int8Array(S * S), [S, S], { dtype: 'int8' });
@@ -242,7 +273,11 @@ describe('attention semantics and paths', () => {
   });
 
   test('the unfused plain baseline agrees with the reference', () => {
-    for (const name of ['attention float32 B2 H4/4 37x53 D64', 'attention float32 B1 H8/2 65x65 D32 causal', 'attention float32 B1 H2/2 100x30 D32 causal']) {
+    for (const name of [
+      'attention float32 B2 H4/4 37x53 D64',
+      'attention float32 B1 H8/2 65x65 D32 causal',
+      'attention float32 B1 H2/2 100x30 D32 causal',
+    ]) {
       const [c, x] = find(name);
       const out = Tensor.zeros(x.q.shape);
       native.attentionPlain(nativeOf(x.q, 'q'), nativeOf(x.k, 'k'), nativeOf(x.v, 'v'), nativeOf(out, 'out'), !!c.causal, 1 / sqrt(c.D));
@@ -273,7 +308,13 @@ describe('attention: the ONNX Attention features', () => {
           for (const off of offs) {
             const c = attentionCase({ ...base, causal: true, causalOffset: off });
             const x = make(c, 3000 + 97 * bi + off);
-            const y = await attention(x.q, x.k, x.v, { causal: true, causalOffset: off, mask: x.mask, kvLengths: c.kvLengths, layout: c.layout });
+            const y = await attention(x.q, x.k, x.v, {
+              causal: true,
+              causalOffset: off,
+              mask: x.mask,
+              kvLengths: c.kvLengths,
+              layout: c.layout,
+            });
             check(c, x, y);
           }
         }
@@ -287,18 +328,34 @@ describe('attention: the ONNX Attention features', () => {
     // batch 0: offset 11 - 5 = 6 explicitly gives the same bits; batch 1 (L = 7) differs from it
     const six = attentionSync(x.q, x.k, x.v, { causal: true, causalOffset: 6, kvLengths: c.kvLengths });
     const half = dflt.size / 2;
-    expect(bits(dflt).subarray(0, half * 4).equals(bits(six).subarray(0, half * 4))).toBe(true);
-    expect(bits(dflt).subarray(half * 4).equals(bits(six).subarray(half * 4))).toBe(false);
+    expect(
+      bits(dflt)
+        .subarray(0, half * 4)
+        .equals(bits(six).subarray(0, half * 4)),
+    ).toBe(true);
+    expect(
+      bits(dflt)
+        .subarray(half * 4)
+        .equals(bits(six).subarray(half * 4)),
+    ).toBe(false);
     const topLeft = attentionCase({ ...c, causalOffset: 0 });
-    check(topLeft, { ...x, ref: refAttention({ ...x.input, causalOffset: 0 }) }, attentionSync(x.q, x.k, x.v, { causal: true, causalOffset: 0, kvLengths: c.kvLengths }));
+    check(
+      topLeft,
+      { ...x, ref: refAttention({ ...x.input, causalOffset: 0 }) },
+      attentionSync(x.q, x.k, x.v, { causal: true, causalOffset: 0, kvLengths: c.kvLengths }),
+    );
   });
 
   test('kvLengths as Int32Array, numbers, BigInt64Array, bigints, int32 and int64 host tensors: the same bits', async () => {
     const c = attentionCase({ B: 3, Hq: 2, Hkv: 1, Sq: 6, Sk: 40, D: 16, dtype: 'float32', causal: true, kvLengths: [40, 0, 23] });
     const x = make(c, 43);
     const forms: AttentionOptions['kvLengths'][] = [
-      Int32Array.of(40, 0, 23), [40, 0, 23], BigInt64Array.of(40n, 0n, 23n), [40n, 0n, 23n],
-      Tensor.from(Int32Array.of(40, 0, 23), [3]), Tensor.from(BigInt64Array.of(40n, 0n, 23n), [3]),
+      Int32Array.of(40, 0, 23),
+      [40, 0, 23],
+      BigInt64Array.of(40n, 0n, 23n),
+      [40n, 0n, 23n],
+      Tensor.from(Int32Array.of(40, 0, 23), [3]),
+      Tensor.from(BigInt64Array.of(40n, 0n, 23n), [3]),
     ];
     const outs = await Promise.all(forms.map((kvLengths) => attention(x.q, x.k, x.v, { causal: true, kvLengths })));
     check(c, x, outs[0]);
@@ -317,7 +374,13 @@ describe('attention: the ONNX Attention features', () => {
     const x = make(c, 47);
     const keep = Uint8Array.from({ length: 30 }, (_, j) => (j % 3 === 1 || j > 20 ? 0 : 1));
     const asBool = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(keep, [30], { dtype: 'bool' }) });
-    const asInt8 = attentionSync(x.q, x.k, x.v, { mask: Tensor.from(Int8Array.from(keep, (v) => -5 * v), [1, 1, 1, 30], { dtype: 'int8' }) });
+    const asInt8 = attentionSync(x.q, x.k, x.v, {
+      mask: Tensor.from(
+        Int8Array.from(keep, (v) => -5 * v),
+        [1, 1, 1, 30],
+        { dtype: 'int8' },
+      ),
+    });
     expect(bits(asBool).equals(bits(asInt8))).toBe(true);
     check(c, { ...x, ref: refAttention({ ...x.input, mask: { values: Float64Array.from(keep), shape: [30], bool: true } }) }, asBool);
     // keys 21.. hidden: by a 21-key mask (padded with false / -inf as ONNX does) or by the full one
@@ -332,19 +395,52 @@ describe('attention: the ONNX Attention features', () => {
 
   test('qkOutput: the score matrix at each stage (ONNX qk_matmul_output), against float64; the fused output unchanged', async () => {
     const cases = [
-      attentionCase({ B: 2, Hq: 4, Hkv: 2, Sq: 7, Sk: 11, D: 8, Dv: 5, dtype: 'float32', causal: true, causalOffset: 2, kvLengths: [11, 6], softcap: 2, scale: 0.9 }),
-      attentionCase({ B: 1, Hq: 2, Hkv: 1, Sq: 5, Sk: 9, D: 16, dtype: 'bfloat16', layout: 'bshd', mask: { kind: 'float', shape: [2, 5, 9] } }),
+      attentionCase({
+        B: 2,
+        Hq: 4,
+        Hkv: 2,
+        Sq: 7,
+        Sk: 11,
+        D: 8,
+        Dv: 5,
+        dtype: 'float32',
+        causal: true,
+        causalOffset: 2,
+        kvLengths: [11, 6],
+        softcap: 2,
+        scale: 0.9,
+      }),
+      attentionCase({
+        B: 1,
+        Hq: 2,
+        Hkv: 1,
+        Sq: 5,
+        Sk: 9,
+        D: 16,
+        dtype: 'bfloat16',
+        layout: 'bshd',
+        mask: { kind: 'float', shape: [2, 5, 9] },
+      }),
       attentionCase({ B: 2, Hq: 2, Hkv: 2, Sq: 6, Sk: 8, D: 4, dtype: 'float16', mask: { kind: 'bool', shape: [5] }, causal: true }),
     ];
     for (const [ci, c] of cases.entries()) {
       const x = make(c, 61 + ci);
-      const opts = { causal: c.causal, causalOffset: c.causalOffset, kvLengths: c.kvLengths, softcap: c.softcap, scale: c.scale, mask: x.mask, layout: c.layout };
+      const opts = {
+        causal: c.causal,
+        causalOffset: c.causalOffset,
+        kvLengths: c.kvLengths,
+        softcap: c.softcap,
+        scale: c.scale,
+        mask: x.mask,
+        layout: c.layout,
+      };
       const plain = bits(await attention(x.q, x.k, x.v, opts));
       for (const stage of ['qk', 'softcap', 'mask', 'softmax'] as const) {
         const qk = Tensor.zeros([c.B, c.Hq, c.Sq, c.Sk]);
         const y = await attention(x.q, x.k, x.v, { ...opts, qkOutput: { out: qk, stage } });
         expect([c.name, stage, bits(y).equals(plain)]).toEqual([c.name, stage, true]);
-        const ref = refScores(x.input, stage), got = qk.toArraySync() as Float32Array;
+        const ref = refScores(x.input, stage),
+          got = qk.toArraySync() as Float32Array;
         for (let e = 0; e < ref.length; e++) {
           const ok = ref[e] === -Infinity ? got[e] === -Infinity : abs(got[e] - ref[e]) <= 2 ** -23 * abs(ref[e]) + 1e-30;
           if (!ok) throw new Error(`${c.name} ${stage}: [${e}] = ${got[e]}, reference ${ref[e]}`);
@@ -352,7 +448,8 @@ describe('attention: the ONNX Attention features', () => {
       }
     }
     // the default stage is 'qk'; attentionSync takes it too
-    const c = cases[0], x = make(c, 61);
+    const c = cases[0],
+      x = make(c, 61);
     const qk = Tensor.zeros([c.B, c.Hq, c.Sq, c.Sk]);
     attentionSync(x.q, x.k, x.v, { scale: c.scale, qkOutput: { out: qk } });
     const ref = refScores({ ...x.input, causal: false, kvLengths: undefined, softcap: undefined }, 'qk');
@@ -360,21 +457,35 @@ describe('attention: the ONNX Attention features', () => {
   });
 
   test('an ONNX node with 3-D inputs, past key / value and is_causal, as docs/attention.md writes it', async () => {
-    const B = 2, Hq = 4, Hkv = 2, Sq = 3, P = 5, D = 8, Dv = 6, Sk = P + Sq;
+    const B = 2,
+      Hq = 4,
+      Hkv = 2,
+      Sq = 3,
+      P = 5,
+      D = 8,
+      Dv = 6,
+      Sk = P + Sq;
     const c = attentionCase({ B, Hq, Hkv, Sq, Sk, D, Dv, dtype: 'float32', causal: true, layout: 'bshd' });
     const x = make(c, 53); // 'bshd' q / k / v of the whole problem: positions [0, P) of k / v are the past
     const slice = (t: Tensor, s0: number, s1: number) => {
-      const [b, S, H, E] = t.shape, a = t.toArraySync() as Float32Array, o = new Float32Array(b * (s1 - s0) * H * E);
+      const [b, S, H, E] = t.shape,
+        a = t.toArraySync() as Float32Array,
+        o = new Float32Array(b * (s1 - s0) * H * E);
       for (let i = 0; i < b; i++) o.set(a.subarray((i * S + s0) * H * E, (i * S + s1) * H * E), i * (s1 - s0) * H * E);
       return Tensor.from(o, [b, s1 - s0, H, E]);
     };
-    const pastK = slice(x.k, 0, P), pastV = slice(x.v, 0, P);
-    const K = slice(x.k, P, Sk).reshape([B, Sq, Hkv * D]), V = slice(x.v, P, Sk).reshape([B, Sq, Hkv * Dv]);
+    const pastK = slice(x.k, 0, P),
+      pastV = slice(x.v, 0, P);
+    const K = slice(x.k, P, Sk).reshape([B, Sq, Hkv * D]),
+      V = slice(x.v, P, Sk).reshape([B, Sq, Hkv * Dv]);
     const Q = x.q.reshape([B, Sq, Hq * D]);
     // --- docs/attention.md, verbatim but for the types ---
     function concatSeq(past: Tensor, cur: Tensor): Tensor {
-      const [Bn, Pn, H, E] = past.shape, S = cur.shape[1], row = H * E;
-      const a = past.toArraySync() as Float32Array, cc = cur.toArraySync() as Float32Array;
+      const [Bn, Pn, H, E] = past.shape,
+        S = cur.shape[1],
+        row = H * E;
+      const a = past.toArraySync() as Float32Array,
+        cc = cur.toArraySync() as Float32Array;
       const out = new Float32Array(Bn * (Pn + S) * row);
       for (let b = 0; b < Bn; b++) {
         out.set(a.subarray(b * Pn * row, (b + 1) * Pn * row), b * (Pn + S) * row);
@@ -398,74 +509,119 @@ describe('attention: the ONNX Attention features', () => {
 // attention, against float64 on the same (float32-rounded) q, k, v.
 const MODEL = path.join(__dirname, '..', '..', 'shared', 'data', 'models', 'stories260K.bin');
 describe('attention on real model activations', () => {
-  testIf(fs.existsSync(MODEL), `stories260K attention: ${MODEL} is absent`)('stories260K layer 0: GQA 8/4, head dim 8, causal, every dtype and layout', async () => {
-    const buf = fs.readFileSync(MODEL);
-    const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
-    const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = hdr;
-    const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28));
-    let off = 0;
-    const take = (n: number) => f.subarray(off, (off += n));
-    const hd = dim / heads, kvDim = kvHeads * hd;
-    const tokEmb = take(vocab * dim);
-    const rmsAtt = take(layers * dim).subarray(0, dim);
-    const wq = take(layers * dim * dim).subarray(0, dim * dim);
-    const wk = take(layers * kvDim * dim).subarray(0, kvDim * dim);
-    const wv = take(layers * kvDim * dim).subarray(0, kvDim * dim);
-    take(layers * dim * dim); // wo
-    take(layers * dim); // rms_ffn
-    take(layers * hidden * dim); // w1
-    take(layers * dim * hidden); // w2
-    take(layers * hidden * dim); // w3
-    take(dim); // rms_final
-    const fr = take(seqLen * (hd / 2)), fi = take(seqLen * (hd / 2));
-    const tokens = [1, 403, 29, 261, 400, 312, 27, 90, 11, 500, 7];
-    const T = tokens.length;
-    // [1, S, H, D] ('bshd', the natural layout of a projection's output) in float64
-    const q = new Float64Array(T * dim), k = new Float64Array(T * kvDim), v = new Float64Array(T * kvDim);
-    tokens.forEach((tok, t) => {
-      const x = tokEmb.subarray(tok * dim, (tok + 1) * dim);
-      let ss = 0;
-      for (let i = 0; i < dim; i++) ss += x[i] * x[i];
-      const inv = 1 / sqrt(ss / dim + 1e-5);
-      const xn = Array.from(x, (xi, i) => xi * inv * rmsAtt[i]);
-      const proj = (w: Float32Array, rows: number, dst: Float64Array) => {
-        for (let r = 0; r < rows; r++) {
-          let acc = 0;
-          for (let i = 0; i < dim; i++) acc += w[r * dim + i] * xn[i];
-          dst[t * rows + r] = acc;
-        }
-      };
-      proj(wq, dim, q);
-      proj(wk, kvDim, k);
-      proj(wv, kvDim, v);
-      const rope = (dst: Float64Array, width: number) => {
-        for (let i = 0; i < width; i += 2) {
-          const p = (i % hd) / 2, c = fr[t * (hd / 2) + p], s = fi[t * (hd / 2) + p];
-          const a = dst[t * width + i], b = dst[t * width + i + 1];
-          dst[t * width + i] = a * c - b * s;
-          dst[t * width + i + 1] = a * s + b * c;
-        }
-      };
-      rope(q, dim);
-      rope(k, kvDim);
-    });
-    for (const dtype of ['float32', 'float16', 'bfloat16'] as DType[]) {
-      const enc = (a: Float64Array, shape: number[]) => Tensor.from(dtype === 'float32' ? Float32Array.from(a) : Array.from(a), shape, { dtype });
-      const Q = enc(q, [1, T, heads, hd]), K = enc(k, [1, T, kvHeads, hd]), V = enc(v, [1, T, kvHeads, hd]);
-      const vals = (t: Tensor) => decode(dtype, t.toArraySync() as ArrayLike<number>);
-      const c: AttentionCase = { name: `stories260K layer 0 ${dtype}`, B: 1, Hq: heads, Hkv: kvHeads, Sq: T, Sk: T, D: hd, dtype, layout: 'bshd', causal: true };
-      const input: AttnRefInput = { q: vals(Q), k: vals(K), v: vals(V), B: 1, Hq: heads, Hkv: kvHeads, Sq: T, Sk: T, D: hd, layout: 'bshd', causal: true };
-      const x: Built = { q: Q, k: K, v: V, input, ref: refAttention(input), maskMax: 0 };
-      for (const isa of cpuIsas()) await withIsa(isa, async () => check(c, x, await attention(Q, K, V, { causal: true, layout: 'bshd' })));
-      // The same numbers in 'bhsd': transposed copies give the transposed result.
-      const tr = (a: Float64Array, H: number) => {
-        const o = new Float64Array(a.length);
-        for (let s = 0; s < T; s++) for (let h = 0; h < H; h++) for (let d = 0; d < hd; d++) o[(h * T + s) * hd + d] = a[(s * H + h) * hd + d];
-        return o;
-      };
-      const ib: AttnRefInput = { ...input, q: tr(input.q, heads), k: tr(input.k, kvHeads), v: tr(input.v, kvHeads), layout: 'bhsd' };
-      const xb: Built = { q: enc(ib.q, [1, heads, T, hd]), k: enc(ib.k, [1, kvHeads, T, hd]), v: enc(ib.v, [1, kvHeads, T, hd]), input: ib, ref: refAttention(ib), maskMax: 0 };
-      check({ ...c, layout: 'bhsd' }, xb, await attention(xb.q, xb.k, xb.v, { causal: true }));
-    }
-  });
+  testIf(fs.existsSync(MODEL), `stories260K attention: ${MODEL} is absent`)(
+    'stories260K layer 0: GQA 8/4, head dim 8, causal, every dtype and layout',
+    async () => {
+      const buf = fs.readFileSync(MODEL);
+      const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
+      const [dim, hidden, layers, heads, kvHeads, vocab, seqLen] = hdr;
+      const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28));
+      let off = 0;
+      const take = (n: number) => f.subarray(off, (off += n));
+      const hd = dim / heads,
+        kvDim = kvHeads * hd;
+      const tokEmb = take(vocab * dim);
+      const rmsAtt = take(layers * dim).subarray(0, dim);
+      const wq = take(layers * dim * dim).subarray(0, dim * dim);
+      const wk = take(layers * kvDim * dim).subarray(0, kvDim * dim);
+      const wv = take(layers * kvDim * dim).subarray(0, kvDim * dim);
+      take(layers * dim * dim); // wo
+      take(layers * dim); // rms_ffn
+      take(layers * hidden * dim); // w1
+      take(layers * dim * hidden); // w2
+      take(layers * hidden * dim); // w3
+      take(dim); // rms_final
+      const fr = take(seqLen * (hd / 2)),
+        fi = take(seqLen * (hd / 2));
+      const tokens = [1, 403, 29, 261, 400, 312, 27, 90, 11, 500, 7];
+      const T = tokens.length;
+      // [1, S, H, D] ('bshd', the natural layout of a projection's output) in float64
+      const q = new Float64Array(T * dim),
+        k = new Float64Array(T * kvDim),
+        v = new Float64Array(T * kvDim);
+      tokens.forEach((tok, t) => {
+        const x = tokEmb.subarray(tok * dim, (tok + 1) * dim);
+        let ss = 0;
+        for (let i = 0; i < dim; i++) ss += x[i] * x[i];
+        const inv = 1 / sqrt(ss / dim + 1e-5);
+        const xn = Array.from(x, (xi, i) => xi * inv * rmsAtt[i]);
+        const proj = (w: Float32Array, rows: number, dst: Float64Array) => {
+          for (let r = 0; r < rows; r++) {
+            let acc = 0;
+            for (let i = 0; i < dim; i++) acc += w[r * dim + i] * xn[i];
+            dst[t * rows + r] = acc;
+          }
+        };
+        proj(wq, dim, q);
+        proj(wk, kvDim, k);
+        proj(wv, kvDim, v);
+        const rope = (dst: Float64Array, width: number) => {
+          for (let i = 0; i < width; i += 2) {
+            const p = (i % hd) / 2,
+              c = fr[t * (hd / 2) + p],
+              s = fi[t * (hd / 2) + p];
+            const a = dst[t * width + i],
+              b = dst[t * width + i + 1];
+            dst[t * width + i] = a * c - b * s;
+            dst[t * width + i + 1] = a * s + b * c;
+          }
+        };
+        rope(q, dim);
+        rope(k, kvDim);
+      });
+      for (const dtype of ['float32', 'float16', 'bfloat16'] as DType[]) {
+        const enc = (a: Float64Array, shape: number[]) =>
+          Tensor.from(dtype === 'float32' ? Float32Array.from(a) : Array.from(a), shape, { dtype });
+        const Q = enc(q, [1, T, heads, hd]),
+          K = enc(k, [1, T, kvHeads, hd]),
+          V = enc(v, [1, T, kvHeads, hd]);
+        const vals = (t: Tensor) => decode(dtype, t.toArraySync() as ArrayLike<number>);
+        const c: AttentionCase = {
+          name: `stories260K layer 0 ${dtype}`,
+          B: 1,
+          Hq: heads,
+          Hkv: kvHeads,
+          Sq: T,
+          Sk: T,
+          D: hd,
+          dtype,
+          layout: 'bshd',
+          causal: true,
+        };
+        const input: AttnRefInput = {
+          q: vals(Q),
+          k: vals(K),
+          v: vals(V),
+          B: 1,
+          Hq: heads,
+          Hkv: kvHeads,
+          Sq: T,
+          Sk: T,
+          D: hd,
+          layout: 'bshd',
+          causal: true,
+        };
+        const x: Built = { q: Q, k: K, v: V, input, ref: refAttention(input), maskMax: 0 };
+        for (const isa of cpuIsas())
+          await withIsa(isa, async () => check(c, x, await attention(Q, K, V, { causal: true, layout: 'bshd' })));
+        // The same numbers in 'bhsd': transposed copies give the transposed result.
+        const tr = (a: Float64Array, H: number) => {
+          const o = new Float64Array(a.length);
+          for (let s = 0; s < T; s++)
+            for (let h = 0; h < H; h++) for (let d = 0; d < hd; d++) o[(h * T + s) * hd + d] = a[(s * H + h) * hd + d];
+          return o;
+        };
+        const ib: AttnRefInput = { ...input, q: tr(input.q, heads), k: tr(input.k, kvHeads), v: tr(input.v, kvHeads), layout: 'bhsd' };
+        const xb: Built = {
+          q: enc(ib.q, [1, heads, T, hd]),
+          k: enc(ib.k, [1, kvHeads, T, hd]),
+          v: enc(ib.v, [1, kvHeads, T, hd]),
+          input: ib,
+          ref: refAttention(ib),
+          maskMax: 0,
+        };
+        check({ ...c, layout: 'bhsd' }, xb, await attention(xb.q, xb.k, xb.v, { causal: true }));
+      }
+    },
+  );
 });

@@ -1,8 +1,27 @@
 // Block ops on the CPU against float64 references (test/reference/block.ts): odd sizes, float32 and
 // half inputs, in-place outputs, run-time positions / ids (changed between calls), async and sync.
 import {
-  Tensor, add, addSync, argmax, argmaxSync, embedding, embeddingSync, kvAppend, kvAppendSync, rmsNorm, rmsNormSync, rope, ropeSync,
-  silu, siluSync, softmax, softmaxSync, swiglu, swigluSync, topk, topkSync,
+  Tensor,
+  add,
+  addSync,
+  argmax,
+  argmaxSync,
+  embedding,
+  embeddingSync,
+  kvAppend,
+  kvAppendSync,
+  rmsNorm,
+  rmsNormSync,
+  rope,
+  ropeSync,
+  silu,
+  siluSync,
+  softmax,
+  softmaxSync,
+  swiglu,
+  swigluSync,
+  topk,
+  topkSync,
 } from '../lib';
 import { DType } from '../lib/dtype';
 import { toHalfBits } from '../lib/half';
@@ -44,7 +63,12 @@ const DTYPES: F[] = ['float32', 'bfloat16', 'float16'];
 
 describe('rmsNorm', () => {
   for (const dtype of DTYPES) {
-    for (const [T, D] of [[1, 37], [3, 64], [17, 1000], [1, 1]] as const) {
+    for (const [T, D] of [
+      [1, 37],
+      [3, 64],
+      [17, 1000],
+      [1, 1],
+    ] as const) {
       test(`rmsNorm ${dtype} [${T}, ${D}]`, async () => {
         const x = make([T, D], dtype, T * 7 + D, 3);
         const w = make([D], 'float32', D + 1);
@@ -94,13 +118,25 @@ describe('rope', () => {
       const pos = Tensor.from(posData, [2, 3]);
       const y = await rope(x.t, { positions: pos, theta: 500000, style, out: x.t });
       expect(y).toBe(x.t);
-      expectClose(read(x.t), refRope(x.v, [2, 3, 4, 38], (b, s) => posData[b * 3 + s], 500000, style === 'half'), 1e-5, 2e-5, 'y');
+      expectClose(
+        read(x.t),
+        refRope(x.v, [2, 3, 4, 38], (b, s) => posData[b * 3 + s], 500000, style === 'half'),
+        1e-5,
+        2e-5,
+        'y',
+      );
       // The same call again after writing new positions into the same tensor: the native run reads them.
       const x2 = make([2, 3, 4, 38], 'float32', 13);
       const next = [1000, 1001, 1002, 9, 9, 9];
       (pos.toArraySync() as Int32Array).set(next);
       ropeSync(x2.t, { positions: pos, theta: 500000, style, out: x2.t });
-      expectClose(read(x2.t), refRope(x2.v, [2, 3, 4, 38], (b, s) => next[b * 3 + s], 500000, style === 'half'), 1e-5, 2e-4, 'y2');
+      expectClose(
+        read(x2.t),
+        refRope(x2.v, [2, 3, 4, 38], (b, s) => next[b * 3 + s], 500000, style === 'half'),
+        1e-5,
+        2e-4,
+        'y2',
+      );
     });
   }
 
@@ -119,10 +155,21 @@ describe('rope', () => {
     const posData = new Int32Array([4, 5, 6]);
     const pos = Tensor.from(posData, [3]);
     const y = ropeSync(x.t, { positions: pos, style: 'half' });
-    expectClose(read(y), refRope(x.v, [2, 3, 1, 4], (_b, s) => posData[s], 10000, true), 1e-6, 1e-6, 'y');
+    expectClose(
+      read(y),
+      refRope(x.v, [2, 3, 1, 4], (_b, s) => posData[s], 10000, true),
+      1e-6,
+      1e-6,
+      'y',
+    );
     posData[1] = -1;
     const before = read(y);
-    expectError(() => ropeSync(x.t, { positions: pos, out: y }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected positions[1] >= 0 but received -1');
+    expectError(
+      () => ropeSync(x.t, { positions: pos, out: y }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected positions[1] >= 0 but received -1',
+    );
     expect(read(y)).toEqual(before);
   });
 });
@@ -134,7 +181,13 @@ describe('silu, swiglu, add', () => {
         const g = make([n], dtype, n, 6);
         const u = make([n], dtype, n + 1, 2);
         expectClose(read(await silu(g.t)), Array.from(g.v, refSilu), RTOL[dtype] * 2, 1e-6, 'silu');
-        expectClose(read(await swiglu(g.t, u.t)), Array.from(g.v, (x, i) => refSilu(x) * u.v[i]), RTOL[dtype] * 2, 1e-6, 'swiglu');
+        expectClose(
+          read(await swiglu(g.t, u.t)),
+          Array.from(g.v, (x, i) => refSilu(x) * u.v[i]),
+          RTOL[dtype] * 2,
+          1e-6,
+          'swiglu',
+        );
       });
     }
   }
@@ -146,19 +199,43 @@ describe('silu, swiglu, add', () => {
     const g = make([3, 37], 'float32', 22, 4);
     const u = make([3, 37], 'float16', 23);
     swigluSync(g.t, u.t, { out: g.t });
-    expectClose(read(g.t), Array.from(g.v, (v, i) => refSilu(v) * u.v[i]), 2e-6, 1e-7, 'swiglu');
+    expectClose(
+      read(g.t),
+      Array.from(g.v, (v, i) => refSilu(v) * u.v[i]),
+      2e-6,
+      1e-7,
+      'swiglu',
+    );
   });
 
   for (const dtype of DTYPES) {
     test(`add ${dtype}: same shape [17, 37], bias [37] broadcast, [3, 1000] over [2, 3, 1000]`, async () => {
       const a = make([17, 37], dtype, 31);
       const b = make([17, 37], dtype, 32);
-      expectClose(read(await add(a.t, b.t)), Array.from(a.v, (x, i) => x + b.v[i]), RTOL[dtype], 1e-7, 'same');
+      expectClose(
+        read(await add(a.t, b.t)),
+        Array.from(a.v, (x, i) => x + b.v[i]),
+        RTOL[dtype],
+        1e-7,
+        'same',
+      );
       const bias = make([37], 'float32', 33);
-      expectClose(read(addSync(a.t, bias.t)), Array.from(a.v, (x, i) => x + bias.v[i % 37]), RTOL[dtype], 1e-7, 'bias');
+      expectClose(
+        read(addSync(a.t, bias.t)),
+        Array.from(a.v, (x, i) => x + bias.v[i % 37]),
+        RTOL[dtype],
+        1e-7,
+        'bias',
+      );
       const big = make([2, 3, 1000], dtype, 34);
       const b2 = make([3, 1000], dtype, 35);
-      expectClose(read(addSync(big.t, b2.t)), Array.from(big.v, (x, i) => x + b2.v[i % 3000]), RTOL[dtype], 1e-7, 'suffix');
+      expectClose(
+        read(addSync(big.t, b2.t)),
+        Array.from(big.v, (x, i) => x + b2.v[i % 3000]),
+        RTOL[dtype],
+        1e-7,
+        'suffix',
+      );
     });
   }
 
@@ -167,13 +244,23 @@ describe('silu, swiglu, add', () => {
     const b = make([1000], 'float32', 37);
     const y = addSync(a.t, b.t, { out: a.t });
     expect(y).toBe(a.t);
-    expectClose(read(a.t), Array.from(a.v, (x, i) => x + b.v[i % 1000]), 1e-7, 1e-7, 'y');
+    expectClose(
+      read(a.t),
+      Array.from(a.v, (x, i) => x + b.v[i % 1000]),
+      1e-7,
+      1e-7,
+      'y',
+    );
   });
 });
 
 describe('softmax', () => {
   for (const dtype of DTYPES) {
-    for (const [T, N] of [[1, 37], [3, 64], [17, 1000]] as const) {
+    for (const [T, N] of [
+      [1, 37],
+      [3, 64],
+      [17, 1000],
+    ] as const) {
       test(`softmax ${dtype} [${T}, ${N}]`, async () => {
         const x = make([T, N], dtype, T + N, 10);
         const y = await softmax(x.t);
@@ -184,8 +271,14 @@ describe('softmax', () => {
 
   test('softmax is max-subtracted (values near 1e4 do not overflow), in place, rows sum to 1', () => {
     const x = make([3, 37], 'float32', 41, 20);
-    const big = Tensor.from(Float32Array.from(x.v, (v) => v + 10000), [3, 37]);
-    const want = refSoftmax(Array.from(x.v, (v) => Math.fround(v + 10000)), 37);
+    const big = Tensor.from(
+      Float32Array.from(x.v, (v) => v + 10000),
+      [3, 37],
+    );
+    const want = refSoftmax(
+      Array.from(x.v, (v) => Math.fround(v + 10000)),
+      37,
+    );
     softmaxSync(big, { out: big });
     const got = read(big);
     expectClose(got, want, 1e-5, 1e-7, 'y');
@@ -225,21 +318,38 @@ describe('embedding', () => {
     check();
     const before = read(out);
     ids[4] = 10;
-    expectError(() => embeddingSync(table.t, idsT, { out }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected ids[4] in [0, 10) (the rows of table) but received 10');
+    expectError(
+      () => embeddingSync(table.t, idsT, { out }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected ids[4] in [0, 10) (the rows of table) but received 10',
+    );
     ids[4] = -3;
-    expectError(() => embeddingSync(table.t, idsT, { out }), RangeError, 'ERR_OUT_OF_RANGE', 'Expected ids[4] in [0, 10) (the rows of table) but received -3');
+    expectError(
+      () => embeddingSync(table.t, idsT, { out }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected ids[4] in [0, 10) (the rows of table) but received -3',
+    );
     expect(read(out)).toEqual(before);
   });
 
   test('embedding async rejects an id out of range', async () => {
     const ids = Tensor.from(new Int32Array([0, 5]), [2]);
-    await expect(embedding(Tensor.zeros([5, 4]), ids)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE', message: 'Expected ids[1] in [0, 5) (the rows of table) but received 5' });
+    await expect(embedding(Tensor.zeros([5, 4]), ids)).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+      message: 'Expected ids[1] in [0, 5) (the rows of table) but received 5',
+    });
   });
 });
 
 describe('argmax, topk', () => {
   for (const dtype of DTYPES) {
-    for (const [T, N] of [[1, 37], [3, 64], [17, 1000]] as const) {
+    for (const [T, N] of [
+      [1, 37],
+      [3, 64],
+      [17, 1000],
+    ] as const) {
       test(`argmax / topk ${dtype} [${T}, ${N}]`, async () => {
         // Coarse values (multiples of 1/8) so that ties are common.
         const raw = makeData('float32', T * N, T * N).values.map((v) => Math.round(v * 16) / 8);
@@ -254,7 +364,9 @@ describe('argmax, topk', () => {
           const rank = refRanking(raw.subarray(r * N, r * N + N));
           expect((am.toArraySync() as Int32Array)[r]).toBe(rank[0]);
           expect(Array.from((indices.toArraySync() as Int32Array).subarray(r * k, r * k + k))).toEqual(rank.slice(0, k));
-          expect(Array.from((values.toArraySync() as Float32Array).subarray(r * k, r * k + k))).toEqual(rank.slice(0, k).map((i) => raw[r * N + i]));
+          expect(Array.from((values.toArraySync() as Float32Array).subarray(r * k, r * k + k))).toEqual(
+            rank.slice(0, k).map((i) => raw[r * N + i]),
+          );
         }
       });
     }
@@ -282,7 +394,20 @@ describe('argmax, topk', () => {
     expect(Array.from(argmaxSync(x).toArraySync() as Int32Array)).toEqual([1, 0, 0]);
     const { values, indices } = topkSync(x, 4);
     expect(Array.from(indices.toArraySync() as Int32Array)).toEqual([1, 2, 3, 0, 0, 2, 3, 1, 0, 1, 2, 3]);
-    expect(Array.from(values.toArraySync() as Float32Array)).toEqual([3, 3, 2, 1, NaN, NaN, 5, 0, -Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(Array.from(values.toArraySync() as Float32Array)).toEqual([
+      3,
+      3,
+      2,
+      1,
+      NaN,
+      NaN,
+      5,
+      0,
+      -Infinity,
+      -Infinity,
+      -Infinity,
+      -Infinity,
+    ]);
   });
 
   test('topk k = 1 of [2, 3, 1000] into given outputs equals argmax', () => {
@@ -292,12 +417,18 @@ describe('argmax, topk', () => {
     const r = topkSync(x.t, 1, { values, indices });
     expect(r.values).toBe(values);
     expect(Array.from(indices.toArraySync() as Int32Array)).toEqual(Array.from(argmaxSync(x.t).toArraySync() as Int32Array));
-    for (let i = 0; i < 6; i++) expect((values.toArraySync() as Float32Array)[i]).toBe(Math.max(...x.v.subarray(i * 1000, i * 1000 + 1000)));
+    for (let i = 0; i < 6; i++)
+      expect((values.toArraySync() as Float32Array)[i]).toBe(Math.max(...x.v.subarray(i * 1000, i * 1000 + 1000)));
   });
 });
 
 describe('kvAppend', () => {
-  for (const [cd, xd] of [['float32', 'float32'], ['bfloat16', 'float32'], ['float16', 'bfloat16'], ['float32', 'float16']] as const) {
+  for (const [cd, xd] of [
+    ['float32', 'float32'],
+    ['bfloat16', 'float32'],
+    ['float16', 'bfloat16'],
+    ['float32', 'float16'],
+  ] as const) {
     test(`kvAppend ${xd} -> ${cd} cache [9, 2, 37] at positions 0 then 3`, async () => {
       const cache = Tensor.zeros([9, 2, 37], { dtype: cd });
       const a = make([3, 2, 37], xd, 71);
@@ -328,11 +459,19 @@ describe('kvAppend', () => {
     put(1, 1);
     expect(read(cache)).toEqual(want);
     posData.set([0, 5]);
-    expectError(() => kvAppendSync(cache, x.t, { position: pos, seqDim: 1 }), RangeError, 'ERR_OUT_OF_RANGE',
-      'Expected position[1] in [0, 4] (cache length 6 minus the 2 rows of x) but received 5');
+    expectError(
+      () => kvAppendSync(cache, x.t, { position: pos, seqDim: 1 }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected position[1] in [0, 4] (cache length 6 minus the 2 rows of x) but received 5',
+    );
     posData.set([-1, 0]);
-    expectError(() => kvAppendSync(cache, x.t, { position: pos, seqDim: 1 }), RangeError, 'ERR_OUT_OF_RANGE',
-      'Expected position[0] in [0, 4] (cache length 6 minus the 2 rows of x) but received -1');
+    expectError(
+      () => kvAppendSync(cache, x.t, { position: pos, seqDim: 1 }),
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      'Expected position[0] in [0, 4] (cache length 6 minus the 2 rows of x) but received -1',
+    );
     expect(read(cache)).toEqual(want);
   });
 
@@ -344,7 +483,9 @@ describe('kvAppend', () => {
     expect(Array.from(got.subarray(15, 20))).toEqual(Array.from(x.v.subarray(0, 5)));
     expect(Array.from(got.subarray(35, 40))).toEqual(Array.from(x.v.subarray(5, 10)));
     await expect(kvAppend(cache, x.t, { position: 4, seqDim: 1 })).rejects.toMatchObject({
-      name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: 'Expected position in [0, 3] (cache length 4 minus the 1 rows of x) but received 4',
+      name: 'RangeError',
+      code: 'ERR_OUT_OF_RANGE',
+      message: 'Expected position in [0, 3] (cache length 4 minus the 1 rows of x) but received 4',
     });
   });
 });

@@ -12,7 +12,6 @@ function bitsToF32(u: number): number {
   return f32[0];
 }
 
-
 /** float32 inputs that stress float16 rounding: every f16 value, every tie, its neighbours, edges. */
 function f16Probes(): Float32Array {
   const out: number[] = [];
@@ -46,7 +45,13 @@ function bf16Probes(): Float32Array {
   return Float32Array.from(out);
 }
 
-function expectHalfBits(got: Uint16Array, input: ArrayLike<number>, ref: (x: number) => number, isNan: (b: number) => boolean, what: string): void {
+function expectHalfBits(
+  got: Uint16Array,
+  input: ArrayLike<number>,
+  ref: (x: number) => number,
+  isNan: (b: number) => boolean,
+  what: string,
+): void {
   let bad = 0;
   let first = '';
   for (let i = 0; i < input.length; i++) {
@@ -114,7 +119,8 @@ describe('cast', () => {
           expect(a.length).toBe(n);
           expect(Buffer.from(s.buffer).equals(Buffer.from(a.buffer))).toBe(true);
           expectHalfBits(a, x, refFloat16Bits, isNaN16, `n=${n}`);
-        }));
+        }),
+      );
     });
   }
 

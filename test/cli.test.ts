@@ -22,7 +22,10 @@ test('info prints the binary, CPU, threads, default device and why no GPU', () =
   if (why) expect(r.stdout).toContain(`no GPU:   ${why}`);
   if (fs.existsSync('/proc/cpuinfo')) {
     // What lscpu shows is there to compare with; CPUID's brand string too, where the two differ (VMs).
-    const model = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^(?:model name|Model)\s*:\s*(.*)$/m)?.[1]?.trim();
+    const model = fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .match(/^(?:model name|Model)\s*:\s*(.*)$/m)?.[1]
+      ?.trim();
     if (model) expect(r.stdout).toContain(`cpu:      ${model}`);
   }
   if (cpu.brand && cpu.brand !== cpu.name) expect(r.stdout).toContain(`[CPUID: ${cpu.brand}]`);

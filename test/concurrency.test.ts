@@ -42,7 +42,9 @@ test('320 concurrent async ops of every kind on shared and distinct tensors equa
   const again = order.map((op) => op.async());
   const syncNow = order.map((op) => op.sync());
   const later = await Promise.all(again);
-  expect(order.filter((op, i) => !sameBits(syncNow[i], expected.get(op)!) || !sameBits(later[i], expected.get(op)!)).map((op) => op.name)).toEqual([]);
+  expect(
+    order.filter((op, i) => !sameBits(syncNow[i], expected.get(op)!) || !sameBits(later[i], expected.get(op)!)).map((op) => op.name),
+  ).toEqual([]);
 });
 
 test('setNumThreads while ops of every kind are queued', async () => {

@@ -26,42 +26,62 @@ describe('devices()', () => {
   testIf(x86, 'ISA features vs /proc/cpuinfo: not an x86-64 Linux machine')('ISA features match /proc/cpuinfo', () => {
     const flags = new Set((cpuinfo.match(/^flags\s*:\s*(.*)$/m)?.[1] ?? '').split(/\s+/));
     const map: Record<string, string> = {
-      avx2: 'avx2', fma: 'fma', f16c: 'f16c', bmi2: 'bmi2', avx512f: 'avx512f', avx512bw: 'avx512bw',
-      avx512vl: 'avx512vl', avx512dq: 'avx512dq', avx512vnni: 'avx512_vnni', avx512bf16: 'avx512_bf16', avxvnni: 'avx_vnni',
+      avx2: 'avx2',
+      fma: 'fma',
+      f16c: 'f16c',
+      bmi2: 'bmi2',
+      avx512f: 'avx512f',
+      avx512bw: 'avx512bw',
+      avx512vl: 'avx512vl',
+      avx512dq: 'avx512dq',
+      avx512vnni: 'avx512_vnni',
+      avx512bf16: 'avx512_bf16',
+      avxvnni: 'avx_vnni',
     };
     for (const [ours, linux] of Object.entries(map)) {
       expect([ours, cpu.features.includes(ours)]).toEqual([ours, flags.has(linux)]);
     }
-    const best = flags.has('avx512f') && flags.has('avx512bw') && flags.has('avx512vl') && flags.has('avx512dq') ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'scalar';
+    const best =
+      flags.has('avx512f') && flags.has('avx512bw') && flags.has('avx512vl') && flags.has('avx512dq')
+        ? 'avx512'
+        : flags.has('avx2') && flags.has('fma')
+          ? 'avx2'
+          : 'scalar';
     expect(cpu.bestIsa).toBe(best);
   });
 
-  test('the CPU name is the OS\'s where it gives one, else CPUID\'s brand string; the label shows both where they differ', () => {
+  test("the CPU name is the OS's where it gives one, else CPUID's brand string; the label shows both where they differ", () => {
     // Hosts differ here (a VM may say "AMD EPYC" in /proc/cpuinfo and "Oxide Virtual Turin-like Processor" in CPUID):
     // every combination is checked on the pure functions, whatever this host is.
     expect(cpuName('AMD EPYC', 'Oxide Virtual Turin-like Processor')).toBe('AMD EPYC');
     expect(cpuName('  Intel(R) Xeon(R) Gold 6338 CPU  ', 'Intel(R) Xeon(R) Gold 6338 CPU')).toBe('Intel(R) Xeon(R) Gold 6338 CPU');
     expect(cpuName('', 'AMD Ryzen 9 7950X 16-Core Processor')).toBe('AMD Ryzen 9 7950X 16-Core Processor');
     expect(cpuName('', '')).toBe('unknown CPU');
-    expect(cpuLabel({ name: 'AMD EPYC', brand: 'Oxide Virtual Turin-like Processor' })).toBe('AMD EPYC [CPUID: Oxide Virtual Turin-like Processor]');
+    expect(cpuLabel({ name: 'AMD EPYC', brand: 'Oxide Virtual Turin-like Processor' })).toBe(
+      'AMD EPYC [CPUID: Oxide Virtual Turin-like Processor]',
+    );
     expect(cpuLabel({ name: 'AMD EPYC 9R14', brand: 'AMD EPYC 9R14' })).toBe('AMD EPYC 9R14');
     expect(cpuLabel({ name: 'Neoverse-N1', brand: '' })).toBe('Neoverse-N1');
     expect(typeof cpu.brand).toBe('string');
     expect(cpu.name).toBe(cpuName(osModel ?? '', cpu.brand));
   });
 
-  testIf(cpuinfo !== '', 'CPU model vs /proc/cpuinfo: no /proc/cpuinfo')('model and core count match /proc/cpuinfo and the affinity mask', () => {
-    if (osModel) expect(cpu.name).toBe(osModel);
-    const nproc = Number(execSync('nproc').toString());
-    expect(cpu.logicalCpus).toBe(nproc);
-    const cores = new Set<string>();
-    for (const block of cpuinfo.split(/\n\n+/)) {
-      const pkg = block.match(/^physical id\s*:\s*(\d+)/m)?.[1];
-      const core = block.match(/^core id\s*:\s*(\d+)/m)?.[1];
-      if (pkg !== undefined && core !== undefined) cores.add(`${pkg}:${core}`);
-    }
-    if (cores.size > 0 && nproc === cpuinfo.match(/^processor\s*:/gm)?.length) expect(cpu.physicalCores).toBe(Math.min(cores.size, nproc));
-  });
+  testIf(cpuinfo !== '', 'CPU model vs /proc/cpuinfo: no /proc/cpuinfo')(
+    'model and core count match /proc/cpuinfo and the affinity mask',
+    () => {
+      if (osModel) expect(cpu.name).toBe(osModel);
+      const nproc = Number(execSync('nproc').toString());
+      expect(cpu.logicalCpus).toBe(nproc);
+      const cores = new Set<string>();
+      for (const block of cpuinfo.split(/\n\n+/)) {
+        const pkg = block.match(/^physical id\s*:\s*(\d+)/m)?.[1];
+        const core = block.match(/^core id\s*:\s*(\d+)/m)?.[1];
+        if (pkg !== undefined && core !== undefined) cores.add(`${pkg}:${core}`);
+      }
+      if (cores.size > 0 && nproc === cpuinfo.match(/^processor\s*:/gm)?.length)
+        expect(cpu.physicalCores).toBe(Math.min(cores.size, nproc));
+    },
+  );
 
   test('default thread count is the physical cores; setNumThreads changes it', () => {
     if (process.env.TENSORKERN_NUM_THREADS === undefined) expect(getNumThreads()).toBe(cpu.physicalCores);
@@ -102,16 +122,29 @@ describe('environment variables', () => {
 
     test('a bad value is a RangeError naming the variable', () => {
       process.env.TENSORKERN_DEVICE = 'gpu0';
-      expectError(() => defaultDevice(), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected 'auto', 'cpu', 'cuda' or 'cuda:N' for TENSORKERN_DEVICE but received "gpu0"`);
+      expectError(
+        () => defaultDevice(),
+        RangeError,
+        'ERR_INVALID_ARG_VALUE',
+        `Expected 'auto', 'cpu', 'cuda' or 'cuda:N' for TENSORKERN_DEVICE but received "gpu0"`,
+      );
     });
 
     const noGpu = gpuSkipReason();
-    testIf(noGpu !== null, 'TENSORKERN_DEVICE=cuda without a GPU: a GPU is present')('cuda without a GPU is an error, never a silent CPU run', () => {
-      process.env.TENSORKERN_DEVICE = 'cuda';
-      expectError(() => defaultDevice(), TensorkernError, 'ERR_TK_NO_GPU', `TENSORKERN_DEVICE asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`);
-      process.env.TENSORKERN_DEVICE = 'cuda:3';
-      expectError(() => defaultDevice(), TensorkernError, 'ERR_TK_NO_GPU', /TENSORKERN_DEVICE asks for 'cuda:3', but no GPU can be used/);
-    });
+    testIf(noGpu !== null, 'TENSORKERN_DEVICE=cuda without a GPU: a GPU is present')(
+      'cuda without a GPU is an error, never a silent CPU run',
+      () => {
+        process.env.TENSORKERN_DEVICE = 'cuda';
+        expectError(
+          () => defaultDevice(),
+          TensorkernError,
+          'ERR_TK_NO_GPU',
+          `TENSORKERN_DEVICE asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`,
+        );
+        process.env.TENSORKERN_DEVICE = 'cuda:3';
+        expectError(() => defaultDevice(), TensorkernError, 'ERR_TK_NO_GPU', /TENSORKERN_DEVICE asks for 'cuda:3', but no GPU can be used/);
+      },
+    );
   });
 });
 
@@ -127,7 +160,12 @@ describe('without a GPU', () => {
     expect(whyNoGpu()).toMatch(/built without CUDA|no NVIDIA driver|no CUDA device|driver supports CUDA|no usable CUDA device/);
   });
   test('asking for cuda explicitly fails with ERR_TK_NO_GPU', async () => {
-    expectError(() => Tensor.from([1, 2], [2], { device: 'cuda' }), TensorkernError, 'ERR_TK_NO_GPU', `options.device asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`);
+    expectError(
+      () => Tensor.from([1, 2], [2], { device: 'cuda' }),
+      TensorkernError,
+      'ERR_TK_NO_GPU',
+      `options.device asks for 'cuda', but no GPU can be used: ${whyNoGpu()}`,
+    );
     expectError(() => Tensor.zeros([2], { device: 'cuda:1' }), TensorkernError, 'ERR_TK_NO_GPU', /options\.device asks for 'cuda:1'/);
     await expect(Tensor.zeros([2]).to('cuda')).rejects.toMatchObject({ code: 'ERR_TK_NO_GPU' });
   });

@@ -15,8 +15,21 @@
 import { runNode } from './helpers/child';
 import * as path from 'path';
 
-interface Gaps { max: number; p99: number; p50: number; ticks: number; cpuMax: number; blocked: number; gcMax: number }
-interface Result { idle: Gaps; busy: Gaps; wait: { busyMs: number; runqueueMs: number }; tiny: Record<string, number> }
+interface Gaps {
+  max: number;
+  p99: number;
+  p50: number;
+  ticks: number;
+  cpuMax: number;
+  blocked: number;
+  gcMax: number;
+}
+interface Result {
+  idle: Gaps;
+  busy: Gaps;
+  wait: { busyMs: number; runqueueMs: number };
+  tiny: Record<string, number>;
+}
 
 function measure(): Result {
   const r = runNode(`require(${JSON.stringify(path.join(__dirname, 'workloads', 'event-loop.js'))})`);
@@ -24,8 +37,10 @@ function measure(): Result {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
 }
 
-const fmt = (g: Gaps) => `longest ${g.max.toFixed(2)} ms (${g.cpuMax.toFixed(2)} ms on or waiting for a core less V8's collector pauses, the longest of which in a gap was ${g.gcMax.toFixed(1)} ms; ${g.blocked} blocked gaps), p99 ${g.p99.toFixed(2)} ms, median ${g.p50.toFixed(2)} ms (${g.ticks} ticks)`;
-const MAX_BOUND = 10, P99_BOUND = 3;
+const fmt = (g: Gaps) =>
+  `longest ${g.max.toFixed(2)} ms (${g.cpuMax.toFixed(2)} ms on or waiting for a core less V8's collector pauses, the longest of which in a gap was ${g.gcMax.toFixed(1)} ms; ${g.blocked} blocked gaps), p99 ${g.p99.toFixed(2)} ms, median ${g.p50.toFixed(2)} ms (${g.ticks} ticks)`;
+const MAX_BOUND = 10,
+  P99_BOUND = 3;
 
 /** The bounds one run is held to: the goal, or the host's own idle jitter in that run plus a margin where it is worse. */
 function boundsFor(idle: Gaps): { max: number; p99: number; blocked: number } {
@@ -49,8 +64,13 @@ test('a 1 ms timer keeps firing while large async ops of every kind run: every r
   };
   const show = (label: string, r: Result) => {
     const b = boundsFor(r.idle);
-    const wait = r.wait.runqueueMs >= 0 ? `; the JavaScript thread waited ${r.wait.runqueueMs.toFixed(0)} ms for a core in ${r.wait.busyMs.toFixed(0)} ms of busy windows` : '';
-    console.log(`event loop, ${label}: idle ${fmt(r.idle)}; busy ${fmt(r.busy)}${wait}; bounds: longest ${b.max.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms, ${b.blocked} blocked gaps`);
+    const wait =
+      r.wait.runqueueMs >= 0
+        ? `; the JavaScript thread waited ${r.wait.runqueueMs.toFixed(0)} ms for a core in ${r.wait.busyMs.toFixed(0)} ms of busy windows`
+        : '';
+    console.log(
+      `event loop, ${label}: idle ${fmt(r.idle)}; busy ${fmt(r.busy)}${wait}; bounds: longest ${b.max.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms, ${b.blocked} blocked gaps`,
+    );
   };
   for (let attempt = 1; attempt <= runs; attempt++) {
     const r = measure();
@@ -74,7 +94,9 @@ test('a 1 ms timer keeps firing while large async ops of every kind run: every r
   );
   expect(Object.values(t).every((x) => x > 0 && Number.isFinite(x))).toBe(true);
   if (process.env.TK_SANITIZER) {
-    console.log(`SKIP the gap bounds under ${process.env.TK_SANITIZER}: instrumented code runs several times slower; the figures above are reported, not judged`);
+    console.log(
+      `SKIP the gap bounds under ${process.env.TK_SANITIZER}: instrumented code runs several times slower; the figures above are reported, not judged`,
+    );
     return;
   }
   expect(failures).toEqual([]);

@@ -7,10 +7,14 @@ import { ROOT, runNode } from './helpers/child';
 test('require and import expose the same names', () => {
   const cjs = runNode("process.stdout.write(JSON.stringify(Object.keys(require('tensorkern')).sort()))");
   expect(cjs.stderr).toBe('');
-  const esm = runNode("import('tensorkern').then((m) => process.stdout.write(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort())))");
+  const esm = runNode(
+    "import('tensorkern').then((m) => process.stdout.write(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort())))",
+  );
   expect(esm.stderr).toBe('');
   const names = JSON.parse(cjs.stdout) as string[];
-  expect(names).toEqual(expect.arrayContaining(['Tensor', 'cast', 'devices', 'defaultDevice', 'whyNoGpu', 'setNumThreads', 'TensorkernError']));
+  expect(names).toEqual(
+    expect.arrayContaining(['Tensor', 'cast', 'devices', 'defaultDevice', 'whyNoGpu', 'setNumThreads', 'TensorkernError']),
+  );
   expect(JSON.parse(esm.stdout)).toEqual(names);
 });
 
@@ -33,7 +37,8 @@ test('@internal members stay out of the shipped declarations (stripInternal)', (
   const dts = (f: string) => fs.readFileSync(path.join(ROOT, 'dist', 'lib', f), 'utf8');
   const tensor = dts('tensor.d.ts');
   expect(tensor).toMatch(/static from\(/); // the file is the real one
-  for (const internal of ['@internal', 'static empty(', 'nativeOf', 'checkTensor', 'NativeDeviceBuffer']) expect(tensor).not.toContain(internal);
+  for (const internal of ['@internal', 'static empty(', 'nativeOf', 'checkTensor', 'NativeDeviceBuffer'])
+    expect(tensor).not.toContain(internal);
   expect(tensor).toContain('private constructor();');
   const packed = dts(path.join('ops', 'packed-weights.d.ts'));
   expect(packed).toMatch(/class PackedWeights/);

@@ -18,13 +18,17 @@ function matrix(rows: number, cols: number, seed: number): { t: Tensor; v: Float
 /** Max |got - ref| / (K * 2^-24 * sum|a*b| bound): <= 1 passes. */
 function errRatio(got: Float32Array, ref: ReturnType<typeof refGemm>): number {
   let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref.out[i]) / ((ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + 1e-37));
+  for (let i = 0; i < got.length; i++)
+    worst = Math.max(worst, Math.abs(got[i] - ref.out[i]) / ((ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + 1e-37));
   return worst;
 }
 
 describe('packWeights', () => {
-  const M = 260, K = 1100, N = 70; // M past the small-M limit, K past a float32 K block of either config
-  const a = matrix(M, K, 1), w = matrix(N, K, 2); // w stored [N, K]: the nn.Linear layout
+  const M = 260,
+    K = 1100,
+    N = 70; // M past the small-M limit, K past a float32 K block of either config
+  const a = matrix(M, K, 1),
+    w = matrix(N, K, 2); // w stored [N, K]: the nn.Linear layout
   const ref = refGemm({ a: a.v, b: w.v, aShape: [M, K], bShape: [N, K], transB: true });
 
   test('the handle: sizes, layout, the source kept, dispose returns the packed copy and is final', async () => {
@@ -39,9 +43,21 @@ describe('packWeights', () => {
     pw.dispose();
     expect([pw.disposed, pw.packedBytes]).toEqual([true, 0]);
     expect(w.t.disposed).toBe(false);
-    expectError(() => gemmSync(a.t, pw), TensorkernError, 'ERR_TK_DISPOSED', 'Expected a live tensor for b (packed weights) but it was disposed');
-    await expectReject(() => gemm(a.t, pw), TensorkernError, 'ERR_TK_DISPOSED', 'Expected a live tensor for b (packed weights) but it was disposed');
-    expect(() => new (PackedWeights as unknown as new (...x: unknown[]) => unknown)(Symbol('x'))).toThrow('PackedWeights are made by packWeights() / packWeightsSync()');
+    expectError(
+      () => gemmSync(a.t, pw),
+      TensorkernError,
+      'ERR_TK_DISPOSED',
+      'Expected a live tensor for b (packed weights) but it was disposed',
+    );
+    await expectReject(
+      () => gemm(a.t, pw),
+      TensorkernError,
+      'ERR_TK_DISPOSED',
+      'Expected a live tensor for b (packed weights) but it was disposed',
+    );
+    expect(() => new (PackedWeights as unknown as new (...x: unknown[]) => unknown)(Symbol('x'))).toThrow(
+      'PackedWeights are made by packWeights() / packWeightsSync()',
+    );
   });
 
   test('packed under one kernel family, used under another: the source is read, the answer is right', async () => {
@@ -55,7 +71,10 @@ describe('packWeights', () => {
       pw.dispose();
     }
     if (isas.includes('avx512')) {
-      for (const [packBlocks, useBlocks] of [['wide', 'split'], ['split', 'wide']]) {
+      for (const [packBlocks, useBlocks] of [
+        ['wide', 'split'],
+        ['split', 'wide'],
+      ]) {
         native.gemmSetBlocks(packBlocks);
         const pw = packWeightsSync(w.t, { transB: true });
         native.gemmSetBlocks(useBlocks);
@@ -72,10 +91,24 @@ describe('packWeights', () => {
 
   test('async and sync packing agree bit for bit, and so do the products; the source disposed is an error', async () => {
     for (const dtype of ['float32', 'bfloat16', 'int8'] as const) {
-      const src = dtype === 'int8' ? Tensor.from(Int8Array.from({ length: K * N }, (_, i) => ((i * 37) % 255) - 127), [K, N]) : castSync(matrix(K, N, 3).t, dtype);
-      const x = dtype === 'int8' ? Tensor.from(Int8Array.from({ length: M * K }, (_, i) => ((i * 11) % 255) - 127), [M, K]) : castSync(a.t, dtype);
-      const p1 = packWeightsSync(src), p2 = await packWeights(src);
-      const y1 = Buffer.from((await gemm(x, p1)).toArraySync().buffer), y2 = Buffer.from(gemmSync(x, p2).toArraySync().buffer);
+      const src =
+        dtype === 'int8'
+          ? Tensor.from(
+              Int8Array.from({ length: K * N }, (_, i) => ((i * 37) % 255) - 127),
+              [K, N],
+            )
+          : castSync(matrix(K, N, 3).t, dtype);
+      const x =
+        dtype === 'int8'
+          ? Tensor.from(
+              Int8Array.from({ length: M * K }, (_, i) => ((i * 11) % 255) - 127),
+              [M, K],
+            )
+          : castSync(a.t, dtype);
+      const p1 = packWeightsSync(src),
+        p2 = await packWeights(src);
+      const y1 = Buffer.from((await gemm(x, p1)).toArraySync().buffer),
+        y2 = Buffer.from(gemmSync(x, p2).toArraySync().buffer);
       expect([dtype, y1.equals(y2)]).toEqual([dtype, true]);
       p1.dispose();
       p2.dispose();
@@ -90,23 +123,73 @@ describe('packWeights', () => {
   test('bad input: named argument, what was expected, what was received', async () => {
     const pw = packWeightsSync(w.t, { transB: true });
     try {
-      expectError(() => gemmSync(matrix(M, K + 1, 5).t, pw), RangeError, 'ERR_INVALID_ARG_VALUE', `Expected op(b) with ${K + 1} rows (op(a) is ${M}x${K + 1}) for b but received op(b) of ${K}x${N} (transB)`);
-      expectError(() => gemmSync(castSync(a.t, 'bfloat16'), pw), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a bfloat16 tensor (the dtype of a) for b but received a float32 tensor');
-      expectError(() => gemmSync(a.t, pw, { transB: false }), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected true or absent (how b was packed) for options.transB but received false');
+      expectError(
+        () => gemmSync(matrix(M, K + 1, 5).t, pw),
+        RangeError,
+        'ERR_INVALID_ARG_VALUE',
+        `Expected op(b) with ${K + 1} rows (op(a) is ${M}x${K + 1}) for b but received op(b) of ${K}x${N} (transB)`,
+      );
+      expectError(
+        () => gemmSync(castSync(a.t, 'bfloat16'), pw),
+        TypeError,
+        'ERR_INVALID_ARG_TYPE',
+        'Expected a bfloat16 tensor (the dtype of a) for b but received a float32 tensor',
+      );
+      expectError(
+        () => gemmSync(a.t, pw, { transB: false }),
+        RangeError,
+        'ERR_INVALID_ARG_VALUE',
+        'Expected true or absent (how b was packed) for options.transB but received false',
+      );
       expect(errRatio(gemmSync(a.t, pw, { transB: true }).toArraySync() as Float32Array, ref)).toBeLessThanOrEqual(1);
     } finally {
       pw.dispose();
     }
-    expectError(() => packWeightsSync(Tensor.zeros([2, 3, 4])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor for w but received shape [2, 3, 4]');
-    expectError(() => packWeightsSync(Tensor.zeros([4, 4], { dtype: 'int32' })), TypeError, 'ERR_INVALID_ARG_TYPE', 'Expected a float32, float16, bfloat16 or int8 tensor for w but received an int32 tensor');
+    expectError(
+      () => packWeightsSync(Tensor.zeros([2, 3, 4])),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      'Expected a rank-2 tensor for w but received shape [2, 3, 4]',
+    );
+    expectError(
+      () => packWeightsSync(Tensor.zeros([4, 4], { dtype: 'int32' })),
+      TypeError,
+      'ERR_INVALID_ARG_TYPE',
+      'Expected a float32, float16, bfloat16 or int8 tensor for w but received an int32 tensor',
+    );
     expectError(() => packWeightsSync(new Float32Array(4) as unknown as Tensor), TypeError, 'ERR_INVALID_ARG_TYPE', /for w/);
-    expectError(() => packWeightsSync(w.t, { transB: 1 } as unknown as { transB: boolean }), TypeError, 'ERR_INVALID_ARG_TYPE', /for options.transB/);
-    expectError(() => packWeightsSync(w.t, { trans: true } as unknown as { transB: boolean }), RangeError, 'ERR_INVALID_ARG_VALUE', /options/);
-    await expectReject(() => packWeights(Tensor.zeros([3])), RangeError, 'ERR_INVALID_ARG_VALUE', 'Expected a rank-2 tensor for w but received shape [3]');
+    expectError(
+      () => packWeightsSync(w.t, { transB: 1 } as unknown as { transB: boolean }),
+      TypeError,
+      'ERR_INVALID_ARG_TYPE',
+      /for options.transB/,
+    );
+    expectError(
+      () => packWeightsSync(w.t, { trans: true } as unknown as { transB: boolean }),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      /options/,
+    );
+    await expectReject(
+      () => packWeights(Tensor.zeros([3])),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      'Expected a rank-2 tensor for w but received shape [3]',
+    );
     // The native re-check: a layout other than the kernels' is refused, never packed.
     const dst = Tensor.zeros([native.gemmPackLayout(0, K, N).bytes], { dtype: 'int8' });
-    expect(() => native.gemmPackB(nativeOf(w.t, 'w'), true, nativeOf(dst, 'dst'), 'some other layout', false)).toThrow(/Expected the packing layout ".*" of the kernels in use but received "some other layout"/);
-    expect(() => native.gemmPackB(nativeOf(w.t, 'w'), true, nativeOf(Tensor.zeros([8], { dtype: 'int8' }), 'dst'), native.gemmPackLayout(0, K, N).layout, false)).toThrow(/Expected \d+ bytes to pack into but received 8/);
+    expect(() => native.gemmPackB(nativeOf(w.t, 'w'), true, nativeOf(dst, 'dst'), 'some other layout', false)).toThrow(
+      /Expected the packing layout ".*" of the kernels in use but received "some other layout"/,
+    );
+    expect(() =>
+      native.gemmPackB(
+        nativeOf(w.t, 'w'),
+        true,
+        nativeOf(Tensor.zeros([8], { dtype: 'int8' }), 'dst'),
+        native.gemmPackLayout(0, K, N).layout,
+        false,
+      ),
+    ).toThrow(/Expected \d+ bytes to pack into but received 8/);
   });
 
   test('empty weights pack and multiply', () => {

@@ -26,11 +26,25 @@ function build(cs: GemmCase, seed: number): Built {
   const bShape = cs.transB ? [cs.N, cs.K] : [cs.K, cs.N];
   const aFull = cs.batch ? [batch, ...aShape] : aShape;
   const bFull = cs.batch && !cs.bShared ? [batch, ...bShape] : bShape;
-  const ad = makeData(cs.dtype, aFull.reduce((x, y) => x * y, 1), seed);
-  const bd = makeData(cs.dtype, bFull.reduce((x, y) => x * y, 1), seed + 1);
+  const ad = makeData(
+    cs.dtype,
+    aFull.reduce((x, y) => x * y, 1),
+    seed,
+  );
+  const bd = makeData(
+    cs.dtype,
+    bFull.reduce((x, y) => x * y, 1),
+    seed + 1,
+  );
   const acc = cs.dtype === 'int8' ? 'int32' : 'float32';
   const outShape = cs.batch ? [batch, cs.M, cs.N] : [cs.M, cs.N];
-  const cd = cs.withC ? makeData(acc, outShape.reduce((x, y) => x * y, 1), seed + 2) : undefined;
+  const cd = cs.withC
+    ? makeData(
+        acc,
+        outShape.reduce((x, y) => x * y, 1),
+        seed + 2,
+      )
+    : undefined;
   const biasd = cs.withBias ? makeData(acc, cs.N, seed + 3) : undefined;
   const t = (d: Data, shape: number[], dtype: typeof cs.dtype) => Tensor.from(d.data, shape, { dtype });
   return {
@@ -40,8 +54,17 @@ function build(cs: GemmCase, seed: number): Built {
     bias: biasd && t(biasd, [cs.N], acc),
     out: cs.outDtype ? Tensor.zeros(outShape, { dtype: cs.outDtype }) : undefined,
     ref: refGemm({
-      a: ad.values, b: bd.values, aShape: aFull, bShape: bFull, transA: cs.transA, transB: cs.transB,
-      alpha: cs.alpha, beta: cs.beta, c: cd?.values, cBatched: !!cs.batch, bias: biasd?.values,
+      a: ad.values,
+      b: bd.values,
+      aShape: aFull,
+      bShape: bFull,
+      transA: cs.transA,
+      transB: cs.transB,
+      alpha: cs.alpha,
+      beta: cs.beta,
+      c: cd?.values,
+      cBatched: !!cs.batch,
+      bias: biasd?.values,
     }),
   };
 }
@@ -53,10 +76,13 @@ function check(cs: GemmCase, got: Tensor, ref: ReturnType<typeof refGemm>): void
   expect(vals.length).toBe(ref.out.length);
   const exact = cs.dtype === 'int8';
   const outRound = got.dtype === 'float16' ? 2 ** -11 : got.dtype === 'bfloat16' ? 2 ** -8 : 0;
-  let worst = 0, worstAt = -1;
+  let worst = 0,
+    worstAt = -1;
   for (let i = 0; i < vals.length; i++) {
     const err = abs(vals[i] - ref.out[i]);
-    const tol = exact ? 0 : (ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + outRound * abs(ref.out[i]) * 1.01 + 2 ** -24 * (outRound ? 1 : 0) + 1e-37;
+    const tol = exact
+      ? 0
+      : (ref.K + 4) * 2 ** -24 * ref.absSum[i] * 1.01 + outRound * abs(ref.out[i]) * 1.01 + 2 ** -24 * (outRound ? 1 : 0) + 1e-37;
     const ratio = tol === 0 ? (err === 0 ? 0 : Infinity) : err / tol;
     if (!(ratio <= worst) || Number.isNaN(vals[i])) {
       worst = Number.isNaN(vals[i]) ? Infinity : ratio;
@@ -64,7 +90,9 @@ function check(cs: GemmCase, got: Tensor, ref: ReturnType<typeof refGemm>): void
     }
   }
   if (worst > 1) {
-    throw new Error(`${cs.name}: element ${worstAt} = ${vals[worstAt]}, reference ${ref.out[worstAt]} (error / tolerance = ${worst.toExponential(2)})`);
+    throw new Error(
+      `${cs.name}: element ${worstAt} = ${vals[worstAt]}, reference ${ref.out[worstAt]} (error / tolerance = ${worst.toExponential(2)})`,
+    );
   }
 }
 
@@ -74,7 +102,14 @@ describe('gemm cpu', () => {
   reportMissingIsas('gemm');
   // AVX-512 runs twice: with the block configs of full-width cores ("wide", Zen 5) and of the rest
   // ("split"), whichever this CPU would pick.
-  const runs = cpuIsas().flatMap((isa): { isa: CpuIsa; blocks?: 'wide' | 'split' }[] => (isa === 'avx512' ? [{ isa, blocks: 'wide' }, { isa, blocks: 'split' }] : [{ isa }]));
+  const runs = cpuIsas().flatMap((isa): { isa: CpuIsa; blocks?: 'wide' | 'split' }[] =>
+    isa === 'avx512'
+      ? [
+          { isa, blocks: 'wide' },
+          { isa, blocks: 'split' },
+        ]
+      : [{ isa }],
+  );
   for (const { isa, blocks } of runs) {
     describe(blocks ? `${isa} ${blocks} blocks` : isa, () => {
       test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, cs, i) =>
@@ -82,7 +117,16 @@ describe('gemm cpu', () => {
           if (blocks) expect(native.gemmSetBlocks(blocks)).toBe(blocks);
           try {
             const x = build(cs, 1000 + i);
-            const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.out, device: 'cpu' });
+            const y = await gemm(x.a, x.b, {
+              transA: cs.transA,
+              transB: cs.transB,
+              alpha: cs.alpha,
+              beta: cs.beta,
+              c: x.c,
+              bias: x.bias,
+              out: x.out,
+              device: 'cpu',
+            });
             expect(y.dtype).toBe(cs.outDtype ?? (cs.dtype === 'int8' ? 'int32' : 'float32'));
             check(cs, y, x.ref);
             if (x.out) expect(y).toBe(x.out);
@@ -90,7 +134,15 @@ describe('gemm cpu', () => {
             if (!cs.batch || cs.bShared) {
               const pw = packWeightsSync(x.b, { transB: cs.transB });
               try {
-                const z = await gemm(x.a, pw, { transA: cs.transA, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: cs.outDtype ? Tensor.zeros(y.shape, { dtype: cs.outDtype }) : undefined, device: 'cpu' });
+                const z = await gemm(x.a, pw, {
+                  transA: cs.transA,
+                  alpha: cs.alpha,
+                  beta: cs.beta,
+                  c: x.c,
+                  bias: x.bias,
+                  out: cs.outDtype ? Tensor.zeros(y.shape, { dtype: cs.outDtype }) : undefined,
+                  device: 'cpu',
+                });
                 check(cs, z, x.ref);
               } finally {
                 pw.dispose();
@@ -104,14 +156,22 @@ describe('gemm cpu', () => {
     });
   }
   const avx512bf16 = native.probe().cpu.features.avx512bf16;
-  if (!avx512bf16) printSkip('gemm bfloat16 on AVX512_BF16 dot products: this CPU lacks avx512bf16 (bf16 runs through the float32 kernels)');
+  if (!avx512bf16)
+    printSkip('gemm bfloat16 on AVX512_BF16 dot products: this CPU lacks avx512bf16 (bf16 runs through the float32 kernels)');
 });
 
 describe('gemm paths and threads', () => {
   test('sync and async agree bit for bit; 1, 2 and 3 threads agree bit for bit', async () => {
     const before = getNumThreads();
     try {
-      for (const cs of CASES.filter((c) => ['gemm float32 1000x129x1000 NN', 'gemm float32 257x257x257 TT', 'gemm int8 100x200x3001 NT', 'gemm float32 16x4096x64 NN'].includes(c.name))) {
+      for (const cs of CASES.filter((c) =>
+        [
+          'gemm float32 1000x129x1000 NN',
+          'gemm float32 257x257x257 TT',
+          'gemm int8 100x200x3001 NT',
+          'gemm float32 16x4096x64 NN',
+        ].includes(c.name),
+      )) {
         const x = build(cs, 7);
         const runs: ArrayBufferView[] = [];
         for (const n of [1, 2, 3]) {
@@ -135,7 +195,16 @@ describe('gemm paths and threads', () => {
   test('out may be c: an in-place update', async () => {
     const cs = CASES.find((c) => c.withC && c.dtype === 'float32' && !c.batch)!;
     const x = build(cs, 3);
-    const y = await gemm(x.a, x.b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c: x.c, bias: x.bias, out: x.c, device: 'cpu' });
+    const y = await gemm(x.a, x.b, {
+      transA: cs.transA,
+      transB: cs.transB,
+      alpha: cs.alpha,
+      beta: cs.beta,
+      c: x.c,
+      bias: x.bias,
+      out: x.c,
+      device: 'cpu',
+    });
     expect(y).toBe(x.c);
     check(cs, y, x.ref);
   });
@@ -145,7 +214,17 @@ describe('gemm paths and threads', () => {
       const x = build(cs, 11);
       const out = Tensor.zeros(cs.batch ? [cs.batch, cs.M, cs.N] : [cs.M, cs.N], { dtype: cs.dtype === 'int8' ? 'int32' : 'float32' });
       const nt = (t: Tensor | undefined) => (t ? nativeOf(t, 'test') : undefined);
-      native.gemmPlain(nativeOf(x.a, 'a'), nativeOf(x.b, 'b'), nt(x.c), nt(x.bias), nativeOf(out, 'out'), !!cs.transA, !!cs.transB, cs.alpha ?? 1, cs.beta ?? (x.c ? 1 : 0));
+      native.gemmPlain(
+        nativeOf(x.a, 'a'),
+        nativeOf(x.b, 'b'),
+        nt(x.c),
+        nt(x.bias),
+        nativeOf(out, 'out'),
+        !!cs.transA,
+        !!cs.transB,
+        cs.alpha ?? 1,
+        cs.beta ?? (x.c ? 1 : 0),
+      );
       check(cs, out, x.ref);
     }
   });
@@ -154,49 +233,62 @@ describe('gemm paths and threads', () => {
 // The float64 reference on real weights: layer 0 of the llama2.c stories260K model (docs/design.md data).
 const MODEL = path.join(__dirname, '..', '..', 'shared', 'data', 'models', 'stories260K.bin');
 describe('gemm on real model weights', () => {
-  testIf(fs.existsSync(MODEL), `stories260K matmuls: ${MODEL} is absent`)('token embeddings x wq / w1 of layer 0, every dtype', async () => {
-    const buf = fs.readFileSync(MODEL);
-    const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
-    const [dim, hidden, layers, , kvHeads, vocab] = hdr;
-    const heads = hdr[3];
-    const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28));
-    let off = 0;
-    const take = (n: number) => f.subarray(off, (off += n));
-    const tokEmb = take(vocab * dim);
-    take(layers * dim); // rms_att
-    const wq = take(layers * dim * dim).subarray(0, dim * dim);
-    const kvDim = (dim * kvHeads) / heads;
-    take(layers * kvDim * dim); // wk
-    take(layers * kvDim * dim); // wv
-    take(layers * dim * dim); // wo
-    take(layers * dim); // rms_ffn
-    const w1 = take(layers * hidden * dim).subarray(0, hidden * dim);
-    const tokens = [1, 7, 42, 100, 255, 300, 411, 511, 3, 9, 27, 81, 243];
-    const x = new Float32Array(tokens.length * dim);
-    tokens.forEach((t, i) => x.set(tokEmb.subarray(t * dim, (t + 1) * dim), i * dim));
-    for (const [w, n] of [[wq, dim], [w1, hidden]] as [Float32Array, number][]) {
-      const ref = refGemm({ a: x, b: w, aShape: [tokens.length, dim], bShape: [n, dim], transB: true });
-      for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
-        const enc = (v: Float32Array) => (dtype === 'float32' ? Tensor.from(v, [v.length]) : Tensor.from(Array.from(v), [v.length], { dtype }));
-        const a = enc(x).reshape([tokens.length, dim]);
-        const b = enc(w).reshape([n, dim]);
-        const y = await gemm(a, b, { transB: true, device: 'cpu' });
-        if (dtype === 'float32') {
-          check({ name: `stories260K ${n}`, M: tokens.length, N: n, K: dim, dtype }, y, ref);
-        } else {
-          // Inputs rounded to 16 bits: compare with the reference on the rounded inputs, and the
-          // rounding error of the result against the fp32 weights stays at the dtype's precision.
-          const ra = decode(dtype, a.toArraySync() as Uint16Array), rb = decode(dtype, b.toArraySync() as Uint16Array);
-          check({ name: `stories260K ${n} ${dtype}`, M: tokens.length, N: n, K: dim, dtype }, y, refGemm({ a: ra, b: rb, aShape: [tokens.length, dim], bShape: [n, dim], transB: true }));
-          const got = y.toArraySync() as Float32Array;
-          let num = 0, den = 0;
-          for (let i = 0; i < got.length; i++) {
-            num += (got[i] - ref.out[i]) ** 2;
-            den += ref.out[i] ** 2;
+  testIf(fs.existsSync(MODEL), `stories260K matmuls: ${MODEL} is absent`)(
+    'token embeddings x wq / w1 of layer 0, every dtype',
+    async () => {
+      const buf = fs.readFileSync(MODEL);
+      const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
+      const [dim, hidden, layers, , kvHeads, vocab] = hdr;
+      const heads = hdr[3];
+      const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28));
+      let off = 0;
+      const take = (n: number) => f.subarray(off, (off += n));
+      const tokEmb = take(vocab * dim);
+      take(layers * dim); // rms_att
+      const wq = take(layers * dim * dim).subarray(0, dim * dim);
+      const kvDim = (dim * kvHeads) / heads;
+      take(layers * kvDim * dim); // wk
+      take(layers * kvDim * dim); // wv
+      take(layers * dim * dim); // wo
+      take(layers * dim); // rms_ffn
+      const w1 = take(layers * hidden * dim).subarray(0, hidden * dim);
+      const tokens = [1, 7, 42, 100, 255, 300, 411, 511, 3, 9, 27, 81, 243];
+      const x = new Float32Array(tokens.length * dim);
+      tokens.forEach((t, i) => x.set(tokEmb.subarray(t * dim, (t + 1) * dim), i * dim));
+      for (const [w, n] of [
+        [wq, dim],
+        [w1, hidden],
+      ] as [Float32Array, number][]) {
+        const ref = refGemm({ a: x, b: w, aShape: [tokens.length, dim], bShape: [n, dim], transB: true });
+        for (const dtype of ['float32', 'float16', 'bfloat16'] as const) {
+          const enc = (v: Float32Array) =>
+            dtype === 'float32' ? Tensor.from(v, [v.length]) : Tensor.from(Array.from(v), [v.length], { dtype });
+          const a = enc(x).reshape([tokens.length, dim]);
+          const b = enc(w).reshape([n, dim]);
+          const y = await gemm(a, b, { transB: true, device: 'cpu' });
+          if (dtype === 'float32') {
+            check({ name: `stories260K ${n}`, M: tokens.length, N: n, K: dim, dtype }, y, ref);
+          } else {
+            // Inputs rounded to 16 bits: compare with the reference on the rounded inputs, and the
+            // rounding error of the result against the fp32 weights stays at the dtype's precision.
+            const ra = decode(dtype, a.toArraySync() as Uint16Array),
+              rb = decode(dtype, b.toArraySync() as Uint16Array);
+            check(
+              { name: `stories260K ${n} ${dtype}`, M: tokens.length, N: n, K: dim, dtype },
+              y,
+              refGemm({ a: ra, b: rb, aShape: [tokens.length, dim], bShape: [n, dim], transB: true }),
+            );
+            const got = y.toArraySync() as Float32Array;
+            let num = 0,
+              den = 0;
+            for (let i = 0; i < got.length; i++) {
+              num += (got[i] - ref.out[i]) ** 2;
+              den += ref.out[i] ** 2;
+            }
+            expect(Math.sqrt(num / den)).toBeLessThan(dtype === 'float16' ? 2e-3 : 1.5e-2);
           }
-          expect(Math.sqrt(num / den)).toBeLessThan(dtype === 'float16' ? 2e-3 : 1.5e-2);
         }
       }
-    }
-  });
+    },
+  );
 });

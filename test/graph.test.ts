@@ -24,9 +24,14 @@ function expectClose(got: Float32Array, want: Float64Array, tol: number): void {
 }
 
 describe('recordGraph', () => {
-  const M = 3, K = 37, H = 29, N = 41;
-  const w1 = randn(H * K, 1), w2 = randn(N * H, 2);
-  const W1 = Tensor.from(w1, [H, K]), W2 = Tensor.from(w2, [N, H]);
+  const M = 3,
+    K = 37,
+    H = 29,
+    N = 41;
+  const w1 = randn(H * K, 1),
+    w2 = randn(N * H, 2);
+  const W1 = Tensor.from(w1, [H, K]),
+    W2 = Tensor.from(w2, [N, H]);
 
   test('records without computing, replays the chain, and follows new input contents', async () => {
     const x = randn(M * K, 3);
@@ -71,10 +76,12 @@ describe('recordGraph', () => {
 
   test('a callback that throws leaves nothing recording', () => {
     const X = Tensor.from(randn(M * K, 6), [M, K]);
-    expect(() => recordGraph(() => {
-      gemmSync(X, W1, { transB: true });
-      gemmSync(X, W2, { transB: true }); // K != H: a shape error at recording
-    })).toThrow(/op\(b\)|rows/);
+    expect(() =>
+      recordGraph(() => {
+        gemmSync(X, W1, { transB: true });
+        gemmSync(X, W2, { transB: true }); // K != H: a shape error at recording
+      }),
+    ).toThrow(/op\(b\)|rows/);
     const y = gemmSync(X, W1, { transB: true });
     const want = refGemm({ a: X.toArraySync() as Float32Array, b: w1, aShape: [M, K], bShape: [H, K], transB: true }).out;
     expectClose(y.toArraySync() as Float32Array, want, 1e-5);
@@ -105,7 +112,12 @@ describe('recordGraph', () => {
     expect(() => g.dispose()).toThrow(/not running/);
     await p;
     g.run();
-    const want = refGemm({ a: A.toArraySync() as Float32Array, b: A.toArraySync() as Float32Array, aShape: [256, 256], bShape: [256, 256] }).out;
+    const want = refGemm({
+      a: A.toArraySync() as Float32Array,
+      b: A.toArraySync() as Float32Array,
+      aShape: [256, 256],
+      bShape: [256, 256],
+    }).out;
     expectClose(g.result.toArraySync() as Float32Array, want, 1e-4);
     g.dispose();
   });

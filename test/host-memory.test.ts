@@ -7,8 +7,21 @@
 // reclaimed, the cap and trim, the environment variable, worker threads, and runtimes with a moving transfer().
 import * as os from 'os';
 import {
-  SparseMatrix, Tensor, TensorkernError, attention, cast, castSync, gemm, gemmSync, hostMemoryStats, int4MatmulSync,
-  quantizeWeightsInt4Sync, setHostCacheLimit, spmmSync, trimHostCache, w4a4MatmulSync,
+  SparseMatrix,
+  Tensor,
+  TensorkernError,
+  attention,
+  cast,
+  castSync,
+  gemm,
+  gemmSync,
+  hostMemoryStats,
+  int4MatmulSync,
+  quantizeWeightsInt4Sync,
+  setHostCacheLimit,
+  spmmSync,
+  trimHostCache,
+  w4a4MatmulSync,
 } from '../lib';
 import { DType } from '../lib/dtype';
 import { runNode } from './helpers/child';
@@ -41,10 +54,18 @@ function onPoisoned(name: string, expected: Tensor, defaultForm: () => Tensor): 
 
 describe('every op writes every element of a recycled output', () => {
   test('gemm: float32 (blocked, skinny M = 1, K = 0 with bias), int8 -> int32; float64 reference', () => {
-    const cases: [number, number, number, DType, boolean][] = [[80, 301, 70, 'float32', false], [1, 16400, 37, 'float32', false], [37, 1000, 0, 'float32', true], [130, 129, 67, 'int8', false]];
+    const cases: [number, number, number, DType, boolean][] = [
+      [80, 301, 70, 'float32', false],
+      [1, 16400, 37, 'float32', false],
+      [37, 1000, 0, 'float32', true],
+      [130, 129, 67, 'int8', false],
+    ];
     for (const [M, N, K, dt, withBias] of cases) {
-      const a = makeData(dt, M * K, 1), b = makeData(dt, K * N, 2), bias = makeData('float32', N, 3);
-      const A = Tensor.from(a.data, [M, K]), B = Tensor.from(b.data, [K, N]);
+      const a = makeData(dt, M * K, 1),
+        b = makeData(dt, K * N, 2),
+        bias = makeData('float32', N, 3);
+      const A = Tensor.from(a.data, [M, K]),
+        B = Tensor.from(b.data, [K, N]);
       const opts = withBias ? { bias: Tensor.from(bias.data, [N]) } : {};
       const out = dt === 'int8' ? Tensor.from(new Int32Array(M * N), [M, N]) : Tensor.from(new Float32Array(M * N), [M, N]);
       gemmSync(A, B, { ...opts, out });
@@ -52,19 +73,29 @@ describe('every op writes every element of a recycled output', () => {
       const ref = refGemm({ a: a.values, b: b.values, aShape: [M, K], bShape: [K, N], bias: withBias ? bias.values : undefined });
       const got = y.toArraySync() as Float32Array | Int32Array;
       let worst = 0;
-      for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(got[i] - ref.out[i]) - (dt === 'int8' ? 0 : (K + 4) * 2 ** -24 * ref.absSum[i] + 1e-30));
+      for (let i = 0; i < M * N; i++)
+        worst = Math.max(worst, Math.abs(got[i] - ref.out[i]) - (dt === 'int8' ? 0 : (K + 4) * 2 ** -24 * ref.absSum[i] + 1e-30));
       expect([`gemm ${M}x${N}x${K}`, worst <= 0]).toEqual([`gemm ${M}x${N}x${K}`, true]);
     }
   });
 
   test('spmm with empty rows', () => {
-    const rows = 5000, cols = 300, n = 16;
-    const rowPtr = new Int32Array(rows + 1), colIdx: number[] = [], values: number[] = [];
+    const rows = 5000,
+      cols = 300,
+      n = 16;
+    const rowPtr = new Int32Array(rows + 1),
+      colIdx: number[] = [],
+      values: number[] = [];
     for (let r = 0; r < rows; r++) {
-      if (r % 2 === 0) for (let j = 0; j < 3; j++) { colIdx.push((r * 7 + j * 31) % cols); values.push(((r + j) % 13) / 13 - 0.5); }
+      if (r % 2 === 0)
+        for (let j = 0; j < 3; j++) {
+          colIdx.push((r * 7 + j * 31) % cols);
+          values.push(((r + j) % 13) / 13 - 0.5);
+        }
       rowPtr[r + 1] = colIdx.length;
     }
-    for (let r = 0; r < rows; r++) colIdx.splice(rowPtr[r], rowPtr[r + 1] - rowPtr[r], ...colIdx.slice(rowPtr[r], rowPtr[r + 1]).sort((x, y) => x - y));
+    for (let r = 0; r < rows; r++)
+      colIdx.splice(rowPtr[r], rowPtr[r + 1] - rowPtr[r], ...colIdx.slice(rowPtr[r], rowPtr[r + 1]).sort((x, y) => x - y));
     const A = SparseMatrix.fromCsr({ rowPtr, colIdx: Int32Array.from(colIdx), values: Float32Array.from(values), shape: [rows, cols] });
     const B = Tensor.from(makeData('float32', cols * n, 4).data, [cols, n]);
     const out = Tensor.from(new Float32Array(rows * n), [rows, n]);
@@ -73,7 +104,10 @@ describe('every op writes every element of a recycled output', () => {
   });
 
   test('attention with a batch that sees no key (kvLengths 0), and its lse', async () => {
-    const Bt = 2, H = 2, S = 64, D = 64;
+    const Bt = 2,
+      H = 2,
+      S = 64,
+      D = 64;
     const q = Tensor.from(makeData('float32', Bt * H * S * D, 5).data, [Bt, H, S, D]);
     const kv = Tensor.from(makeData('float32', Bt * H * S * D, 6).data, [Bt, H, S, D]);
     const out = Tensor.from(new Float32Array(Bt * H * S * D), [Bt, H, S, D]);
@@ -85,7 +119,9 @@ describe('every op writes every element of a recycled output', () => {
   });
 
   test('w4a4, int4 weight-only (its dequantized-weights workspace is pooled too), cast', async () => {
-    const M = 64, N = 512, K = 256;
+    const M = 64,
+      N = 512,
+      K = 256;
     const w = quantizeWeightsInt4Sync(Tensor.from(makeData('float32', N * K, 7).data, [N, K]), { groupSize: 64 });
     const x = Tensor.from(makeData('float32', M * K, 8).data, [M, K]);
     const out = Tensor.from(new Float32Array(M * N), [M, N]);
@@ -157,7 +193,9 @@ describe('lifecycle', () => {
     const s0 = hostMemoryStats();
     for (let i = 0; i < 300; i++) (castSync(a, 'float32').toArraySync() as Float32Array)[0] += 1;
     const s1 = hostMemoryStats();
-    console.log(`300 undisposed 160 kB outputs in a sync loop: ${s1.hits - s0.hits} hits, ${s1.misses - s0.misses} misses, ${s1.reclaimed - s0.reclaimed} reclaimed; in use ${((s1.inUse - s0.inUse) / 2 ** 20).toFixed(1)} MiB`);
+    console.log(
+      `300 undisposed 160 kB outputs in a sync loop: ${s1.hits - s0.hits} hits, ${s1.misses - s0.misses} misses, ${s1.reclaimed - s0.reclaimed} reclaimed; in use ${((s1.inUse - s0.inUse) / 2 ** 20).toFixed(1)} MiB`,
+    );
     expect(s1.misses - s0.misses).toBeLessThanOrEqual(80);
     expect(s1.reclaimed - s0.reclaimed).toBeGreaterThan(150);
     expect(s1.inUse - s0.inUse).toBeLessThan(20 * 2 ** 20);
@@ -191,7 +229,9 @@ describe('lifecycle', () => {
   test('TENSORKERN_HOST_CACHE_MB sets the cap; a bad value warns and keeps the default', () => {
     const ok = runNode("process.stdout.write(String(require('tensorkern').hostMemoryStats().limit))", { TENSORKERN_HOST_CACHE_MB: '16' });
     expect(ok.stdout).toBe(String(16 * 2 ** 20));
-    const bad = runNode("process.stdout.write(String(require('tensorkern').hostMemoryStats().limit))", { TENSORKERN_HOST_CACHE_MB: 'lots' });
+    const bad = runNode("process.stdout.write(String(require('tensorkern').hostMemoryStats().limit))", {
+      TENSORKERN_HOST_CACHE_MB: 'lots',
+    });
     expect(Number(bad.stdout)).toBe(DEFAULT_LIMIT);
     expect(bad.stderr).toMatch(/Expected a whole number of MiB \(0 to 2\^30\) for TENSORKERN_HOST_CACHE_MB but received .*"lots"/);
   });
@@ -238,5 +278,8 @@ describe('lifecycle', () => {
     expect(new Float32Array(moved)[0]).toBe(7);
     expect(buf.byteLength).toBe(256 * 256 * 4); // the original stays: the pool still owns it
   });
-  if (!moving) console.log(`SKIP the transfer() test: this runtime (Node ${process.versions.node}) has no ArrayBuffer.prototype.transfer, so nothing can move a pooled buffer`);
+  if (!moving)
+    console.log(
+      `SKIP the transfer() test: this runtime (Node ${process.versions.node}) has no ArrayBuffer.prototype.transfer, so nothing can move a pooled buffer`,
+    );
 });

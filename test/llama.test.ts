@@ -31,9 +31,25 @@ describe('llama decode on tensorkern', () => {
     // that enter them rounded to bf16 too.
     const w = ck.weights;
     const r = (a: Float32Array) => Float32Array.from(a, (v) => bfloat16BitsToFloat32(float32ToBFloat16Bits(v)));
-    const ck16 = { ...ck, weights: { ...w, wq: r(w.wq), wk: r(w.wk), wv: r(w.wv), wo: r(w.wo), w1: r(w.w1), w2: r(w.w2), w3: r(w.w3), classifier: r(w.classifier) } };
+    const ck16 = {
+      ...ck,
+      weights: {
+        ...w,
+        wq: r(w.wq),
+        wk: r(w.wk),
+        wv: r(w.wv),
+        wo: r(w.wo),
+        w1: r(w.w1),
+        w2: r(w.w2),
+        w3: r(w.w3),
+        classifier: r(w.classifier),
+      },
+    };
     const ref16 = refLlamaLogits(ck16, tokens, (x) => x.map((v) => bfloat16BitsToFloat32(float32ToBFloat16Bits(v))));
-    for (const [weights, tol, want] of [['f32', 2e-5, ref], ['bf16', 2e-3, ref16]] as const) {
+    for (const [weights, tol, want] of [
+      ['f32', 2e-5, ref],
+      ['bf16', 2e-3, ref16],
+    ] as const) {
       const m = new LlamaModel(ck, { weights });
       tokens.forEach((t, pos) => {
         m.forward(t, pos);
@@ -67,12 +83,15 @@ describe('llama decode on tensorkern', () => {
 
   storiesTest('stories260K with int4 weights matches float64 over the same dequantized weights', () => {
     const ck = readCheckpoint(STORIES_PATH);
-    const c = ck.config, w = ck.weights;
+    const c = ck.config,
+      w = ck.weights;
     // Each layer's matrix quantized as the model does (rows are independent: stacking does not matter).
     const deq = (all: Float32Array, N: number, K: number) => {
       const out = new Float32Array(all.length);
       for (let l = 0; l < all.length / (N * K); l++) {
-        const q = quantizeWeightsInt4Sync(Tensor.from(all.slice(l * N * K, (l + 1) * N * K), [N, K]), { groupSize: K % 64 === 0 ? 64 : 'channel' });
+        const q = quantizeWeightsInt4Sync(Tensor.from(all.slice(l * N * K, (l + 1) * N * K), [N, K]), {
+          groupSize: K % 64 === 0 ? 64 : 'channel',
+        });
         for (let n = 0; n < N; n++)
           for (let k = 0; k < K; k++) {
             const g = Math.floor(k / q.groupSize);
@@ -81,8 +100,23 @@ describe('llama decode on tensorkern', () => {
       }
       return out;
     };
-    const D = c.dim, F = c.hidden, kvd = (c.kvHeads * D) / c.heads;
-    const ck4 = { ...ck, weights: { ...w, wq: deq(w.wq, D, D), wk: deq(w.wk, kvd, D), wv: deq(w.wv, kvd, D), wo: deq(w.wo, D, D), w1: deq(w.w1, F, D), w2: deq(w.w2, D, F), w3: deq(w.w3, F, D), classifier: deq(w.classifier, c.vocab, D) } };
+    const D = c.dim,
+      F = c.hidden,
+      kvd = (c.kvHeads * D) / c.heads;
+    const ck4 = {
+      ...ck,
+      weights: {
+        ...w,
+        wq: deq(w.wq, D, D),
+        wk: deq(w.wk, kvd, D),
+        wv: deq(w.wv, kvd, D),
+        wo: deq(w.wo, D, D),
+        w1: deq(w.w1, F, D),
+        w2: deq(w.w2, D, F),
+        w3: deq(w.w3, F, D),
+        classifier: deq(w.classifier, c.vocab, D),
+      },
+    };
     const tokens = [1, 403, 9, 261];
     const ref = refLlamaLogits(ck4, tokens);
     const m = new LlamaModel(ck, { weights: 'int4' });
@@ -117,7 +151,9 @@ describe('llama decode on tensorkern', () => {
   });
 
   storiesTest('examples/llama2.js generates what the bench model generates', async () => {
-    const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'llama2.js'), STORIES_PATH, '24'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(__dirname, '..', 'examples', 'llama2.js'), STORIES_PATH, '24'], {
+      encoding: 'utf8',
+    });
     const ids = out.split('\n')[0].split(' ').map(Number);
     const m = new LlamaModel(readCheckpoint(STORIES_PATH));
     expect(ids).toEqual((await generate(m, [1], 24)).generated);
@@ -126,7 +162,10 @@ describe('llama decode on tensorkern', () => {
   });
 
   test('a random checkpoint of another shape (GQA 6 / 2 heads, an unshared classifier) matches float64', () => {
-    const bytes = randomCheckpoint({ dim: 48, hidden: 80, layers: 2, heads: 6, kvHeads: 2, vocab: 37, seqLen: 16, sharedClassifier: false }, 5);
+    const bytes = randomCheckpoint(
+      { dim: 48, hidden: 80, layers: 2, heads: 6, kvHeads: 2, vocab: 37, seqLen: 16, sharedClassifier: false },
+      5,
+    );
     const ck = parseCheckpoint(bytes);
     expect(ck.config.sharedClassifier).toBe(false);
     const tokens = [3, 36, 0, 17, 17];
@@ -146,7 +185,16 @@ describe('llama decode on tensorkern', () => {
     const bad = new Uint8Array(64);
     new Int32Array(bad.buffer, 0, 7).set([10, 20, 1, 3, 1, 5, 8]);
     expect(() => parseCheckpoint(bad, 'y.bin')).toThrow(/y.bin: not a llama2.c checkpoint/);
-    const short = randomCheckpoint({ dim: 8, hidden: 8, layers: 1, heads: 2, kvHeads: 1, vocab: 5, seqLen: 4, sharedClassifier: true }).subarray(0, 100);
+    const short = randomCheckpoint({
+      dim: 8,
+      hidden: 8,
+      layers: 1,
+      heads: 2,
+      kvHeads: 1,
+      vocab: 5,
+      seqLen: 4,
+      sharedClassifier: true,
+    }).subarray(0, 100);
     expect(() => parseCheckpoint(short, 'z.bin')).toThrow(/z.bin: truncated/);
   });
 });

@@ -27,7 +27,9 @@ describe('native addon loading', () => {
     expect(e.message).toContain('tensorkern could not load its native addon.');
     expect(e.message).toContain(`platform ${process.platform}, arch ${process.arch}, libc `);
     expect(e.message).toContain(`Node ${process.versions.node}`);
-    expect(e.message).toContain(`Looked in ${path.join(root, 'build', 'Release')} (a source build) and ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)}`);
+    expect(e.message).toContain(
+      `Looked in ${path.join(root, 'build', 'Release')} (a source build) and ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)}`,
+    );
     expect(e.message).toContain('npm rebuild tensorkern --ignore-scripts=false');
     expect(e.message).toContain('TENSORKERN_BINARY');
     if (process.platform === 'linux') expect(e.message).toMatch(/libc (glibc \d+\.\d+|musl)/);
@@ -46,7 +48,9 @@ describe('native addon loading', () => {
 
   test('TENSORKERN_BINARY pointing nowhere', () => {
     const e = loadError(tmp(), { TENSORKERN_BINARY: '/nonexistent/tk.node' });
-    expect(e.message).toContain('Found /nonexistent/tk.node, but loading it failed: TENSORKERN_BINARY points at /nonexistent/tk.node, which does not exist');
+    expect(e.message).toContain(
+      'Found /nonexistent/tk.node, but loading it failed: TENSORKERN_BINARY points at /nonexistent/tk.node, which does not exist',
+    );
   });
 
   test('TENSORKERN_BINARY loads the given file', () => {

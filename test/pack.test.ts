@@ -43,13 +43,25 @@ function packageDir(tmp: string): { dir: string; how: string } {
   stageWithoutPrebuilds(stage);
   fs.mkdirSync(path.join(stage, 'prebuilds', target), { recursive: true });
   fs.copyFileSync(nativeFile, path.join(stage, 'prebuilds', target, 'tensorkern.node'));
-  return { dir: stage, how: `a staged copy with ${path.relative(ROOT, nativeFile)} as its prebuild (run \`npm run build:prebuild\` to pack the real one)` };
+  return {
+    dir: stage,
+    how: `a staged copy with ${path.relative(ROOT, nativeFile)} as its prebuild (run \`npm run build:prebuild\` to pack the real one)`,
+  };
 }
 
-interface Packed { filename: string; size: number; unpackedSize: number; files: { path: string; size: number }[] }
+interface Packed {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: { path: string; size: number }[];
+}
 
 function pack(npm: string, dir: string, dest: string): Packed {
-  const out = execFileSync(process.execPath, [npm, 'pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, [npm, 'pack', '--ignore-scripts', '--json', '--pack-destination', dest], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return JSON.parse(out)[0] as Packed;
 }
 
@@ -67,7 +79,10 @@ function sizeTable(p: Packed, nodeFile: string | undefined): string {
   if (nodeFile) {
     // The CUDA kernels are the .nv_fatbin section of the ELF binary (compressed fatbins, one per .cu file).
     const fat = elfSectionBytes(nodeFile, '.nv_fatbin');
-    if (fat > 0) rows.push(`    of which CUDA device code (.nv_fatbin): ${(fat / 1e6).toFixed(2)} MB, CPU code and data: ${((fs.statSync(nodeFile).size - fat) / 1e6).toFixed(2)} MB`);
+    if (fat > 0)
+      rows.push(
+        `    of which CUDA device code (.nv_fatbin): ${(fat / 1e6).toFixed(2)} MB, CPU code and data: ${((fs.statSync(nodeFile).size - fat) / 1e6).toFixed(2)} MB`,
+      );
   }
   return rows.join('\n');
 }
@@ -76,7 +91,10 @@ function sizeTable(p: Packed, nodeFile: string | undefined): string {
 function elfSectionBytes(file: string, name: string): number {
   const b = fs.readFileSync(file);
   if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) return 0;
-  const shoff = Number(b.readBigUInt64LE(0x28)), shentsize = b.readUInt16LE(0x3a), shnum = b.readUInt16LE(0x3c), shstrndx = b.readUInt16LE(0x3e);
+  const shoff = Number(b.readBigUInt64LE(0x28)),
+    shentsize = b.readUInt16LE(0x3a),
+    shnum = b.readUInt16LE(0x3c),
+    shstrndx = b.readUInt16LE(0x3e);
   const strOff = Number(b.readBigUInt64LE(shoff + shstrndx * shentsize + 0x18));
   for (let i = 0; i < shnum; i++) {
     const h = shoff + i * shentsize;
@@ -100,42 +118,72 @@ const linux = process.platform === 'linux';
 const sanitizer = process.env.TK_SANITIZER;
 const MAX_UNPACKED_MB = 60;
 
-testIf(linux && !sanitizer, sanitizer ? `pack/install test under ${sanitizer}: the instrumented binary only loads with the sanitizer runtime preloaded, which a user's install does not have` : 'pack/install test: needs Linux (the prebuilt binaries are linux-x64)')('the packed tarball installs offline with --ignore-scripts and no compiler, and runs an op through require, import and the CLI', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pack-'));
-  const { dir, how } = packageDir(tmp);
-  const npm = npmCli();
-  const info = pack(npm, dir, tmp);
-  const tarball = path.join(tmp, info.filename);
-  const nodeFile = dir === ROOT ? path.join(ROOT, 'prebuilds', target, 'tensorkern.node') : nativeFile;
-  console.log(`pack: ${info.filename} ${(info.size / 1e6).toFixed(2)} MB packed, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked (limit ${MAX_UNPACKED_MB} MB), ${info.files.length} files; from ${how}\n${sizeTable(info, nodeFile)}`);
-  expect(info.unpackedSize / 1e6).toBeLessThanOrEqual(MAX_UNPACKED_MB);
-  const files = info.files.map((f) => f.path);
-  expect(files).toEqual(expect.arrayContaining(['package.json', 'dist/lib/index.js', 'dist/lib/index.mjs', 'dist/lib/index.d.ts', 'dist/lib/cli/main.js', `prebuilds/${target}/tensorkern.node`, 'binding.gyp', 'native/sources.json']));
-  expect(files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('node_modules/') || /\.test\.[jt]s$/.test(f))).toEqual([]);
+testIf(
+  linux && !sanitizer,
+  sanitizer
+    ? `pack/install test under ${sanitizer}: the instrumented binary only loads with the sanitizer runtime preloaded, which a user's install does not have`
+    : 'pack/install test: needs Linux (the prebuilt binaries are linux-x64)',
+)(
+  'the packed tarball installs offline with --ignore-scripts and no compiler, and runs an op through require, import and the CLI',
+  () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pack-'));
+    const { dir, how } = packageDir(tmp);
+    const npm = npmCli();
+    const info = pack(npm, dir, tmp);
+    const tarball = path.join(tmp, info.filename);
+    const nodeFile = dir === ROOT ? path.join(ROOT, 'prebuilds', target, 'tensorkern.node') : nativeFile;
+    console.log(
+      `pack: ${info.filename} ${(info.size / 1e6).toFixed(2)} MB packed, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked (limit ${MAX_UNPACKED_MB} MB), ${info.files.length} files; from ${how}\n${sizeTable(info, nodeFile)}`,
+    );
+    expect(info.unpackedSize / 1e6).toBeLessThanOrEqual(MAX_UNPACKED_MB);
+    const files = info.files.map((f) => f.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'dist/lib/index.js',
+        'dist/lib/index.mjs',
+        'dist/lib/index.d.ts',
+        'dist/lib/cli/main.js',
+        `prebuilds/${target}/tensorkern.node`,
+        'binding.gyp',
+        'native/sources.json',
+      ]),
+    );
+    expect(
+      files.filter((f) => f.startsWith('test/') || f.startsWith('dist/test/') || f.startsWith('node_modules/') || /\.test\.[jt]s$/.test(f)),
+    ).toEqual([]);
 
-  const app = path.join(tmp, 'app');
-  fs.mkdirSync(app);
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
-  const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, PATH: bareBin(tmp), npm_config_update_notifier: 'false' };
-  for (const tool of ['cc', 'gcc', 'c++', 'g++', 'clang', 'make', 'cmake', 'nvcc', 'python3']) {
-    expect([tool, spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { env }).status]).not.toEqual([tool, 0]);
-  }
-  // The dependencies' packuments and tarballs must be in npm's cache for an offline install; a fresh machine's
-  // `npm install` from the lockfile caches the tarballs but not the packuments, so add them (this is the one step
-  // that uses the registry; the install itself stays offline).
-  const deps = Object.entries((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
-  const warm = spawnSync(process.execPath, [npm, 'cache', 'add', ...deps.map(([n, v]) => `${n}@${v}`)], { encoding: 'utf8' });
-  if (warm.status !== 0) {
-    console.log(`SKIP the offline install: npm could not cache the dependencies (${deps.map(([n]) => n).join(', ')}) from the registry:\n${warm.stderr}`);
-    return;
-  }
-  // --ignore-scripts: no install step runs at all (teams that do not allow-list install scripts install this way).
-  const install = spawnSync(process.execPath, [npm, 'install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], { cwd: app, env, encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`npm install failed:\n${install.stdout}\n${install.stderr}`);
-  const installed = path.join(app, 'node_modules', 'tensorkern');
-  expect(fs.existsSync(path.join(installed, 'build'))).toBe(false); // nothing was compiled
+    const app = path.join(tmp, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
+    const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, PATH: bareBin(tmp), npm_config_update_notifier: 'false' };
+    for (const tool of ['cc', 'gcc', 'c++', 'g++', 'clang', 'make', 'cmake', 'nvcc', 'python3']) {
+      expect([tool, spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { env }).status]).not.toEqual([tool, 0]);
+    }
+    // The dependencies' packuments and tarballs must be in npm's cache for an offline install; a fresh machine's
+    // `npm install` from the lockfile caches the tarballs but not the packuments, so add them (this is the one step
+    // that uses the registry; the install itself stays offline).
+    const deps = Object.entries(
+      (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+    );
+    const warm = spawnSync(process.execPath, [npm, 'cache', 'add', ...deps.map(([n, v]) => `${n}@${v}`)], { encoding: 'utf8' });
+    if (warm.status !== 0) {
+      console.log(
+        `SKIP the offline install: npm could not cache the dependencies (${deps.map(([n]) => n).join(', ')}) from the registry:\n${warm.stderr}`,
+      );
+      return;
+    }
+    // --ignore-scripts: no install step runs at all (teams that do not allow-list install scripts install this way).
+    const install = spawnSync(process.execPath, [npm, 'install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], {
+      cwd: app,
+      env,
+      encoding: 'utf8',
+    });
+    if (install.status !== 0) throw new Error(`npm install failed:\n${install.stdout}\n${install.stderr}`);
+    const installed = path.join(app, 'node_modules', 'tensorkern');
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false); // nothing was compiled
 
-  const code = `
+    const code = `
     const tk = require('tensorkern');
     (async () => {
       const y = await tk.cast(tk.Tensor.from([1, 2.5, -3.75], [3]), 'bfloat16');
@@ -144,32 +192,42 @@ testIf(linux && !sanitizer, sanitizer ? `pack/install test under ${sanitizer}: t
       const e = await esm.gemm(esm.Tensor.from([1, 2, 3, 4], [2, 2]), esm.Tensor.from([1, 0, 0, 1], [2, 2]));
       process.stdout.write(JSON.stringify({ bits: Array.from(await y.toArray()), gemm: Array.from(await g.toArray()), esmGemm: Array.from(await e.toArray()), file: tk.nativeInfo().file }));
     })();`;
-  const r = spawnSync(process.execPath, ['-e', code], { cwd: app, env, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  const out = JSON.parse(r.stdout) as { bits: number[]; gemm: number[]; esmGemm: number[]; file: string };
-  expect(out.bits).toEqual([0x3f80, 0x4020, 0xc070]);
-  expect(out.gemm).toEqual([4, 5, 10, 11]);
-  expect(out.esmGemm).toEqual([1, 2, 3, 4]);
-  expect(out.file).toBe(path.join(fs.realpathSync(installed), 'prebuilds', target, 'tensorkern.node'));
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: app, env, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { bits: number[]; gemm: number[]; esmGemm: number[]; file: string };
+    expect(out.bits).toEqual([0x3f80, 0x4020, 0xc070]);
+    expect(out.gemm).toEqual([4, 5, 10, 11]);
+    expect(out.esmGemm).toEqual([1, 2, 3, 4]);
+    expect(out.file).toBe(path.join(fs.realpathSync(installed), 'prebuilds', target, 'tensorkern.node'));
 
-  const cli = spawnSync(path.join(app, 'node_modules', '.bin', 'tensorkern'), ['info'], { cwd: app, env, encoding: 'utf8' });
-  expect(cli.status).toBe(0);
-  expect(cli.stdout).toContain('tensorkern ');
+    const cli = spawnSync(path.join(app, 'node_modules', '.bin', 'tensorkern'), ['info'], { cwd: app, env, encoding: 'utf8' });
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain('tensorkern ');
 
-  // Where no prebuilt binary fits (here: a package without prebuilds/), loading fails with an error that
-  // says exactly what to run.
-  const bare = path.join(tmp, 'bare');
-  stageWithoutPrebuilds(bare);
-  const info2 = pack(npm, bare, tmp);
-  const app2 = path.join(tmp, 'app2');
-  fs.mkdirSync(app2);
-  fs.writeFileSync(path.join(app2, 'package.json'), JSON.stringify({ name: 'app2', private: true, version: '1.0.0' }));
-  const install2 = spawnSync(process.execPath, [npm, 'install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', path.join(tmp, info2.filename)], { cwd: app2, env, encoding: 'utf8' });
-  if (install2.status !== 0) throw new Error(`npm install (no prebuilds) failed:\n${install2.stdout}\n${install2.stderr}`);
-  const r2 = spawnSync(process.execPath, ['-e', "try { require('tensorkern') } catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.message })) }"], { cwd: app2, env, encoding: 'utf8' });
-  const err = JSON.parse(r2.stdout) as { code: string; message: string };
-  expect(err.code).toBe('ERR_TK_NATIVE_LOAD');
-  expect(err.message).toContain('npm rebuild tensorkern --ignore-scripts=false');
-  expect(err.message).toContain(path.join(fs.realpathSync(path.join(app2, 'node_modules', 'tensorkern')), 'prebuilds', target));
-  fs.rmSync(tmp, { recursive: true, force: true });
-}, 240000);
+    // Where no prebuilt binary fits (here: a package without prebuilds/), loading fails with an error that
+    // says exactly what to run.
+    const bare = path.join(tmp, 'bare');
+    stageWithoutPrebuilds(bare);
+    const info2 = pack(npm, bare, tmp);
+    const app2 = path.join(tmp, 'app2');
+    fs.mkdirSync(app2);
+    fs.writeFileSync(path.join(app2, 'package.json'), JSON.stringify({ name: 'app2', private: true, version: '1.0.0' }));
+    const install2 = spawnSync(
+      process.execPath,
+      [npm, 'install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', path.join(tmp, info2.filename)],
+      { cwd: app2, env, encoding: 'utf8' },
+    );
+    if (install2.status !== 0) throw new Error(`npm install (no prebuilds) failed:\n${install2.stdout}\n${install2.stderr}`);
+    const r2 = spawnSync(
+      process.execPath,
+      ['-e', "try { require('tensorkern') } catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: e.message })) }"],
+      { cwd: app2, env, encoding: 'utf8' },
+    );
+    const err = JSON.parse(r2.stdout) as { code: string; message: string };
+    expect(err.code).toBe('ERR_TK_NATIVE_LOAD');
+    expect(err.message).toContain('npm rebuild tensorkern --ignore-scripts=false');
+    expect(err.message).toContain(path.join(fs.realpathSync(path.join(app2, 'node_modules', 'tensorkern')), 'prebuilds', target));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  },
+  240000,
+);

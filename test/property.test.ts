@@ -12,7 +12,8 @@ import { refSpmm } from './reference/spmm';
 import { refAttention, refScores } from './reference/attention';
 
 const RUNS = Number(process.env.TK_PROPERTY_RUNS ?? 300);
-const abs = Math.abs, max = Math.max;
+const abs = Math.abs,
+  max = Math.max;
 
 /** The error contract: a known class with a string code. Returns a description of a violation, or null. */
 function contractViolation(e: unknown): string | null {
@@ -38,21 +39,41 @@ async function attempt<T>(fn: () => T | Promise<T>): Promise<{ ok: true; value: 
   }
 }
 /** Mostly well-formed values, sometimes garbage. */
-const mostly = <T,>(a: fc.Arbitrary<T>) => fc.oneof({ arbitrary: a as fc.Arbitrary<unknown>, weight: 5 }, { arbitrary: garbage, weight: 1 });
+const mostly = <T>(a: fc.Arbitrary<T>) => fc.oneof({ arbitrary: a as fc.Arbitrary<unknown>, weight: 5 }, { arbitrary: garbage, weight: 1 });
 
 // Garbage that happens to be a valid thread count (setNumThreads(22)) must not leak into later suites that
 // share this jest worker's process (the native pool is per process).
 const threadsBefore = tk.getNumThreads();
 afterEach(() => {
   tk.setNumThreads(threadsBefore);
-  console.log(`${expect.getState().currentTestName}: ${tally.ok} calls succeeded (results checked), ${tally.rejected} rejected by the contract`);
+  console.log(
+    `${expect.getState().currentTestName}: ${tally.ok} calls succeeded (results checked), ${tally.rejected} rejected by the contract`,
+  );
   tally.ok = tally.rejected = 0;
 });
 
 // Garbage of every kind, for argument positions.
 const garbage = fc.oneof(
   fc.anything({ maxDepth: 2 }),
-  fc.constantFrom(NaN, Infinity, -1, 0.5, 2 ** 53, -0, '', 'float32', 'cuda', 'cuda:7', Symbol('x'), () => 1, new Float32Array(3), new ArrayBuffer(8), [1, 2], null, undefined),
+  fc.constantFrom(
+    NaN,
+    Infinity,
+    -1,
+    0.5,
+    2 ** 53,
+    -0,
+    '',
+    'float32',
+    'cuda',
+    'cuda:7',
+    Symbol('x'),
+    () => 1,
+    new Float32Array(3),
+    new ArrayBuffer(8),
+    [1, 2],
+    null,
+    undefined,
+  ),
   fc.bigInt(),
 );
 const dtypeArb = fc.constantFrom<DType>('float32', 'float16', 'bfloat16', 'int8', 'int32', 'int64', 'int4');
@@ -64,7 +85,11 @@ const deviceArb = fc.oneof(
 
 function tensorOf(dtype: DType, shape: number[], seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (dtype === 'int64') return Tensor.from(BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7 + seed) % 11) - 5n), shape);
+  if (dtype === 'int64')
+    return Tensor.from(
+      BigInt64Array.from({ length: n }, (_, i) => BigInt((i * 7 + seed) % 11) - 5n),
+      shape,
+    );
   const d = makeData(dtype === 'int4' ? 'int8' : dtype, dtype === 'int4' ? Math.ceil(n / 2) : n, seed);
   if (dtype === 'int4') return Tensor.from(new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength), shape, { dtype });
   return Tensor.from(d.data, shape, { dtype: dtype === 'float16' || dtype === 'bfloat16' ? dtype : undefined });
@@ -83,7 +108,13 @@ describe('public API under random and garbage input', () => {
       fc.asyncProperty(
         // Dimensions small, or invalid, or large enough that the product overflows 2^53 (2^27 alone would be a
         // real 512 MB allocation: the size limits have their own test in limits.test.ts).
-        fc.array(fc.oneof({ arbitrary: fc.integer({ min: 0, max: 9 }), weight: 6 }, fc.constantFrom(-1, 1.5, NaN, Infinity, 2 ** 53, 2 ** 60, '3', 2n)), { maxLength: 9 }),
+        fc.array(
+          fc.oneof(
+            { arbitrary: fc.integer({ min: 0, max: 9 }), weight: 6 },
+            fc.constantFrom(-1, 1.5, NaN, Infinity, 2 ** 53, 2 ** 60, '3', 2n),
+          ),
+          { maxLength: 9 },
+        ),
         dtypeArb,
         dtypeArb,
         deviceArb,
@@ -144,20 +175,38 @@ describe('public API under random and garbage input', () => {
           const { a, b } = mk.value;
           const bias = r.withBias ? tensorOf('float32', [r.N], r.seed + 2) : undefined;
           const c = r.withC ? tensorOf('float32', [r.M, r.N], r.seed + 3) : undefined;
-          const opts = { transA: r.transA, transB: r.transB, alpha: r.alpha, bias, c, beta: r.withC ? r.beta : undefined, device: r.device, ...(r.extra ?? {}) } as never;
+          const opts = {
+            transA: r.transA,
+            transB: r.transB,
+            alpha: r.alpha,
+            bias,
+            c,
+            beta: r.withC ? r.beta : undefined,
+            device: r.device,
+            ...(r.extra ?? {}),
+          } as never;
           const res = await attempt(() => (r.sync ? tk.gemmSync(a, b, opts) : tk.gemm(a, b, opts)));
           if (!res.ok) return;
           const out = res.value;
           expect(out.shape).toEqual([r.M, r.N]);
           const int8 = r.dtA === 'int8';
           const ref = refGemm({
-            a: values(a), b: values(b), aShape: a.shape, bShape: b.shape, transA: r.transA === true, transB: r.transB,
-            alpha: typeof r.alpha === 'number' ? r.alpha : 1, beta: r.withC ? r.beta : 0, c: c && values(c), bias: bias && values(bias),
+            a: values(a),
+            b: values(b),
+            aShape: a.shape,
+            bShape: b.shape,
+            transA: r.transA === true,
+            transB: r.transB,
+            alpha: typeof r.alpha === 'number' ? r.alpha : 1,
+            beta: r.withC ? r.beta : 0,
+            c: c && values(c),
+            bias: bias && values(bias),
           });
           const got = values(out);
           for (let i = 0; i < got.length; i++) {
             const tol = int8 ? 0 : 1e-5 * (ref.absSum[i] * abs(typeof r.alpha === 'number' ? r.alpha : 1) + 4) + 1e-6;
-            if (!(abs(got[i] - ref.out[i]) <= tol)) throw new Error(`gemm ${JSON.stringify({ ...r, extra: undefined })}: out[${i}] = ${got[i]}, reference ${ref.out[i]}`);
+            if (!(abs(got[i] - ref.out[i]) <= tol))
+              throw new Error(`gemm ${JSON.stringify({ ...r, extra: undefined })}: out[${i}] = ${got[i]}, reference ${ref.out[i]}`);
           }
         },
       ),
@@ -188,7 +237,10 @@ describe('public API under random and garbage input', () => {
           let ci: unknown = int64 ? BigInt64Array.from(colIdx, BigInt) : Int32Array.from(colIdx);
           let vs: unknown = Float32Array.from(vals);
           let shape: unknown = [rows, cols];
-          if (corrupt === 'rowPtr') rp = int64 ? BigInt64Array.from([...rowPtr.slice(0, -1), rowPtr[rows] + 1].map(BigInt)) : Int32Array.from([...rowPtr.slice(0, -1), rowPtr[rows] + 1]);
+          if (corrupt === 'rowPtr')
+            rp = int64
+              ? BigInt64Array.from([...rowPtr.slice(0, -1), rowPtr[rows] + 1].map(BigInt))
+              : Int32Array.from([...rowPtr.slice(0, -1), rowPtr[rows] + 1]);
           if (corrupt === 'colIdx' && colIdx.length) ci = Int32Array.from(colIdx.map((c, k) => (k === 0 ? cols + c : c)));
           if (corrupt === 'values') vs = Float32Array.from([...vals, 1]);
           if (corrupt === 'bigint' && colIdx.length) ci = BigInt64Array.from(colIdx.map((c, k) => (k === 0 ? 2n ** 62n : BigInt(c))));
@@ -221,10 +273,20 @@ describe('public API under random and garbage input', () => {
           D: fc.constantFrom(1, 3, 8, 16, 33),
           Dv: fc.constantFrom(0, 1, 5), // v's head dim D + Dv (ONNX's v_head_size may differ)
           causal: mostly(fc.boolean()),
-          causalOffset: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.integer({ min: -12, max: 14 }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
+          causalOffset: fc.oneof(
+            { arbitrary: fc.constant(undefined), weight: 3 },
+            { arbitrary: fc.integer({ min: -12, max: 14 }), weight: 2 },
+            { arbitrary: garbage, weight: 1 },
+          ),
           maskLen: fc.option(fc.integer({ min: 0, max: 13 })), // a rank-1 bool mask of this many keys
-          qkStage: fc.option(fc.oneof({ arbitrary: fc.constantFrom('qk', 'softcap', 'mask', 'softmax'), weight: 4 }, { arbitrary: garbage, weight: 1 })),
-          softcap: fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.double({ min: 0.5, max: 20, noNaN: true }), weight: 2 }, { arbitrary: garbage, weight: 1 }),
+          qkStage: fc.option(
+            fc.oneof({ arbitrary: fc.constantFrom('qk', 'softcap', 'mask', 'softmax'), weight: 4 }, { arbitrary: garbage, weight: 1 }),
+          ),
+          softcap: fc.oneof(
+            { arbitrary: fc.constant(undefined), weight: 3 },
+            { arbitrary: fc.double({ min: 0.5, max: 20, noNaN: true }), weight: 2 },
+            { arbitrary: garbage, weight: 1 },
+          ),
           scale: fc.oneof(fc.constant(undefined), fc.double({ min: -2, max: 2, noNaN: true })),
           layout: fc.constantFrom<unknown>(undefined, 'bhsd', 'bshd', 'hbsd'),
           device: deviceArb,
@@ -238,27 +300,68 @@ describe('public API under random and garbage input', () => {
           const q = tensorOf('float32', shape(Hq, r.Sq, r.D), r.seed);
           const k = tensorOf('float32', shape(r.Hkv, r.Sk, r.D), r.seed + 1);
           const v = tensorOf('float32', shape(r.Hkv, r.Sk, r.D + r.Dv), r.seed + 2);
-          const keep = r.maskLen === null ? undefined : Uint8Array.from({ length: r.maskLen }, (_, j) => ((r.seed >> (j % 16)) & 1) | (j === 0 ? 1 : 0));
+          const keep =
+            r.maskLen === null
+              ? undefined
+              : Uint8Array.from({ length: r.maskLen }, (_, j) => ((r.seed >> (j % 16)) & 1) | (j === 0 ? 1 : 0));
           const mask = keep && Tensor.from(keep, [keep.length], { dtype: 'bool' });
           const qkOut = r.qkStage === null ? undefined : Tensor.zeros([r.B, Hq, r.Sq, r.Sk]);
           const qkOutput = qkOut && { out: qkOut, stage: r.qkStage };
-          const opts = { causal: r.causal, causalOffset: r.causalOffset, softcap: r.softcap, scale: r.scale, layout: r.layout, device: r.device, mask, qkOutput } as never;
+          const opts = {
+            causal: r.causal,
+            causalOffset: r.causalOffset,
+            softcap: r.softcap,
+            scale: r.scale,
+            layout: r.layout,
+            device: r.device,
+            mask,
+            qkOutput,
+          } as never;
           const res = await attempt(() => (r.sync ? tk.attentionSync(q, k, v, opts) : tk.attention(q, k, v, opts)));
           if (!res.ok) return;
           const off = r.causalOffset as number | undefined;
           if (off !== undefined) expect([r.causal, off >= -r.Sq && off <= r.Sk]).toEqual([true, true]);
           if (keep) expect(keep.length === 1 || keep.length === r.Sk || (keep.length >= 1 && keep.length < r.Sk)).toBe(true);
           const ref = refAttention({
-            q: values(q), k: values(k), v: values(v), B: r.B, Hq, Hkv: r.Hkv, Sq: r.Sq, Sk: r.Sk, D: r.D, Dv: r.D + r.Dv,
-            layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true, causalOffset: off, scale: r.scale,
-            softcap: r.softcap as number | undefined, mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
+            q: values(q),
+            k: values(k),
+            v: values(v),
+            B: r.B,
+            Hq,
+            Hkv: r.Hkv,
+            Sq: r.Sq,
+            Sk: r.Sk,
+            D: r.D,
+            Dv: r.D + r.Dv,
+            layout: bshd ? 'bshd' : 'bhsd',
+            causal: r.causal === true,
+            causalOffset: off,
+            scale: r.scale,
+            softcap: r.softcap as number | undefined,
+            mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
           });
           if (qkOut) {
             const stage = r.qkStage as 'qk' | 'softcap' | 'mask' | 'softmax';
-            const want = refScores({
-              q: values(q), k: values(k), v: values(v), B: r.B, Hq, Hkv: r.Hkv, Sq: r.Sq, Sk: r.Sk, D: r.D, layout: bshd ? 'bshd' : 'bhsd', causal: r.causal === true,
-              causalOffset: off, scale: r.scale, softcap: r.softcap as number | undefined, mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
-            }, stage);
+            const want = refScores(
+              {
+                q: values(q),
+                k: values(k),
+                v: values(v),
+                B: r.B,
+                Hq,
+                Hkv: r.Hkv,
+                Sq: r.Sq,
+                Sk: r.Sk,
+                D: r.D,
+                layout: bshd ? 'bshd' : 'bhsd',
+                causal: r.causal === true,
+                causalOffset: off,
+                scale: r.scale,
+                softcap: r.softcap as number | undefined,
+                mask: keep && { values: Float64Array.from(keep), shape: [keep.length], bool: true },
+              },
+              stage,
+            );
             const have = values(qkOut);
             for (let i = 0; i < have.length; i++) {
               const ok = want[i] === -Infinity ? have[i] === -Infinity : abs(have[i] - want[i]) <= 2 ** -22 * abs(want[i]) + 1e-30;
@@ -268,7 +371,8 @@ describe('public API under random and garbage input', () => {
           const got = values(res.value as unknown as Tensor);
           for (let i = 0; i < got.length; i++) {
             const e = abs(got[i] - ref.out[i]);
-            if (!(e <= 2e-5 * max(1, abs(ref.out[i])) + 1e-5)) throw new Error(`attention ${JSON.stringify(r)}: out[${i}] = ${got[i]}, reference ${ref.out[i]}`);
+            if (!(e <= 2e-5 * max(1, abs(ref.out[i])) + 1e-5))
+              throw new Error(`attention ${JSON.stringify(r)}: out[${i}] = ${got[i]}, reference ${ref.out[i]}`);
           }
         },
       ),
@@ -288,12 +392,17 @@ describe('public API under random and garbage input', () => {
         fc.boolean(),
         async (M, N, K, groupSize, kind, flips, sync) => {
           const w = tensorOf('float32', [N, K], N * 100 + K);
-          const q = await attempt(() => (sync ? tk.quantizeWeightsInt4Sync(w, { groupSize: groupSize as never }) : tk.quantizeWeightsInt4(w, { groupSize: groupSize as never })));
+          const q = await attempt(() =>
+            sync
+              ? tk.quantizeWeightsInt4Sync(w, { groupSize: groupSize as never })
+              : tk.quantizeWeightsInt4(w, { groupSize: groupSize as never }),
+          );
           if (!q.ok) return;
           const x = tensorOf('float32', [M, K], M * 7 + K);
           const fn = kind === 'w4a4' ? tk.w4a4Matmul : kind === 'w4a8' ? tk.w4a8Matmul : tk.int4Matmul;
           const res = await attempt(() => fn(x, q.value));
-          if (!res.ok) throw new Error(`${kind} rejected weights its own quantizer made (M ${M}, N ${N}, K ${K}, groupSize ${String(groupSize)})`);
+          if (!res.ok)
+            throw new Error(`${kind} rejected weights its own quantizer made (M ${M}, N ${N}, K ${K}, groupSize ${String(groupSize)})`);
           expect(res.value.shape).toEqual([M, N]);
           expect(makeValues(res.value).every(Number.isFinite)).toBe(true);
           // The serialized weights, round-tripped and then corrupted: a clean load or a contract error.
@@ -302,7 +411,9 @@ describe('public API under random and garbage input', () => {
           expect(Buffer.from(back.toBuffer()).equals(Buffer.from(buf))).toBe(true);
           const bad = Uint8Array.from(buf);
           for (const [pos, val] of flips) if (bad.length) bad[pos % bad.length] = val;
-          const loaded = await attempt(() => Int4Weights.fromBuffer(bad.subarray(0, flips.length % 2 ? bad.length - (flips[0]?.[0] ?? 0) % (bad.length + 1) : bad.length)));
+          const loaded = await attempt(() =>
+            Int4Weights.fromBuffer(bad.subarray(0, flips.length % 2 ? bad.length - ((flips[0]?.[0] ?? 0) % (bad.length + 1)) : bad.length)),
+          );
           if (loaded.ok) await attempt(() => fn(x, loaded.value)); // whatever it holds, the op either runs or errors cleanly
         },
       ),

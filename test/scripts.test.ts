@@ -14,9 +14,24 @@ const INTENDED: Record<string, string> = {
   install: 'node-gyp-build: nothing when a prebuilt binary fits, else the source build',
   prepare: 'dist/ for installs from a git checkout (npm runs it on `npm install` in a clone and before `npm pack`)',
 };
-const LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'prepublishOnly', 'prepack', 'postpack', 'preversion', 'version', 'postversion', 'dependencies'];
+const LIFECYCLE = [
+  'preinstall',
+  'install',
+  'postinstall',
+  'prepublish',
+  'preprepare',
+  'prepare',
+  'postprepare',
+  'prepublishOnly',
+  'prepack',
+  'postpack',
+  'preversion',
+  'version',
+  'postversion',
+  'dependencies',
+];
 
-test('no script is run as another script\'s pre/post hook unless intended', () => {
+test("no script is run as another script's pre/post hook unless intended", () => {
   for (const name of Object.keys(scripts)) {
     for (const hook of [`pre${name}`, `post${name}`]) {
       if (hook in scripts) expect([hook, INTENDED[hook] !== undefined]).toEqual([hook, true]);
@@ -35,7 +50,10 @@ test('npm lifecycle scripts are only the intended ones', () => {
 });
 
 test('every `npm run` command README and docs/ document exists', () => {
-  const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join(ROOT, 'docs', f));
+  const docs = fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => path.join(ROOT, 'docs', f));
   const readme = [path.join(ROOT, 'README.md'), ...docs].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
   const documented = new Set([...readme.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]));
   expect(documented.size).toBeGreaterThan(3);

@@ -16,7 +16,8 @@ const abs = Math.abs; // module binding: global lookups are slow in jest's sandb
 function check(a: SparseMatrix, got: Tensor, ref: ReturnType<typeof refSpmm>, n: number, what: string): void {
   const y = got.toArraySync() as Float32Array;
   expect(y.length).toBe(ref.y.length);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let r = 0; r < a.rows; r++) {
     const len = Number(a.rowPtr[r + 1]) - Number(a.rowPtr[r]);
     for (let j = 0; j < n; j++) {
@@ -148,7 +149,9 @@ describe('SparseMatrix', () => {
   test('prepare: auto and csr report CSR; blocked holds every entry in 16x8 blocks, reordering lowers the block count', () => {
     // Rows alternate between two column patterns far apart: in order every 16-row panel touches both
     // groups; sorted, each panel touches one.
-    const ri: number[] = [], ci: number[] = [], v: number[] = [];
+    const ri: number[] = [],
+      ci: number[] = [],
+      v: number[] = [];
     for (let r = 0; r < 64; r++) for (let k = 0; k < 3; k++) (ri.push(r), ci.push((r % 2 ? 104 : 0) + k * 8 + (r % 8)), v.push(r + k / 4));
     const m = SparseMatrix.fromCoo({ rowIdx: ri, colIdx: ci, values: v, shape: [64, 128] });
     expect(m.prepare({ device: 'cpu' }).format).toBe('csr');
@@ -163,10 +166,11 @@ describe('SparseMatrix', () => {
       const dense = new Float32Array(64 * 128);
       for (let p = 0; p + 1 < b.panelPtr.length; p++) {
         for (let k = b.panelPtr[p]; k < b.panelPtr[p + 1]; k++) {
-          for (let i = 0; i < 16; i++) for (let j = 0; j < 8; j++) {
-            const row = p * 16 + i;
-            if (row < 64) dense[b.perm[row] * 128 + b.blockCol[k] + j] += b.blockValues[(k * 16 + i) * 8 + j];
-          }
+          for (let i = 0; i < 16; i++)
+            for (let j = 0; j < 8; j++) {
+              const row = p * 16 + i;
+              if (row < 64) dense[b.perm[row] * 128 + b.blockCol[k] + j] += b.blockValues[(k * 16 + i) * 8 + j];
+            }
         }
       }
       expect(Array.from(dense)).toEqual(Array.from(m.toDense().toArraySync() as Float32Array));
@@ -214,7 +218,16 @@ describe('MatrixMarket', () => {
   test('the real files read with their documented sizes (symmetric ones expanded)', () => {
     const files = realMatrixFiles();
     if (files.length === 0) return printSkip(`MatrixMarket real files: ${SPARSE_DIR} is absent`);
-    const expectRows: Record<string, number> = { 'wing.mtx.gz': 62032, '4elt.mtx.gz': 15606, 'astro-ph.mtx.gz': 16706, 'PGPgiantcompo.mtx.gz': 10680, 'wiki-Vote.mtx.gz': 8298, 'bayer10.mtx.gz': 13436, 'rajat01.mtx.gz': 6833, 'bcsstk13.mtx.gz': 2003 };
+    const expectRows: Record<string, number> = {
+      'wing.mtx.gz': 62032,
+      '4elt.mtx.gz': 15606,
+      'astro-ph.mtx.gz': 16706,
+      'PGPgiantcompo.mtx.gz': 10680,
+      'wiki-Vote.mtx.gz': 8298,
+      'bayer10.mtx.gz': 13436,
+      'rajat01.mtx.gz': 6833,
+      'bcsstk13.mtx.gz': 2003,
+    };
     for (const f of files) {
       const m = loadRealMatrix(f);
       if (expectRows[f] !== undefined) expect(m.rows).toBe(expectRows[f]);

@@ -34,7 +34,10 @@ describe('Tensor', () => {
     const b = (await Tensor.from(v, [4], { dtype: 'bfloat16' }).toArray()) as Uint16Array;
     expect(Array.from(b, bfloat16BitsToFloat32)).toEqual([1.5, -2, 0.10009765625, 65536]);
     expect(Array.from((await Tensor.from([-128, 127, 0], [3], { dtype: 'int8' }).toArray()) as Int8Array)).toEqual([-128, 127, 0]);
-    expect(Array.from((await Tensor.from([2 ** 31 - 1, -(2 ** 31)], [2], { dtype: 'int32' }).toArray()) as Int32Array)).toEqual([2 ** 31 - 1, -(2 ** 31)]);
+    expect(Array.from((await Tensor.from([2 ** 31 - 1, -(2 ** 31)], [2], { dtype: 'int32' }).toArray()) as Int32Array)).toEqual([
+      2 ** 31 - 1,
+      -(2 ** 31),
+    ]);
     expect(Array.from((await Tensor.from([1, 2n ** 62n], [2], { dtype: 'int64' }).toArray()) as BigInt64Array)).toEqual([1n, 2n ** 62n]);
   });
 

@@ -4,7 +4,7 @@
 import { Tensor, attentionSync, cast, castSync, type ArrayOf, type DType, type TypedArray } from '../lib';
 
 /** Compiles only when A and B are the same type. */
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const same = <A, B>(ok: Equal<A, B>): Equal<A, B> => ok;
 
 describe('Tensor<D> types', () => {
@@ -26,7 +26,14 @@ describe('Tensor<D> types', () => {
     const m = Tensor.from(new Uint8Array([0, 1]), [2], { dtype: 'bool' });
     same<typeof m, Tensor<'bool'>>(true);
     const mb: Uint8Array = m.toArraySync();
-    for (const [x, C] of [[i8, Int8Array], [i32, Int32Array], [i64, BigInt64Array], [hb, Uint16Array], [mb, Uint8Array]] as const) expect(x).toBeInstanceOf(C);
+    for (const [x, C] of [
+      [i8, Int8Array],
+      [i32, Int32Array],
+      [i64, BigInt64Array],
+      [hb, Uint16Array],
+      [mb, Uint8Array],
+    ] as const)
+      expect(x).toBeInstanceOf(C);
 
     // a float tensor's array is not a BigInt64Array (nor the union that includes it)
     // @ts-expect-error Float32Array, not BigInt64Array

@@ -5,8 +5,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Int4Weights, Tensor, int4Matmul, int4MatmulSync, quantizeActivationsInt4, quantizeWeightsInt4, quantizeWeightsInt4Sync,
-  w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync,
+  Int4Weights,
+  Tensor,
+  int4Matmul,
+  int4MatmulSync,
+  quantizeActivationsInt4,
+  quantizeWeightsInt4,
+  quantizeWeightsInt4Sync,
+  w4a4Matmul,
+  w4a4MatmulSync,
+  w4a8Matmul,
+  w4a8MatmulSync,
 } from '../lib';
 import { native } from '../lib/binding';
 import { hadamardRotate, rotationBlock } from '../lib/quant/hadamard';
@@ -15,16 +24,25 @@ import { cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helper
 import { makeData, rng } from './helpers/data';
 import { storiesLinears } from './helpers/stories';
 import {
-  hadamardEntry, refHadamard, refMatmul, refQuantizeActs, refQuantizeWeights, refRotationBlock, refW4A4, relError,
+  hadamardEntry,
+  refHadamard,
+  refMatmul,
+  refQuantizeActs,
+  refQuantizeWeights,
+  refRotationBlock,
+  refW4A4,
+  relError,
 } from './reference/w4a4';
 
-const abs = Math.abs, floor = Math.floor;
+const abs = Math.abs,
+  floor = Math.floor;
 
 const build = w4a4CaseData;
 
 /** Output vs the contract: the float32 epilogue bound (G + 16) * 2^-24 * sum |terms|. */
 function checkOut(label: string, got: ArrayLike<number>, ref: { out: Float64Array; mag: Float64Array; G: number }): void {
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < ref.out.length; i++) {
     const tol = (ref.G + 16) * 2 ** -24 * ref.mag[i] + 1e-30;
     const r = abs(got[i] - ref.out[i]) / tol;
@@ -33,7 +51,8 @@ function checkOut(label: string, got: ArrayLike<number>, ref: { out: Float64Arra
       at = i;
     }
   }
-  if (worst > 1) throw new Error(`${label}: element ${at} = ${got[at]}, contract ${ref.out[at]} (error / tolerance ${worst.toExponential(2)})`);
+  if (worst > 1)
+    throw new Error(`${label}: element ${at} = ${got[at]}, contract ${ref.out[at]} (error / tolerance ${worst.toExponential(2)})`);
 }
 
 const CASES = w4a4TestCases();
@@ -53,7 +72,8 @@ describe('w4a4 quantizer contract', () => {
   });
 
   test('quantizeActivationsInt4 matches the contract (4 and 8 bits, rotated, zero and NaN rows)', () => {
-    const M = 6, K = 200;
+    const M = 6,
+      K = 200;
     const x = randn(M * K, 7);
     x.fill(0, K, 2 * K); // row 1 all zero
     x[3 * K + 5] = NaN; // row 3 holds a NaN
@@ -93,19 +113,26 @@ describe('w4a4 cpu', () => {
       // Integer data with max |v| = 7 per row (127 for 8 bits) and per weight group: every scale is 1,
       // the integer parts are the whole output, and it must be exact.
       test.each([
-        [1, 5, 130, 'channel', 4], [6, 7, 4096, 'channel', 4], [5, 9, 96, 32, 4], [3, 4, 512, 128, 4], [4, 6, 256, 64, 8], [2, 3, 8192, 'channel', 8],
+        [1, 5, 130, 'channel', 4],
+        [6, 7, 4096, 'channel', 4],
+        [5, 9, 96, 32, 4],
+        [3, 4, 512, 128, 4],
+        [4, 6, 256, 64, 8],
+        [2, 3, 8192, 'channel', 8],
       ] as const)('exact integer parts %ix%ix%i group %s a%i', (M, N, K, g, bits) =>
         withIsa(isa, async () => {
           const r = rng(M * N + K);
-          const qmax = bits === 8 ? 127 : 7, gs = g === 'channel' ? K : g;
+          const qmax = bits === 8 ? 127 : 7,
+            gs = g === 'channel' ? K : g;
           const x = new Float32Array(M * K).map(() => floor(r() * (2 * qmax + 2)) - qmax - 1);
           const w = new Float32Array(N * K).map(() => floor(r() * 16) - 8);
           for (let m = 0; m < M; m++) x[m * K + ((m * 13) % K)] = qmax; // max |x| = qmax exactly, as is -qmax - 1 -> clamp check below
           for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) if (x[m * K + k] < -qmax) x[m * K + k] = -qmax;
-          for (let n = 0; n < N; n++) for (let g0 = 0; g0 < K; g0 += gs) {
-            for (let k = g0; k < g0 + gs; k++) if (w[n * K + k] < -7) w[n * K + k] = -7;
-            w[n * K + g0] = 7;
-          }
+          for (let n = 0; n < N; n++)
+            for (let g0 = 0; g0 < K; g0 += gs) {
+              for (let k = g0; k < g0 + gs; k++) if (w[n * K + k] < -7) w[n * K + k] = -7;
+              w[n * K + g0] = 7;
+            }
           const W = await quantizeWeightsInt4(Tensor.from(w, [N, K]), { groupSize: g });
           expect(Array.from(W.scales).every((s) => s === 1)).toBe(true);
           const y = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(Tensor.from(x, [M, K]), W).toArraySync() as Float32Array;
@@ -117,13 +144,17 @@ describe('w4a4 cpu', () => {
       test('weight-only int4Matmul, decode (M = 3) and gemm (M = 40) paths, with zero points', () =>
         withIsa(isa, async () => {
           for (const M of [3, 40]) {
-            const N = 11, K = 96, gs = 32;
-            const x = randn(M * K, 50 + M), w = randn(N * K, 60);
+            const N = 11,
+              K = 96,
+              gs = 32;
+            const x = randn(M * K, 50 + M),
+              w = randn(N * K, 60);
             const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: gs });
             const bias = randn(N, 3);
             const y = (await int4Matmul(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) })).toArraySync() as Float32Array;
             const wd = new Float64Array(N * K);
-            for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
+            for (let n = 0; n < N; n++)
+              for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
             const ref = refMatmul(x, wd, M, N, K);
             let worst = 0;
             for (let i = 0; i < M * N; i++) {
@@ -133,8 +164,7 @@ describe('w4a4 cpu', () => {
             }
             expect(worst).toBeLessThanOrEqual(1);
           }
-        }),
-      );
+        }));
 
       test('the plain loop agrees with the kernels', () =>
         withIsa(isa, () => {
@@ -144,19 +174,37 @@ describe('w4a4 cpu', () => {
           const nt = (d: ArrayBufferView, shape: number[], dtype: number) => ({ dtype, shape, data: d });
           const W = b.W;
           const nO = W.outlierChannels!.length;
-          native.w4a4Plain(nt(b.x, [cs.M, cs.K], 0), nt(W.packed, [cs.N, cs.K], 4), nt(W.scales, [cs.N, W.groups], 0), undefined,
-            nt(W.outlierChannels!, [nO], 5), nt(W.outlierWeights!, [cs.N, nO], 3), nt(W.outlierScales!, [cs.N], 0),
-            nt(b.bias!, [cs.N], 0), nt(out.toArraySync(), [cs.M, cs.N], 0), W.groupSize, W.rotationBlock, 4);
+          native.w4a4Plain(
+            nt(b.x, [cs.M, cs.K], 0),
+            nt(W.packed, [cs.N, cs.K], 4),
+            nt(W.scales, [cs.N, W.groups], 0),
+            undefined,
+            nt(W.outlierChannels!, [nO], 5),
+            nt(W.outlierWeights!, [cs.N, nO], 3),
+            nt(W.outlierScales!, [cs.N], 0),
+            nt(b.bias!, [cs.N], 0),
+            nt(out.toArraySync(), [cs.M, cs.N], 0),
+            W.groupSize,
+            W.rotationBlock,
+            4,
+          );
           checkOut('plain', out.toArraySync() as Float32Array, b.ref);
-        }),
-      );
+        }));
     });
   }
 });
 
 describe('w4a4 hadamard rotation', () => {
   test('block sizes: largest power of two dividing the group, at most 256', () => {
-    for (const [gs, b] of [[4096, 256], [128, 128], [96, 32], [1000, 8], [172, 4], [2, 2], [66, 2]]) {
+    for (const [gs, b] of [
+      [4096, 256],
+      [128, 128],
+      [96, 32],
+      [1000, 8],
+      [172, 4],
+      [2, 2],
+      [66, 2],
+    ]) {
       expect(rotationBlock(gs)).toBe(b);
       expect(refRotationBlock(gs)).toBe(b);
     }
@@ -177,7 +225,8 @@ describe('w4a4 hadamard rotation', () => {
       const lib = Float32Array.from(v);
       hadamardRotate(lib, 0, K, B);
       expect(Array.from(lib)).toEqual(Array.from(refHadamard(v, B)));
-      let mag = 0, err = 0;
+      let mag = 0,
+        err = 0;
       for (let b0 = 0; b0 < K; b0 += B)
         for (let i = 0; i < B; i++) {
           let s = 0;
@@ -193,11 +242,16 @@ describe('w4a4 hadamard rotation', () => {
   });
 
   test('rotation leaves the float product unchanged and rotated weights quantize the rotated rows', async () => {
-    const M = 4, N = 6, K = 512;
-    const x = randn(M * K, 1), w = randn(N * K, 2);
+    const M = 4,
+      N = 6,
+      K = 512;
+    const x = randn(M * K, 1),
+      w = randn(N * K, 2);
     const B = 256;
-    const xr = refHadamard(x, B), wr = refHadamard(w, B);
-    const a = refMatmul(x, w, M, N, K), b = refMatmul(xr, wr, M, N, K);
+    const xr = refHadamard(x, B),
+      wr = refHadamard(w, B);
+    const a = refMatmul(x, w, M, N, K),
+      b = refMatmul(xr, wr, M, N, K);
     expect(relError(b, a)).toBeLessThan(1e-5);
     const W = await quantizeWeightsInt4(Tensor.from(w, [N, K]), { rotate: 'hadamard' });
     expect(W.rotationBlock).toBe(B);
@@ -206,12 +260,21 @@ describe('w4a4 hadamard rotation', () => {
 
 describe('Int4Weights', () => {
   test('toBuffer / fromBuffer round trip (groups, rotation, outliers, zero points) gives identical results', async () => {
-    const N = 5, K = 128;
-    const w = randn(N * K, 9), x = randn(3 * K, 10);
+    const N = 5,
+      K = 128;
+    const w = randn(N * K, 9),
+      x = randn(3 * K, 10);
     const variants = [
       quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: 32, rotate: 'hadamard', outlierChannels: [3, 70] }),
       quantizeWeightsInt4Sync(Tensor.from(w, [N, K])),
-      Int4Weights.fromMatMulNBits({ B: new Uint8Array((N * K) / 2).map((_, i) => (i * 37) & 255), scales: randn(N * 2, 4).map(abs), zeroPoints: new Uint8Array(N).map((_, i) => 0x53 + i), K, N, blockSize: 64 }),
+      Int4Weights.fromMatMulNBits({
+        B: new Uint8Array((N * K) / 2).map((_, i) => (i * 37) & 255),
+        scales: randn(N * 2, 4).map(abs),
+        zeroPoints: new Uint8Array(N).map((_, i) => 0x53 + i),
+        K,
+        N,
+        blockSize: 64,
+      }),
     ];
     for (const W of variants) {
       const buf = W.toBuffer();
@@ -235,7 +298,11 @@ describe('Int4Weights', () => {
 const CASES_JSON = path.join(__dirname, '..', '..', 'shared', 'data', 'int4', 'matmulnbits_cases_1-3.json');
 
 describe('onnxruntime MatMulNBits import', () => {
-  interface Io { name: string; dims: number[]; data: number[] | string }
+  interface Io {
+    name: string;
+    dims: number[];
+    data: number[] | string;
+  }
   const expand = (d: number[] | string): number[] => {
     if (Array.isArray(d)) return d;
     const m = /^arange\((\d+),(\d+)\)$/.exec(d.replace(/\s/g, ''));
@@ -244,66 +311,93 @@ describe('onnxruntime MatMulNBits import', () => {
   };
   const present = fs.existsSync(CASES_JSON);
   if (!present) printSkip(`MatMulNBits cases: ${CASES_JSON} is absent`);
-  const cases = present ? (JSON.parse(fs.readFileSync(CASES_JSON, 'utf8')) as { name: string; attributes: Record<string, number>; inputs: Io[]; outputs: Io[] }[]) : [];
+  const cases = present
+    ? (JSON.parse(fs.readFileSync(CASES_JSON, 'utf8')) as {
+        name: string;
+        attributes: Record<string, number>;
+        inputs: Io[];
+        outputs: Io[];
+      }[])
+    : [];
   if (!present) test.skip('MatMulNBits cases (absent)', () => undefined);
-  else test.each(cases.map((c) => [c.name, c] as const))('%s reproduces its expected output through int4Matmul', async (_n, c) => {
-    const inp = (n: string) => c.inputs.find((i) => i.name === n);
-    const A = expand(inp('A')!.data), dimsA = inp('A')!.dims;
-    const { K, N, block_size: bs } = c.attributes;
-    const zp = inp('zero_points');
-    const W = Int4Weights.fromMatMulNBits({
-      B: Uint8Array.from(expand(inp('B')!.data)), scales: Float32Array.from(expand(inp('scales')!.data)),
-      zeroPoints: zp ? Uint8Array.from(expand(zp.data)) : undefined, K, N, blockSize: bs,
-    });
-    const M = dimsA[0];
-    const want = expand(c.outputs[0].data);
-    for (const isa of cpuIsas()) {
-      await withIsa(isa, async () => {
-        const y = (await int4Matmul(Tensor.from(Float32Array.from(A), [M, K]), W)).toArraySync() as Float32Array;
-        expect(y.length).toBe(want.length);
-        for (let i = 0; i < want.length; i++) expect(abs(y[i] - want[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, abs(want[i])));
+  else
+    test.each(cases.map((c) => [c.name, c] as const))('%s reproduces its expected output through int4Matmul', async (_n, c) => {
+      const inp = (n: string) => c.inputs.find((i) => i.name === n);
+      const A = expand(inp('A')!.data),
+        dimsA = inp('A')!.dims;
+      const { K, N, block_size: bs } = c.attributes;
+      const zp = inp('zero_points');
+      const W = Int4Weights.fromMatMulNBits({
+        B: Uint8Array.from(expand(inp('B')!.data)),
+        scales: Float32Array.from(expand(inp('scales')!.data)),
+        zeroPoints: zp ? Uint8Array.from(expand(zp.data)) : undefined,
+        K,
+        N,
+        blockSize: bs,
       });
-    }
-  });
+      const M = dimsA[0];
+      const want = expand(c.outputs[0].data);
+      for (const isa of cpuIsas()) {
+        await withIsa(isa, async () => {
+          const y = (await int4Matmul(Tensor.from(Float32Array.from(A), [M, K]), W)).toArraySync() as Float32Array;
+          expect(y.length).toBe(want.length);
+          for (let i = 0; i < want.length; i++) expect(abs(y[i] - want[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, abs(want[i])));
+        });
+      }
+    });
 });
 
 describe('w4a4 on stories260K', () => {
   const lin = storiesLinears(16);
-  testIf(lin !== null, 'stories260K: ../shared/data/models/stories260K.bin is absent')('real weights x real activations: exact contract, and what rotation and outliers buy', async () => {
-    const rows: string[] = [];
-    for (const L of lin!.filter((l) => l.layer < 2)) {
-      const x = Float32Array.from(L.x), T = x.length / L.K;
-      const yf = refMatmul(x, L.w, T, L.N, L.K);
-      const W = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]));
-      const y = w4a4MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array;
-      const rw = refQuantizeWeights(L.w, L.N, L.K, L.K, false);
-      checkOut(`${L.name}${L.layer}`, y, refW4A4(refQuantizeActs(x, T, L.K, 4, 0), rw, T));
-      const e4 = relError(y, yf);
-      const e8 = relError(w4a8MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array, yf);
-      // Planted outliers: 4 channels x 30.
-      const xo = Float32Array.from(x);
-      const chans = [1, 17, 33, 49].map((c) => c % L.K);
-      for (let t = 0; t < T; t++) for (const c of chans) xo[t * L.K + c] *= 30;
-      const yo = refMatmul(xo, L.w, T, L.N, L.K);
-      const ePlain = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), W).toArraySync() as Float32Array, yo);
-      const Wr = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { rotate: 'hadamard' });
-      const eRot = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wr).toArraySync() as Float32Array, yo);
-      const Wo = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { calibration: Tensor.from(xo, [T, L.K]), outlierCount: 4 });
-      expect(Array.from(Wo.outlierChannels!)).toEqual([...chans].sort((a, b) => a - b));
-      const eOut = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wo).toArraySync() as Float32Array, yo);
-      rows.push(`${L.name}${L.layer} w4a4 ${e4.toFixed(3)} w4a8 ${e8.toFixed(3)} | outliers planted: plain ${ePlain.toFixed(3)} hadamard ${eRot.toFixed(3)} int8-outliers ${eOut.toFixed(3)}`);
-      expect(e8).toBeLessThan(e4);
-      expect(e4).toBeLessThan(0.3);
-      expect(eOut).toBeLessThan(ePlain);
-    }
-    process.stderr.write(rows.join('\n') + '\n');
-  });
+  testIf(lin !== null, 'stories260K: ../shared/data/models/stories260K.bin is absent')(
+    'real weights x real activations: exact contract, and what rotation and outliers buy',
+    async () => {
+      const rows: string[] = [];
+      for (const L of lin!.filter((l) => l.layer < 2)) {
+        const x = Float32Array.from(L.x),
+          T = x.length / L.K;
+        const yf = refMatmul(x, L.w, T, L.N, L.K);
+        const W = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]));
+        const y = w4a4MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array;
+        const rw = refQuantizeWeights(L.w, L.N, L.K, L.K, false);
+        checkOut(`${L.name}${L.layer}`, y, refW4A4(refQuantizeActs(x, T, L.K, 4, 0), rw, T));
+        const e4 = relError(y, yf);
+        const e8 = relError(w4a8MatmulSync(Tensor.from(x, [T, L.K]), W).toArraySync() as Float32Array, yf);
+        // Planted outliers: 4 channels x 30.
+        const xo = Float32Array.from(x);
+        const chans = [1, 17, 33, 49].map((c) => c % L.K);
+        for (let t = 0; t < T; t++) for (const c of chans) xo[t * L.K + c] *= 30;
+        const yo = refMatmul(xo, L.w, T, L.N, L.K);
+        const ePlain = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), W).toArraySync() as Float32Array, yo);
+        const Wr = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { rotate: 'hadamard' });
+        const eRot = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wr).toArraySync() as Float32Array, yo);
+        const Wo = quantizeWeightsInt4Sync(Tensor.from(L.w, [L.N, L.K]), { calibration: Tensor.from(xo, [T, L.K]), outlierCount: 4 });
+        expect(Array.from(Wo.outlierChannels!)).toEqual([...chans].sort((a, b) => a - b));
+        const eOut = relError(w4a4MatmulSync(Tensor.from(xo, [T, L.K]), Wo).toArraySync() as Float32Array, yo);
+        rows.push(
+          `${L.name}${L.layer} w4a4 ${e4.toFixed(3)} w4a8 ${e8.toFixed(3)} | outliers planted: plain ${ePlain.toFixed(3)} hadamard ${eRot.toFixed(3)} int8-outliers ${eOut.toFixed(3)}`,
+        );
+        expect(e8).toBeLessThan(e4);
+        expect(e4).toBeLessThan(0.3);
+        expect(eOut).toBeLessThan(ePlain);
+      }
+      process.stderr.write(rows.join('\n') + '\n');
+    },
+  );
 });
 
 describe('w4a4 pre-quantized activations', () => {
   test('quantizeActivationsInt4 output into w4a4Matmul / w4a8Matmul equals the fused quantize bit for bit (groups, rotation, K not a multiple of 64, every ISA)', async () => {
-    for (const [K, opts] of [[192, {}], [192, { groupSize: 64 }], [192, { rotate: 'hadamard' as const }], [192, { groupSize: 32, rotate: 'hadamard' as const }], [100, {}], [100, { rotate: 'hadamard' as const }]] as const) {
-      const M = 7, N = 19;
+    for (const [K, opts] of [
+      [192, {}],
+      [192, { groupSize: 64 }],
+      [192, { rotate: 'hadamard' as const }],
+      [192, { groupSize: 32, rotate: 'hadamard' as const }],
+      [100, {}],
+      [100, { rotate: 'hadamard' as const }],
+    ] as const) {
+      const M = 7,
+        N = 19;
       const xd = makeData('float32', M * K, K + 1).data as Float32Array;
       xd[3] *= 40; // an outlier-ish channel
       const x = Tensor.from(xd, [M, K]);
@@ -316,7 +410,8 @@ describe('w4a4 pre-quantized activations', () => {
             const qa = quantizeActivationsInt4(x, { bits, rotateLike: opts.rotate ? wq : undefined });
             const pre = (await mm(qa, wq)).toArraySync() as Float32Array;
             for (let i = 0; i < fused.length; i++) {
-              if (!Object.is(fused[i], pre[i])) throw new Error(`K=${K} ${JSON.stringify(opts)} ${isa} ${bits} bits: out[${i}] ${pre[i]} != fused ${fused[i]}`);
+              if (!Object.is(fused[i], pre[i]))
+                throw new Error(`K=${K} ${JSON.stringify(opts)} ${isa} ${bits} bits: out[${i}] ${pre[i]} != fused ${fused[i]}`);
             }
           }
         });
@@ -333,7 +428,11 @@ describe('w4a4 edge cases', () => {
     expect((await w4a4Matmul(Tensor.from(randn(2 * 64, 2), [2, 64]), w0)).shape).toEqual([2, 0]);
     const wk = quantizeWeightsInt4Sync(Tensor.from(new Float32Array(0), [3, 0]));
     const bias = Float32Array.from([1, 2, 3]);
-    expect(Array.from(w4a4MatmulSync(Tensor.from(new Float32Array(0), [2, 0]), wk, { bias: Tensor.from(bias, [3]) }).toArraySync() as Float32Array)).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(
+      Array.from(
+        w4a4MatmulSync(Tensor.from(new Float32Array(0), [2, 0]), wk, { bias: Tensor.from(bias, [3]) }).toArraySync() as Float32Array,
+      ),
+    ).toEqual([1, 2, 3, 1, 2, 3]);
     const x = randn(4 * 64, 3);
     x[64 + 7] = NaN;
     const out = Tensor.zeros([4, 3]);

@@ -32,7 +32,14 @@ export function gemmBytes(c: GemmCase): number {
 export function caseName(c: Omit<GemmCase, 'name'>): string {
   const t = `${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}`;
   const batch = c.batch ? `${c.batch}x` : '';
-  const extras = [c.withC ? 'c' : '', c.withBias ? 'bias' : '', c.alpha !== undefined && c.alpha !== 1 ? `alpha=${c.alpha}` : '', c.beta !== undefined ? `beta=${c.beta}` : '', c.outDtype ? `out=${c.outDtype}` : '', c.bShared ? 'shared-b' : '']
+  const extras = [
+    c.withC ? 'c' : '',
+    c.withBias ? 'bias' : '',
+    c.alpha !== undefined && c.alpha !== 1 ? `alpha=${c.alpha}` : '',
+    c.beta !== undefined ? `beta=${c.beta}` : '',
+    c.outDtype ? `out=${c.outDtype}` : '',
+    c.bShared ? 'shared-b' : '',
+  ]
     .filter(Boolean)
     .join(' ');
   return `gemm ${c.dtype} ${batch}${c.M}x${c.N}x${c.K} ${t}${extras ? ' ' + extras : ''}`;

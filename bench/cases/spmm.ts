@@ -29,7 +29,12 @@ export function randomSparse(rows: number, cols: number, density: number, seed: 
   }
   const values = Float32Array.from(valList);
   if (opts.int64) {
-    return SparseMatrix.fromCsr({ rowPtr: BigInt64Array.from(rowPtr, (x) => BigInt(x)), colIdx: BigInt64Array.from(colList, (x) => BigInt(x)), values, shape: [rows, cols] });
+    return SparseMatrix.fromCsr({
+      rowPtr: BigInt64Array.from(rowPtr, (x) => BigInt(x)),
+      colIdx: BigInt64Array.from(colList, (x) => BigInt(x)),
+      values,
+      shape: [rows, cols],
+    });
   }
   return SparseMatrix.fromCsr({ rowPtr, colIdx: Int32Array.from(colList), values, shape: [rows, cols] });
 }
@@ -39,7 +44,10 @@ export const SPARSE_DIR = path.join(PACKAGE_ROOT, '..', 'shared', 'data', 'spars
 /** The real matrices (file names), biggest-first order is not implied. Empty when the folder is absent. */
 export function realMatrixFiles(): string[] {
   if (!fs.existsSync(SPARSE_DIR)) return [];
-  return fs.readdirSync(SPARSE_DIR).filter((f) => f.endsWith('.mtx.gz')).sort();
+  return fs
+    .readdirSync(SPARSE_DIR)
+    .filter((f) => f.endsWith('.mtx.gz'))
+    .sort();
 }
 
 /**

@@ -24,7 +24,9 @@ export function w4a4Bytes(c: { M: number; N: number; K: number; groupSize: numbe
 
 function name(c: Omit<W4A4Case, 'name'>): string {
   const g = c.groupSize === 'channel' ? 'channel' : `g${c.groupSize}`;
-  const extras = [c.rotate ? 'hadamard' : '', c.outliers?.length ? `outliers=${c.outliers.length}` : '', c.withBias ? 'bias' : ''].filter(Boolean).join(' ');
+  const extras = [c.rotate ? 'hadamard' : '', c.outliers?.length ? `outliers=${c.outliers.length}` : '', c.withBias ? 'bias' : '']
+    .filter(Boolean)
+    .join(' ');
   return `w${4}a${c.bits} ${c.M}x${c.N}x${c.K} ${g}${extras ? ' ' + extras : ''}`;
 }
 

@@ -39,11 +39,22 @@ export interface Checkpoint {
 const HEADER_BYTES = 28;
 
 function sizes(c: LlamaConfig): [keyof LlamaWeights | 'freqs', number][] {
-  const hd = c.dim / c.heads, kvd = c.kvHeads * hd, L = c.layers;
+  const hd = c.dim / c.heads,
+    kvd = c.kvHeads * hd,
+    L = c.layers;
   return [
-    ['embedding', c.vocab * c.dim], ['rmsAtt', L * c.dim], ['wq', L * c.dim * c.dim], ['wk', L * kvd * c.dim], ['wv', L * kvd * c.dim],
-    ['wo', L * c.dim * c.dim], ['rmsFfn', L * c.dim], ['w1', L * c.hidden * c.dim], ['w2', L * c.dim * c.hidden], ['w3', L * c.hidden * c.dim],
-    ['rmsFinal', c.dim], ['freqs', c.seqLen * hd], // freq_cis real and imaginary halves (RoPE is computed instead)
+    ['embedding', c.vocab * c.dim],
+    ['rmsAtt', L * c.dim],
+    ['wq', L * c.dim * c.dim],
+    ['wk', L * kvd * c.dim],
+    ['wv', L * kvd * c.dim],
+    ['wo', L * c.dim * c.dim],
+    ['rmsFfn', L * c.dim],
+    ['w1', L * c.hidden * c.dim],
+    ['w2', L * c.dim * c.hidden],
+    ['w3', L * c.hidden * c.dim],
+    ['rmsFinal', c.dim],
+    ['freqs', c.seqLen * hd], // freq_cis real and imaginary halves (RoPE is computed instead)
   ];
 }
 
@@ -53,8 +64,22 @@ export function parseCheckpoint(buf: Uint8Array, name = 'checkpoint'): Checkpoin
   const ab = buf.byteOffset % 4 === 0 ? buf : buf.slice();
   const h = new Int32Array(ab.buffer, ab.byteOffset, 7);
   const [dim, hidden, layers, heads, kvHeads, vocabSigned, seqLen] = Array.from(h);
-  const config: LlamaConfig = { dim, hidden, layers, heads, kvHeads, vocab: Math.abs(vocabSigned), seqLen, sharedClassifier: vocabSigned > 0 };
-  if (![dim, hidden, layers, heads, kvHeads, seqLen, config.vocab].every((v) => Number.isInteger(v) && v > 0 && v < 1 << 24) || dim % heads !== 0 || heads % kvHeads !== 0 || (dim / heads) % 2 !== 0) {
+  const config: LlamaConfig = {
+    dim,
+    hidden,
+    layers,
+    heads,
+    kvHeads,
+    vocab: Math.abs(vocabSigned),
+    seqLen,
+    sharedClassifier: vocabSigned > 0,
+  };
+  if (
+    ![dim, hidden, layers, heads, kvHeads, seqLen, config.vocab].every((v) => Number.isInteger(v) && v > 0 && v < 1 << 24) ||
+    dim % heads !== 0 ||
+    heads % kvHeads !== 0 ||
+    (dim / heads) % 2 !== 0
+  ) {
     throw new Error(`${name}: not a llama2.c checkpoint (header ${Array.from(h).join(', ')})`);
   }
   const floats = new Float32Array(ab.buffer, ab.byteOffset + HEADER_BYTES, Math.floor((ab.byteLength - HEADER_BYTES) / 4));
@@ -80,7 +105,16 @@ export function readCheckpoint(file: string): Checkpoint {
 }
 
 /** The 110M-parameter shape of llama2.c's stories110M (dim 768, 12 layers, 12 heads, vocab 32000). */
-export const SHAPE_110M: LlamaConfig = { dim: 768, hidden: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, seqLen: 1024, sharedClassifier: true };
+export const SHAPE_110M: LlamaConfig = {
+  dim: 768,
+  hidden: 2048,
+  layers: 12,
+  heads: 12,
+  kvHeads: 12,
+  vocab: 32000,
+  seqLen: 1024,
+  sharedClassifier: true,
+};
 
 /**
  * A checkpoint's bytes with random weights (uniform, scaled by 1/sqrt(fan-in) so activations stay
@@ -100,7 +134,7 @@ export function randomCheckpoint(c: LlamaConfig, seed = 1): Uint8Array {
     const fanIn = k === 'w2' ? c.hidden : c.dim;
     const scale = k === 'embedding' || k === 'freqs' ? 1 : 2 * Math.sqrt(3 / fanIn);
     for (let i = 0; i < n; i++) {
-      s ^= s << 13, s ^= s >>> 17, s ^= s << 5; // xorshift32
+      ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5)); // xorshift32
       f[o + i] = norm ? 1 : ((s >>> 0) / 4294967296 - 0.5) * scale;
     }
     o += n;

@@ -6,8 +6,22 @@
 // three int32 tensors that the caller writes between replays, and argmax writes the next token into
 // the token tensor, so a greedy decode needs no JavaScript work per token beyond two stores.
 import {
-  Int4Weights, OpGraph, Tensor, addSync, argmaxSync, attentionSync, castSync, embeddingSync, gemmSync, int4MatmulSync, kvAppendSync,
-  quantizeWeightsInt4Sync, recordGraph, rmsNormSync, ropeSync, swigluSync,
+  Int4Weights,
+  OpGraph,
+  Tensor,
+  addSync,
+  argmaxSync,
+  attentionSync,
+  castSync,
+  embeddingSync,
+  gemmSync,
+  int4MatmulSync,
+  kvAppendSync,
+  quantizeWeightsInt4Sync,
+  recordGraph,
+  rmsNormSync,
+  ropeSync,
+  swigluSync,
 } from '../../lib';
 import { Checkpoint, LlamaConfig } from './checkpoint';
 
@@ -63,17 +77,27 @@ export class LlamaModel {
   private readonly runOps: () => void;
   /** What a prefill graph needs besides the config. */
   private readonly parts: {
-    layers: Layer[]; embedding: Tensor; rmsFinal: Tensor; classifier: Weight; act: 'float32' | 'bfloat16';
+    layers: Layer[];
+    embedding: Tensor;
+    rmsFinal: Tensor;
+    classifier: Weight;
+    act: 'float32' | 'bfloat16';
     linear: (xin: Tensor, W: Weight, out: Tensor, residual?: boolean) => void;
   };
   /** Prefill graphs by prompt length, and their inputs: ids [T], positions [T] (p0 + t), p0 [1], p0 + T [1]. */
-  private readonly prefills = new Map<number, { graph: OpGraph<void>; ids: Int32Array; positions: Int32Array; start: Int32Array; kvLength: Int32Array }>();
+  private readonly prefills = new Map<
+    number,
+    { graph: OpGraph<void>; ids: Int32Array; positions: Int32Array; start: Int32Array; kvLength: Int32Array }
+  >();
 
   constructor(ckpt: Checkpoint, opts: LlamaOptions = {}) {
     const c = (this.config = ckpt.config);
     const w = ckpt.weights;
     const wt = (this.weightType = opts.weights ?? 'f32');
-    const hd = c.dim / c.heads, kvd = c.kvHeads * hd, D = c.dim, F = c.hidden;
+    const hd = c.dim / c.heads,
+      kvd = c.kvHeads * hd,
+      D = c.dim,
+      F = c.hidden;
     const act = wt === 'bf16' ? 'bfloat16' : 'float32';
     const proj = (data: Float32Array, shape: number[]): Weight => {
       const t = Tensor.from(data, shape);
@@ -97,8 +121,12 @@ export class LlamaModel {
     const embedding = Tensor.from(w.embedding, [c.vocab, D]);
     const rmsFinal = Tensor.from(w.rmsFinal, [D]);
     const classifier = proj(w.classifier, [c.vocab, D]);
-    const bytesOf = (W: Weight) => (W instanceof Tensor ? W.byteLength : W.packed.byteLength + W.scales.byteLength + (W.zeroPoints?.byteLength ?? 0));
-    this.weightBytesPerToken = layers.reduce((a, L) => a + bytesOf(L.wqkv) + bytesOf(L.wo) + bytesOf(L.w13) + bytesOf(L.w2), bytesOf(classifier));
+    const bytesOf = (W: Weight) =>
+      W instanceof Tensor ? W.byteLength : W.packed.byteLength + W.scales.byteLength + (W.zeroPoints?.byteLength ?? 0);
+    this.weightBytesPerToken = layers.reduce(
+      (a, L) => a + bytesOf(L.wqkv) + bytesOf(L.wo) + bytesOf(L.w13) + bytesOf(L.w2),
+      bytesOf(classifier),
+    );
     // y = x W^T, or x += x_in W^T (residual) when `into` is the residual stream.
     const tmp = Tensor.zeros([1, D]);
     const linear = (xin: Tensor, W: Weight, out: Tensor, residual = false) => {
@@ -142,7 +170,9 @@ export class LlamaModel {
         kvAppendSync(L.kCache, k, { position });
         kvAppendSync(L.vCache, v, { position });
         attentionSync(q, L.kCache.reshape([1, c.seqLen, c.kvHeads, hd]), L.vCache.reshape([1, c.seqLen, c.kvHeads, hd]), {
-          layout: 'bshd', kvLengths: kvLength, out: att,
+          layout: 'bshd',
+          kvLengths: kvLength,
+          out: att,
         });
         linear(attFlat, L.wo, x, true);
         rmsNormSync(x, L.rmsFfn, { out: xb });
@@ -189,8 +219,10 @@ export class LlamaModel {
       tokens.forEach((t, i) => (next = this.forward(t, pos0 + i)));
       return next;
     }
-    if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= this.config.seqLen)) throw new RangeError(`positions ${pos0}..${pos0 + T - 1} are not in [0, ${this.config.seqLen})`);
-    for (const t of tokens) if (!(Number.isInteger(t) && t >= 0 && t < this.config.vocab)) throw new RangeError(`token ${t} is not in [0, ${this.config.vocab})`);
+    if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + T <= this.config.seqLen))
+      throw new RangeError(`positions ${pos0}..${pos0 + T - 1} are not in [0, ${this.config.seqLen})`);
+    for (const t of tokens)
+      if (!(Number.isInteger(t) && t >= 0 && t < this.config.vocab)) throw new RangeError(`token ${t} is not in [0, ${this.config.vocab})`);
     const p = this.prefills.get(T) ?? this.recordPrefill(T);
     p.ids.set(tokens);
     for (let i = 0; i < T; i++) p.positions[i] = pos0 + i;
@@ -201,14 +233,29 @@ export class LlamaModel {
   }
 
   private recordPrefill(T: number) {
-    const c = this.config, { layers, embedding, rmsFinal, classifier, act, linear } = this.parts;
-    const hd = c.dim / c.heads, kvd = c.kvHeads * hd, D = c.dim, F = c.hidden;
-    const ids = new Int32Array(T), positions = new Int32Array(T), start = new Int32Array(1), kvLength = new Int32Array(1);
-    const idsT = Tensor.from(ids, [T]), posT = Tensor.from(positions, [T]), startT = Tensor.from(start, [1]), lenT = Tensor.from(kvLength, [1]);
-    const x = Tensor.zeros([T, D]), xb = Tensor.zeros([T, D], { dtype: act });
-    const q = Tensor.zeros([T, D]), k = Tensor.zeros([T, kvd]), v = Tensor.zeros([T, kvd]);
+    const c = this.config,
+      { layers, embedding, rmsFinal, classifier, act, linear } = this.parts;
+    const hd = c.dim / c.heads,
+      kvd = c.kvHeads * hd,
+      D = c.dim,
+      F = c.hidden;
+    const ids = new Int32Array(T),
+      positions = new Int32Array(T),
+      start = new Int32Array(1),
+      kvLength = new Int32Array(1);
+    const idsT = Tensor.from(ids, [T]),
+      posT = Tensor.from(positions, [T]),
+      startT = Tensor.from(start, [1]),
+      lenT = Tensor.from(kvLength, [1]);
+    const x = Tensor.zeros([T, D]),
+      xb = Tensor.zeros([T, D], { dtype: act });
+    const q = Tensor.zeros([T, D]),
+      k = Tensor.zeros([T, kvd]),
+      v = Tensor.zeros([T, kvd]);
     const att = Tensor.zeros([1, T, c.heads, hd], { dtype: act });
-    const h1 = Tensor.zeros([T, F]), h3 = Tensor.zeros([T, F]), hb = Tensor.zeros([T, F], { dtype: act });
+    const h1 = Tensor.zeros([T, F]),
+      h3 = Tensor.zeros([T, F]),
+      hb = Tensor.zeros([T, F], { dtype: act });
     const token = Tensor.from(this.token, [1]);
     // The fused weights' row blocks, as views (no copy): M = T products gain nothing from fusing,
     // and RoPE / the cache want q, k, v each contiguous.
@@ -224,9 +271,17 @@ export class LlamaModel {
         ropeSync(k.reshape([T, c.kvHeads, hd]), { positions: posT, out: k.reshape([T, c.kvHeads, hd]) });
         kvAppendSync(L.kCache, k.reshape([T, c.kvHeads, hd]), { position: startT });
         kvAppendSync(L.vCache, v.reshape([T, c.kvHeads, hd]), { position: startT });
-        attentionSync(q.reshape([1, T, c.heads, hd]), L.kCache.reshape([1, c.seqLen, c.kvHeads, hd]), L.vCache.reshape([1, c.seqLen, c.kvHeads, hd]), {
-          layout: 'bshd', causal: true, kvLengths: lenT, out: att,
-        });
+        attentionSync(
+          q.reshape([1, T, c.heads, hd]),
+          L.kCache.reshape([1, c.seqLen, c.kvHeads, hd]),
+          L.vCache.reshape([1, c.seqLen, c.kvHeads, hd]),
+          {
+            layout: 'bshd',
+            causal: true,
+            kvLengths: lenT,
+            out: att,
+          },
+        );
         linear(att.reshape([T, D]), L.wo, x, true);
         rmsNormSync(x, L.rmsFfn, { out: xb });
         linear(xb, rowsOf(L.w13, 0, F), h1);
@@ -234,7 +289,8 @@ export class LlamaModel {
         swigluSync(h1, h3, { out: hb });
         linear(hb, L.w2, x, true);
       }
-      const last = x.narrow(T - 1, 1), lastN = xb.narrow(T - 1, 1);
+      const last = x.narrow(T - 1, 1),
+        lastN = xb.narrow(T - 1, 1);
       rmsNormSync(last, rmsFinal, { out: lastN });
       linear(lastN, classifier, this.logits);
       argmaxSync(this.logits, { out: token });
@@ -259,8 +315,10 @@ export class LlamaModel {
   }
 
   private setStep(token: number, pos: number): void {
-    if (!(Number.isInteger(token) && token >= 0 && token < this.config.vocab)) throw new RangeError(`token ${token} is not in [0, ${this.config.vocab})`);
-    if (!(Number.isInteger(pos) && pos >= 0 && pos < this.config.seqLen)) throw new RangeError(`position ${pos} is not in [0, ${this.config.seqLen})`);
+    if (!(Number.isInteger(token) && token >= 0 && token < this.config.vocab))
+      throw new RangeError(`token ${token} is not in [0, ${this.config.vocab})`);
+    if (!(Number.isInteger(pos) && pos >= 0 && pos < this.config.seqLen))
+      throw new RangeError(`position ${pos} is not in [0, ${this.config.seqLen})`);
     this.token[0] = token;
     this.position[0] = pos;
     this.kvLength[0] = pos + 1;
@@ -286,7 +344,12 @@ export interface GenerateResult {
  */
 export type StepMode = 'graph' | 'graph-async' | 'ops';
 
-export async function generate(m: LlamaModel, prompt: number[], steps: number, opts: { mode?: StepMode; onToken?: (t: number, i: number) => void } = {}): Promise<GenerateResult> {
+export async function generate(
+  m: LlamaModel,
+  prompt: number[],
+  steps: number,
+  opts: { mode?: StepMode; onToken?: (t: number, i: number) => void } = {},
+): Promise<GenerateResult> {
   const total = Math.min(prompt.length + steps, m.config.seqLen);
   const generated: number[] = [];
   let t0 = performance.now();
@@ -305,7 +368,8 @@ export async function generate(m: LlamaModel, prompt: number[], steps: number, o
   generated.push(next);
   opts.onToken?.(next, 0);
   for (; pos < total - 1; pos++) {
-    next = opts.mode === 'graph-async' ? await m.forwardAsync(next, pos) : opts.mode === 'ops' ? m.forwardOps(next, pos) : m.forward(next, pos);
+    next =
+      opts.mode === 'graph-async' ? await m.forwardAsync(next, pos) : opts.mode === 'ops' ? m.forwardOps(next, pos) : m.forward(next, pos);
     generated.push(next);
     opts.onToken?.(next, generated.length - 1);
   }

@@ -4,7 +4,9 @@
 // parser accepts.
 
 /** Protobuf wire types. */
-const VARINT = 0, FIXED32 = 5, LEN = 2;
+const VARINT = 0,
+  FIXED32 = 5,
+  LEN = 2;
 
 /** Appends fields to a growing list of chunks; `finish()` concatenates them. */
 export class PbWriter {
@@ -132,7 +134,8 @@ function valueInfo(v: ValueInfoDef): Uint8Array {
   const shape = new PbWriter();
   for (const d of v.dims) {
     const dim = new PbWriter();
-    if (typeof d === 'number') dim.varint(1, d); // dim_value
+    if (typeof d === 'number')
+      dim.varint(1, d); // dim_value
     else dim.string(2, d); // dim_param
     shape.bytes(1, dim.finish()); // TensorShapeProto.dim
   }
@@ -142,7 +145,10 @@ function valueInfo(v: ValueInfoDef): Uint8Array {
 }
 
 /** AttributeProto.AttributeType values. */
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7;
+const ATTR_FLOAT = 1,
+  ATTR_INT = 2,
+  ATTR_STRING = 3,
+  ATTR_INTS = 7;
 
 function attribute(name: string, v: AttrValue): Uint8Array {
   const w = new PbWriter().string(1, name);

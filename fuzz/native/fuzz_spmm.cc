@@ -46,12 +46,12 @@ Owned make(tk::DType dt, std::vector<int64_t> dims) {
   return o;
 }
 
-int64_t get_idx(const tk::TensorView& t, int64_t i) {
-  return t.dtype == tk::DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i];
-}
+int64_t get_idx(const tk::TensorView& t, int64_t i) { return t.dtype == tk::DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i]; }
 void set_idx(tk::TensorView& t, int64_t i, int64_t x) {
-  if (t.dtype == tk::DType::kInt64) t.as<int64_t>()[i] = x;
-  else t.as<int32_t>()[i] = static_cast<int32_t>(x);
+  if (t.dtype == tk::DType::kInt64)
+    t.as<int64_t>()[i] = x;
+  else
+    t.as<int32_t>()[i] = static_cast<int32_t>(x);
 }
 
 int64_t pick_bad(FuzzedDataProvider& f, int64_t nnz, int64_t cols) {
@@ -97,9 +97,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto d = [&](int k) { return fault == k ? f.ConsumeIntegralInRange<int64_t>(-1, 2) * 2 - 1 : 0; };  // -3, -1, 1, 3
   auto dim = [](int64_t x, int64_t dx) { return x + dx < 0 ? x + 1 : x + dx; };
   Owned rp = fault == 1 ? make(it, {rows + 1, 1}) : make(fault == 2 ? tk::DType::kFloat32 : it, {dim(rows + 1, d(3))});
-  Owned ci = make(fault == 4 ? (idx64 ? tk::DType::kInt32 : tk::DType::kInt64) : it, fault == 5 ? std::vector<int64_t>{nnz, 1} : std::vector<int64_t>{dim(nnz, d(6))});
+  Owned ci = make(fault == 4 ? (idx64 ? tk::DType::kInt32 : tk::DType::kInt64) : it,
+                  fault == 5 ? std::vector<int64_t>{nnz, 1} : std::vector<int64_t>{dim(nnz, d(6))});
   Owned va = make(fault == 7 ? tk::DType::kFloat16 : tk::DType::kFloat32, {dim(nnz, d(8))});
-  Owned b = make(fault == 9 ? tk::DType::kBFloat16 : tk::DType::kFloat32, fault == 10 ? std::vector<int64_t>{cols, n, 1} : std::vector<int64_t>{dim(cols, d(11)), n});
+  Owned b = make(fault == 9 ? tk::DType::kBFloat16 : tk::DType::kFloat32,
+                 fault == 10 ? std::vector<int64_t>{cols, n, 1} : std::vector<int64_t>{dim(cols, d(11)), n});
   const bool has_c = f.ConsumeBool();
   const bool in_place = has_c && f.ConsumeBool();
   Owned c = has_c ? make(fault == 12 ? tk::DType::kInt32 : tk::DType::kFloat32, {dim(rows, d(13)), n}) : Owned{};

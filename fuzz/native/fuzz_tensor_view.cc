@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool expect = js_int_in(code, 0, tk::kNumDTypes - 1) && ndim <= size_t(tk::kMaxDims);
   unsigned __int128 numel = 1;
   for (size_t i = 0; expect && i < ndim; ++i) {
-    if (!js_int_in(dims[i], 0, 9007199254740991.0)) expect = false;
+    if (!js_int_in(dims[i], 0, 9007199254740991.0))
+      expect = false;
     else if (numel != 0) {
       numel *= static_cast<unsigned __int128>(dims[i]);
       if (numel > (unsigned __int128)1 << 53) expect = false;  // beyond 2^53 elements: rejected

@@ -28,7 +28,9 @@ function parse(args: string[]): BenchArgs {
     };
     if (a === '--device') r.device = val();
     else if (a === '--sizes') {
-      r.sizes = val().split(',').map((s) => Number(s));
+      r.sizes = val()
+        .split(',')
+        .map((s) => Number(s));
       if (r.sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--sizes takes positive integers, got ${args[i]}`);
     } else if (a === '--runs') r.runs = Number(val());
     else if (a === '--threads') setNumThreads(Number(val()));
@@ -41,15 +43,25 @@ function parse(args: string[]): BenchArgs {
   return r;
 }
 
-const LLAMA_USAGE = 'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
+const LLAMA_USAGE =
+  'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
 
 async function runLlama(argv: string[]): Promise<number> {
   const { benchLlama } = require('../../bench/llama') as typeof import('../../bench/llama'); // eslint-disable-line @typescript-eslint/no-require-imports
-  const o = { model: 'stories260K', promptIds: [1], steps: 64, weights: 'f32' as 'f32' | 'bf16' | 'int4', runs: 3, modes: ['graph', 'graph-async', 'ops'] as ('graph' | 'graph-async' | 'ops')[], c: true };
+  const o = {
+    model: 'stories260K',
+    promptIds: [1],
+    steps: 64,
+    weights: 'f32' as 'f32' | 'bf16' | 'int4',
+    runs: 3,
+    modes: ['graph', 'graph-async', 'ops'] as ('graph' | 'graph-async' | 'ops')[],
+    c: true,
+  };
   let json: string | undefined;
   const ints = (flag: string, v: string, min: number) => {
     const xs = v.split(',').map(Number);
-    if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < min)) throw new Error(`${flag} takes integers >= ${min} (comma-separated), got "${v}"`);
+    if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < min))
+      throw new Error(`${flag} takes integers >= ${min} (comma-separated), got "${v}"`);
     return xs;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -66,7 +78,10 @@ async function runLlama(argv: string[]): Promise<number> {
     else if (a === '--threads') setNumThreads(ints(a, val(), 1)[0]);
     else if (a === '--weights') {
       const w = val();
-      if (w === 'int8') throw new Error('--weights int8: not yet (int8 weights need int8 activations: the W8A8 path is still to come); f32, bf16 and int4 are here');
+      if (w === 'int8')
+        throw new Error(
+          '--weights int8: not yet (int8 weights need int8 activations: the W8A8 path is still to come); f32, bf16 and int4 are here',
+        );
       if (w !== 'f32' && w !== 'bf16' && w !== 'int4') throw new Error(`--weights takes f32, bf16 or int4, got "${w}"`);
       o.weights = w;
     } else if (a === '--modes') {
@@ -81,7 +96,9 @@ async function runLlama(argv: string[]): Promise<number> {
   const { machineInfo } = require('../../bench/harness') as typeof import('../../bench/harness'); // eslint-disable-line @typescript-eslint/no-require-imports
   const machine = machineInfo();
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`tensorkern ${machine.tensorkern} bench llama on cpu: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
+  log(
+    `tensorkern ${machine.tensorkern} bench llama on cpu: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`,
+  );
   const report = await benchLlama({ ...o, log });
   if (json) {
     fs.mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
@@ -105,7 +122,9 @@ export async function runBench(argv: string[]): Promise<number> {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const machine = machineInfo();
   const log = (s: string) => process.stdout.write(s + '\n');
-  log(`tensorkern ${machine.tensorkern} bench on ${device}: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`);
+  log(
+    `tensorkern ${machine.tensorkern} bench on ${device}: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`,
+  );
   const report: Record<string, unknown> = { machine, device };
   if (device !== 'cpu') {
     // The GPU benches: gemm, w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights), attention

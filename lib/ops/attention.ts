@@ -86,14 +86,40 @@ export interface AttentionResult {
 
 const FLOAT: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
-const KEYS = ['causal', 'causalOffset', 'scale', 'mask', 'kvLengths', 'softcap', 'layout', 'returnLse', 'qkOutput', 'out', 'device'] as const;
+const KEYS = [
+  'causal',
+  'causalOffset',
+  'scale',
+  'mask',
+  'kvLengths',
+  'softcap',
+  'layout',
+  'returnLse',
+  'qkOutput',
+  'out',
+  'device',
+] as const;
 /** The stages of the score pipeline qkOutput can show, in pipeline order (the native codes). */
 export type QkStage = 'qk' | 'softcap' | 'mask' | 'softmax';
 const QK_STAGES: readonly QkStage[] = ['qk', 'softcap', 'mask', 'softmax'];
 const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT];
 
-type AttentionArgs = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor,
-  NativeTensor | undefined, boolean, boolean, number, number, number | null, NativeTensor | undefined, number];
+type AttentionArgs = [
+  NativeTensor,
+  NativeTensor,
+  NativeTensor,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor,
+  NativeTensor | undefined,
+  boolean,
+  boolean,
+  number,
+  number,
+  number | null,
+  NativeTensor | undefined,
+  number,
+];
 
 interface Prepared {
   args: AttentionArgs;
@@ -113,7 +139,8 @@ function checkKvLengths(x: unknown, B: number, Sk: number, device: Device): Tens
   let vals: ArrayLike<unknown>;
   if (x instanceof Tensor) {
     checkTensor(x, name);
-    if (x.dtype !== 'int32' && x.dtype !== 'int64') throw invalidArg(name, 'an int32 or int64 tensor', `${withArticle(x.dtype)} tensor`, 'type', { described: true });
+    if (x.dtype !== 'int32' && x.dtype !== 'int64')
+      throw invalidArg(name, 'an int32 or int64 tensor', `${withArticle(x.dtype)} tensor`, 'type', { described: true });
     if (x.device !== 'cpu') throw invalidArg(name, 'a host (cpu) tensor', `a tensor on ${x.device}`, 'value', { described: true });
     if (x.ndim !== 1) throw invalidArg(name, `a tensor of shape [${B}]`, `shape ${shapeStr(x.shape)}`, 'value', { described: true });
     vals = x.toArraySync() as Int32Array | BigInt64Array;
@@ -122,14 +149,16 @@ function checkKvLengths(x: unknown, B: number, Sk: number, device: Device): Tens
   } else {
     throw invalidArg(name, 'an Int32Array, a BigInt64Array, an array of integers or an int32 / int64 host tensor', x);
   }
-  if (vals.length !== B) throw invalidArg(name, `${B} lengths (one per batch entry)`, `${vals.length} lengths`, 'value', { described: true });
+  if (vals.length !== B)
+    throw invalidArg(name, `${B} lengths (one per batch entry)`, `${vals.length} lengths`, 'value', { described: true });
   const direct = x instanceof Tensor && x.dtype === 'int32' && device === 'cpu';
   const r = direct ? undefined : new Int32Array(B);
   for (let b = 0; b < B; b++) {
     const v = vals[b];
     if (typeof v !== 'number' && typeof v !== 'bigint') throw invalidArg(`${name}[${b}]`, 'an integer', v);
     const n = typeof v === 'bigint' ? (v >= 0n && v <= BigInt(Sk) ? Number(v) : v) : v;
-    if (typeof n === 'bigint' || !Number.isInteger(n) || n < 0 || n > Sk) throw invalidArg(`${name}[${b}]`, `an integer in [0, ${Sk}] (Sk)`, n, 'range');
+    if (typeof n === 'bigint' || !Number.isInteger(n) || n < 0 || n > Sk)
+      throw invalidArg(`${name}[${b}]`, `an integer in [0, ${Sk}] (Sk)`, n, 'range');
     if (r) r[b] = n;
   }
   return r ?? (x as Tensor);
@@ -138,7 +167,8 @@ function checkKvLengths(x: unknown, B: number, Sk: number, device: Device): Tens
 /** Throws unless `dst` (the output named `name`) shares no memory with any of `srcs`. */
 function checkNoOverlap(dst: Tensor, name: string, srcs: readonly (readonly [Tensor | undefined, string])[]): void {
   for (const [t, n] of srcs) {
-    if (t && overlaps(dst, t)) throw invalidArg(name, `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+    if (t && overlaps(dst, t))
+      throw invalidArg(name, `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
   }
 }
 
@@ -148,17 +178,28 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   const V = checkTensor(v, 'v');
   const o = checkOptions<AttentionOptions>(opts, 'options', KEYS);
   const layout = o.layout ?? 'bhsd';
-  if (layout !== 'bhsd' && layout !== 'bshd') throw invalidArg('options.layout', `'bhsd' or 'bshd'`, o.layout, typeof o.layout === 'string' ? 'value' : 'type');
+  if (layout !== 'bhsd' && layout !== 'bshd')
+    throw invalidArg('options.layout', `'bhsd' or 'bshd'`, o.layout, typeof o.layout === 'string' ? 'value' : 'type');
   const bshd = layout === 'bshd';
   const names = bshd ? '[B, S, H, D]' : '[B, H, S, D]';
-  for (const [t, n] of [[Q, 'q'], [K, 'k'], [V, 'v']] as const) {
+  for (const [t, n] of [
+    [Q, 'q'],
+    [K, 'k'],
+    [V, 'v'],
+  ] as const) {
     if (t.ndim !== 4) throw invalidArg(n, `a rank-4 tensor ${names}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
   }
-  if (!FLOAT.includes(Q.dtype)) throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
-  for (const [t, n] of [[K, 'k'], [V, 'v']] as const) {
-    if (t.dtype !== Q.dtype) throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
+  if (!FLOAT.includes(Q.dtype))
+    throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
+  for (const [t, n] of [
+    [K, 'k'],
+    [V, 'v'],
+  ] as const) {
+    if (t.dtype !== Q.dtype)
+      throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
   }
-  const hd = bshd ? 2 : 1, sd = bshd ? 1 : 2;
+  const hd = bshd ? 2 : 1,
+    sd = bshd ? 1 : 2;
   const [B, Hq, Sq, D] = [Q.shape[0], Q.shape[hd], Q.shape[sd], Q.shape[3]];
   const [Hkv, Sk] = [K.shape[hd], K.shape[sd]];
   if (D < 1) throw invalidArg('q', 'a head dim D >= 1', `shape ${shapeStr(Q.shape)}`, 'value', { described: true });
@@ -167,32 +208,56 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   const Dv = V.shape[3];
   if (V.shape[0] !== K.shape[0] || V.shape[1] !== K.shape[1] || V.shape[2] !== K.shape[2] || Dv < 1) {
     const want = bshd ? `[${B}, ${Sk}, ${Hkv}, Dv]` : `[${B}, ${Hkv}, ${Sk}, Dv]`;
-    throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', { described: true });
+    throw invalidArg('v', `shape ${want} with Dv >= 1 (the batch, heads and length of k)`, `shape ${shapeStr(V.shape)}`, 'value', {
+      described: true,
+    });
   }
   if (Hkv < 1 || Hq % Hkv !== 0) {
     // The shapes read the other way round are valid: the data is most likely in the other layout.
-    const hint = K.shape[sd] >= 1 && Q.shape[sd] % K.shape[sd] === 0
-      ? bshd ? `; q and k look like [B, H, S, D] data: pass layout: 'bhsd' (or leave it out)` : `; q and k look like [B, S, H, D] data: pass layout: 'bshd'`
-      : '';
-    throw invalidArg('k', `a number of heads that divides the ${Hq} query heads (GQA / MQA)`, `${Hkv} heads (shape ${shapeStr(K.shape)})${hint}`, 'value', { described: true });
+    const hint =
+      K.shape[sd] >= 1 && Q.shape[sd] % K.shape[sd] === 0
+        ? bshd
+          ? `; q and k look like [B, H, S, D] data: pass layout: 'bhsd' (or leave it out)`
+          : `; q and k look like [B, S, H, D] data: pass layout: 'bshd'`
+        : '';
+    throw invalidArg(
+      'k',
+      `a number of heads that divides the ${Hq} query heads (GQA / MQA)`,
+      `${Hkv} heads (shape ${shapeStr(K.shape)})${hint}`,
+      'value',
+      { described: true },
+    );
   }
   // Without a layout, shapes that are valid read both ways and give Sq != Sk under 'bhsd' (then Sk
   // divides Sq) are far more often [B, S, H, D] data with GQA / MQA heads (q [B, S, Hq, D], k
   // [B, S, Hkv, D]) than [B, H, S, D] with more queries than keys: refuse to guess. Equal shapes and
   // 'bhsd' self-attention (Sq == Sk) stay 'bhsd'. An empty q gives the same (empty) result either way.
   if (o.layout === undefined && Sq !== Sk && Sk >= 1 && Sq % Sk === 0 && Q.shape[0] * Hq * Sq !== 0) {
-    throw invalidArg('options.layout',
+    throw invalidArg(
+      'options.layout',
       `'bhsd' or 'bshd' given explicitly: q ${shapeStr(Q.shape)} and k ${shapeStr(K.shape)} fit both (Hq=${Hq}, Sq=${Sq}, Hkv=${Hkv}, Sk=${Sk} under 'bhsd'; ` +
-      `Sq=${Hq}, Hq=${Sq}, Sk=${Hkv}, Hkv=${Sk} under 'bshd')`, undefined, 'value');
+        `Sq=${Hq}, Hq=${Sq}, Sk=${Hkv}, Hkv=${Sk} under 'bshd')`,
+      undefined,
+      'value',
+    );
   }
 
   const device = o.device === undefined ? Q.device : resolveDevice(o.device, 'options.device');
-  for (const [t, n] of [[K, 'k'], [V, 'v'], [o.mask, 'options.mask'], [o.out, 'options.out']] as const) {
+  for (const [t, n] of [
+    [K, 'k'],
+    [V, 'v'],
+    [o.mask, 'options.mask'],
+    [o.out, 'options.out'],
+  ] as const) {
     if (t === undefined) continue;
     const T = checkTensor(t, n);
-    if (T.device !== Q.device) throw invalidArg(n, `a tensor on ${Q.device} (the device of q)`, `a tensor on ${T.device}`, 'value', { described: true });
+    if (T.device !== Q.device)
+      throw invalidArg(n, `a tensor on ${Q.device} (the device of q)`, `a tensor on ${T.device}`, 'value', { described: true });
   }
-  if (device !== Q.device) throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', { described: true });
+  if (device !== Q.device)
+    throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', {
+      described: true,
+    });
 
   const causal = checkBool(o.causal, 'options.causal', false);
   let causalOffset: number | null = null;
@@ -209,34 +274,68 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   const scale = checkFloat32(o.scale, 'options.scale', 1 / Math.sqrt(D));
   const softcap = checkNumber(o.softcap, 'options.softcap', 0);
   if (softcap !== 0 && !(softcap >= F32_MIN_NORMAL && softcap <= F32_MAX)) {
-    throw invalidArg('options.softcap', `0 (off) or a number > 0 in float32's normal range (${F32_MIN_NORMAL} to ${F32_MAX})`, softcap, 'range');
+    throw invalidArg(
+      'options.softcap',
+      `0 (off) or a number > 0 in float32's normal range (${F32_MIN_NORMAL} to ${F32_MAX})`,
+      softcap,
+      'range',
+    );
   }
 
   const full = [B, Hq, Sq, Sk];
   const mask = o.mask === undefined ? undefined : (o.mask as Tensor);
   if (mask) {
     if (!MASK_DTYPES.includes(mask.dtype)) {
-      throw invalidArg('options.mask', 'a bool / int8 (boolean: nonzero = attend) or float32 / float16 / bfloat16 (additive) tensor', `${withArticle(mask.dtype)} tensor`, 'type', { described: true });
+      throw invalidArg(
+        'options.mask',
+        'a bool / int8 (boolean: nonzero = attend) or float32 / float16 / bfloat16 (additive) tensor',
+        `${withArticle(mask.dtype)} tensor`,
+        'type',
+        { described: true },
+      );
     }
-    const ok = mask.ndim >= 1 && mask.ndim <= 4 &&
+    const ok =
+      mask.ndim >= 1 &&
+      mask.ndim <= 4 &&
       mask.shape.every((d, i) => d === 1 || d === full[4 - mask.ndim + i] || (i === mask.ndim - 1 && d >= 1 && d < Sk));
     if (!ok) {
-      throw invalidArg('options.mask', `a shape broadcastable to [B, Hq, Sq, Sk] = ${shapeStr(full)} (rank 1 to 4, each dim 1 or full; the last may be shorter than Sk)`,
-        `shape ${shapeStr(mask.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'options.mask',
+        `a shape broadcastable to [B, Hq, Sq, Sk] = ${shapeStr(full)} (rank 1 to 4, each dim 1 or full; the last may be shorter than Sk)`,
+        `shape ${shapeStr(mask.shape)}`,
+        'value',
+        { described: true },
+      );
     }
   }
   const lengths = o.kvLengths === undefined ? undefined : checkKvLengths(o.kvLengths, B, Sk, Q.device);
-  const kvl = lengths === undefined || lengths instanceof Tensor ? lengths : Tensor.from(lengths, [B], { dtype: 'int32', device: Q.device });
+  const kvl =
+    lengths === undefined || lengths instanceof Tensor ? lengths : Tensor.from(lengths, [B], { dtype: 'int32', device: Q.device });
 
   const outShape = [Q.shape[0], Q.shape[1], Q.shape[2], Dv];
   let out: Tensor;
   if (o.out !== undefined) {
     out = o.out as Tensor;
     if (!out.shape.every((d, i) => d === outShape[i]) || out.ndim !== 4) {
-      throw invalidArg('options.out', `shape ${shapeStr(outShape)} (that of q${Dv !== D ? ' with head dim Dv' : ''})`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'options.out',
+        `shape ${shapeStr(outShape)} (that of q${Dv !== D ? ' with head dim Dv' : ''})`,
+        `shape ${shapeStr(out.shape)}`,
+        'value',
+        { described: true },
+      );
     }
-    if (!FLOAT.includes(out.dtype)) throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
-    checkNoOverlap(out, 'options.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [kvl, 'options.kvLengths']]);
+    if (!FLOAT.includes(out.dtype))
+      throw invalidArg('options.out', 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', {
+        described: true,
+      });
+    checkNoOverlap(out, 'options.out', [
+      [Q, 'q'],
+      [K, 'k'],
+      [V, 'v'],
+      [mask, 'options.mask'],
+      [kvl, 'options.kvLengths'],
+    ]);
   } else {
     out = Tensor.empty(outShape, Q.dtype, device);
   }
@@ -246,22 +345,58 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     const qo = checkOptions<{ out: Tensor; stage?: QkStage }>(o.qkOutput, 'options.qkOutput', ['out', 'stage']);
     const T = checkTensor(qo.out, 'options.qkOutput.out');
     if (T.dtype !== 'float32' || T.ndim !== 4 || !T.shape.every((d, i) => d === full[i])) {
-      throw invalidArg('options.qkOutput.out', `a float32 tensor of shape ${shapeStr(full)} ([B, Hq, Sq, Sk])`, `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'options.qkOutput.out',
+        `a float32 tensor of shape ${shapeStr(full)} ([B, Hq, Sq, Sk])`,
+        `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`,
+        'value',
+        { described: true },
+      );
     }
     if (Q.device !== 'cpu' || T.device !== 'cpu') {
-      throw invalidArg('options.qkOutput', 'CPU tensors (a debugging slow path; copy small problems with tensor.to(\'cpu\'))', `q on ${Q.device} and qkOutput.out on ${T.device}`, 'value', { described: true });
+      throw invalidArg(
+        'options.qkOutput',
+        "CPU tensors (a debugging slow path; copy small problems with tensor.to('cpu'))",
+        `q on ${Q.device} and qkOutput.out on ${T.device}`,
+        'value',
+        { described: true },
+      );
     }
-    checkNoOverlap(T, 'options.qkOutput.out', [[Q, 'q'], [K, 'k'], [V, 'v'], [mask, 'options.mask'], [kvl, 'options.kvLengths'], [out, 'options.out']]);
+    checkNoOverlap(T, 'options.qkOutput.out', [
+      [Q, 'q'],
+      [K, 'k'],
+      [V, 'v'],
+      [mask, 'options.mask'],
+      [kvl, 'options.kvLengths'],
+      [out, 'options.out'],
+    ]);
     const stage = qo.stage ?? 'qk';
     qkStage = QK_STAGES.indexOf(stage);
-    if (qkStage < 0) throw invalidArg('options.qkOutput.stage', `one of ${QK_STAGES.map((x) => `'${x}'`).join(', ')}`, stage, typeof stage === 'string' ? 'value' : 'type');
+    if (qkStage < 0)
+      throw invalidArg(
+        'options.qkOutput.stage',
+        `one of ${QK_STAGES.map((x) => `'${x}'`).join(', ')}`,
+        stage,
+        typeof stage === 'string' ? 'value' : 'type',
+      );
     qkOut = T;
   }
   const lse = returnLse ? Tensor.empty([B, Hq, Sq], 'float32', device) : undefined;
   const args: AttentionArgs = [
-    nativeOf(Q, 'q'), nativeOf(K, 'k'), nativeOf(V, 'v'), nativeOptional(mask, 'options.mask'), nativeOptional(kvl, 'options.kvLengths'),
-    nativeOf(out, 'options.out'), nativeOptional(lse, 'lse'), causal, bshd, scale, softcap, causalOffset,
-    nativeOptional(qkOut, 'options.qkOutput.out'), qkStage,
+    nativeOf(Q, 'q'),
+    nativeOf(K, 'k'),
+    nativeOf(V, 'v'),
+    nativeOptional(mask, 'options.mask'),
+    nativeOptional(kvl, 'options.kvLengths'),
+    nativeOf(out, 'options.out'),
+    nativeOptional(lse, 'lse'),
+    causal,
+    bshd,
+    scale,
+    softcap,
+    causalOffset,
+    nativeOptional(qkOut, 'options.qkOutput.out'),
+    qkStage,
   ];
   return { args, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
 }

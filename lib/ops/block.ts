@@ -64,12 +64,14 @@ type Call = (async: boolean) => Promise<void> | void;
 
 function floatTensor(x: unknown, name: string): Tensor {
   const t = checkTensor(x, name);
-  if (!FLOATS.includes(t.dtype)) throw invalidArg(name, 'a float32, float16 or bfloat16 tensor', `${withArticle(t.dtype)} tensor`, 'type', { described: true });
+  if (!FLOATS.includes(t.dtype))
+    throw invalidArg(name, 'a float32, float16 or bfloat16 tensor', `${withArticle(t.dtype)} tensor`, 'type', { described: true });
   return t;
 }
 
 function onDevice(t: Tensor, name: string, device: Device, of: string): void {
-  if (t.device !== device) throw invalidArg(name, `a tensor on ${device} (where ${of} is)`, `a tensor on ${t.device}`, 'value', { described: true });
+  if (t.device !== device)
+    throw invalidArg(name, `a tensor on ${device} (where ${of} is)`, `a tensor on ${t.device}`, 'value', { described: true });
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
@@ -77,14 +79,16 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function needShape(t: Tensor, name: string, shape: readonly number[], why: string): void {
-  if (!sameDims(t.shape, shape)) throw invalidArg(name, `shape ${shapeStr(shape)} (${why})`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
+  if (!sameDims(t.shape, shape))
+    throw invalidArg(name, `shape ${shapeStr(shape)} (${why})`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
 }
 
 /** An int32 host tensor the native run reads (positions, ids, position). */
 function hostInt32(x: unknown, name: string): Tensor {
   const t = checkTensor(x, name);
   if (t.dtype !== 'int32') throw invalidArg(name, 'an int32 tensor', `${withArticle(t.dtype)} tensor`, 'type', { described: true });
-  if (t.device !== 'cpu') throw invalidArg(name, 'a host (cpu) tensor (read at run time)', `a tensor on ${t.device}`, 'value', { described: true });
+  if (t.device !== 'cpu')
+    throw invalidArg(name, 'a host (cpu) tensor (read at run time)', `a tensor on ${t.device}`, 'value', { described: true });
   return t;
 }
 
@@ -98,8 +102,16 @@ function position(v: unknown, name: string): number {
  * The output: `given` checked (dtype among `dtypes`, `shape`, `device`; it may be one of `inputs`
  * exactly when `alias`, never overlap one partially), else a new tensor of `dtype`.
  */
-function output(given: unknown, name: string, shape: readonly number[], dtype: DType, device: Device, inputs: [Tensor, string][],
-  dtypes: readonly DType[] = FLOATS, alias = true): Tensor {
+function output(
+  given: unknown,
+  name: string,
+  shape: readonly number[],
+  dtype: DType,
+  device: Device,
+  inputs: [Tensor, string][],
+  dtypes: readonly DType[] = FLOATS,
+  alias = true,
+): Tensor {
   if (given === undefined) return Tensor.empty(shape.slice(), dtype, device);
   const out = checkTensor(given, name);
   if (!dtypes.includes(out.dtype)) {
@@ -107,11 +119,18 @@ function output(given: unknown, name: string, shape: readonly number[], dtype: D
     throw invalidArg(name, want, `${withArticle(out.dtype)} tensor`, 'type', { described: true });
   }
   if (out.device !== device) throw invalidArg(name, `a tensor on ${device}`, `a tensor on ${out.device}`, 'value', { described: true });
-  if (!sameDims(out.shape, shape)) throw invalidArg(name, `shape ${shapeStr(shape)}`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
+  if (!sameDims(out.shape, shape))
+    throw invalidArg(name, `shape ${shapeStr(shape)}`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
   for (const [t, tn] of inputs) {
     const same = sameStorage(t, out);
     if ((same && !alias) || (!same && overlaps(t, out))) {
-      throw invalidArg(name, alias ? `memory that does not overlap ${tn} (or is ${tn} itself)` : `memory that does not overlap ${tn}`, 'an overlapping view', 'value', { described: true });
+      throw invalidArg(
+        name,
+        alias ? `memory that does not overlap ${tn} (or is ${tn} itself)` : `memory that does not overlap ${tn}`,
+        'an overlapping view',
+        'value',
+        { described: true },
+      );
     }
   }
   return out;
@@ -132,13 +151,17 @@ function prepRmsNorm(x: unknown, weight: unknown, opts: unknown): [Call, Tensor]
   const X = floatTensor(x, 'x');
   const o = checkOptions<RmsNormOptions>(opts, 'options', ['eps', 'out']);
   const D = X.shape[X.ndim - 1];
-  if (X.ndim < 1 || D < 1) throw invalidArg('x', 'a tensor [..., D] with D >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (X.ndim < 1 || D < 1)
+    throw invalidArg('x', 'a tensor [..., D] with D >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   const W = floatTensor(weight, 'weight');
   needShape(W, 'weight', [D], 'the last dim of x');
   onDevice(W, 'weight', X.device, 'x');
   const eps = checkFloat32(o.eps, 'options.eps', 1e-5);
   if (eps < 0) throw invalidArg('options.eps', 'a number >= 0', eps, 'range');
-  const out = output(o.out, 'options.out', X.shape, X.dtype, X.device, [[X, 'x'], [W, 'weight']]);
+  const out = output(o.out, 'options.out', X.shape, X.dtype, X.device, [
+    [X, 'x'],
+    [W, 'weight'],
+  ]);
   return [(a) => native.rmsNorm(nativeOf(X, 'x'), nativeOf(W, 'weight'), nativeOf(out, 'out'), eps, a), out];
 }
 
@@ -155,7 +178,8 @@ export function rmsNormSync(x: Tensor, weight: Tensor, opts?: RmsNormOptions): T
 function prepRope(x: unknown, opts: unknown): [Call, Tensor] {
   const X = floatTensor(x, 'x');
   const o = checkOptions<RopeOptions>(opts, 'options', ['positions', 'theta', 'style', 'out']);
-  if (X.ndim !== 3 && X.ndim !== 4) throw invalidArg('x', 'a rank-3 [S, H, D] or rank-4 [B, S, H, D] tensor', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (X.ndim !== 3 && X.ndim !== 4)
+    throw invalidArg('x', 'a rank-3 [S, H, D] or rank-4 [B, S, H, D] tensor', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   const D = X.shape[X.ndim - 1];
   const S = X.shape[X.ndim - 3];
   if (D < 2 || D % 2 !== 0) throw invalidArg('x', 'an even head dim D >= 2', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
@@ -174,9 +198,25 @@ function prepRope(x: unknown, opts: unknown): [Call, Tensor] {
   const theta = checkFloat32(o.theta, 'options.theta', 10000);
   if (!(theta > 0)) throw invalidArg('options.theta', 'a number > 0', theta, 'range');
   const style = o.style ?? 'interleaved';
-  if (style !== 'interleaved' && style !== 'half') throw invalidArg('options.style', `'interleaved' or 'half'`, style, typeof style === 'string' ? 'value' : 'type');
-  const out = output(o.out, 'options.out', X.shape, X.dtype, X.device, pos ? [[X, 'x'], [pos, 'options.positions']] : [[X, 'x']]);
-  return [(a) => native.rope(nativeOf(X, 'x'), nativeOptional(pos, 'options.positions'), start, theta, style === 'half', nativeOf(out, 'out'), a), out];
+  if (style !== 'interleaved' && style !== 'half')
+    throw invalidArg('options.style', `'interleaved' or 'half'`, style, typeof style === 'string' ? 'value' : 'type');
+  const out = output(
+    o.out,
+    'options.out',
+    X.shape,
+    X.dtype,
+    X.device,
+    pos
+      ? [
+          [X, 'x'],
+          [pos, 'options.positions'],
+        ]
+      : [[X, 'x']],
+  );
+  return [
+    (a) => native.rope(nativeOf(X, 'x'), nativeOptional(pos, 'options.positions'), start, theta, style === 'half', nativeOf(out, 'out'), a),
+    out,
+  ];
 }
 
 /** Rotary position embedding of x [S, H, D] or [B, S, H, D] (see RopeOptions). */
@@ -192,7 +232,8 @@ export function ropeSync(x: Tensor, opts?: RopeOptions): Tensor {
 function prepUnary(op: 'silu' | 'softmax', x: unknown, opts: unknown): [Call, Tensor] {
   const X = floatTensor(x, 'x');
   const o = checkOptions<OutOptions>(opts, 'options', ['out']);
-  if (op === 'softmax' && X.ndim < 1) throw invalidArg('x', 'a tensor of rank >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (op === 'softmax' && X.ndim < 1)
+    throw invalidArg('x', 'a tensor of rank >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   const out = output(o.out, 'options.out', X.shape, X.dtype, X.device, [[X, 'x']]);
   return [(a) => native[op](nativeOf(X, 'x'), nativeOf(out, 'out'), a), out];
 }
@@ -208,10 +249,19 @@ function prepBinary(op: 'swiglu' | 'add', a: unknown, b: unknown, opts: unknown)
   } else {
     const k = A.ndim - B.ndim;
     if (k < 0 || !sameDims(A.shape.slice(k), B.shape) || (B.size === 0 && A.size !== 0)) {
-      throw invalidArg(bn, `shape ${shapeStr(A.shape)} or a suffix of it (broadcast over the leading dims of ${an})`, `shape ${shapeStr(B.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        bn,
+        `shape ${shapeStr(A.shape)} or a suffix of it (broadcast over the leading dims of ${an})`,
+        `shape ${shapeStr(B.shape)}`,
+        'value',
+        { described: true },
+      );
     }
   }
-  const out = output(o.out, 'options.out', A.shape, A.dtype, A.device, [[A, an], [B, bn]]);
+  const out = output(o.out, 'options.out', A.shape, A.dtype, A.device, [
+    [A, an],
+    [B, bn],
+  ]);
   return [(s) => native[op](nativeOf(A, an), nativeOf(B, bn), nativeOf(out, 'out'), s), out];
 }
 
@@ -250,16 +300,32 @@ function prepEmbedding(table: unknown, ids: unknown, opts: unknown): [Call, Tens
   const T = floatTensor(table, 'table');
   if (T.ndim !== 2) throw invalidArg('table', 'a rank-2 tensor [V, D]', `shape ${shapeStr(T.shape)}`, 'value', { described: true });
   const I = hostInt32(ids, 'ids');
-  if (I.ndim !== 1 && I.ndim !== 2) throw invalidArg('ids', 'shape [T] or [B, T]', `shape ${shapeStr(I.shape)}`, 'value', { described: true });
+  if (I.ndim !== 1 && I.ndim !== 2)
+    throw invalidArg('ids', 'shape [T] or [B, T]', `shape ${shapeStr(I.shape)}`, 'value', { described: true });
   const o = checkOptions<EmbeddingOptions>(opts, 'options', ['out', 'dtype']);
   let dtype: DType = 'float32';
   if (o.dtype !== undefined) {
-    if (!FLOATS.includes(o.dtype)) throw invalidArg('options.dtype', `'float32', 'float16' or 'bfloat16'`, o.dtype, typeof o.dtype === 'string' ? 'value' : 'type');
+    if (!FLOATS.includes(o.dtype))
+      throw invalidArg('options.dtype', `'float32', 'float16' or 'bfloat16'`, o.dtype, typeof o.dtype === 'string' ? 'value' : 'type');
     dtype = o.dtype;
   }
-  const out = output(o.out, 'options.out', [...I.shape, T.shape[1]], dtype, T.device, [[T, 'table'], [I, 'ids']], FLOATS, false);
+  const out = output(
+    o.out,
+    'options.out',
+    [...I.shape, T.shape[1]],
+    dtype,
+    T.device,
+    [
+      [T, 'table'],
+      [I, 'ids'],
+    ],
+    FLOATS,
+    false,
+  );
   if (o.out !== undefined && o.dtype !== undefined && out.dtype !== dtype) {
-    throw invalidArg('options.out', `${withArticle(dtype)} tensor (options.dtype)`, `${withArticle(out.dtype)} tensor`, 'type', { described: true });
+    throw invalidArg('options.out', `${withArticle(dtype)} tensor (options.dtype)`, `${withArticle(out.dtype)} tensor`, 'type', {
+      described: true,
+    });
   }
   return [(a) => native.embedding(nativeOf(T, 'table'), nativeOf(I, 'ids'), nativeOf(out, 'out'), a), out];
 }
@@ -277,7 +343,8 @@ export function embeddingSync(table: Tensor, ids: Tensor, opts?: EmbeddingOption
 function lastDim(X: Tensor): number {
   const N = X.ndim < 1 ? 0 : X.shape[X.ndim - 1];
   if (N < 1) throw invalidArg('x', 'a tensor [..., N] with N >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
-  if (N > INT32_MAX) throw invalidArg('x', `a last dim of at most ${INT32_MAX} (int32 indices)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+  if (N > INT32_MAX)
+    throw invalidArg('x', `a last dim of at most ${INT32_MAX} (int32 indices)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   return N;
 }
 
@@ -305,7 +372,19 @@ function prepTopk(x: unknown, k: unknown, opts: unknown): [Call, TopkResult] {
   if (!Number.isInteger(k) || k < 1 || k > N) throw invalidArg('k', `an integer in [1, ${N}] (the last dim of x)`, k, 'range');
   const shape = [...X.shape.slice(0, -1), k];
   const values = output(o.values, 'options.values', shape, 'float32', X.device, [[X, 'x']], ['float32'], false);
-  const indices = output(o.indices, 'options.indices', shape, 'int32', X.device, [[X, 'x'], [values, 'options.values']], ['int32'], false);
+  const indices = output(
+    o.indices,
+    'options.indices',
+    shape,
+    'int32',
+    X.device,
+    [
+      [X, 'x'],
+      [values, 'options.values'],
+    ],
+    ['int32'],
+    false,
+  );
   return [(a) => native.topk(nativeOf(X, 'x'), k, nativeOf(values, 'values'), nativeOf(indices, 'indices'), a), { values, indices }];
 }
 
@@ -326,21 +405,36 @@ function prepKvAppend(cache: unknown, x: unknown, opts: unknown): [Call, Tensor]
   const sd = o.seqDim ?? 0;
   if (sd !== 0 && sd !== 1) throw invalidArg('options.seqDim', '0 or 1', sd, typeof sd === 'number' ? 'value' : 'type');
   if (C.ndim < sd + 1) {
-    throw invalidArg('cache', sd === 0 ? 'a tensor [Smax, ...rest]' : 'a tensor [B, Smax, ...rest]', `shape ${shapeStr(C.shape)}`, 'value', { described: true });
+    throw invalidArg(
+      'cache',
+      sd === 0 ? 'a tensor [Smax, ...rest]' : 'a tensor [B, Smax, ...rest]',
+      `shape ${shapeStr(C.shape)}`,
+      'value',
+      { described: true },
+    );
   }
   onDevice(X, 'x', C.device, 'cache');
   if (X.ndim !== C.ndim || !C.shape.every((d, i) => i === sd || d === X.shape[i])) {
     const want = C.shape.map((d, i) => (i === sd ? 'S' : String(d))).join(', ');
-    throw invalidArg('x', `shape [${want}] (that of cache, any length S in dim ${sd})`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
+    throw invalidArg('x', `shape [${want}] (that of cache, any length S in dim ${sd})`, `shape ${shapeStr(X.shape)}`, 'value', {
+      described: true,
+    });
   }
-  if (overlaps(C, X) || sameStorage(C, X)) throw invalidArg('x', 'memory that does not overlap cache', 'an overlapping view', 'value', { described: true });
+  if (overlaps(C, X) || sameStorage(C, X))
+    throw invalidArg('x', 'memory that does not overlap cache', 'an overlapping view', 'value', { described: true });
   let start = 0;
   let pos: Tensor | undefined;
   if (o.position instanceof Tensor) {
     pos = hostInt32(o.position, 'options.position');
     const B = sd === 1 ? C.shape[0] : 1;
     if (pos.ndim !== 1 || (pos.shape[0] !== 1 && pos.shape[0] !== B)) {
-      throw invalidArg('options.position', B === 1 ? 'shape [1]' : `shape [1] or [${B}] (the batch of cache)`, `shape ${shapeStr(pos.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'options.position',
+        B === 1 ? 'shape [1]' : `shape [1] or [${B}] (the batch of cache)`,
+        `shape ${shapeStr(pos.shape)}`,
+        'value',
+        { described: true },
+      );
     }
   } else if (o.position !== undefined) {
     start = position(o.position, 'options.position');

@@ -24,10 +24,14 @@ function prepare(x: unknown, dtype: unknown, opts: unknown): { x: Tensor; out: T
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
-    if (out.dtype !== to) throw invalidArg('options.out', `${withArticle(to)} tensor`, `${withArticle(out.dtype)} tensor`, 'type', { described: true });
-    if (out.device !== src.device) throw invalidArg('options.out', `a tensor on ${src.device}`, `a tensor on ${out.device}`, 'value', { described: true });
+    if (out.dtype !== to)
+      throw invalidArg('options.out', `${withArticle(to)} tensor`, `${withArticle(out.dtype)} tensor`, 'type', { described: true });
+    if (out.device !== src.device)
+      throw invalidArg('options.out', `a tensor on ${src.device}`, `a tensor on ${out.device}`, 'value', { described: true });
     if (out.size !== src.size) {
-      throw invalidArg('options.out', `${src.size} elements (x is ${shapeStr(src.shape)})`, shapeStr(out.shape), 'value', { described: true });
+      throw invalidArg('options.out', `${src.size} elements (x is ${shapeStr(src.shape)})`, shapeStr(out.shape), 'value', {
+        described: true,
+      });
     }
     if (src.dtype !== to && overlaps(src, out)) {
       throw invalidArg('options.out', 'memory that does not overlap x', 'an overlapping view', 'value', { described: true });

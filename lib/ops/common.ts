@@ -26,7 +26,8 @@ export const F32_MAX = 3.4028234663852886e38;
  */
 export function checkFloat32(v: unknown, name: string, dflt: number): number {
   const x = checkNumber(v, name, dflt);
-  if (Math.abs(x) > F32_MAX) throw invalidArg(name, `a number a float32 can hold (|${name.slice(name.lastIndexOf('.') + 1)}| <= ${F32_MAX})`, x, 'range');
+  if (Math.abs(x) > F32_MAX)
+    throw invalidArg(name, `a number a float32 can hold (|${name.slice(name.lastIndexOf('.') + 1)}| <= ${F32_MAX})`, x, 'range');
   return x;
 }
 
@@ -42,7 +43,8 @@ export function overlaps(x: Tensor, y: Tensor): boolean {
 export function sameStorage(x: Tensor, y: Tensor): boolean {
   const a = nativeOf(x, 'x');
   const b = nativeOf(y, 'y');
-  if (a.data && b.data) return a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.byteLength === b.data.byteLength;
+  if (a.data && b.data)
+    return a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.byteLength === b.data.byteLength;
   return a.buffer !== undefined && a.buffer === b.buffer;
 }
 
@@ -68,7 +70,13 @@ export function isRecording(): boolean {
 export async function callAsync<T>(caller: (...args: never[]) => unknown, fn: () => Promise<T>): Promise<T> {
   const stack = captureStack(caller);
   if (recording !== null) {
-    throw invalidArg(caller.name || 'op', `the Sync form (${caller.name}Sync) inside recordGraph: an awaited op is not recorded`, `${caller.name}()`, 'value', { described: true });
+    throw invalidArg(
+      caller.name || 'op',
+      `the Sync form (${caller.name}Sync) inside recordGraph: an awaited op is not recorded`,
+      `${caller.name}()`,
+      'value',
+      { described: true },
+    );
   }
   try {
     return await fn();

@@ -42,7 +42,17 @@ export interface GemmOptions {
 const KEYS = ['transA', 'transB', 'alpha', 'beta', 'c', 'bias', 'out', 'device', 'precision'] as const;
 const FLOAT_IN: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
-type GemmArgs = [NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor, boolean, boolean, number, number];
+type GemmArgs = [
+  NativeTensor,
+  NativeTensor,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor,
+  boolean,
+  boolean,
+  number,
+  number,
+];
 // After `async`: the CUDA device host tensors run on (-1: where the tensors are), allowTf32, and
 // packed weights with their layout (or undefined twice).
 type GemmRun = [number, boolean, NativeTensor | undefined, string | undefined];
@@ -54,7 +64,8 @@ interface Prepared {
 }
 
 function dims2(t: Tensor, trans: boolean): [number, number] {
-  const r = t.shape[t.ndim - 2], c = t.shape[t.ndim - 1];
+  const r = t.shape[t.ndim - 2],
+    c = t.shape[t.ndim - 1];
   return trans ? [c, r] : [r, c];
 }
 
@@ -68,13 +79,18 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
     throw invalidArg('options.transB', `${packed.transB} or absent (how b was packed)`, String(o.transB), 'value', { described: true });
   }
   const B = packed ? packed.source : checkTensor(b, 'b');
-  for (const [t, n] of [[A, 'a'], [B, 'b']] as const) {
-    if (t.ndim !== 2 && t.ndim !== 3) throw invalidArg(n, 'a rank-2 or rank-3 tensor', `shape ${shapeStr(t.shape)}`, 'value', { described: true });
+  for (const [t, n] of [
+    [A, 'a'],
+    [B, 'b'],
+  ] as const) {
+    if (t.ndim !== 2 && t.ndim !== 3)
+      throw invalidArg(n, 'a rank-2 or rank-3 tensor', `shape ${shapeStr(t.shape)}`, 'value', { described: true });
   }
   if (![...FLOAT_IN, 'int8'].includes(A.dtype)) {
     throw invalidArg('a', 'a float32, float16, bfloat16 or int8 tensor', `${withArticle(A.dtype)} tensor`, 'type', { described: true });
   }
-  if (B.dtype !== A.dtype) throw invalidArg('b', `${withArticle(A.dtype)} tensor (the dtype of a)`, `${withArticle(B.dtype)} tensor`, 'type', { described: true });
+  if (B.dtype !== A.dtype)
+    throw invalidArg('b', `${withArticle(A.dtype)} tensor (the dtype of a)`, `${withArticle(B.dtype)} tensor`, 'type', { described: true });
   const int8 = A.dtype === 'int8';
   const transA = checkBool(o.transA, 'options.transA', false);
   const transB = packed ? packed.transB : checkBool(o.transB, 'options.transB', false);
@@ -82,10 +98,19 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   const [Kb, N] = dims2(B, transB);
   if (Kb !== K) {
     // b's other dim matches: the transB flag is most likely the mistake.
-    const hint = N !== K ? '' : packed
-      ? transB ? ' (b was packed from a [K, N] weight: pack it without transB)' : ' (b was packed from what looks like an [N, K] nn.Linear weight: pack it with transB: true)'
-      : transB ? ' (b looks like a [K, N] weight: leave transB out)' : ' (b looks like an [N, K] nn.Linear weight: pass transB: true)';
-    throw invalidArg('b', `op(b) with ${K} rows (op(a) is ${M}x${K})`, `op(b) of ${Kb}x${N}${transB ? ' (transB)' : ''}${hint}`, 'value', { described: true });
+    const hint =
+      N !== K
+        ? ''
+        : packed
+          ? transB
+            ? ' (b was packed from a [K, N] weight: pack it without transB)'
+            : ' (b was packed from what looks like an [N, K] nn.Linear weight: pack it with transB: true)'
+          : transB
+            ? ' (b looks like a [K, N] weight: leave transB out)'
+            : ' (b looks like an [N, K] nn.Linear weight: pass transB: true)';
+    throw invalidArg('b', `op(b) with ${K} rows (op(a) is ${M}x${K})`, `op(b) of ${Kb}x${N}${transB ? ' (transB)' : ''}${hint}`, 'value', {
+      described: true,
+    });
   }
   const batched = A.ndim === 3 || B.ndim === 3;
   const batch = A.ndim === 3 ? A.shape[0] : B.ndim === 3 ? B.shape[0] : 1;
@@ -94,20 +119,31 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   }
   const outShape = batched ? [batch, M, N] : [M, N];
 
-  for (const [t, n] of [[B, 'b'], [o.c, 'options.c'], [o.bias, 'options.bias'], [o.out, 'options.out']] as const) {
+  for (const [t, n] of [
+    [B, 'b'],
+    [o.c, 'options.c'],
+    [o.bias, 'options.bias'],
+    [o.out, 'options.out'],
+  ] as const) {
     if (t === undefined) continue;
     const T = checkTensor(t, n);
-    if (T.device !== A.device) throw invalidArg(n, `a tensor on ${A.device} (the device of a)`, `a tensor on ${T.device}`, 'value', { described: true });
+    if (T.device !== A.device)
+      throw invalidArg(n, `a tensor on ${A.device} (the device of a)`, `a tensor on ${T.device}`, 'value', { described: true });
   }
   // Device tensors run where they are; host tensors on the requested or the default device.
-  const device: Device = o.device !== undefined ? resolveDevice(o.device, 'options.device') : A.device !== 'cpu' ? A.device : defaultDevice();
+  const device: Device =
+    o.device !== undefined ? resolveDevice(o.device, 'options.device') : A.device !== 'cpu' ? A.device : defaultDevice();
   if (A.device !== 'cpu' && device !== A.device) {
-    throw invalidArg('options.device', `${A.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', { described: true });
+    throw invalidArg('options.device', `${A.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', {
+      described: true,
+    });
   }
 
   const precision = o.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'tf32') throw invalidArg('options.precision', `'fp32' or 'tf32'`, o.precision, typeof o.precision === 'string' ? 'value' : 'type');
-  if (precision === 'tf32' && A.dtype !== 'float32') throw invalidArg('options.precision', `'fp32' for ${A.dtype} inputs (tf32 applies to float32)`, `'tf32'`, 'value', { described: true });
+  if (precision !== 'fp32' && precision !== 'tf32')
+    throw invalidArg('options.precision', `'fp32' or 'tf32'`, o.precision, typeof o.precision === 'string' ? 'value' : 'type');
+  if (precision === 'tf32' && A.dtype !== 'float32')
+    throw invalidArg('options.precision', `'fp32' for ${A.dtype} inputs (tf32 applies to float32)`, `'tf32'`, 'value', { described: true });
 
   const c = o.c === undefined ? undefined : (o.c as Tensor);
   const alpha = checkFloat32(o.alpha, 'options.alpha', 1);
@@ -120,41 +156,82 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   const shapeOk = (t: Tensor) => t.ndim === outShape.length && t.shape.every((d, i) => d === outShape[i]);
   const shape2Ok = (t: Tensor) => batched && t.ndim === 2 && t.shape[0] === M && t.shape[1] === N && batch === 1;
   if (c) {
-    if (!shapeOk(c) && !shape2Ok(c)) throw invalidArg('options.c', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(c.shape)}`, 'value', { described: true });
+    if (!shapeOk(c) && !shape2Ok(c))
+      throw invalidArg('options.c', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(c.shape)}`, 'value', { described: true });
     if (int8 ? c.dtype !== 'int32' : !FLOAT_IN.includes(c.dtype)) {
-      throw invalidArg('options.c', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(c.dtype)} tensor`, 'type', { described: true });
+      throw invalidArg(
+        'options.c',
+        int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor',
+        `${withArticle(c.dtype)} tensor`,
+        'type',
+        { described: true },
+      );
     }
   }
   const bias = o.bias === undefined ? undefined : (o.bias as Tensor);
   if (bias) {
-    if (bias.ndim !== 1 || bias.shape[0] !== N) throw invalidArg('options.bias', `shape [${N}]`, `shape ${shapeStr(bias.shape)}`, 'value', { described: true });
+    if (bias.ndim !== 1 || bias.shape[0] !== N)
+      throw invalidArg('options.bias', `shape [${N}]`, `shape ${shapeStr(bias.shape)}`, 'value', { described: true });
     if (int8 ? bias.dtype !== 'int32' : !FLOAT_IN.includes(bias.dtype)) {
-      throw invalidArg('options.bias', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(bias.dtype)} tensor`, 'type', { described: true });
+      throw invalidArg(
+        'options.bias',
+        int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor',
+        `${withArticle(bias.dtype)} tensor`,
+        'type',
+        { described: true },
+      );
     }
   }
   let out: Tensor;
   if (o.out !== undefined) {
     out = o.out as Tensor;
-    if (!shapeOk(out)) throw invalidArg('options.out', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
+    if (!shapeOk(out))
+      throw invalidArg('options.out', `shape ${shapeStr(outShape)}`, `shape ${shapeStr(out.shape)}`, 'value', { described: true });
     if (int8 ? out.dtype !== 'int32' : !FLOAT_IN.includes(out.dtype)) {
-      throw invalidArg('options.out', int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor', `${withArticle(out.dtype)} tensor`, 'type', { described: true });
+      throw invalidArg(
+        'options.out',
+        int8 ? 'an int32 tensor' : 'a float32, float16 or bfloat16 tensor',
+        `${withArticle(out.dtype)} tensor`,
+        'type',
+        { described: true },
+      );
     }
-    for (const [t, n] of [[A, 'a'], [B, 'b'], [bias, 'options.bias']] as const) {
-      if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+    for (const [t, n] of [
+      [A, 'a'],
+      [B, 'b'],
+      [bias, 'options.bias'],
+    ] as const) {
+      if (t && overlaps(out, t))
+        throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
     if (c && overlaps(out, c) && !(sameStorage(out, c) && out.dtype === c.dtype)) {
-      throw invalidArg('options.out', 'either c itself (an in-place update) or memory that does not overlap c', 'a partly overlapping tensor', 'value', { described: true });
+      throw invalidArg(
+        'options.out',
+        'either c itself (an in-place update) or memory that does not overlap c',
+        'a partly overlapping tensor',
+        'value',
+        { described: true },
+      );
     }
   } else {
     out = Tensor.empty(outShape, accDtype, A.device);
   }
   const args: GemmArgs = [
-    nativeOf(A, 'a'), nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOptional(bias, 'options.bias'), nativeOf(out, 'options.out'),
-    transA, transB, alpha, beta,
+    nativeOf(A, 'a'),
+    nativeOf(B, 'b'),
+    nativeOptional(c, 'options.c'),
+    nativeOptional(bias, 'options.bias'),
+    nativeOf(out, 'options.out'),
+    transA,
+    transB,
+    alpha,
+    beta,
   ];
   const run: GemmRun = [
-    A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1, precision === 'tf32',
-    packedData && nativeOf(packedData, 'b'), packed?.layout,
+    A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1,
+    precision === 'tf32',
+    packedData && nativeOf(packedData, 'b'),
+    packed?.layout,
   ];
   return { args, run, out };
 }

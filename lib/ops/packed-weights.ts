@@ -84,7 +84,13 @@ function prepare(w: unknown, opts: unknown): { source: Tensor; transB: boolean; 
     throw invalidArg('w', 'a float32, float16, bfloat16 or int8 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
   }
   if (W.device !== 'cpu') {
-    throw invalidArg('w', 'a host (cpu) tensor (packing serves the CPU kernels; GPU weights are used as they are)', `a tensor on ${W.device}`, 'value', { described: true });
+    throw invalidArg(
+      'w',
+      'a host (cpu) tensor (packing serves the CPU kernels; GPU weights are used as they are)',
+      `a tensor on ${W.device}`,
+      'value',
+      { described: true },
+    );
   }
   const [K, N] = transB ? [W.shape[1], W.shape[0]] : [W.shape[0], W.shape[1]];
   const l = native.gemmPackLayout(DTYPES[W.dtype].code, K, N);

@@ -57,9 +57,18 @@ export function spmmCudaLastKernel(): string {
 /** The matrix's device arrays for a run on `device`, as the native layer takes them. */
 export function spmmDevForm(a: SparseMatrix, device: Device, kernel: SpmmCudaKernel = cudaKernel): NativeSpmmDevForm {
   // The blocked form is uploaded when prepare() chose it (auto), or when the blocked kernel is forced.
-  const blocked = kernel === 'blocked' ? a.prepare({ format: 'blocked', device: 'cuda' }).blocked : kernel === 'auto' ? a.prepare({ device: 'cuda' }).blocked : undefined;
+  const blocked =
+    kernel === 'blocked'
+      ? a.prepare({ format: 'blocked', device: 'cuda' }).blocked
+      : kernel === 'auto'
+        ? a.prepare({ device: 'cuda' }).blocked
+        : undefined;
   const d = a.deviceArrays(device, blocked);
-  const f: NativeSpmmDevForm = { rowPtr: nativeOf(d.rowPtr, 'rowPtr'), colIdx: nativeOf(d.colIdx, 'colIdx'), values: nativeOf(d.values, 'values') };
+  const f: NativeSpmmDevForm = {
+    rowPtr: nativeOf(d.rowPtr, 'rowPtr'),
+    colIdx: nativeOf(d.colIdx, 'colIdx'),
+    values: nativeOf(d.values, 'values'),
+  };
   if (blocked && d.blocked) {
     f.perm = nativeOf(d.blocked.perm, 'perm');
     f.panelPtr = nativeOf(d.blocked.panelPtr, 'panelPtr');
@@ -73,7 +82,18 @@ export function spmmKernelCode(k: SpmmCudaKernel = cudaKernel): number {
   return KERNEL_CODES[k];
 }
 
-type SpmmArgs = [NativeTensor, NativeTensor, NativeTensor, number, number, NativeTensor, NativeTensor | undefined, NativeTensor, number, number];
+type SpmmArgs = [
+  NativeTensor,
+  NativeTensor,
+  NativeTensor,
+  number,
+  number,
+  NativeTensor,
+  NativeTensor | undefined,
+  NativeTensor,
+  number,
+  number,
+];
 
 function indexTensor(a: Int32Array | BigInt64Array): NativeTensor {
   const dtype: DType = a instanceof BigInt64Array ? 'int64' : 'int32';
@@ -94,10 +114,13 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
   if (B.ndim !== 2) throw invalidArg('b', 'a rank-2 tensor [cols, N]', `shape ${shapeStr(B.shape)}`, 'value', { described: true });
   if (B.dtype !== 'float32') throw invalidArg('b', 'a float32 tensor', `${withArticle(B.dtype)} tensor`, 'type', { described: true });
   if (B.shape[0] !== a.cols) {
-    throw invalidArg('b', `${a.cols} rows (the columns of a, ${a.rows}x${a.cols})`, `shape ${shapeStr(B.shape)}`, 'value', { described: true });
+    throw invalidArg('b', `${a.cols} rows (the columns of a, ${a.rows}x${a.cols})`, `shape ${shapeStr(B.shape)}`, 'value', {
+      described: true,
+    });
   }
   // Device tensors run where they are; host tensors on the requested or the default device.
-  const device: Device = o.device !== undefined ? resolveDevice(o.device, 'options.device') : B.device !== 'cpu' ? B.device : defaultDevice();
+  const device: Device =
+    o.device !== undefined ? resolveDevice(o.device, 'options.device') : B.device !== 'cpu' ? B.device : defaultDevice();
   if (B.device !== 'cpu' && device !== B.device) {
     throw invalidArg('options.device', `${B.device} (where b is; move it with tensor.to())`, `'${device}'`, 'value', { described: true });
   }
@@ -108,18 +131,27 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
   const beta = checkFloat32(o.beta, 'options.beta', c ? 1 : 0);
   if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
   const fits = (t: Tensor, n: string) => {
-    if (t.ndim !== 2 || t.shape[0] !== a.rows || t.shape[1] !== N) throw invalidArg(n, `shape ${shapeStr(outShape)}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
+    if (t.ndim !== 2 || t.shape[0] !== a.rows || t.shape[1] !== N)
+      throw invalidArg(n, `shape ${shapeStr(outShape)}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
     if (t.dtype !== 'float32') throw invalidArg(n, 'a float32 tensor', `${withArticle(t.dtype)} tensor`, 'type', { described: true });
-    if (t.device !== B.device) throw invalidArg(n, `a tensor on ${B.device} (the device of b)`, `a tensor on ${t.device}`, 'value', { described: true });
+    if (t.device !== B.device)
+      throw invalidArg(n, `a tensor on ${B.device} (the device of b)`, `a tensor on ${t.device}`, 'value', { described: true });
   };
   if (c) fits(c, 'options.c');
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
     fits(out, 'options.out');
-    if (overlaps(out, B)) throw invalidArg('options.out', 'memory that does not overlap b', 'an overlapping tensor', 'value', { described: true });
+    if (overlaps(out, B))
+      throw invalidArg('options.out', 'memory that does not overlap b', 'an overlapping tensor', 'value', { described: true });
     if (c && overlaps(out, c) && !sameStorage(out, c)) {
-      throw invalidArg('options.out', 'either c itself (an in-place update) or memory that does not overlap c', 'a partly overlapping tensor', 'value', { described: true });
+      throw invalidArg(
+        'options.out',
+        'either c itself (an in-place update) or memory that does not overlap c',
+        'a partly overlapping tensor',
+        'value',
+        { described: true },
+      );
     }
   } else {
     out = Tensor.empty(outShape, 'float32', B.device);
@@ -131,8 +163,14 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
     run = [B.device === 'cpu' ? deviceIndex(device) : -1, spmmKernelCode(), spmmDevForm(a, device)];
   }
   const args: SpmmArgs = [
-    ...csrNative(a), a.rows, a.cols,
-    nativeOf(B, 'b'), nativeOptional(c, 'options.c'), nativeOf(out, 'options.out'), alpha, beta,
+    ...csrNative(a),
+    a.rows,
+    a.cols,
+    nativeOf(B, 'b'),
+    nativeOptional(c, 'options.c'),
+    nativeOf(out, 'options.out'),
+    alpha,
+    beta,
   ];
   return { args, run, out };
 }

@@ -46,7 +46,10 @@ export interface QuantizedActivations {
   rotationBlock: number;
 }
 
-const abs = Math.abs, fround = Math.fround, round = Math.round, floor = Math.floor;
+const abs = Math.abs,
+  fround = Math.fround,
+  round = Math.round,
+  floor = Math.floor;
 
 /** round half to even, for the contract's quantizer. */
 function roundEven(t: number): number {
@@ -58,7 +61,8 @@ function checkX(x: unknown, name: string, cudaOk = false): Tensor {
   const X = checkTensor(x, name);
   if (X.ndim !== 2) throw invalidArg(name, 'a rank-2 tensor [rows, K]', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   if (X.dtype !== 'float32') throw invalidArg(name, 'a float32 tensor', `${withArticle(X.dtype)} tensor`, 'type', { described: true });
-  if (X.device !== 'cpu' && !cudaOk) throw invalidArg(name, 'a CPU tensor (quantization here runs on the CPU)', `a tensor on ${X.device}`, 'value', { described: true });
+  if (X.device !== 'cpu' && !cudaOk)
+    throw invalidArg(name, 'a CPU tensor (quantization here runs on the CPU)', `a tensor on ${X.device}`, 'value', { described: true });
   return X;
 }
 
@@ -78,7 +82,9 @@ function weightsOn(w: Int4Weights, device: Tensor['device']): DeviceWeights {
   if (!per) deviceWeights.set(w, (per = new Map()));
   let d = per.get(device);
   if (!d) {
-    const { N, K } = w, G = w.groups, nO = w.outlierChannels?.length ?? 0;
+    const { N, K } = w,
+      G = w.groups,
+      nO = w.outlierChannels?.length ?? 0;
     const up = (a: Uint8Array | Int8Array | Int32Array | Float32Array, shape: number[], dtype: 'int4' | 'int8' | 'int32' | 'float32') =>
       Tensor.from(a, shape, { dtype, device });
     d = {
@@ -118,11 +124,19 @@ interface WeightJob {
 
 function prepareWeights(w: unknown, opts: unknown): WeightJob {
   const W = checkTensor(w, 'w');
-  const o = checkOptions<QuantizeWeightsInt4Options>(opts, 'options', ['groupSize', 'rotate', 'outlierChannels', 'calibration', 'outlierCount']);
-  if (W.ndim !== 2) throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  const o = checkOptions<QuantizeWeightsInt4Options>(opts, 'options', [
+    'groupSize',
+    'rotate',
+    'outlierChannels',
+    'calibration',
+    'outlierCount',
+  ]);
+  if (W.ndim !== 2)
+    throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
   const [N, K] = W.shape;
-  if (K % 2 !== 0) throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  if (K % 2 !== 0)
+    throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const gsOpt = o.groupSize ?? 'channel';
   if (gsOpt !== 'channel' && typeof gsOpt !== 'number') throw invalidArg('options.groupSize', "a number or 'channel'", gsOpt);
   if (typeof gsOpt === 'number' && (!Number.isInteger(gsOpt) || gsOpt < 2 || gsOpt % 2 !== 0 || K % gsOpt !== 0)) {
@@ -133,18 +147,22 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   if (o.rotate !== undefined && o.rotate !== 'hadamard') throw invalidArg('options.rotate', "'hadamard' or undefined", o.rotate, 'value');
   let outl: Int32Array | undefined;
   if (o.outlierChannels !== undefined) {
-    if (o.calibration !== undefined || o.outlierCount !== undefined) throw invalidArg('options', 'outlierChannels or calibration + outlierCount, not both', 'both', 'value', { described: true });
+    if (o.calibration !== undefined || o.outlierCount !== undefined)
+      throw invalidArg('options', 'outlierChannels or calibration + outlierCount, not both', 'both', 'value', { described: true });
     const oc = o.outlierChannels;
-    if (typeof oc !== 'object' || oc === null || typeof (oc as ArrayLike<number>).length !== 'number') throw invalidArg('options.outlierChannels', 'an array of channel indices', oc);
+    if (typeof oc !== 'object' || oc === null || typeof (oc as ArrayLike<number>).length !== 'number')
+      throw invalidArg('options.outlierChannels', 'an array of channel indices', oc);
     outl = Int32Array.from(Array.from(oc).sort((a, b) => a - b));
     Array.from(oc).forEach((c, j) => {
       if (!Number.isInteger(c) || c < 0 || c >= K) throw invalidArg(`options.outlierChannels[${j}]`, `an integer in [0, ${K})`, c, 'range');
     });
     if (outl.some((c, j) => j > 0 && c === outl![j - 1])) throw invalidArg('options.outlierChannels', 'distinct channels', Array.from(oc));
   } else if (o.calibration !== undefined || o.outlierCount !== undefined) {
-    if (o.calibration === undefined || o.outlierCount === undefined) throw invalidArg('options', 'calibration and outlierCount together', 'only one of them', 'value', { described: true });
+    if (o.calibration === undefined || o.outlierCount === undefined)
+      throw invalidArg('options', 'calibration and outlierCount together', 'only one of them', 'value', { described: true });
     const cal = checkX(o.calibration, 'options.calibration');
-    if (cal.shape[1] !== K) throw invalidArg('options.calibration', `[rows, ${K}] (K of w)`, `shape ${shapeStr(cal.shape)}`, 'value', { described: true });
+    if (cal.shape[1] !== K)
+      throw invalidArg('options.calibration', `[rows, ${K}] (K of w)`, `shape ${shapeStr(cal.shape)}`, 'value', { described: true });
     outl = selectOutlierChannels(cal, o.outlierCount);
   }
   const nO = outl?.length ?? 0;
@@ -152,11 +170,18 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   const src = W.toArraySync() as Float32Array;
   for (let i = 0; i < src.length; i++) {
     if (!Number.isFinite(src[i])) {
-      throw invalidArg('w', `finite weights (quantization needs finite values)`, `${src[i]} at row ${floor(i / K)}, column ${i % K}`, 'value', { described: true });
+      throw invalidArg(
+        'w',
+        `finite weights (quantization needs finite values)`,
+        `${src[i]} at row ${floor(i / K)}, column ${i % K}`,
+        'value',
+        { described: true },
+      );
     }
   }
   const rb = o.rotate ? rotationBlock(gs) : 0;
-  const ow = new Int8Array(N * nO), os = new Float32Array(nO ? N : 0);
+  const ow = new Int8Array(N * nO),
+    os = new Float32Array(nO ? N : 0);
   let rows = src;
   if (nO) {
     // Outlier channels: int8 per weight row over those channels, then zeroed in the 4-bit part.
@@ -177,15 +202,30 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   // the block-diagonal rotation of the whole row).
   const q = new Int8Array(N * K);
   const scales = new Float32Array(N * G);
-  const args: WeightJob['args'] = N > 0 && K > 0
-    ? [{ dtype: 0, shape: [N * G, gs], data: rows }, { dtype: 3, shape: [N * G, gs], data: q }, { dtype: 0, shape: [N * G], data: scales }, 4, rb]
-    : undefined;
+  const args: WeightJob['args'] =
+    N > 0 && K > 0
+      ? [
+          { dtype: 0, shape: [N * G, gs], data: rows },
+          { dtype: 3, shape: [N * G, gs], data: q },
+          { dtype: 0, shape: [N * G], data: scales },
+          4,
+          rb,
+        ]
+      : undefined;
   const finish = () => {
     const packed = new Uint8Array((N * K) / 2);
     for (let i = 0; i < packed.length; i++) packed[i] = (q[2 * i] & 15) | ((q[2 * i + 1] & 15) << 4);
     return Int4Weights.create({
-      N, K, groupSize: gs, perChannel, rotate: o.rotate, packed, scales,
-      outlierChannels: outl, outlierWeights: nO ? ow : undefined, outlierScales: nO ? os : undefined,
+      N,
+      K,
+      groupSize: gs,
+      perChannel,
+      rotate: o.rotate,
+      packed,
+      scales,
+      outlierChannels: outl,
+      outlierWeights: nO ? ow : undefined,
+      outlierScales: nO ? os : undefined,
     });
   };
   return { args, finish };
@@ -206,8 +246,20 @@ export function quantizeWeightsInt4Sync(w: Tensor, opts?: QuantizeWeightsInt4Opt
   return job.finish();
 }
 
-type Args = [NativeTensor, NativeTensor, NativeTensor, NativeTensor | undefined, NativeTensor | undefined, NativeTensor | undefined,
-  NativeTensor | undefined, NativeTensor | undefined, NativeTensor, number, number, number];
+type Args = [
+  NativeTensor,
+  NativeTensor,
+  NativeTensor,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor | undefined,
+  NativeTensor,
+  number,
+  number,
+  number,
+];
 
 function isQuantized(x: unknown): x is QuantizedActivations {
   return typeof x === 'object' && x !== null && !(x instanceof Tensor) && (x as QuantizedActivations).values instanceof Int8Array;
@@ -219,23 +271,60 @@ function isQuantized(x: unknown): x is QuantizedActivations {
  */
 function quantizedInput(x: QuantizedActivations, w: Int4Weights, bits: 0 | 4 | 8, fn: string): { X: Tensor; scales: NativeTensor } {
   const { values, scales, M, K } = x;
-  if (bits === 0) throw invalidArg('x', 'a float32 tensor for int4Matmul (weight-only)', 'quantized activations', 'type', { described: true });
-  if (x.bits !== bits) throw invalidArg('x', `${bits}-bit activations for ${fn} (quantizeActivationsInt4(x, { bits: ${bits} }))`, `${x.bits}-bit activations`, 'value', { described: true });
-  if (!Number.isSafeInteger(M) || !Number.isSafeInteger(K) || M < 0 || K < 0 || values.length !== M * K || !(scales instanceof Float32Array) || scales.length !== M) {
-    throw invalidArg('x', 'quantized activations with values of length M * K and scales of length M', `M = ${M}, K = ${K}, ${values.length} values, ${scales?.length} scales`, 'value', { described: true });
+  if (bits === 0)
+    throw invalidArg('x', 'a float32 tensor for int4Matmul (weight-only)', 'quantized activations', 'type', { described: true });
+  if (x.bits !== bits)
+    throw invalidArg(
+      'x',
+      `${bits}-bit activations for ${fn} (quantizeActivationsInt4(x, { bits: ${bits} }))`,
+      `${x.bits}-bit activations`,
+      'value',
+      { described: true },
+    );
+  if (
+    !Number.isSafeInteger(M) ||
+    !Number.isSafeInteger(K) ||
+    M < 0 ||
+    K < 0 ||
+    values.length !== M * K ||
+    !(scales instanceof Float32Array) ||
+    scales.length !== M
+  ) {
+    throw invalidArg(
+      'x',
+      'quantized activations with values of length M * K and scales of length M',
+      `M = ${M}, K = ${K}, ${values.length} values, ${scales?.length} scales`,
+      'value',
+      { described: true },
+    );
   }
   if (x.rotationBlock !== w.rotationBlock) {
-    throw invalidArg('x', w.rotationBlock ? 'activations rotated like the weights (quantizeActivationsInt4(x, { rotateLike: w }))' : 'unrotated activations (these weights are not rotated)',
-      x.rotationBlock ? `activations rotated with blocks of ${x.rotationBlock}` : 'unrotated activations', 'value', { described: true });
+    throw invalidArg(
+      'x',
+      w.rotationBlock
+        ? 'activations rotated like the weights (quantizeActivationsInt4(x, { rotateLike: w }))'
+        : 'unrotated activations (these weights are not rotated)',
+      x.rotationBlock ? `activations rotated with blocks of ${x.rotationBlock}` : 'unrotated activations',
+      'value',
+      { described: true },
+    );
   }
-  if (w.outlierChannels) throw invalidArg('w', `weights without outlier channels for quantized activations (outliers need the float activations)`, 'weights with outlier channels', 'value', { described: true });
+  if (w.outlierChannels)
+    throw invalidArg(
+      'w',
+      `weights without outlier channels for quantized activations (outliers need the float activations)`,
+      'weights with outlier channels',
+      'value',
+      { described: true },
+    );
   return { X: Tensor.from(values, [M, K], { dtype: 'int8' }), scales: { dtype: 0, shape: [M], data: scales } };
 }
 
 function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor; xScales?: NativeTensor } {
   let X: Tensor, xScales: NativeTensor | undefined;
   if (!isQuantized(x)) X = checkX(x, 'x', true);
-  if (!(w instanceof Int4Weights)) throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
+  if (!(w instanceof Int4Weights))
+    throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
   if (isQuantized(x)) ({ X, scales: xScales } = quantizedInput(x, w, bits, fn));
   else X = checkX(x, 'x', true);
   const dev = X.device;
@@ -243,31 +332,61 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
   const [M, K] = X.shape;
   if (K !== w.K) throw invalidArg('x', `[M, ${w.K}] (K of the weights)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   if (bits !== 0 && w.zeroPoints) {
-    throw invalidArg('w', `symmetric weights for ${fn} (these have zero points from MatMulNBits: use int4Matmul)`, 'weights with zero points', 'value', { described: true });
+    throw invalidArg(
+      'w',
+      `symmetric weights for ${fn} (these have zero points from MatMulNBits: use int4Matmul)`,
+      'weights with zero points',
+      'value',
+      { described: true },
+    );
   }
-  if (bits === 0 && w.rotate) throw invalidArg('w', 'unrotated weights for int4Matmul (rotated weights need w4a4Matmul / w4a8Matmul)', 'rotated weights', 'value', { described: true });
-  if (bits === 0 && w.outlierChannels) throw invalidArg('w', 'weights without outlier channels for int4Matmul', 'weights with outlier channels', 'value', { described: true });
+  if (bits === 0 && w.rotate)
+    throw invalidArg('w', 'unrotated weights for int4Matmul (rotated weights need w4a4Matmul / w4a8Matmul)', 'rotated weights', 'value', {
+      described: true,
+    });
+  if (bits === 0 && w.outlierChannels)
+    throw invalidArg('w', 'weights without outlier channels for int4Matmul', 'weights with outlier channels', 'value', { described: true });
   if (o.outlierChannels !== undefined) {
     const want = Array.from(w.outlierChannels ?? []);
     const got = Array.from(o.outlierChannels).sort((a, b) => a - b);
     if (want.length !== got.length || want.some((c, i) => c !== got[i])) {
-      throw invalidArg('options.outlierChannels', `the weights' outlier channels [${want.join(', ')}] (fixed by quantizeWeightsInt4)`, Array.from(o.outlierChannels));
+      throw invalidArg(
+        'options.outlierChannels',
+        `the weights' outlier channels [${want.join(', ')}] (fixed by quantizeWeightsInt4)`,
+        Array.from(o.outlierChannels),
+      );
     }
   }
   const N = w.N;
   const bias = o.bias === undefined ? undefined : checkTensor(o.bias, 'options.bias');
   const where = dev === 'cpu' ? 'CPU' : dev;
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== dev)) {
-    throw invalidArg('options.bias', `a float32 ${where} tensor of shape [${N}]`, `${withArticle(bias.dtype)} tensor of shape ${shapeStr(bias.shape)}`, 'value', { described: true });
+    throw invalidArg(
+      'options.bias',
+      `a float32 ${where} tensor of shape [${N}]`,
+      `${withArticle(bias.dtype)} tensor of shape ${shapeStr(bias.shape)}`,
+      'value',
+      { described: true },
+    );
   }
   let out: Tensor;
   if (o.out !== undefined) {
     out = checkTensor(o.out, 'options.out');
     if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== dev) {
-      throw invalidArg('options.out', `a float32 ${where} tensor of shape [${M}, ${N}]`, `${withArticle(out.dtype)} tensor of shape ${shapeStr(out.shape)}`, 'value', { described: true });
+      throw invalidArg(
+        'options.out',
+        `a float32 ${where} tensor of shape [${M}, ${N}]`,
+        `${withArticle(out.dtype)} tensor of shape ${shapeStr(out.shape)}`,
+        'value',
+        { described: true },
+      );
     }
-    for (const [t, n] of [[X, 'x'], [bias, 'options.bias']] as const) {
-      if (t && overlaps(out, t)) throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
+    for (const [t, n] of [
+      [X, 'x'],
+      [bias, 'options.bias'],
+    ] as const) {
+      if (t && overlaps(out, t))
+        throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
     // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
@@ -278,33 +397,35 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
   const nO = w.outlierChannels?.length ?? 0;
   // CUDA activations: the weights' device copies (uploaded on first use, kept while w lives).
   const dw = dev !== 'cpu' ? weightsOn(w, dev) : undefined;
-  const args: Args = dw ? [
-    nativeOf(X, 'x'),
-    nativeOf(dw.packed, 'w'),
-    nativeOf(dw.scales, 'w.scales'),
-    dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
-    dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
-    dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
-    dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
-    nativeOptional(bias, 'options.bias'),
-    nativeOf(out, 'options.out'),
-    K > 0 ? w.groupSize : 0,
-    w.rotationBlock,
-    bits,
-  ] : [
-    nativeOf(X, 'x'),
-    t(w.packed, [N, K], 4),
-    t(w.scales, [N, G], 0),
-    w.zeroPoints ? t(w.zeroPoints, [N, G], 3) : undefined,
-    nO ? t(w.outlierChannels!, [nO], 5) : undefined,
-    nO ? t(w.outlierWeights!, [N, nO], 3) : undefined,
-    nO ? t(w.outlierScales!, [N], 0) : undefined,
-    nativeOptional(bias, 'options.bias'),
-    nativeOf(out, 'options.out'),
-    K > 0 ? w.groupSize : 0,
-    w.rotationBlock,
-    bits,
-  ];
+  const args: Args = dw
+    ? [
+        nativeOf(X, 'x'),
+        nativeOf(dw.packed, 'w'),
+        nativeOf(dw.scales, 'w.scales'),
+        dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
+        dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
+        dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
+        dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
+        nativeOptional(bias, 'options.bias'),
+        nativeOf(out, 'options.out'),
+        K > 0 ? w.groupSize : 0,
+        w.rotationBlock,
+        bits,
+      ]
+    : [
+        nativeOf(X, 'x'),
+        t(w.packed, [N, K], 4),
+        t(w.scales, [N, G], 0),
+        w.zeroPoints ? t(w.zeroPoints, [N, G], 3) : undefined,
+        nO ? t(w.outlierChannels!, [nO], 5) : undefined,
+        nO ? t(w.outlierWeights!, [N, nO], 3) : undefined,
+        nO ? t(w.outlierScales!, [N], 0) : undefined,
+        nativeOptional(bias, 'options.bias'),
+        nativeOf(out, 'options.out'),
+        K > 0 ? w.groupSize : 0,
+        w.rotationBlock,
+        bits,
+      ];
   return { args, out, xScales };
 }
 
@@ -371,13 +492,22 @@ export function quantizeActivationsInt4(x: Tensor, opts?: { bits?: 4 | 8; rotate
   let rb = 0;
   if (o.rotateLike !== undefined) {
     if (!(o.rotateLike instanceof Int4Weights)) throw invalidArg('options.rotateLike', 'an Int4Weights', o.rotateLike);
-    if (o.rotateLike.K !== K) throw invalidArg('options.rotateLike', `weights with K = ${K}`, `K = ${o.rotateLike.K}`, 'value', { described: true });
+    if (o.rotateLike.K !== K)
+      throw invalidArg('options.rotateLike', `weights with K = ${K}`, `K = ${o.rotateLike.K}`, 'value', { described: true });
     rb = o.rotateLike.rotationBlock;
   }
   const values = new Int8Array(M * K);
   const scales = new Float32Array(M);
   if (M > 0 && K > 0) {
-    callSync(() => native.w4a4QuantizeRows(nativeOf(X, 'x'), { dtype: 3, shape: [M, K], data: values }, { dtype: 0, shape: [M], data: scales }, bits, rb));
+    callSync(() =>
+      native.w4a4QuantizeRows(
+        nativeOf(X, 'x'),
+        { dtype: 3, shape: [M, K], data: values },
+        { dtype: 0, shape: [M], data: scales },
+        bits,
+        rb,
+      ),
+    );
   }
   let packed: Uint8Array | undefined;
   if (bits === 4) {

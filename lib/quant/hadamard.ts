@@ -23,7 +23,8 @@ export function rotationBlock(groupSize: number): number {
   return b;
 }
 
-const fround = Math.fround, sqrt = Math.sqrt;
+const fround = Math.fround,
+  sqrt = Math.sqrt;
 
 /** In place: rotates v[offset, offset + K) in blocks of `block` (float32 arithmetic, see above). */
 export function hadamardRotate(v: Float32Array, offset: number, K: number, block: number): void {
@@ -32,7 +33,8 @@ export function hadamardRotate(v: Float32Array, offset: number, K: number, block
     for (let h = 1; h < block; h *= 2) {
       for (let i = b0; i < b0 + block; i += 2 * h) {
         for (let j = i; j < i + h; j++) {
-          const p = v[j], q = v[j + h];
+          const p = v[j],
+            q = v[j + h];
           v[j] = p + q; // Float32Array stores round to float32
           v[j + h] = p - q;
         }

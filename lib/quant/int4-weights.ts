@@ -76,7 +76,13 @@ export class Int4Weights {
   /** Use quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits(). */
   constructor(token: symbol, f: Int4WeightsFields) {
     if (token !== CREATE) {
-      throw invalidArg('Int4Weights', 'quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits()', 'new Int4Weights()', 'type', { described: true });
+      throw invalidArg(
+        'Int4Weights',
+        'quantizeWeightsInt4(), Int4Weights.fromBuffer() or Int4Weights.fromMatMulNBits()',
+        'new Int4Weights()',
+        'type',
+        { described: true },
+      );
     }
     const { N, K, groupSize: gs } = f;
     if (!Number.isSafeInteger(N) || N < 0) throw invalidArg('N', 'a non-negative integer', N, 'range');
@@ -87,16 +93,19 @@ export class Int4Weights {
     }
     const G = K > 0 ? K / gs : 0;
     const len = (name: string, a: ArrayLike<unknown> | undefined, want: number) => {
-      if (!a || a.length !== want) throw invalidArg(name, `${want} elements`, a ? `${a.length} elements` : 'nothing', 'value', { described: true });
+      if (!a || a.length !== want)
+        throw invalidArg(name, `${want} elements`, a ? `${a.length} elements` : 'nothing', 'value', { described: true });
     };
     len('packed', f.packed, (N * K) / 2);
     len('scales', f.scales, N * G);
     for (let i = 0; i < f.scales.length; i++) {
-      if (!(f.scales[i] >= 0 && f.scales[i] < Infinity)) throw invalidArg(`scales[${i}]`, 'a finite non-negative scale', f.scales[i], 'range');
+      if (!(f.scales[i] >= 0 && f.scales[i] < Infinity))
+        throw invalidArg(`scales[${i}]`, 'a finite non-negative scale', f.scales[i], 'range');
     }
     if (f.zeroPoints) {
       len('zeroPoints', f.zeroPoints, N * G);
-      if (f.zeroPoints.some((z) => z < -8 || z > 7)) throw invalidArg('zeroPoints', 'values in [-8, 7]', 'a value outside', 'range', { described: true });
+      if (f.zeroPoints.some((z) => z < -8 || z > 7))
+        throw invalidArg('zeroPoints', 'values in [-8, 7]', 'a value outside', 'range', { described: true });
     }
     const oc = f.outlierChannels;
     if (oc && oc.length > 0) {
@@ -140,12 +149,14 @@ export class Int4Weights {
   /** The 4-bit value q[n, k] in [-8, 7]. */
   q(n: number, k: number): number {
     const b = this.packed[(n * this.K + k) >> 1];
-    return ((((k & 1) ? b >> 4 : b & 15) ^ 8) - 8);
+    return ((k & 1 ? b >> 4 : b & 15) ^ 8) - 8;
   }
 
   /** The versioned binary form (see the file comment); Int4Weights.fromBuffer() reads it back. */
   toBuffer(): Uint8Array {
-    const { N, K } = this, G = this.groups, nO = this.outlierChannels?.length ?? 0;
+    const { N, K } = this,
+      G = this.groups,
+      nO = this.outlierChannels?.length ?? 0;
     const sizes = sectionSizes(N, K, G, !!this.zeroPoints, nO);
     const buf = new Uint8Array(sizes.total);
     const dv = new DataView(buf.buffer);
@@ -169,25 +180,39 @@ export class Int4Weights {
 
   /** Reads toBuffer()'s format; a foreign, truncated or inconsistent buffer is a RangeError saying which. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): Int4Weights {
-    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer))
+      throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
     const buf = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-    if (buf.length < 32) throw invalidArg('buffer', 'an Int4Weights buffer of at least 32 bytes (the header)', `${buf.length} bytes`, 'value', { described: true });
+    if (buf.length < 32)
+      throw invalidArg('buffer', 'an Int4Weights buffer of at least 32 bytes (the header)', `${buf.length} bytes`, 'value', {
+        described: true,
+      });
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const u = (i: number) => dv.getUint32(4 * i, true);
     if (u(0) !== MAGIC) {
       const head = Array.from(buf.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
       throw invalidArg('buffer', "an Int4Weights buffer (it starts with the bytes 'TKW4')", `bytes ${head}`, 'value', { described: true });
     }
-    if (u(1) !== INT4_WEIGHTS_VERSION) throw invalidArg('buffer', `Int4Weights format version ${INT4_WEIGHTS_VERSION}`, `version ${u(1)}`, 'value', { described: true });
-    const N = u(2), K = u(3), gs = u(4), flags = u(5), rb = u(6), nO = u(7);
+    if (u(1) !== INT4_WEIGHTS_VERSION)
+      throw invalidArg('buffer', `Int4Weights format version ${INT4_WEIGHTS_VERSION}`, `version ${u(1)}`, 'value', { described: true });
+    const N = u(2),
+      K = u(3),
+      gs = u(4),
+      flags = u(5),
+      rb = u(6),
+      nO = u(7);
     if (K % 2 !== 0 || (K > 0 && (gs === 0 || K % gs !== 0)) || flags > 7) {
-      throw invalidArg('buffer', 'a consistent Int4Weights header', `N=${N} K=${K} groupSize=${gs} flags=${flags}`, 'value', { described: true });
+      throw invalidArg('buffer', 'a consistent Int4Weights header', `N=${N} K=${K} groupSize=${gs} flags=${flags}`, 'value', {
+        described: true,
+      });
     }
     const G = K > 0 ? K / gs : 0;
     const sizes = sectionSizes(N, K, G, (flags & 4) !== 0, nO);
     if (buf.length !== sizes.total) {
       const what = buf.length < sizes.total ? 'truncated' : 'with trailing bytes';
-      throw invalidArg('buffer', `${sizes.total} bytes for N=${N}, K=${K}, groupSize=${gs}`, `${buf.length} bytes (${what})`, 'value', { described: true });
+      throw invalidArg('buffer', `${sizes.total} bytes for N=${N}, K=${K}, groupSize=${gs}`, `${buf.length} bytes (${what})`, 'value', {
+        described: true,
+      });
     }
     let o = 32;
     const take = (bytes: number) => {
@@ -205,10 +230,20 @@ export class Int4Weights {
       outlierScales = new Float32Array(take(N * 4).buffer);
     }
     const w = Int4Weights.create({
-      N, K, groupSize: gs, perChannel: (flags & 1) !== 0, rotate: flags & 2 ? 'hadamard' : undefined,
-      packed, scales, zeroPoints, outlierChannels, outlierWeights, outlierScales,
+      N,
+      K,
+      groupSize: gs,
+      perChannel: (flags & 1) !== 0,
+      rotate: flags & 2 ? 'hadamard' : undefined,
+      packed,
+      scales,
+      zeroPoints,
+      outlierChannels,
+      outlierWeights,
+      outlierScales,
     });
-    if (w.rotationBlock !== (flags & 2 ? rb : 0)) throw invalidArg('buffer', `rotation block ${w.rotationBlock}`, `${rb}`, 'value', { described: true });
+    if (w.rotationBlock !== (flags & 2 ? rb : 0))
+      throw invalidArg('buffer', `rotation block ${w.rotationBlock}`, `${rb}`, 'value', { described: true });
     return w;
   }
 
@@ -221,14 +256,20 @@ export class Int4Weights {
   static fromMatMulNBits(m: MatMulNBitsInput): Int4Weights {
     if (typeof m !== 'object' || m === null) throw invalidArg('matMulNBits', 'an object { B, scales, zeroPoints?, K, N, blockSize }', m);
     const { K, N, blockSize: bs } = m;
-    for (const [v, n] of [[K, 'K'], [N, 'N'], [bs, 'blockSize']] as const) {
+    for (const [v, n] of [
+      [K, 'K'],
+      [N, 'N'],
+      [bs, 'blockSize'],
+    ] as const) {
       if (!Number.isSafeInteger(v) || v < 0) throw invalidArg(n, 'a non-negative integer', v, 'range');
     }
     if (bs < 16 || (bs & (bs - 1)) !== 0) throw invalidArg('blockSize', 'a power of two >= 16 (MatMulNBits)', bs, 'value');
     if (K % bs !== 0) throw invalidArg('K', `a multiple of blockSize ${bs} (padded blocks are not imported)`, K, 'value');
     const G = K / bs;
-    if (!(m.B instanceof Uint8Array) || m.B.length !== (N * K) / 2) throw invalidArg('B', `a Uint8Array of ${(N * K) / 2} bytes ([N, K/blockSize, blockSize/2])`, m.B);
-    if (!(m.scales instanceof Float32Array) || m.scales.length !== N * G) throw invalidArg('scales', `a Float32Array of ${N * G} scales`, m.scales);
+    if (!(m.B instanceof Uint8Array) || m.B.length !== (N * K) / 2)
+      throw invalidArg('B', `a Uint8Array of ${(N * K) / 2} bytes ([N, K/blockSize, blockSize/2])`, m.B);
+    if (!(m.scales instanceof Float32Array) || m.scales.length !== N * G)
+      throw invalidArg('scales', `a Float32Array of ${N * G} scales`, m.scales);
     const zpRow = Math.ceil(G / 2);
     if (m.zeroPoints !== undefined && (!(m.zeroPoints instanceof Uint8Array) || m.zeroPoints.length !== N * zpRow)) {
       throw invalidArg('zeroPoints', `a Uint8Array of ${N * zpRow} bytes (packed 4-bit)`, m.zeroPoints);
@@ -240,7 +281,7 @@ export class Int4Weights {
       for (let n = 0; n < N; n++)
         for (let g = 0; g < G; g++) {
           const b = m.zeroPoints[n * zpRow + (g >> 1)];
-          zeroPoints[n * G + g] = ((g & 1) ? b >> 4 : b & 15) - 8;
+          zeroPoints[n * G + g] = (g & 1 ? b >> 4 : b & 15) - 8;
         }
     }
     return Int4Weights.create({ N, K, groupSize: bs, perChannel: G === 1, packed, scales: Float32Array.from(m.scales), zeroPoints });

@@ -41,7 +41,7 @@ function groupsOf(m: CsrLike, r: number): number[] {
   const g: number[] = [];
   for (let p = Number(m.rowPtr[r]); p < Number(m.rowPtr[r + 1]); p++) {
     const b = Math.floor(Number(m.colIdx[p]) / BLOCK_COLS);
-    if (g.length === 0 || g[g.length - 1] !== b) g.push(b);  // columns are sorted within rows
+    if (g.length === 0 || g[g.length - 1] !== b) g.push(b); // columns are sorted within rows
   }
   return g;
 }
@@ -75,7 +75,13 @@ export function buildBlocked(m: CsrLike, reorder: boolean): BlockedInfo {
   const blocks = perm === identity ? blocksUnordered : countBlocks(perm, groups);
   const valueBytes = blocks * BLOCK_ROWS * BLOCK_COLS * 4;
   if (valueBytes > 2 ** 31) {
-    throw invalidArg('matrix', 'a matrix whose 16x8 blocks fit in 2 GiB (use the CSR format)', `${blocks} blocks (${(valueBytes / 2 ** 30).toFixed(1)} GiB)`, 'range', { described: true });
+    throw invalidArg(
+      'matrix',
+      'a matrix whose 16x8 blocks fit in 2 GiB (use the CSR format)',
+      `${blocks} blocks (${(valueBytes / 2 ** 30).toFixed(1)} GiB)`,
+      'range',
+      { described: true },
+    );
   }
   const panels = Math.ceil(m.rows / BLOCK_ROWS);
   const panelPtr = new Int32Array(panels + 1);

@@ -62,7 +62,8 @@ export function indexReader(a: IndexArray, name: string): (i: number) => number 
   const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
   return (i) => {
     const x = a[i];
-    if (x > maxSafe || x < -maxSafe) throw invalidArg(`${name}[${i}]`, 'an index within the safe integer range (|x| <= 2^53 - 1)', `${x}n`, 'range', { described: true });
+    if (x > maxSafe || x < -maxSafe)
+      throw invalidArg(`${name}[${i}]`, 'an index within the safe integer range (|x| <= 2^53 - 1)', `${x}n`, 'range', { described: true });
     return Number(x);
   };
 }
@@ -73,19 +74,22 @@ export function indexReader(a: IndexArray, name: string): (i: number) => number 
  * matrix, with each row's columns sorted (its values moved alike) when they were not.
  */
 export function checkCsr(rows: number, cols: number, rowPtr: IndexArray, colIdx: IndexArray, values: Float32Array): Csr {
-  if ((rowPtr instanceof BigInt64Array) !== (colIdx instanceof BigInt64Array)) {
+  if (rowPtr instanceof BigInt64Array !== colIdx instanceof BigInt64Array) {
     throw invalidArg('colIdx', `a ${rowPtr.constructor.name} (the type of rowPtr)`, colIdx);
   }
-  if (rowPtr.length !== rows + 1) throw invalidArg('rowPtr', `length ${rows + 1} (rows + 1)`, `length ${rowPtr.length}`, 'value', { described: true });
+  if (rowPtr.length !== rows + 1)
+    throw invalidArg('rowPtr', `length ${rows + 1} (rows + 1)`, `length ${rowPtr.length}`, 'value', { described: true });
   const nnz = colIdx.length;
-  if (values.length !== nnz) throw invalidArg('values', `length ${nnz} (the length of colIdx)`, `length ${values.length}`, 'value', { described: true });
+  if (values.length !== nnz)
+    throw invalidArg('values', `length ${nnz} (the length of colIdx)`, `length ${values.length}`, 'value', { described: true });
   const rp = indexReader(rowPtr, 'rowPtr');
   const ci = indexReader(colIdx, 'colIdx');
   if (rp(0) !== 0) throw invalidArg('rowPtr[0]', '0', rp(0), 'value');
   if (rp(rows) !== nnz) throw invalidArg(`rowPtr[${rows}]`, `${nnz} (the number of nonzeros, the length of colIdx)`, rp(rows), 'value');
   let unsorted = false;
   for (let r = 0; r < rows; r++) {
-    const b = rp(r), e = rp(r + 1);
+    const b = rp(r),
+      e = rp(r + 1);
     if (e < b) throw invalidArg(`rowPtr[${r + 1}]`, `a value >= rowPtr[${r}] = ${b} (rowPtr must be non-decreasing)`, e, 'value');
     if (e > nnz) throw invalidArg(`rowPtr[${r + 1}]`, `a value <= ${nnz} (the number of nonzeros)`, e, 'value');
     let prev = -1;
@@ -101,7 +105,8 @@ export function checkCsr(rows: number, cols: number, rowPtr: IndexArray, colIdx:
   const val2 = new Float32Array(values);
   const order: number[] = [];
   for (let r = 0; r < rows; r++) {
-    const b = rp(r), e = rp(r + 1);
+    const b = rp(r),
+      e = rp(r + 1);
     order.length = 0;
     for (let p = b; p < e; p++) order.push(p);
     order.sort((x, y) => ci(x) - ci(y) || x - y);
@@ -124,7 +129,10 @@ function allocate<T>(what: string, length: number, make: (length: number) => T):
     return make(length);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    throw new TensorkernError('ERR_TK_OUT_OF_MEMORY', `Expected memory for ${what} (${length} entries) but it could not be allocated: ${e.message}`);
+    throw new TensorkernError(
+      'ERR_TK_OUT_OF_MEMORY',
+      `Expected memory for ${what} (${length} entries) but it could not be allocated: ${e.message}`,
+    );
   }
 }
 
@@ -133,11 +141,20 @@ function allocate<T>(what: string, length: number, make: (length: number) => T):
  * summed. Indices are checked first. Int64 indices are used when nnz or a dimension needs them or
  * `wide` asks for them.
  */
-export function cooToCsr(rows: number, cols: number, ri: (i: number) => number, ci: (i: number) => number, values: Float32Array, wide: boolean, names = ['rowIdx', 'colIdx']): Csr {
+export function cooToCsr(
+  rows: number,
+  cols: number,
+  ri: (i: number) => number,
+  ci: (i: number) => number,
+  values: Float32Array,
+  wide: boolean,
+  names = ['rowIdx', 'colIdx'],
+): Csr {
   const n = values.length;
   const counts = allocate('the row counts', rows + 1, (k) => new Float64Array(k));
   for (let i = 0; i < n; i++) {
-    const r = ri(i), c = ci(i);
+    const r = ri(i),
+      c = ci(i);
     if (!(r >= 0 && r < rows)) throw invalidArg(`${names[0]}[${i}]`, `a row index in [0, ${rows})`, r, 'range');
     if (!(c >= 0 && c < cols)) throw invalidArg(`${names[1]}[${i}]`, `a column index in [0, ${cols})`, c, 'range');
     counts[r + 1]++;
@@ -159,7 +176,8 @@ export function cooToCsr(rows: number, cols: number, ri: (i: number) => number, 
     let last = -1;
     for (const i of seg) {
       const c = ci(i);
-      if (c === last) valList[valList.length - 1] += values[i];  // duplicates summed (in float64, then stored as float32)
+      if (c === last)
+        valList[valList.length - 1] += values[i]; // duplicates summed (in float64, then stored as float32)
       else {
         colList.push(c);
         valList.push(values[i]);

@@ -25,7 +25,9 @@ function textOf(input: unknown): string {
       try {
         bytes = gunzipSync(bytes);
       } catch (e) {
-        throw invalidArg('MatrixMarket input', 'valid gzip data', `gzip data that does not decompress (${(e as Error).message})`, 'value', { described: true });
+        throw invalidArg('MatrixMarket input', 'valid gzip data', `gzip data that does not decompress (${(e as Error).message})`, 'value', {
+          described: true,
+        });
       }
     }
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -49,7 +51,8 @@ function parseValue(tok: string | undefined, field: Field, line: number): number
 }
 
 function parseIndex(tok: string | undefined, limit: number, what: string, line: number): number {
-  if (tok === undefined || !/^\d+$/.test(tok)) throw mmError(line, `a ${what} index`, tok === undefined ? 'a line without one' : quote(tok));
+  if (tok === undefined || !/^\d+$/.test(tok))
+    throw mmError(line, `a ${what} index`, tok === undefined ? 'a line without one' : quote(tok));
   const v = Number(tok);
   if (v < 1 || v > limit) throw mmError(line, `a ${what} index in [1, ${limit}]`, tok);
   return v - 1;
@@ -70,9 +73,17 @@ export function parseMatrixMarket(input: unknown): Csr {
     return s;
   };
   const banner = nextLine();
-  const head = banner?.trim().split(/\s+/).map((s) => s.toLowerCase()) ?? [];
+  const head =
+    banner
+      ?.trim()
+      .split(/\s+/)
+      .map((s) => s.toLowerCase()) ?? [];
   if (head[0] !== '%%matrixmarket' || head[1] !== 'matrix') {
-    throw mmError(1, 'a "%%MatrixMarket matrix <format> <field> <symmetry>" header', banner === undefined ? 'an empty input' : quote(banner));
+    throw mmError(
+      1,
+      'a "%%MatrixMarket matrix <format> <field> <symmetry>" header',
+      banner === undefined ? 'an empty input' : quote(banner),
+    );
   }
   const [format, field, symmetry] = [head[2], head[3], head[4]];
   if (format !== 'coordinate' && format !== 'array') throw mmError(1, 'the format coordinate or array', quote(String(format)));
@@ -100,15 +111,24 @@ export function parseMatrixMarket(input: unknown): Csr {
   }
   const [rows, cols] = [Number(sizeToks[0]), Number(sizeToks[1])];
   if (sym !== 'general' && rows !== cols) throw mmError(lineNo, `a square matrix for ${sym} storage`, `${rows} x ${cols}`);
-  const entries = format === 'coordinate' ? Number(sizeToks[2]) : sym === 'general' ? rows * cols : sym === 'symmetric' ? (rows * (rows + 1)) / 2 : (rows * (rows - 1)) / 2;
+  const entries =
+    format === 'coordinate'
+      ? Number(sizeToks[2])
+      : sym === 'general'
+        ? rows * cols
+        : sym === 'symmetric'
+          ? (rows * (rows + 1)) / 2
+          : (rows * (rows - 1)) / 2;
 
   // Every entry takes a line of at least one character and a separator, so a count beyond what the
   // rest of the input can hold is a truncated (or lying) file: say so before allocating for it (a
   // 60-byte file claiming 10^15 entries used to ask for petabytes; found by fuzzing).
   const room = Math.floor((text.length - Math.min(pos, text.length) + 1) / 2);
-  if (entries > room) throw mmError(lineNo, `${entries} entries (the size line's count)`, `an input with room for at most ${room} more (truncated)`);
+  if (entries > room)
+    throw mmError(lineNo, `${entries} entries (the size line's count)`, `an input with room for at most ${room} more (truncated)`);
   const cap = sym === 'general' ? entries : 2 * entries;
-  const ri = new Float64Array(cap), ci = new Float64Array(cap);
+  const ri = new Float64Array(cap),
+    ci = new Float64Array(cap);
   const vals = new Float32Array(cap);
   let n = 0;
   const push = (r: number, c: number, v: number) => {
@@ -135,13 +155,15 @@ export function parseMatrixMarket(input: unknown): Csr {
       const v = fld === 'pattern' ? 1 : parseValue(toks[2], fld, lineNo);
       const extra = fld === 'pattern' ? 2 : 3;
       if (toks.length > extra) throw mmError(lineNo, `${extra} fields`, quote(t));
-      if (sym === 'skew-symmetric' && r === c) throw mmError(lineNo, 'no diagonal entry in a skew-symmetric matrix', `(${r + 1}, ${c + 1})`);
+      if (sym === 'skew-symmetric' && r === c)
+        throw mmError(lineNo, 'no diagonal entry in a skew-symmetric matrix', `(${r + 1}, ${c + 1})`);
       push(r, c, v);
     } else {
       if (toks.length !== 1) throw mmError(lineNo, 'one value per line', quote(t));
       const v = parseValue(toks[0], fld, lineNo);
       // Column-major; symmetric storage lists the lower triangle (strictly lower when skew).
-      let c = 0, k = read;
+      let c = 0,
+        k = read;
       if (sym === 'general') {
         c = Math.floor(k / rows);
         k -= c * rows;
@@ -161,7 +183,15 @@ export function parseMatrixMarket(input: unknown): Csr {
     const t = line.trim();
     if (t !== '' && !t.startsWith('%')) throw mmError(lineNo, `exactly ${entries} entries (the size line's count)`, `more: ${quote(t)}`);
   }
-  return cooToCsr(rows, cols, (i) => ri[i], (i) => ci[i], vals.subarray(0, n), false, ['row index', 'column index']);
+  return cooToCsr(
+    rows,
+    cols,
+    (i) => ri[i],
+    (i) => ci[i],
+    vals.subarray(0, n),
+    false,
+    ['row index', 'column index'],
+  );
 }
 
 /** The shortest decimal that reads back as the same float32. */
@@ -181,7 +211,8 @@ export function formatMatrixMarket(m: Csr, comment?: string): string {
   const out: string[] = ['%%MatrixMarket matrix coordinate real general'];
   if (comment) for (const l of comment.split('\n')) out.push(`% ${l}`);
   out.push(`${m.rows} ${m.cols} ${nnz}`);
-  const rp = m.rowPtr, ci = m.colIdx;
+  const rp = m.rowPtr,
+    ci = m.colIdx;
   for (let r = 0; r < m.rows; r++) {
     for (let p = Number(rp[r]); p < Number(rp[r + 1]); p++) out.push(`${r + 1} ${Number(ci[p]) + 1} ${formatFloat32(m.values[p])}`);
   }

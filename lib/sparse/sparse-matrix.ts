@@ -127,12 +127,19 @@ export class SparseMatrix {
     const values = valueArray(o.values, 'coo.values');
     const ri = indexArray(o.rowIdx, 'coo.rowIdx', false);
     const ci = indexArray(o.colIdx, 'coo.colIdx', false);
-    for (const [a, n] of [[ri, 'coo.rowIdx'], [ci, 'coo.colIdx']] as const) {
-      if (a.length !== values.length) throw invalidArg(n, `length ${values.length} (the length of coo.values)`, `length ${a.length}`, 'value', { described: true });
+    for (const [a, n] of [
+      [ri, 'coo.rowIdx'],
+      [ci, 'coo.colIdx'],
+    ] as const) {
+      if (a.length !== values.length)
+        throw invalidArg(n, `length ${values.length} (the length of coo.values)`, `length ${a.length}`, 'value', { described: true });
     }
     if (o.int64 !== undefined && typeof o.int64 !== 'boolean') throw invalidArg('coo.int64', 'a boolean', o.int64);
     const wide = o.int64 ?? (ri instanceof BigInt64Array || ci instanceof BigInt64Array);
-    return new SparseMatrix(CREATE, cooToCsr(rows, cols, indexReader(ri, 'coo.rowIdx'), indexReader(ci, 'coo.colIdx'), values, wide, ['coo.rowIdx', 'coo.colIdx']));
+    return new SparseMatrix(
+      CREATE,
+      cooToCsr(rows, cols, indexReader(ri, 'coo.rowIdx'), indexReader(ci, 'coo.colIdx'), values, wide, ['coo.rowIdx', 'coo.colIdx']),
+    );
   }
 
   /** The entries of a rank-2 float tensor with |v| > threshold (default 0: every nonzero). */
@@ -140,13 +147,15 @@ export class SparseMatrix {
     const T = checkTensor(t, 'tensor');
     const o = checkOptions<{ threshold: number }>(opts, 'options', ['threshold']);
     if (T.ndim !== 2) throw invalidArg('tensor', 'a rank-2 tensor', `shape ${shapeStr(T.shape)}`, 'value', { described: true });
-    if (T.device !== 'cpu') throw invalidArg('tensor', 'a CPU tensor (move it with tensor.to("cpu"))', `a tensor on ${T.device}`, 'value', { described: true });
+    if (T.device !== 'cpu')
+      throw invalidArg('tensor', 'a CPU tensor (move it with tensor.to("cpu"))', `a tensor on ${T.device}`, 'value', { described: true });
     const th = o.threshold ?? 0;
     if (typeof th !== 'number') throw invalidArg('options.threshold', 'a number', th);
     if (!(th >= 0)) throw invalidArg('options.threshold', 'a non-negative number', th, 'range');
     let data: Float32Array;
     if (T.dtype === 'float32') data = T.toArraySync() as Float32Array;
-    else if (T.dtype === 'float16' || T.dtype === 'bfloat16') data = Float32Array.from(fromHalfBits(T.toArraySync() as Uint16Array, T.dtype));
+    else if (T.dtype === 'float16' || T.dtype === 'bfloat16')
+      data = Float32Array.from(fromHalfBits(T.toArraySync() as Uint16Array, T.dtype));
     else throw invalidArg('tensor', 'a float32, float16 or bfloat16 tensor', `${withArticle(T.dtype)} tensor`, 'type', { described: true });
     const [rows, cols] = T.shape;
     const rowPtr = new Int32Array(rows + 1);
@@ -183,7 +192,8 @@ export class SparseMatrix {
 
   /** The dense [rows, cols] float32 tensor (for small matrices and tests). */
   toDense(): Tensor {
-    if (this.rows * this.cols > 2 ** 31) throw invalidArg('matrix', 'at most 2^31 dense elements', `${this.rows} x ${this.cols}`, 'range', { described: true });
+    if (this.rows * this.cols > 2 ** 31)
+      throw invalidArg('matrix', 'at most 2^31 dense elements', `${this.rows} x ${this.cols}`, 'range', { described: true });
     const d = new Float32Array(this.rows * this.cols);
     for (let r = 0; r < this.rows; r++) {
       for (let p = Number(this.rowPtr[r]); p < Number(this.rowPtr[r + 1]); p++) d[r * this.cols + Number(this.colIdx[p])] += this.values[p];
@@ -194,7 +204,11 @@ export class SparseMatrix {
   /** Row-length statistics: what decides how a matrix should be split and stored. */
   rowStats(): RowStats {
     const n = this.rows;
-    let min = n ? Infinity : 0, max = 0, sum = 0, sq = 0, empty = 0;
+    let min = n ? Infinity : 0,
+      max = 0,
+      sum = 0,
+      sq = 0,
+      empty = 0;
     for (let r = 0; r < n; r++) {
       const len = Number(this.rowPtr[r + 1]) - Number(this.rowPtr[r]);
       min = Math.min(min, len);
@@ -214,7 +228,8 @@ export class SparseMatrix {
   deviceArrays(device: string, blocked: BlockedInfo | undefined): DeviceArrays {
     let d = this.onDevice.get(device);
     const idx = this.indexType;
-    const up = (a: Int32Array | BigInt64Array | Float32Array, dtype: 'int32' | 'int64' | 'float32') => Tensor.from(a, [a.length], { dtype, device: device as DeviceSpec });
+    const up = (a: Int32Array | BigInt64Array | Float32Array, dtype: 'int32' | 'int64' | 'float32') =>
+      Tensor.from(a, [a.length], { dtype, device: device as DeviceSpec });
     if (!d) {
       d = { rowPtr: up(this.rowPtr, idx), colIdx: up(this.colIdx, idx), values: up(this.values, 'float32') };
       this.onDevice.set(device, d);
@@ -222,8 +237,11 @@ export class SparseMatrix {
     if (blocked && d.blocked?.info !== blocked) {
       if (d.blocked) for (const t of [d.blocked.perm, d.blocked.panelPtr, d.blocked.blockCol, d.blocked.blockValues]) t.dispose();
       d.blocked = {
-        perm: up(blocked.perm, 'int32'), panelPtr: up(blocked.panelPtr, 'int32'), blockCol: up(blocked.blockCol, 'int32'),
-        blockValues: up(blocked.blockValues, 'float32'), info: blocked,
+        perm: up(blocked.perm, 'int32'),
+        panelPtr: up(blocked.panelPtr, 'int32'),
+        blockCol: up(blocked.blockCol, 'int32'),
+        blockValues: up(blocked.blockValues, 'float32'),
+        info: blocked,
       };
     }
     return d;
@@ -246,10 +264,12 @@ export class SparseMatrix {
   prepare(opts?: PrepareOptions): PrepareInfo {
     const o = checkOptions<PrepareOptions>(opts, 'options', ['format', 'reorder', 'device']);
     const format = o.format ?? 'auto';
-    if (!['auto', 'csr', 'blocked'].includes(format)) throw invalidArg('options.format', "'auto', 'csr' or 'blocked'", format, typeof format === 'string' ? 'value' : 'type');
+    if (!['auto', 'csr', 'blocked'].includes(format))
+      throw invalidArg('options.format', "'auto', 'csr' or 'blocked'", format, typeof format === 'string' ? 'value' : 'type');
     if (o.reorder !== undefined && typeof o.reorder !== 'boolean') throw invalidArg('options.reorder', 'a boolean', o.reorder);
     const device = o.device ?? 'auto';
-    if (!['auto', 'cpu', 'cuda'].includes(device)) throw invalidArg('options.device', "'auto', 'cpu' or 'cuda'", device, typeof device === 'string' ? 'value' : 'type');
+    if (!['auto', 'cpu', 'cuda'].includes(device))
+      throw invalidArg('options.device', "'auto', 'cpu' or 'cuda'", device, typeof device === 'string' ? 'value' : 'type');
     const reorder = o.reorder ?? true;
     const key = `${format}:${reorder}:${device}`;
     const hit = this.prepared.get(key);
@@ -266,9 +286,18 @@ export class SparseMatrix {
       // are nonzeros; spmm's 'auto' then weighs it against CSR and the dense-tile kernel by N.
       const b = buildBlocked(this, reorder);
       if (b.fill >= BLOCKED_MIN_FILL) {
-        info = { format: 'blocked', reason: `GPU: block fill ${b.fill.toFixed(3)} >= ${BLOCKED_MIN_FILL} (tensor cores over the nonzero 16x8 blocks)`, bytes: b.bytes, blocked: b };
+        info = {
+          format: 'blocked',
+          reason: `GPU: block fill ${b.fill.toFixed(3)} >= ${BLOCKED_MIN_FILL} (tensor cores over the nonzero 16x8 blocks)`,
+          bytes: b.bytes,
+          blocked: b,
+        };
       } else {
-        info = { format: 'csr', reason: `GPU: block fill ${b.fill.toFixed(3)} < ${BLOCKED_MIN_FILL}: CSR kernel (warp per row group)`, bytes: csrBytes };
+        info = {
+          format: 'csr',
+          reason: `GPU: block fill ${b.fill.toFixed(3)} < ${BLOCKED_MIN_FILL}: CSR kernel (warp per row group)`,
+          bytes: csrBytes,
+        };
       }
     } else {
       // 'auto' on the CPU: the CPU kernels stream CSR.

@@ -36,7 +36,6 @@ rsb_free_t g_free = nullptr;
 rsb_spmm_t g_spmm = nullptr;
 std::mutex g_mu;
 
-
 struct Mat {
   void* m;
   int64_t rows, cols;
@@ -47,7 +46,8 @@ void load(int threads) {
   static std::once_flag once;
   std::call_once(once, [threads] {
     bench::set_openmp_env(threads);  // read by librsb's OpenMP runtime when it loads
-    g_rsb = bench::open_first("TENSORKERN_LIBRSB", {"librsb.so.0", "librsb.so"}, "install it with `apt-get install librsb-dev` or set TENSORKERN_LIBRSB");
+    g_rsb = bench::open_first("TENSORKERN_LIBRSB", {"librsb.so.0", "librsb.so"},
+                              "install it with `apt-get install librsb-dev` or set TENSORKERN_LIBRSB");
     if (!g_rsb.handle) return;
     auto init = reinterpret_cast<rsb_lib_init_t>(dlsym(g_rsb.handle, "rsb_lib_init"));
     auto set_opt = reinterpret_cast<rsb_lib_set_opt_t>(dlsym(g_rsb.handle, "rsb_lib_set_opt"));
@@ -89,7 +89,8 @@ Napi::Value RsbPrepare(const Napi::CallbackInfo& info) {
   TensorView v = unwrap_tensor(env, info[2], "values", nullptr);
   const int32_t rows = get_int(env, info[3], "rows", 0, 0x7fffffff);
   const int32_t cols = get_int(env, info[4], "cols", 0, 0x7fffffff);
-  if (rp.dtype != DType::kInt32 || ci.dtype != DType::kInt32 || v.dtype != DType::kFloat32 || rp.numel != int64_t(rows) + 1 || ci.numel != v.numel) {
+  if (rp.dtype != DType::kInt32 || ci.dtype != DType::kInt32 || v.dtype != DType::kFloat32 || rp.numel != int64_t(rows) + 1 ||
+      ci.numel != v.numel) {
     throw_status(env, InvalidArgument("librsb takes int32 CSR with float32 values of consistent lengths"));
   }
   rsb_err_t err = 0;

@@ -27,10 +27,10 @@ namespace {
 using bench::Lib;
 using bench::open_first;
 
-using dnnl_sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
-                             float*, int64_t);
-using dnnl_gemm_s8s8s32_t = int (*)(char, char, char, int64_t, int64_t, int64_t, float, const int8_t*, int64_t, int8_t,
-                                    const int8_t*, int64_t, int8_t, float, int32_t*, int64_t, const int32_t*);
+using dnnl_sgemm_t = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float, float*,
+                             int64_t);
+using dnnl_gemm_s8s8s32_t = int (*)(char, char, char, int64_t, int64_t, int64_t, float, const int8_t*, int64_t, int8_t, const int8_t*,
+                                    int64_t, int8_t, float, int32_t*, int64_t, const int32_t*);
 struct dnnl_version_t {
   int major, minor, patch;
   const char* hash;
@@ -61,7 +61,8 @@ void load_all(int threads) {
     // OpenBLAS threads spin 2^28 cycles (~0.1 s) after each call by default, stealing cores from
     // whatever the bench runs next; 2^20 (~0.4 ms) still covers the gaps inside one call.
     setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0);
-    g_dnnl = open_first("TENSORKERN_ONEDNN", {"libdnnl.so.3", "libdnnl.so.2", "libdnnl.so"}, "install it with `apt-get install libdnnl-dev` or set TENSORKERN_ONEDNN");
+    g_dnnl = open_first("TENSORKERN_ONEDNN", {"libdnnl.so.3", "libdnnl.so.2", "libdnnl.so"},
+                        "install it with `apt-get install libdnnl-dev` or set TENSORKERN_ONEDNN");
     if (g_dnnl.handle) {
       g_dnnl_sgemm = reinterpret_cast<dnnl_sgemm_t>(dlsym(g_dnnl.handle, "dnnl_sgemm"));
       g_dnnl_s8 = reinterpret_cast<dnnl_gemm_s8s8s32_t>(dlsym(g_dnnl.handle, "dnnl_gemm_s8s8s32"));
@@ -75,7 +76,8 @@ void load_all(int threads) {
       if (!g_dnnl_sgemm) g_dnnl.why = "libdnnl has no dnnl_sgemm";
       g_omp_threads = reinterpret_cast<omp_set_threads_t>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
     }
-    g_openblas = open_first("TENSORKERN_OPENBLAS", {"libopenblas.so.0", "libopenblas.so"}, "install it with `apt-get install libopenblas0-pthread` or set TENSORKERN_OPENBLAS");
+    g_openblas = open_first("TENSORKERN_OPENBLAS", {"libopenblas.so.0", "libopenblas.so"},
+                            "install it with `apt-get install libopenblas0-pthread` or set TENSORKERN_OPENBLAS");
     if (g_openblas.handle) {
       g_cblas_sgemm = reinterpret_cast<cblas_sgemm_t>(dlsym(g_openblas.handle, "cblas_sgemm"));
       g_openblas_threads = reinterpret_cast<openblas_set_threads_t>(dlsym(g_openblas.handle, "openblas_set_num_threads"));
@@ -140,8 +142,8 @@ Napi::Value BaselineGemm(const Napi::CallbackInfo& info) {
     if (r != 0) throw_status(env, Internal("dnnl_sgemm failed: " + std::to_string(r)));
   } else if (name == "onednn" && p.a.dtype == DType::kInt8 && g_dnnl_s8) {
     const int32_t co = 0;
-    int r = g_dnnl_s8(ta, tb, 'F', s.M, s.N, s.K, 1.0f, p.a.as<int8_t>(), s.lda, 0, p.b.as<int8_t>(), s.ldb, 0, 0.0f,
-                      p.out.as<int32_t>(), s.N, &co);
+    int r = g_dnnl_s8(ta, tb, 'F', s.M, s.N, s.K, 1.0f, p.a.as<int8_t>(), s.lda, 0, p.b.as<int8_t>(), s.ldb, 0, 0.0f, p.out.as<int32_t>(),
+                      s.N, &co);
     if (r != 0) throw_status(env, Internal("dnnl_gemm_s8s8s32 failed: " + std::to_string(r)));
   } else if (name == "onednnMatmul" && g_dnnl_matmul) {
     Status r = bench::dnnl_matmul_run(p, s);

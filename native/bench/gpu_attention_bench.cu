@@ -80,15 +80,17 @@ Status gpu_time_attention(const std::string& which, const AttentionParams& p, in
   auto call = [&]() -> Status {
     if (!baseline) return attention_cuda(p, s, dev);
     if (rows == 0 || s.Sk == 0) return Status::Ok();
-    TK_RETURN_IF_ERROR(cublas_gemm_batched(dev, false, true, M, s.Sk, s.D, p.scale, p.q.data, s.D, M * s.D, p.k.data, s.D, s.Sk * s.D, buf.s, s.Sk,
-                                           M * s.Sk, batch, p.q.dtype, DType::kFloat32));
+    TK_RETURN_IF_ERROR(cublas_gemm_batched(dev, false, true, M, s.Sk, s.D, p.scale, p.q.data, s.D, M * s.D, p.k.data, s.D, s.Sk * s.D,
+                                           buf.s, s.Sk, M * s.Sk, batch, p.q.dtype, DType::kFloat32));
     if (p.q.dtype == DType::kBFloat16)
-      softmax_rows<__nv_bfloat16><<<unsigned(rows), 256, 0, stream>>>(static_cast<float*>(buf.s), static_cast<__nv_bfloat16*>(buf.p), rows, s.Sq, s.Sk, p.causal);
+      softmax_rows<__nv_bfloat16>
+          <<<unsigned(rows), 256, 0, stream>>>(static_cast<float*>(buf.s), static_cast<__nv_bfloat16*>(buf.p), rows, s.Sq, s.Sk, p.causal);
     else
-      softmax_rows<__half><<<unsigned(rows), 256, 0, stream>>>(static_cast<float*>(buf.s), static_cast<__half*>(buf.p), rows, s.Sq, s.Sk, p.causal);
+      softmax_rows<__half>
+          <<<unsigned(rows), 256, 0, stream>>>(static_cast<float*>(buf.s), static_cast<__half*>(buf.p), rows, s.Sq, s.Sk, p.causal);
     TK_CUDA_CHECK(cudaGetLastError());
-    return cublas_gemm_batched(dev, false, false, M, s.D, s.Sk, 1.0f, buf.p, s.Sk, M * s.Sk, p.v.data, s.D, s.Sk * s.D, p.out.data, s.D, M * s.D, batch,
-                               p.q.dtype, p.q.dtype);
+    return cublas_gemm_batched(dev, false, false, M, s.D, s.Sk, 1.0f, buf.p, s.Sk, M * s.Sk, p.v.data, s.D, s.Sk * s.D, p.out.data, s.D,
+                               M * s.D, batch, p.q.dtype, p.q.dtype);
   };
   return time_on_stream(dev, warmup, runs, call, secs);
 }

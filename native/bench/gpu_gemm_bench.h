@@ -30,7 +30,7 @@ Status time_on_stream(int dev, int warmup, int runs, const std::function<Status(
 // compute) on the library stream of `device`: the attention bench's materialized baseline. Element
 // strides; a, b of dtype `in`, c of dtype `out`.
 Status cublas_gemm_batched(int device, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const void* a, int64_t lda,
-                           int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
-                           DType in, DType out);
+                           int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c,
+                           int64_t batch, DType in, DType out);
 
 }  // namespace tk::bench

@@ -10,8 +10,8 @@ CublasInfo cublas_load() {
 Status gpu_time_gemm(const std::string&, const GemmParams&, int, int, std::vector<double>*) {
   return NoGpu("this tensorkern binary was built without CUDA");
 }
-Status cublas_gemm_batched(int, bool, bool, int64_t, int64_t, int64_t, float, const void*, int64_t, int64_t, const void*, int64_t, int64_t, void*,
-                           int64_t, int64_t, int64_t, DType, DType) {
+Status cublas_gemm_batched(int, bool, bool, int64_t, int64_t, int64_t, float, const void*, int64_t, int64_t, const void*, int64_t, int64_t,
+                           void*, int64_t, int64_t, int64_t, DType, DType) {
   return NoGpu("this tensorkern binary was built without CUDA");
 }
 }  // namespace tk::bench

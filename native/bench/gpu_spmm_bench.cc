@@ -19,12 +19,12 @@ namespace {
 using Handle = void*;
 using SpMat = void*;
 using DnMat = void*;
-using St = int;  // cusparseStatus_t, 0 = success
-constexpr int kOpNon = 0;                          // CUSPARSE_OPERATION_NON_TRANSPOSE
-constexpr int kIndex32 = 2, kIndex64 = 3;          // CUSPARSE_INDEX_32I / 64I
-constexpr int kBaseZero = 0;                       // CUSPARSE_INDEX_BASE_ZERO
-constexpr int kOrderRow = 2;                       // CUSPARSE_ORDER_ROW
-constexpr int kSpmmCsrAlg2 = 6;                    // CUSPARSE_SPMM_CSR_ALG2
+using St = int;                            // cusparseStatus_t, 0 = success
+constexpr int kOpNon = 0;                  // CUSPARSE_OPERATION_NON_TRANSPOSE
+constexpr int kIndex32 = 2, kIndex64 = 3;  // CUSPARSE_INDEX_32I / 64I
+constexpr int kBaseZero = 0;               // CUSPARSE_INDEX_BASE_ZERO
+constexpr int kOrderRow = 2;               // CUSPARSE_ORDER_ROW
+constexpr int kSpmmCsrAlg2 = 6;            // CUSPARSE_SPMM_CSR_ALG2
 
 struct Cusparse {
   CusparseInfo info;
@@ -54,8 +54,8 @@ Cusparse& lib() {
     for (const char* n : {"libcusparse.so.12", "libcusparse.so.13", "libcusparse.so", "/usr/local/cuda/lib64/libcusparse.so.12",
                           "/usr/local/cuda/lib64/libcusparse.so.13", "/usr/local/cuda/lib64/libcusparse.so"})
       cands.push_back(n);
-    for (const std::string& n :
-         nvidia_pip_paths({"nvidia/cusparse/lib/libcusparse.so.12", "nvidia/cusparse/lib/libcusparse.so.13", "nvidia/cu13/lib/libcusparse.so.13"}))
+    for (const std::string& n : nvidia_pip_paths(
+             {"nvidia/cusparse/lib/libcusparse.so.12", "nvidia/cusparse/lib/libcusparse.so.13", "nvidia/cu13/lib/libcusparse.so.13"}))
       cands.push_back(n);
     void* h = nullptr;
     for (const std::string& n : cands) {
@@ -66,7 +66,9 @@ Cusparse& lib() {
       }
     }
     if (!h) {
-      c.info.why = "libcusparse not found (TENSORKERN_CUSPARSE, libcusparse.so.12/.13, /usr/local/cuda/lib64, pip nvidia-cusparse); pip install nvidia-cusparse-cu12 or set TENSORKERN_CUSPARSE";
+      c.info.why =
+          "libcusparse not found (TENSORKERN_CUSPARSE, libcusparse.so.12/.13, /usr/local/cuda/lib64, pip nvidia-cusparse); pip install "
+          "nvidia-cusparse-cu12 or set TENSORKERN_CUSPARSE";
       return;
     }
     sym(h, "cusparseCreate", &c.create);
@@ -85,7 +87,8 @@ Cusparse& lib() {
     auto get_version = reinterpret_cast<St (*)(Handle, int*)>(dlsym(h, "cusparseGetVersion"));
     if (c.create(&c.handle) == 0) {
       cudaGetDevice(&c.handle_device);
-      if (get_version && get_version(c.handle, &v) == 0) c.info.version = std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 100) + "." + std::to_string(v % 100);
+      if (get_version && get_version(c.handle, &v) == 0)
+        c.info.version = std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 100) + "." + std::to_string(v % 100);
     }
     c.info.available = true;
   });
@@ -117,7 +120,8 @@ Status gpu_time_cusparse_spmm(const TensorView& row_ptr, const TensorView& col_i
   Cusparse& c = lib();
   if (!c.info.available) return Unsupported("cuSPARSE: " + c.info.why);
   for (const TensorView* t : {&row_ptr, &col_idx, &values, &b, &out}) {
-    if (!t->device.is_cuda() || t->device.index != b.device.index) return InvalidArgument("the cuSPARSE bench takes tensors on one CUDA device");
+    if (!t->device.is_cuda() || t->device.index != b.device.index)
+      return InvalidArgument("the cuSPARSE bench takes tensors on one CUDA device");
   }
   if (values.dtype != DType::kFloat32 || b.dtype != DType::kFloat32 || out.dtype != DType::kFloat32 || b.ndim != 2 || out.ndim != 2 ||
       row_ptr.dtype != col_idx.dtype || (row_ptr.dtype != DType::kInt32 && row_ptr.dtype != DType::kInt64) || row_ptr.numel != rows + 1 ||
@@ -135,7 +139,8 @@ Status gpu_time_cusparse_spmm(const TensorView& row_ptr, const TensorView& col_i
   const int it = row_ptr.dtype == DType::kInt64 ? kIndex64 : kIndex32;
   Problem pr(c, dev);
   if (c.create_csr(&pr.a, rows, cols, values.numel, row_ptr.data, col_idx.data, values.data, it, it, kBaseZero, CUDA_R_32F) != 0 ||
-      c.create_dn(&pr.b, cols, n, n, b.data, CUDA_R_32F, kOrderRow) != 0 || c.create_dn(&pr.y, rows, n, n, out.data, CUDA_R_32F, kOrderRow) != 0) {
+      c.create_dn(&pr.b, cols, n, n, b.data, CUDA_R_32F, kOrderRow) != 0 ||
+      c.create_dn(&pr.y, rows, n, n, out.data, CUDA_R_32F, kOrderRow) != 0) {
     return Status(Code::kCuda, "cuSPARSE descriptor creation failed");
   }
   const float alpha = 1.0f, beta = 0.0f;
@@ -144,10 +149,13 @@ Status gpu_time_cusparse_spmm(const TensorView& row_ptr, const TensorView& col_i
     return Status(Code::kCuda, "cusparseSpMM_bufferSize failed");
   }
   TK_RETURN_IF_ERROR(cuda::alloc(dev, bytes, &pr.buffer));
-  return time_on_stream(dev, warmup, runs, [&]() -> Status {
-    const St r = c.spmm(c.handle, kOpNon, kOpNon, &alpha, pr.a, pr.b, &beta, pr.y, CUDA_R_32F, kSpmmCsrAlg2, pr.buffer);
-    return r == 0 ? Status::Ok() : Status(Code::kCuda, "cusparseSpMM failed with status " + std::to_string(r));
-  }, secs);
+  return time_on_stream(
+      dev, warmup, runs,
+      [&]() -> Status {
+        const St r = c.spmm(c.handle, kOpNon, kOpNon, &alpha, pr.a, pr.b, &beta, pr.y, CUDA_R_32F, kSpmmCsrAlg2, pr.buffer);
+        return r == 0 ? Status::Ok() : Status(Code::kCuda, "cusparseSpMM failed with status " + std::to_string(r));
+      },
+      secs);
 }
 
 }  // namespace tk::bench

@@ -7,8 +7,8 @@ CusparseInfo cusparse_load() {
   i.why = "this tensorkern binary was built without CUDA";
   return i;
 }
-Status gpu_time_cusparse_spmm(const TensorView&, const TensorView&, const TensorView&, int64_t, int64_t, const TensorView&, const TensorView&, int,
-                              int, std::vector<double>*) {
+Status gpu_time_cusparse_spmm(const TensorView&, const TensorView&, const TensorView&, int64_t, int64_t, const TensorView&,
+                              const TensorView&, int, int, std::vector<double>*) {
   return NoGpu("this tensorkern binary was built without CUDA");
 }
 }  // namespace tk::bench

@@ -70,7 +70,7 @@ void detect_x86(CpuFeatures* f) {
   bool fma_hw = (r[2] >> 12) & 1;
   bool f16c_hw = (r[2] >> 29) & 1;
   unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  bool os_avx = (xcr0 & 0x6) == 0x6;             // XMM and YMM state
+  bool os_avx = (xcr0 & 0x6) == 0x6;                 // XMM and YMM state
   bool os_avx512 = os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask, ZMM_Hi256, Hi16_ZMM
   f->avx = avx_hw && os_avx;
   f->fma = fma_hw && os_avx;
@@ -186,11 +186,26 @@ Isa detect_best(const CpuFeatures& f) {
 }
 
 bool parse_isa(const std::string& s, int* out) {
-  if (s.empty() || s == "auto") { *out = -1; return true; }
-  if (s == "scalar") { *out = int(Isa::kScalar); return true; }
-  if (s == "avx2") { *out = int(Isa::kAvx2); return true; }
-  if (s == "avx512") { *out = int(Isa::kAvx512); return true; }
-  if (s == "neon") { *out = int(Isa::kNeon); return true; }
+  if (s.empty() || s == "auto") {
+    *out = -1;
+    return true;
+  }
+  if (s == "scalar") {
+    *out = int(Isa::kScalar);
+    return true;
+  }
+  if (s == "avx2") {
+    *out = int(Isa::kAvx2);
+    return true;
+  }
+  if (s == "avx512") {
+    *out = int(Isa::kAvx512);
+    return true;
+  }
+  if (s == "neon") {
+    *out = int(Isa::kNeon);
+    return true;
+  }
   return false;
 }
 

@@ -49,8 +49,6 @@ inline int dtype_bits(DType t) {
 inline bool dtype_valid(int32_t code) { return code >= 0 && code < kNumDTypes; }
 // Alignment the data pointer must have (int4 is byte-addressed).
 inline size_t dtype_align(DType t) { return dtype_bits(t) >= 8 ? size_t(dtype_bits(t) / 8) : 1; }
-inline bool dtype_is_float(DType t) {
-  return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16;
-}
+inline bool dtype_is_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat16 || t == DType::kBFloat16; }
 
 }  // namespace tk

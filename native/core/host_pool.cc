@@ -205,19 +205,27 @@ class Pool {
     head = b;
     b->lru_next = nullptr;
     b->lru_prev = lru_tail_;
-    if (lru_tail_) lru_tail_->lru_next = b;
-    else lru_head_ = b;
+    if (lru_tail_)
+      lru_tail_->lru_next = b;
+    else
+      lru_head_ = b;
     lru_tail_ = b;
   }
 
   void unlink_locked(HostBlock* b) {
-    if (b->cls_prev) b->cls_prev->cls_next = b->cls_next;
-    else heads_[b->bytes] = b->cls_next;
+    if (b->cls_prev)
+      b->cls_prev->cls_next = b->cls_next;
+    else
+      heads_[b->bytes] = b->cls_next;
     if (b->cls_next) b->cls_next->cls_prev = b->cls_prev;
-    if (b->lru_prev) b->lru_prev->lru_next = b->lru_next;
-    else lru_head_ = b->lru_next;
-    if (b->lru_next) b->lru_next->lru_prev = b->lru_prev;
-    else lru_tail_ = b->lru_prev;
+    if (b->lru_prev)
+      b->lru_prev->lru_next = b->lru_next;
+    else
+      lru_head_ = b->lru_next;
+    if (b->lru_next)
+      b->lru_next->lru_prev = b->lru_prev;
+    else
+      lru_tail_ = b->lru_prev;
     b->cls_prev = b->cls_next = b->lru_prev = b->lru_next = nullptr;
   }
 

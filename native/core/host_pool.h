@@ -30,9 +30,9 @@ void* host_block_data(const HostBlock* b);
 size_t host_block_bytes(const HostBlock* b);  // the usable size (the class size)
 
 struct HostPoolStats {
-  uint64_t limit_bytes = 0;     // cap on idle (cached) bytes
-  uint64_t cached_bytes = 0;    // idle blocks, mapped, ready for reuse
-  uint64_t in_use_bytes = 0;    // blocks lent out now
+  uint64_t limit_bytes = 0;   // cap on idle (cached) bytes
+  uint64_t cached_bytes = 0;  // idle blocks, mapped, ready for reuse
+  uint64_t in_use_bytes = 0;  // blocks lent out now
   uint64_t cached_blocks = 0, in_use_blocks = 0;
   uint64_t hits = 0, misses = 0;  // acquires served from the cache / by mapping new memory
   uint64_t evicted_bytes = 0;     // given back to the OS (cap, idle decay, trim)
@@ -62,7 +62,9 @@ class PooledBuffer {
   PooledBuffer& operator=(PooledBuffer&& o) noexcept;
   void* data() const { return b_ ? host_block_data(b_) : small_; }
   template <class T>
-  T* as() const { return static_cast<T*>(data()); }
+  T* as() const {
+    return static_cast<T*>(data());
+  }
 
  private:
   void reset();

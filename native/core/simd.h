@@ -24,14 +24,35 @@ struct VF {
 };
 inline VF vzero() { return VF{{0, 0, 0, 0}}; }
 inline VF vset1(float x) { return VF{{x, x, x, x}}; }
-inline VF vload(const float* p) { VF r; std::memcpy(r.v, p, sizeof r.v); return r; }
+inline VF vload(const float* p) {
+  VF r;
+  std::memcpy(r.v, p, sizeof r.v);
+  return r;
+}
 inline void vstore(float* p, VF a) { std::memcpy(p, a.v, sizeof a.v); }
-inline VF vfma(VF a, VF b, VF c) { for (int i = 0; i < 4; ++i) c.v[i] += a.v[i] * b.v[i]; return c; }
-inline VF vmul(VF a, VF b) { for (int i = 0; i < 4; ++i) a.v[i] *= b.v[i]; return a; }
-inline VF vadd(VF a, VF b) { for (int i = 0; i < 4; ++i) a.v[i] += b.v[i]; return a; }
+inline VF vfma(VF a, VF b, VF c) {
+  for (int i = 0; i < 4; ++i) c.v[i] += a.v[i] * b.v[i];
+  return c;
+}
+inline VF vmul(VF a, VF b) {
+  for (int i = 0; i < 4; ++i) a.v[i] *= b.v[i];
+  return a;
+}
+inline VF vadd(VF a, VF b) {
+  for (int i = 0; i < 4; ++i) a.v[i] += b.v[i];
+  return a;
+}
 inline float vhsum(VF a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
-inline VF vload_f16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i] = tk::f16_to_f32(p[i]); return r; }
-inline VF vload_bf16(const uint16_t* p) { VF r; for (int i = 0; i < 4; ++i) r.v[i] = tk::bf16_to_f32(p[i]); return r; }
+inline VF vload_f16(const uint16_t* p) {
+  VF r;
+  for (int i = 0; i < 4; ++i) r.v[i] = tk::f16_to_f32(p[i]);
+  return r;
+}
+inline VF vload_bf16(const uint16_t* p) {
+  VF r;
+  for (int i = 0; i < 4; ++i) r.v[i] = tk::bf16_to_f32(p[i]);
+  return r;
+}
 inline void prefetch(const void*) {}
 inline void prefetch_l2(const void*) {}
 inline void in_reg(VF&) {}
@@ -138,22 +159,38 @@ inline void transpose8(__m256 r[8]) {
 template <class T>
 inline float load1(const T* p, int64_t i);
 template <>
-inline float load1<float>(const float* p, int64_t i) { return p[i]; }
-struct F16 { uint16_t bits; };
-struct BF16 { uint16_t bits; };
+inline float load1<float>(const float* p, int64_t i) {
+  return p[i];
+}
+struct F16 {
+  uint16_t bits;
+};
+struct BF16 {
+  uint16_t bits;
+};
 template <>
-inline float load1<F16>(const F16* p, int64_t i) { return tk::f16_to_f32(p[i].bits); }
+inline float load1<F16>(const F16* p, int64_t i) {
+  return tk::f16_to_f32(p[i].bits);
+}
 template <>
-inline float load1<BF16>(const BF16* p, int64_t i) { return tk::bf16_to_f32(p[i].bits); }
+inline float load1<BF16>(const BF16* p, int64_t i) {
+  return tk::bf16_to_f32(p[i].bits);
+}
 
 // kW elements of a float / float16 / bfloat16 array as a vector.
 template <class T>
 inline VF loadv(const T* p);
 template <>
-inline VF loadv<float>(const float* p) { return vload(p); }
+inline VF loadv<float>(const float* p) {
+  return vload(p);
+}
 template <>
-inline VF loadv<F16>(const F16* p) { return vload_f16(reinterpret_cast<const uint16_t*>(p)); }
+inline VF loadv<F16>(const F16* p) {
+  return vload_f16(reinterpret_cast<const uint16_t*>(p));
+}
 template <>
-inline VF loadv<BF16>(const BF16* p) { return vload_bf16(reinterpret_cast<const uint16_t*>(p)); }
+inline VF loadv<BF16>(const BF16* p) {
+  return vload_bf16(reinterpret_cast<const uint16_t*>(p));
+}
 
 }  // namespace

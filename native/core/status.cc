@@ -24,14 +24,12 @@ const char* code_name(Code code) {
 
 Status make_shape(DType dtype, const int64_t* dims, int ndim, TensorView* out) {
   if (ndim < 0 || ndim > kMaxDims) {
-    return OutOfRange("Expected at most " + std::to_string(kMaxDims) + " dimensions but received " +
-                      std::to_string(ndim));
+    return OutOfRange("Expected at most " + std::to_string(kMaxDims) + " dimensions but received " + std::to_string(ndim));
   }
   int64_t n = 1;
   for (int i = 0; i < ndim; ++i) {
     if (dims[i] < 0) {
-      return OutOfRange("Expected a non-negative size for dimension " + std::to_string(i) +
-                        " but received " + std::to_string(dims[i]));
+      return OutOfRange("Expected a non-negative size for dimension " + std::to_string(i) + " but received " + std::to_string(dims[i]));
     }
     if (__builtin_mul_overflow(n, dims[i], &n) || n > (int64_t(1) << 53)) {
       return OutOfRange("Expected a tensor of at most 2^53 elements but the shape overflows");
@@ -61,7 +59,8 @@ std::string shape_str(const TensorView& t) {
 
 Status check_same_device(const char* op, const Device& dev, std::initializer_list<const TensorView*> ts) {
   for (const TensorView* t : ts) {
-    if (present(*t) && t->device != dev) return InvalidArgument(std::string("Expected every ") + op + " tensor on " + dev.str() + " but one is on " + t->device.str());
+    if (present(*t) && t->device != dev)
+      return InvalidArgument(std::string("Expected every ") + op + " tensor on " + dev.str() + " but one is on " + t->device.str());
   }
   return Status::Ok();
 }

@@ -10,15 +10,15 @@ namespace tk {
 
 enum class Code {
   kOk = 0,
-  kTypeError,         // JS TypeError, ERR_INVALID_ARG_TYPE
-  kInvalidArgument,   // JS RangeError, ERR_INVALID_ARG_VALUE
-  kOutOfRange,        // JS RangeError, ERR_OUT_OF_RANGE
-  kOutOfMemory,       // TensorkernError, ERR_TK_OUT_OF_MEMORY
-  kNoGpu,             // TensorkernError, ERR_TK_NO_GPU
-  kCuda,              // TensorkernError, ERR_TK_CUDA
-  kUnsupported,       // TensorkernError, ERR_TK_UNSUPPORTED
-  kDisposed,          // TensorkernError, ERR_TK_DISPOSED
-  kInternal,          // TensorkernError, ERR_TK_INTERNAL
+  kTypeError,        // JS TypeError, ERR_INVALID_ARG_TYPE
+  kInvalidArgument,  // JS RangeError, ERR_INVALID_ARG_VALUE
+  kOutOfRange,       // JS RangeError, ERR_OUT_OF_RANGE
+  kOutOfMemory,      // TensorkernError, ERR_TK_OUT_OF_MEMORY
+  kNoGpu,            // TensorkernError, ERR_TK_NO_GPU
+  kCuda,             // TensorkernError, ERR_TK_CUDA
+  kUnsupported,      // TensorkernError, ERR_TK_UNSUPPORTED
+  kDisposed,         // TensorkernError, ERR_TK_DISPOSED
+  kInternal,         // TensorkernError, ERR_TK_INTERNAL
 };
 
 class Status {
@@ -64,8 +64,8 @@ Status guarded(Fn&& fn) noexcept {
 
 }  // namespace tk
 
-#define TK_RETURN_IF_ERROR(expr)            \
-  do {                                      \
-    ::tk::Status tk_status_ = (expr);       \
+#define TK_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::tk::Status tk_status_ = (expr);        \
     if (!tk_status_.ok()) return tk_status_; \
   } while (0)

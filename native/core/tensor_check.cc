@@ -9,8 +9,8 @@ std::string describe_number(double x) { return "number " + std::to_string(x); }
 
 Status int_from_number(double d, int32_t lo, int32_t hi, const std::string& name, int32_t* out) {
   if (!(d >= lo && d <= hi) || d != std::floor(d)) {
-    return OutOfRange("Expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] for " + name +
-                      " but received " + describe_number(d));
+    return OutOfRange("Expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] for " + name + " but received " +
+                      describe_number(d));
   }
   *out = static_cast<int32_t>(d);
   return Status::Ok();

@@ -26,11 +26,11 @@ struct TensorView {
   int64_t dim(int i) const { return shape[i < 0 ? ndim + i : i]; }
   size_t nbytes() const { return bytes_for(dtype, numel); }
   template <class T>
-  T* as() const { return static_cast<T*>(data); }
-
-  static size_t bytes_for(DType t, int64_t n) {
-    return dtype_bits(t) >= 8 ? size_t(n) * size_t(dtype_bits(t) / 8) : size_t(n + 1) / 2;
+  T* as() const {
+    return static_cast<T*>(data);
   }
+
+  static size_t bytes_for(DType t, int64_t n) { return dtype_bits(t) >= 8 ? size_t(n) * size_t(dtype_bits(t) / 8) : size_t(n + 1) / 2; }
 };
 
 // Checks dims (non-negative, at most kMaxDims) and that numel and its byte size fit in int64

@@ -319,7 +319,7 @@ Status run_in_background(const std::function<Status()>& work) {
   if (pool_nice() <= 0) return guarded([&] { return work(); });
   // One runner per calling thread, made on its first use and kept (the process-wide pool's
   // lifetime): a libuv thread pool has a handful of threads.
-  thread_local Runner* runner = [] () -> Runner* {
+  thread_local Runner* runner = []() -> Runner* {
     try {
       return new Runner();
     } catch (...) {
@@ -350,9 +350,7 @@ void set_num_threads(int n) { pool().set_desired(n > 0 ? std::min(n, 4096) : def
 
 Status parallel_run(const std::function<void(int, int)>& fn) { return pool().run(1 << 30, fn); }
 
-Status parallel_run(int max_threads, const std::function<void(int, int)>& fn) {
-  return pool().run(std::max(1, max_threads), fn);
-}
+Status parallel_run(int max_threads, const std::function<void(int, int)>& fn) { return pool().run(std::max(1, max_threads), fn); }
 
 Status parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return Status::Ok();

@@ -22,10 +22,8 @@ inline bool is_sticky(cudaError_t e) {
     case cudaErrorInvalidPc:
     case cudaErrorLaunchTimeout:
     case cudaErrorECCUncorrectable:
-    case cudaErrorContextIsDestroyed:
-      return true;
-    default:
-      return false;
+    case cudaErrorContextIsDestroyed: return true;
+    default: return false;
   }
 }
 
@@ -34,8 +32,9 @@ inline Status from_cuda(cudaError_t e, const char* what) {
   std::string msg = std::string(what) + " failed: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
   if (e == cudaErrorMemoryAllocation) return OutOfMemory("GPU memory exhausted: " + msg);
   if (is_sticky(e)) {
-    msg += "; this error is sticky: the CUDA context of this process cannot be used again (every later GPU call fails), "
-           "so restart the process to use the GPU; CPU tensors and ops are unaffected";
+    msg +=
+        "; this error is sticky: the CUDA context of this process cannot be used again (every later GPU call fails), "
+        "so restart the process to use the GPU; CPU tensors and ops are unaffected";
     record_sticky(msg);
   }
   return Status(Code::kCuda, msg);

@@ -70,8 +70,8 @@ Probe do_probe() {
     int cc = prop.major * 10 + prop.minor;
     d.usable = cc >= kMinCc;
     if (!d.usable) {
-      d.unusable_why = "compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) +
-                       " is below the 7.5 this build supports";
+      d.unusable_why =
+          "compute capability " + std::to_string(prop.major) + "." + std::to_string(prop.minor) + " is below the 7.5 this build supports";
     }
     p.devices.push_back(d);
   }
@@ -102,8 +102,7 @@ Status check_device(int device) {
   const Probe& p = probe();
   if (!p.why_no_gpu.empty() && p.devices.empty()) return NoGpu(p.why_no_gpu);
   if (device < 0 || device >= static_cast<int>(p.devices.size()) || device >= kMaxDevices) {
-    return NoGpu("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(p.devices.size()) +
-                 " visible)");
+    return NoGpu("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(p.devices.size()) + " visible)");
   }
   if (!p.devices[device].usable) return NoGpu("CUDA device " + std::to_string(device) + ": " + p.devices[device].unusable_why);
   return Status::Ok();
@@ -231,9 +230,7 @@ void release(int device, void* ptr) noexcept {
 Status copy_to_device(int device, void* dst, const void* src, size_t bytes) {
   return copy(device, dst, src, bytes, cudaMemcpyHostToDevice);
 }
-Status copy_to_host(int device, void* dst, const void* src, size_t bytes) {
-  return copy(device, dst, src, bytes, cudaMemcpyDeviceToHost);
-}
+Status copy_to_host(int device, void* dst, const void* src, size_t bytes) { return copy(device, dst, src, bytes, cudaMemcpyDeviceToHost); }
 Status copy_device_to_device(int device, void* dst, const void* src, size_t bytes) {
   return copy(device, dst, src, bytes, cudaMemcpyDeviceToDevice);
 }

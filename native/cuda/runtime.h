@@ -33,7 +33,7 @@ struct Probe {
   int runtime_version = 0;  // e.g. 13000
   int driver_version = 0;   // CUDA version the driver supports, 0 when no driver
   std::vector<DeviceInfo> devices;
-  std::string why_no_gpu;   // empty when at least one device is usable
+  std::string why_no_gpu;  // empty when at least one device is usable
 };
 
 // Probed once per process, thread-safe. Never fails: a missing driver is a reason, not an error.

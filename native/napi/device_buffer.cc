@@ -10,10 +10,8 @@ Allocation::~Allocation() { cuda::release(device, ptr); }
 
 Napi::Function DeviceBuffer::Init(Napi::Env env) {
   return DefineClass(env, "DeviceBuffer",
-                     {InstanceMethod<&DeviceBuffer::Release>("release"),
-                      InstanceAccessor<&DeviceBuffer::Bytes>("bytes"),
-                      InstanceAccessor<&DeviceBuffer::Device>("device"),
-                      InstanceAccessor<&DeviceBuffer::Released>("released")});
+                     {InstanceMethod<&DeviceBuffer::Release>("release"), InstanceAccessor<&DeviceBuffer::Bytes>("bytes"),
+                      InstanceAccessor<&DeviceBuffer::Device>("device"), InstanceAccessor<&DeviceBuffer::Released>("released")});
 }
 
 DeviceBuffer::DeviceBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceBuffer>(info) {
@@ -61,11 +59,7 @@ Napi::Value DeviceBuffer::Release(const Napi::CallbackInfo& info) {
 Napi::Value DeviceBuffer::Bytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), alloc_ ? static_cast<double>(alloc_->bytes) : 0.0);
 }
-Napi::Value DeviceBuffer::Device(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), alloc_ ? alloc_->device : -1);
-}
-Napi::Value DeviceBuffer::Released(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !alloc_);
-}
+Napi::Value DeviceBuffer::Device(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), alloc_ ? alloc_->device : -1); }
+Napi::Value DeviceBuffer::Released(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !alloc_); }
 
 }  // namespace tk::napi

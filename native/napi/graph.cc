@@ -36,7 +36,9 @@ Status run_timed(Graph* g, bool background, int64_t* ns) {
 class GraphWorker final : public Napi::AsyncWorker {
  public:
   GraphWorker(Napi::Env env, Graph* g, Napi::Object self)
-      : Napi::AsyncWorker(env, "tensorkern:graph"), deferred_(Napi::Promise::Deferred::New(env)), graph_(g),
+      : Napi::AsyncWorker(env, "tensorkern:graph"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        graph_(g),
         self_(Napi::Persistent(self)) {}
   Napi::Promise promise() const { return deferred_.Promise(); }
 
@@ -84,10 +86,10 @@ Napi::Value GraphEnd(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Function Graph::Init(Napi::Env env) {
-  return DefineClass(env, "Graph",
-                     {InstanceMethod<&Graph::Run>("run"), InstanceMethod<&Graph::Dispose>("dispose"),
-                      InstanceAccessor<&Graph::Length>("length"), InstanceAccessor<&Graph::Names>("names"),
-                      InstanceAccessor<&Graph::LastRunNs>("lastRunNs")});
+  return DefineClass(
+      env, "Graph",
+      {InstanceMethod<&Graph::Run>("run"), InstanceMethod<&Graph::Dispose>("dispose"), InstanceAccessor<&Graph::Length>("length"),
+       InstanceAccessor<&Graph::Names>("names"), InstanceAccessor<&Graph::LastRunNs>("lastRunNs")});
 }
 
 Graph::Graph(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Graph>(info) {}
@@ -114,7 +116,8 @@ Status Graph::check_live(Napi::Env) {
   for (size_t i = 0; i < buffers_.size(); ++i) {
     Napi::ArrayBuffer ab = buffers_[i].Value();
     if (ab.IsDetached() || ab.Data() != buffer_bases_[i]) {
-      return Status(Code::kDisposed, "Expected every tensor the op graph uses to be live, but one was disposed (or its buffer transferred) after recording");
+      return Status(Code::kDisposed,
+                    "Expected every tensor the op graph uses to be live, but one was disposed (or its buffer transferred) after recording");
     }
   }
   return Status::Ok();
@@ -132,7 +135,8 @@ Status Graph::run_steps() {
 Napi::Value Graph::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool async = get_bool(env, info[0], "async");
-  if (recording(env) == this) throw_status(env, InvalidArgument("Expected a finished recording (an op graph cannot replay inside its own recordGraph)"));
+  if (recording(env) == this)
+    throw_status(env, InvalidArgument("Expected a finished recording (an op graph cannot replay inside its own recordGraph)"));
   if (running_.exchange(true)) throw_busy(env);
   Status live = check_live(env);
   if (!live.ok()) {

@@ -41,7 +41,7 @@ struct HostLease {
   bool finalized = false;
   napi_env env = nullptr;  // while listed in its environment's live leases
   napi_ref weak = nullptr;
-  size_t slot = 0;         // index in that list
+  size_t slot = 0;  // index in that list
 };
 
 namespace {
@@ -55,8 +55,8 @@ std::mutex g_mu;
 std::unordered_map<void*, HostLease*> g_live;  // by data pointer: leases whose ArrayBuffer owns them
 std::atomic<size_t> g_live_count{0};
 std::unordered_map<napi_env, EnvLeases*> g_envs;
-std::atomic<bool> g_external_refused{false};   // the runtime forbids external buffers (V8 sandbox)
-std::atomic<uint64_t> g_reclaimed{0};          // blocks taken back from buffers found dead
+std::atomic<bool> g_external_refused{false};  // the runtime forbids external buffers (V8 sandbox)
+std::atomic<uint64_t> g_reclaimed{0};         // blocks taken back from buffers found dead
 
 constexpr size_t kMaxScan = 1024;  // live leases checked per request that found its class empty
 

@@ -28,13 +28,28 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   cpu.Set("bestIsa", isa_name(best_isa()));
   cpu.Set("activeIsa", isa_name(active_isa()));
   Napi::Object feats = Napi::Object::New(env);
-  struct { const char* name; bool on; } list[] = {
-      {"sse4.2", f.sse42},       {"avx", f.avx},           {"avx2", f.avx2},
-      {"fma", f.fma},            {"f16c", f.f16c},         {"bmi2", f.bmi2},
-      {"avx512f", f.avx512f},    {"avx512bw", f.avx512bw}, {"avx512vl", f.avx512vl},
-      {"avx512dq", f.avx512dq},  {"avx512vnni", f.avx512vnni}, {"avx512bf16", f.avx512bf16},
-      {"avxvnni", f.avxvnni},    {"neon", f.neon},         {"dotprod", f.neon_dotprod},
-      {"fp16", f.neon_fp16},     {"bf16", f.neon_bf16},    {"i8mm", f.neon_i8mm},
+  struct {
+    const char* name;
+    bool on;
+  } list[] = {
+      {"sse4.2", f.sse42},
+      {"avx", f.avx},
+      {"avx2", f.avx2},
+      {"fma", f.fma},
+      {"f16c", f.f16c},
+      {"bmi2", f.bmi2},
+      {"avx512f", f.avx512f},
+      {"avx512bw", f.avx512bw},
+      {"avx512vl", f.avx512vl},
+      {"avx512dq", f.avx512dq},
+      {"avx512vnni", f.avx512vnni},
+      {"avx512bf16", f.avx512bf16},
+      {"avxvnni", f.avxvnni},
+      {"neon", f.neon},
+      {"dotprod", f.neon_dotprod},
+      {"fp16", f.neon_fp16},
+      {"bf16", f.neon_bf16},
+      {"i8mm", f.neon_i8mm},
   };
   for (auto& x : list) feats.Set(x.name, x.on);
   cpu.Set("features", feats);
@@ -139,9 +154,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value DefaultNumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), default_num_threads());
-}
+Napi::Value DefaultNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), default_num_threads()); }
 
 Napi::Value SetIsaCap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -93,7 +93,8 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
   double dims[kMaxDims] = {};
   for (uint32_t i = 0; ndim <= static_cast<uint32_t>(kMaxDims) && i < ndim; ++i) {
     Napi::Value d = shape.Get(i);
-    if (!d.IsNumber()) fail(env, Code::kTypeError, "Expected a number for " + n + ".shape[" + std::to_string(i) + "] but received " + describe(d));
+    if (!d.IsNumber())
+      fail(env, Code::kTypeError, "Expected a number for " + n + ".shape[" + std::to_string(i) + "] but received " + describe(d));
     dims[i] = d.As<Napi::Number>().DoubleValue();
   }
   Status s = shape_from_numbers(static_cast<double>(code), dims, ndim, n, &view);
@@ -108,11 +109,14 @@ TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAli
   }
 
   if (has_data) {
-    if (!data.IsTypedArray()) fail(env, Code::kTypeError, "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data but received " + describe(data));
+    if (!data.IsTypedArray())
+      fail(env, Code::kTypeError,
+           "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data but received " + describe(data));
     Napi::TypedArray ta = data.As<Napi::TypedArray>();
     if (!kind_matches(dtype, ta.TypedArrayType())) {
-      fail(env, Code::kTypeError, "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data (dtype " +
-                                      dtype_name(dtype) + ") but received another typed array kind");
+      fail(env, Code::kTypeError,
+           "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data (dtype " + dtype_name(dtype) +
+               ") but received another typed array kind");
     }
     void* base = ta.ArrayBuffer().Data();
     Status bs = bind_host_storage(n, base, ta.ByteOffset(), ta.ByteLength(), &view);

@@ -130,8 +130,10 @@ inline void check_ranges(Ctx& c) {
         std::vector<int> hit(size_t(rt) * bhn, 0);
         for (int cta = 0; cta < rt * bhn; ++cta) {
           const A::CtaTile t = A::cta_tile(cta, rt, bhn, causal != 0);
-          if (t.bh < 0 || t.bh >= bhn || t.tile < 0 || t.tile >= rt) order_ok = false;
-          else ++hit[size_t(t.bh) * rt + t.tile];
+          if (t.bh < 0 || t.bh >= bhn || t.tile < 0 || t.tile >= rt)
+            order_ok = false;
+          else
+            ++hit[size_t(t.bh) * rt + t.tile];
           // causal: never a shorter tile before a longer one
           if (causal && cta > 0) order_ok = order_ok && A::cta_tile(cta - 1, rt, bhn, true).tile >= t.tile;
         }
@@ -145,9 +147,9 @@ struct Problem {
   int B, Hq, Hkv, Sq, Sk, D;
   bool causal;
   float scale, softcap;
-  std::vector<int> kv_len;        // empty: Sk
-  std::vector<float> mask;        // empty or full [B, Hq, Sq, Sk]; additive (-inf hides)
-  std::vector<float> q, k, v;     // 'bhsd', already rounded to the compute type
+  std::vector<int> kv_len;     // empty: Sk
+  std::vector<float> mask;     // empty or full [B, Hq, Sq, Sk]; additive (-inf hides)
+  std::vector<float> q, k, v;  // 'bhsd', already rounded to the compute type
 };
 
 inline float rnd16(float x, bool bf16) { return bf16 ? tk::bf16_to_f32(tk::f32_to_bf16(x)) : tk::f16_to_f32(tk::f32_to_f16(x)); }
@@ -269,10 +271,22 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
               for (int e = 0; e < 4; ++e) s[l][n][e] = 0.0f;
           for (int kk = 0; kk < HD / 16; ++kk) {
             uint32_t af[32][4];
-            ldsm(sQ, [&](int l) { const RowCol a = G::ldsm_a_kmajor(l); return A::tile_offset(w * 16 + a.row, kk * 32 + a.col, RB); }, false, af);
+            ldsm(
+                sQ,
+                [&](int l) {
+                  const RowCol a = G::ldsm_a_kmajor(l);
+                  return A::tile_offset(w * 16 + a.row, kk * 32 + a.col, RB);
+                },
+                false, af);
             for (int n = 0; n < NB; n += 2) {
               uint32_t r[32][4], b0[32][2], b1[32][2];
-              ldsm(sK, [&](int l) { const RowCol bb = G::ldsm_b_kmajor(l); return A::tile_offset(n * 8 + bb.row, kk * 32 + bb.col, RB); }, false, r);
+              ldsm(
+                  sK,
+                  [&](int l) {
+                    const RowCol bb = G::ldsm_b_kmajor(l);
+                    return A::tile_offset(n * 8 + bb.row, kk * 32 + bb.col, RB);
+                  },
+                  false, r);
               float c0[32][4], c1[32][4];
               for (int l = 0; l < 32; ++l) {
                 b0[l][0] = r[l][0], b0[l][1] = r[l][1], b1[l][0] = r[l][2], b1[l][1] = r[l][3];
@@ -296,8 +310,10 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
                 if (!full) {
                   const int64_t j = j0 + n * 8 + 2 * (l & 3) + (e & 1), row = rlo + 8 * (e >> 1);
                   const A::RowMap qm = A::row_to_query(row, hkv, group);
-                  if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) x = -INFINITY;
-                  else if (!P.mask.empty()) x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
+                  if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal))
+                    x = -INFINITY;
+                  else if (!P.mask.empty())
+                    x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
                 }
                 x *= kLog2e;
                 s[l][n][e] = x;
@@ -333,7 +349,13 @@ inline EmuOut emulate(const Problem& P, const A::TileConfig& cfg, int splits, bo
               }
             for (int d = 0; d < DB; d += 2) {
               uint32_t r[32][4], b0[32][2], b1[32][2];
-              ldsm(sV, [&](int l) { const RowCol lv = A::v_ldsm(l, kk, d * 8); return A::tile_offset(lv.row, lv.col, RB); }, true, r);
+              ldsm(
+                  sV,
+                  [&](int l) {
+                    const RowCol lv = A::v_ldsm(l, kk, d * 8);
+                    return A::tile_offset(lv.row, lv.col, RB);
+                  },
+                  true, r);
               float c0[32][4], c1[32][4];
               for (int l = 0; l < 32; ++l) {
                 b0[l][0] = r[l][0], b0[l][1] = r[l][1], b1[l][0] = r[l][2], b1[l][1] = r[l][3];
@@ -441,7 +463,8 @@ inline void check_decode_layout(Ctx& c) {
     c.expect(once_v && vin, "attention: P V lanes own each head-dim element once, inside one chunk" + h);
     c.expect(vbank, "attention: V row reads are bank-conflict free" + h);
     bool plane = true;
-    for (int kk = 0; kk < d.kpw; ++kk) plane = plane && A::decode_k_chunk(d, 0, A::decode_p_lane(d, kk), 0).row == kk && A::decode_p_lane(d, kk) / d.kpw == 0;
+    for (int kk = 0; kk < d.kpw; ++kk)
+      plane = plane && A::decode_k_chunk(d, 0, A::decode_p_lane(d, kk), 0).row == kk && A::decode_p_lane(d, kk) / d.kpw == 0;
     c.expect(plane, "attention: the p broadcast lane holds part 0 of its key" + h);
     c.expect(d.merge_bytes() <= 4 * d.stage_bytes() && d.smem_bytes() <= 99 * 1024 && 32 % d.kpw == 0 && d.chunks_per_lane() >= 1,
              "attention: decode config fits (merge over the stages, sm_86 / 89 smem)" + h);
@@ -507,7 +530,8 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
             for (int c = 0; c < d.chunks_per_lane(); ++c) {
               const RowCol kc = A::decode_k_chunk(d, w, l, c);
               for (int r = 0; r < nr; ++r)
-                for (int e = 0; e < 8; ++e) s[l][r] = std::fmaf(sQ[r * HD + kc.col / 2 + e], rd(sK, A::tile_offset(kc.row, kc.col + 2 * e, RB)), s[l][r]);
+                for (int e = 0; e < 8; ++e)
+                  s[l][r] = std::fmaf(sQ[r * HD + kc.col / 2 + e], rd(sK, A::tile_offset(kc.row, kc.col + 2 * e, RB)), s[l][r]);
             }
           for (int r = 0; r < nr; ++r) {
             for (int off = KPW; off < 32; off <<= 1) {
@@ -522,8 +546,10 @@ inline EmuOut emulate_decode(const Problem& P, int splits, bool bf16) {
               float v = s[l][r];
               if (P.softcap > 0) v = P.softcap * std::tanh(v * (1.0f / P.softcap));
               if (!full) {
-                if (!A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) v = -INFINITY;
-                else if (!P.mask.empty()) v += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
+                if (!A::key_visible(qm.i, j, L - P.Sq, L, P.causal))
+                  v = -INFINITY;
+                else if (!P.mask.empty())
+                  v += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
               }
               x[l] = v * kLog2e;
               mx = std::fmax(mx, x[l]);
@@ -600,7 +626,8 @@ inline void reference(const Problem& P, std::vector<double>* out, std::vector<do
           s[j] = -INFINITY;
           if (j >= L || (P.causal && j > i + L - P.Sq)) continue;
           double acc = 0;
-          for (int d = 0; d < P.D; ++d) acc += double(P.q[((b * P.Hq + h) * P.Sq + i) * P.D + d]) * P.k[((b * P.Hkv + h / group) * P.Sk + j) * P.D + d];
+          for (int d = 0; d < P.D; ++d)
+            acc += double(P.q[((b * P.Hq + h) * P.Sq + i) * P.D + d]) * P.k[((b * P.Hkv + h / group) * P.Sk + j) * P.D + d];
           acc *= P.scale;
           if (P.softcap > 0) acc = P.softcap * std::tanh(acc / P.softcap);
           if (!P.mask.empty()) acc += P.mask[((b * P.Hq + h) * P.Sq + i) * P.Sk + j];
@@ -678,12 +705,14 @@ inline void expect_reference(Ctx& c, const char* kernel, const EmuSpec& sp, cons
     worst = std::max(worst, std::abs(got.out[i] - ref[i]) / tol);
   }
   for (size_t r = 0; r < rlse.size(); ++r) {
-    if (rlse[r] == -INFINITY) lse_ok = lse_ok && got.lse[r] == -INFINITY;
-    else lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= lse_rel * (1 + std::abs(rlse[r]));
+    if (rlse[r] == -INFINITY)
+      lse_ok = lse_ok && got.lse[r] == -INFINITY;
+    else
+      lse_ok = lse_ok && std::abs(got.lse[r] - rlse[r]) <= lse_rel * (1 + std::abs(rlse[r]));
   }
   const std::string name = std::string("attention ") + kernel + " emulation B" + std::to_string(sp.B) + " H" + std::to_string(sp.Hq) + "/" +
-                           std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" + std::to_string(sp.D) +
-                           (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") + (sp.kvl ? " kvLengths" : "") +
+                           std::to_string(sp.Hkv) + " " + std::to_string(sp.Sq) + "x" + std::to_string(sp.Sk) + " D" +
+                           std::to_string(sp.D) + (sp.causal ? " causal" : "") + (sp.mask ? " mask" : "") + (sp.kvl ? " kvLengths" : "") +
                            (sp.softcap > 0 ? " softcap" : "") + " splits=" + std::to_string(sp.splits) + (sp.bf16 ? " bf16" : " f16") +
                            (sp.bshd ? " bshd" : "");
   c.expect(finite && worst <= 1.0, name + ": out within " + bound + " (worst error/tolerance " + std::to_string(worst) + ")");
@@ -702,8 +731,10 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
   };
   for (const EmuSpec& sp : specs) {
     const Problem P = make_problem(sp, rng, false);
-    const A::TileConfig& cfg = A::padded_head_dim(P.D) == 32 ? A::kCfg32 : A::padded_head_dim(P.D) == 64 ? A::kCfg64
-                               : A::padded_head_dim(P.D) == 128 ? A::kCfg128 : A::kCfg256;
+    const A::TileConfig& cfg = A::padded_head_dim(P.D) == 32    ? A::kCfg32
+                               : A::padded_head_dim(P.D) == 64  ? A::kCfg64
+                               : A::padded_head_dim(P.D) == 128 ? A::kCfg128
+                                                                : A::kCfg256;
     // P is rounded to the 16-bit type before P V: relative 2^-8 (bf16) / 2^-11 (f16) of sum p |v|.
     const double rel = sp.bf16 ? 1.0 / 128 : 1.0 / 1024;
     expect_reference(c, "sm80", sp, P, emulate(P, cfg, sp.splits, sp.bf16), rel * 4.0 + 1e-6, 1e-4, "the 16-bit P bound");
@@ -712,13 +743,13 @@ inline void check_emulation(Ctx& c, std::mt19937& rng) {
 
 inline void check_decode_emulation(Ctx& c, std::mt19937& rng) {
   const EmuSpec specs[] = {
-      {2, 2, 2, 1, 300, 128, false, 0, false, false, 1, false},   // MHA decode, two tiles + a ragged one
-      {1, 8, 1, 1, 200, 128, false, 0, false, true, 3, true},     // GQA group 8, kvLengths, splits, bf16
-      {1, 4, 2, 3, 150, 64, true, 0, false, false, 2, false},     // Sq 3 x group 2, causal, splits
-      {1, 4, 1, 3, 130, 32, true, 0, false, true, 1, false},      // 12 rows: two row chunks, kvLengths + causal
-      {1, 2, 2, 8, 40, 256, true, 2.5f, true, false, 1, true},    // Sq 8, cfg256 (lpk 4), softcap + mask
-      {1, 2, 1, 2, 70, 80, false, 0, true, false, 4, false},      // padded head dim, mask, more splits than tiles
-      {2, 1, 1, 5, 9, 16, true, 0, false, true, 2, false},        // tiny: empty batch entry (kvLength 5 / 5)
+      {2, 2, 2, 1, 300, 128, false, 0, false, false, 1, false},  // MHA decode, two tiles + a ragged one
+      {1, 8, 1, 1, 200, 128, false, 0, false, true, 3, true},    // GQA group 8, kvLengths, splits, bf16
+      {1, 4, 2, 3, 150, 64, true, 0, false, false, 2, false},    // Sq 3 x group 2, causal, splits
+      {1, 4, 1, 3, 130, 32, true, 0, false, true, 1, false},     // 12 rows: two row chunks, kvLengths + causal
+      {1, 2, 2, 8, 40, 256, true, 2.5f, true, false, 1, true},   // Sq 8, cfg256 (lpk 4), softcap + mask
+      {1, 2, 1, 2, 70, 80, false, 0, true, false, 4, false},     // padded head dim, mask, more splits than tiles
+      {2, 1, 1, 5, 9, 16, true, 0, false, true, 2, false},       // tiny: empty batch entry (kvLength 5 / 5)
   };
   for (const EmuSpec& sp : specs) {
     const Problem P = make_problem(sp, rng, false);

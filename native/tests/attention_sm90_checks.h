@@ -38,8 +38,8 @@ using tk::cugemm::RowCol;
 namespace A = tk::cuattn;
 namespace G = tk::cugemm;
 using attention_cuda_checks::dec16;
-using attention_cuda_checks::enc16;
 using attention_cuda_checks::EmuOut;
+using attention_cuda_checks::enc16;
 using attention_cuda_checks::Problem;
 
 // PTX ISA, wgmma .m64nNk16 D fragment (Figure "WGMMA .m64nNk16 register fragment layout for
@@ -85,7 +85,7 @@ inline void check_fragments(Ctx& c) {
       for (int r = 0; r < 4; ++r)
         for (int e = 0; e < 2; ++e) {
           const RowCol s = isa_wgmma_d(T, A::sm90_p_acc(kk, r) + e);  // the S element packed
-          const RowCol a = isa_wgmma_a(T, 2 * r + e);                // the P element the wgmma reads there
+          const RowCol a = isa_wgmma_a(T, 2 * r + e);                 // the P element the wgmma reads there
           p_ok = p_ok && s.row == a.row && s.col == 16 * kk + a.col;
         }
   c.expect(p_ok, "attention sm90: P registers are the S accumulators of the same (row, key) -- no exchange between threads");
@@ -146,7 +146,8 @@ inline void check_smem(Ctx& c) {
     bool same = true;
     for (int r = 0; r < cfg.bn; ++r)
       for (int e = 0; e < cfg.hd; ++e)
-        same = same && A::sm90_tile_addr(base, cfg.bn, r, e) - base == uint32_t((e / 64) * cfg.bn * 128 + G::sm90_offset_128b(r, (e % 64) * 2));
+        same = same &&
+               A::sm90_tile_addr(base, cfg.bn, r, e) - base == uint32_t((e / 64) * cfg.bn * 128 + G::sm90_offset_128b(r, (e % 64) * 2));
     c.expect(same, n + "the address-based 128B swizzle equals cugemm::sm90_offset_128b per panel");
 
     // wgmma reads. Q (A operand of S = Q K^T, K-major): consumer cs, k step kk, element (m, k).
@@ -166,14 +167,17 @@ inline void check_smem(Ctx& c) {
         enc_ok = enc_ok && d.start == base + cfg.k_offset(s) + A::sm90_k_desc_off(cfg, kk);
         for (int nn = 0; nn < cfg.bn; ++nn)
           for (int k = 0; k < 16; ++k)
-            k_ok = k_ok && A::wgmma_kmajor_sw128(d.start, d.sbo, nn, k) == A::sm90_tile_addr(base + cfg.k_offset(s), cfg.bn, nn, 16 * kk + k);
+            k_ok =
+                k_ok && A::wgmma_kmajor_sw128(d.start, d.sbo, nn, k) == A::sm90_tile_addr(base + cfg.k_offset(s), cfg.bn, nn, 16 * kk + k);
       }
       for (int kk = 0; kk < cfg.bn / 16; ++kk) {  // V (B operand of P V, N-major): element (head-dim n, key k)
         const Desc d = decode_desc(G::wgmma_desc(base + cfg.v_offset(s) + A::sm90_v_desc_off(cfg, kk), A::sm90_v_lbo(cfg), A::kSm90Sbo, 1));
-        enc_ok = enc_ok && d.start == base + cfg.v_offset(s) + A::sm90_v_desc_off(cfg, kk) && d.lbo == A::sm90_v_lbo(cfg) && d.sbo == A::kSm90Sbo;
+        enc_ok = enc_ok && d.start == base + cfg.v_offset(s) + A::sm90_v_desc_off(cfg, kk) && d.lbo == A::sm90_v_lbo(cfg) &&
+                 d.sbo == A::kSm90Sbo;
         for (int nn = 0; nn < cfg.hd; ++nn)
           for (int k = 0; k < 16; ++k)
-            v_ok = v_ok && A::wgmma_mnmajor_sw128(d.start, d.lbo, d.sbo, nn, k) == A::sm90_tile_addr(base + cfg.v_offset(s), cfg.bn, 16 * kk + k, nn);
+            v_ok = v_ok && A::wgmma_mnmajor_sw128(d.start, d.lbo, d.sbo, nn, k) ==
+                               A::sm90_tile_addr(base + cfg.v_offset(s), cfg.bn, 16 * kk + k, nn);
       }
     }
     c.expect(enc_ok, n + "descriptor fields encode and decode back (start, LBO, SBO within 14 bits, 128B mode)");
@@ -222,14 +226,15 @@ struct PipeResult {
 // (causal early exit: it still waits and arrives). The schedule is random.
 // pad_tile: the tile (relative index, -1: none) at which both consumers meet at the named barrier
 // (kvLengths padding zeroed) before either goes on.
-inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_from)[2], std::mt19937& rng, int mode, int64_t pad_tile = -1) {
+inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_from)[2], std::mt19937& rng, int mode,
+                                    int64_t pad_tile = -1) {
   PipeResult res;
   std::vector<Bar> full(stages), empty(stages);
   Bar qbar;
   for (int s = 0; s < stages; ++s) full[s].init(1), empty[s].init(A::kSm90Consumers * 128);
   qbar.init(1);
-  std::vector<int64_t> content(stages, -1);   // tile a stage holds (or is being filled with)
-  std::vector<int> readers(stages, 0);        // consumers yet to release the stage's content
+  std::vector<int64_t> content(stages, -1);  // tile a stage holds (or is being filled with)
+  std::vector<int> readers(stages, 0);       // consumers yet to release the stage's content
   std::vector<bool> landed(stages, false);
   struct Tx {
     int stage;  // -1: the Q load
@@ -253,8 +258,10 @@ inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_
       }
       if (c_it[cs] >= n) continue;
       const int s = A::sm90_stage(c_it[cs], stages);
-      const bool at_pad = c_state[cs] == 1 && c_it[cs] == pad_tile && !(c_it[1 - cs] > pad_tile || (c_it[1 - cs] == pad_tile && c_state[1 - cs] == 1));
-      if ((c_state[cs] == 1 && !at_pad) || (c_state[cs] == 0 && full[s].passed(A::sm90_full_parity(c_it[cs], stages)))) ready.push_back(1 + cs);
+      const bool at_pad =
+          c_state[cs] == 1 && c_it[cs] == pad_tile && !(c_it[1 - cs] > pad_tile || (c_it[1 - cs] == pad_tile && c_state[1 - cs] == 1));
+      if ((c_state[cs] == 1 && !at_pad) || (c_state[cs] == 0 && full[s].passed(A::sm90_full_parity(c_it[cs], stages))))
+        ready.push_back(1 + cs);
     }
     if (!inflight.empty()) ready.push_back(3);
     const bool done = p_q && p_it == n && c_it[0] == n && c_it[1] == n && c_q[0] && c_q[1] && inflight.empty();
@@ -271,7 +278,8 @@ inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_
       } else {
         const int s = A::sm90_stage(p_it, stages);
         if (readers[s] != 0) {
-          res.ok = false, res.why = "producer overwrites stage " + std::to_string(s) + " (tile " + std::to_string(content[s]) + ") before it is released";
+          res.ok = false,
+          res.why = "producer overwrites stage " + std::to_string(s) + " (tile " + std::to_string(content[s]) + ") before it is released";
           return res;
         }
         content[s] = p_it, readers[s] = 2, landed[s] = false;
@@ -300,8 +308,9 @@ inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_
       const int s = A::sm90_stage(c_it[cs], stages);
       if (c_state[cs] == 0) {
         if (content[s] != c_it[cs] || !landed[s]) {
-          res.ok = false, res.why = "consumer " + std::to_string(cs) + " passes full[" + std::to_string(s) + "] for tile " + std::to_string(c_it[cs]) +
-                                    " but the stage holds tile " + std::to_string(content[s]) + (landed[s] ? "" : " (not landed)");
+          res.ok = false, res.why = "consumer " + std::to_string(cs) + " passes full[" + std::to_string(s) + "] for tile " +
+                                    std::to_string(c_it[cs]) + " but the stage holds tile " + std::to_string(content[s]) +
+                                    (landed[s] ? "" : " (not landed)");
           return res;
         }
         // computing, or (tiles >= skip_from: causal early exit) skipping the math: either way the
@@ -310,8 +319,10 @@ inline PipeResult simulate_pipeline(int64_t n, int stages, const int64_t (&skip_
         if (c_it[cs] >= skip_from[cs] && rng() % 2) continue;
       } else {
         // done with the stage: 128 arrivals of the warp group
-        if (mode == 1 && cs == 1 && c_it[cs] % 3 == 2) empty[s].arrive(127);  // a deliberately lost arrival (self-test of the simulator)
-        else empty[s].arrive(128);
+        if (mode == 1 && cs == 1 && c_it[cs] % 3 == 2)
+          empty[s].arrive(127);  // a deliberately lost arrival (self-test of the simulator)
+        else
+          empty[s].arrive(128);
         readers[s]--;
         c_state[cs] = 0;
         ++c_it[cs];
@@ -424,7 +435,8 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
     for (int64_t b = 0; b < P.B; ++b)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t i = 0; i < S; ++i)
-          for (int64_t d = 0; d < P.D; ++d) m.g[size_t(b * m.sb + h * m.sh + i * m.ss + d)] = enc16(x[size_t(((b * H + h) * S + i) * P.D + d)], bf16);
+          for (int64_t d = 0; d < P.D; ++d)
+            m.g[size_t(b * m.sb + h * m.sh + i * m.ss + d)] = enc16(x[size_t(((b * H + h) * S + i) * P.D + d)], bf16);
     return m;
   };
   const Mem mq = lay(P.q, P.Hq, P.Sq), mk = lay(P.k, P.Hkv, P.Sk), mv = lay(P.v, P.Hkv, P.Sk);
@@ -466,7 +478,9 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
         const int64_t j0 = kt * BN;
         for (int cs = 0; cs < 2; ++cs) {
           const int64_t row_base = r0 + 64 * cs;
-          const int64_t wend = row_base < rows_total ? A::tile_key_end(row_base, std::min(row_base + 64, rows_total), group, P.Sq, L - P.Sq, L, P.causal) : 0;
+          const int64_t wend = row_base < rows_total
+                                   ? A::tile_key_end(row_base, std::min(row_base + 64, rows_total), group, P.Sq, L - P.Sq, L, P.causal)
+                                   : 0;
           if (j0 >= wend) continue;
           // S = Q K^T: the 64 x BN product from the descriptors, then handed out by the D fragment.
           std::vector<float> S(64 * BN, 0.0f);
@@ -476,7 +490,8 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
             for (int m = 0; m < 64; ++m)
               for (int nn = 0; nn < BN; ++nn) {
                 double acc = 0;
-                for (int k = 0; k < 16; ++k) acc += double(get(A::wgmma_kmajor_sw128(dq.start, dq.sbo, m, k))) * get(A::wgmma_kmajor_sw128(dk.start, dk.sbo, nn, k));
+                for (int k = 0; k < 16; ++k)
+                  acc += double(get(A::wgmma_kmajor_sw128(dq.start, dq.sbo, m, k))) * get(A::wgmma_kmajor_sw128(dk.start, dk.sbo, nn, k));
                 S[m * BN + nn] += float(acc);
               }
           }
@@ -501,8 +516,10 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
               if (!all_vis) {
                 const int64_t row = row_base + 16 * w + (lane >> 2) + 8 * h, j = j0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
                 const A::RowMap qm = A::row_to_query(row, hkv, group);
-                if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal)) x = -INFINITY;
-                else if (!P.mask.empty()) x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
+                if (row >= rows_total || !A::key_visible(qm.i, j, L - P.Sq, L, P.causal))
+                  x = -INFINITY;
+                else if (!P.mask.empty())
+                  x += P.mask[((b * P.Hq + qm.h) * P.Sq + qm.i) * P.Sk + j];
               }
               if (!plain) x *= kLog2e;
               sc[T][i] = x;
@@ -540,7 +557,8 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
             for (int m = 0; m < 64; ++m)
               for (int nn = 0; nn < HD; ++nn) {
                 double acc = 0;
-                for (int k = 0; k < 16; ++k) acc += double(Pm[m * BN + 16 * kk + k]) * get(A::wgmma_mnmajor_sw128(dv.start, dv.lbo, dv.sbo, nn, k));
+                for (int k = 0; k < 16; ++k)
+                  acc += double(Pm[m * BN + 16 * kk + k]) * get(A::wgmma_mnmajor_sw128(dv.start, dv.lbo, dv.sbo, nn, k));
                 Om[m * HD + nn] += float(acc);
               }
           }
@@ -584,12 +602,12 @@ inline EmuOut emulate(const Problem& P, int splits, bool bf16, bool bshd) {
 
 inline void check_emulation(Ctx& c, std::mt19937& rng) {
   const attention_cuda_checks::EmuSpec specs[] = {
-      {1, 2, 2, 150, 200, 64, false, 0, false, false, 1, false, false},   // ragged rows / keys, hd 64, two row tiles
-      {1, 4, 2, 70, 300, 128, true, 0, false, false, 1, true, true},      // GQA group 2, causal (consumer early exit), bf16, bshd
-      {2, 2, 1, 40, 150, 100, true, 0, false, true, 1, false, false},     // padded head dim, kvLengths + causal
-      {1, 2, 2, 20, 140, 48, false, 3.0f, true, false, 1, false, true},   // softcap + additive mask with -inf, bshd
-      {1, 8, 2, 16, 400, 128, false, 0, false, true, 3, false, false},    // group 4, kvLengths, KV splits + merge
-      {1, 1, 1, 200, 60, 64, true, 0, false, false, 1, true, false},      // rows with no visible key, second tile empty
+      {1, 2, 2, 150, 200, 64, false, 0, false, false, 1, false, false},  // ragged rows / keys, hd 64, two row tiles
+      {1, 4, 2, 70, 300, 128, true, 0, false, false, 1, true, true},     // GQA group 2, causal (consumer early exit), bf16, bshd
+      {2, 2, 1, 40, 150, 100, true, 0, false, true, 1, false, false},    // padded head dim, kvLengths + causal
+      {1, 2, 2, 20, 140, 48, false, 3.0f, true, false, 1, false, true},  // softcap + additive mask with -inf, bshd
+      {1, 8, 2, 16, 400, 128, false, 0, false, true, 3, false, false},   // group 4, kvLengths, KV splits + merge
+      {1, 1, 1, 200, 60, 64, true, 0, false, false, 1, true, false},     // rows with no visible key, second tile empty
   };
   for (const attention_cuda_checks::EmuSpec& sp : specs) {
     const Problem P = attention_cuda_checks::make_problem(sp, rng, true);

@@ -200,16 +200,18 @@ void check_raster_and_desc(Ctx& c) {
         std::vector<int> seen(tm * tn, 0);
         for (int id = 0; id < tm * tn; ++id) {
           RowCol r = L::raster(id, tm, tn, gm);
-          if (r.row < 0 || r.row >= tm || r.col < 0 || r.col >= tn) ok = false;
-          else seen[r.row * tn + r.col]++;
+          if (r.row < 0 || r.row >= tm || r.col < 0 || r.col >= tn)
+            ok = false;
+          else
+            seen[r.row * tn + r.col]++;
         }
         for (int v : seen) ok = ok && v == 1;
       }
   c.expect(ok, "CTA rasterization is a bijection onto the tile grid");
   const uint64_t d = L::wgmma_desc(0x12340, 16, 1024, 1);
-  c.expect((d & 0x3FFF) == (0x12340 >> 4) && ((d >> 16) & 0x3FFF) == 1 && ((d >> 32) & 0x3FFF) == 64 && (d >> 62) == 1 &&
-               ((d >> 49) & 7) == 0,
-           "wgmma descriptor fields (address >> 4, LBO, SBO = 1024 B, 128B swizzle)");
+  c.expect(
+      (d & 0x3FFF) == (0x12340 >> 4) && ((d >> 16) & 0x3FFF) == 1 && ((d >> 32) & 0x3FFF) == 64 && (d >> 62) == 1 && ((d >> 49) & 7) == 0,
+      "wgmma descriptor fields (address >> 4, LBO, SBO = 1024 B, 128B swizzle)");
   // wgmma m64n256 accumulators: 128 threads x 128 values cover 64 x 256 once.
   std::vector<int> cov(64 * 256, 0);
   for (int t = 0; t < 128; ++t)
@@ -253,8 +255,14 @@ bool emulate(const EmuCase& e, std::mt19937& rng, std::string* why) {
   for (auto& x : B) x = uint8_t(byte(rng));
   if (eb == 4) {  // keep floats finite and small
     std::uniform_real_distribution<float> u(-1, 1);
-    for (size_t i = 0; i < A.size() / 4; ++i) { float f = u(rng); std::memcpy(&A[i * 4], &f, 4); }
-    for (size_t i = 0; i < B.size() / 4; ++i) { float f = u(rng); std::memcpy(&B[i * 4], &f, 4); }
+    for (size_t i = 0; i < A.size() / 4; ++i) {
+      float f = u(rng);
+      std::memcpy(&A[i * 4], &f, 4);
+    }
+    for (size_t i = 0; i < B.size() / 4; ++i) {
+      float f = u(rng);
+      std::memcpy(&B[i * 4], &f, 4);
+    }
   }
   auto a_at = [&](int m, int k) { return decode(eb, &A[size_t(e.a_k ? m * lda + k : k * lda + m) * eb]); };
   auto b_at = [&](int k, int n) { return decode(eb, &B[size_t(e.b_k ? n * ldb + k : k * ldb + n) * eb]); };
@@ -284,8 +292,16 @@ bool emulate(const EmuCase& e, std::mt19937& rng, std::string* why) {
     }
     const uint8_t* at = &sA[size_t(stage) * A_STAGE];
     const uint8_t* bt = &sB[size_t(stage) * B_STAGE];
-    auto u32 = [](const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; };
-    auto u16 = [](const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); return uint32_t(v); };
+    auto u32 = [](const uint8_t* p) {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    };
+    auto u16 = [](const uint8_t* p) {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return uint32_t(v);
+    };
     for (int warp = 0; warp < THREADS / 32; ++warp) {
       RowCol wo = L::warp_origin(warp, e.cfg->warps_m, WTM, WTN);
       for (int ks = 0; ks < 2; ++ks) {
@@ -294,19 +310,31 @@ bool emulate(const EmuCase& e, std::mt19937& rng, std::string* why) {
           const int mb = wo.row + mi * 16;
           int addr[32];
           for (int l = 0; l < 32; ++l) {
-            if (e.a_k) { RowCol x = L::ldsm_a_kmajor(l); addr[l] = L::smem_offset(mb + x.row, ks * 32 + x.col, A_ROWB); }
-            else { RowCol x = L::ldsm_a_mnmajor(l); addr[l] = L::smem_offset(ks * 16 + x.row, (mb + x.col) * 2, A_ROWB); }
+            if (e.a_k) {
+              RowCol x = L::ldsm_a_kmajor(l);
+              addr[l] = L::smem_offset(mb + x.row, ks * 32 + x.col, A_ROWB);
+            } else {
+              RowCol x = L::ldsm_a_mnmajor(l);
+              addr[l] = L::smem_offset(ks * 16 + x.row, (mb + x.col) * 2, A_ROWB);
+            }
           }
           for (int l = 0; l < 32; ++l)
             for (int j = 0; j < 4; ++j) {
               uint32_t v;
-              if (e.a_k) v = u32(at + addr[8 * j + l / 4] + 4 * (l % 4));  // ldmatrix
-              else if (eb == 2) v = u16(at + addr[8 * j + 2 * (l % 4)] + 2 * (l / 4)) | (u16(at + addr[8 * j + 2 * (l % 4) + 1] + 2 * (l / 4)) << 16);  // .trans
-              else {  // scalar gather, as gather_mn
+              if (e.a_k)
+                v = u32(at + addr[8 * j + l / 4] + 4 * (l % 4));  // ldmatrix
+              else if (eb == 2)
+                v = u16(at + addr[8 * j + 2 * (l % 4)] + 2 * (l / 4)) |
+                    (u16(at + addr[8 * j + 2 * (l % 4) + 1] + 2 * (l / 4)) << 16);  // .trans
+              else {                                                                // scalar gather, as gather_mn
                 RowCol f = L::frag_a(l, j);
                 const int k_el = (ks * 32 + f.col) / eb, m = mb + f.row;
-                if (eb == 4) v = u32(at + L::smem_offset(k_el, m * 4, A_ROWB));
-                else { v = 0; for (int q = 0; q < 4; ++q) v |= uint32_t(at[L::smem_offset(k_el + q, m, A_ROWB)]) << (8 * q); }
+                if (eb == 4)
+                  v = u32(at + L::smem_offset(k_el, m * 4, A_ROWB));
+                else {
+                  v = 0;
+                  for (int q = 0; q < 4; ++q) v |= uint32_t(at[L::smem_offset(k_el + q, m, A_ROWB)]) << (8 * q);
+                }
               }
               af[(size_t(mi) * 32 + l) * 4 + j] = v;
             }
@@ -315,20 +343,31 @@ bool emulate(const EmuCase& e, std::mt19937& rng, std::string* why) {
           const int nb = wo.col + ni * 8;
           int addr[32];
           for (int l = 0; l < 32; ++l) {
-            if (e.b_k) { RowCol x = L::ldsm_b_kmajor(l); addr[l] = L::smem_offset(nb + x.row, ks * 32 + x.col, B_ROWB); }
-            else { RowCol x = L::ldsm_b_mnmajor(l); addr[l] = L::smem_offset(ks * 16 + x.row, (nb + x.col) * 2, B_ROWB); }
+            if (e.b_k) {
+              RowCol x = L::ldsm_b_kmajor(l);
+              addr[l] = L::smem_offset(nb + x.row, ks * 32 + x.col, B_ROWB);
+            } else {
+              RowCol x = L::ldsm_b_mnmajor(l);
+              addr[l] = L::smem_offset(ks * 16 + x.row, (nb + x.col) * 2, B_ROWB);
+            }
           }
           for (int l = 0; l < 32; ++l)
             for (int j = 0; j < 4; ++j) {
               uint32_t v;
               const int h = j >> 1, r = j & 1;
-              if (e.b_k) v = u32(bt + addr[8 * j + l / 4] + 4 * (l % 4));
-              else if (eb == 2) v = u16(bt + addr[8 * j + 2 * (l % 4)] + 2 * (l / 4)) | (u16(bt + addr[8 * j + 2 * (l % 4) + 1] + 2 * (l / 4)) << 16);
+              if (e.b_k)
+                v = u32(bt + addr[8 * j + l / 4] + 4 * (l % 4));
+              else if (eb == 2)
+                v = u16(bt + addr[8 * j + 2 * (l % 4)] + 2 * (l / 4)) | (u16(bt + addr[8 * j + 2 * (l % 4) + 1] + 2 * (l / 4)) << 16);
               else {
                 RowCol f = L::frag_b(l, r);
                 const int k_el = (ks * 32 + f.col) / eb, n = nb + h * 8 + f.row;
-                if (eb == 4) v = u32(bt + L::smem_offset(k_el, n * 4, B_ROWB));
-                else { v = 0; for (int q = 0; q < 4; ++q) v |= uint32_t(bt[L::smem_offset(k_el + q, n, B_ROWB)]) << (8 * q); }
+                if (eb == 4)
+                  v = u32(bt + L::smem_offset(k_el, n * 4, B_ROWB));
+                else {
+                  v = 0;
+                  for (int q = 0; q < 4; ++q) v |= uint32_t(bt[L::smem_offset(k_el + q, n, B_ROWB)]) << (8 * q);
+                }
               }
               bf[(size_t(ni + h) * 32 + l) * 2 + r] = v;
             }
@@ -381,7 +420,8 @@ bool emulate(const EmuCase& e, std::mt19937& rng, std::string* why) {
             for (int k = 0; k < K; ++k) ref += a_at(m, k) * b_at(k, n), mag += std::fabs(a_at(m, k) * b_at(k, n));
             const double got = acc[((size_t(warp * 32 + l) * MI + mi) * NI + ni) * 4 + i];
             if (std::fabs(got - ref) > 1e-9 * (mag + 1)) {
-              *why = "element (" + std::to_string(m) + ", " + std::to_string(n) + "): " + std::to_string(got) + " vs " + std::to_string(ref);
+              *why =
+                  "element (" + std::to_string(m) + ", " + std::to_string(n) + "): " + std::to_string(got) + " vs " + std::to_string(ref);
               return false;
             }
           }
@@ -409,9 +449,9 @@ void check_emulation(Ctx& c, std::mt19937& rng) {
         if (!e.b_k) e.N = (e.N / vec) * vec;
         std::string why;
         const bool ok = emulate(e, rng, &why);
-        c.expect(ok, std::string("sm80 main-loop emulation ") + cfg->name + " eb=" + std::to_string(eb) + (e.a_k ? " A k-major" : " A m-major") +
-                         (e.b_k ? " B k-major" : " B n-major") + " " + std::to_string(e.M) + "x" + std::to_string(e.N) + "x" + std::to_string(e.K) +
-                         (ok ? "" : ": " + why));
+        c.expect(ok, std::string("sm80 main-loop emulation ") + cfg->name + " eb=" + std::to_string(eb) +
+                         (e.a_k ? " A k-major" : " A m-major") + (e.b_k ? " B k-major" : " B n-major") + " " + std::to_string(e.M) + "x" +
+                         std::to_string(e.N) + "x" + std::to_string(e.K) + (ok ? "" : ": " + why));
       }
 }
 

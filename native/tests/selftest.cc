@@ -73,10 +73,14 @@ std::vector<uint8_t> random_raw(tk::DType dt, int64_t n, std::mt19937& rng) {
   const size_t el = dt == tk::DType::kInt8 ? 1 : dt == tk::DType::kFloat32 ? 4 : 2;
   std::vector<uint8_t> raw(size_t(n) * el);
   for (int64_t i = 0; i < n; ++i) {
-    if (dt == tk::DType::kInt8) reinterpret_cast<int8_t*>(raw.data())[i] = static_cast<int8_t>(i8(rng));
-    else if (dt == tk::DType::kFloat32) reinterpret_cast<float*>(raw.data())[i] = u(rng);
-    else if (dt == tk::DType::kFloat16) reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_f16(u(rng));
-    else reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_bf16(u(rng));
+    if (dt == tk::DType::kInt8)
+      reinterpret_cast<int8_t*>(raw.data())[i] = static_cast<int8_t>(i8(rng));
+    else if (dt == tk::DType::kFloat32)
+      reinterpret_cast<float*>(raw.data())[i] = u(rng);
+    else if (dt == tk::DType::kFloat16)
+      reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_f16(u(rng));
+    else
+      reinterpret_cast<uint16_t*>(raw.data())[i] = tk::f32_to_bf16(u(rng));
   }
   return raw;
 }
@@ -123,7 +127,9 @@ void check_gemm(const Case& cs, const char* isa, std::mt19937& rng) {
       const double bv = cs.bias ? (int8 ? bi[size_t(j)] : bf[size_t(j)]) : 0.0;
       const double ref = cs.alpha * sum + p.beta * cin + bv;
       const double got = int8 ? oi[size_t(i * cs.N + j)] : of[size_t(i * cs.N + j)];
-      const double tol = int8 ? 0.0 : (cs.K + 4) * std::ldexp(1.0, -24) * (std::fabs(cs.alpha) * mag + std::fabs(p.beta * cin) + std::fabs(bv)) * 1.01 + 1e-37;
+      const double tol =
+          int8 ? 0.0
+               : (cs.K + 4) * std::ldexp(1.0, -24) * (std::fabs(cs.alpha) * mag + std::fabs(p.beta * cin) + std::fabs(bv)) * 1.01 + 1e-37;
       const double err = std::fabs(got - ref);
       if (!(err <= tol)) {
         worst = err;
@@ -168,7 +174,6 @@ void check_cast(const char* isa) {
     }
   }
 }
-
 
 // SpMM: random CSR with empty rows and one long row, int32 and int64 indices, N across tile widths
 // and tails, against a float64 reference; a column index out of range must be reported, not read.
@@ -236,9 +241,9 @@ struct AttnCase {
   int64_t B, Hq, Hkv, Sq, Sk, D;
   bool causal, bshd, mask, lengths;
   tk::DType dt;
-  int64_t Dv = 0;                     // 0: D
-  int64_t offset = INT64_MIN;         // the causal offset; INT64_MIN: the default (L_b - Sq)
-  int64_t bool_keys = 0;              // > 0: a rank-1 bool mask of this many keys (instead of the float mask)
+  int64_t Dv = 0;              // 0: D
+  int64_t offset = INT64_MIN;  // the causal offset; INT64_MIN: the default (L_b - Sq)
+  int64_t bool_keys = 0;       // > 0: a rank-1 bool mask of this many keys (instead of the float mask)
 };
 
 void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
@@ -246,7 +251,8 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
                            std::to_string(c.Hq) + "/" + std::to_string(c.Hkv) + " " + std::to_string(c.Sq) + "x" + std::to_string(c.Sk) +
                            " D" + std::to_string(c.D) + (c.causal ? " causal" : "") + (c.bshd ? " bshd" : "") + (c.mask ? " mask" : "") +
                            (c.lengths ? " kvLengths" : "") + (c.Dv ? " Dv" + std::to_string(c.Dv) : "") +
-                           (c.offset != INT64_MIN ? " offset " + std::to_string(c.offset) : "") + (c.bool_keys ? " bool[" + std::to_string(c.bool_keys) + "]" : "");
+                           (c.offset != INT64_MIN ? " offset " + std::to_string(c.offset) : "") +
+                           (c.bool_keys ? " bool[" + std::to_string(c.bool_keys) + "]" : "");
   const int64_t Dv = c.Dv ? c.Dv : c.D;
   const auto q = random_raw(c.dt, c.B * c.Hq * c.Sq * c.D, rng), k = random_raw(c.dt, c.B * c.Hkv * c.Sk * c.D, rng),
              v = random_raw(c.dt, c.B * c.Hkv * c.Sk * Dv, rng);
@@ -258,13 +264,19 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
   std::vector<int32_t> lens(size_t(c.B));
   for (int64_t b = 0; b < c.B; ++b) lens[size_t(b)] = c.lengths ? int32_t((b * 7 + 3) % (c.Sk + 1)) : int32_t(c.Sk);
   std::vector<uint8_t> out(size_t(c.B * c.Hq * c.Sq * Dv) * (c.dt == tk::DType::kFloat32 ? 4 : 2), 0xff);
-  auto shape = [&](int64_t H, int64_t S, int64_t E) { return c.bshd ? std::vector<int64_t>{c.B, S, H, E} : std::vector<int64_t>{c.B, H, S, E}; };
-  auto off = [&](int64_t H, int64_t S, int64_t b, int64_t h, int64_t i, int64_t E) { return c.bshd ? ((b * S + i) * H + h) * E : ((b * H + h) * S + i) * E; };
+  auto shape = [&](int64_t H, int64_t S, int64_t E) {
+    return c.bshd ? std::vector<int64_t>{c.B, S, H, E} : std::vector<int64_t>{c.B, H, S, E};
+  };
+  auto off = [&](int64_t H, int64_t S, int64_t b, int64_t h, int64_t i, int64_t E) {
+    return c.bshd ? ((b * S + i) * H + h) * E : ((b * H + h) * S + i) * E;
+  };
   tk::AttentionParams p;
   p.q = view(const_cast<uint8_t*>(q.data()), c.dt, shape(c.Hq, c.Sq, c.D));
   p.k = view(const_cast<uint8_t*>(k.data()), c.dt, shape(c.Hkv, c.Sk, c.D));
   p.v = view(const_cast<uint8_t*>(v.data()), c.dt, shape(c.Hkv, c.Sk, Dv));
-  p.mask = c.bool_keys ? view(keep.data(), tk::DType::kBool, {c.bool_keys}) : c.mask ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk}) : none();
+  p.mask = c.bool_keys ? view(keep.data(), tk::DType::kBool, {c.bool_keys})
+           : c.mask    ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk})
+                       : none();
   p.kv_lengths = c.lengths ? view(lens.data(), tk::DType::kInt32, {c.B}) : none();
   p.out = view(out.data(), c.dt, shape(c.Hq, c.Sq, Dv));
   p.lse = none();
@@ -303,13 +315,12 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
           ref = l > 0 ? ref / l : 0.0;
           const double got = value_of(c.dt, out, oo + d);
           if (!(std::fabs(got - ref) <= 2e-5 * vmax + round * std::fabs(ref) + 1e-30)) {
-            return fail(what + " at (" + std::to_string(b) + ", " + std::to_string(h) + ", " + std::to_string(i) + ", " + std::to_string(d) +
-                        "): " + std::to_string(got) + " vs " + std::to_string(ref));
+            return fail(what + " at (" + std::to_string(b) + ", " + std::to_string(h) + ", " + std::to_string(i) + ", " +
+                        std::to_string(d) + "): " + std::to_string(got) + " vs " + std::to_string(ref));
           }
         }
       }
 }
-
 
 // W4A4 / W4A8 on integer data whose row and group maxima are exactly qmax (every scale is 1): the
 // output is the integer product, exactly; plus rotated float data against the plain loop.
@@ -335,7 +346,8 @@ void check_w4a4(const char* isa, std::mt19937& rng) {
       p.out = view(out.data(), tk::DType::kFloat32, {M, N});
       p.group_size = gs;
       p.act_bits = bits;
-      const std::string what = std::string("w4a4 ") + isa + " a" + std::to_string(bits) + " " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " g" + std::to_string(gs);
+      const std::string what = std::string("w4a4 ") + isa + " a" + std::to_string(bits) + " " + std::to_string(M) + "x" +
+                               std::to_string(N) + "x" + std::to_string(K) + " g" + std::to_string(gs);
       ++g_checks;
       tk::Status s = tk::w4a4(p);
       if (!s.ok()) {
@@ -347,7 +359,8 @@ void check_w4a4(const char* isa, std::mt19937& rng) {
           double want = 0;
           for (int64_t k = 0; k < K; ++k) want += double(x[size_t(m * K + k)]) * w[size_t(n * K + k)];
           if (double(out[size_t(m * N + n)]) != want) {
-            fail(what + ": out[" + std::to_string(m) + "," + std::to_string(n) + "] = " + std::to_string(out[size_t(m * N + n)]) + ", want " + std::to_string(want));
+            fail(what + ": out[" + std::to_string(m) + "," + std::to_string(n) + "] = " + std::to_string(out[size_t(m * N + n)]) +
+                 ", want " + std::to_string(want));
             m = M;
             break;
           }
@@ -380,13 +393,17 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   std::vector<const char*> isas = {"scalar"};
   switch (tk::best_isa()) {
-    case tk::Isa::kAvx512: isas.push_back("avx2"); isas.push_back("avx512"); break;
+    case tk::Isa::kAvx512:
+      isas.push_back("avx2");
+      isas.push_back("avx512");
+      break;
     case tk::Isa::kAvx2: isas.push_back("avx2"); break;
     case tk::Isa::kNeon: isas.push_back("neon"); break;
     default: break;
   }
   std::vector<Case> cases;
-  const int64_t sizes[][3] = {{1, 1, 1}, {7, 33, 257}, {33, 7, 100}, {1, 300, 77}, {16, 100, 40}, {40, 70, 90}, {100, 61, 300}, {130, 257, 129}, {300, 1, 77}};
+  const int64_t sizes[][3] = {{1, 1, 1},    {7, 33, 257},   {33, 7, 100},    {1, 300, 77}, {16, 100, 40},
+                              {40, 70, 90}, {100, 61, 300}, {130, 257, 129}, {300, 1, 77}};
   for (auto& sz : sizes)
     for (int t = 0; t < 4; ++t)
       for (tk::DType dt : {tk::DType::kFloat32, tk::DType::kBFloat16, tk::DType::kInt8}) {
@@ -425,12 +442,17 @@ int main(int argc, char** argv) {
     check_spmm<int64_t>(isa, rng);
     const tk::DType f32 = tk::DType::kFloat32;
     const AttnCase attn[] = {
-        {2, 8, 2, 70, 70, 64, true, false, false, true, f32}, {1, 9, 3, 33, 50, 24, false, true, true, false, f32},
-        {1, 4, 1, 1, 3000, 128, false, false, false, false, f32}, {1, 2, 2, 100, 30, 5, true, false, false, false, f32},
-        {2, 4, 2, 3, 2100, 16, true, false, false, true, tk::DType::kBFloat16}, {1, 4, 4, 20, 90, 40, false, true, true, false, tk::DType::kFloat16},
+        {2, 8, 2, 70, 70, 64, true, false, false, true, f32},
+        {1, 9, 3, 33, 50, 24, false, true, true, false, f32},
+        {1, 4, 1, 1, 3000, 128, false, false, false, false, f32},
+        {1, 2, 2, 100, 30, 5, true, false, false, false, f32},
+        {2, 4, 2, 3, 2100, 16, true, false, false, true, tk::DType::kBFloat16},
+        {1, 4, 4, 20, 90, 40, false, true, true, false, tk::DType::kFloat16},
         // V's head dim unlike Q / K's, causal offsets (top-left, negative, past the keys), rank-1 bool masks shorter than Sk
-        {2, 6, 2, 40, 57, 24, true, true, false, true, f32, 40, 0}, {1, 4, 1, 1, 2500, 64, false, false, false, false, f32, 96, INT64_MIN, 2000},
-        {1, 2, 2, 33, 20, 8, true, false, false, false, tk::DType::kBFloat16, 12, -5, 17}, {2, 8, 4, 70, 90, 32, true, false, false, true, f32, 0, 90},
+        {2, 6, 2, 40, 57, 24, true, true, false, true, f32, 40, 0},
+        {1, 4, 1, 1, 2500, 64, false, false, false, false, f32, 96, INT64_MIN, 2000},
+        {1, 2, 2, 33, 20, 8, true, false, false, false, tk::DType::kBFloat16, 12, -5, 17},
+        {2, 8, 4, 70, 90, 32, true, false, false, true, f32, 0, 90},
     };
     for (int threads : {1, 3}) {
       tk::set_num_threads(threads);

@@ -40,7 +40,8 @@ void check_csr_lanes(Ctx& c) {
       }
       bool once = true;
       for (int v : cover) once = once && v == 1;
-      c.expect(once, "csr: every (row slot, column) of a CTA tile held by exactly one lane, G=" + std::to_string(g) + " VEC=" + std::to_string(vec));
+      c.expect(once, "csr: every (row slot, column) of a CTA tile held by exactly one lane, G=" + std::to_string(g) +
+                         " VEC=" + std::to_string(vec));
       c.expect(masks, "csr: shuffle mask = the lanes of one row group, G=" + std::to_string(g));
     }
   for (int64_t n : {1, 3, 4, 5, 16, 17, 64, 65, 128, 1000})
@@ -231,7 +232,8 @@ bool emulate_blocked(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int6
         const int64_t n0 = cy * L::blk_cta_cols(nt) + warp * 8 * nt;
         if (n0 >= n) continue;
         std::vector<std::array<std::array<double, 4>, 32>> acc(nt);
-        for (auto& t : acc) for (auto& l : t) l.fill(0.0);
+        for (auto& t : acc)
+          for (auto& l : t) l.fill(0.0);
         for (int64_t blk = panel_ptr[panel]; blk < panel_ptr[panel + 1]; ++blk) {
           const int64_t col0 = block_col[blk];
           float a[32][4], bf[32][2];
@@ -248,9 +250,11 @@ bool emulate_blocked(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int6
                 bf[lane][r] = k < cols && nn < n ? b[k * n + nn] : 0.0f;
               }
             double d[32][4];
-            for (int lane = 0; lane < 32; ++lane) for (int i = 0; i < 4; ++i) d[lane][i] = acc[t][lane][i];
+            for (int lane = 0; lane < 32; ++lane)
+              for (int i = 0; i < 4; ++i) d[lane][i] = acc[t][lane][i];
             mma3_emulated(d, a, bf);
-            for (int lane = 0; lane < 32; ++lane) for (int i = 0; i < 4; ++i) acc[t][lane][i] = d[lane][i];
+            for (int lane = 0; lane < 32; ++lane)
+              for (int i = 0; i < 4; ++i) acc[t][lane][i] = d[lane][i];
           }
         }
         for (int lane = 0; lane < 32; ++lane)
@@ -267,7 +271,8 @@ bool emulate_blocked(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int6
       }
   bool once = true;
   for (int w : writes) once = once && w == 1;
-  c.expect(once, "blocked emulation: every output written exactly once (permutation undone), " + std::to_string(rows) + "x" + std::to_string(cols) + " N=" + std::to_string(n));
+  c.expect(once, "blocked emulation: every output written exactly once (permutation undone), " + std::to_string(rows) + "x" +
+                     std::to_string(cols) + " N=" + std::to_string(n));
   return close(got, y, mag, why);
 }
 
@@ -289,7 +294,9 @@ bool emulate_tiles(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int64_
     for (int t = 0; t < L::kTileRows; ++t)
       if (row0 + t < rows) cur[t] = m.ptr[row0 + t], end[t] = m.ptr[row0 + t + 1];
     std::vector<std::array<std::array<std::array<double, 4>, 32>, 8>> acc(L::kTileWarps);
-    for (auto& w : acc) for (auto& t : w) for (auto& l : t) l.fill(0.0);
+    for (auto& w : acc)
+      for (auto& t : w)
+        for (auto& l : t) l.fill(0.0);
     for (int64_t k0 = 0; k0 < cols; k0 += L::kTileK) {
       bool any = false;
       for (int t = 0; t < L::kTileRows; ++t) any = any || (cur[t] < end[t] && m.col[cur[t]] < k0 + L::kTileK);
@@ -320,9 +327,11 @@ bool emulate_tiles(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int64_
                 bf[lane][r] = bs[(kk + e.row) * SB + 8 * t + e.col];
               }
             double d[32][4];
-            for (int lane = 0; lane < 32; ++lane) for (int i = 0; i < 4; ++i) d[lane][i] = acc[warp][t][lane][i];
+            for (int lane = 0; lane < 32; ++lane)
+              for (int i = 0; i < 4; ++i) d[lane][i] = acc[warp][t][lane][i];
             mma3_emulated(d, a, bf);
-            for (int lane = 0; lane < 32; ++lane) for (int i = 0; i < 4; ++i) acc[warp][t][lane][i] = d[lane][i];
+            for (int lane = 0; lane < 32; ++lane)
+              for (int i = 0; i < 4; ++i) acc[warp][t][lane][i] = d[lane][i];
           }
         }
     }
@@ -340,7 +349,8 @@ bool emulate_tiles(Ctx& c, std::mt19937& rng, int64_t rows, int64_t cols, int64_
   }
   bool once = true;
   for (int w : writes) once = once && w == 1;
-  c.expect(once, "tiles emulation: every output written exactly once, " + std::to_string(rows) + "x" + std::to_string(cols) + " N=" + std::to_string(n));
+  c.expect(once, "tiles emulation: every output written exactly once, " + std::to_string(rows) + "x" + std::to_string(cols) +
+                     " N=" + std::to_string(n));
   return close(got, y, mag, why);
 }
 
@@ -353,11 +363,13 @@ inline void run(Ctx c, std::mt19937& rng) {
   for (auto& s : shapes) {
     std::string why;
     const bool blk_ok = emulate_blocked(c, rng, s[0], s[1], s[2], &why);
-    c.expect(blk_ok, "blocked (SMaT) emulation vs reference " + std::to_string(s[0]) + "x" + std::to_string(s[1]) + " N=" + std::to_string(s[2]) + ": " + why);
+    c.expect(blk_ok, "blocked (SMaT) emulation vs reference " + std::to_string(s[0]) + "x" + std::to_string(s[1]) +
+                         " N=" + std::to_string(s[2]) + ": " + why);
     if (s[2] <= 64) {
       why.clear();
       const bool tiles_ok = emulate_tiles(c, rng, s[0], s[1], s[2], &why);
-      c.expect(tiles_ok, "tiles (Flash-LLM) emulation vs reference " + std::to_string(s[0]) + "x" + std::to_string(s[1]) + " N=" + std::to_string(s[2]) + ": " + why);
+      c.expect(tiles_ok, "tiles (Flash-LLM) emulation vs reference " + std::to_string(s[0]) + "x" + std::to_string(s[1]) +
+                             " N=" + std::to_string(s[2]) + ": " + why);
     }
   }
 }

@@ -67,7 +67,8 @@ inline void run(gemm_cuda_checks::Ctx c, long regions_per_count) {
       progress.fetch_add(1);
     }
     c.expect(bad == 0 && runs.load() == expected, "thread pool with " + std::to_string(threads) + " threads: " + std::to_string(bad) +
-                " regions ran wrong, " + std::to_string(runs.load()) + " parts run for " + std::to_string(expected));
+                                                      " regions ran wrong, " + std::to_string(runs.load()) + " parts run for " +
+                                                      std::to_string(expected));
   }
   finished.store(true);
   watchdog.join();

@@ -38,8 +38,14 @@ inline int byte_s(uint32_t r, int i) { return int(int8_t(uint8_t(r >> (8 * i))))
 void mma_s4_emul(const uint32_t a[32][4], const uint32_t b[32][2], int32_t d[16][8]) {
   int A[16][64] = {}, B[64][8] = {};
   for (int l = 0; l < 32; ++l) {
-    for (int i = 0; i < 32; ++i) { const RowCol p = ptx_s4_a(l, i); A[p.row][p.col] = nib(a[l][i >> 3], i & 7); }
-    for (int i = 0; i < 16; ++i) { const RowCol p = ptx_s4_b(l, i); B[p.row][p.col] = nib(b[l][i >> 3], i & 7); }
+    for (int i = 0; i < 32; ++i) {
+      const RowCol p = ptx_s4_a(l, i);
+      A[p.row][p.col] = nib(a[l][i >> 3], i & 7);
+    }
+    for (int i = 0; i < 16; ++i) {
+      const RowCol p = ptx_s4_b(l, i);
+      B[p.row][p.col] = nib(b[l][i >> 3], i & 7);
+    }
   }
   for (int m = 0; m < 16; ++m)
     for (int n = 0; n < 8; ++n) {
@@ -52,8 +58,14 @@ void mma_s4_emul(const uint32_t a[32][4], const uint32_t b[32][2], int32_t d[16]
 void mma_s8_emul(const uint32_t a[32][4], const uint32_t b[32][2], int32_t d[16][8]) {
   int A[16][32] = {}, B[32][8] = {};
   for (int l = 0; l < 32; ++l) {
-    for (int i = 0; i < 16; ++i) { const RowCol p = gemm_cuda_checks::ptx_a(1, l, i); A[p.row][p.col] = byte_s(a[l][i >> 2], i & 3); }
-    for (int i = 0; i < 8; ++i) { const RowCol p = gemm_cuda_checks::ptx_b(1, l, i); B[p.row][p.col] = byte_s(b[l][i >> 2], i & 3); }
+    for (int i = 0; i < 16; ++i) {
+      const RowCol p = gemm_cuda_checks::ptx_a(1, l, i);
+      A[p.row][p.col] = byte_s(a[l][i >> 2], i & 3);
+    }
+    for (int i = 0; i < 8; ++i) {
+      const RowCol p = gemm_cuda_checks::ptx_b(1, l, i);
+      B[p.row][p.col] = byte_s(b[l][i >> 2], i & 3);
+    }
   }
   for (int m = 0; m < 16; ++m)
     for (int n = 0; n < 8; ++n) {
@@ -122,8 +134,10 @@ void check_fragments(Ctx& c, std::mt19937& rng) {
   bool routes = true;
   for (int it = 0; it < 20; ++it) {
     uint32_t a[32][4], b[32][2];
-    for (auto& l : a) for (auto& r : l) r = rng();
-    for (auto& l : b) for (auto& r : l) r = rng();
+    for (auto& l : a)
+      for (auto& r : l) r = rng();
+    for (auto& l : b)
+      for (auto& r : l) r = rng();
     int32_t d4[16][8] = {}, d8[16][8] = {}, d75[16][8] = {};
     mma_s4_emul(a, b, d4);
     uint32_t au[2][32][4], bu[2][32][2];
@@ -157,10 +171,10 @@ void check_fragments(Ctx& c, std::mt19937& rng) {
 struct Problem {
   int64_t M, N, K, gs;
   int bits;
-  std::vector<int8_t> qx;     // [M, K]
-  std::vector<int8_t> qw;     // [N, K]
-  std::vector<uint8_t> qa;    // the kernel's activation operand
-  std::vector<uint8_t> w;     // packed [N, K/2]
+  std::vector<int8_t> qx;   // [M, K]
+  std::vector<int8_t> qw;   // [N, K]
+  std::vector<uint8_t> qa;  // the kernel's activation operand
+  std::vector<uint8_t> w;   // packed [N, K/2]
   int64_t lda;
 };
 
@@ -175,8 +189,10 @@ Problem make_problem(int64_t M, int64_t N, int64_t K, int64_t gs, int bits, std:
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = 0; k < K; ++k) {
       uint8_t* r = p.qa.data() + m * p.lda;
-      if (bits == 4) r[k >> 1] |= uint8_t((p.qx[m * K + k] & 15) << (4 * (k & 1)));
-      else r[L::act8_pos(k)] = uint8_t(p.qx[m * K + k]);
+      if (bits == 4)
+        r[k >> 1] |= uint8_t((p.qx[m * K + k] & 15) << (4 * (k & 1)));
+      else
+        r[L::act8_pos(k)] = uint8_t(p.qx[m * K + k]);
     }
   p.w.assign(size_t(N * K / 2), 0);
   for (int64_t n = 0; n < N; ++n)
@@ -208,127 +224,130 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what, L::TcSp
   std::vector<int32_t> isum(size_t(p.M * p.N), 0);  // per-channel split-K: the int32 partials added
   std::vector<int> stage_seen(size_t(k_tiles), 0);
   for (int id = 0; id < tiles_m * tiles_n; ++id)
-  for (int sy = 0; sy < sp.splits; ++sy) {  // split-K: blockIdx.y
-    const RowCol tile = CG::raster(id, int(tiles_m), int(tiles_n), 8);
-    const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
-    std::vector<int32_t> iacc(size_t(THREADS / 32) * 32 * MI * NI * 4, 0);
-    const int kt0 = sy * sp.kt_per, kt1 = std::min(k_tiles, kt0 + sp.kt_per);  // the kernel's range
-    for (int kt = kt0; kt < kt1; ++kt) {
-      if (id == 0) ++stage_seen[size_t(kt)];
-      // Stage fill, as load_stage (one stage is enough: the emulation has no concurrency).
-      for (int q = 0; q < A_STAGE / 16; ++q) {
-        const RowCol rc = CG::copy_chunk(q, A_ROWB);
-        const int64_t m = m0 + rc.row;
-        const int o = CG::smem_offset(rc.row, rc.col, A_ROWB);
-        for (int b = 0; b < 16; ++b) sA[size_t(o + b)] = m < p.M ? p.qa[size_t(m * p.lda + int64_t(kt) * A_ROWB + rc.col + b)] : 0;
-      }
-      for (int q = 0; q < B_STAGE / 16; ++q) {
-        const RowCol rc = CG::copy_chunk(q, B_ROWB);
-        const int64_t n = n0 + rc.row, off = int64_t(kt) * B_ROWB + rc.col;
-        const bool in = n < p.N && off < p.K / 2;
-        const int o = CG::smem_offset(rc.row, rc.col, B_ROWB);
-        for (int b = 0; b < 16; ++b) sB[size_t(o + b)] = in ? p.w[size_t(n * (p.K / 2) + off + b)] : 0;
-      }
-      for (int warp = 0; warp < THREADS / 32; ++warp) {
-        const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
-        for (int ks = 0; ks < 2; ++ks) {
-          uint32_t bf[NI][32][2];
-          for (int ni = 0; ni < NI; ni += 2) {
-            int addr[32];
-            for (int l = 0; l < 32; ++l) {
-              const RowCol lb = CG::ldsm_b_kmajor(l);
-              addr[l] = CG::smem_offset(wo.col + ni * 8 + lb.row, ks * 32 + lb.col, B_ROWB);
-            }
-            uint32_t r[32][4];
-            ldsm_emul(sB.data(), addr, r);
-            for (int l = 0; l < 32; ++l) bf[ni][l][0] = r[l][0], bf[ni][l][1] = r[l][1], bf[ni + 1][l][0] = r[l][2], bf[ni + 1][l][1] = r[l][3];
-          }
-          for (int mi = 0; mi < MI; ++mi) {
-            auto lda_addr = [&](int byte0, int addr[32]) {
+    for (int sy = 0; sy < sp.splits; ++sy) {  // split-K: blockIdx.y
+      const RowCol tile = CG::raster(id, int(tiles_m), int(tiles_n), 8);
+      const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
+      std::vector<int32_t> iacc(size_t(THREADS / 32) * 32 * MI * NI * 4, 0);
+      const int kt0 = sy * sp.kt_per, kt1 = std::min(k_tiles, kt0 + sp.kt_per);  // the kernel's range
+      for (int kt = kt0; kt < kt1; ++kt) {
+        if (id == 0) ++stage_seen[size_t(kt)];
+        // Stage fill, as load_stage (one stage is enough: the emulation has no concurrency).
+        for (int q = 0; q < A_STAGE / 16; ++q) {
+          const RowCol rc = CG::copy_chunk(q, A_ROWB);
+          const int64_t m = m0 + rc.row;
+          const int o = CG::smem_offset(rc.row, rc.col, A_ROWB);
+          for (int b = 0; b < 16; ++b) sA[size_t(o + b)] = m < p.M ? p.qa[size_t(m * p.lda + int64_t(kt) * A_ROWB + rc.col + b)] : 0;
+        }
+        for (int q = 0; q < B_STAGE / 16; ++q) {
+          const RowCol rc = CG::copy_chunk(q, B_ROWB);
+          const int64_t n = n0 + rc.row, off = int64_t(kt) * B_ROWB + rc.col;
+          const bool in = n < p.N && off < p.K / 2;
+          const int o = CG::smem_offset(rc.row, rc.col, B_ROWB);
+          for (int b = 0; b < 16; ++b) sB[size_t(o + b)] = in ? p.w[size_t(n * (p.K / 2) + off + b)] : 0;
+        }
+        for (int warp = 0; warp < THREADS / 32; ++warp) {
+          const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
+          for (int ks = 0; ks < 2; ++ks) {
+            uint32_t bf[NI][32][2];
+            for (int ni = 0; ni < NI; ni += 2) {
+              int addr[32];
               for (int l = 0; l < 32; ++l) {
-                const RowCol la = CG::ldsm_a_kmajor(l);
-                addr[l] = CG::smem_offset(wo.row + mi * 16 + la.row, byte0 + la.col, A_ROWB);
+                const RowCol lb = CG::ldsm_b_kmajor(l);
+                addr[l] = CG::smem_offset(wo.col + ni * 8 + lb.row, ks * 32 + lb.col, B_ROWB);
               }
-            };
-            for (int ni = 0; ni < NI; ++ni) {
-              int32_t d[16][8] = {};
-              if (p.bits == 8) {
-                uint32_t a8[2][32][4], bu[2][32][2];
-                for (int h = 0; h < 2; ++h) {
-                  int addr[32];
-                  lda_addr(ks * 64 + h * 32, addr);
-                  ldsm_emul(sA.data(), addr, a8[h]);
-                }
+              uint32_t r[32][4];
+              ldsm_emul(sB.data(), addr, r);
+              for (int l = 0; l < 32; ++l)
+                bf[ni][l][0] = r[l][0], bf[ni][l][1] = r[l][1], bf[ni + 1][l][0] = r[l][2], bf[ni + 1][l][1] = r[l][3];
+            }
+            for (int mi = 0; mi < MI; ++mi) {
+              auto lda_addr = [&](int byte0, int addr[32]) {
                 for (int l = 0; l < 32; ++l) {
-                  uint32_t ta[2][4], tb[2][2];
-                  const uint32_t dummy[4] = {0, 0, 0, 0};
-                  unpack_route(dummy, bf[ni][l], ta, tb);
-                  for (int h = 0; h < 2; ++h) std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
+                  const RowCol la = CG::ldsm_a_kmajor(l);
+                  addr[l] = CG::smem_offset(wo.row + mi * 16 + la.row, byte0 + la.col, A_ROWB);
                 }
-                mma_s8_emul(a8[0], bu[0], d);
-                mma_s8_emul(a8[1], bu[1], d);
-              } else {
-                int addr[32];
-                lda_addr(ks * 32, addr);
-                uint32_t af[32][4];
-                ldsm_emul(sA.data(), addr, af);
-                if (!i8) {
-                  mma_s4_emul(af, bf[ni], d);
-                } else {
-                  uint32_t au[2][32][4], bu[2][32][2];
+              };
+              for (int ni = 0; ni < NI; ++ni) {
+                int32_t d[16][8] = {};
+                if (p.bits == 8) {
+                  uint32_t a8[2][32][4], bu[2][32][2];
+                  for (int h = 0; h < 2; ++h) {
+                    int addr[32];
+                    lda_addr(ks * 64 + h * 32, addr);
+                    ldsm_emul(sA.data(), addr, a8[h]);
+                  }
                   for (int l = 0; l < 32; ++l) {
                     uint32_t ta[2][4], tb[2][2];
-                    unpack_route(af[l], bf[ni][l], ta, tb);
-                    for (int h = 0; h < 2; ++h) std::memcpy(au[h][l], ta[h], sizeof ta[h]), std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
+                    const uint32_t dummy[4] = {0, 0, 0, 0};
+                    unpack_route(dummy, bf[ni][l], ta, tb);
+                    for (int h = 0; h < 2; ++h) std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
                   }
-                  mma_s8_emul(au[0], bu[0], d);
-                  mma_s8_emul(au[1], bu[1], d);
-                }
-              }
-              for (int l = 0; l < 32; ++l)
-                for (int e = 0; e < 4; ++e) {
-                  const RowCol cc = CG::frag_c(l, e);
-                  iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e] += d[cc.row][cc.col];
-                }
-            }
-          }
-          const int64_t step = int64_t(kt) * 2 + ks;
-          if (!sp.ints && L::flush_after_step(step, p.K, p.gs)) {
-            const int64_t g = step / (p.gs / L::kStepK);
-            for (int l = 0; l < 32; ++l)
-              for (int mi = 0; mi < MI; ++mi)
-                for (int ni = 0; ni < NI; ++ni)
-                  for (int e = 0; e < 4; ++e) {
-                    int32_t& v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
-                    const RowCol cc = CG::frag_c(l, e);
-                    const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
-                    if (m < p.M && n < p.N) {
-                      if (part[size_t((m * p.N + n) * G + g)] != INT32_MIN) ++bad_flush;
-                      part[size_t((m * p.N + n) * G + g)] = v;
+                  mma_s8_emul(a8[0], bu[0], d);
+                  mma_s8_emul(a8[1], bu[1], d);
+                } else {
+                  int addr[32];
+                  lda_addr(ks * 32, addr);
+                  uint32_t af[32][4];
+                  ldsm_emul(sA.data(), addr, af);
+                  if (!i8) {
+                    mma_s4_emul(af, bf[ni], d);
+                  } else {
+                    uint32_t au[2][32][4], bu[2][32][2];
+                    for (int l = 0; l < 32; ++l) {
+                      uint32_t ta[2][4], tb[2][2];
+                      unpack_route(af[l], bf[ni][l], ta, tb);
+                      for (int h = 0; h < 2; ++h) std::memcpy(au[h][l], ta[h], sizeof ta[h]), std::memcpy(bu[h][l], tb[h], sizeof tb[h]);
                     }
-                    v = 0;
+                    mma_s8_emul(au[0], bu[0], d);
+                    mma_s8_emul(au[1], bu[1], d);
                   }
+                }
+                for (int l = 0; l < 32; ++l)
+                  for (int e = 0; e < 4; ++e) {
+                    const RowCol cc = CG::frag_c(l, e);
+                    iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e] += d[cc.row][cc.col];
+                  }
+              }
+            }
+            const int64_t step = int64_t(kt) * 2 + ks;
+            if (!sp.ints && L::flush_after_step(step, p.K, p.gs)) {
+              const int64_t g = step / (p.gs / L::kStepK);
+              for (int l = 0; l < 32; ++l)
+                for (int mi = 0; mi < MI; ++mi)
+                  for (int ni = 0; ni < NI; ++ni)
+                    for (int e = 0; e < 4; ++e) {
+                      int32_t& v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
+                      const RowCol cc = CG::frag_c(l, e);
+                      const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
+                      if (m < p.M && n < p.N) {
+                        if (part[size_t((m * p.N + n) * G + g)] != INT32_MIN) ++bad_flush;
+                        part[size_t((m * p.N + n) * G + g)] = v;
+                      }
+                      v = 0;
+                    }
+            }
           }
         }
       }
-    }
-    for (int warp = 0; warp < THREADS / 32; ++warp) {
-      const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
-      for (int l = 0; l < 32; ++l)
-        for (int mi = 0; mi < MI; ++mi)
-          for (int ni = 0; ni < NI; ++ni)
-            for (int e = 0; e < 4; ++e) {
-              const RowCol cc = CG::frag_c(l, e);
-              const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
-              const int32_t v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
-              if (m < p.M && n < p.N) {
-                if (sy == 0) ++finished[size_t(m * p.N + n)];
-                if (sp.ints) isum[size_t(m * p.N + n)] += v;  // w4a4_split_reduce's integer sum
-                else if (v != 0) ++bad_flush;                 // grouped: every group flushed inside its split
+      for (int warp = 0; warp < THREADS / 32; ++warp) {
+        const RowCol wo = CG::warp_origin(warp, WM, WTM, WTN);
+        for (int l = 0; l < 32; ++l)
+          for (int mi = 0; mi < MI; ++mi)
+            for (int ni = 0; ni < NI; ++ni)
+              for (int e = 0; e < 4; ++e) {
+                const RowCol cc = CG::frag_c(l, e);
+                const int64_t m = m0 + wo.row + mi * 16 + cc.row, n = n0 + wo.col + ni * 8 + cc.col;
+                const int32_t v = iacc[((size_t(warp) * 32 + l) * MI * NI + mi * NI + ni) * 4 + e];
+                if (m < p.M && n < p.N) {
+                  if (sy == 0) ++finished[size_t(m * p.N + n)];
+                  if (sp.ints)
+                    isum[size_t(m * p.N + n)] += v;  // w4a4_split_reduce's integer sum
+                  else if (v != 0)
+                    ++bad_flush;  // grouped: every group flushed inside its split
+                }
               }
-            }
+      }
     }
-  }
   if (sp.ints)
     for (int64_t i = 0; i < p.M * p.N; ++i) part[size_t(i)] = isum[size_t(i)];
   bool stages = true;
@@ -345,10 +364,9 @@ void emulate(Ctx& c, const Problem& p, bool i8, const std::string& what, L::TcSp
   bool once = true;
   for (int f : finished) once = once && f == 1;
   c.expect(bad == 0 && bad_flush == 0, "w4a4 cuda emulation " + what + ": per-group int32 partials equal the integer dot products (" +
-                                             std::to_string(bad) + " wrong, " + std::to_string(bad_flush) + " flushed twice)");
+                                           std::to_string(bad) + " wrong, " + std::to_string(bad_flush) + " flushed twice)");
   c.expect(once, "w4a4 cuda emulation " + what + ": every output element is finished exactly once");
 }
-
 
 // ---- weight-only tensor-core path (weight_only_tc) --------------------------------------------------------
 inline double bf16_val(uint32_t packed, int half) { return double(L::wo_u2f(half ? (packed & 0xFFFF0000u) : (packed << 16))); }
@@ -386,7 +404,8 @@ void check_wo_math(Ctx& c, std::mt19937& rng) {
             }
     bool once = true;
     for (int v : seen) once = once && v == 1;
-    c.expect(once && same, "w4a4 cuda weight-only: chunk permutation (V = " + std::to_string(V) + ") is a bijection, weight nibbles and x floats agree");
+    c.expect(once && same,
+             "w4a4 cuda weight-only: chunk permutation (V = " + std::to_string(V) + ") is a bijection, weight nibbles and x floats agree");
   }
   c.expect(L::wo_words(128) == 4 && L::wo_words(4096) == 4 && L::wo_words(64) == 2 && L::wo_words(96) == 1 && L::wo_words(32) == 1 &&
                L::wo_words(48) == 0 && L::wo_words(16) == 0,
@@ -401,7 +420,8 @@ void check_wo_math(Ctx& c, std::mt19937& rng) {
       const uint32_t pk = L::wo_pack_bf16(v, -v);
       deq = deq && v == float(q - z) && bf16_val(pk, 0) == double(q - z) && bf16_val(pk, 1) == -double(q - z);
     }
-  c.expect(deq, "w4a4 cuda weight-only: (2^23 + (nibble ^ 8)) - (2^23 + 8 + z) = q - z, exact in bf16, for every nibble and int8 zero point");
+  c.expect(deq,
+           "w4a4 cuda weight-only: (2^23 + (nibble ^ 8)) - (2^23 + 8 + z) = q - z, exact in bf16, for every nibble and int8 zero point");
   // Round to nearest even and the exact three-term split.
   bool rn = true, split = true;
   std::uniform_int_distribution<int> ed(-100, 100);
@@ -428,14 +448,14 @@ void check_wo_math(Ctx& c, std::mt19937& rng) {
     const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
     uint32_t s3[3];
     L::wo_split3(-inf, nan, s3);
-    const bool ok = bf16_val(s3[0], 0) == -double(inf) && bf16_val(s3[1], 0) == 0 && bf16_val(s3[2], 0) == 0 && std::isnan(bf16_val(s3[0], 1)) &&
-                    bf16_val(s3[1], 1) == 0 && bf16_val(s3[2], 1) == 0;
+    const bool ok = bf16_val(s3[0], 0) == -double(inf) && bf16_val(s3[1], 0) == 0 && bf16_val(s3[2], 0) == 0 &&
+                    std::isnan(bf16_val(s3[0], 1)) && bf16_val(s3[1], 1) == 0 && bf16_val(s3[2], 1) == 0;
     L::wo_split3(0.0f, -0.0f, s3);
     c.expect(ok && bf16_val(s3[0], 0) == 0 && bf16_val(s3[1], 0) == 0 && bf16_val(s3[2], 1) == 0,
              "w4a4 cuda weight-only: Inf / NaN stay in the first term (residues 0), zeros split to zeros");
   }
-  c.expect(L::wo_splits(2, 32, 528) == 8 && L::wo_splits(896, 64, 528) == 1 && L::wo_splits(128, 32, 528) == 5 && L::wo_splits(1, 4, 528) == 1 &&
-               L::wo_splits(1, 4096, 528) == 64,
+  c.expect(L::wo_splits(2, 32, 528) == 8 && L::wo_splits(896, 64, 528) == 1 && L::wo_splits(128, 32, 528) == 5 &&
+               L::wo_splits(1, 4, 528) == 1 && L::wo_splits(1, 4096, 528) == 64,
            "w4a4 cuda weight-only: split-K plan (each split at least 4 chunks, at most 64 splits)");
 }
 
@@ -443,8 +463,14 @@ void check_wo_math(Ctx& c, std::mt19937& rng) {
 void mma_bf16_emul(const uint32_t a[32][4], const uint32_t b[32][2], double d[16][8]) {
   double A[16][16] = {}, B[16][8] = {};
   for (int l = 0; l < 32; ++l) {
-    for (int i = 0; i < 8; ++i) { const RowCol p = gemm_cuda_checks::ptx_a(2, l, i); A[p.row][p.col] = bf16_val(a[l][i >> 1], i & 1); }
-    for (int i = 0; i < 4; ++i) { const RowCol p = gemm_cuda_checks::ptx_b(2, l, i); B[p.row][p.col] = bf16_val(b[l][i >> 1], i & 1); }
+    for (int i = 0; i < 8; ++i) {
+      const RowCol p = gemm_cuda_checks::ptx_a(2, l, i);
+      A[p.row][p.col] = bf16_val(a[l][i >> 1], i & 1);
+    }
+    for (int i = 0; i < 4; ++i) {
+      const RowCol p = gemm_cuda_checks::ptx_b(2, l, i);
+      B[p.row][p.col] = bf16_val(b[l][i >> 1], i & 1);
+    }
   }
   for (int m = 0; m < 16; ++m)
     for (int n = 0; n < 8; ++n)
@@ -469,8 +495,8 @@ void emulate_wo(Ctx& c, int64_t M, int64_t N, int64_t K, int64_t gs, bool zps, i
   for (auto& v : ws) v = 0.01f + std::fabs(nd(rng)) * 0.1f;
   for (auto& v : zp) v = int8_t(zps ? zd(rng) : 0);
   for (auto& v : bias) v = nd(rng);
-  const std::string what = "w4a4 cuda weight-only emulation " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " g" + std::to_string(gs) +
-                           (zps ? " zp" : "") + " (" + std::to_string(sms) + " SMs)";
+  const std::string what = "w4a4 cuda weight-only emulation " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
+                           " g" + std::to_string(gs) + (zps ? " zp" : "") + " (" + std::to_string(sms) + " SMs)";
   const int64_t n_blocks = (N + BNC - 1) / BNC, m_tiles = (M + BMR - 1) / BMR, chunks = K / L::wo_chunk_k(V);
   const int want = L::wo_splits(n_blocks * m_tiles, chunks, int64_t(sms) * 4);
   const int cps = int((chunks + want - 1) / want), splits = int((chunks + cps - 1) / cps);
@@ -523,7 +549,8 @@ void emulate_wo(Ctx& c, int64_t M, int64_t N, int64_t K, int64_t gs, bool zps, i
                     uint32_t word = 0;
                     if (n < N) std::memcpy(&word, &w[size_t(n * (K / 2) + L::wo_w_byte(V, t, ch) + 4 * j)], 4);
                     const float zb = L::wo_zero_bias(n < N ? zp[size_t(n * G + grp)] : 0);
-                    for (int r = 0; r < 2; ++r) b[ni][lane][r] = L::wo_pack_bf16(L::wo_deq(word, L::wo_nib(h, r, 0), zb), L::wo_deq(word, L::wo_nib(h, r, 1), zb));
+                    for (int r = 0; r < 2; ++r)
+                      b[ni][lane][r] = L::wo_pack_bf16(L::wo_deq(word, L::wo_nib(h, r, 0), zb), L::wo_deq(word, L::wo_nib(h, r, 1), zb));
                   }
                 }
                 for (int mi = 0; mi < MI; ++mi)
@@ -588,8 +615,10 @@ void emulate_wo(Ctx& c, int64_t M, int64_t N, int64_t K, int64_t gs, bool zps, i
       }
       // The emulation rounds once to float per output (the kernel's fp32 roundings are what the
       // contract's bound covers); the scales are applied to exact partials, so ~1e-7 of mag.
-      if (!(std::fabs(v - ref) <= 2e-7 * mag + 1e-30)) tight = false, bad = "emulation " + std::to_string(v) + " vs float64 " + std::to_string(ref);
-      if (!(std::fabs(double(cpu[size_t(m * N + n)]) - ref) <= double(K + 8) * std::ldexp(1.0, -24) * mag)) close = false, bad = "CPU " + std::to_string(cpu[size_t(m * N + n)]) + " vs float64 " + std::to_string(ref);
+      if (!(std::fabs(v - ref) <= 2e-7 * mag + 1e-30))
+        tight = false, bad = "emulation " + std::to_string(v) + " vs float64 " + std::to_string(ref);
+      if (!(std::fabs(double(cpu[size_t(m * N + n)]) - ref) <= double(K + 8) * std::ldexp(1.0, -24) * mag))
+        close = false, bad = "CPU " + std::to_string(cpu[size_t(m * N + n)]) + " vs float64 " + std::to_string(ref);
       if (!tight || !close) {
         bad += " at " + std::to_string(m) + "," + std::to_string(n);
         break;
@@ -605,18 +634,21 @@ void run(Ctx c, std::mt19937& rng) {
                !L::tc_group_ok(100, 100),
            "w4a4 cuda: tensor-core group sizes are multiples of 64");
   check_wo_math(c, rng);
-  emulate_wo(c, 1, 45, 512, 128, false, 132, rng);   // decode, 4 words, split-K
-  emulate_wo(c, 3, 70, 256, 64, true, 108, rng);     // 2 words, zero points, group changes inside a warp's run
-  emulate_wo(c, 16, 33, 192, 32, true, 4, rng);      // 1 word, odd chunk counts
-  emulate_wo(c, 37, 40, 384, 384, false, 80, rng);   // 32-row tiles, per channel
-  emulate_wo(c, 2, 8, 8192, 8192, true, 132, rng);   // per channel, long K, 16 splits
-  emulate_wo(c, 5, 40, 4096, 64, true, 132, rng);    // grouped split-K: a group per chunk, 16 splits
-  emulate_wo(c, 4, 30, 3072, 256, true, 132, rng);   // groups spanning warps, 6 splits
-  struct Shape { int64_t M, N, K, gs; };
+  emulate_wo(c, 1, 45, 512, 128, false, 132, rng);  // decode, 4 words, split-K
+  emulate_wo(c, 3, 70, 256, 64, true, 108, rng);    // 2 words, zero points, group changes inside a warp's run
+  emulate_wo(c, 16, 33, 192, 32, true, 4, rng);     // 1 word, odd chunk counts
+  emulate_wo(c, 37, 40, 384, 384, false, 80, rng);  // 32-row tiles, per channel
+  emulate_wo(c, 2, 8, 8192, 8192, true, 132, rng);  // per channel, long K, 16 splits
+  emulate_wo(c, 5, 40, 4096, 64, true, 132, rng);   // grouped split-K: a group per chunk, 16 splits
+  emulate_wo(c, 4, 30, 3072, 256, true, 132, rng);  // groups spanning warps, 6 splits
+  struct Shape {
+    int64_t M, N, K, gs;
+  };
   for (const Shape s : {Shape{37, 45, 384, 128}, Shape{5, 70, 192, 64}, Shape{70, 9, 320, 320}}) {
     for (int bits : {4, 8}) {
       const Problem p = make_problem(s.M, s.N, s.K, s.gs, bits, rng);
-      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) + " a" + std::to_string(bits);
+      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) +
+                               " a" + std::to_string(bits);
       if (bits == 4) emulate<64, 64, 2, 2>(c, p, false, name + " s4 small");
       emulate<64, 64, 2, 2>(c, p, true, name + " int8 small");
       if (s.M > 64) emulate<128, 128, 2, 4>(c, p, bits == 8, name + " large");
@@ -624,13 +656,14 @@ void run(Ctx c, std::mt19937& rng) {
   }
   // Split-K on the small tiles (decode shapes): the plan's splits, grouped (float partials of whole
   // groups) and per channel (int32 partials), both routes.
-  for (const Shape s : {Shape{3, 20, 1024, 128}, Shape{5, 70, 640, 64}, Shape{2, 9, 1536, 1536}, Shape{7, 33, 1152, 192}, Shape{1, 8, 704, 704}}) {
+  for (const Shape s :
+       {Shape{3, 20, 1024, 128}, Shape{5, 70, 640, 64}, Shape{2, 9, 1536, 1536}, Shape{7, 33, 1152, 192}, Shape{1, 8, 704, 704}}) {
     const L::TcSplit sp = L::tc_split_plan(s.K, s.gs, ((s.M + 63) / 64) * ((s.N + 63) / 64), 132);
     c.expect(sp.splits > 1, "w4a4 cuda: split-K planned for a decode shape");
     for (int bits : {4, 8}) {
       const Problem p = make_problem(s.M, s.N, s.K, s.gs, bits, rng);
-      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) + " a" + std::to_string(bits) +
-                               " splitk" + std::to_string(sp.splits) + (sp.ints ? "i" : "f");
+      const std::string name = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + " g" + std::to_string(s.gs) +
+                               " a" + std::to_string(bits) + " splitk" + std::to_string(sp.splits) + (sp.ints ? "i" : "f");
       if (bits == 4) emulate<64, 64, 2, 2>(c, p, false, name + " s4");
       emulate<64, 64, 2, 2>(c, p, true, name + " int8");
     }
@@ -646,7 +679,8 @@ void run(Ctx c, std::mt19937& rng) {
         const int64_t k_tiles = L::padded_k(K) / L::kStageK;
         if (sp.splits <= 1) continue;
         plan_ok = plan_ok && tiles * 2 <= 132 && sp.ints == (gs == K) && int64_t(sp.splits - 1) * sp.kt_per < k_tiles &&
-                  int64_t(sp.splits) * sp.kt_per >= k_tiles && sp.kt_per >= 2 && sp.splits <= 32 && (sp.ints || (sp.kt_per * L::kStageK) % gs == 0);
+                  int64_t(sp.splits) * sp.kt_per >= k_tiles && sp.kt_per >= 2 && sp.splits <= 32 &&
+                  (sp.ints || (sp.kt_per * L::kStageK) % gs == 0);
       }
   c.expect(plan_ok, "w4a4 cuda: split-K plan (group boundaries, coverage, at least 2 stages per split, none when the tiles fill the GPU)");
 }

@@ -77,7 +77,9 @@ export function attentionTestCases(): AttentionCase[] {
     cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 65, Sk: 65, D: 24, dtype, causal: true }));
     cases.push(mk({ B: 1, Hq: 4, Hkv: 2, Sq: 19, Sk: 45, D: 40, dtype, layout: 'bshd', mask: { kind: 'float', shape: [19, 45] } }));
     cases.push(mk({ B: 2, Hq: 4, Hkv: 1, Sq: 1, Sk: 1000, D: 64, dtype, kvLengths: [1000, 321] }));
-    cases.push(mk({ B: 1, Hq: 4, Hkv: 2, Sq: 40, Sk: 60, D: 32, Dv: 48, dtype, causal: true, causalOffset: 0, mask: { kind: 'bool', shape: [60] } }));
+    cases.push(
+      mk({ B: 1, Hq: 4, Hkv: 2, Sq: 40, Sk: 60, D: 32, Dv: 48, dtype, causal: true, causalOffset: 0, mask: { kind: 'bool', shape: [60] } }),
+    );
   }
   return cases;
 }
@@ -102,7 +104,9 @@ export interface AttentionData {
 /** Deterministic inputs of a case, with the float64 reference (shared by the CPU and GPU suites). */
 export function attentionData(c: AttentionCase, seed: number): AttentionData {
   const n = (H: number, S: number, E = c.D) => c.B * H * S * E;
-  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed), kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1), vd = makeData(c.dtype, n(c.Hkv, c.Sk, c.Dv ?? c.D), seed + 2);
+  const qd = makeData(c.dtype, n(c.Hq, c.Sq), seed),
+    kd = makeData(c.dtype, n(c.Hkv, c.Sk), seed + 1),
+    vd = makeData(c.dtype, n(c.Hkv, c.Sk, c.Dv ?? c.D), seed + 2);
   let mask: AttentionData['mask'];
   let maskVals: AttnRefInput['mask'];
   let maskMax = 0;
@@ -113,7 +117,8 @@ export function attentionData(c: AttentionCase, seed: number): AttentionData {
     if (c.mask.kind !== 'float') {
       const d = c.mask.kind === 'bool' ? new Uint8Array(len) : new Int8Array(len);
       // int8 masks: any nonzero byte attends
-      for (let i = 0; i < len; i++) values[i] = d[i] = r() < 0.75 ? (c.mask.kind === 'bool' ? 1 : 1 + Math.floor(r() * 100) * (r() < 0.5 ? -1 : 1)) : 0;
+      for (let i = 0; i < len; i++)
+        values[i] = d[i] = r() < 0.75 ? (c.mask.kind === 'bool' ? 1 : 1 + Math.floor(r() * 100) * (r() < 0.5 ? -1 : 1)) : 0;
       mask = { data: d, dtype: c.mask.kind, shape: c.mask.shape };
     } else {
       const d = new Float32Array(len);
@@ -124,8 +129,23 @@ export function attentionData(c: AttentionCase, seed: number): AttentionData {
     maskVals = { values, shape: c.mask.shape, bool: c.mask.kind !== 'float' };
   }
   const input: AttnRefInput = {
-    q: qd.values, k: kd.values, v: vd.values, B: c.B, Hq: c.Hq, Hkv: c.Hkv, Sq: c.Sq, Sk: c.Sk, D: c.D, Dv: c.Dv,
-    layout: c.layout, causal: c.causal, causalOffset: c.causalOffset, scale: c.scale, softcap: c.softcap, mask: maskVals, kvLengths: c.kvLengths,
+    q: qd.values,
+    k: kd.values,
+    v: vd.values,
+    B: c.B,
+    Hq: c.Hq,
+    Hkv: c.Hkv,
+    Sq: c.Sq,
+    Sk: c.Sk,
+    D: c.D,
+    Dv: c.Dv,
+    layout: c.layout,
+    causal: c.causal,
+    causalOffset: c.causalOffset,
+    scale: c.scale,
+    softcap: c.softcap,
+    mask: maskVals,
+    kvLengths: c.kvLengths,
   };
   return { input, ref: refAttention(input), data: { q: qd.data, k: kd.data, v: vd.data }, mask, maskMax };
 }

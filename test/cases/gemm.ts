@@ -8,11 +8,19 @@ export * from '../../bench/cases/gemm';
 export function gemmTestCases(): GemmCase[] {
   const cases: GemmCase[] = [];
   const sizes: [number, number, number][] = [
-    [1, 1, 1], [7, 7, 7], [33, 33, 33], [1, 257, 1000], [7, 33, 257], [257, 7, 33], [33, 1000, 7], [100, 61, 300], [257, 257, 257], [16, 4096, 64],
+    [1, 1, 1],
+    [7, 7, 7],
+    [33, 33, 33],
+    [1, 257, 1000],
+    [7, 33, 257],
+    [257, 7, 33],
+    [33, 1000, 7],
+    [100, 61, 300],
+    [257, 257, 257],
+    [16, 4096, 64],
   ];
   for (const [M, N, K] of sizes)
-    for (const transA of [false, true])
-      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'float32' }));
+    for (const transA of [false, true]) for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'float32' }));
   cases.push(mk({ M: 1000, N: 129, K: 1000, dtype: 'float32' }));
   cases.push(mk({ M: 50, N: 70, K: 900, dtype: 'float32', alpha: -0.5, beta: 0.25, withC: true, withBias: true }));
   cases.push(mk({ M: 5, N: 70, K: 90, dtype: 'float32', transB: true, alpha: 2, withC: true, withBias: true }));
@@ -27,23 +35,37 @@ export function gemmTestCases(): GemmCase[] {
   cases.push(mk({ M: 129, N: 1, K: 100, dtype: 'float32', transA: true, alpha: -0.5, beta: 0.25, withC: true, withBias: true }));
   cases.push(mk({ M: 37, N: 1, K: 64, batch: 3, bShared: true, dtype: 'float32', withC: true, withBias: true }));
   for (const dtype of ['float16', 'bfloat16'] as const) {
-    for (const [M, N, K] of [[1, 257, 1000], [7, 33, 257], [100, 61, 300], [257, 130, 257]] as [number, number, number][])
+    for (const [M, N, K] of [
+      [1, 257, 1000],
+      [7, 33, 257],
+      [100, 61, 300],
+      [257, 130, 257],
+    ] as [number, number, number][])
       for (const transB of [false, true]) cases.push(mk({ M, N, K, transB, dtype }));
     cases.push(mk({ M: 64, N: 48, K: 80, dtype, transA: true, withC: true, withBias: true, alpha: 0.5 }));
     cases.push(mk({ M: 40, N: 48, K: 80, dtype, outDtype: dtype }));
     cases.push(mk({ M: 3, N: 48, K: 80, dtype, outDtype: dtype, transB: true }));
     cases.push(mk({ M: 100, N: 1, K: 80, dtype, transA: true, withC: true, withBias: true, alpha: 0.5 }));
   }
-  for (const [M, N, K] of [[1, 1, 1], [7, 33, 257], [33, 7, 1000], [257, 100, 129], [100, 200, 3001]] as [number, number, number][])
-    for (const transA of [false, true])
-      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
+  for (const [M, N, K] of [
+    [1, 1, 1],
+    [7, 33, 257],
+    [33, 7, 1000],
+    [257, 100, 129],
+    [100, 200, 3001],
+  ] as [number, number, number][])
+    for (const transA of [false, true]) for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
   cases.push(mk({ M: 40, N: 50, K: 333, dtype: 'int8', withC: true, withBias: true }));
   cases.push(mk({ M: 17, N: 50, K: 64, batch: 2, dtype: 'int8', withC: true, beta: 0 }));
   // The int8 skinny kernels (M <= 16: B streamed unpacked; N == 1: computed as the row vector C^T):
   // K not a multiple of 4, more than one 512-column block, every transpose, epilogues, batches.
-  for (const [M, N, K] of [[1, 1000, 515], [16, 130, 77], [300, 1, 257], [5, 1, 33]] as [number, number, number][])
-    for (const transA of [false, true])
-      for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
+  for (const [M, N, K] of [
+    [1, 1000, 515],
+    [16, 130, 77],
+    [300, 1, 257],
+    [5, 1, 33],
+  ] as [number, number, number][])
+    for (const transA of [false, true]) for (const transB of [false, true]) cases.push(mk({ M, N, K, transA, transB, dtype: 'int8' }));
   cases.push(mk({ M: 3, N: 70, K: 90, dtype: 'int8', transB: true, withC: true, withBias: true }));
   cases.push(mk({ M: 129, N: 1, K: 100, dtype: 'int8', transA: true, withC: true, withBias: true }));
   cases.push(mk({ M: 37, N: 1, K: 64, batch: 3, bShared: true, dtype: 'int8', withC: true, withBias: true }));

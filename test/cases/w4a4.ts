@@ -37,10 +37,15 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
 export function w4a4CaseData(cs: W4A4Case, seed: number) {
   const { M, N, K } = cs;
   const gs = cs.groupSize === 'channel' ? K : cs.groupSize;
-  const x = randn(M * K, seed), w = randn(N * K, seed + 1);
+  const x = randn(M * K, seed),
+    w = randn(N * K, seed + 1);
   for (const c of cs.outliers ?? []) for (let m = 0; m < M; m++) x[m * K + c] *= 25; // outlier channels
   const bias = cs.withBias ? randn(N, seed + 2) : undefined;
-  const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: cs.groupSize, rotate: cs.rotate ? 'hadamard' : undefined, outlierChannels: cs.outliers });
+  const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), {
+    groupSize: cs.groupSize,
+    rotate: cs.rotate ? 'hadamard' : undefined,
+    outlierChannels: cs.outliers,
+  });
   const rw = refQuantizeWeights(w, N, K, gs, !!cs.rotate, cs.outliers ?? []);
   const ra = refQuantizeActs(x, M, K, cs.bits, rw.block, cs.outliers ?? []);
   return { x, w, W, rw, ra, bias, gs, ref: refW4A4(ra, rw, M, bias) };

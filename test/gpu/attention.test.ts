@@ -61,7 +61,15 @@ function rowTol(c: AttentionCase, x: Built, r: number, tensorCores: boolean): { 
   };
 }
 
-function check(name: string, c: AttentionCase, x: Built, got: Float64Array, gotDtype: DType, lse: Float32Array | undefined, tensorCores: boolean): void {
+function check(
+  name: string,
+  c: AttentionCase,
+  x: Built,
+  got: Float64Array,
+  gotDtype: DType,
+  lse: Float32Array | undefined,
+  tensorCores: boolean,
+): void {
   const layout = c.layout ?? 'bhsd';
   const outRound = gotDtype === 'float16' ? 2 ** -11 : gotDtype === 'bfloat16' ? 2 ** -8 : 0;
   for (let b = 0; b < c.B; b++)
@@ -97,7 +105,15 @@ async function runCase(c: AttentionCase, x: Built, tensorCores: boolean, outDtyp
   const out = outDtype ? Tensor.zeros(shapeOf(c, c.Hq, c.Sq, c.Dv), { dtype: outDtype, device: dev }) : undefined;
   try {
     const r = await attention(q, k, v, {
-      causal: c.causal, causalOffset: c.causalOffset, scale: c.scale, softcap: c.softcap, mask, kvLengths: c.kvLengths, layout: c.layout, out, returnLse: true,
+      causal: c.causal,
+      causalOffset: c.causalOffset,
+      scale: c.scale,
+      softcap: c.softcap,
+      mask,
+      kvLengths: c.kvLengths,
+      layout: c.layout,
+      out,
+      returnLse: true,
     });
     assert.equal(r.out.device, 'cuda:0');
     const kernel = native.attentionCudaLastKernel();
@@ -151,7 +167,8 @@ describeGpu('attention cuda', () => {
           const kernel = await runCase(c, built(c, i), tier !== 'simt');
           const want = tier === 'simt' || simtOnly(c) ? /^simt/ : tier === 'decode' && isDecodeShape(c) ? /^decode_hd/ : /^sm80_hd/;
           if (c.B * c.Hq * c.Sq > 0) assert.match(kernel, want, `${c.name}: ${kernel}`);
-          if (tier === 'sm80' && !simtOnly(c) && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0) assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
+          if (tier === 'sm80' && !simtOnly(c) && c.dtype !== 'float32' && c.D % 8 === 0 && c.B * c.Hq * c.Sq > 0)
+            assert.match(kernel, /cp\.async/, `${c.name}: ${kernel}`);
         }
       });
     });
@@ -176,14 +193,24 @@ describeGpu('attention cuda', () => {
   test('split-KV decode kernel: Sq 1..8, GQA, causal, kvLengths, masks, softcap, LSE, splits', async () => {
     if (major < 80) return printSkip('decode kernel: compute capability 8.0 needed');
     const cases: AttentionCase[] = [];
-    for (const [Sq, Hq, Hkv] of [[1, 4, 4], [1, 8, 1], [2, 8, 2], [3, 2, 1], [8, 2, 2]] as const)
+    for (const [Sq, Hq, Hkv] of [
+      [1, 4, 4],
+      [1, 8, 1],
+      [2, 8, 2],
+      [3, 2, 1],
+      [8, 2, 2],
+    ] as const)
       for (const D of QUICK ? [128] : [64, 80, 128, 256]) {
         const dtype: DType = D === 80 ? 'float32' : D === 256 ? 'bfloat16' : 'float16';
         cases.push(mk({ B: 2, Hq, Hkv, Sq, Sk: 1000, D, dtype }));
         cases.push(mk({ B: 2, Hq, Hkv, Sq, Sk: 777, D, dtype, causal: true, kvLengths: [500, 3] }));
       }
-    cases.push(mk({ B: 1, Hq: 4, Hkv: 1, Sq: 2, Sk: 300, D: 128, dtype: 'bfloat16', softcap: 20, mask: { kind: 'float', shape: [1, 4, 2, 300] } }));
-    cases.push(mk({ B: 2, Hq: 2, Hkv: 2, Sq: 4, Sk: 260, D: 64, dtype: 'float16', causal: true, mask: { kind: 'bool', shape: [2, 1, 4, 260] } }));
+    cases.push(
+      mk({ B: 1, Hq: 4, Hkv: 1, Sq: 2, Sk: 300, D: 128, dtype: 'bfloat16', softcap: 20, mask: { kind: 'float', shape: [1, 4, 2, 300] } }),
+    );
+    cases.push(
+      mk({ B: 2, Hq: 2, Hkv: 2, Sq: 4, Sk: 260, D: 64, dtype: 'float16', causal: true, mask: { kind: 'bool', shape: [2, 1, 4, 260] } }),
+    );
     cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 1, Sk: 3000, D: 128, dtype: 'float16', layout: 'bshd', kvLengths: [0] }));
     cases.push(mk({ B: 1, Hq: 2, Hkv: 1, Sq: 1, Sk: 5, D: 32, dtype: 'float16' }));
     for (const splits of [0, 1, 5])
@@ -234,7 +261,13 @@ describeGpu('attention cuda', () => {
   // The sm90 (wgmma + TMA) kernel, forced through the hook: opt-in (TENSORKERN_ATTENTION_KERNEL=sm90) until it
   // has run on an H100. Problems it does not take run the tier below, the reason in the kernel name.
   const sm90Takes = (c: AttentionCase) =>
-    !simtOnly(c) && (c.dtype === 'float16' || c.dtype === 'bfloat16') && c.D > 32 && c.D <= 128 && c.D % 8 === 0 && 128 % (c.Hq / c.Hkv) === 0 && !isDecodeShape(c);
+    !simtOnly(c) &&
+    (c.dtype === 'float16' || c.dtype === 'bfloat16') &&
+    c.D > 32 &&
+    c.D <= 128 &&
+    c.D % 8 === 0 &&
+    128 % (c.Hq / c.Hkv) === 0 &&
+    !isDecodeShape(c);
   const SIMT_DV = /^simt f32 \(Dv != D/;
   const sm90Expect = (c: AttentionCase): RegExp => {
     if (simtOnly(c)) return SIMT_DV;
@@ -256,15 +289,19 @@ describeGpu('attention cuda', () => {
     const cases: AttentionCase[] = [];
     for (const D of QUICK ? [128] : [40, 64, 96, 128])
       for (const dtype of ['float16', 'bfloat16'] as DType[]) {
-        cases.push(mk({ B: 2, Hq: 4, Hkv: 4, Sq: 300, Sk: 700, D, dtype }));  // 6 key tiles: the stage ring wraps
-        cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 250, Sk: 250, D, dtype, causal: true }));  // GQA group 4, causal block skip
+        cases.push(mk({ B: 2, Hq: 4, Hkv: 4, Sq: 300, Sk: 700, D, dtype })); // 6 key tiles: the stage ring wraps
+        cases.push(mk({ B: 1, Hq: 8, Hkv: 2, Sq: 250, Sk: 250, D, dtype, causal: true })); // GQA group 4, causal block skip
       }
     cases.push(mk({ B: 2, Hq: 8, Hkv: 1, Sq: 33, Sk: 520, D: 128, dtype: 'bfloat16', causal: true, kvLengths: [400, 37] }));
-    cases.push(mk({ B: 1, Hq: 2, Hkv: 2, Sq: 130, Sk: 260, D: 64, dtype: 'float16', softcap: 30, mask: { kind: 'float', shape: [1, 2, 130, 260] } }));
-    cases.push(mk({ B: 2, Hq: 4, Hkv: 2, Sq: 64, Sk: 200, D: 128, dtype: 'bfloat16', causal: true, mask: { kind: 'bool', shape: [2, 1, 64, 200] } }));
+    cases.push(
+      mk({ B: 1, Hq: 2, Hkv: 2, Sq: 130, Sk: 260, D: 64, dtype: 'float16', softcap: 30, mask: { kind: 'float', shape: [1, 2, 130, 260] } }),
+    );
+    cases.push(
+      mk({ B: 2, Hq: 4, Hkv: 2, Sq: 64, Sk: 200, D: 128, dtype: 'bfloat16', causal: true, mask: { kind: 'bool', shape: [2, 1, 64, 200] } }),
+    );
     cases.push(mk({ B: 1, Hq: 4, Hkv: 4, Sq: 200, Sk: 200, D: 128, dtype: 'float16', layout: 'bshd', causal: true }));
-    cases.push(mk({ B: 1, Hq: 2, Hkv: 2, Sq: 300, Sk: 100, D: 64, dtype: 'float16', layout: 'bhsd', causal: true }));  // rows that see no key
-    cases.push(mk({ B: 1, Hq: 2, Hkv: 1, Sq: 100, Sk: 300, D: 128, dtype: 'float16', kvLengths: [0] }));  // nothing visible
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 2, Sq: 300, Sk: 100, D: 64, dtype: 'float16', layout: 'bhsd', causal: true })); // rows that see no key
+    cases.push(mk({ B: 1, Hq: 2, Hkv: 1, Sq: 100, Sk: 300, D: 128, dtype: 'float16', kvLengths: [0] })); // nothing visible
     for (const splits of [0, 3])
       await withPath('sm90', splits, async () => {
         for (const [i, c] of cases.entries()) {

@@ -4,7 +4,17 @@
 // under jest or `node --test`; skips, printing why, without a GPU.
 import * as assert from 'node:assert/strict';
 import {
-  Tensor, addSync, argmaxSync, embeddingSync, kvAppendSync, rmsNormSync, ropeSync, siluSync, softmaxSync, swigluSync, topkSync,
+  Tensor,
+  addSync,
+  argmaxSync,
+  embeddingSync,
+  kvAppendSync,
+  rmsNormSync,
+  ropeSync,
+  siluSync,
+  softmaxSync,
+  swigluSync,
+  topkSync,
 } from '../../lib';
 import { DType } from '../../lib/dtype';
 import { toHalfBits } from '../../lib/half';
@@ -36,7 +46,11 @@ async function same(label: string, gpu: Tensor, cpu: Tensor, rtol: number, atol 
 describeGpu('block ops cuda', () => {
   for (const dtype of ['float32', 'bfloat16'] as F[]) {
     const rtol = dtype === 'float32' ? 1e-5 : 1e-2;
-    for (const [T, D] of [[1, 37], [3, 64], [17, 1000]]) {
+    for (const [T, D] of [
+      [1, 37],
+      [3, 64],
+      [17, 1000],
+    ]) {
       test(`block ${dtype} cuda rows [${T}, ${D}]`, async () => {
         const x = host([T, D], dtype, T + D, 3);
         const w = host([D], 'float32', D);

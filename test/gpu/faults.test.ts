@@ -47,7 +47,10 @@ describeGpu('GPU faults', () => {
 
   test('device memory returns to its baseline after 2000 ops create and drop device tensors', async () => {
     const base = memoryInfo('cuda').inUse;
-    const host = Tensor.from(new Float32Array(4099).map((_, i) => i), [4099]);
+    const host = Tensor.from(
+      new Float32Array(4099).map((_, i) => i),
+      [4099],
+    );
     for (let i = 0; i < 2000; i++) {
       const d = await host.to('cuda');
       const h = await cast(d, i % 2 ? 'float16' : 'bfloat16');

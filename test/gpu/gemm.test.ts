@@ -40,8 +40,17 @@ function build(cs: GemmCase, seed: number) {
   const cd = cs.withC ? makeData(acc, n(outShape), seed + 2) : undefined;
   const biasd = cs.withBias ? makeData(acc, cs.N, seed + 3) : undefined;
   const ref = refGemm({
-    a: ad.values, b: bd.values, aShape: aFull, bShape: bFull, transA: cs.transA, transB: cs.transB,
-    alpha: cs.alpha, beta: cs.beta, c: cd?.values, cBatched: !!cs.batch, bias: biasd?.values,
+    a: ad.values,
+    b: bd.values,
+    aShape: aFull,
+    bShape: bFull,
+    transA: cs.transA,
+    transB: cs.transB,
+    alpha: cs.alpha,
+    beta: cs.beta,
+    c: cd?.values,
+    cBatched: !!cs.batch,
+    bias: biasd?.values,
   });
   return { ad, bd, cd, biasd, aFull, bFull, outShape, acc, ref };
 }
@@ -55,7 +64,9 @@ function check(name: string, cs: GemmCase, got: ArrayLike<number>, gotDtype: DTy
   const inBound = mode.tf32 ? 2 * 2 ** -11 : 0;
   for (let i = 0; i < vals.length; i++) {
     const err = abs(vals[i] - ref.out[i]);
-    const tol = exact ? 0 : (accBound + inBound) * ref.absSum[i] * 1.01 + outRound * abs(ref.out[i]) * 1.01 + (outRound ? 2 ** -24 : 0) + 1e-37;
+    const tol = exact
+      ? 0
+      : (accBound + inBound) * ref.absSum[i] * 1.01 + outRound * abs(ref.out[i]) * 1.01 + (outRound ? 2 ** -24 : 0) + 1e-37;
     if (!(err <= tol)) assert.fail(`${name}: element ${i} = ${vals[i]}, reference ${ref.out[i]} (error ${err}, tolerance ${tol})`);
   }
 }
@@ -64,13 +75,21 @@ async function runCase(cs: GemmCase, seed: number, where: Where, mode: Mode): Pr
   const x = build(cs, seed);
   const dev = where === 'device' ? 'cuda' : 'cpu';
   const t = (d: Data, shape: number[], dtype: DType) => Tensor.from(d.data, shape, { dtype, device: dev });
-  const a = t(x.ad, x.aFull, cs.dtype), b = t(x.bd, x.bFull, cs.dtype);
+  const a = t(x.ad, x.aFull, cs.dtype),
+    b = t(x.bd, x.bFull, cs.dtype);
   const c = x.cd && t(x.cd, x.outShape, x.acc);
   const bias = x.biasd && t(x.biasd, [cs.N], x.acc);
   const out = cs.outDtype ? Tensor.zeros(x.outShape, { dtype: cs.outDtype, device: dev }) : undefined;
   const y = await gemm(a, b, {
-    transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c, bias, out,
-    device: where === 'host' ? 'cuda' : undefined, precision: mode.tf32 ? 'tf32' : undefined,
+    transA: cs.transA,
+    transB: cs.transB,
+    alpha: cs.alpha,
+    beta: cs.beta,
+    c,
+    bias,
+    out,
+    device: where === 'host' ? 'cuda' : undefined,
+    precision: mode.tf32 ? 'tf32' : undefined,
   });
   assert.equal(y.device, where === 'device' ? 'cuda:0' : 'cpu');
   const kernel = native.gemmCudaLastKernel();
@@ -115,7 +134,8 @@ describeGpu('gemm cuda', () => {
   test('out may be c on the device: an in-place update', async () => {
     const cs = CASES.find((c) => c.withC && c.dtype === 'float32' && !c.batch)!;
     const x = build(cs, 5);
-    const a = Tensor.from(x.ad.data, x.aFull, { device: 'cuda' }), b = Tensor.from(x.bd.data, x.bFull, { device: 'cuda' });
+    const a = Tensor.from(x.ad.data, x.aFull, { device: 'cuda' }),
+      b = Tensor.from(x.bd.data, x.bFull, { device: 'cuda' });
     const c = Tensor.from(x.cd!.data, x.outShape, { dtype: 'float32', device: 'cuda' });
     const bias = x.biasd && Tensor.from(x.biasd.data, [cs.N], { dtype: 'float32', device: 'cuda' });
     const y = await gemm(a, b, { transA: cs.transA, transB: cs.transB, alpha: cs.alpha, beta: cs.beta, c, bias, out: c });
@@ -157,7 +177,11 @@ describeGpu('gemm cuda', () => {
 
   test('misaligned leading dimensions take the SIMT fallback and stay correct', async () => {
     for (const dtype of ['float16', 'bfloat16', 'int8'] as const) {
-      for (const [M, N, K] of [[33, 65, 77], [64, 64, 71], [130, 129, 100]] as [number, number, number][]) {
+      for (const [M, N, K] of [
+        [33, 65, 77],
+        [64, 64, 71],
+        [130, 129, 100],
+      ] as [number, number, number][]) {
         for (const transB of [false, true]) {
           const cs: GemmCase = { name: caseName({ M, N, K, dtype, transB }), M, N, K, dtype, transB };
           const k = await runCase(cs, 600 + K, 'device', { coreBound: false });
@@ -174,28 +198,37 @@ describeGpu('gemm cuda', () => {
       native.gemmCudaSetPath(tier, 0);
       try {
         for (const [dtype, M, N, K, transA, transB] of [
-          ['bfloat16', 1024, 2048, 1536, false, false], ['float16', 2048, 1024, 1024, false, true], ['bfloat16', 777, 1000, 2048, true, false],
-          ['int8', 1024, 1024, 2048, false, true], ['float16', 4096, 4096, 512, false, true],
+          ['bfloat16', 1024, 2048, 1536, false, false],
+          ['float16', 2048, 1024, 1024, false, true],
+          ['bfloat16', 777, 1000, 2048, true, false],
+          ['int8', 1024, 1024, 2048, false, true],
+          ['float16', 4096, 4096, 512, false, true],
         ] as [DType, number, number, number, boolean, boolean][]) {
           const cs: GemmCase = { name: caseName({ M, N, K, dtype, transA, transB }), M, N, K, dtype, transA, transB };
-          const aShape = transA ? [K, M] : [M, K], bShape = transB ? [N, K] : [K, N];
-          const ad = makeData(dtype, M * K, 7), bd = makeData(dtype, K * N, 8);
-          const a = Tensor.from(ad.data, aShape, { dtype, device: 'cuda' }), b = Tensor.from(bd.data, bShape, { dtype, device: 'cuda' });
+          const aShape = transA ? [K, M] : [M, K],
+            bShape = transB ? [N, K] : [K, N];
+          const ad = makeData(dtype, M * K, 7),
+            bd = makeData(dtype, K * N, 8);
+          const a = Tensor.from(ad.data, aShape, { dtype, device: 'cuda' }),
+            b = Tensor.from(bd.data, bShape, { dtype, device: 'cuda' });
           const y = await gemm(a, b, { transA, transB });
           const got = decode(y.dtype, (await y.toArray()) as ArrayLike<number>);
           const kernel = native.gemmCudaLastKernel();
           let s = 12345;
           for (let q = 0; q < 2000; q++) {
             s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-            const i = s % M, j = (s >>> 12) % N;
-            let ref = 0, mag = 0;
+            const i = s % M,
+              j = (s >>> 12) % N;
+            let ref = 0,
+              mag = 0;
             for (let k = 0; k < K; k++) {
               const p = ad.values[transA ? k * M + i : i * K + k] * bd.values[transB ? j * K + k : k * N + j];
               ref += p;
               mag += abs(p);
             }
             const tol = dtype === 'int8' ? 0 : (K + 16) * 2 ** -23 * mag * 1.01 + 1e-37;
-            if (!(abs(got[i * N + j] - ref) <= tol)) assert.fail(`${cs.name} tier ${tier} [${kernel}]: (${i}, ${j}) = ${got[i * N + j]}, reference ${ref}`);
+            if (!(abs(got[i * N + j] - ref) <= tol))
+              assert.fail(`${cs.name} tier ${tier} [${kernel}]: (${i}, ${j}) = ${got[i * N + j]}, reference ${ref}`);
           }
           for (const z of [a, b, y]) z.dispose();
         }
@@ -208,7 +241,8 @@ describeGpu('gemm cuda', () => {
   test('sync and async agree bit for bit, and repeated runs are deterministic (split-K included)', async () => {
     const cs: GemmCase = { name: 'det', M: 8, N: 512, K: 8192, dtype: 'bfloat16', transB: true };
     const x = build(cs, 9);
-    const a = Tensor.from(x.ad.data, x.aFull, { dtype: 'bfloat16', device: 'cuda' }), b = Tensor.from(x.bd.data, x.bFull, { dtype: 'bfloat16', device: 'cuda' });
+    const a = Tensor.from(x.ad.data, x.aFull, { dtype: 'bfloat16', device: 'cuda' }),
+      b = Tensor.from(x.bd.data, x.bFull, { dtype: 'bfloat16', device: 'cuda' });
     const first = Buffer.from(((await (await gemm(a, b, { transB: true })).toArray()) as Float32Array).buffer);
     for (let r = 0; r < 3; r++) {
       assert.ok(Buffer.from(((await gemm(a, b, { transB: true })).toArraySync() as Float32Array).buffer).equals(first));
@@ -219,8 +253,10 @@ describeGpu('gemm cuda', () => {
   test('the event loop stays free during a long GPU gemm', async () => {
     if (QUICK) return printSkip('event loop: TK_GPU_QUICK=1');
     const n = 4096;
-    const a = Tensor.zeros([n, n], { dtype: 'float32', device: 'cuda' }), b = Tensor.zeros([n, n], { dtype: 'float32', device: 'cuda' });
-    let last = Date.now(), worst = 0;
+    const a = Tensor.zeros([n, n], { dtype: 'float32', device: 'cuda' }),
+      b = Tensor.zeros([n, n], { dtype: 'float32', device: 'cuda' });
+    let last = Date.now(),
+      worst = 0;
     const timer = setInterval(() => {
       const now = Date.now();
       worst = Math.max(worst, now - last);

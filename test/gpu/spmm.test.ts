@@ -49,7 +49,14 @@ function cc(): number {
   return maj * 10 + min;
 }
 
-async function runOne(a: SparseMatrix, n: number, seed: number, kernel: SpmmCudaKernel, where: 'device' | 'host', what: string): Promise<string> {
+async function runOne(
+  a: SparseMatrix,
+  n: number,
+  seed: number,
+  kernel: SpmmCudaKernel,
+  where: 'device' | 'host',
+  what: string,
+): Promise<string> {
   const b = dense(a.cols, n, seed);
   const ref = refSpmm(a, b.v, n);
   const prev = setSpmmCudaKernel(kernel);
@@ -80,7 +87,8 @@ describeGpu('spmm cuda', () => {
         for (const n of cs.ns) {
           if (k === 'tiles' && n > 64) continue; // the tiles kernel takes N <= 64 (an error otherwise, below)
           const used = await runOne(a, n, n + 1, k, 'device', `${cs.name} ${k}`);
-          if (k !== 'auto' && a.rows > 0 && n > 0) assert.ok(used.includes(k === 'csr' ? 'spmm_csr' : k === 'blocked' ? 'spmm_blocked' : 'spmm_tiles'), used);
+          if (k !== 'auto' && a.rows > 0 && n > 0)
+            assert.ok(used.includes(k === 'csr' ? 'spmm_csr' : k === 'blocked' ? 'spmm_blocked' : 'spmm_tiles'), used);
         }
         a.releaseDevice();
       }
@@ -114,7 +122,8 @@ describeGpu('spmm cuda', () => {
   test('spmm cuda alpha, beta, c and in-place out = c on the device, every kernel', async () => {
     const a = randomSparse(200, 150, 0.05, 8);
     const n = 40;
-    const b = dense(150, n, 9), c = dense(200, n, 10);
+    const b = dense(150, n, 9),
+      c = dense(200, n, 10);
     const ref = refSpmm(a, b.v, n, { alpha: -1.5, beta: 0.25, c: c.v });
     for (const k of kernels) {
       const prev = setSpmmCudaKernel(k);
@@ -123,8 +132,15 @@ describeGpu('spmm cuda', () => {
         const ct = Tensor.from(c.data, [200, n], { device: 'cuda' });
         const got = spmmSync(a, bt, { alpha: -1.5, beta: 0.25, c: ct, out: ct });
         assert.equal(got, ct);
-        check(a, (await ct.toArray()) as Float32Array, ref, n, k !== 'csr' && spmmCudaLastKernel().indexOf('spmm_csr') < 0, `in place ${k} [${spmmCudaLastKernel()}]`);
-        bt.dispose(), ct.dispose();
+        check(
+          a,
+          (await ct.toArray()) as Float32Array,
+          ref,
+          n,
+          k !== 'csr' && spmmCudaLastKernel().indexOf('spmm_csr') < 0,
+          `in place ${k} [${spmmCudaLastKernel()}]`,
+        );
+        (bt.dispose(), ct.dispose());
       } finally {
         setSpmmCudaKernel(prev);
       }
@@ -142,7 +158,10 @@ describeGpu('spmm cuda', () => {
         const prev = setSpmmCudaKernel(k);
         try {
           await assert.rejects(spmm(a, bt), (e: Error & { code?: string }) => {
-            assert.match(e.message, new RegExp(`Expected colIdx in \\[0, 60\\) but colIdx\\[${pos}\\] = ${int64 ? 1000000 : -5} \\(row 50\\)`));
+            assert.match(
+              e.message,
+              new RegExp(`Expected colIdx in \\[0, 60\\) but colIdx\\[${pos}\\] = ${int64 ? 1000000 : -5} \\(row 50\\)`),
+            );
             return true;
           });
         } finally {

@@ -6,7 +6,19 @@
 // configs; the weight-only path. Runs under jest or `node --test` (scripts/gpu-check.sh); skips, printing
 // why, without a GPU.
 import * as assert from 'node:assert/strict';
-import { CudaDeviceInfo, Int4Weights, Tensor, devices, int4Matmul, int4MatmulSync, quantizeWeightsInt4Sync, w4a4Matmul, w4a4MatmulSync, w4a8Matmul, w4a8MatmulSync } from '../../lib';
+import {
+  CudaDeviceInfo,
+  Int4Weights,
+  Tensor,
+  devices,
+  int4Matmul,
+  int4MatmulSync,
+  quantizeWeightsInt4Sync,
+  w4a4Matmul,
+  w4a4MatmulSync,
+  w4a8Matmul,
+  w4a8MatmulSync,
+} from '../../lib';
 import { native } from '../../lib/binding';
 import { W4A4Case, randn, w4a4CaseData, w4a4TestCases } from '../cases/w4a4';
 import { describeGpu, printSkip } from '../helpers/backends';
@@ -14,7 +26,8 @@ import { rng } from '../helpers/data';
 import { test } from '../helpers/runner';
 import { refMatmul } from '../reference/w4a4';
 
-const abs = Math.abs, floor = Math.floor;
+const abs = Math.abs,
+  floor = Math.floor;
 const QUICK = process.env.TK_GPU_QUICK === '1';
 
 function cc(): number {
@@ -62,7 +75,8 @@ describeGpu('w4a4 cuda', () => {
           assert.equal(y.device, 'cuda:0');
           const kernel = native.w4a4CudaLastKernel();
           checkOut(`${cs.name} [${kernel}]`, (await y.toArray()) as Float32Array, b.ref);
-          if (path !== 'simt' && tcShape(cs.K, b.gs) && (cs.bits === 4 || major >= 80)) assert.match(kernel, /^tc /, `${cs.name} ran ${kernel}`);
+          if (path !== 'simt' && tcShape(cs.K, b.gs) && (cs.bits === 4 || major >= 80))
+            assert.match(kernel, /^tc /, `${cs.name} ran ${kernel}`);
           if (path === 'int8' && tcShape(cs.K, b.gs)) assert.match(kernel, /int8/, `${cs.name} ran ${kernel}`);
           if (path === 'simt' || !tcShape(cs.K, b.gs)) assert.match(kernel, /simt/, `${cs.name} ran ${kernel}`);
           for (const t of [x, bias, y]) if (t && !t.disposed) t.dispose();
@@ -74,12 +88,19 @@ describeGpu('w4a4 cuda', () => {
     test(`exact integer parts equal the CPU's, path ${path}`, () =>
       withPath(path, async () => {
         const shapes: [number, number, number, number | 'channel', 4 | 8][] = [
-          [1, 5, 128, 'channel', 4], [6, 7, 4096, 'channel', 4], [5, 9, 96, 32, 4], [3, 4, 512, 128, 4], [70, 130, 256, 64, 4],
-          [4, 6, 256, 64, 8], [2, 3, 8192, 'channel', 8], [65, 33, 640, 128, 8],
+          [1, 5, 128, 'channel', 4],
+          [6, 7, 4096, 'channel', 4],
+          [5, 9, 96, 32, 4],
+          [3, 4, 512, 128, 4],
+          [70, 130, 256, 64, 4],
+          [4, 6, 256, 64, 8],
+          [2, 3, 8192, 'channel', 8],
+          [65, 33, 640, 128, 8],
         ];
         for (const [M, N, K, g, bits] of shapes) {
           const r = rng(M * N + K);
-          const qmax = bits === 8 ? 127 : 7, gs = g === 'channel' ? K : g;
+          const qmax = bits === 8 ? 127 : 7,
+            gs = g === 'channel' ? K : g;
           const x = new Float32Array(M * K).map(() => floor(r() * (2 * qmax + 1)) - qmax);
           const w = new Float32Array(N * K).map(() => floor(r() * 15) - 7);
           for (let m = 0; m < M; m++) x[m * K + ((m * 13) % K)] = qmax;
@@ -92,7 +113,8 @@ describeGpu('w4a4 cuda', () => {
           const kernel = native.w4a4CudaLastKernel();
           const ref = refMatmul(x, w, M, N, K);
           for (let i = 0; i < M * N; i++) {
-            if (y[i] !== ref[i] || y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, reference ${ref[i]}, CPU ${cpu[i]}`);
+            if (y[i] !== ref[i] || y[i] !== cpu[i])
+              assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, reference ${ref[i]}, CPU ${cpu[i]}`);
           }
           xd.dispose();
         }
@@ -105,12 +127,18 @@ describeGpu('w4a4 cuda', () => {
     for (const path of paths.filter((p) => p !== 'simt')) {
       await withPath(path, async () => {
         const shapes: [number, number, number, number | 'channel', 4 | 8][] = [
-          [1, 64, 4096, 128, 4], [4, 100, 8192, 'channel', 4], [16, 256, 2048, 64, 8], [2, 48, 1152, 192, 4], [64, 4096, 4096, 128, 4], [33, 70, 8192, 'channel', 8],
+          [1, 64, 4096, 128, 4],
+          [4, 100, 8192, 'channel', 4],
+          [16, 256, 2048, 64, 8],
+          [2, 48, 1152, 192, 4],
+          [64, 4096, 4096, 128, 4],
+          [33, 70, 8192, 'channel', 8],
         ];
         for (const [M, N, K, g, bits] of shapes) {
           if (bits === 8 && major < 80) continue;
           const r = rng(M * 31 + N + K);
-          const qmax = bits === 8 ? 127 : 7, gs = g === 'channel' ? K : g;
+          const qmax = bits === 8 ? 127 : 7,
+            gs = g === 'channel' ? K : g;
           const x = new Float32Array(M * K).map(() => floor(r() * (2 * qmax + 1)) - qmax);
           const w = new Float32Array(N * K).map(() => floor(r() * 15) - 7);
           for (let m = 0; m < M; m++) x[m * K + ((m * 7) % K)] = qmax;
@@ -122,7 +150,8 @@ describeGpu('w4a4 cuda', () => {
           const y = (await (await (bits === 8 ? w4a8Matmul : w4a4Matmul)(xd, W)).toArray()) as Float32Array;
           const kernel = native.w4a4CudaLastKernel();
           if (N <= 256) assert.match(kernel, /splitk\d+[if]/, `${M}x${N}x${K} g${g} a${bits} ran ${kernel}`);
-          for (let i = 0; i < M * N; i++) if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+          for (let i = 0; i < M * N; i++)
+            if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
           xd.dispose();
         }
       });
@@ -131,7 +160,11 @@ describeGpu('w4a4 cuda', () => {
 
   test('large shapes on both tile configs: integer data, exact against the CPU', async () => {
     if (QUICK) return printSkip('w4a4 large shapes: TK_GPU_QUICK=1');
-    for (const [M, N, K, g] of [[2048, 2048, 1024, 128], [300, 520, 4096, 'channel'], [16, 4096, 4096, 128]] as [number, number, number, number | 'channel'][]) {
+    for (const [M, N, K, g] of [
+      [2048, 2048, 1024, 128],
+      [300, 520, 4096, 'channel'],
+      [16, 4096, 4096, 128],
+    ] as [number, number, number, number | 'channel'][]) {
       for (const path of paths.filter((p) => p !== 'simt')) {
         await withPath(path, async () => {
           const r = rng(M + N + K);
@@ -146,7 +179,8 @@ describeGpu('w4a4 cuda', () => {
           const xd = await X.to('cuda');
           const y = (await (await w4a4Matmul(xd, W)).toArray()) as Float32Array;
           const kernel = native.w4a4CudaLastKernel();
-          for (let i = 0; i < M * N; i++) if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+          for (let i = 0; i < M * N; i++)
+            if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
           xd.dispose();
         });
       }
@@ -155,20 +189,27 @@ describeGpu('w4a4 cuda', () => {
 
   test('weight-only int4Matmul on the GPU (decode and prefill rows, with bias)', async () => {
     for (const M of [1, 3, 40]) {
-      const N = 37, K = 256, gs = 64;
-      const x = randn(M * K, 50 + M), w = randn(N * K, 60);
+      const N = 37,
+        K = 256,
+        gs = 64;
+      const x = randn(M * K, 50 + M),
+        w = randn(N * K, 60);
       const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: gs });
       const bias = randn(N, 3);
-      const y = (await (await int4Matmul(Tensor.from(x, [M, K], { device: 'cuda' }), W, { bias: Tensor.from(bias, [N], { device: 'cuda' }) })).toArray()) as Float32Array;
+      const y = (await (
+        await int4Matmul(Tensor.from(x, [M, K], { device: 'cuda' }), W, { bias: Tensor.from(bias, [N], { device: 'cuda' }) })
+      ).toArray()) as Float32Array;
       const wd = new Float64Array(N * K);
-      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
+      for (let n = 0; n < N; n++)
+        for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
       const ref = refMatmul(x, wd, M, N, K);
       for (let i = 0; i < M * N; i++) {
         let mag = abs(bias[i % N]);
         for (let k = 0; k < K; k++) mag += abs(x[floor(i / N) * K + k] * wd[(i % N) * K + k]);
         const err = abs(y[i] - ref[i] - bias[i % N]);
         // tensor-core fp32 accumulation (not round-to-nearest): the GEMM's bound, plus the group flushes
-        if (!(err <= (K + K / gs + 16) * 2 ** -23 * mag)) assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
+        if (!(err <= (K + K / gs + 16) * 2 ** -23 * mag))
+          assert.fail(`int4Matmul M=${M}: element ${i} = ${y[i]}, reference ${ref[i] + bias[i % N]}`);
       }
     }
   });
@@ -181,42 +222,64 @@ describeGpu('w4a4 cuda', () => {
     test(`weight-only int4Matmul, MatMulNBits zero points, decode and prefill rows, path ${path}`, () =>
       withPath(path, async () => {
         const shapes: [number, number, number, number][] = [
-          [1, 37, 256, 64], [3, 64, 4096, 128], [16, 100, 512, 32], [17, 45, 1024, 256], [40, 33, 384, 128], [2, 20, 2048, 2048],
-          [5, 30, 256, 16], ...(QUICK ? [] : ([[1, 4096, 4096, 128], [8, 11008, 4096, 128], [64, 1024, 4096, 64]] as [number, number, number, number][])),
+          [1, 37, 256, 64],
+          [3, 64, 4096, 128],
+          [16, 100, 512, 32],
+          [17, 45, 1024, 256],
+          [40, 33, 384, 128],
+          [2, 20, 2048, 2048],
+          [5, 30, 256, 16],
+          ...(QUICK
+            ? []
+            : ([
+                [1, 4096, 4096, 128],
+                [8, 11008, 4096, 128],
+                [64, 1024, 4096, 64],
+              ] as [number, number, number, number][])),
         ];
         for (const [si, [M, N, K, bs]] of shapes.entries()) {
           const r = rng(700 + si);
-          const G = K / bs, zpRow = Math.ceil(G / 2);
+          const G = K / bs,
+            zpRow = Math.ceil(G / 2);
           const B = Uint8Array.from({ length: (N * K) / 2 }, () => (r() * 256) | 0);
           const scales = Float32Array.from({ length: N * G }, () => 0.002 + r() * 0.05);
           const zeroPoints = Uint8Array.from({ length: N * zpRow }, () => (r() * 256) | 0);
           const W = Int4Weights.fromMatMulNBits({ B, scales, zeroPoints, K, N, blockSize: bs });
-          const x = randn(M * K, 800 + si), bias = randn(N, 900 + si);
-          const xd = Tensor.from(x, [M, K], { device: 'cuda' }), bd = Tensor.from(bias, [N], { device: 'cuda' });
+          const x = randn(M * K, 800 + si),
+            bias = randn(N, 900 + si);
+          const xd = Tensor.from(x, [M, K], { device: 'cuda' }),
+            bd = Tensor.from(bias, [N], { device: 'cuda' });
           const yd = await int4Matmul(xd, W, { bias: bd });
           const y = (await yd.toArray()) as Float32Array;
           const kernel = native.w4a4CudaLastKernel();
-          if (path === 'auto' && major >= 80 && bs % 32 === 0) assert.match(kernel, /^weight-only tc/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
+          if (path === 'auto' && major >= 80 && bs % 32 === 0)
+            assert.match(kernel, /^weight-only tc/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
           else assert.match(kernel, /simt/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
           const wd = new Float64Array(N * K);
           for (let n = 0; n < N; n++)
             for (let k = 0; k < K; k++) {
-              const u = (B[(n * K + k) >> 1] >> ((k & 1) * 4)) & 15, g = floor(k / bs);
-              const zb = zeroPoints[n * zpRow + (g >> 1)], zp = g & 1 ? zb >> 4 : zb & 15;
+              const u = (B[(n * K + k) >> 1] >> ((k & 1) * 4)) & 15,
+                g = floor(k / bs);
+              const zb = zeroPoints[n * zpRow + (g >> 1)],
+                zp = g & 1 ? zb >> 4 : zb & 15;
               wd[n * K + k] = Math.fround((u - zp) * scales[n * G + g]);
             }
           const cpu = int4MatmulSync(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) }).toArraySync() as Float32Array;
           for (let m = 0; m < M; m++)
             for (let n = 0; n < N; n++) {
-              let ref = bias[n], mag = abs(bias[n]);
+              let ref = bias[n],
+                mag = abs(bias[n]);
               for (let k = 0; k < K; k++) {
                 const p = x[m * K + k] * wd[n * K + k];
-                ref += p, mag += abs(p);
+                ((ref += p), (mag += abs(p)));
               }
               // tensor-core fp32 accumulation (not round-to-nearest): the GEMM suite's bound, plus the group flushes
-              const i = m * N + n, tol = (K + G + 16) * 2 ** -23 * mag + 1e-30;
-              if (!(abs(y[i] - ref) <= tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, reference ${ref} (tolerance ${tol})`);
-              if (!(abs(y[i] - cpu[i]) <= 2 * tol)) assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
+              const i = m * N + n,
+                tol = (K + G + 16) * 2 ** -23 * mag + 1e-30;
+              if (!(abs(y[i] - ref) <= tol))
+                assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, reference ${ref} (tolerance ${tol})`);
+              if (!(abs(y[i] - cpu[i]) <= 2 * tol))
+                assert.fail(`int4Matmul ${M}x${N}x${K} g${bs} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
             }
           for (const t of [xd, bd, yd]) t.dispose();
         }

@@ -5,7 +5,11 @@ import * as path from 'path';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
-export function runNode(code: string, env: Record<string, string | undefined> = {}, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
+export function runNode(
+  code: string,
+  env: Record<string, string | undefined> = {},
+  args: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [...args, '-e', code], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -4,7 +4,8 @@ import { DType, TypedArray } from '../../lib/dtype';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBFloat16Bits, float32ToFloat16Bits } from '../../lib/half';
 
 // Module bindings for Math functions: global lookups are slow inside jest's vm sandbox.
-const imul = Math.imul, floor = Math.floor;
+const imul = Math.imul,
+  floor = Math.floor;
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;

@@ -4,8 +4,10 @@
 import type { AttentionCase } from '../../bench/cases/attention';
 
 /** The problem's sizes and options, as a case states them (bench/cases/attention.ts), with its data. */
-export interface AttnRefInput
-  extends Pick<AttentionCase, 'B' | 'Hq' | 'Hkv' | 'Sq' | 'Sk' | 'D' | 'Dv' | 'layout' | 'causal' | 'causalOffset' | 'scale' | 'softcap'> {
+export interface AttnRefInput extends Pick<
+  AttentionCase,
+  'B' | 'Hq' | 'Hkv' | 'Sq' | 'Sk' | 'D' | 'Dv' | 'layout' | 'causal' | 'causalOffset' | 'scale' | 'softcap'
+> {
   q: Float64Array;
   k: Float64Array;
   v: Float64Array;
@@ -52,7 +54,10 @@ export function maskStrides(shape: number[]): number[] {
  * values apart): j < kvLengths[b], j < a mask key dim shorter than Sk, and with causal
  * j <= i + causalOffset (default kvLengths[b] - Sq).
  */
-export function keyRule(x: Pick<AttnRefInput, 'Sq' | 'Sk' | 'causal' | 'causalOffset' | 'kvLengths'> & { mask?: { shape: number[] } }, b: number): (i: number, j: number) => boolean {
+export function keyRule(
+  x: Pick<AttnRefInput, 'Sq' | 'Sk' | 'causal' | 'causalOffset' | 'kvLengths'> & { mask?: { shape: number[] } },
+  b: number,
+): (i: number, j: number) => boolean {
   const L = x.kvLengths ? x.kvLengths[b] : x.Sk;
   const off = x.causalOffset ?? L - x.Sq;
   const last = x.mask ? x.mask.shape[x.mask.shape.length - 1] : 1;
@@ -69,7 +74,10 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
   const group = Hq / Hkv;
   const out = new Float64Array(B * Hq * Sq * Dv);
   const rows = B * Hq * Sq;
-  const lse = new Float64Array(rows), absScore = new Float64Array(rows), visible = new Float64Array(rows), maxAbsV = new Float64Array(rows);
+  const lse = new Float64Array(rows),
+    absScore = new Float64Array(rows),
+    visible = new Float64Array(rows),
+    maxAbsV = new Float64Array(rows);
   const ms = x.mask ? maskStrides(x.mask.shape) : [0, 0, 0, 0];
   const s = new Float64Array(Sk);
   const seen = new Uint8Array(Sk);
@@ -80,12 +88,16 @@ export function refAttention(x: AttnRefInput): AttnRefOutput {
       for (let i = 0; i < Sq; i++) {
         const r = (b * Hq + h) * Sq + i;
         const qo = offset(layout, Hq, Sq, D, b, h, i);
-        let m = -Infinity, aS = 0, nvis = 0, mv = 0;
+        let m = -Infinity,
+          aS = 0,
+          nvis = 0,
+          mv = 0;
         for (let j = 0; j < Sk; j++) {
           seen[j] = 0;
           if (!sees(i, j)) continue;
           const ko = offset(layout, Hkv, Sk, D, b, hk, j);
-          let dot = 0, adot = 0;
+          let dot = 0,
+            adot = 0;
           for (let d = 0; d < D; d++) {
             dot += q[qo + d] * k[ko + d];
             adot += abs(q[qo + d] * k[ko + d]);
@@ -168,7 +180,8 @@ export function refScores(x: AttnRefInput, stage: 'qk' | 'softcap' | 'mask' | 's
           out[row + j] = sc;
         }
         if (level === 3) {
-          let m = -Infinity, l = 0;
+          let m = -Infinity,
+            l = 0;
           for (let j = 0; j < Sk; j++) m = max(m, out[row + j]);
           for (let j = 0; j < Sk; j++) l += out[row + j] === -Infinity ? 0 : exp(out[row + j] - m);
           for (let j = 0; j < Sk; j++) out[row + j] = out[row + j] === -Infinity || l === 0 ? 0 : exp(out[row + j] - m) / l;

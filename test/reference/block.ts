@@ -16,7 +16,13 @@ export function refRmsNorm(x: ArrayLike<number>, w: ArrayLike<number>, D: number
  * RoPE of x [B, S, H, D] with position pos(b, s): pair (2i, 2i+1) ('interleaved') or (i, i + D/2)
  * ('half') rotated by pos * theta^(-2i/D), in float64.
  */
-export function refRope(x: ArrayLike<number>, dims: [number, number, number, number], pos: (b: number, s: number) => number, theta: number, half: boolean): Float64Array {
+export function refRope(
+  x: ArrayLike<number>,
+  dims: [number, number, number, number],
+  pos: (b: number, s: number) => number,
+  theta: number,
+  half: boolean,
+): Float64Array {
   const [B, S, H, D] = dims;
   const y = Float64Array.from(x);
   for (let b = 0; b < B; b++) {

@@ -30,7 +30,8 @@ const abs = Math.abs;
 
 // One dot product and its sum of magnitudes.
 function dot(A: Float64Array, B: Float64Array, ia: number, ib: number, aK: number, bK: number, K: number, out: Float64Array): void {
-  let s = 0, sAbs = 0;
+  let s = 0,
+    sAbs = 0;
   for (let k = 0; k < K; k++, ia += aK, ib += bK) {
     const prod = A[ia] * B[ib];
     s += prod;
@@ -41,27 +42,39 @@ function dot(A: Float64Array, B: Float64Array, ia: number, ib: number, aK: numbe
 }
 
 export function refGemm(x: RefGemmInput): RefGemmResult {
-  const ta = !!x.transA, tb = !!x.transB;
-  const ar = x.aShape[x.aShape.length - 2], ac = x.aShape[x.aShape.length - 1];
-  const br = x.bShape[x.bShape.length - 2], bc = x.bShape[x.bShape.length - 1];
-  const M = ta ? ac : ar, K = ta ? ar : ac, N = tb ? br : bc;
+  const ta = !!x.transA,
+    tb = !!x.transB;
+  const ar = x.aShape[x.aShape.length - 2],
+    ac = x.aShape[x.aShape.length - 1];
+  const br = x.bShape[x.bShape.length - 2],
+    bc = x.bShape[x.bShape.length - 1];
+  const M = ta ? ac : ar,
+    K = ta ? ar : ac,
+    N = tb ? br : bc;
   const batch = x.aShape.length === 3 ? x.aShape[0] : x.bShape.length === 3 ? x.bShape[0] : 1;
-  const sa = x.aShape.length === 3 ? ar * ac : 0, sb = x.bShape.length === 3 ? br * bc : 0;
-  const alpha = x.alpha ?? 1, beta = x.beta ?? (x.c ? 1 : 0);
+  const sa = x.aShape.length === 3 ? ar * ac : 0,
+    sb = x.bShape.length === 3 ? br * bc : 0;
+  const alpha = x.alpha ?? 1,
+    beta = x.beta ?? (x.c ? 1 : 0);
   const out = new Float64Array(batch * M * N);
   const absSum = new Float64Array(batch * M * N);
   // Float64 copies: one monomorphic element type keeps this loop fast whatever arrays come in.
-  const A = Float64Array.from(x.a), B = Float64Array.from(x.b);
+  const A = Float64Array.from(x.a),
+    B = Float64Array.from(x.b);
   const C = x.c ? Float64Array.from(x.c) : undefined;
   const bias = x.bias ? Float64Array.from(x.bias) : undefined;
   // Element strides of op(A) (i, k) and op(B) (k, j) as stored.
-  const aI = ta ? 1 : ac, aK = ta ? ac : 1, bK = tb ? 1 : bc, bJ = tb ? bc : 1;
+  const aI = ta ? 1 : ac,
+    aK = ta ? ac : 1,
+    bK = tb ? 1 : bc,
+    bJ = tb ? bc : 1;
   const acc = new Float64Array(2);
   for (let p = 0; p < batch; p++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         dot(A, B, p * sa + i * aI, p * sb + j * bJ, aK, bK, K, acc);
-        const s = acc[0], sAbs = acc[1];
+        const s = acc[0],
+          sAbs = acc[1];
         const o = p * M * N + i * N + j;
         const cv = C && beta !== 0 ? beta * C[(x.cBatched ? p * M * N : 0) + i * N + j] : 0;
         const bv = bias ? bias[j] : 0;

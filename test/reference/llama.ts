@@ -8,8 +8,13 @@ import { Checkpoint } from '../../bench/llama/checkpoint';
  * the attention output, the SwiGLU output): bfloat16 rounding models a bf16 pipeline.
  */
 export function refLlamaLogits(ck: Checkpoint, tokens: number[], act: (x: Float64Array) => Float64Array = (x) => x): Float64Array[] {
-  const c = ck.config, w = ck.weights;
-  const D = c.dim, F = c.hidden, hd = D / c.heads, kvd = c.kvHeads * hd, group = c.heads / c.kvHeads;
+  const c = ck.config,
+    w = ck.weights;
+  const D = c.dim,
+    F = c.hidden,
+    hd = D / c.heads,
+    kvd = c.kvHeads * hd,
+    group = c.heads / c.kvHeads;
   const mv = (m: Float32Array, off: number, N: number, K: number, x: Float64Array) => {
     const y = new Float64Array(N);
     for (let n = 0; n < N; n++) {
@@ -27,8 +32,11 @@ export function refLlamaLogits(ck: Checkpoint, tokens: number[], act: (x: Float6
   };
   const rope = (v: Float64Array, pos: number) => {
     for (let i = 0; i < v.length; i += 2) {
-      const a = pos * Math.pow(10000, -(i % hd) / hd), co = Math.cos(a), si = Math.sin(a);
-      const x0 = v[i], x1 = v[i + 1];
+      const a = pos * Math.pow(10000, -(i % hd) / hd),
+        co = Math.cos(a),
+        si = Math.sin(a);
+      const x0 = v[i],
+        x1 = v[i + 1];
       v[i] = x0 * co - x1 * si;
       v[i + 1] = x0 * si + x1 * co;
     }
@@ -40,7 +48,9 @@ export function refLlamaLogits(ck: Checkpoint, tokens: number[], act: (x: Float6
     let x = Float64Array.from(w.embedding.subarray(tok * D, (tok + 1) * D));
     for (let l = 0; l < c.layers; l++) {
       const xb = act(rms(x, w.rmsAtt, l * D));
-      const q = mv(w.wq, l * D * D, D, D, xb), k = mv(w.wk, l * kvd * D, kvd, D, xb), v = mv(w.wv, l * kvd * D, kvd, D, xb);
+      const q = mv(w.wq, l * D * D, D, D, xb),
+        k = mv(w.wk, l * kvd * D, kvd, D, xb),
+        v = mv(w.wv, l * kvd * D, kvd, D, xb);
       rope(q, pos);
       rope(k, pos);
       kc[l].push(k);
@@ -63,7 +73,8 @@ export function refLlamaLogits(ck: Checkpoint, tokens: number[], act: (x: Float6
       const o = mv(w.wo, l * D * D, D, D, act(att));
       x = x.map((a, i) => a + o[i]);
       const xf = act(rms(x, w.rmsFfn, l * D));
-      const a = mv(w.w1, l * F * D, F, D, xf), b = mv(w.w3, l * F * D, F, D, xf);
+      const a = mv(w.w1, l * F * D, F, D, xf),
+        b = mv(w.w3, l * F * D, F, D, xf);
       const hb = a.map((u, i) => (u / (1 + Math.exp(-u))) * b[i]);
       const y = mv(w.w2, l * D * F, D, F, act(hb));
       x = x.map((z, i) => z + y[i]);

@@ -9,12 +9,19 @@ export interface RefCsr {
   values: ArrayLike<number>;
 }
 
-export function refSpmm(a: RefCsr, b: ArrayLike<number>, n: number, o: { alpha?: number; beta?: number; c?: ArrayLike<number> } = {}): { y: Float64Array; mag: Float64Array } {
-  const alpha = o.alpha ?? 1, beta = o.beta ?? 0;
+export function refSpmm(
+  a: RefCsr,
+  b: ArrayLike<number>,
+  n: number,
+  o: { alpha?: number; beta?: number; c?: ArrayLike<number> } = {},
+): { y: Float64Array; mag: Float64Array } {
+  const alpha = o.alpha ?? 1,
+    beta = o.beta ?? 0;
   const y = new Float64Array(a.rows * n);
-  const mag = new Float64Array(a.rows * n);  // sum of |terms|: what rounding error scales with
+  const mag = new Float64Array(a.rows * n); // sum of |terms|: what rounding error scales with
   for (let r = 0; r < a.rows; r++) {
-    const p0 = Number(a.rowPtr[r]), p1 = Number(a.rowPtr[r + 1]);
+    const p0 = Number(a.rowPtr[r]),
+      p1 = Number(a.rowPtr[r + 1]);
     for (let p = p0; p < p1; p++) {
       const v = a.values[p];
       const bo = Number(a.colIdx[p]) * n;

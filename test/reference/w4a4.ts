@@ -8,10 +8,14 @@
 // Y[m,n] = s_x[m] * sum_g s_w[n,g] * I[m,n,g] + s_o[m] s_wo[n] * IO[m,n] + bias[n],
 // I[m,n,g] = sum_{k in g} q_x[m,k] q_w[n,k], IO[m,n] = sum_j q_o[m,j] q_wo[n,j].
 
-const fround = Math.fround, abs = Math.abs, floor = Math.floor, sqrt = Math.sqrt;
+const fround = Math.fround,
+  abs = Math.abs,
+  floor = Math.floor,
+  sqrt = Math.sqrt;
 
 export function roundHalfEven(t: number): number {
-  const f = floor(t), d = t - f;
+  const f = floor(t),
+    d = t - f;
   if (d < 0.5) return f;
   if (d > 0.5) return f + 1;
   return f % 2 === 0 ? f : f + 1;
@@ -24,7 +28,8 @@ export interface RefQuantRow {
 
 /** Quantizes v (float32 values) with qmax 7 or 127 per the contract. */
 export function refQuantize(v: ArrayLike<number>, qmax: number): RefQuantRow {
-  let mx = 0, bad = false;
+  let mx = 0,
+    bad = false;
   for (let i = 0; i < v.length; i++) {
     const a = abs(v[i]);
     if (!Number.isFinite(a)) bad = true;
@@ -53,7 +58,8 @@ export function refHadamard(v: ArrayLike<number>, block: number): Float64Array {
     for (let h = 1; h < block; h <<= 1)
       for (let i = 0; i < block; i += h << 1)
         for (let j = b0 + i; j < b0 + i + h; j++) {
-          const a = x[j], b = x[j + h];
+          const a = x[j],
+            b = x[j + h];
           x[j] = fround(a + b);
           x[j + h] = fround(a - b);
         }
@@ -64,7 +70,8 @@ export function refHadamard(v: ArrayLike<number>, block: number): Float64Array {
 
 /** The normalized Sylvester Hadamard matrix entry (i, j) of size B, in float64 (for orthonormality tests). */
 export function hadamardEntry(i: number, j: number, B: number): number {
-  let p = i & j, bits = 0;
+  let p = i & j,
+    bits = 0;
   while (p) {
     bits += p & 1;
     p >>= 1;
@@ -84,14 +91,28 @@ export interface RefWeights {
   so: Float64Array; // [N]
 }
 
-export function refQuantizeWeights(w: ArrayLike<number>, N: number, K: number, gs: number, rotate: boolean, outliers: number[] = []): RefWeights {
-  const G = K / gs, nO = outliers.length;
+export function refQuantizeWeights(
+  w: ArrayLike<number>,
+  N: number,
+  K: number,
+  gs: number,
+  rotate: boolean,
+  outliers: number[] = [],
+): RefWeights {
+  const G = K / gs,
+    nO = outliers.length;
   const block = rotate ? refRotationBlock(gs) : 0;
-  const q = new Int32Array(N * K), s = new Float64Array(N * G), qo = new Int32Array(N * nO), so = new Float64Array(N);
+  const q = new Int32Array(N * K),
+    s = new Float64Array(N * G),
+    qo = new Int32Array(N * nO),
+    so = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     let row: ArrayLike<number> = Array.from({ length: K }, (_, k) => w[n * K + k]);
     if (nO) {
-      const o = refQuantize(outliers.map((c) => (row as number[])[c]), 127);
+      const o = refQuantize(
+        outliers.map((c) => (row as number[])[c]),
+        127,
+      );
       so[n] = o.s;
       qo.set(o.q, n * nO);
       for (const c of outliers) (row as number[])[c] = 0;
@@ -114,12 +135,19 @@ export interface RefActs {
 }
 
 export function refQuantizeActs(x: ArrayLike<number>, M: number, K: number, bits: 4 | 8, block: number, outliers: number[] = []): RefActs {
-  const nO = outliers.length, qmax = bits === 8 ? 127 : 7;
-  const q = new Int32Array(M * K), s = new Float64Array(M), qo = new Int32Array(M * nO), so = new Float64Array(M);
+  const nO = outliers.length,
+    qmax = bits === 8 ? 127 : 7;
+  const q = new Int32Array(M * K),
+    s = new Float64Array(M),
+    qo = new Int32Array(M * nO),
+    so = new Float64Array(M);
   for (let m = 0; m < M; m++) {
     const row = Array.from({ length: K }, (_, k) => x[m * K + k]);
     if (nO) {
-      const o = refQuantize(outliers.map((c) => row[c]), 127);
+      const o = refQuantize(
+        outliers.map((c) => row[c]),
+        127,
+      );
       so[m] = o.s;
       qo.set(o.q, m * nO);
       for (const c of outliers) row[c] = 0;
@@ -139,13 +167,19 @@ export interface RefW4A4 {
 }
 
 export function refW4A4(a: RefActs, w: RefWeights, M: number, bias?: ArrayLike<number>): RefW4A4 {
-  const { N, K, gs } = w, G = K / gs, nO = w.outliers.length;
-  const out = new Float64Array(M * N), mag = new Float64Array(M * N), ints = new Float64Array(M * N * G);
+  const { N, K, gs } = w,
+    G = K / gs,
+    nO = w.outliers.length;
+  const out = new Float64Array(M * N),
+    mag = new Float64Array(M * N),
+    ints = new Float64Array(M * N * G);
   for (let m = 0; m < M; m++)
     for (let n = 0; n < N; n++) {
-      let y = 0, t = 0;
+      let y = 0,
+        t = 0;
       for (let g = 0; g < G; g++) {
-        let I = 0, IA = 0;
+        let I = 0,
+          IA = 0;
         for (let k = g * gs; k < (g + 1) * gs; k++) {
           const p = a.q[m * K + k] * w.q[n * K + k];
           I += p;
@@ -187,7 +221,8 @@ export function refMatmul(x: ArrayLike<number>, w: ArrayLike<number>, M: number,
 
 /** Relative Frobenius error ||a - b|| / ||b||. */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num += (a[i] - b[i]) ** 2;
     den += b[i] ** 2;

@@ -25,7 +25,12 @@ const { makeOps, sameBits } = require('../workloads/mixed');
     () => tk.attentionSync(tk.Tensor.zeros([1, 1, 2, 3]), tk.Tensor.zeros([1, 1, 2, 4]), tk.Tensor.zeros([1, 1, 2, 4])),
     () => tk.SparseMatrix.fromCsr({ shape: [2, 2], rowPtr: [0, 1, 3], colIdx: [0, 1], values: [1, 2] }),
     () => {
-      const m = tk.SparseMatrix.fromCsr({ shape: [2, 2], rowPtr: new Int32Array([0, 1, 2]), colIdx: new Int32Array([0, 1]), values: new Float32Array([1, 2]) });
+      const m = tk.SparseMatrix.fromCsr({
+        shape: [2, 2],
+        rowPtr: new Int32Array([0, 1, 2]),
+        colIdx: new Int32Array([0, 1]),
+        values: new Float32Array([1, 2]),
+      });
       m.colIdx[1] = 1 << 30; // changed after validation: the native kernel must catch it
       return tk.spmmSync(m, tk.Tensor.zeros([2, 3]));
     },

@@ -17,7 +17,8 @@ const r = rng(42);
 const f32 = (n) => Float32Array.from({ length: n }, () => r() * 2 - 1);
 const T = tk.Tensor;
 
-const WINDOWS = 8, WINDOW_MS = 150;
+const WINDOWS = 8,
+  WINDOW_MS = 150;
 
 function schedstat() {
   try {
@@ -37,9 +38,16 @@ function schedstat() {
  */
 async function windows(busyFn) {
   const gapsOf = { idle: [], busy: [] };
-  const cpuMaxOf = { idle: 0, busy: 0 }, blockedOf = { idle: 0, busy: 0 }, gcMaxOf = { idle: 0, busy: 0 };
+  const cpuMaxOf = { idle: 0, busy: 0 },
+    blockedOf = { idle: 0, busy: 0 },
+    gcMaxOf = { idle: 0, busy: 0 };
   const long = []; // gaps over 5 ms, classified once the collector's pauses are known
-  let phase = 'idle', last = performance.now(), prev = schedstat(), running = true, busyMs = 0, waited = 0;
+  let phase = 'idle',
+    last = performance.now(),
+    prev = schedstat(),
+    running = true,
+    busyMs = 0,
+    waited = 0;
   // V8's own pauses on this thread (scavenges, mark-compact finalization), as the runtime reports them.
   const gcs = [];
   const obs = new PerformanceObserver((list) => {
@@ -47,7 +55,9 @@ async function windows(busyFn) {
   });
   obs.observe({ entryTypes: ['gc'] });
   const tick = () => {
-    const now = performance.now(), cur = schedstat(), gap = now - last;
+    const now = performance.now(),
+      cur = schedstat(),
+      gap = now - last;
     gapsOf[phase].push(gap);
     const onCpu = cur && prev ? (cur[0] - prev[0] + cur[1] - prev[1]) / 1e6 : gap;
     if (gap > 5) long.push({ phase, from: last, to: now, onCpu });
@@ -61,7 +71,8 @@ async function windows(busyFn) {
     phase = 'idle';
     await new Promise((res) => setTimeout(res, WINDOW_MS));
     phase = 'busy';
-    const s0 = schedstat(), t0 = performance.now();
+    const s0 = schedstat(),
+      t0 = performance.now();
     while (performance.now() - t0 < WINDOW_MS) await busyFn();
     busyMs += performance.now() - t0;
     const s1 = schedstat();
@@ -78,7 +89,15 @@ async function windows(busyFn) {
   }
   const stats = (k) => {
     const g = gapsOf[k].sort((a, b) => a - b);
-    return { max: g[g.length - 1], p99: g[Math.floor(g.length * 0.99)], p50: g[g.length >> 1], ticks: g.length, cpuMax: cpuMaxOf[k], blocked: blockedOf[k], gcMax: gcMaxOf[k] };
+    return {
+      max: g[g.length - 1],
+      p99: g[Math.floor(g.length * 0.99)],
+      p50: g[g.length >> 1],
+      ticks: g.length,
+      cpuMax: cpuMaxOf[k],
+      blocked: blockedOf[k],
+      gcMax: gcMaxOf[k],
+    };
   };
   return { idle: stats('idle'), busy: stats('busy'), wait: { busyMs, runqueueMs: schedstat() ? waited : -1 } };
 }
@@ -94,7 +113,8 @@ async function meanUs(fn, n) {
   // Large inputs, made before measuring (building them is the caller's synchronous work). Each op is
   // several milliseconds of work on every core.
   const a = T.from(f32(1536 * 1536), [1536, 1536]);
-  const rows = 20000, perRow = 64;
+  const rows = 20000,
+    perRow = 64;
   const rowPtr = Int32Array.from({ length: rows + 1 }, (_, i) => i * perRow);
   const colIdx = Int32Array.from({ length: rows * perRow }, (_, k) => ((k % perRow) * 307 + Math.floor(k / perRow)) % rows);
   for (let i = 0; i < rows; i++) colIdx.subarray(i * perRow, (i + 1) * perRow).sort();
@@ -103,7 +123,13 @@ async function meanUs(fn, n) {
   const q = T.from(f32(8 * 1024 * 64), [1, 8, 1024, 64]);
   const w = tk.quantizeWeightsInt4Sync(T.from(f32(2048 * 2048), [2048, 2048]), { groupSize: 128 });
   const x = T.from(f32(256 * 2048), [256, 2048]);
-  const ops = [() => tk.gemm(a, a), () => tk.spmm(s, sb), () => tk.attention(q, q, q, { causal: true }), () => tk.w4a4Matmul(x, w), () => tk.gemm(a, a, { transB: true })];
+  const ops = [
+    () => tk.gemm(a, a),
+    () => tk.spmm(s, sb),
+    () => tk.attention(q, q, q, { causal: true }),
+    () => tk.w4a4Matmul(x, w),
+    () => tk.gemm(a, a, { transB: true }),
+  ];
   // Warm-up: every op twice, reaching every one-time cost (threads, first pooled outputs) before anything is measured.
   for (let i = 0; i < 2; i++) for (const op of ops) await op();
   // Outputs are disposed, as a latency-minded service does with large ones (README, "Memory"): left to the

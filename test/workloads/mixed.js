@@ -69,7 +69,8 @@ function makeOps(tk, opts = {}) {
   const s = (n) => n * scale;
 
   // Shared inputs.
-  const K = s(24), N = s(20);
+  const K = s(24),
+    N = s(20);
   const wShared = T.from(floats(r, K * N), [K, N]);
   const wShared16 = tk.castSync(wShared, 'bfloat16');
   const sparse32 = randomCsr(tk, r, s(17), s(23), 0.2, false);
@@ -85,105 +86,230 @@ function makeOps(tk, opts = {}) {
   // cast, distinct inputs of odd sizes
   {
     const x = T.from(floats(r, s(301) + 7), [s(301) + 7]);
-    add('cast f32->f16', () => tk.castSync(x, 'float16'), () => tk.cast(x, 'float16'));
-    add('cast bf16->f32', () => tk.castSync(wShared16, 'float32'), () => tk.cast(wShared16, 'float32'));
+    add(
+      'cast f32->f16',
+      () => tk.castSync(x, 'float16'),
+      () => tk.cast(x, 'float16'),
+    );
+    add(
+      'cast bf16->f32',
+      () => tk.castSync(wShared16, 'float32'),
+      () => tk.cast(wShared16, 'float32'),
+    );
   }
   // gemm: shared weight, distinct activations; bf16; int8; batched with bias and c
   {
     const a = T.from(floats(r, s(9) * K), [s(9), K]);
-    add('gemm f32 shared w', () => tk.gemmSync(a, wShared), () => tk.gemm(a, wShared));
+    add(
+      'gemm f32 shared w',
+      () => tk.gemmSync(a, wShared),
+      () => tk.gemm(a, wShared),
+    );
     const a16 = tk.castSync(T.from(floats(r, s(7) * K), [s(7), K]), 'bfloat16');
-    add('gemm bf16', () => tk.gemmSync(a16, wShared16), () => tk.gemm(a16, wShared16));
-    const i8a = T.from(Int8Array.from({ length: s(5) * s(33) }, () => Math.floor(r() * 256) - 128), [s(5), s(33)]);
-    const i8b = T.from(Int8Array.from({ length: s(33) * s(6) }, () => Math.floor(r() * 256) - 128), [s(6), s(33)]);
-    add('gemm int8 transB', () => tk.gemmSync(i8a, i8b, { transB: true }), () => tk.gemm(i8a, i8b, { transB: true }));
+    add(
+      'gemm bf16',
+      () => tk.gemmSync(a16, wShared16),
+      () => tk.gemm(a16, wShared16),
+    );
+    const i8a = T.from(
+      Int8Array.from({ length: s(5) * s(33) }, () => Math.floor(r() * 256) - 128),
+      [s(5), s(33)],
+    );
+    const i8b = T.from(
+      Int8Array.from({ length: s(33) * s(6) }, () => Math.floor(r() * 256) - 128),
+      [s(6), s(33)],
+    );
+    add(
+      'gemm int8 transB',
+      () => tk.gemmSync(i8a, i8b, { transB: true }),
+      () => tk.gemm(i8a, i8b, { transB: true }),
+    );
     const ab = T.from(floats(r, 3 * 5 * K), [3, 5, K]);
     const bias = T.from(floats(r, N), [N]);
     const c = T.from(floats(r, 3 * 5 * N), [3, 5, N]);
     const o = { bias, c, beta: 0.5, alpha: 2 };
-    add('gemm batched bias c', () => tk.gemmSync(ab, wShared, o), () => tk.gemm(ab, wShared, o));
+    add(
+      'gemm batched bias c',
+      () => tk.gemmSync(ab, wShared, o),
+      () => tk.gemm(ab, wShared, o),
+    );
   }
   // spmm: int32 and int64 indices, shared matrices
   {
     const b = T.from(floats(r, sparse32.cols * 9), [sparse32.cols, 9]);
-    add('spmm int32', () => tk.spmmSync(sparse32, b), () => tk.spmm(sparse32, b));
+    add(
+      'spmm int32',
+      () => tk.spmmSync(sparse32, b),
+      () => tk.spmm(sparse32, b),
+    );
     const b2 = T.from(floats(r, sparse64.cols * 5), [sparse64.cols, 5]);
     const c = T.from(floats(r, sparse64.rows * 5), [sparse64.rows, 5]);
-    add('spmm int64 alpha beta c', () => tk.spmmSync(sparse64, b2, { c, alpha: 0.5, beta: -1 }), () => tk.spmm(sparse64, b2, { c, alpha: 0.5, beta: -1 }));
+    add(
+      'spmm int64 alpha beta c',
+      () => tk.spmmSync(sparse64, b2, { c, alpha: 0.5, beta: -1 }),
+      () => tk.spmm(sparse64, b2, { c, alpha: 0.5, beta: -1 }),
+    );
   }
   // attention: shared q/k/v; causal; lse; kvLengths; a bool mask
   {
-    add('attention', () => tk.attentionSync(q, kv, kv), () => tk.attention(q, kv, kv));
+    add(
+      'attention',
+      () => tk.attentionSync(q, kv, kv),
+      () => tk.attention(q, kv, kv),
+    );
     const o = { causal: true, returnLse: true };
-    add('attention causal lse', () => tk.attentionSync(q, kv, kv, o), () => tk.attention(q, kv, kv, o));
+    add(
+      'attention causal lse',
+      () => tk.attentionSync(q, kv, kv, o),
+      () => tk.attention(q, kv, kv, o),
+    );
     const sk = kv.shape[2];
-    const mask = T.from(Int8Array.from({ length: q.shape[2] * sk }, () => (r() < 0.7 ? 1 : 0)), [1, 1, q.shape[2], sk]);
+    const mask = T.from(
+      Int8Array.from({ length: q.shape[2] * sk }, () => (r() < 0.7 ? 1 : 0)),
+      [1, 1, q.shape[2], sk],
+    );
     const o2 = { mask, kvLengths: [sk, sk - 2], softcap: 5 };
-    add('attention mask kvLengths softcap', () => tk.attentionSync(q, kv, kv, o2), () => tk.attention(q, kv, kv, o2));
+    add(
+      'attention mask kvLengths softcap',
+      () => tk.attentionSync(q, kv, kv, o2),
+      () => tk.attention(q, kv, kv, o2),
+    );
     // ONNX's features: V's head dim unlike K's, a causal offset, a short rank-1 bool mask, the score matrix
     const v3 = T.from(floats(r, kv.shape[0] * kv.shape[1] * sk * 5), [kv.shape[0], kv.shape[1], sk, 5]);
-    const keep = T.from(Uint8Array.from({ length: sk - 1 }, (_, j) => (j === 0 || r() < 0.7 ? 1 : 0)), [sk - 1], { dtype: 'bool' });
+    const keep = T.from(
+      Uint8Array.from({ length: sk - 1 }, (_, j) => (j === 0 || r() < 0.7 ? 1 : 0)),
+      [sk - 1],
+      { dtype: 'bool' },
+    );
     const o3 = { causal: true, causalOffset: 1, mask: keep, kvLengths: BigInt64Array.of(BigInt(sk), BigInt(sk - 3)) };
-    add('attention Dv causalOffset bool mask', () => tk.attentionSync(q, kv, v3, o3), () => tk.attention(q, kv, v3, o3));
+    add(
+      'attention Dv causalOffset bool mask',
+      () => tk.attentionSync(q, kv, v3, o3),
+      () => tk.attention(q, kv, v3, o3),
+    );
     const scores = () => T.zeros([q.shape[0], q.shape[1], q.shape[2], sk]);
     const o4 = (out) => ({ ...o3, qkOutput: { out, stage: 'softmax' } });
-    add('attention qkOutput', () => {
-      const qk = scores();
-      tk.attentionSync(q, kv, v3, o4(qk));
-      return qk;
-    }, async () => {
-      const qk = scores();
-      await tk.attention(q, kv, v3, o4(qk));
-      return qk;
-    });
+    add(
+      'attention qkOutput',
+      () => {
+        const qk = scores();
+        tk.attentionSync(q, kv, v3, o4(qk));
+        return qk;
+      },
+      async () => {
+        const qk = scores();
+        await tk.attention(q, kv, v3, o4(qk));
+        return qk;
+      },
+    );
   }
   // w4a4: shared weights, per group and per channel; w4a8; weight-only; the quantizer itself
   {
     const x = T.from(floats(r, 3 * 64), [3, 64]);
-    add('w4a4 g32', () => tk.w4a4MatmulSync(x, wq), () => tk.w4a4Matmul(x, wq));
-    add('w4a8 g32', () => tk.w4a8MatmulSync(x, wq), () => tk.w4a8Matmul(x, wq));
-    add('int4 weight-only', () => tk.int4MatmulSync(x, wq), () => tk.int4Matmul(x, wq));
+    add(
+      'w4a4 g32',
+      () => tk.w4a4MatmulSync(x, wq),
+      () => tk.w4a4Matmul(x, wq),
+    );
+    add(
+      'w4a8 g32',
+      () => tk.w4a8MatmulSync(x, wq),
+      () => tk.w4a8Matmul(x, wq),
+    );
+    add(
+      'int4 weight-only',
+      () => tk.int4MatmulSync(x, wq),
+      () => tk.int4Matmul(x, wq),
+    );
     const x2 = T.from(floats(r, 5 * 32), [5, 32]);
-    add('w4a4 per channel', () => tk.w4a4MatmulSync(x2, wqChan), () => tk.w4a4Matmul(x2, wqChan));
+    add(
+      'w4a4 per channel',
+      () => tk.w4a4MatmulSync(x2, wqChan),
+      () => tk.w4a4Matmul(x2, wqChan),
+    );
     const w = T.from(floats(r, 6 * 32), [6, 32]);
-    add('quantize int4', () => packedOf(tk.quantizeWeightsInt4Sync(w, { groupSize: 16 })), async () => packedOf(await tk.quantizeWeightsInt4(w, { groupSize: 16 })));
+    add(
+      'quantize int4',
+      () => packedOf(tk.quantizeWeightsInt4Sync(w, { groupSize: 16 })),
+      async () => packedOf(await tk.quantizeWeightsInt4(w, { groupSize: 16 })),
+    );
   }
   // block ops, and an op graph of a small decoder step (recorded per call: its own outputs and cache)
   {
-    const D = 16, H = 2, hd = D / H;
+    const D = 16,
+      H = 2,
+      hd = D / H;
     const x = T.from(floats(r, s(3) * D), [s(3), D]);
     const g = T.from(floats(r, D), [D]);
-    const pos = T.from(Int32Array.from({ length: s(3) }, (_, i) => i + 2), [s(3)]);
-    add('rmsNorm', () => tk.rmsNormSync(x, g), () => tk.rmsNorm(x, g));
-    add('rope positions tensor', () => tk.ropeSync(x.reshape([s(3), H, hd]), { positions: pos }), () => tk.rope(x.reshape([s(3), H, hd]), { positions: pos }));
-    add('swiglu', () => tk.swigluSync(x, x), () => tk.swiglu(x, x));
-    add('softmax', () => tk.softmaxSync(x), () => tk.softmax(x));
+    const pos = T.from(
+      Int32Array.from({ length: s(3) }, (_, i) => i + 2),
+      [s(3)],
+    );
+    add(
+      'rmsNorm',
+      () => tk.rmsNormSync(x, g),
+      () => tk.rmsNorm(x, g),
+    );
+    add(
+      'rope positions tensor',
+      () => tk.ropeSync(x.reshape([s(3), H, hd]), { positions: pos }),
+      () => tk.rope(x.reshape([s(3), H, hd]), { positions: pos }),
+    );
+    add(
+      'swiglu',
+      () => tk.swigluSync(x, x),
+      () => tk.swiglu(x, x),
+    );
+    add(
+      'softmax',
+      () => tk.softmaxSync(x),
+      () => tk.softmax(x),
+    );
     const table = T.from(floats(r, 11 * D), [11, D]);
-    const ids = T.from(Int32Array.from({ length: s(4) }, () => Math.floor(r() * 11)), [s(4)]);
-    add('embedding', () => tk.embeddingSync(table, ids), () => tk.embedding(table, ids));
-    add('topk values', () => tk.topkSync(x, 3).values, async () => (await tk.topk(x, 3)).values);
+    const ids = T.from(
+      Int32Array.from({ length: s(4) }, () => Math.floor(r() * 11)),
+      [s(4)],
+    );
+    add(
+      'embedding',
+      () => tk.embeddingSync(table, ids),
+      () => tk.embedding(table, ids),
+    );
+    add(
+      'topk values',
+      () => tk.topkSync(x, 3).values,
+      async () => (await tk.topk(x, 3)).values,
+    );
     const w = T.from(floats(r, D * D), [D, D]);
-    const step = () => tk.recordGraph(() => {
-      const cache = T.zeros([8, H, hd]);
-      const len = T.from(Int32Array.of(3), [1]);
-      const h = tk.rmsNormSync(x.narrow(0, 1), g);
-      const q = tk.gemmSync(h, w, { transB: true });
-      tk.ropeSync(q.reshape([1, H, hd]), { positions: 2, out: q.reshape([1, H, hd]) });
-      tk.kvAppendSync(cache, q.reshape([1, H, hd]), { position: 2 });
-      const o = tk.attentionSync(q.reshape([1, 1, H, hd]), cache.reshape([1, 8, H, hd]), cache.reshape([1, 8, H, hd]), { layout: 'bshd', kvLengths: len });
-      return tk.addSync(o.reshape([1, D]), h);
-    });
-    add('op graph', () => {
-      const gr = step();
-      gr.run();
-      gr.dispose();
-      return gr.result;
-    }, async () => {
-      const gr = step();
-      await gr.runAsync();
-      gr.dispose();
-      return gr.result;
-    });
+    const step = () =>
+      tk.recordGraph(() => {
+        const cache = T.zeros([8, H, hd]);
+        const len = T.from(Int32Array.of(3), [1]);
+        const h = tk.rmsNormSync(x.narrow(0, 1), g);
+        const q = tk.gemmSync(h, w, { transB: true });
+        tk.ropeSync(q.reshape([1, H, hd]), { positions: 2, out: q.reshape([1, H, hd]) });
+        tk.kvAppendSync(cache, q.reshape([1, H, hd]), { position: 2 });
+        const o = tk.attentionSync(q.reshape([1, 1, H, hd]), cache.reshape([1, 8, H, hd]), cache.reshape([1, 8, H, hd]), {
+          layout: 'bshd',
+          kvLengths: len,
+        });
+        return tk.addSync(o.reshape([1, D]), h);
+      });
+    add(
+      'op graph',
+      () => {
+        const gr = step();
+        gr.run();
+        gr.dispose();
+        return gr.result;
+      },
+      async () => {
+        const gr = step();
+        await gr.runAsync();
+        gr.dispose();
+        return gr.result;
+      },
+    );
   }
   return ops;
 }

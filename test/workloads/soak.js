@@ -21,7 +21,10 @@ const rssMb = () => {
 (async () => {
   const t0 = Date.now();
   const samples = [];
-  let done = 0, mismatches = 0, errors = 0, set = 0;
+  let done = 0,
+    mismatches = 0,
+    errors = 0,
+    set = 0;
   let ops = makeOps(tk, { seed: 1 });
   let expected = ops.map((op) => op.sync());
   const perSet = ops.length * 4;
@@ -35,20 +38,35 @@ const rssMb = () => {
     // A batch of async ops in flight at once, then a batch of sync ones.
     const idx = Array.from({ length: batch }, (_, i) => (done + i) % ops.length);
     const got = await Promise.all(idx.map((i) => ops[i].async()));
-    got.forEach((g, j) => { if (!sameBits(g, expected[idx[j]])) mismatches++; });
+    got.forEach((g, j) => {
+      if (!sameBits(g, expected[idx[j]])) mismatches++;
+    });
     for (const i of idx) if (!sameBits(ops[i].sync(), expected[i])) mismatches++;
     // Tensors made and dropped: half disposed, half collected; and a rejected call (the error path).
     for (let i = 0; i < 4; i++) {
       const t = tk.Tensor.zeros([7, 5 + i], { dtype: i % 2 ? 'float32' : 'bfloat16' });
       const c = tk.castSync(t, 'float16');
-      if (i % 2) { t.dispose(); c.dispose(); }
+      if (i % 2) {
+        t.dispose();
+        c.dispose();
+      }
     }
-    try { await tk.gemm(tk.Tensor.zeros([2, 3]), tk.Tensor.zeros([4, 5])); } catch (e) { errors++; }
+    try {
+      await tk.gemm(tk.Tensor.zeros([2, 3]), tk.Tensor.zeros([4, 5]));
+    } catch (e) {
+      errors++;
+    }
     done += 2 * batch + 4 + 1;
     if (samples.length < Math.floor((done / total) * 10)) {
       const rss = rssMb();
       const m = process.memoryUsage();
-      samples.push({ rss: mb(rss * 2 ** 20), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), native: mb(rss * 2 ** 20 - m.heapTotal) });
+      samples.push({
+        rss: mb(rss * 2 ** 20),
+        heapTotal: mb(m.heapTotal),
+        heapUsed: mb(m.heapUsed),
+        external: mb(m.external),
+        native: mb(rss * 2 ** 20 - m.heapTotal),
+      });
     }
   }
   process.stdout.write(JSON.stringify({ ops: done, seconds: (Date.now() - t0) / 1000, samples, mismatches, errors }) + '\n');

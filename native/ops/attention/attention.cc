@@ -18,9 +18,11 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4) {
     return InvalidArgument("Expected rank-4 q, k and v but received " + shape_str(q) + ", " + shape_str(k) + " and " + shape_str(v));
   }
-  if (!dtype_is_float(q.dtype)) return TypeMismatch(std::string("Expected q of dtype float32, float16 or bfloat16 but received ") + dtype_name(q.dtype));
+  if (!dtype_is_float(q.dtype))
+    return TypeMismatch(std::string("Expected q of dtype float32, float16 or bfloat16 but received ") + dtype_name(q.dtype));
   if (k.dtype != q.dtype || v.dtype != q.dtype) {
-    return TypeMismatch(std::string("Expected q, k and v of one dtype but received ") + dtype_name(q.dtype) + ", " + dtype_name(k.dtype) + " and " + dtype_name(v.dtype));
+    return TypeMismatch(std::string("Expected q, k and v of one dtype but received ") + dtype_name(q.dtype) + ", " + dtype_name(k.dtype) +
+                        " and " + dtype_name(v.dtype));
   }
   const int hd = p.bshd ? 2 : 1, sd = p.bshd ? 1 : 2;
   s->B = q.shape[0];
@@ -34,29 +36,38 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
     return InvalidArgument("Expected k and v of one batch, head count and length but received " + shape_str(k) + " and " + shape_str(v));
   }
   if (k.shape[0] != s->B) return InvalidArgument("Expected k with batch " + std::to_string(s->B) + " but received " + shape_str(k));
-  if (k.shape[3] != s->D) return InvalidArgument("Expected k with head dim " + std::to_string(s->D) + " (that of q) but received " + shape_str(k));
+  if (k.shape[3] != s->D)
+    return InvalidArgument("Expected k with head dim " + std::to_string(s->D) + " (that of q) but received " + shape_str(k));
   if (s->Hkv == 0 ? s->Hq != 0 : s->Hq % s->Hkv != 0) {
-    return InvalidArgument("Expected the query heads (" + std::to_string(s->Hq) + ") to be a multiple of the kv heads (" + std::to_string(s->Hkv) + ")");
+    return InvalidArgument("Expected the query heads (" + std::to_string(s->Hq) + ") to be a multiple of the kv heads (" +
+                           std::to_string(s->Hkv) + ")");
   }
   s->group = s->Hkv == 0 ? 1 : s->Hq / s->Hkv;
   // Element strides of the layouts (row-major): (batch, head, sequence) of a [B, H, S, E] or [B, S, H, E] tensor.
   auto strides = [&](int64_t H, int64_t S, int64_t E, int64_t* sb, int64_t* sh, int64_t* ss) {
-    if (p.bshd) *ss = H * E, *sh = E, *sb = S * H * E;
-    else *ss = E, *sh = S * E, *sb = H * S * E;
+    if (p.bshd)
+      *ss = H * E, *sh = E, *sb = S * H * E;
+    else
+      *ss = E, *sh = S * E, *sb = H * S * E;
   };
   strides(s->Hq, s->Sq, s->D, &s->qb, &s->qh, &s->qs);
   strides(s->Hkv, s->Sk, s->D, &s->kb, &s->kh, &s->ks);
   strides(s->Hkv, s->Sk, s->Dv, &s->vb, &s->vh, &s->vs);
   strides(s->Hq, s->Sq, s->Dv, &s->ob, &s->oh, &s->os);
   const int64_t out_shape[4] = {q.shape[0], q.shape[1], q.shape[2], s->Dv};
-  if (p.out.ndim != 4 || p.out.shape[0] != out_shape[0] || p.out.shape[1] != out_shape[1] || p.out.shape[2] != out_shape[2] || p.out.shape[3] != out_shape[3]) {
-    return InvalidArgument("Expected out of shape " + dims4(out_shape[0], out_shape[1], out_shape[2], out_shape[3]) + " but received " + shape_str(p.out));
+  if (p.out.ndim != 4 || p.out.shape[0] != out_shape[0] || p.out.shape[1] != out_shape[1] || p.out.shape[2] != out_shape[2] ||
+      p.out.shape[3] != out_shape[3]) {
+    return InvalidArgument("Expected out of shape " + dims4(out_shape[0], out_shape[1], out_shape[2], out_shape[3]) + " but received " +
+                           shape_str(p.out));
   }
-  if (!dtype_is_float(p.out.dtype)) return TypeMismatch(std::string("Expected out of dtype float32, float16 or bfloat16 but received ") + dtype_name(p.out.dtype));
+  if (!dtype_is_float(p.out.dtype))
+    return TypeMismatch(std::string("Expected out of dtype float32, float16 or bfloat16 but received ") + dtype_name(p.out.dtype));
   if (present(p.lse)) {
-    if (p.lse.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected lse of dtype float32 but received ") + dtype_name(p.lse.dtype));
+    if (p.lse.dtype != DType::kFloat32)
+      return TypeMismatch(std::string("Expected lse of dtype float32 but received ") + dtype_name(p.lse.dtype));
     if (p.lse.ndim != 3 || p.lse.shape[0] != s->B || p.lse.shape[1] != s->Hq || p.lse.shape[2] != s->Sq) {
-      return InvalidArgument("Expected lse of shape [" + std::to_string(s->B) + ", " + std::to_string(s->Hq) + ", " + std::to_string(s->Sq) + "] but received " + shape_str(p.lse));
+      return InvalidArgument("Expected lse of shape [" + std::to_string(s->B) + ", " + std::to_string(s->Hq) + ", " +
+                             std::to_string(s->Sq) + "] but received " + shape_str(p.lse));
     }
   }
   s->has_mask = present(p.mask);
@@ -64,10 +75,14 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   if (s->has_mask) {
     const TensorView& m = p.mask;
     if (m.dtype != DType::kInt8 && m.dtype != DType::kBool && !dtype_is_float(m.dtype)) {
-      return TypeMismatch(std::string("Expected mask of dtype bool / int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") + dtype_name(m.dtype));
+      return TypeMismatch(
+          std::string("Expected mask of dtype bool / int8 (boolean) or float32 / float16 / bfloat16 (additive) but received ") +
+          dtype_name(m.dtype));
     }
     s->mask_bool = m.dtype == DType::kInt8 || m.dtype == DType::kBool;
-    if (m.ndim < 1 || m.ndim > 4) return InvalidArgument("Expected a mask of rank 1 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
+    if (m.ndim < 1 || m.ndim > 4)
+      return InvalidArgument("Expected a mask of rank 1 to 4 broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " +
+                             shape_str(m));
     const int64_t full[4] = {s->B, s->Hq, s->Sq, s->Sk};
     int64_t stride[4] = {0, 0, 0, 0};
     int64_t st = 1;
@@ -75,7 +90,8 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
       const int64_t d = m.shape[mi];
       // The key dim may also be shorter than Sk: the keys past it are hidden.
       const bool ok = d == 1 || d == full[i] || (i == 3 && d >= 1 && d < full[i]);
-      if (!ok) return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
+      if (!ok)
+        return InvalidArgument("Expected a mask broadcastable to " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + shape_str(m));
       stride[i] = d == 1 ? 0 : st;
       st *= d;
     }
@@ -86,23 +102,30 @@ Status attention_validate(const AttentionParams& p, AttentionShape* s) {
   if (present(p.kv_lengths)) {
     const TensorView& L = p.kv_lengths;
     if (L.dtype != DType::kInt32 || L.ndim != 1 || L.shape[0] != s->B) {
-      return InvalidArgument("Expected kvLengths as int32 [" + std::to_string(s->B) + "] but received " + dtype_name(L.dtype) + " " + shape_str(L));
+      return InvalidArgument("Expected kvLengths as int32 [" + std::to_string(s->B) + "] but received " + dtype_name(L.dtype) + " " +
+                             shape_str(L));
     }
     if (L.device.is_cpu()) {
       for (int64_t b = 0; b < s->B; ++b) {
         const int32_t x = L.as<int32_t>()[b];
-        if (x < 0 || x > s->Sk) return OutOfRange("Expected kvLengths[" + std::to_string(b) + "] in [0, " + std::to_string(s->Sk) + "] but received " + std::to_string(x));
+        if (x < 0 || x > s->Sk)
+          return OutOfRange("Expected kvLengths[" + std::to_string(b) + "] in [0, " + std::to_string(s->Sk) + "] but received " +
+                            std::to_string(x));
       }
     }
   }
   if (p.has_causal_offset && (p.causal_offset < -s->Sq || p.causal_offset > s->Sk)) {
-    return OutOfRange("Expected causalOffset in [" + std::to_string(-s->Sq) + ", " + std::to_string(s->Sk) + "] (-Sq to Sk) but received " + std::to_string(p.causal_offset));
+    return OutOfRange("Expected causalOffset in [" + std::to_string(-s->Sq) + ", " + std::to_string(s->Sk) + "] (-Sq to Sk) but received " +
+                      std::to_string(p.causal_offset));
   }
   if (p.qk_stage != kQkNone) {
-    if (p.qk_stage < kQkScores || p.qk_stage > kQkSoftmax) return InvalidArgument("Expected a qk stage of 0 to 3 but received " + std::to_string(p.qk_stage));
+    if (p.qk_stage < kQkScores || p.qk_stage > kQkSoftmax)
+      return InvalidArgument("Expected a qk stage of 0 to 3 but received " + std::to_string(p.qk_stage));
     const TensorView& o = p.qk_out;
-    if (!present(o) || o.dtype != DType::kFloat32 || o.ndim != 4 || o.shape[0] != s->B || o.shape[1] != s->Hq || o.shape[2] != s->Sq || o.shape[3] != s->Sk) {
-      return InvalidArgument("Expected qkOutput as float32 " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " + (present(o) ? std::string(dtype_name(o.dtype)) + " " + shape_str(o) : std::string("none")));
+    if (!present(o) || o.dtype != DType::kFloat32 || o.ndim != 4 || o.shape[0] != s->B || o.shape[1] != s->Hq || o.shape[2] != s->Sq ||
+        o.shape[3] != s->Sk) {
+      return InvalidArgument("Expected qkOutput as float32 " + dims4(s->B, s->Hq, s->Sq, s->Sk) + " but received " +
+                             (present(o) ? std::string(dtype_name(o.dtype)) + " " + shape_str(o) : std::string("none")));
     }
     if (!q.device.is_cpu()) return Unsupported("qkOutput (the materialized score matrix, a debugging slow path) runs on CPU tensors only");
   }

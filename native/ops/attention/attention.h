@@ -36,9 +36,9 @@ struct AttentionParams {
   bool causal = false;
   bool has_causal_offset = false;  // else the offset is L_b - Sq (bottom-right)
   int64_t causal_offset = 0;       // in [-Sq, Sk]: query i sees keys j <= i + causal_offset
-  bool bshd = false;      // layout of q / k / v / out
-  float scale = 0.0f;     // the caller passes 1/sqrt(D) for the default
-  float softcap = 0.0f;   // 0 = off
+  bool bshd = false;               // layout of q / k / v / out
+  float scale = 0.0f;              // the caller passes 1/sqrt(D) for the default
+  float softcap = 0.0f;            // 0 = off
 };
 
 // Sizes and element strides derived from the params.

@@ -224,7 +224,8 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
            " tma wgmma splits=" + std::to_string(a.splits);
   } else if (tier == kDecode) {
     const cuattn::DecodeConfig c = cuattn::decode_config(hd);
-    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the decode kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+    if (size_t(c.smem_bytes()) > d.smem_per_block_optin)
+      return Unsupported("attention: the decode kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
     a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.k) && aligned16(a.v);
     const int64_t ctas = cuattn::decode_row_chunks(s.Sq * s.group) * s.B * s.Hkv;
     if (ctas > INT32_MAX) return Unsupported("attention: too many (batch, head) pairs for one grid");
@@ -241,11 +242,14 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     }
     TK_RETURN_IF_ERROR(launch_merge());
     name = "decode_hd" + std::to_string(hd) + "_" + std::to_string(c.keys()) + "keys " +
-           (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
-           " splits=" + std::to_string(a.splits);
+           (bf16                           ? "bf16"
+            : p.q.dtype == DType::kFloat16 ? "f16"
+                                           : "f16(from f32)") +
+           (a.vec ? " cp.async" : " convert") + " splits=" + std::to_string(a.splits);
   } else if (tier == kSm80) {
     const cuattn::TileConfig& c = config_for(hd);
-    if (size_t(c.smem_bytes()) > d.smem_per_block_optin) return Unsupported("attention: the sm80 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+    if (size_t(c.smem_bytes()) > d.smem_per_block_optin)
+      return Unsupported("attention: the sm80 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
     a.vec = p.q.dtype != DType::kFloat32 && s.D % 8 == 0 && aligned16(a.q) && aligned16(a.k) && aligned16(a.v);
     a.row_tiles = (s.Sq * s.group + c.bm - 1) / c.bm;
     const int64_t ctas = a.row_tiles * s.B * s.Hkv;
@@ -264,12 +268,16 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
     }
     TK_RETURN_IF_ERROR(launch_merge());
     name = "sm80_hd" + std::to_string(hd) + "_" + std::to_string(c.bm) + "x" + std::to_string(c.bn) + " " +
-           (bf16 ? "bf16" : p.q.dtype == DType::kFloat16 ? "f16" : "f16(from f32)") + (a.vec ? " cp.async" : " convert") +
-           " splits=" + std::to_string(a.splits) + (sm90_why.empty() ? "" : " (sm90: " + sm90_why + ")");
+           (bf16                           ? "bf16"
+            : p.q.dtype == DType::kFloat16 ? "f16"
+                                           : "f16(from f32)") +
+           (a.vec ? " cp.async" : " convert") + " splits=" + std::to_string(a.splits) +
+           (sm90_why.empty() ? "" : " (sm90: " + sm90_why + ")");
   } else {
     const int64_t smem = int64_t(cuattn::kSimtWarps) * (s.D + s.Dv) * 4;
     if (size_t(smem) > d.smem_per_block_optin) {
-      return Unsupported("attention: head dims D = " + std::to_string(s.D) + ", Dv = " + std::to_string(s.Dv) + " are too large for the CUDA kernels");
+      return Unsupported("attention: head dims D = " + std::to_string(s.D) + ", Dv = " + std::to_string(s.Dv) +
+                         " are too large for the CUDA kernels");
     }
     TK_RETURN_IF_ERROR(set_smem(cuattn::attn_simt, int(smem)));
     const int64_t blocks = (rows + cuattn::kSimtWarps - 1) / cuattn::kSimtWarps;

@@ -44,9 +44,7 @@ constexpr TileConfig kCfg256{256, 4, 64, 32};
 constexpr int kMaxHeadDim = 256;
 
 // The padded head dim for D (0: the tensor-core kernel does not take it).
-TK_HD constexpr int padded_head_dim(int64_t D) {
-  return D <= 0 ? 0 : D <= 32 ? 32 : D <= 64 ? 64 : D <= 128 ? 128 : D <= 256 ? 256 : 0;
-}
+TK_HD constexpr int padded_head_dim(int64_t D) { return D <= 0 ? 0 : D <= 32 ? 32 : D <= 64 ? 64 : D <= 128 ? 128 : D <= 256 ? 256 : 0; }
 
 // ---- GQA row packing -----------------------------------------------------------------------------
 struct RowMap {
@@ -101,22 +99,20 @@ TK_HD constexpr int64_t tile_key_end(int64_t r0, int64_t r1, int64_t group, int6
   const int64_t e = causal ? i_max + off + 1 : L;
   return e < 0 ? 0 : e > L ? L : e;
 }
-TK_HD constexpr bool tile_all_visible(int64_t j0, int bn, int64_t r0, int64_t group, int64_t Sq, int64_t off, int64_t L, bool causal, bool has_mask) {
+TK_HD constexpr bool tile_all_visible(int64_t j0, int bn, int64_t r0, int64_t group, int64_t Sq, int64_t off, int64_t L, bool causal,
+                                      bool has_mask) {
   if (has_mask || j0 + bn > L) return false;
   if (!causal) return true;
   const int64_t i_min = r0 / group;
   return i_min < Sq && j0 + bn - 1 <= i_min + off;
 }
 // Per-element visibility by the length and causal rules (the mask's values are applied separately).
-TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t off, int64_t L, bool causal) {
-  return j < L && (!causal || j <= i + off);
-}
+TK_HD constexpr bool key_visible(int64_t i, int64_t j, int64_t off, int64_t L, bool causal) { return j < L && (!causal || j <= i + off); }
 
 // ---- split-KV (flash-decoding) ---------------------------------------------------------------------
 // Key tiles [0, n_tiles) split into `splits` contiguous runs of tiles_per_split; split s takes
 // [s * tps, min((s + 1) * tps, n_tiles)) (possibly empty: it then reports an empty partial).
 TK_HD constexpr int64_t split_tiles_per(int64_t n_tiles, int splits) { return splits <= 1 ? n_tiles : (n_tiles + splits - 1) / splits; }
-
 
 // ---- sm_90a kernel (attn_fwd_sm90, attention_kernel_sm90.cuh) -------------------------------------
 // CTA = 3 warp groups: WG0 the producer (one thread issues every TMA load), WG1 / WG2 consumers owning
@@ -219,7 +215,9 @@ TK_HD constexpr TmaMap sm90_kv_map(int64_t D, int64_t Sk, int64_t Hkv, int64_t B
 TK_HD constexpr TmaCoord sm90_q_coord(int panel, int64_t r0, int64_t group, int64_t hkv, int64_t b) {
   return {{panel * 64, 0, int(r0 / group), int(hkv), int(b)}};
 }
-TK_HD constexpr TmaCoord sm90_kv_coord(int panel, int64_t kt, int bn, int64_t hkv, int64_t b) { return {{panel * 64, int(kt * bn), int(hkv), int(b), 0}}; }
+TK_HD constexpr TmaCoord sm90_kv_coord(int panel, int64_t kt, int bn, int64_t hkv, int64_t b) {
+  return {{panel * 64, int(kt * bn), int(hkv), int(b), 0}};
+}
 
 // kvLengths: a key tile holding key L - 1 (the last valid one) and keys in [L, Sk) would feed the
 // padding's V rows to P V with weight 0 -- and 0 x Inf / NaN is NaN. Those rows, [first, end) of the

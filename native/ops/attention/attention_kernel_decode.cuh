@@ -21,21 +21,41 @@
 
 namespace tk::cuattn {
 
-template <int N> struct VecOf;
-template <> struct VecOf<2> { using type = uint16_t; };
-template <> struct VecOf<4> { using type = uint32_t; };
-template <> struct VecOf<8> { using type = uint2; };
-template <> struct VecOf<16> { using type = uint4; };
+template <int N>
+struct VecOf;
+template <>
+struct VecOf<2> {
+  using type = uint16_t;
+};
+template <>
+struct VecOf<4> {
+  using type = uint32_t;
+};
+template <>
+struct VecOf<8> {
+  using type = uint2;
+};
+template <>
+struct VecOf<16> {
+  using type = uint4;
+};
 
-template <class T> __device__ __forceinline__ float to_f(uint16_t h);
-template <> __device__ __forceinline__ float to_f<__half>(uint16_t h) { return __half2float(__ushort_as_half(h)); }
-template <> __device__ __forceinline__ float to_f<__nv_bfloat16>(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+template <class T>
+__device__ __forceinline__ float to_f(uint16_t h);
+template <>
+__device__ __forceinline__ float to_f<__half>(uint16_t h) {
+  return __half2float(__ushort_as_half(h));
+}
+template <>
+__device__ __forceinline__ float to_f<__nv_bfloat16>(uint16_t h) {
+  return __bfloat162float(__ushort_as_bfloat16(h));
+}
 
 // The n 16-bit values at p (n * 2 bytes, aligned to that) as floats.
 template <class T, int N>
 __device__ __forceinline__ void ld_vals(const uint8_t* p, float (&f)[N]) {
   static_assert(N * 2 <= 16, "one 16-byte chunk at most");
-  typename VecOf<N * 2>::type v = *reinterpret_cast<const typename VecOf<N * 2>::type*>(p);
+  typename VecOf<N* 2>::type v = *reinterpret_cast<const typename VecOf<N * 2>::type*>(p);
   uint16_t h[N];
   memcpy(h, &v, sizeof(h));
 #pragma unroll

@@ -90,7 +90,9 @@ inline float mask_value(const Problem& p, int64_t off) {
 
 // Words of one pre-packed key block: K as Scores packs it (BK x W), then V as pack_v (BK x ldo).
 template <class Scores>
-int64_t block_words(int64_t D, int64_t ldo) { return BK * std::max<int64_t>(Scores::words(D), 1) + BK * ldo; }
+int64_t block_words(int64_t D, int64_t ldo) {
+  return BK * std::max<int64_t>(Scores::words(D), 1) + BK * ldo;
+}
 
 template <class T, int M, class Scores>
 void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
@@ -153,8 +155,10 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
       if (need_mask) {
         const int64_t lim = last[ii] - jb;  // srow[j] visible by length / causal iff j <= lim
         for (int64_t j = 0; j < nk; ++j) {
-          if (j > lim) srow[j] = kNegInf;
-          else if (p.mask) srow[j] += mask_value(p, moff[ii] + (jb + j) * p.mj);
+          if (j > lim)
+            srow[j] = kNegInf;
+          else if (p.mask)
+            srow[j] += mask_value(p, moff[ii] + (jb + j) * p.mj);
         }
       }
       for (int64_t j = nk; j < nkv; ++j) srow[j] = kNegInf;  // padding lanes

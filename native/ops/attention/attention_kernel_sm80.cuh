@@ -35,7 +35,7 @@ namespace tk::cuattn {
 
 struct Args {
   const void *q, *k, *v;
-  int in_dtype;  // tk::DType of q / k / v
+  int in_dtype;      // tk::DType of q / k / v
   const void* mask;  // null when absent
   int mask_dtype;
   bool mask_bool;
@@ -43,10 +43,10 @@ struct Args {
   const int32_t* kv_lengths;  // device, null when absent (clamped to [0, Sk] here)
   void* out;
   int out_dtype;
-  float* lse;  // null when not wanted
-  int64_t B, Hq, Hkv, Sq, Sk, D, Dv, group;  // the tensor-core kernels take Dv == D only
+  float* lse;                                              // null when not wanted
+  int64_t B, Hq, Hkv, Sq, Sk, D, Dv, group;                // the tensor-core kernels take Dv == D only
   int64_t qb, qh, qs, kb, kh, ks, vb, vh, vs, ob, oh, os;  // element strides
-  int64_t mask_keys;  // keys past the mask's last dim are hidden (Sk without a mask)
+  int64_t mask_keys;                                       // keys past the mask's last dim are hidden (Sk without a mask)
   bool causal;
   bool has_causal_offset;  // else kv length - Sq (bottom-right)
   int64_t causal_offset;
@@ -54,8 +54,8 @@ struct Args {
   bool vec;  // inputs of dtype T, 16-byte aligned rows, D % 8 == 0: cp.async
   int splits;
   int64_t row_tiles;  // ceil(Sq * group / BM): blockIdx.x -> (bh, row tile) by cta_tile
-  float* ws_o;    // [splits][B * Hq * Sq][D] normalized partials (splits > 1)
-  float* ws_lse;  // [splits][B * Hq * Sq]
+  float* ws_o;        // [splits][B * Hq * Sq][D] normalized partials (splits > 1)
+  float* ws_lse;      // [splits][B * Hq * Sq]
 };
 
 __device__ __forceinline__ float ld_float(const void* p, int dtype, int64_t i) {
@@ -93,15 +93,17 @@ __device__ __forceinline__ float apply_mask(const Args& a, float s, int64_t b, i
 // Where one finished query row goes: the split's normalized partial in the workspace (splits > 1;
 // merged by attn_merge) or the output row and its LSE. Shared by the sm80, sm90 and decode kernels.
 struct RowOut {
-  float inv;     // 1 / l (0 for a row that saw no key)
-  float lse;     // natural-log LSE (-inf for a row that saw no key)
-  float* part;   // the partial's row (splits > 1), else null
-  int64_t out;   // the output row's element offset (splits == 1)
-  float* lse_at; // where the LSE goes (null: not asked for)
+  float inv;      // 1 / l (0 for a row that saw no key)
+  float lse;      // natural-log LSE (-inf for a row that saw no key)
+  float* part;    // the partial's row (splits > 1), else null
+  int64_t out;    // the output row's element offset (splits == 1)
+  float* lse_at;  // where the LSE goes (null: not asked for)
   __device__ __forceinline__ void put(const Args& a, int64_t col, float acc) const {
     if (col >= a.D) return;
-    if (part) part[col] = acc * inv;
-    else st_float(a.out, a.out_dtype, out + col, acc * inv);
+    if (part)
+      part[col] = acc * inv;
+    else
+      st_float(a.out, a.out_dtype, out + col, acc * inv);
   }
   __device__ __forceinline__ void put_lse() const {
     if (lse_at) *lse_at = lse;
@@ -151,12 +153,15 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-template <class T> __device__ __forceinline__ uint32_t pack2(float x, float y);
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float x, float y) {
+template <class T>
+__device__ __forceinline__ uint32_t pack2(float x, float y);
+template <>
+__device__ __forceinline__ uint32_t pack2<__half>(float x, float y) {
   __half2 h = __floats2half2_rn(x, y);
   return *reinterpret_cast<uint32_t*>(&h);
 }
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y) {
+template <>
+__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float x, float y) {
   __nv_bfloat162 h = __floats2bfloat162_rn(x, y);
   return *reinterpret_cast<uint32_t*>(&h);
 }
@@ -169,7 +174,7 @@ __device__ __forceinline__ void load_tile(const Args& a, uint8_t* dst, int rows,
   const int total = rows * CHUNKS_PER_ROW;
   for (int q = tid; q < total; q += THREADS) {
     const cugemm::RowCol rc = cugemm::copy_chunk(q, RB);
-    const int64_t col = rc.col / 2;  // first element of the chunk
+    const int64_t col = rc.col / 2;       // first element of the chunk
     const int64_t src = src_row(rc.row);  // element offset of the row, -1 outside
     uint8_t* d = dst + tile_offset(rc.row, rc.col, RB);
     if (a.vec) {
@@ -218,8 +223,8 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
   static_assert(BM == 16 * (THREADS / 32), "one 16-row mma block per warp");
   extern __shared__ __align__(128) uint8_t smem[];
   uint8_t* sQ = smem;
-  uint8_t* sK = smem + BM * RB;            // [2][BN * RB]
-  uint8_t* sV = sK + 2 * BN * RB;          // [2][BN * RB]
+  uint8_t* sK = smem + BM * RB;    // [2][BN * RB]
+  uint8_t* sV = sK + 2 * BN * RB;  // [2][BN * RB]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const CtaWork cw = cta_work(a, BM, BN);
@@ -315,8 +320,10 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
           const int64_t j = j0 + n * 8 + 2 * (lane & 3) + (e & 1);
           const RowMap& qm = (e >> 1) ? q_hi : q_lo;
           const int64_t row = (e >> 1) ? row_hi : row_lo;
-          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal)) x = -INFINITY;
-          else if (a.mask) x = apply_mask(a, x, b, qm.h, qm.i, j);
+          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal))
+            x = -INFINITY;
+          else if (a.mask)
+            x = apply_mask(a, x, b, qm.h, qm.i, j);
         }
         x *= kLog2e;
         s[n][e] = x;
@@ -335,7 +342,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
     for (int d = 0; d < DB; ++d)
 #pragma unroll
       for (int e = 0; e < 4; ++e) o[d][e] *= alpha[e >> 1];
-    // P = exp2(s - m) (0 where s = -inf, and for rows that have seen nothing visible yet).
+        // P = exp2(s - m) (0 where s = -inf, and for rows that have seen nothing visible yet).
 #pragma unroll
     for (int n = 0; n < NB; ++n)
 #pragma unroll
@@ -346,7 +353,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
         l_run[e >> 1] += p;
       }
 
-    // O += P V
+      // O += P V
 #pragma unroll
     for (int kk = 0; kk < PS; ++kk) {
       uint32_t pf[4];

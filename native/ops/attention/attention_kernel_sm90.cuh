@@ -51,33 +51,36 @@ using namespace ::tk::hopper;
 // The wgmma instructions of this kernel, one wrapper per (shape, dtype), written out by the macros below:
 // d[] are the fp32 accumulators (operands %0..), then the A registers or descriptor, the B
 // descriptor, and scale-d = 1 (the callers zero the accumulators themselves).
-#define TK_WG_D8(k) "+f"(d[k]), "+f"(d[k + 1]), "+f"(d[k + 2]), "+f"(d[k + 3]), "+f"(d[k + 4]), "+f"(d[k + 5]), "+f"(d[k + 6]), "+f"(d[k + 7])
+#define TK_WG_D8(k) \
+  "+f"(d[k]), "+f"(d[k + 1]), "+f"(d[k + 2]), "+f"(d[k + 3]), "+f"(d[k + 4]), "+f"(d[k + 5]), "+f"(d[k + 6]), "+f"(d[k + 7])
 #define TK_WG_D32 TK_WG_D8(0), TK_WG_D8(8), TK_WG_D8(16), TK_WG_D8(24)
 #define TK_WG_D64 TK_WG_D32, TK_WG_D8(32), TK_WG_D8(40), TK_WG_D8(48), TK_WG_D8(56)
 #define TK_WG_R32 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}"
-#define TK_WG_R64 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}"
+#define TK_WG_R64                                                                                                                        \
+  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%" \
+  "35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}"
 // S (64 x 128, fp32) += A (64 x 16, smem, K-major) * B (128 x 16, smem, K-major)^T.
-#define TK_WG_SS128(TY, CT)                                                                                        \
-  __device__ __forceinline__ void wgmma_ss_m64n128k16(float(&d)[64], uint64_t da, uint64_t db, CT) {              \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY \
-                 " " TK_WG_R64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                   \
-                 : TK_WG_D64                                                                                     \
-                 : "l"(da), "l"(db), "r"(1));                                                                    \
+#define TK_WG_SS128(TY, CT)                                                                                                       \
+  __device__ __forceinline__ void wgmma_ss_m64n128k16(float(&d)[64], uint64_t da, uint64_t db, CT) {                              \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " TK_WG_R64 \
+                 ", %64, %65, p, 1, 1, 0, 0;\n}\n"                                                                                \
+                 : TK_WG_D64                                                                                                      \
+                 : "l"(da), "l"(db), "r"(1));                                                                                     \
   }
 // O (64 x N, fp32) += A (64 x 16, registers: P) * B (16 x N, smem, N-major: V rows of keys); N = 64, 128.
-#define TK_WG_RS64(TY, CT)                                                                                         \
-  __device__ __forceinline__ void wgmma_rs_m64n64k16(float(&d)[32], const uint32_t(&a)[4], uint64_t db, CT) {      \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\nwgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY  \
-                 " " TK_WG_R32 ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                         \
-                 : TK_WG_D32                                                                                     \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));                                \
+#define TK_WG_RS64(TY, CT)                                                                                                       \
+  __device__ __forceinline__ void wgmma_rs_m64n64k16(float(&d)[32], const uint32_t(&a)[4], uint64_t db, CT) {                    \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\nwgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " " TK_WG_R32 \
+                 ", {%32,%33,%34,%35}, %36, p, 1, 1, 1;\n}\n"                                                                    \
+                 : TK_WG_D32                                                                                                     \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));                                                 \
   }
-#define TK_WG_RS128(TY, CT)                                                                                        \
-  __device__ __forceinline__ void wgmma_rs_m64n128k16(float(&d)[64], const uint32_t(&a)[4], uint64_t db, CT) {     \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY \
-                 " " TK_WG_R64 ", {%64,%65,%66,%67}, %68, p, 1, 1, 1;\n}\n"                                         \
-                 : TK_WG_D64                                                                                     \
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));                                \
+#define TK_WG_RS128(TY, CT)                                                                                                       \
+  __device__ __forceinline__ void wgmma_rs_m64n128k16(float(&d)[64], const uint32_t(&a)[4], uint64_t db, CT) {                    \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\nwgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " " TK_WG_R64 \
+                 ", {%64,%65,%66,%67}, %68, p, 1, 1, 1;\n}\n"                                                                     \
+                 : TK_WG_D64                                                                                                      \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));                                                  \
   }
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 TK_WG_SS128("f16", __half)
@@ -87,9 +90,12 @@ TK_WG_RS64("bf16", __nv_bfloat16)
 TK_WG_RS128("f16", __half)
 TK_WG_RS128("bf16", __nv_bfloat16)
 #else  // other architectures: the kernel body is empty; the wrappers only need to exist
-template <class CT> __device__ __forceinline__ void wgmma_ss_m64n128k16(float (&)[64], uint64_t, uint64_t, CT) {}
-template <class CT> __device__ __forceinline__ void wgmma_rs_m64n64k16(float (&)[32], const uint32_t (&)[4], uint64_t, CT) {}
-template <class CT> __device__ __forceinline__ void wgmma_rs_m64n128k16(float (&)[64], const uint32_t (&)[4], uint64_t, CT) {}
+template <class CT>
+__device__ __forceinline__ void wgmma_ss_m64n128k16(float (&)[64], uint64_t, uint64_t, CT) {}
+template <class CT>
+__device__ __forceinline__ void wgmma_rs_m64n64k16(float (&)[32], const uint32_t (&)[4], uint64_t, CT) {}
+template <class CT>
+__device__ __forceinline__ void wgmma_rs_m64n128k16(float (&)[64], const uint32_t (&)[4], uint64_t, CT) {}
 #endif
 #undef TK_WG_SS128
 #undef TK_WG_RS64
@@ -101,16 +107,20 @@ template <class CT> __device__ __forceinline__ void wgmma_rs_m64n128k16(float (&
 #undef TK_WG_R64
 
 template <class T>
-__device__ __forceinline__ void wgmma_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t db) { wgmma_rs_m64n64k16(d, a, db, T()); }
+__device__ __forceinline__ void wgmma_rs(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
+  wgmma_rs_m64n64k16(d, a, db, T());
+}
 template <class T>
-__device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t db) { wgmma_rs_m64n128k16(d, a, db, T()); }
+__device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t db) {
+  wgmma_rs_m64n128k16(d, a, db, T());
+}
 
 }  // namespace sm90a
 
 template <int HD, class T>
 __global__ void __launch_bounds__(kSm90Threads, 1)
-    attn_fwd_sm90(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k, const __grid_constant__ CUtensorMap map_v,
-                  Args a) {
+    attn_fwd_sm90(const __grid_constant__ CUtensorMap map_q, const __grid_constant__ CUtensorMap map_k,
+                  const __grid_constant__ CUtensorMap map_v, Args a) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using namespace sm90a;
   constexpr Sm90Config C = sm90_config(HD);
@@ -174,7 +184,9 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   const int64_t row_base = r0 + 64 * c;  // this consumer's first packed row
   const int64_t row_lo = row_base + 16 * w + (lane >> 2), row_hi = row_lo + 8;
   const RowMap q_lo = row_to_query(row_lo, hkv, a.group), q_hi = row_to_query(row_hi, hkv, a.group);
-  const int64_t wg_key_end = row_base < rows_total ? tile_key_end(row_base, row_base + 64 < rows_total ? row_base + 64 : rows_total, a.group, a.Sq, off, L, a.causal) : 0;
+  const int64_t wg_key_end = row_base < rows_total ? tile_key_end(row_base, row_base + 64 < rows_total ? row_base + 64 : rows_total,
+                                                                  a.group, a.Sq, off, L, a.causal)
+                                                   : 0;
   const float scale_log2 = a.scale * kLog2e;
   const bool plain = a.softcap <= 0.0f && a.mask == nullptr;  // scale folded with log2 e
   const uint32_t sbase = smem_u32(smem);
@@ -233,8 +245,10 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
           const int64_t j = j0 + 8 * (i >> 2) + 2 * (lane & 3) + (i & 1);
           const RowMap& qm = h ? q_hi : q_lo;
           const int64_t row = h ? row_hi : row_lo;
-          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal)) x = -INFINITY;
-          else if (a.mask) x = apply_mask(a, x, b, qm.h, qm.i, j);
+          if (row >= rows_total || !key_visible(qm.i, j, off, L, a.causal))
+            x = -INFINITY;
+          else if (a.mask)
+            x = apply_mask(a, x, b, qm.h, qm.i, j);
         }
         if (!plain) x *= kLog2e;
         sc[i] = x;
@@ -320,9 +334,9 @@ inline Status make_map(CUtensorMap* map, int dtype, const void* base, const TmaM
   const cuuint32_t estr[5] = {1, 1, 1, 1, 1};
   for (int i = 0; i < m.rank; ++i) dims[i] = cuuint64_t(m.dims[i]), box[i] = cuuint32_t(m.box[i]);
   for (int i = 0; i + 1 < m.rank; ++i) strides[i] = cuuint64_t(m.strides[i]);
-  CUresult r = fn(map, dtype == int(DType::kBFloat16) ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, cuuint32_t(m.rank),
-                  const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  CUresult r = fn(map, dtype == int(DType::kBFloat16) ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
+                  cuuint32_t(m.rank), const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                  CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return Status(Code::kCuda, "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(int(r)));
   return Status::Ok();
 }
@@ -345,7 +359,8 @@ struct Sm90Maps {
 // Launches attn_fwd_sm90 for padded head dim hd (64 / 128) on grid (row tiles * B * Hkv, splits).
 inline Status launch_sm90(const Args& a, const Sm90Maps& m, int hd, dim3 grid, size_t smem_optin, cudaStream_t st) {
   const Sm90Config c = sm90_config(hd);
-  if (size_t(c.smem_bytes()) > smem_optin) return Unsupported("attention: the sm90 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
+  if (size_t(c.smem_bytes()) > smem_optin)
+    return Unsupported("attention: the sm90 kernel needs " + std::to_string(c.smem_bytes()) + " bytes of shared memory per block");
   const bool bf16 = a.in_dtype == int(DType::kBFloat16);
   auto k = hd == 64 ? (bf16 ? attn_fwd_sm90<64, __nv_bfloat16> : attn_fwd_sm90<64, __half>)
                     : (bf16 ? attn_fwd_sm90<128, __nv_bfloat16> : attn_fwd_sm90<128, __half>);

@@ -23,12 +23,12 @@ namespace tk::attention_kernels {
 // stay tight).
 struct Problem {
   const void *q, *k, *v;
-  DType dtype;  // of q, k, v
+  DType dtype;                 // of q, k, v
   const void* mask = nullptr;  // null when absent
   DType mask_dtype = DType::kFloat32;
   bool mask_bool = false;
   int64_t mb = 0, mh = 0, mi = 0, mj = 0;  // mask element strides (0 = broadcast)
-  const int32_t* kv_lengths = nullptr;    // null when absent
+  const int32_t* kv_lengths = nullptr;     // null when absent
   int64_t mask_keys = 0;                   // keys past the mask's last dim are hidden
   int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Sk = 0, D = 0, Dv = 0, group = 1;
   // element strides of q, k, v and out; the head dim is contiguous

@@ -43,7 +43,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   if (!(u.p.softcap >= 0.0f) || !std::isfinite(u.p.softcap)) throw_status(env, InvalidArgument("Expected a finite softcap >= 0"));
   if (!info[11].IsUndefined() && !info[11].IsNull()) {
     const double off = get_number(env, info[11], "causalOffset");
-    if (!(std::floor(off) == off) || std::fabs(off) > 9007199254740991.0) throw_status(env, InvalidArgument("Expected an integer causalOffset"));
+    if (!(std::floor(off) == off) || std::fabs(off) > 9007199254740991.0)
+      throw_status(env, InvalidArgument("Expected an integer causalOffset"));
     u.p.has_causal_offset = true;
     u.p.causal_offset = static_cast<int64_t>(off);
   }
@@ -90,9 +91,7 @@ Napi::Value AttentionCudaSetPath(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value AttentionCudaLastKernel(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), attention_cuda_last_kernel());
-}
+Napi::Value AttentionCudaLastKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), attention_cuda_last_kernel()); }
 
 // gpuAttentionTime(which, q, k, v, out, causal, scale, warmup, runs) -> seconds per run (CUDA events),
 // device tensors, 'bhsd'; which = 'tensorkern' | 'cublas' (the materialized baseline).

@@ -24,7 +24,8 @@ TensorView view2(void* data, int64_t r, int64_t c) {
 }  // namespace
 
 Status attention_plain(const AttentionParams& p, const AttentionShape& s) {
-  if (p.q.dtype != DType::kFloat32 || p.out.dtype != DType::kFloat32 || p.bshd || s.has_mask || p.kv_lengths.ndim >= 0 || p.softcap != 0.0f) {
+  if (p.q.dtype != DType::kFloat32 || p.out.dtype != DType::kFloat32 || p.bshd || s.has_mask || p.kv_lengths.ndim >= 0 ||
+      p.softcap != 0.0f) {
     return Unsupported("attentionPlain takes float32 'bhsd' inputs without mask, kvLengths or softcap");
   }
   if (!p.q.device.is_cpu()) return Unsupported("attentionPlain runs on the CPU");

@@ -52,8 +52,10 @@ Status attention_qk_output(const AttentionParams& p, const AttentionShape& s) {
           visible = j <= last;
           if (visible && s.has_mask) {
             const double m = load(p.mask.data, p.mask.dtype, b * s.mb + h * s.mh + i * s.mi + j * s.mj);
-            if (s.mask_bool) visible = m != 0.0;
-            else x += m;
+            if (s.mask_bool)
+              visible = m != 0.0;
+            else
+              x += m;
           }
           if (!visible || x == -kInf) x = -kInf, visible = false;
         }

@@ -16,11 +16,11 @@ namespace {
 using tk::attention_kernels::Problem;
 using tk::attention_kernels::RowState;
 
-constexpr int kMR = 6;      // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
-                            // (tiles of at most 4, 2 or 1 rows -- decoding -- use that many: no idle rows)
-constexpr int NR = 2 * kW;  // keys (QK^T) or head-dim lanes (PV) per register tile
-constexpr int QB = 8 * kMR; // rows per call: K/V blocks are packed / read once for 48 rows
-constexpr int BK = 64;      // keys per block: the QB x BK score tile (12 KB) stays in L1
+constexpr int kMR = 6;       // rows per register tile: 6 x 2 accumulators + 2 loads + 1 broadcast fit 16 ymm
+                             // (tiles of at most 4, 2 or 1 rows -- decoding -- use that many: no idle rows)
+constexpr int NR = 2 * kW;   // keys (QK^T) or head-dim lanes (PV) per register tile
+constexpr int QB = 8 * kMR;  // rows per call: K/V blocks are packed / read once for 48 rows
+constexpr int BK = 64;       // keys per block: the QB x BK score tile (12 KB) stays in L1
 static_assert(QB % kMR == 0 && BK % NR == 0, "tiles are whole register tiles");
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -31,9 +31,13 @@ inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 template <class T>
 inline __m256 load8(const T* p);
 template <>
-inline __m256 load8<float>(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8<float>(const float* p) {
+  return _mm256_loadu_ps(p);
+}
 template <>
-inline __m256 load8<F16>(const F16* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline __m256 load8<F16>(const F16* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 template <>
 inline __m256 load8<BF16>(const BF16* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
@@ -120,9 +124,7 @@ template <int M>
 struct Bf16DotScores {
   static constexpr bool kPrescaled = false;
   static int64_t words(int64_t D) { return (D + 1) / 2; }
-  static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) {
-    return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u);
-  }
+  static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) { return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u); }
   static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * M]
     uint32_t* o = static_cast<uint32_t*>(dst);
     const uint16_t* r = reinterpret_cast<const uint16_t*>(row);

@@ -19,8 +19,15 @@ constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.33345190
 constexpr float kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 
 #if TK_SIMD_ISA == 1
-inline VF vmaxv(VF a, VF b) { for (int i = 0; i < kW; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i]; return a; }
-inline float vhmax(VF a) { float m = a.v[0]; for (int i = 1; i < kW; ++i) m = a.v[i] > m ? a.v[i] : m; return m; }
+inline VF vmaxv(VF a, VF b) {
+  for (int i = 0; i < kW; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
+  return a;
+}
+inline float vhmax(VF a) {
+  float m = a.v[0];
+  for (int i = 1; i < kW; ++i) m = a.v[i] > m ? a.v[i] : m;
+  return m;
+}
 inline VF vexp(VF x) {
   for (int i = 0; i < kW; ++i) x.v[i] = x.v[i] < kExpLo ? 0.0f : std::exp(x.v[i]);
   return x;

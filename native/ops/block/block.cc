@@ -35,8 +35,11 @@ Status need_shape(const TensorView& t, const TensorView& want, const char* name)
 }
 
 Status need_host_int32(const TensorView& t, const char* name) {
-  if (t.dtype != DType::kInt32) return TypeMismatch(std::string("Expected an int32 tensor for ") + name + " but received " + dtype_shape(t));
-  if (!t.device.is_cpu()) return InvalidArgument(std::string("Expected a host (cpu) tensor for ") + name + " (read at run time) but received one on a CUDA device");
+  if (t.dtype != DType::kInt32)
+    return TypeMismatch(std::string("Expected an int32 tensor for ") + name + " but received " + dtype_shape(t));
+  if (!t.device.is_cpu())
+    return InvalidArgument(std::string("Expected a host (cpu) tensor for ") + name +
+                           " (read at run time) but received one on a CUDA device");
   return Status::Ok();
 }
 
@@ -54,23 +57,24 @@ TensorView with_last(const TensorView& a, int64_t n) {
 Status validate_rows(const BlockParams& p) {
   if (p.a.ndim < 1) return InvalidArgument(std::string("Expected a tensor of rank >= 1 for x but received shape ") + shape_str(p.a));
   const int64_t n = p.a.dim(-1);
-  if (n > INT32_MAX) return InvalidArgument("Expected a last dim of at most 2147483647 (int32 indices) for x but received shape " + shape_str(p.a));
+  if (n > INT32_MAX)
+    return InvalidArgument("Expected a last dim of at most 2147483647 (int32 indices) for x but received shape " + shape_str(p.a));
   switch (p.op) {
     case BlockOp::kRmsNorm:
       if (n < 1) return InvalidArgument("Expected a last dim D >= 1 for x but received shape " + shape_str(p.a));
       TK_RETURN_IF_ERROR(need_float(p.b, "weight"));
-      if (p.b.ndim != 1 || p.b.shape[0] != n) return InvalidArgument("Expected shape [" + std::to_string(n) + "] (the last dim of x) for weight but received " + shape_str(p.b));
+      if (p.b.ndim != 1 || p.b.shape[0] != n)
+        return InvalidArgument("Expected shape [" + std::to_string(n) + "] (the last dim of x) for weight but received " + shape_str(p.b));
       TK_RETURN_IF_ERROR(need_float(p.out, "out"));
       return need_shape(p.out, p.a, "out");
-    case BlockOp::kSoftmax:
-      TK_RETURN_IF_ERROR(need_float(p.out, "out"));
-      return need_shape(p.out, p.a, "out");
+    case BlockOp::kSoftmax: TK_RETURN_IF_ERROR(need_float(p.out, "out")); return need_shape(p.out, p.a, "out");
     case BlockOp::kArgmax:
       if (n < 1) return InvalidArgument("Expected a last dim N >= 1 for x but received shape " + shape_str(p.a));
       TK_RETURN_IF_ERROR(need_dtype(p.out, DType::kInt32, "out"));
       return need_shape(p.out, with_last(p.a, -1), "out");
     default:  // kTopk
-      if (p.k < 1 || p.k > n) return OutOfRange("Expected k in [1, " + std::to_string(n) + "] (the last dim of x) but received " + std::to_string(p.k));
+      if (p.k < 1 || p.k > n)
+        return OutOfRange("Expected k in [1, " + std::to_string(n) + "] (the last dim of x) but received " + std::to_string(p.k));
       TK_RETURN_IF_ERROR(need_dtype(p.out, DType::kFloat32, "values"));
       TK_RETURN_IF_ERROR(need_shape(p.out, with_last(p.a, p.k), "values"));
       TK_RETURN_IF_ERROR(need_dtype(p.out2, DType::kInt32, "indices"));
@@ -90,25 +94,31 @@ Status validate_elementwise(const BlockParams& p) {
     bool suffix = p.b.ndim <= p.a.ndim;
     for (int i = 0; suffix && i < p.b.ndim; ++i) suffix = p.b.shape[i] == p.a.shape[p.a.ndim - p.b.ndim + i];
     if (!suffix || (p.b.numel == 0 && p.a.numel != 0)) {
-      return InvalidArgument("Expected shape " + shape_str(p.a) + " or a suffix of it (broadcast over the leading dims) for b but received " + shape_str(p.b));
+      return InvalidArgument("Expected shape " + shape_str(p.a) +
+                             " or a suffix of it (broadcast over the leading dims) for b but received " + shape_str(p.b));
     }
   }
   return Status::Ok();
 }
 
 Status validate_rope(const BlockParams& p) {
-  if (p.a.ndim != 3 && p.a.ndim != 4) return InvalidArgument("Expected a rank-3 [S, H, D] or rank-4 [B, S, H, D] tensor for x but received shape " + shape_str(p.a));
+  if (p.a.ndim != 3 && p.a.ndim != 4)
+    return InvalidArgument("Expected a rank-3 [S, H, D] or rank-4 [B, S, H, D] tensor for x but received shape " + shape_str(p.a));
   const int64_t D = p.a.dim(-1), S = p.a.dim(-3);
   if (D < 2 || D % 2 != 0) return InvalidArgument("Expected an even head dim D >= 2 for x but received shape " + shape_str(p.a));
-  if (!(p.theta > 0.0f) || !std::isfinite(p.theta)) return OutOfRange("Expected a finite theta > 0 but received " + std::to_string(p.theta));
-  if (p.start < 0 || p.start > INT32_MAX) return OutOfRange("Expected positions in [0, 2147483647] but received " + std::to_string(p.start));
+  if (!(p.theta > 0.0f) || !std::isfinite(p.theta))
+    return OutOfRange("Expected a finite theta > 0 but received " + std::to_string(p.theta));
+  if (p.start < 0 || p.start > INT32_MAX)
+    return OutOfRange("Expected positions in [0, 2147483647] but received " + std::to_string(p.start));
   TK_RETURN_IF_ERROR(need_float(p.out, "out"));
   TK_RETURN_IF_ERROR(need_shape(p.out, p.a, "out"));
   if (present(p.idx)) {
     TK_RETURN_IF_ERROR(need_host_int32(p.idx, "positions"));
-    const bool ok = (p.idx.ndim == 1 && p.idx.shape[0] == S) || (p.a.ndim == 4 && p.idx.ndim == 2 && p.idx.shape[0] == p.a.shape[0] && p.idx.shape[1] == S);
+    const bool ok = (p.idx.ndim == 1 && p.idx.shape[0] == S) ||
+                    (p.a.ndim == 4 && p.idx.ndim == 2 && p.idx.shape[0] == p.a.shape[0] && p.idx.shape[1] == S);
     if (!ok) {
-      return InvalidArgument("Expected shape [" + std::to_string(S) + "]" + (p.a.ndim == 4 ? " or [" + std::to_string(p.a.shape[0]) + ", " + std::to_string(S) + "]" : std::string()) +
+      return InvalidArgument("Expected shape [" + std::to_string(S) + "]" +
+                             (p.a.ndim == 4 ? " or [" + std::to_string(p.a.shape[0]) + ", " + std::to_string(S) + "]" : std::string()) +
                              " for positions but received " + shape_str(p.idx));
     }
   }
@@ -132,19 +142,22 @@ Status validate_kv_append(const BlockParams& p) {
   TK_RETURN_IF_ERROR(need_float(c, "cache"));
   if (p.seq_dim != 0 && p.seq_dim != 1) return InvalidArgument("Expected seqDim 0 or 1 but received " + std::to_string(p.seq_dim));
   const int sd = p.seq_dim;
-  if (c.ndim < sd + 1) return InvalidArgument("Expected a tensor of rank >= " + std::to_string(sd + 1) + " for cache but received shape " + shape_str(c));
+  if (c.ndim < sd + 1)
+    return InvalidArgument("Expected a tensor of rank >= " + std::to_string(sd + 1) + " for cache but received shape " + shape_str(c));
   bool ok = x.ndim == c.ndim;
   for (int i = 0; ok && i < c.ndim; ++i) ok = i == sd || x.shape[i] == c.shape[i];
   if (!ok) {
     TensorView want = c;
     std::string s = shape_str(want);
-    return InvalidArgument("Expected the shape of cache " + s + " with any length in dim " + std::to_string(sd) + " for x but received " + shape_str(x));
+    return InvalidArgument("Expected the shape of cache " + s + " with any length in dim " + std::to_string(sd) + " for x but received " +
+                           shape_str(x));
   }
   if (present(p.idx)) {
     TK_RETURN_IF_ERROR(need_host_int32(p.idx, "position"));
     const int64_t B = sd == 1 ? c.shape[0] : 1;
     if (p.idx.ndim != 1 || (p.idx.shape[0] != 1 && p.idx.shape[0] != B)) {
-      return InvalidArgument("Expected shape [1]" + (B != 1 ? " or [" + std::to_string(B) + "]" : std::string()) + " for position but received " + shape_str(p.idx));
+      return InvalidArgument("Expected shape [1]" + (B != 1 ? " or [" + std::to_string(B) + "]" : std::string()) +
+                             " for position but received " + shape_str(p.idx));
     }
   } else if (p.start < 0 || p.start > INT32_MAX) {
     return OutOfRange("Expected position in [0, 2147483647] but received " + std::to_string(p.start));
@@ -177,7 +190,8 @@ Status read_indices(const BlockParams& p, const BlockDims& d, std::vector<int32_
       const int64_t V = p.a.shape[0];
       for (int64_t t = 0; t < p.idx.numel; ++t) {
         if (src[t] < 0 || src[t] >= V) {
-          return OutOfRange("Expected ids[" + std::to_string(t) + "] in [0, " + std::to_string(V) + ") (the rows of table) but received " + std::to_string(src[t]));
+          return OutOfRange("Expected ids[" + std::to_string(t) + "] in [0, " + std::to_string(V) + ") (the rows of table) but received " +
+                            std::to_string(src[t]));
         }
       }
       v->assign(src, src + p.idx.numel);
@@ -192,8 +206,8 @@ Status read_indices(const BlockParams& p, const BlockDims& d, std::vector<int32_
         const int64_t pos = src ? src[p.idx.shape[0] == 1 ? 0 : b] : p.start;
         if (pos < 0 || pos + d.S > d.H) {
           const std::string name = src ? (p.idx.shape[0] == 1 ? "position[0]" : "position[" + std::to_string(b) + "]") : "position";
-          return OutOfRange("Expected " + name + " in [0, " + std::to_string(d.H - d.S) + "] (cache length " + std::to_string(d.H) + " minus the " +
-                            std::to_string(d.S) + " rows of x) but received " + std::to_string(pos));
+          return OutOfRange("Expected " + name + " in [0, " + std::to_string(d.H - d.S) + "] (cache length " + std::to_string(d.H) +
+                            " minus the " + std::to_string(d.S) + " rows of x) but received " + std::to_string(pos));
         }
         (*v)[size_t(b)] = static_cast<int32_t>(pos);
       }
@@ -234,9 +248,7 @@ BlockDims block_dims(const BlockParams& p) {
       d.rows = p.a.numel;
       d.cols = present(p.b) ? p.b.numel : 0;
       break;
-    case BlockOp::kEmbedding:
-      d.rows = p.idx.numel, d.cols = p.a.shape[1], d.H = p.a.shape[0];
-      break;
+    case BlockOp::kEmbedding: d.rows = p.idx.numel, d.cols = p.a.shape[1], d.H = p.a.shape[0]; break;
     case BlockOp::kKvAppend: {
       const int sd = p.seq_dim;
       d.B = sd == 1 ? p.out.shape[0] : 1;

@@ -49,7 +49,7 @@ Status block(const BlockParams& p);
 
 // Row geometry every backend uses (after block_validate).
 struct BlockDims {
-  int64_t rows = 0, cols = 0;  // rows x last dim (row ops); elementwise: rows = 1, cols = numel
+  int64_t rows = 0, cols = 0;          // rows x last dim (row ops); elementwise: rows = 1, cols = numel
   int64_t B = 1, S = 0, H = 0, D = 0;  // rope: [B, S, H, D]; kvAppend: B, S (x rows), Smax in H, row in D
 };
 BlockDims block_dims(const BlockParams& p);

@@ -167,8 +167,8 @@ __global__ void elementwise_kernel(const T* a, const void* b, DType bt, int64_t 
 
 // One thread per rotated pair: pair i of row (b, s, h), n = B * S * H * D / 2.
 template <class T, class O>
-__global__ void rope_kernel(const T* x, O* y, const int32_t* pos, int64_t start, int64_t S, int64_t H, int64_t D, float theta,
-                            bool half, int64_t n) {
+__global__ void rope_kernel(const T* x, O* y, const int32_t* pos, int64_t start, int64_t S, int64_t H, int64_t D, float theta, bool half,
+                            int64_t n) {
   const int64_t hp = D / 2;
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t i = t % hp, row = t / hp, bs = row / H;
@@ -201,7 +201,10 @@ __global__ void kv_append_kernel(const T* x, C* cache, const int32_t* pos, int64
 
 // ---- host side -------------------------------------------------------------------------------------
 
-template <class T> struct Tag { using type = T; };
+template <class T>
+struct Tag {
+  using type = T;
+};
 
 template <class F>
 Status with_type(DType t, F&& f) {
@@ -263,12 +266,8 @@ Status launch_rows(const BlockParams& p, const BlockDims& d, const Launch& L) {
       case BlockOp::kRmsNorm:
         rms_norm_kernel<T, O><<<grid, threads, 0, L.stream>>>(x, p.b.data, p.b.dtype, static_cast<O*>(p.out.data), d.rows, d.cols, p.eps);
         break;
-      case BlockOp::kSoftmax:
-        softmax_kernel<T, O><<<grid, threads, 0, L.stream>>>(x, static_cast<O*>(p.out.data), d.rows, d.cols);
-        break;
-      case BlockOp::kArgmax:
-        argmax_kernel<T><<<grid, threads, 0, L.stream>>>(x, p.out.as<int32_t>(), d.rows, int(d.cols));
-        break;
+      case BlockOp::kSoftmax: softmax_kernel<T, O><<<grid, threads, 0, L.stream>>>(x, static_cast<O*>(p.out.data), d.rows, d.cols); break;
+      case BlockOp::kArgmax: argmax_kernel<T><<<grid, threads, 0, L.stream>>>(x, p.out.as<int32_t>(), d.rows, int(d.cols)); break;
       default:
         topk_kernel<T><<<grid, threads, 0, L.stream>>>(x, p.out.as<float>(), p.out2.as<int32_t>(), d.rows, int(d.cols), int(p.k));
         break;
@@ -305,7 +304,8 @@ Status launch_indexed(const BlockParams& p, const BlockDims& d, const Launch& L,
     O* out = static_cast<O*>(p.out.data);
     if (p.op == BlockOp::kRope) {
       const int64_t n = d.B * d.S * d.H * (d.D / 2);
-      rope_kernel<T, O><<<L.elementwise_grid(n), Launch::kThreads, 0, L.stream>>>(a, out, ids, p.start, d.S, d.H, d.D, p.theta, p.rope_half, n);
+      rope_kernel<T, O>
+          <<<L.elementwise_grid(n), Launch::kThreads, 0, L.stream>>>(a, out, ids, p.start, d.S, d.H, d.D, p.theta, p.rope_half, n);
     } else if (p.op == BlockOp::kEmbedding) {
       const int64_t n = d.rows * d.cols;
       embedding_kernel<T, O><<<L.elementwise_grid(n), Launch::kThreads, 0, L.stream>>>(a, ids, out, d.cols, n);

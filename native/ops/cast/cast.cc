@@ -8,8 +8,7 @@ namespace tk {
 
 Status validate(const CastParams& p) {
   if (p.src.numel != p.dst.numel) {
-    return InvalidArgument("Expected out to hold " + std::to_string(p.src.numel) + " elements but it holds " +
-                           std::to_string(p.dst.numel));
+    return InvalidArgument("Expected out to hold " + std::to_string(p.src.numel) + " elements but it holds " + std::to_string(p.dst.numel));
   }
   bool same = p.src.dtype == p.dst.dtype;
   if (!same && !(dtype_is_float(p.src.dtype) && dtype_is_float(p.dst.dtype))) {

@@ -54,9 +54,8 @@ Status cast_cpu(const CastParams& p) {
     return Status::Ok();
   }
   // Memory-bound: a thread only pays off for large chunks.
-  return parallel_for(n, int64_t(1) << 18, [&](int64_t b, int64_t e) {
-    convert_range(p.src.dtype, p.dst.dtype, p.src.data, p.dst.data, b, e);
-  });
+  return parallel_for(n, int64_t(1) << 18,
+                      [&](int64_t b, int64_t e) { convert_range(p.src.dtype, p.dst.dtype, p.src.data, p.dst.data, b, e); });
 }
 
 #if !defined(__x86_64__) && !defined(_M_X64)

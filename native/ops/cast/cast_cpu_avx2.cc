@@ -46,8 +46,10 @@ inline float load1(DType t, const void* p, long i) {
 }
 
 inline void store1(DType t, void* p, long i, float v) {
-  if (t == DType::kFloat32) static_cast<float*>(p)[i] = v;
-  else static_cast<uint16_t*>(p)[i] = t == DType::kFloat16 ? f32_to_f16(v) : f32_to_bf16(v);
+  if (t == DType::kFloat32)
+    static_cast<float*>(p)[i] = v;
+  else
+    static_cast<uint16_t*>(p)[i] = t == DType::kFloat16 ? f32_to_f16(v) : f32_to_bf16(v);
 }
 
 }  // namespace

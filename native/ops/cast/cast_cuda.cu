@@ -22,8 +22,7 @@ Status launch(const CastParams& p, cudaStream_t stream, int sms) {
   constexpr int kThreads = 256;
   int64_t blocks = (p.src.numel + kThreads - 1) / kThreads;
   int grid = static_cast<int>(blocks < int64_t(sms) * 8 ? blocks : int64_t(sms) * 8);  // grid-stride beyond that
-  cast_kernel<From, To><<<grid, kThreads, 0, stream>>>(static_cast<const From*>(p.src.data), static_cast<To*>(p.dst.data),
-                                                       p.src.numel);
+  cast_kernel<From, To><<<grid, kThreads, 0, stream>>>(static_cast<const From*>(p.src.data), static_cast<To*>(p.dst.data), p.src.numel);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
 }

@@ -20,8 +20,6 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_cast(Napi::Env env, Napi::Object exports) {
-  exports.Set("cast", Napi::Function::New<guard<Cast>>(env, "cast"));
-}
+void register_cast(Napi::Env env, Napi::Object exports) { exports.Set("cast", Napi::Function::New<guard<Cast>>(env, "cast")); }
 
 }  // namespace tk::napi

@@ -12,22 +12,27 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
   if (a.ndim < 2 || a.ndim > 3 || b.ndim < 2 || b.ndim > 3) {
     return InvalidArgument("Expected rank 2 or 3 for a and b but received " + shape_str(a) + " and " + shape_str(b));
   }
-  if (a.dtype != b.dtype) return TypeMismatch(std::string("Expected a and b of one dtype but received ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
+  if (a.dtype != b.dtype)
+    return TypeMismatch(std::string("Expected a and b of one dtype but received ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
   const bool int8 = a.dtype == DType::kInt8;
   if (!int8 && !dtype_is_float(a.dtype)) return Unsupported(std::string("gemm does not take ") + dtype_name(a.dtype) + " inputs");
   const DType acc = int8 ? DType::kInt32 : DType::kFloat32;
   if (int8 ? out.dtype != DType::kInt32 : !dtype_is_float(out.dtype)) {
-    return TypeMismatch(std::string("Expected out of dtype ") + (int8 ? "int32" : "float32, float16 or bfloat16") + " but received " + dtype_name(out.dtype));
+    return TypeMismatch(std::string("Expected out of dtype ") + (int8 ? "int32" : "float32, float16 or bfloat16") + " but received " +
+                        dtype_name(out.dtype));
   }
   const int64_t ab = a.ndim == 3 ? a.shape[0] : 1, bb = b.ndim == 3 ? b.shape[0] : 1;
-  if (a.ndim == 3 && b.ndim == 3 && ab != bb) return InvalidArgument("Expected equal batch sizes but received " + shape_str(a) + " and " + shape_str(b));
+  if (a.ndim == 3 && b.ndim == 3 && ab != bb)
+    return InvalidArgument("Expected equal batch sizes but received " + shape_str(a) + " and " + shape_str(b));
   s->batch = a.ndim == 3 ? ab : bb;
   const int64_t a0 = a.dim(-2), a1 = a.dim(-1), b0 = b.dim(-2), b1 = b.dim(-1);
   s->M = p.trans_a ? a1 : a0;
   s->K = p.trans_a ? a0 : a1;
   const int64_t kb = p.trans_b ? b1 : b0;
   s->N = p.trans_b ? b0 : b1;
-  if (kb != s->K) return InvalidArgument("Expected the inner dimensions to agree but op(a) is " + std::to_string(s->M) + "x" + std::to_string(s->K) + " and op(b) is " + std::to_string(kb) + "x" + std::to_string(s->N));
+  if (kb != s->K)
+    return InvalidArgument("Expected the inner dimensions to agree but op(a) is " + std::to_string(s->M) + "x" + std::to_string(s->K) +
+                           " and op(b) is " + std::to_string(kb) + "x" + std::to_string(s->N));
   s->lda = a1;
   s->ldb = b1;
   s->stride_a = a.ndim == 3 ? a0 * a1 : 0;
@@ -37,19 +42,25 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
   auto check_mn = [&](const TensorView& t, const char* name, int64_t* stride) -> Status {
     bool ok = (t.ndim == 2 && t.shape[0] == s->M && t.shape[1] == s->N) ||
               (t.ndim == 3 && t.shape[0] == s->batch && t.shape[1] == s->M && t.shape[2] == s->N && batched);
-    if (!ok) return InvalidArgument(std::string("Expected ") + name + " of shape " + (batched ? "[" + std::to_string(s->batch) + ", " : "[") + std::to_string(s->M) + ", " + std::to_string(s->N) + "] but received " + shape_str(t));
+    if (!ok)
+      return InvalidArgument(std::string("Expected ") + name + " of shape " + (batched ? "[" + std::to_string(s->batch) + ", " : "[") +
+                             std::to_string(s->M) + ", " + std::to_string(s->N) + "] but received " + shape_str(t));
     *stride = t.ndim == 3 ? s->M * s->N : 0;
     return Status::Ok();
   };
   TK_RETURN_IF_ERROR(check_mn(out, "out", &s->stride_out));
-  if (batched && out.ndim != 3 && s->batch > 1) return InvalidArgument("Expected a rank-3 out for a batched gemm but received " + shape_str(out));
+  if (batched && out.ndim != 3 && s->batch > 1)
+    return InvalidArgument("Expected a rank-3 out for a batched gemm but received " + shape_str(out));
   if (present(p.c)) {
     TK_RETURN_IF_ERROR(check_mn(p.c, "c", &s->stride_c));
-    if (int8 ? p.c.dtype != DType::kInt32 : !dtype_is_float(p.c.dtype)) return TypeMismatch(std::string("Expected c of dtype ") + dtype_name(acc));
+    if (int8 ? p.c.dtype != DType::kInt32 : !dtype_is_float(p.c.dtype))
+      return TypeMismatch(std::string("Expected c of dtype ") + dtype_name(acc));
   }
   if (present(p.bias)) {
-    if (p.bias.ndim != 1 || p.bias.shape[0] != s->N) return InvalidArgument("Expected bias of shape [" + std::to_string(s->N) + "] but received " + shape_str(p.bias));
-    if (int8 ? p.bias.dtype != DType::kInt32 : !dtype_is_float(p.bias.dtype)) return TypeMismatch(std::string("Expected bias of dtype ") + dtype_name(acc));
+    if (p.bias.ndim != 1 || p.bias.shape[0] != s->N)
+      return InvalidArgument("Expected bias of shape [" + std::to_string(s->N) + "] but received " + shape_str(p.bias));
+    if (int8 ? p.bias.dtype != DType::kInt32 : !dtype_is_float(p.bias.dtype))
+      return TypeMismatch(std::string("Expected bias of dtype ") + dtype_name(acc));
   }
   if (int8 && (p.alpha != 1.0f || (p.beta != 0.0f && p.beta != 1.0f))) {
     return InvalidArgument("Expected alpha = 1 and beta = 0 or 1 for an int8 gemm (exact int32 arithmetic)");

@@ -39,7 +39,9 @@ constexpr BlockConfig kNeonF32 = {8, 12, 256, 128, 2048};
 // int8 (exact int32 accumulation). avx2: madd_epi16 on sign-extended pairs, same 6x16 tile.
 constexpr BlockConfig kAvx2I8 = {6, 16, 256, 144, 2048};
 // avx512 VNNI: dpbusd on groups of 4 (A as unsigned a+128, corrected by 128 * column sums of B).
-constexpr BlockConfig kAvx512I8 = {12, 32, 512, 240, 3072};  // KC 512: 16 KB B + 6 KB A micro-panels in L1; half the C passes of 256 (2048^3: 262 vs ~170 GOP/s on one thread)
+constexpr BlockConfig kAvx512I8 = {
+    12, 32, 512, 240,
+    3072};  // KC 512: 16 KB B + 6 KB A micro-panels in L1; half the C passes of 256 (2048^3: 262 vs ~170 GOP/s on one thread)
 constexpr BlockConfig kScalarI8 = {4, 8, 256, 128, 2048};
 // bf16 with AVX512_BF16: dpbf16ps on pairs of K, 12x32 tile; KC 256 pairs-aligned, 16 KB bf16 panel.
 constexpr BlockConfig kAvx512Bf16 = {12, 32, 256, 240, 3072};

@@ -52,20 +52,22 @@ struct KernelTable {
 
 template <bool kWide>
 const IsaKernels& kernels_table(Isa isa) {
-  return isa_table<KernelTable<kWide>>(isa, [](Isa isa, KernelTable<kWide>* table) {
-           IsaKernels& k = table->k;
-           gemm_kernels::get_kernels_scalar(&k);
+  return isa_table<KernelTable<kWide>>(isa,
+                                       [](Isa isa, KernelTable<kWide>* table) {
+                                         IsaKernels& k = table->k;
+                                         gemm_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
-           if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
-           if (isa == Isa::kAvx512) {
-             const CpuFeatures& f = cpu_features();
-             gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kWide);
-           }
+                                         if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
+                                         if (isa == Isa::kAvx512) {
+                                           const CpuFeatures& f = cpu_features();
+                                           gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kWide);
+                                         }
 #endif
 #if defined(__aarch64__)
-           if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
+                                         if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
 #endif
-         }).k;
+                                       })
+      .k;
 }
 
 const IsaKernels& kernels_for(Isa isa) {
@@ -83,11 +85,11 @@ struct Problem {
   const GemmShape* s;
   const TensorView *a, *b;
   bool trans_a, trans_b;
-  Acc* c;                // output accumulation target, [batch][M][N]
-  int64_t stride_c;      // 0 or M*N
-  const Acc* cin;        // beta * cin input, or null
+  Acc* c;            // output accumulation target, [batch][M][N]
+  int64_t stride_c;  // 0 or M*N
+  const Acc* cin;    // beta * cin input, or null
   int64_t stride_cin;
-  const Acc* bias;       // [N] or null
+  const Acc* bias;  // [N] or null
   Acc alpha, beta;
 };
 
@@ -167,7 +169,8 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
               e.bias = p.bias ? p.bias + col : nullptr;
               for (int64_t ir = 0; ir < s.M; ir += k.mr) {
                 e.cin = Cin ? Cin + ir * s.N + col : nullptr;
-                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr, e);
+                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr,
+                      e);
               }
             }
           }
@@ -281,7 +284,8 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const ch
           for (int64_t ir = 0; ir < mcb; ir += k.mr) {
             const int64_t row = i0 + ir;
             e.cin = Cin ? Cin + row * s.N + col : nullptr;
-            k.ukr(x.kcb, abuf + (ir / k.mr) * x.apb, bp, C + row * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, mcb - ir)), nr, e);
+            k.ukr(x.kcb, abuf + (ir / k.mr) * x.apb, bp, C + row * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, mcb - ir)), nr,
+                  e);
           }
         }
       }
@@ -332,8 +336,8 @@ Status run_skinny_t(const Kernels& k, const Problem<Acc>& p, bool swap, void (*g
   const int64_t chunks = ceil_div(N, chunk);
   const size_t scratch_bytes = size_t(M) * size_t(std::max<int64_t>(chunk, 512)) * sizeof(Acc);
   for (int64_t bi = 0; bi < s.batch; ++bi) {
-    const SkinnyView v = skinny_view(s, batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi),
-                                     batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi), swap);
+    const SkinnyView v =
+        skinny_view(s, batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi), batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi), swap);
     gather(v.a_src, M, K, a_rows);
     Epilogue<Acc> e;
     e.alpha = p.alpha;
@@ -402,7 +406,8 @@ auto with_blocked(const IsaKernels& k, DType dtype, Fn fn) {
 
 template <class Acc>
 std::string layout_id(const BlockedKernels<Acc>& k, DType dtype, const BGeometry& g) {
-  return std::string(k.name) + " " + dtype_name(dtype) + " kc" + std::to_string(k.kc) + " nc" + std::to_string(g.nc) + " nr" + std::to_string(k.nr);
+  return std::string(k.name) + " " + dtype_name(dtype) + " kc" + std::to_string(k.kc) + " nc" + std::to_string(g.nc) + " nr" +
+         std::to_string(k.nr);
 }
 
 // p.packed_b's data when it was packed for `k` and this shape, else null (b is read and packed).
@@ -493,7 +498,8 @@ PackedLayout gemm_packed_layout(DType dtype, int64_t K, int64_t N) {
 Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, const std::string& layout) {
   if (b.ndim != 2) return InvalidArgument("Expected a rank-2 b to pack but received " + shape_str(b));
   if (!b.device.is_cpu() || !dst.device.is_cpu()) return Unsupported("packed weights are for the CPU kernels: pack host tensors");
-  if (b.dtype != DType::kInt8 && !dtype_is_float(b.dtype)) return Unsupported(std::string("gemm does not take ") + dtype_name(b.dtype) + " inputs");
+  if (b.dtype != DType::kInt8 && !dtype_is_float(b.dtype))
+    return Unsupported(std::string("gemm does not take ") + dtype_name(b.dtype) + " inputs");
   const int64_t K = trans_b ? b.shape[1] : b.shape[0], N = trans_b ? b.shape[0] : b.shape[1];
   const Operand B{b.data, b.dtype, b.shape[1], trans_b};
   char* out = static_cast<char*>(dst.data);
@@ -501,8 +507,10 @@ Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, con
   return with_blocked(kernels_for(active_isa()), b.dtype, [&](const auto& k) -> Status {
     const BGeometry g = b_geometry(k, K, N);
     const std::string want = layout_id(k, b.dtype, g);
-    if (want != layout) return InvalidArgument("Expected the packing layout \"" + want + "\" of the kernels in use but received \"" + layout + "\"");
-    if (int64_t(dst.nbytes()) != g.bytes()) return InvalidArgument("Expected " + std::to_string(g.bytes()) + " bytes to pack into but received " + std::to_string(dst.nbytes()));
+    if (want != layout)
+      return InvalidArgument("Expected the packing layout \"" + want + "\" of the kernels in use but received \"" + layout + "\"");
+    if (int64_t(dst.nbytes()) != g.bytes())
+      return InvalidArgument("Expected " + std::to_string(g.bytes()) + " bytes to pack into but received " + std::to_string(dst.nbytes()));
     if (K == 0 || N == 0) return Status::Ok();
     // units: (block, group of panels), a few per thread
     const int64_t npanels_max = ceil_div(g.nc, k.nr), groups = std::min<int64_t>(npanels_max, 4);
@@ -513,7 +521,8 @@ Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, con
         const int64_t blk = u / groups, grp = u % groups, jb = blk / g.kblocks, kb = blk % g.kblocks;
         const int64_t jc = jb * g.nc, ncb = std::min(g.nc, N - jc), pc = kb * k.kc, kcb = std::min<int64_t>(k.kc, K - pc);
         const int64_t npanels = ceil_div(ncb, k.nr), p0 = npanels * grp / groups, p1 = npanels * (grp + 1) / groups;
-        if (p0 < p1) k.pack_b(B, pc, kcb, jc + p0 * k.nr, std::min(ncb, p1 * k.nr) - p0 * k.nr, out + blk * g.stride + p0 * k.b_panel_bytes(kcb));
+        if (p0 < p1)
+          k.pack_b(B, pc, kcb, jc + p0 * k.nr, std::min(ncb, p1 * k.nr) - p0 * k.nr, out + blk * g.stride + p0 * k.b_panel_bytes(kcb));
       }
     });
   });

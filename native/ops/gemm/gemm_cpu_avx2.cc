@@ -8,8 +8,7 @@ namespace {
 // int8 6x16 microkernel: sign-extended pairs of K through vpmaddwd (exact int32 sums of two
 // products), the accumulator tile in 12 ymm registers.
 template <int MR, int NV>
-void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr,
-                 const Epilogue<int32_t>& e) {
+void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr, const Epilogue<int32_t>& e) {
   constexpr int NR = NV * 8;
   const int64_t kc2 = (kc + 1) / 2;
   const int32_t* ap = static_cast<const int32_t*>(apv);
@@ -55,7 +54,6 @@ void ukr_i8_avx2(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
   store_edge<int32_t, MR, NR>(tmp, c, ldc, mr, nr, e);
 }
 
-
 // B packing with the float32 transposed case (B stored [N, K], the nn.Linear layout) done as 8x8
 // register transposes: contiguous loads along K instead of a strided scalar gather.
 template <int NR>
@@ -90,11 +88,29 @@ namespace tk::gemm_kernels {
 
 void get_kernels_avx2(IsaKernels* k) {
   constexpr BlockConfig f = kAvx2F32;
-  k->f32 = {"avx2 f32 6x16", f.mr, f.nr, f.kc, f.mc, f.nc, a_panel_bytes_f32<f.mr>, b_panel_bytes_f32<f.nr>,
-            pack_a_f32<f.mr>, pack_b_f32_avx2<f.nr>, ukr_f32<f.mr, f.nr / kW>};
+  k->f32 = {"avx2 f32 6x16",
+            f.mr,
+            f.nr,
+            f.kc,
+            f.mc,
+            f.nc,
+            a_panel_bytes_f32<f.mr>,
+            b_panel_bytes_f32<f.nr>,
+            pack_a_f32<f.mr>,
+            pack_b_f32_avx2<f.nr>,
+            ukr_f32<f.mr, f.nr / kW>};
   constexpr BlockConfig q = kAvx2I8;
-  k->i8 = {"avx2 int8 6x16 (vpmaddwd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_i8pair<q.mr>, b_panel_bytes_i8pair<q.nr>,
-           pack_a_i8pair<q.mr>, pack_b_i8pair<q.nr>, ukr_i8_avx2<q.mr, q.nr / 8>};
+  k->i8 = {"avx2 int8 6x16 (vpmaddwd)",
+           q.mr,
+           q.nr,
+           q.kc,
+           q.mc,
+           q.nc,
+           a_panel_bytes_i8pair<q.mr>,
+           b_panel_bytes_i8pair<q.nr>,
+           pack_a_i8pair<q.mr>,
+           pack_b_i8pair<q.nr>,
+           ukr_i8_avx2<q.mr, q.nr / 8>};
   k->skinny = {"avx2 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
   k->skinny_i8 = {"avx2 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
 }

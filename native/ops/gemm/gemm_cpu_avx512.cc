@@ -24,7 +24,8 @@ void pack_a_vnni(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t
     const int r = static_cast<int>(imin(MR, rows - p));
     uint8_t* dp = d + (p / MR) * kc4 * MR * 4;
     if (full4 > 0)  // A stored [M, K]: 4 bytes of a row are one unit; + 128 is XOR 0x80 per byte
-      pack_rows32<MR>(static_cast<const char*>(a.data) + (i0 + p) * a.ld + k0, a.ld, r, full4, 0x80808080u, reinterpret_cast<uint32_t*>(dp));
+      pack_rows32<MR>(static_cast<const char*>(a.data) + (i0 + p) * a.ld + k0, a.ld, r, full4, 0x80808080u,
+                      reinterpret_cast<uint32_t*>(dp));
     for (int64_t k4 = full4; k4 < kc4; ++k4)
       for (int i = 0; i < MR; ++i)
         for (int t = 0; t < 4; ++t) {
@@ -36,9 +37,13 @@ void pack_a_vnni(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t
 }
 
 template <int NR>
-size_t b_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * NR * 4 + NR * 4; }
+size_t b_panel_bytes_vnni(int64_t kc) {
+  return size_t((kc + 3) / 4) * NR * 4 + NR * 4;
+}
 template <int MR>
-size_t a_panel_bytes_vnni(int64_t kc) { return size_t((kc + 3) / 4) * MR * 4; }
+size_t a_panel_bytes_vnni(int64_t kc) {
+  return size_t((kc + 3) / 4) * MR * 4;
+}
 
 // Four rows of B [K, N] (r[s] = row k + s at the panel's first column) interleaved into units of 4
 // bytes, one per column: out[j * 4 + s] = r[s][j] for j < 16 (SSE byte / word unpacks).
@@ -77,7 +82,8 @@ void pack_b_vnni(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t c
     } else if (c == NR) {  // B [K, N], a whole panel: four rows interleave into the units
       for (; k4 < full4; ++k4) {
         const int8_t* r0 = src + (k0 + 4 * k4) * b.ld + j0 + q;
-        for (int j = 0; j < NR; j += 16) interleave4_i8x16(r0 + j, r0 + b.ld + j, r0 + 2 * b.ld + j, r0 + 3 * b.ld + j, dq + (k4 * NR + j) * 4);
+        for (int j = 0; j < NR; j += 16)
+          interleave4_i8x16(r0 + j, r0 + b.ld + j, r0 + 2 * b.ld + j, r0 + 3 * b.ld + j, dq + (k4 * NR + j) * 4);
         for (int s4 = 0; s4 < 4; ++s4)
           for (int j = 0; j < NR; ++j) colsum[j] += r0[s4 * b.ld + j];
       }
@@ -95,8 +101,7 @@ void pack_b_vnni(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t c
 }
 
 template <int MR, int NV>
-void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr,
-                 const Epilogue<int32_t>& e) {
+void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr, const Epilogue<int32_t>& e) {
   constexpr int NR = NV * 16;
   const int64_t kc4 = (kc + 3) / 4;
   const int32_t* ap = static_cast<const int32_t*>(apv);
@@ -214,9 +219,13 @@ void pack_b_bf16pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64
 }
 
 template <int MR>
-size_t a_panel_bytes_bf16pair(int64_t kc) { return size_t((kc + 1) / 2) * MR * 4; }
+size_t a_panel_bytes_bf16pair(int64_t kc) {
+  return size_t((kc + 1) / 2) * MR * 4;
+}
 template <int NR>
-size_t b_panel_bytes_bf16pair(int64_t kc) { return size_t((kc + 1) / 2) * NR * 4; }
+size_t b_panel_bytes_bf16pair(int64_t kc) {
+  return size_t((kc + 1) / 2) * NR * 4;
+}
 
 template <int MR, int NV>
 void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc, int mr, int nr, const Epilogue<float>& e) {
@@ -318,7 +327,8 @@ inline void skinny_i8_tile(int64_t K, const int8_t* a, const int8_t* B, int64_t 
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NB; ++j) {
       int32_t* cp = c + (m + r) * ldc + n + j;
-      *cp = epilogue1(d[r * NB + j] - fix[m + r], cp, e.cin ? e.cin + (m + r) * e.ldcin + n + j : nullptr, e.bias ? e.bias + n + j : nullptr, e);
+      *cp = epilogue1(d[r * NB + j] - fix[m + r], cp, e.cin ? e.cin + (m + r) * e.ldcin + n + j : nullptr,
+                      e.bias ? e.bias + n + j : nullptr, e);
     }
 }
 
@@ -372,22 +382,49 @@ void set_blocks(BlockedKernels<Acc>* k, const BlockConfig& c) {
 
 void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide) {
   constexpr BlockConfig f = kAvx512F32;
-  k->f32 = {"avx512 f32 12x32", f.mr, f.nr, f.kc, f.mc, f.nc, a_panel_bytes_f32<f.mr>, b_panel_bytes_f32<f.nr>,
-            pack_a_f32<f.mr>, pack_b_f32<f.nr>, ukr_f32<f.mr, f.nr / kW>};
+  k->f32 = {"avx512 f32 12x32",
+            f.mr,
+            f.nr,
+            f.kc,
+            f.mc,
+            f.nc,
+            a_panel_bytes_f32<f.mr>,
+            b_panel_bytes_f32<f.nr>,
+            pack_a_f32<f.mr>,
+            pack_b_f32<f.nr>,
+            ukr_f32<f.mr, f.nr / kW>};
   set_blocks(&k->f32, wide ? kAvx512F32Wide : kAvx512F32);
   k->skinny = {"avx512 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
   k->skinny_i8 = {"avx512 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
   if (has_vnni) {
     constexpr BlockConfig q = kAvx512I8;
-    k->i8 = {"avx512 int8 12x32 (vpdpbusd)", q.mr, q.nr, q.kc, q.mc, q.nc, a_panel_bytes_vnni<q.mr>, b_panel_bytes_vnni<q.nr>,
-             pack_a_vnni<q.mr>, pack_b_vnni<q.nr>, ukr_i8_vnni<q.mr, q.nr / 16>};
+    k->i8 = {"avx512 int8 12x32 (vpdpbusd)",
+             q.mr,
+             q.nr,
+             q.kc,
+             q.mc,
+             q.nc,
+             a_panel_bytes_vnni<q.mr>,
+             b_panel_bytes_vnni<q.nr>,
+             pack_a_vnni<q.mr>,
+             pack_b_vnni<q.nr>,
+             ukr_i8_vnni<q.mr, q.nr / 16>};
     set_blocks(&k->i8, wide ? kAvx512I8Wide : kAvx512I8);
     k->skinny_i8 = {"avx512 int8 skinny (vpdpbusd)", kSkinnyI8MaxM, skinny_i8_run_vnni};
   }
   if (has_bf16) {
     constexpr BlockConfig h = kAvx512Bf16;
-    k->bf16_dot = {"avx512 bf16 12x32 (vdpbf16ps)", h.mr, h.nr, h.kc, h.mc, h.nc, a_panel_bytes_bf16pair<h.mr>,
-                   b_panel_bytes_bf16pair<h.nr>, pack_a_bf16pair<h.mr>, pack_b_bf16pair<h.nr>, ukr_bf16_dot<h.mr, h.nr / 16>};
+    k->bf16_dot = {"avx512 bf16 12x32 (vdpbf16ps)",
+                   h.mr,
+                   h.nr,
+                   h.kc,
+                   h.mc,
+                   h.nc,
+                   a_panel_bytes_bf16pair<h.mr>,
+                   b_panel_bytes_bf16pair<h.nr>,
+                   pack_a_bf16pair<h.mr>,
+                   pack_b_bf16pair<h.nr>,
+                   ukr_bf16_dot<h.mr, h.nr / 16>};
     set_blocks(&k->bf16_dot, wide ? kAvx512Bf16Wide : kAvx512Bf16);
   }
 }

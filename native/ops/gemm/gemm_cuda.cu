@@ -87,9 +87,9 @@ Status launch_sm80_layout(const DevArgs& a, bool ta, bool tb, dim3 grid, cudaStr
   if constexpr (kGatherLarge<Cfg, T>) {
     return Internal("gemm plan: large sm80 tiles with a gathered operand");
   } else {
-  if (!ta && !tb) return launch_sm80<Cfg, T, true, false>(a, grid, st);
-  if (ta && tb) return launch_sm80<Cfg, T, false, true>(a, grid, st);
-  return launch_sm80<Cfg, T, false, false>(a, grid, st);
+    if (!ta && !tb) return launch_sm80<Cfg, T, true, false>(a, grid, st);
+    if (ta && tb) return launch_sm80<Cfg, T, false, true>(a, grid, st);
+    return launch_sm80<Cfg, T, false, false>(a, grid, st);
   }
 }
 
@@ -143,8 +143,7 @@ Plan make_plan(const GemmParams& p, const GemmShape& s, const cuda::DeviceInfo& 
   int tier = kSimt;
   if (cc >= 80 && aligned && tc_dtype) tier = kSm80;
   // sm_90a code runs on compute capability 9.0 only (arch-specific features do not carry forward).
-  if (cc == 90 && aligned && (dt == DType::kFloat16 || dt == DType::kBFloat16) && cugemm::sm90_supports(p, s))
-    tier = kSm90;
+  if (cc == 90 && aligned && (dt == DType::kFloat16 || dt == DType::kBFloat16) && cugemm::sm90_supports(p, s)) tier = kSm90;
   pl.tier = tier < max_tier ? tier : max_tier;
 
   const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
@@ -230,21 +229,20 @@ Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
   const dim3 grid(unsigned(a.tiles_m * a.tiles_n), unsigned(pl.splits), unsigned(s.batch < 65535 ? s.batch : 65535));
   const DType dt = p.a.dtype;
   switch (pl.tier) {
-    case kSm90:
-      TK_RETURN_IF_ERROR(cugemm::launch_sm90(dt, a, d.multiprocessors, d.smem_per_block_optin, stream));
-      break;
+    case kSm90: TK_RETURN_IF_ERROR(cugemm::launch_sm90(dt, a, d.multiprocessors, d.smem_per_block_optin, stream)); break;
     case kSm80:
       TK_RETURN_IF_ERROR(pl.large ? launch_sm80_dtype<Sm80Large>(dt, a, p.trans_a, p.trans_b, grid, stream)
                                   : launch_sm80_dtype<Sm80Small>(dt, a, p.trans_a, p.trans_b, grid, stream));
       break;
-    default:
-      TK_RETURN_IF_ERROR(launch_simt(dt, a, p.trans_a, p.trans_b, grid, stream));
+    default: TK_RETURN_IF_ERROR(launch_simt(dt, a, p.trans_a, p.trans_b, grid, stream));
   }
   if (pl.splits > 1) {
     const int64_t total = s.batch * s.M * s.N;
     const int blocks = int(std::min<int64_t>((total + 255) / 256, int64_t(d.multiprocessors) * 8));
-    if (dt == DType::kInt8) cugemm::gemm_splitk_reduce<int32_t><<<blocks, 256, 0, stream>>>(a);
-    else cugemm::gemm_splitk_reduce<float><<<blocks, 256, 0, stream>>>(a);
+    if (dt == DType::kInt8)
+      cugemm::gemm_splitk_reduce<int32_t><<<blocks, 256, 0, stream>>>(a);
+    else
+      cugemm::gemm_splitk_reduce<float><<<blocks, 256, 0, stream>>>(a);
     TK_CUDA_CHECK(cudaGetLastError());
   }
   g_last_kernel.set(std::string(pl.name) + " " + (pl.tier == kSimt && dt == DType::kFloat32 ? "f32" : short_name(dt)) + " " +

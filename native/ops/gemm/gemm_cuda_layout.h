@@ -35,7 +35,7 @@ struct RowCol {
 //      2 chunks per row: chunk ^ ((row >> 2) & 1)   (four rows per line)
 // The XOR only touches bits below the chunk count, so each row's chunks stay in the row (bijection).
 TK_HD constexpr int swizzle_chunk(int row, int chunk, int chunks_per_row) {
-  return chunks_per_row >= 8 ? (chunk ^ (row & 7))
+  return chunks_per_row >= 8   ? (chunk ^ (row & 7))
          : chunks_per_row == 4 ? (chunk ^ ((row >> 1) & 3))
          : chunks_per_row == 2 ? (chunk ^ ((row >> 2) & 1))
                                : chunk;
@@ -73,31 +73,21 @@ TK_HD constexpr RowCol frag_c(int lane, int i) {  // (row, col) of accumulator e
 //
 // A, k-major smem (rows m, bytes of k): matrix j = rows 8*(j&1).., bytes 16*(j>>1)..: registers
 // 0..3 come out exactly as frag_a's registers 0..3. Offset relative to (16-row block, 32-byte step).
-TK_HD constexpr RowCol ldsm_a_kmajor(int lane) {
-  return {(lane & 7) + 8 * ((lane >> 3) & 1), 16 * (lane >> 4)};
-}
+TK_HD constexpr RowCol ldsm_a_kmajor(int lane) { return {(lane & 7) + 8 * ((lane >> 3) & 1), 16 * (lane >> 4)}; }
 // B, k-major smem (rows n, bytes of k), two 8-column blocks at once: matrix j = n-block j>>1,
 // k bytes 16*(j&1): registers {0,1} are frag_b of block 0, {2,3} of block 1.
-TK_HD constexpr RowCol ldsm_b_kmajor(int lane) {
-  return {(lane & 7) + 8 * (lane >> 4), 16 * ((lane >> 3) & 1)};
-}
+TK_HD constexpr RowCol ldsm_b_kmajor(int lane) { return {(lane & 7) + 8 * (lane >> 4), 16 * ((lane >> 3) & 1)}; }
 // 16-bit only, .trans, m-major smem (rows k, elements of m): matrix j = k rows 8*(j>>1).., m
 // elements 8*(j&1)..: lane gets (m = g, k = 2t, 2t+1) = frag_a register j. Returns (k row, m elem).
-TK_HD constexpr RowCol ldsm_a_mnmajor(int lane) {
-  return {(lane & 7) + 8 * (lane >> 4), 8 * ((lane >> 3) & 1)};
-}
+TK_HD constexpr RowCol ldsm_a_mnmajor(int lane) { return {(lane & 7) + 8 * (lane >> 4), 8 * ((lane >> 3) & 1)}; }
 // 16-bit only, .trans, n-major smem (rows k, elements of n): matrix j = k rows 8*(j&1).., n block
 // j>>1: registers {0,1} are frag_b of block 0, {2,3} of block 1. Returns (k row, n elem).
-TK_HD constexpr RowCol ldsm_b_mnmajor(int lane) {
-  return {(lane & 7) + 8 * ((lane >> 3) & 1), 8 * (lane >> 4)};
-}
+TK_HD constexpr RowCol ldsm_b_mnmajor(int lane) { return {(lane & 7) + 8 * ((lane >> 3) & 1), 8 * (lane >> 4)}; }
 
 // ---- warp tiling --------------------------------------------------------------------------------
 // Warp w of a CTA with warps_m x warps_n warps owns the warp tile at (wm * WTM, wn * WTN) with
 // wm = w % warps_m, wn = w / warps_m.
-TK_HD constexpr RowCol warp_origin(int warp, int warps_m, int wtm, int wtn) {
-  return {(warp % warps_m) * wtm, (warp / warps_m) * wtn};
-}
+TK_HD constexpr RowCol warp_origin(int warp, int warps_m, int wtm, int wtn) { return {(warp % warps_m) * wtm, (warp / warps_m) * wtn}; }
 
 // ---- CTA rasterization ---------------------------------------------------------------------------
 // Linear tile id -> (tile_m, tile_n), in groups of `group_m` tile rows walked column by column: the

@@ -32,11 +32,28 @@ struct DevArgs {
   int tiles_m, tiles_n;
 };
 
-template <class T> struct Elem;
-template <> struct Elem<__half> { using Acc = float; static constexpr int bytes = 2; };
-template <> struct Elem<__nv_bfloat16> { using Acc = float; static constexpr int bytes = 2; };
-template <> struct Elem<float> { using Acc = float; static constexpr int bytes = 4; };
-template <> struct Elem<int8_t> { using Acc = int32_t; static constexpr int bytes = 1; };
+template <class T>
+struct Elem;
+template <>
+struct Elem<__half> {
+  using Acc = float;
+  static constexpr int bytes = 2;
+};
+template <>
+struct Elem<__nv_bfloat16> {
+  using Acc = float;
+  static constexpr int bytes = 2;
+};
+template <>
+struct Elem<float> {
+  using Acc = float;
+  static constexpr int bytes = 4;
+};
+template <>
+struct Elem<int8_t> {
+  using Acc = int32_t;
+  static constexpr int bytes = 1;
+};
 
 __device__ __forceinline__ float load_as_float(const void* p, int dtype, int64_t i) {
   switch (dtype) {

@@ -137,9 +137,13 @@ void pack_b_f32(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t co
 }
 
 template <int MR>
-size_t a_panel_bytes_f32(int64_t kc) { return size_t(kc) * MR * sizeof(float); }
+size_t a_panel_bytes_f32(int64_t kc) {
+  return size_t(kc) * MR * sizeof(float);
+}
 template <int NR>
-size_t b_panel_bytes_f32(int64_t kc) { return size_t(kc) * NR * sizeof(float); }
+size_t b_panel_bytes_f32(int64_t kc) {
+  return size_t(kc) * NR * sizeof(float);
+}
 
 // ---- epilogue -----------------------------------------------------------------------------------
 
@@ -259,8 +263,8 @@ void ukr_f32(int64_t kc, const void* apv, const void* bpv, float* c, int64_t ldc
 // B stored [K, N] (not transposed): walk K in blocks of 4 rows of B, each row read contiguously,
 // accumulating MB rows of C in `scratch` (L1/L2-resident for M <= 16).
 template <int MB, class T>
-inline void skinny_nn_rows(int64_t K_block, const float* a, int64_t lda, const T* b, int64_t ldb, int64_t w, float* acc_rows,
-                           int64_t ldacc, bool init, bool prefetch_next) {
+inline void skinny_nn_rows(int64_t K_block, const float* a, int64_t lda, const T* b, int64_t ldb, int64_t w, float* acc_rows, int64_t ldacc,
+                           bool init, bool prefetch_next) {
   int64_t n = 0;
   for (; n + 2 * kW <= w; n += 2 * kW) {
     VF acc[MB][2];
@@ -372,8 +376,8 @@ inline void skinny_nt_block(int64_t K, const float* a, const T* b, int64_t ldb, 
 }
 
 template <int MB, int NB, class T>
-inline void skinny_nt_tile(int64_t K, const float* a, const T* b, int64_t ldb, int64_t m, int64_t n, int nb, float* c,
-                           int64_t ldc, const Epilogue<float>& e, const T* next = nullptr) {
+inline void skinny_nt_tile(int64_t K, const float* a, const T* b, int64_t ldb, int64_t m, int64_t n, int nb, float* c, int64_t ldc,
+                           const Epilogue<float>& e, const T* next = nullptr) {
   float dots[MB * NB];
   skinny_nt_block<MB, NB, T>(K, a + m * K, b + n * ldb, ldb, dots, next);
   for (int r = 0; r < MB; ++r)
@@ -412,7 +416,8 @@ void skinny_nt(int64_t M, int64_t K, const float* a, const Operand& bop, int64_t
   // kSkinnyNtCols rows of B at a time, every row of A against them (in tiles of kSkinnyNtRows) while
   // they are in L1 / L2; the next rows of B prefetched into L2 during the first tile.
   constexpr int NB = kSkinnyNtCols;
-  for (; n + NB <= n1; n += NB) skinny_nt_rows<NB, T>(M, K, a, b, bop.ld, n, NB, c, ldc, e, n + 2 * NB <= n1 ? b + (n + NB) * bop.ld : nullptr);
+  for (; n + NB <= n1; n += NB)
+    skinny_nt_rows<NB, T>(M, K, a, b, bop.ld, n, NB, c, ldc, e, n + 2 * NB <= n1 ? b + (n + NB) * bop.ld : nullptr);
   for (; n < n1; ++n) skinny_nt_rows<1, T>(M, K, a, b, bop.ld, n, 1, c, ldc, e, nullptr);
 }
 
@@ -468,8 +473,7 @@ inline void skinny_i8_nn_cols(int64_t M, int64_t K, const int8_t* a, const int8_
     for (int64_t m = 0; m < M; ++m) {
       const int32_t a0 = a[m * K + k], a1 = a[m * K + k + 1], a2 = a[m * K + k + 2], a3 = a[m * K + k + 3];
       int32_t* accm = acc + m * w;
-      for (int64_t n = 0; n < w; ++n)
-        accm[n] += a0 * int32_t(b0[n]) + a1 * int32_t(b1[n]) + a2 * int32_t(b2[n]) + a3 * int32_t(b3[n]);
+      for (int64_t n = 0; n < w; ++n) accm[n] += a0 * int32_t(b0[n]) + a1 * int32_t(b1[n]) + a2 * int32_t(b2[n]) + a3 * int32_t(b3[n]);
     }
   }
   for (; k < K; ++k)
@@ -584,9 +588,13 @@ void pack_b_i8pair(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t
 }
 
 template <int MR>
-size_t a_panel_bytes_i8pair(int64_t kc) { return size_t((kc + 1) / 2) * MR * 4; }
+size_t a_panel_bytes_i8pair(int64_t kc) {
+  return size_t((kc + 1) / 2) * MR * 4;
+}
 template <int NR>
-size_t b_panel_bytes_i8pair(int64_t kc) { return size_t((kc + 1) / 2) * NR * 4; }
+size_t b_panel_bytes_i8pair(int64_t kc) {
+  return size_t((kc + 1) / 2) * NR * 4;
+}
 
 // Portable int8 microkernel over the pair layout (exact: |a*b| <= 2^14, sums in int32).
 template <int MR, int NR>

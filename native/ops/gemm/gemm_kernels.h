@@ -72,9 +72,9 @@ struct SkinnyI8Kernels {
 };
 
 struct IsaKernels {
-  BlockedKernels<float> f32;        // float32 / float16 / bfloat16 inputs, converted while packing
-  BlockedKernels<float> bf16_dot;   // bfloat16 inputs on native bf16 dot products (name null when absent)
-  BlockedKernels<int32_t> i8;       // int8 x int8 -> int32, exact
+  BlockedKernels<float> f32;       // float32 / float16 / bfloat16 inputs, converted while packing
+  BlockedKernels<float> bf16_dot;  // bfloat16 inputs on native bf16 dot products (name null when absent)
+  BlockedKernels<int32_t> i8;      // int8 x int8 -> int32, exact
   SkinnyKernels skinny;
   SkinnyI8Kernels skinny_i8;
 };

@@ -83,7 +83,8 @@ Napi::Value GemmPackLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int32_t dt = get_int(env, info[0], "dtype", 0, kNumDTypes - 1);
   const double K = get_number(env, info[1], "K"), N = get_number(env, info[2], "N");
-  if (!(K >= 0 && N >= 0 && K <= 9007199254740991.0 && N <= 9007199254740991.0 && K == static_cast<int64_t>(K) && N == static_cast<int64_t>(N))) {
+  if (!(K >= 0 && N >= 0 && K <= 9007199254740991.0 && N <= 9007199254740991.0 && K == static_cast<int64_t>(K) &&
+        N == static_cast<int64_t>(N))) {
     throw_status(env, InvalidArgument("Expected whole, non-negative K and N"));
   }
   const PackedLayout l = gemm_packed_layout(static_cast<DType>(dt), static_cast<int64_t>(K), static_cast<int64_t>(N));
@@ -103,7 +104,8 @@ Napi::Value GemmPackB(const Napi::CallbackInfo& info) {
   if (!info[3].IsString()) throw_status(env, TypeMismatch("Expected a string for layout"));
   const std::string layout = info[3].As<Napi::String>().Utf8Value();
   const bool async = get_bool(env, info[4], "async");
-  return run_op(env, "tensorkern:packWeights", async, std::move(keep), [b, trans_b, dst, layout] { return gemm_pack_b(b, trans_b, dst, layout); });
+  return run_op(env, "tensorkern:packWeights", async, std::move(keep),
+                [b, trans_b, dst, layout] { return gemm_pack_b(b, trans_b, dst, layout); });
 }
 
 // Testing / bench hook: the AVX-512 block configs ('auto', 'wide', 'split'); returns those in use.
@@ -111,13 +113,12 @@ Napi::Value GemmSetBlocks(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for blocks"));
   const std::string mode = info[0].As<Napi::String>().Utf8Value();
-  if (!gemm_cpu_set_blocks(mode)) throw_status(env, InvalidArgument("Expected 'auto', 'wide' or 'split' for blocks but received \"" + mode + "\""));
+  if (!gemm_cpu_set_blocks(mode))
+    throw_status(env, InvalidArgument("Expected 'auto', 'wide' or 'split' for blocks but received \"" + mode + "\""));
   return Napi::String::New(env, gemm_cpu_blocks());
 }
 
-Napi::Value GemmCudaLastKernel(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), gemm_cuda_last_kernel());
-}
+Napi::Value GemmCudaLastKernel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemm_cuda_last_kernel()); }
 
 }  // namespace
 

@@ -32,8 +32,10 @@ Status gemm_plain(const GemmParams& p, const GemmShape& s) {
         for (int64_t k = 0; k < s.K; ++k) {
           const int64_t ia = bi * s.stride_a + (p.trans_a ? k * s.lda + i : i * s.lda + k);
           const int64_t ib = bi * s.stride_b + (p.trans_b ? j * s.ldb + k : k * s.ldb + j);
-          if (int8) acci += int32_t(p.a.as<int8_t>()[ia]) * int32_t(p.b.as<int8_t>()[ib]);
-          else accf += float(at(p.a, ia)) * float(at(p.b, ib));
+          if (int8)
+            acci += int32_t(p.a.as<int8_t>()[ia]) * int32_t(p.b.as<int8_t>()[ib]);
+          else
+            accf += float(at(p.a, ia)) * float(at(p.b, ib));
         }
         const int64_t io = bi * s.stride_out + i * s.N + j;
         if (int8) {

@@ -8,9 +8,7 @@
 namespace tk {
 namespace {
 
-int64_t index_at(const TensorView& t, int64_t i) {
-  return t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i];
-}
+int64_t index_at(const TensorView& t, int64_t i) { return t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i]; }
 
 }  // namespace
 
@@ -21,41 +19,57 @@ Status spmm_validate(const SpmmParams& p) {
     return TypeMismatch(std::string("Expected rowPtr of dtype int32 or int64 but received ") + dtype_name(p.row_ptr.dtype));
   }
   if (p.col_idx.dtype != p.row_ptr.dtype) {
-    return TypeMismatch(std::string("Expected colIdx of dtype ") + dtype_name(p.row_ptr.dtype) + " (that of rowPtr) but received " + dtype_name(p.col_idx.dtype));
+    return TypeMismatch(std::string("Expected colIdx of dtype ") + dtype_name(p.row_ptr.dtype) + " (that of rowPtr) but received " +
+                        dtype_name(p.col_idx.dtype));
   }
-  if (p.values.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected values of dtype float32 but received ") + dtype_name(p.values.dtype));
-  if (p.row_ptr.ndim != 1 || p.row_ptr.shape[0] != p.rows + 1) return InvalidArgument("Expected rowPtr of shape [" + std::to_string(p.rows + 1) + "] but received " + shape_str(p.row_ptr));
+  if (p.values.dtype != DType::kFloat32)
+    return TypeMismatch(std::string("Expected values of dtype float32 but received ") + dtype_name(p.values.dtype));
+  if (p.row_ptr.ndim != 1 || p.row_ptr.shape[0] != p.rows + 1)
+    return InvalidArgument("Expected rowPtr of shape [" + std::to_string(p.rows + 1) + "] but received " + shape_str(p.row_ptr));
   const int64_t nnz = p.col_idx.ndim == 1 ? p.col_idx.shape[0] : -1;
   if (nnz < 0) return InvalidArgument("Expected a rank-1 colIdx but received " + shape_str(p.col_idx));
-  if (p.values.ndim != 1 || p.values.shape[0] != nnz) return InvalidArgument("Expected values of shape [" + std::to_string(nnz) + "] (the length of colIdx) but received " + shape_str(p.values));
-  if (!p.row_ptr.device.is_cpu() || !p.col_idx.device.is_cpu() || !p.values.device.is_cpu()) return InvalidArgument("Expected the sparse matrix's arrays in host memory");
-  if (p.kernel < kSpmmAuto || p.kernel > kSpmmTiles) return InvalidArgument("Expected kernel 0..3 but received " + std::to_string(p.kernel));
+  if (p.values.ndim != 1 || p.values.shape[0] != nnz)
+    return InvalidArgument("Expected values of shape [" + std::to_string(nnz) + "] (the length of colIdx) but received " +
+                           shape_str(p.values));
+  if (!p.row_ptr.device.is_cpu() || !p.col_idx.device.is_cpu() || !p.values.device.is_cpu())
+    return InvalidArgument("Expected the sparse matrix's arrays in host memory");
+  if (p.kernel < kSpmmAuto || p.kernel > kSpmmTiles)
+    return InvalidArgument("Expected kernel 0..3 but received " + std::to_string(p.kernel));
   if (index_at(p.row_ptr, 0) != 0) return InvalidArgument("Expected rowPtr[0] = 0 but received " + std::to_string(index_at(p.row_ptr, 0)));
   if (index_at(p.row_ptr, p.rows) != nnz) {
-    return InvalidArgument("Expected rowPtr[" + rows + "] = " + std::to_string(nnz) + " (the number of nonzeros) but received " + std::to_string(index_at(p.row_ptr, p.rows)));
+    return InvalidArgument("Expected rowPtr[" + rows + "] = " + std::to_string(nnz) + " (the number of nonzeros) but received " +
+                           std::to_string(index_at(p.row_ptr, p.rows)));
   }
   if (p.b.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected b of dtype float32 but received ") + dtype_name(p.b.dtype));
-  if (p.b.ndim != 2 || p.b.shape[0] != p.cols) return InvalidArgument("Expected b of shape [" + cols + ", N] but received " + shape_str(p.b));
+  if (p.b.ndim != 2 || p.b.shape[0] != p.cols)
+    return InvalidArgument("Expected b of shape [" + cols + ", N] but received " + shape_str(p.b));
   const int64_t n = p.b.shape[1];
   const std::string want = "[" + rows + ", " + std::to_string(n) + "]";
-  if (p.out.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected out of dtype float32 but received ") + dtype_name(p.out.dtype));
-  if (p.out.ndim != 2 || p.out.shape[0] != p.rows || p.out.shape[1] != n) return InvalidArgument("Expected out of shape " + want + " but received " + shape_str(p.out));
+  if (p.out.dtype != DType::kFloat32)
+    return TypeMismatch(std::string("Expected out of dtype float32 but received ") + dtype_name(p.out.dtype));
+  if (p.out.ndim != 2 || p.out.shape[0] != p.rows || p.out.shape[1] != n)
+    return InvalidArgument("Expected out of shape " + want + " but received " + shape_str(p.out));
   if (present(p.c)) {
     if (p.c.dtype != DType::kFloat32) return TypeMismatch(std::string("Expected c of dtype float32 but received ") + dtype_name(p.c.dtype));
-    if (p.c.ndim != 2 || p.c.shape[0] != p.rows || p.c.shape[1] != n) return InvalidArgument("Expected c of shape " + want + " but received " + shape_str(p.c));
+    if (p.c.ndim != 2 || p.c.shape[0] != p.rows || p.c.shape[1] != n)
+      return InvalidArgument("Expected c of shape " + want + " but received " + shape_str(p.c));
     if (p.c.device != p.b.device) return InvalidArgument("Expected c on " + p.b.device.str() + " but it is on " + p.c.device.str());
   } else if (p.beta != 0.0f) {
     return InvalidArgument("Expected c when beta is nonzero");
   }
-  if (p.out.device != p.b.device) return InvalidArgument("Expected out on " + p.b.device.str() + " (where b is) but it is on " + p.out.device.str());
+  if (p.out.device != p.b.device)
+    return InvalidArgument("Expected out on " + p.b.device.str() + " (where b is) but it is on " + p.out.device.str());
   if (p.run_device >= 0 && !p.b.device.is_cpu()) return InvalidArgument("runDevice applies to host tensors only");
   if (p.b.device.is_cuda() || p.run_device >= 0) {
     const Device d = p.b.device.is_cuda() ? p.b.device : Device::cuda(p.run_device);
     const SpmmDeviceForm& f = p.dev;
     auto same = [&](const TensorView& t, const TensorView& host, const char* name) -> Status {
       if (!present(t)) return InvalidArgument(std::string("Expected the device copy of ") + name + " on " + d.str());
-      if (t.device != d) return InvalidArgument(std::string("Expected the device copy of ") + name + " on " + d.str() + " but it is on " + t.device.str());
-      if (t.dtype != host.dtype || t.ndim != 1 || t.shape[0] != host.shape[0]) return InvalidArgument(std::string("Expected the device copy of ") + name + " to match the host array " + shape_str(host) + " but received " + shape_str(t));
+      if (t.device != d)
+        return InvalidArgument(std::string("Expected the device copy of ") + name + " on " + d.str() + " but it is on " + t.device.str());
+      if (t.dtype != host.dtype || t.ndim != 1 || t.shape[0] != host.shape[0])
+        return InvalidArgument(std::string("Expected the device copy of ") + name + " to match the host array " + shape_str(host) +
+                               " but received " + shape_str(t));
       return Status::Ok();
     };
     TK_RETURN_IF_ERROR(same(f.row_ptr, p.row_ptr, "rowPtr"));
@@ -66,7 +80,9 @@ Status spmm_validate(const SpmmParams& p) {
       const int64_t blocks = present(f.block_col) && f.block_col.ndim == 1 ? f.block_col.shape[0] : -1;
       auto one = [&](const TensorView& t, DType dt, int64_t len, const char* name) -> Status {
         if (!present(t) || t.device != d || t.dtype != dt || t.ndim != 1 || t.shape[0] != len) {
-          return InvalidArgument(std::string("Expected the blocked form's ") + name + " as " + dtype_name(dt) + " [" + std::to_string(len) + "] on " + d.str() + " but received " + (present(t) ? shape_str(t) + " on " + t.device.str() : std::string("none")));
+          return InvalidArgument(std::string("Expected the blocked form's ") + name + " as " + dtype_name(dt) + " [" + std::to_string(len) +
+                                 "] on " + d.str() + " but received " +
+                                 (present(t) ? shape_str(t) + " on " + t.device.str() : std::string("none")));
         }
         return Status::Ok();
       };
@@ -113,7 +129,9 @@ Status spmm_cuda_host(const SpmmParams& p, int device) {
 #if !defined(TK_WITH_CUDA)
 Status spmm_cuda(const SpmmParams&, int) { return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA"); }
 std::string spmm_cuda_last_kernel() { return ""; }
-Status spmm_cuda_time(const SpmmParams&, int, int, std::vector<double>*) { return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA"); }
+Status spmm_cuda_time(const SpmmParams&, int, int, std::vector<double>*) {
+  return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA");
+}
 #endif
 
 }  // namespace tk

@@ -46,8 +46,10 @@ int64_t row_at_work(const Csr& a, int64_t target) {
   int64_t lo = 0, hi = a.rows;
   while (lo < hi) {
     const int64_t mid = lo + (hi - lo) / 2;
-    if (ptr_at(a, mid) + mid * kRowCost < target) lo = mid + 1;
-    else hi = mid;
+    if (ptr_at(a, mid) + mid * kRowCost < target)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return lo;
 }
@@ -64,13 +66,15 @@ Dense dense_of(const SpmmParams& p) {
 
 Status bad_index_status(const SpmmParams& p, const BadIndex& bad) {
   const int64_t r = bad.row.load(), pos = bad.pos.load();
-  auto idx = [&](const TensorView& t, int64_t i) { return std::to_string(t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i]); };
+  auto idx = [&](const TensorView& t, int64_t i) {
+    return std::to_string(t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i]);
+  };
   if (pos < 0) {
     return InvalidArgument("Expected rowPtr non-decreasing within [0, nnz] but rowPtr[" + std::to_string(r) + "] = " + idx(p.row_ptr, r) +
                            " and rowPtr[" + std::to_string(r + 1) + "] = " + idx(p.row_ptr, r + 1));
   }
-  return InvalidArgument("Expected colIdx in [0, " + std::to_string(p.cols) + ") but colIdx[" + std::to_string(pos) + "] = " + idx(p.col_idx, pos) +
-                         " (row " + std::to_string(r) + ")");
+  return InvalidArgument("Expected colIdx in [0, " + std::to_string(p.cols) + ") but colIdx[" + std::to_string(pos) +
+                         "] = " + idx(p.col_idx, pos) + " (row " + std::to_string(r) + ")");
 }
 
 // The walk: full-width column tiles (8 vectors: 64 floats on AVX2), the tiles of a row back to back.

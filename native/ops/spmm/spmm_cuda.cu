@@ -37,9 +37,7 @@ struct DevMem {
   DevMem& operator=(const DevMem&) = delete;
 };
 
-int64_t host_index(const TensorView& t, int64_t i) {
-  return t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i];
-}
+int64_t host_index(const TensorView& t, int64_t i) { return t.dtype == DType::kInt64 ? t.as<int64_t>()[i] : t.as<int32_t>()[i]; }
 
 struct Plan {
   int kernel = kSpmmCsr;
@@ -85,9 +83,15 @@ Status make_plan(const SpmmParams& p, const cuda::DeviceInfo& d, Plan* pl) {
     }
   } else {
     pl->why = "forced";
-    if (k != kSpmmCsr && cc < 80) return Unsupported("spmm kernel " + std::string(k == kSpmmBlocked ? "blocked" : "tiles") + " needs compute capability 8.0 (tf32 mma); this device is " + std::to_string(cc / 10) + "." + std::to_string(cc % 10));
-    if (k == kSpmmBlocked && !blocked) return InvalidArgument("Expected the blocked form of the matrix for the blocked kernel (SparseMatrix.prepare({ format: 'blocked' }))");
-    if (k == kSpmmTiles && n > cfg::kTileMaxN) return InvalidArgument("Expected N <= 64 for the tiles kernel but received " + std::to_string(n));
+    if (k != kSpmmCsr && cc < 80)
+      return Unsupported("spmm kernel " + std::string(k == kSpmmBlocked ? "blocked" : "tiles") +
+                         " needs compute capability 8.0 (tf32 mma); this device is " + std::to_string(cc / 10) + "." +
+                         std::to_string(cc % 10));
+    if (k == kSpmmBlocked && !blocked)
+      return InvalidArgument(
+          "Expected the blocked form of the matrix for the blocked kernel (SparseMatrix.prepare({ format: 'blocked' }))");
+    if (k == kSpmmTiles && n > cfg::kTileMaxN)
+      return InvalidArgument("Expected N <= 64 for the tiles kernel but received " + std::to_string(n));
   }
   pl->kernel = k;
   const bool has_c = present(p.c) && p.beta != 0.0f;
@@ -200,15 +204,19 @@ Status launch(const Prepared& q, const cuda::DeviceInfo& d, cudaStream_t st) {
   } else if (pl.kernel == kSpmmTiles) {
     TK_RETURN_IF_ERROR(q.idx64 ? launch_tiles_i<int64_t>(q.csr, pl.nt, st) : launch_tiles_i<int32_t>(q.csr, pl.nt, st));
   } else {
-    if (q.idx64) launch_csr_i<int64_t>(q.csr, pl.g, pl.vec, st);
-    else launch_csr_i<int32_t>(q.csr, pl.g, pl.vec, st);
+    if (q.idx64)
+      launch_csr_i<int64_t>(q.csr, pl.g, pl.vec, st);
+    else
+      launch_csr_i<int32_t>(q.csr, pl.g, pl.vec, st);
     if (!pl.chunks.empty()) {
       CsrArgs c = q.csr;
       c.chunks = static_cast<const int64_t*>(q.chunks.ptr);
       c.count = int64_t(pl.chunks.size() / 3);
       c.ws = static_cast<float*>(q.ws.ptr);
-      if (q.idx64) launch_csr_i<int64_t>(c, pl.g, pl.vec, st);
-      else launch_csr_i<int32_t>(c, pl.g, pl.vec, st);
+      if (q.idx64)
+        launch_csr_i<int64_t>(c, pl.g, pl.vec, st);
+      else
+        launch_csr_i<int32_t>(c, pl.g, pl.vec, st);
       TK_CUDA_CHECK(cudaGetLastError());
       const int64_t total = int64_t(pl.long_rows.size() / 3) * c.n;
       const int blocks = int(std::min<int64_t>((total + 255) / 256, int64_t(d.multiprocessors > 0 ? d.multiprocessors : 1) * 8));
@@ -225,8 +233,8 @@ Status check_errors(const SpmmParams& p, const Prepared& q, int dev) {
   TK_RETURN_IF_ERROR(cuda::copy_to_host(dev, e, q.err.ptr, sizeof(e)));
   if (e[1] != ULLONG_MAX) {
     const int64_t r = int64_t(e[1]);
-    return InvalidArgument("Expected rowPtr non-decreasing within [0, nnz] but the device copy of rowPtr is not at row " + std::to_string(r) +
-                           " (was the SparseMatrix's rowPtr modified after it was uploaded?)");
+    return InvalidArgument("Expected rowPtr non-decreasing within [0, nnz] but the device copy of rowPtr is not at row " +
+                           std::to_string(r) + " (was the SparseMatrix's rowPtr modified after it was uploaded?)");
   }
   if (e[0] != ULLONG_MAX) {
     const int64_t pos = int64_t(e[0]);
@@ -234,17 +242,21 @@ Status check_errors(const SpmmParams& p, const Prepared& q, int dev) {
     int64_t lo = 0, hi = p.rows;
     while (lo < hi) {
       const int64_t mid = lo + (hi - lo + 1) / 2;
-      if (host_index(p.row_ptr, mid) <= pos) lo = mid;
-      else hi = mid - 1;
+      if (host_index(p.row_ptr, mid) <= pos)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     const int64_t row = std::min<int64_t>(lo, p.rows > 0 ? p.rows - 1 : 0);
-    return InvalidArgument("Expected colIdx in [0, " + std::to_string(p.cols) + ") but colIdx[" + std::to_string(pos) + "] = " +
-                           std::to_string(host_index(p.col_idx, pos)) + " (row " + std::to_string(row) + ")");
+    return InvalidArgument("Expected colIdx in [0, " + std::to_string(p.cols) + ") but colIdx[" + std::to_string(pos) +
+                           "] = " + std::to_string(host_index(p.col_idx, pos)) + " (row " + std::to_string(row) + ")");
   }
   if (e[2] != ULLONG_MAX) {
     const int64_t pos = int64_t(e[2]), blocks = q.blk.blocks;
-    return InvalidArgument(pos < blocks ? "Expected the blocked form's blockCol[" + std::to_string(pos) + "] (or its panel's range) a multiple of 8 in [0, " + std::to_string(p.cols) + ")"
-                                        : "Expected the blocked form's perm[" + std::to_string(pos - blocks) + "] in [0, " + std::to_string(p.rows) + ")");
+    return InvalidArgument(pos < blocks ? "Expected the blocked form's blockCol[" + std::to_string(pos) +
+                                              "] (or its panel's range) a multiple of 8 in [0, " + std::to_string(p.cols) + ")"
+                                        : "Expected the blocked form's perm[" + std::to_string(pos - blocks) + "] in [0, " +
+                                              std::to_string(p.rows) + ")");
   }
   return Status::Ok();
 }
@@ -260,7 +272,8 @@ std::string kernel_name(const SpmmParams& p, const Plan& pl) {
     std::snprintf(buf, sizeof(buf), "%.3f", pl.density);
     s = "spmm_tiles_sm80 (Flash-LLM, 3xtf32) nt=" + std::to_string(pl.nt) + " " + idx + " density=" + buf;
   } else {
-    s = "spmm_csr g=" + std::to_string(pl.g) + " vec=" + std::to_string(pl.vec) + " " + idx + " split rows=" + std::to_string(pl.long_rows.size() / 3);
+    s = "spmm_csr g=" + std::to_string(pl.g) + " vec=" + std::to_string(pl.vec) + " " + idx +
+        " split rows=" + std::to_string(pl.long_rows.size() / 3);
   }
   return s + " (" + pl.why + ")";
 }

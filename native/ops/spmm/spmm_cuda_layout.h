@@ -27,13 +27,9 @@ constexpr int kCsrWarps = 4;
 TK_HD constexpr int csr_rows_per_cta(int g) { return kCsrWarps * (32 / g); }
 TK_HD constexpr int csr_tile_cols(int g, int vec) { return g * vec; }
 // Row slot (within the CTA) and first column (within the column tile) of thread `tid`.
-TK_HD constexpr RowCol csr_thread(int tid, int g, int vec) {
-  return {(tid >> 5) * (32 / g) + (tid & 31) / g, ((tid & 31) % g) * vec};
-}
+TK_HD constexpr RowCol csr_thread(int tid, int g, int vec) { return {(tid >> 5) * (32 / g) + (tid & 31) / g, ((tid & 31) % g) * vec}; }
 // The lanes of one row group, as a shuffle mask.
-TK_HD constexpr unsigned csr_group_mask(int lane, int g) {
-  return g == 32 ? 0xffffffffu : ((1u << g) - 1u) << ((lane / g) * g);
-}
+TK_HD constexpr unsigned csr_group_mask(int lane, int g) { return g == 32 ? 0xffffffffu : ((1u << g) - 1u) << ((lane / g) * g); }
 
 // Long rows: a row with more than `split` entries is cut into ceil(len / split) chunks of `split`
 // entries (the last shorter); each chunk's partial sums go to a workspace row and a merge kernel adds

@@ -30,9 +30,7 @@ struct CsrArgs {
   float* ws;              // chunk partial sums [count][n]
 };
 
-__device__ __forceinline__ void record_bad(unsigned long long* slot, int64_t pos) {
-  atomicMin(slot, static_cast<unsigned long long>(pos));
-}
+__device__ __forceinline__ void record_bad(unsigned long long* slot, int64_t pos) { atomicMin(slot, static_cast<unsigned long long>(pos)); }
 
 template <class I>
 __device__ __forceinline__ int64_t ld_index(const void* p, int64_t i) {
@@ -105,7 +103,8 @@ __global__ void __launch_bounds__(kCsrWarps * 32) spmm_csr(CsrArgs p) {
 #pragma unroll
       for (int u = 0; u < 4; ++u) cj[u] = __shfl_sync(mask, c, j + u, G), vj[u] = __shfl_sync(mask, v, j + u, G);
 #pragma unroll
-      for (int u = 0; u < 4; ++u) if (col < p.n) fma_row<VEC>(acc, vj[u], p.b + cj[u] * p.n, col, p.n, full);
+      for (int u = 0; u < 4; ++u)
+        if (col < p.n) fma_row<VEC>(acc, vj[u], p.b + cj[u] * p.n, col, p.n, full);
     }
     for (; j < cnt; ++j) {
       const int64_t cj = __shfl_sync(mask, c, j, G);
@@ -117,7 +116,8 @@ __global__ void __launch_bounds__(kCsrWarps * 32) spmm_csr(CsrArgs p) {
   if (p.chunks) {
     float* w = p.ws + slot * p.n;
 #pragma unroll
-    for (int e = 0; e < VEC; ++e) if (col + e < p.n) w[col + e] = acc[e];
+    for (int e = 0; e < VEC; ++e)
+      if (col + e < p.n) w[col + e] = acc[e];
     return;
   }
 #pragma unroll

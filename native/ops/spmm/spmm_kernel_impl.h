@@ -148,18 +148,24 @@ void rows_tuned(const Csr& a, const Dense& d, int64_t r0, int64_t r1, BadIndex* 
 
 void tuned_entry(const Csr& a, const Dense& d, const Plan& plan, int64_t r0, int64_t r1, BadIndex* bad) {
   if (plan.prefetch) {
-    if (a.idx64) rows_tuned<int64_t, true>(a, d, r0, r1, bad);
-    else rows_tuned<int32_t, true>(a, d, r0, r1, bad);
+    if (a.idx64)
+      rows_tuned<int64_t, true>(a, d, r0, r1, bad);
+    else
+      rows_tuned<int32_t, true>(a, d, r0, r1, bad);
   } else {
-    if (a.idx64) rows_tuned<int64_t, false>(a, d, r0, r1, bad);
-    else rows_tuned<int32_t, false>(a, d, r0, r1, bad);
+    if (a.idx64)
+      rows_tuned<int64_t, false>(a, d, r0, r1, bad);
+    else
+      rows_tuned<int32_t, false>(a, d, r0, r1, bad);
   }
 }
 // The bench's baseline, the loop a competent hand-written version would be: the same row loop
 // without prefetching, over rows split evenly between threads (by the driver), not by work.
 void plain_entry(const Csr& a, const Dense& d, const Plan&, int64_t r0, int64_t r1, BadIndex* bad) {
-  if (a.idx64) rows_tuned<int64_t, false>(a, d, r0, r1, bad);
-  else rows_tuned<int32_t, false>(a, d, r0, r1, bad);
+  if (a.idx64)
+    rows_tuned<int64_t, false>(a, d, r0, r1, bad);
+  else
+    rows_tuned<int32_t, false>(a, d, r0, r1, bad);
 }
 
 void fill_kernels(tk::spmm_kernels::IsaKernels* k, const char* name) {

@@ -15,10 +15,10 @@
 namespace tk::cuspmm {
 
 struct BlockedArgs {
-  const int32_t* panel_ptr;  // [panels + 1]
-  const int32_t* block_col;  // [blocks]
-  const float* block_values; // [blocks][16][8]
-  const int32_t* perm;       // [rows]: blocked row i is row perm[i]
+  const int32_t* panel_ptr;   // [panels + 1]
+  const int32_t* block_col;   // [blocks]
+  const float* block_values;  // [blocks][16][8]
+  const int32_t* perm;        // [rows]: blocked row i is row perm[i]
   int64_t rows, cols, blocks, n;
   const float* b;
   const float* c;
@@ -43,7 +43,8 @@ __device__ __forceinline__ void tf32_split(float x, uint32_t& hi, uint32_t& lo) 
 }
 
 // d += a * b in 3xTF32: small cross terms first, then the big one.
-__device__ __forceinline__ void mma3(float (&d)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4], const uint32_t (&bh)[2], const uint32_t (&bl)[2]) {
+__device__ __forceinline__ void mma3(float (&d)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4], const uint32_t (&bh)[2],
+                                     const uint32_t (&bl)[2]) {
   sm80::mma(d, al, bh, float{});
   sm80::mma(d, ah, bl, float{});
   sm80::mma(d, ah, bh, float{});

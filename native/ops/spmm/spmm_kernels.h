@@ -19,7 +19,7 @@ struct Dense {
   int64_t ldb;
   const float* c;  // [rows, ldc] or null
   int64_t ldc;
-  float* out;      // [rows, ldo]
+  float* out;  // [rows, ldo]
   int64_t ldo;
   int64_t n;
   float alpha, beta;
@@ -48,7 +48,7 @@ struct IsaKernels {
   RowsFn rows = nullptr;        // the tuned kernel
   RowsFn plain_rows = nullptr;  // the bench's hand-written-loop baseline
   const char* name = "";
-  int tile_floats = 1;         // output columns per register tile of the tuned kernel
+  int tile_floats = 1;  // output columns per register tile of the tuned kernel
 };
 
 void get_kernels_scalar(IsaKernels* k);

@@ -20,9 +20,13 @@
 namespace tk {
 
 struct W4A4Params {
-  TensorView x;               // [M, K] float32, or int8 q values already quantized when x_scales is given
+  TensorView x;  // [M, K] float32, or int8 q values already quantized when x_scales is given
   // optional float32 [M] (absent: ndim -1): x holds quantizeActivationsInt4's q (rotated when w is)
-  TensorView x_scales = [] { TensorView t; t.ndim = -1; return t; }();
+  TensorView x_scales = [] {
+    TensorView t;
+    t.ndim = -1;
+    return t;
+  }();
   TensorView w;               // int4 [N, K]: packed nibbles, row-major
   TensorView scales;          // float32 [N, G] (G = K / group_size; 1 = per channel)
   TensorView zero_points;     // optional int8 [N, G]: w = (q - z) * s (imported asymmetric weights; weight-only)

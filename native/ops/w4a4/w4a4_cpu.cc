@@ -110,8 +110,10 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
       o.gs = p.group_size;
       o.qo = qo + m * s.nO;
       o.so = so + m;
-      if (!prequantized) quantize_row(p.x.as<float>() + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
-      else if (!w4a4_quant::pack_row(p.x.as<int8_t>() + m * s.K, s.K, p.act_bits, p.x_scales.as<float>()[m], o)) bad_row.store(m);
+      if (!prequantized)
+        quantize_row(p.x.as<float>() + m * s.K, s.K, p.act_bits, p.rotate_block, oidx, s.nO, buf, o);
+      else if (!w4a4_quant::pack_row(p.x.as<int8_t>() + m * s.K, s.K, p.act_bits, p.x_scales.as<float>()[m], o))
+        bad_row.store(m);
     }
   }));
   if (bad_row.load() >= 0) {

@@ -41,7 +41,8 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
   PooledBuffer wf(bytes);  // the dequantized weights: warm pooled memory, not fresh pages every call
   float* wd = wf.as<float>();
   TK_RETURN_IF_ERROR(parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
+    for (int64_t n = n0; n < n1; ++n)
+      w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
   }));
   GemmParams g;
   g.a = p.x;

@@ -198,14 +198,29 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     const int8_t* zp = present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr;
     const WoPlan wp = wo_plan(p, s, d);
     if (wp.words == 0) {
-      WeightOnlyArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G, p.group_size};
+      WeightOnlyArgs a{
+          x,           static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G,
+          p.group_size};
       const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
       weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
       TK_CUDA_CHECK(cudaGetLastError());
       set_last("weight-only simt fp32");
       return cuda::synchronize(dev);
     }
-    WoTcArgs a{x, static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, nullptr, s.M, s.N, s.K, s.G, p.group_size, wp.chunks, wp.cps};
+    WoTcArgs a{x,
+               static_cast<const uint8_t*>(p.w.data),
+               static_cast<const float*>(p.scales.data),
+               zp,
+               bias,
+               out,
+               nullptr,
+               s.M,
+               s.N,
+               s.K,
+               s.G,
+               p.group_size,
+               wp.chunks,
+               wp.cps};
     Workspace ws{dev};
     if (wp.splits > 1) {
       TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(wp.splits) * size_t(s.M) * size_t(s.N) * sizeof(float), &ws.ptr));
@@ -214,20 +229,27 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     const dim3 grid(unsigned(wp.n_blocks), unsigned(wp.splits), unsigned(wp.m_tiles));
     const int v = wp.words;
     if (wp.mi == 1) {
-      if (v == 4) weight_only_tc<4, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
-      else if (v == 2) weight_only_tc<2, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
-      else weight_only_tc<1, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      if (v == 4)
+        weight_only_tc<4, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2)
+        weight_only_tc<2, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else
+        weight_only_tc<1, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
     } else {
-      if (v == 4) weight_only_tc<4, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
-      else if (v == 2) weight_only_tc<2, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
-      else weight_only_tc<1, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      if (v == 4)
+        weight_only_tc<4, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else if (v == 2)
+        weight_only_tc<2, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+      else
+        weight_only_tc<1, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
     }
     TK_CUDA_CHECK(cudaGetLastError());
     if (wp.splits > 1) {
       weight_only_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a.part, wp.splits, bias, out, s.M, s.N);
       TK_CUDA_CHECK(cudaGetLastError());
     }
-    set_last("weight-only tc bf16x3 m16n8k16 " + std::to_string(16 * wp.mi) + "x32 k" + std::to_string(32 * v) + " split" + std::to_string(wp.splits));
+    set_last("weight-only tc bf16x3 m16n8k16 " + std::to_string(16 * wp.mi) + "x32 k" + std::to_string(32 * v) + " split" +
+             std::to_string(wp.splits));
     return cuda::synchronize(dev);
   }
 
@@ -292,8 +314,10 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
       TK_CUDA_CHECK(cudaGetLastError());
     }
     const int cc = d.cc_major * 10 + d.cc_minor;
-    name = std::string(pl.path == kInt8 ? "tc int8 m16n8k32.s8" : cc >= 80 ? "tc s4 m16n8k64" : "tc s4 m8n8k32") + " " +
-           (pl.large ? kLargeName : kSmallName) +
+    name = std::string(pl.path == kInt8 ? "tc int8 m16n8k32.s8"
+                       : cc >= 80       ? "tc s4 m16n8k64"
+                                        : "tc s4 m8n8k32") +
+           " " + (pl.large ? kLargeName : kSmallName) +
            (pl.split.splits > 1 ? " splitk" + std::to_string(pl.split.splits) + (pl.split.ints ? "i" : "f") : "");
   }
   set_last(name + (p.act_bits == 8 ? " w4a8" : " w4a4"));

@@ -80,9 +80,7 @@ TK_HD constexpr uint32_t nib_bytes(uint32_t x, bool odd) {
 // group's weight scale) after the last mma step of each group. Step s covers k [64 s, 64 s + 64).
 // Tensor-core paths need group sizes that are multiples of 64 (per channel: K a multiple of 64).
 TK_HD constexpr bool tc_group_ok(int64_t K, int64_t gs) { return K > 0 && K % kStepK == 0 && gs % kStepK == 0; }
-TK_HD constexpr bool flush_after_step(int64_t step, int64_t K, int64_t gs) {
-  return step < K / kStepK && (step + 1) % (gs / kStepK) == 0;
-}
+TK_HD constexpr bool flush_after_step(int64_t step, int64_t K, int64_t gs) { return step < K / kStepK && (step + 1) % (gs / kStepK) == 0; }
 
 // ---- split-K for decode shapes (few output tiles) ---------------------------------------------------
 // The grid's y dimension splits the k stages; each split writes a partial to a workspace and
@@ -109,7 +107,6 @@ TK_HD constexpr TcSplit tc_split_plan(int64_t K, int64_t gs, int64_t tiles, int6
   const int64_t per = (units + want - 1) / want * unit;
   return {int((k_tiles + per - 1) / per), int(per), ints};
 }
-
 
 // ---- the weight-only tensor-core path (int4Matmul: float x, int4 W, mma.m16n8k16.bf16) ----------------
 // No shared memory: each lane loads its own operands straight from global memory. A chunk of K is

@@ -26,18 +26,18 @@ namespace tk::cuw4a4 {
 
 // ---- the fused activation quantizer ---------------------------------------------------------------
 struct QuantArgs {
-  const float* x;      // [M, K]
+  const float* x;  // [M, K]
   int64_t M, K;
-  int64_t rb;          // rotation block, 0: none
-  float rc;            // fround(1 / sqrt(rb)), computed on the host exactly as the CPU does
-  const int32_t* oidx; // [nO] or null
+  int64_t rb;           // rotation block, 0: none
+  float rc;             // fround(1 / sqrt(rb)), computed on the host exactly as the CPU does
+  const int32_t* oidx;  // [nO] or null
   int nO;
-  int bits;            // 4 or 8
-  uint8_t* qa;         // [M, lda] in the GEMM's layout
+  int bits;     // 4 or 8
+  uint8_t* qa;  // [M, lda] in the GEMM's layout
   int64_t lda;
-  float* sx;           // [M]
-  int8_t* qo;          // [M, nO]
-  float* so;           // [M]
+  float* sx;   // [M]
+  int8_t* qo;  // [M, nO]
+  float* so;   // [M]
 };
 
 constexpr int kQuantThreads = 256;
@@ -164,22 +164,22 @@ __global__ void __launch_bounds__(kQuantThreads) quantize_rows(QuantArgs a) {
 struct GemmArgs {
   const uint8_t* qa;  // [M, lda] activations (4- or 8-bit layout)
   int64_t lda;
-  const uint8_t* w;   // [N, ldw] packed int4 weights
-  int64_t ldw;        // K / 2
-  const float* sx;    // [M]
-  const float* ws;    // [N, G]
+  const uint8_t* w;  // [N, ldw] packed int4 weights
+  int64_t ldw;       // K / 2
+  const float* sx;   // [M]
+  const float* ws;   // [N, G]
   int64_t G, gs;
-  const int8_t* qo;   // [M, nO]
-  const float* so;    // [M]
-  const int8_t* wo;   // [N, nO]
-  const float* wos;   // [N]
+  const int8_t* qo;  // [M, nO]
+  const float* so;   // [M]
+  const int8_t* wo;  // [N, nO]
+  const float* wos;  // [N]
   int nO;
   const float* bias;  // [N] or null
   float* out;         // [M, N]
   int64_t M, N, K;
   int tiles_m, tiles_n;
-  int kt_per;         // k stages per grid row (blockIdx.y); all of them when not split
-  void* part;         // split-K partials [splits, M, N] (float, or int32 when part_ints), else null
+  int kt_per;  // k stages per grid row (blockIdx.y); all of them when not split
+  void* part;  // split-K partials [splits, M, N] (float, or int32 when part_ints), else null
   bool part_ints;
 };
 
@@ -203,19 +203,29 @@ __device__ __forceinline__ void epilogue(const GemmArgs& p, int64_t m, int64_t n
 __device__ __forceinline__ void mma_s4(int32_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if __CUDA_ARCH__ >= 800
   asm volatile("mma.sync.aligned.m16n8k64.row.col.s32.s4.s4.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #elif __CUDA_ARCH__ >= 750
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n" : "+r"(d[0]), "+r"(d[1]) : "r"(a[0]), "r"(b[0]));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n" : "+r"(d[0]), "+r"(d[1]) : "r"(a[2]), "r"(b[1]));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n" : "+r"(d[2]), "+r"(d[3]) : "r"(a[1]), "r"(b[0]));
-  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n" : "+r"(d[2]), "+r"(d[3]) : "r"(a[3]), "r"(b[1]));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[0]), "+r"(d[1])
+               : "r"(a[0]), "r"(b[0]));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[0]), "+r"(d[1])
+               : "r"(a[2]), "r"(b[1]));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[2]), "+r"(d[3])
+               : "r"(a[1]), "r"(b[0]));
+  asm volatile("mma.sync.aligned.m8n8k32.row.col.s32.s4.s4.s32 {%0,%1}, {%2}, {%3}, {%0,%1};\n"
+               : "+r"(d[2]), "+r"(d[3])
+               : "r"(a[3]), "r"(b[1]));
 #endif
 }
 
 __device__ __forceinline__ void mma_s8(int32_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if __CUDA_ARCH__ >= 800
   asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]) : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+               : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 #endif
 }
 
@@ -236,7 +246,9 @@ struct TcCfg {
   static constexpr int kBM = BM_, kBN = BN_, kWarpsM = WM_, kWarpsN = WN_, kStages = STAGES_;
   static constexpr int kThreads = WM_ * WN_ * 32;
   template <int ABITS>
-  static constexpr int smem() { return (BM_ * kStageBytes4 * ABITS / 4 + BN_ * kStageBytes4) * STAGES_; }
+  static constexpr int smem() {
+    return (BM_ * kStageBytes4 * ABITS / 4 + BN_ * kStageBytes4) * STAGES_;
+  }
 };
 
 // ---- the tensor-core kernel ---------------------------------------------------------------------------
@@ -262,159 +274,162 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
   } else
 #endif
   {
-  extern __shared__ __align__(128) uint8_t smem[];
-  uint8_t* sA = smem;
-  uint8_t* sB = smem + STAGES * A_STAGE;
+    extern __shared__ __align__(128) uint8_t smem[];
+    uint8_t* sA = smem;
+    uint8_t* sB = smem + STAGES * A_STAGE;
 
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const RowCol wo = warp_origin(warp, Cfg::kWarpsM, WTM, WTN);
-  const RowCol tile = raster(blockIdx.x, p.tiles_m, p.tiles_n, gemm_cuda_configs::kRasterGroupM);
-  const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
-  const int kt0 = int(blockIdx.y) * p.kt_per;
-  const int k_tiles = min(int(padded_k(p.K) / kStageK), kt0 + p.kt_per);  // this split's end
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const RowCol wo = warp_origin(warp, Cfg::kWarpsM, WTM, WTN);
+    const RowCol tile = raster(blockIdx.x, p.tiles_m, p.tiles_n, gemm_cuda_configs::kRasterGroupM);
+    const int64_t m0 = int64_t(tile.row) * BM, n0 = int64_t(tile.col) * BN;
+    const int kt0 = int(blockIdx.y) * p.kt_per;
+    const int k_tiles = min(int(padded_k(p.K) / kStageK), kt0 + p.kt_per);  // this split's end
 
-  constexpr int CA = A_STAGE / 16 / THREADS, CB = B_STAGE / 16 / THREADS;
-  const uint8_t* a_src[CA];
-  const uint8_t* b_src[CB];
-  uint32_t a_dst[CA], b_dst[CB];
-  bool a_in[CA];
-  int b_k[CB];  // byte offset of the chunk in the stage row; -1: weight row outside the matrix
+    constexpr int CA = A_STAGE / 16 / THREADS, CB = B_STAGE / 16 / THREADS;
+    const uint8_t* a_src[CA];
+    const uint8_t* b_src[CB];
+    uint32_t a_dst[CA], b_dst[CB];
+    bool a_in[CA];
+    int b_k[CB];  // byte offset of the chunk in the stage row; -1: weight row outside the matrix
 #pragma unroll
-  for (int i = 0; i < CA; ++i) {
-    const RowCol rc = copy_chunk(tid + i * THREADS, A_ROWB);
-    const int64_t m = m0 + rc.row;
-    a_in[i] = m < p.M;  // rows are padded to whole stages: K never runs out inside a row
-    a_src[i] = p.qa + (a_in[i] ? m : 0) * p.lda + rc.col;
-    a_dst[i] = smem_u32(sA) + smem_offset(rc.row, rc.col, A_ROWB);
-  }
-#pragma unroll
-  for (int i = 0; i < CB; ++i) {
-    const RowCol rc = copy_chunk(tid + i * THREADS, B_ROWB);
-    const int64_t n = n0 + rc.row;
-    b_k[i] = n < p.N ? rc.col : -1;
-    b_src[i] = p.w + (n < p.N ? n : 0) * p.ldw + rc.col;
-    b_dst[i] = smem_u32(sB) + smem_offset(rc.row, rc.col, B_ROWB);
-  }
-  auto load_stage = [&](int stage, int kt) {
-#pragma unroll
-    for (int i = 0; i < CA; ++i) copy16(a_dst[i] + stage * A_STAGE, a_src[i] + int64_t(kt) * A_ROWB, a_in[i]);
+    for (int i = 0; i < CA; ++i) {
+      const RowCol rc = copy_chunk(tid + i * THREADS, A_ROWB);
+      const int64_t m = m0 + rc.row;
+      a_in[i] = m < p.M;  // rows are padded to whole stages: K never runs out inside a row
+      a_src[i] = p.qa + (a_in[i] ? m : 0) * p.lda + rc.col;
+      a_dst[i] = smem_u32(sA) + smem_offset(rc.row, rc.col, A_ROWB);
+    }
 #pragma unroll
     for (int i = 0; i < CB; ++i) {
-      const int64_t off = int64_t(kt) * B_ROWB + b_k[i];
-      const bool in = b_k[i] >= 0 && off < p.ldw;  // the weight row ends at K / 2 (a multiple of 32 bytes)
-      copy16(b_dst[i] + stage * B_STAGE, in ? b_src[i] + int64_t(kt) * B_ROWB : p.w, in);
+      const RowCol rc = copy_chunk(tid + i * THREADS, B_ROWB);
+      const int64_t n = n0 + rc.row;
+      b_k[i] = n < p.N ? rc.col : -1;
+      b_src[i] = p.w + (n < p.N ? n : 0) * p.ldw + rc.col;
+      b_dst[i] = smem_u32(sB) + smem_offset(rc.row, rc.col, B_ROWB);
     }
-  };
-
-  int32_t iacc[MI][NI][4];
-  float facc[MI][NI][4];
+    auto load_stage = [&](int stage, int kt) {
 #pragma unroll
-  for (int i = 0; i < MI; ++i)
+      for (int i = 0; i < CA; ++i) copy16(a_dst[i] + stage * A_STAGE, a_src[i] + int64_t(kt) * A_ROWB, a_in[i]);
 #pragma unroll
-    for (int j = 0; j < NI; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) iacc[i][j][e] = 0, facc[i][j][e] = 0.0f;
-
-#pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) {
-    if (kt0 + s < k_tiles) load_stage(s, kt0 + s);
-    sm80::cp_async_commit();
-  }
-
-  for (int kt = kt0; kt < k_tiles; ++kt) {
-    const int it = kt - kt0;
-    sm80::cp_async_wait<STAGES - 2>();
-    __syncthreads();
-    if (kt + STAGES - 1 < k_tiles) load_stage((it + STAGES - 1) % STAGES, kt + STAGES - 1);
-    sm80::cp_async_commit();
-
-    const uint8_t* a_t = sA + (it % STAGES) * A_STAGE;
-    const uint8_t* b_t = sB + (it % STAGES) * B_STAGE;
-#pragma unroll
-    for (int ks = 0; ks < kStageK / kStepK; ++ks) {
-      uint32_t bf[NI][2];
-#pragma unroll
-      for (int ni = 0; ni < NI; ni += 2) {
-        const RowCol l = ldsm_b_kmajor(lane);
-        uint32_t r[4];
-        ldsm_x4(smem_u32(b_t + smem_offset(wo.col + ni * 8 + l.row, ks * 32 + l.col, B_ROWB)), r);
-        bf[ni][0] = r[0], bf[ni][1] = r[1], bf[ni + 1][0] = r[2], bf[ni + 1][1] = r[3];
+      for (int i = 0; i < CB; ++i) {
+        const int64_t off = int64_t(kt) * B_ROWB + b_k[i];
+        const bool in = b_k[i] >= 0 && off < p.ldw;  // the weight row ends at K / 2 (a multiple of 32 bytes)
+        copy16(b_dst[i] + stage * B_STAGE, in ? b_src[i] + int64_t(kt) * B_ROWB : p.w, in);
       }
-      const RowCol la = ldsm_a_kmajor(lane);
-      if constexpr (!I8) {
+    };
+
+    int32_t iacc[MI][NI][4];
+    float facc[MI][NI][4];
 #pragma unroll
-        for (int mi = 0; mi < MI; ++mi) {
-          uint32_t af[4];
-          ldsm_x4(smem_u32(a_t + smem_offset(wo.row + mi * 16 + la.row, ks * 32 + la.col, A_ROWB)), af);
+    for (int i = 0; i < MI; ++i)
 #pragma unroll
-          for (int ni = 0; ni < NI; ++ni) mma_s4(iacc[mi][ni], af, bf[ni]);
+      for (int j = 0; j < NI; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) iacc[i][j][e] = 0, facc[i][j][e] = 0.0f;
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+      if (kt0 + s < k_tiles) load_stage(s, kt0 + s);
+      sm80::cp_async_commit();
+    }
+
+    for (int kt = kt0; kt < k_tiles; ++kt) {
+      const int it = kt - kt0;
+      sm80::cp_async_wait<STAGES - 2>();
+      __syncthreads();
+      if (kt + STAGES - 1 < k_tiles) load_stage((it + STAGES - 1) % STAGES, kt + STAGES - 1);
+      sm80::cp_async_commit();
+
+      const uint8_t* a_t = sA + (it % STAGES) * A_STAGE;
+      const uint8_t* b_t = sB + (it % STAGES) * B_STAGE;
+#pragma unroll
+      for (int ks = 0; ks < kStageK / kStepK; ++ks) {
+        uint32_t bf[NI][2];
+#pragma unroll
+        for (int ni = 0; ni < NI; ni += 2) {
+          const RowCol l = ldsm_b_kmajor(lane);
+          uint32_t r[4];
+          ldsm_x4(smem_u32(b_t + smem_offset(wo.col + ni * 8 + l.row, ks * 32 + l.col, B_ROWB)), r);
+          bf[ni][0] = r[0], bf[ni][1] = r[1], bf[ni + 1][0] = r[2], bf[ni + 1][1] = r[3];
         }
-      } else {
-        uint32_t bu[NI][2][2];  // [ni][half of the step][register]
+        const RowCol la = ldsm_a_kmajor(lane);
+        if constexpr (!I8) {
 #pragma unroll
-        for (int ni = 0; ni < NI; ++ni)
-#pragma unroll
-          for (int h = 0; h < 2; ++h) bu[ni][h][0] = nib_bytes(bf[ni][h], false), bu[ni][h][1] = nib_bytes(bf[ni][h], true);
-#pragma unroll
-        for (int mi = 0; mi < MI; ++mi) {
-          uint32_t au[2][4];  // [half][s8 register]
-          if constexpr (ABITS == 4) {
+          for (int mi = 0; mi < MI; ++mi) {
             uint32_t af[4];
             ldsm_x4(smem_u32(a_t + smem_offset(wo.row + mi * 16 + la.row, ks * 32 + la.col, A_ROWB)), af);
 #pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              au[h][0] = nib_bytes(af[2 * h], false), au[h][1] = nib_bytes(af[2 * h + 1], false);
-              au[h][2] = nib_bytes(af[2 * h], true), au[h][3] = nib_bytes(af[2 * h + 1], true);
-            }
-          } else {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) ldsm_x4(smem_u32(a_t + smem_offset(wo.row + mi * 16 + la.row, ks * 64 + h * 32 + la.col, A_ROWB)), au[h]);
+            for (int ni = 0; ni < NI; ++ni) mma_s4(iacc[mi][ni], af, bf[ni]);
           }
+        } else {
+          uint32_t bu[NI][2][2];  // [ni][half of the step][register]
 #pragma unroll
-          for (int ni = 0; ni < NI; ++ni) {
-            mma_s8(iacc[mi][ni], au[0], bu[ni][0]);
-            mma_s8(iacc[mi][ni], au[1], bu[ni][1]);
+          for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) bu[ni][h][0] = nib_bytes(bf[ni][h], false), bu[ni][h][1] = nib_bytes(bf[ni][h], true);
+#pragma unroll
+          for (int mi = 0; mi < MI; ++mi) {
+            uint32_t au[2][4];  // [half][s8 register]
+            if constexpr (ABITS == 4) {
+              uint32_t af[4];
+              ldsm_x4(smem_u32(a_t + smem_offset(wo.row + mi * 16 + la.row, ks * 32 + la.col, A_ROWB)), af);
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                au[h][0] = nib_bytes(af[2 * h], false), au[h][1] = nib_bytes(af[2 * h + 1], false);
+                au[h][2] = nib_bytes(af[2 * h], true), au[h][3] = nib_bytes(af[2 * h + 1], true);
+              }
+            } else {
+#pragma unroll
+              for (int h = 0; h < 2; ++h)
+                ldsm_x4(smem_u32(a_t + smem_offset(wo.row + mi * 16 + la.row, ks * 64 + h * 32 + la.col, A_ROWB)), au[h]);
+            }
+#pragma unroll
+            for (int ni = 0; ni < NI; ++ni) {
+              mma_s8(iacc[mi][ni], au[0], bu[ni][0]);
+              mma_s8(iacc[mi][ni], au[1], bu[ni][1]);
+            }
           }
         }
-      }
-      const int64_t step = int64_t(kt) * (kStageK / kStepK) + ks;
-      if (!p.part_ints && flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
-        const int64_t g = step / (p.gs / kStepK);
+        const int64_t step = int64_t(kt) * (kStageK / kStepK) + ks;
+        if (!p.part_ints && flush_after_step(step, p.K, p.gs)) {  // the group's integer sums are complete: scale and fold
+          const int64_t g = step / (p.gs / kStepK);
 #pragma unroll
-        for (int ni = 0; ni < NI; ++ni)
+          for (int ni = 0; ni < NI; ++ni)
 #pragma unroll
-          for (int c = 0; c < 2; ++c) {
-            const int64_t n = n0 + wo.col + ni * 8 + 2 * (lane & 3) + c;
-            const float sc = n < p.N ? p.ws[n * p.G + g] : 0.0f;
+            for (int c = 0; c < 2; ++c) {
+              const int64_t n = n0 + wo.col + ni * 8 + 2 * (lane & 3) + c;
+              const float sc = n < p.N ? p.ws[n * p.G + g] : 0.0f;
 #pragma unroll
-            for (int mi = 0; mi < MI; ++mi)
+              for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-              for (int e = c; e < 4; e += 2) {
-                facc[mi][ni][e] = __fmaf_rn(sc, float(iacc[mi][ni][e]), facc[mi][ni][e]);
-                iacc[mi][ni][e] = 0;
-              }
-          }
+                for (int e = c; e < 4; e += 2) {
+                  facc[mi][ni][e] = __fmaf_rn(sc, float(iacc[mi][ni][e]), facc[mi][ni][e]);
+                  iacc[mi][ni][e] = 0;
+                }
+            }
+        }
       }
     }
-  }
-  sm80::cp_async_wait<0>();
+    sm80::cp_async_wait<0>();
 
 #pragma unroll
-  for (int mi = 0; mi < MI; ++mi)
+    for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-    for (int ni = 0; ni < NI; ++ni)
+      for (int ni = 0; ni < NI; ++ni)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const RowCol c = frag_c(lane, e);
-        const int64_t m = m0 + wo.row + mi * 16 + c.row, n = n0 + wo.col + ni * 8 + c.col;
-        if (!p.part) {
-          epilogue(p, m, n, facc[mi][ni][e]);
-        } else if (m < p.M && n < p.N) {  // split-K: this split's partial
-          const int64_t o = (int64_t(blockIdx.y) * p.M + m) * p.N + n;
-          if (p.part_ints) static_cast<int32_t*>(p.part)[o] = iacc[mi][ni][e];
-          else static_cast<float*>(p.part)[o] = facc[mi][ni][e];
+        for (int e = 0; e < 4; ++e) {
+          const RowCol c = frag_c(lane, e);
+          const int64_t m = m0 + wo.row + mi * 16 + c.row, n = n0 + wo.col + ni * 8 + c.col;
+          if (!p.part) {
+            epilogue(p, m, n, facc[mi][ni][e]);
+          } else if (m < p.M && n < p.N) {  // split-K: this split's partial
+            const int64_t o = (int64_t(blockIdx.y) * p.M + m) * p.N + n;
+            if (p.part_ints)
+              static_cast<int32_t*>(p.part)[o] = iacc[mi][ni][e];
+            else
+              static_cast<float*>(p.part)[o] = facc[mi][ni][e];
+          }
         }
-      }
   }
 #endif
 }
@@ -520,7 +535,6 @@ __global__ void __launch_bounds__(256) weight_only(WeightOnlyArgs p) {
   }
 }
 
-
 // ---- weight-only on tensor cores (int4Matmul on sm_80+) ----------------------------------------------
 // mma.m16n8k16.bf16 with fp32 accumulation: W dequantized in registers to the exact bf16 integers
 // q - z, x split on load into three bf16 terms whose sum is x exactly (w4a4_cuda_layout.h), the
@@ -539,7 +553,7 @@ struct WoTcArgs {
   float* out;         // [M, N]
   float* part;        // [splits, M, N] when split along K, else null
   int64_t M, N, K, G, gs;
-  int chunks, cps;    // chunks of K, chunks per split
+  int chunks, cps;  // chunks of K, chunks per split
 };
 constexpr int kWoWarps = 4, kWoNI = 4;  // 4 warps; 32 weight columns (4 mma n-blocks) per CTA
 

@@ -14,28 +14,28 @@
 namespace tk::w4a4_kernels {
 
 struct IntArgs {
-  const int8_t* qa;    // [M, Kp] quantized activations, chunk layout above
+  const int8_t* qa;  // [M, Kp] quantized activations, chunk layout above
   int64_t Kp;
-  const int32_t* corr; // [M, G]: 8 * sum_{k in g} q_x (the offset correction, see the kernels)
-  const uint8_t* w;    // [N, K/2] packed weights, docs/design.md, Data conventions nibble order
+  const int32_t* corr;  // [M, G]: 8 * sum_{k in g} q_x (the offset correction, see the kernels)
+  const uint8_t* w;     // [N, K/2] packed weights, docs/design.md, Data conventions nibble order
   int64_t K;
-  const float* ws;     // [N, G] weight scales
+  const float* ws;  // [N, G] weight scales
   int64_t G, gs;
-  float* out;          // out[m, n] = sum_g ws[n, g] * sum_{k in g} q_x[m, k] q_w[n, k]
+  float* out;  // out[m, n] = sum_g ws[n, g] * sum_{k in g} q_x[m, k] q_w[n, k]
   int64_t ldo;
-  int act_bits;        // 4 or 8
-  bool prefetch;       // software-prefetch the weight rows (few activation rows: weights stream from memory)
+  int act_bits;   // 4 or 8
+  bool prefetch;  // software-prefetch the weight rows (few activation rows: weights stream from memory)
 };
 
 struct WeightOnlyArgs {
-  const float* x;      // [M, K] float32
+  const float* x;  // [M, K] float32
   int64_t M, K;
-  const uint8_t* w;    // [N, K/2] packed
-  const float* ws;     // [N, G]
-  const int8_t* zp;    // [N, G] or null
+  const uint8_t* w;  // [N, K/2] packed
+  const float* ws;   // [N, G]
+  const int8_t* zp;  // [N, G] or null
   int64_t gs;
-  const float* bias;   // [N] or null
-  float* out;          // [M, ldo]
+  const float* bias;  // [N] or null
+  float* out;         // [M, ldo]
   int64_t ldo;
 };
 using WeightOnlyFn = void (*)(const WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf);

@@ -64,11 +64,16 @@ Napi::Value QuantizeRows(const Napi::CallbackInfo& info) {
   const int bits = get_int(env, info[3], "bits", 4, 8);
   const int64_t rb = get_int(env, info[4], "rotateBlock", 0, 1 << 30);
   Status st = Status::Ok();
-  if (x.ndim != 2 || x.dtype != DType::kFloat32 || !x.device.is_cpu()) st = InvalidArgument("Expected x as a rank-2 float32 CPU tensor");
-  else if (bits != 4 && bits != 8) st = InvalidArgument("Expected bits 4 or 8 but received " + std::to_string(bits));
-  else if (q.dtype != DType::kInt8 || q.numel != x.numel || !q.device.is_cpu()) st = InvalidArgument("Expected q as an int8 CPU tensor with the elements of x");
-  else if (sc.dtype != DType::kFloat32 || sc.numel != x.shape[0] || !sc.device.is_cpu()) st = InvalidArgument("Expected scales as a float32 CPU tensor with one element per row of x");
-  else if (rb != 0 && ((rb & (rb - 1)) != 0 || rb < 2 || x.shape[1] % rb != 0)) st = InvalidArgument("Expected a rotation block that is a power of two dividing K");
+  if (x.ndim != 2 || x.dtype != DType::kFloat32 || !x.device.is_cpu())
+    st = InvalidArgument("Expected x as a rank-2 float32 CPU tensor");
+  else if (bits != 4 && bits != 8)
+    st = InvalidArgument("Expected bits 4 or 8 but received " + std::to_string(bits));
+  else if (q.dtype != DType::kInt8 || q.numel != x.numel || !q.device.is_cpu())
+    st = InvalidArgument("Expected q as an int8 CPU tensor with the elements of x");
+  else if (sc.dtype != DType::kFloat32 || sc.numel != x.shape[0] || !sc.device.is_cpu())
+    st = InvalidArgument("Expected scales as a float32 CPU tensor with one element per row of x");
+  else if (rb != 0 && ((rb & (rb - 1)) != 0 || rb < 2 || x.shape[1] % rb != 0))
+    st = InvalidArgument("Expected a rotation block that is a power of two dividing K");
   if (!st.ok()) throw_status(env, st);
   const bool async = info.Length() > 5 && !info[5].IsUndefined() && get_bool(env, info[5], "async");
   return run_op(env, "tensorkern:w4a4QuantizeRows", async, std::move(keep),

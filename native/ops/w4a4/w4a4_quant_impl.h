@@ -5,7 +5,6 @@
 // shape FMA contraction would change). The includer includes <cfloat>, <cmath>, <cstring> and
 // w4a4_kernels.h / w4a4_quant.h first.
 
-
 // round half to even of |t| < 2^22 in float32: adding 1.5 * 2^23 leaves no fraction bits, and IEEE
 // addition rounds to nearest even. Vectorizes (unlike nearbyint without SSE4.1).
 inline float round_even(float t) {
@@ -30,7 +29,6 @@ inline Scale row_scale(const float* v, int64_t K, float qmax) {
   return {mx / qmax, false};
 }
 
-
 void hadamard_rows(float* v, int64_t K, int64_t block) {
   const float c = static_cast<float>(1.0 / std::sqrt(static_cast<double>(block)));
   for (int64_t b0 = 0; b0 < K; b0 += block) {
@@ -48,8 +46,7 @@ void hadamard_rows(float* v, int64_t K, int64_t block) {
   }
 }
 
-void quantize_row(const float* x, int64_t K, int bits, int64_t block, const int32_t* oidx, int64_t nO, float* buf,
-                  const RowOut& o) {
+void quantize_row(const float* x, int64_t K, int bits, int64_t block, const int32_t* oidx, int64_t nO, float* buf, const RowOut& o) {
   const float qmax = bits == 8 ? 127.0f : 7.0f, qmin = bits == 8 ? -128.0f : -8.0f;
   std::memcpy(buf, x, size_t(K) * sizeof(float));
   if (nO > 0) {
@@ -105,4 +102,3 @@ void quantize_row(const float* x, int64_t K, int bits, int64_t block, const int3
     }
   }
 }
-

@@ -175,7 +175,8 @@ void tile_gfix(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
       const int32_t* cr = a.corr + m0 * a.G + g;
       const __m256i c = _mm256_setr_epi32(cr[0], cr[a.G], cr[2 * a.G], cr[3 * a.G], 0, 0, 0, 0);
       for (int n = 0; n < NR; ++n) {
-        const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(widen(acc[0][n]), widen(acc[1][n])), _mm256_hadd_epi32(widen(acc[2][n]), widen(acc[3][n])));
+        const __m256i h =
+            _mm256_hadd_epi32(_mm256_hadd_epi32(widen(acc[0][n]), widen(acc[1][n])), _mm256_hadd_epi32(widen(acc[2][n]), widen(acc[3][n])));
         accf[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(h, c)), _mm256_set1_ps(a.ws[(n0 + n) * a.G + g]), accf[n]);
       }
     } else {
@@ -251,17 +252,23 @@ constexpr int kNr = 2;
 
 template <int GS, bool PF>
 TileFn pick_fix(int mr, int nr) {
-  static const TileFn t[4][kNr] = {{tile_gfix<1, 1, GS, PF>, tile_gfix<1, 2, GS, PF>}, {tile_gfix<2, 1, GS, PF>, tile_gfix<2, 2, GS, PF>},
-                                   {tile_gfix<3, 1, GS, PF>, tile_gfix<3, 2, GS, PF>}, {tile_gfix<4, 1, GS, PF>, tile_gfix<4, 2, GS, PF>}};
+  static const TileFn t[4][kNr] = {{tile_gfix<1, 1, GS, PF>, tile_gfix<1, 2, GS, PF>},
+                                   {tile_gfix<2, 1, GS, PF>, tile_gfix<2, 2, GS, PF>},
+                                   {tile_gfix<3, 1, GS, PF>, tile_gfix<3, 2, GS, PF>},
+                                   {tile_gfix<4, 1, GS, PF>, tile_gfix<4, 2, GS, PF>}};
   return t[mr - 1][nr - 1];
 }
 
 template <bool G32, bool PF>
 TileFn pick(int mr, int nr) {
-  static const TileFn t64[4][kNr] = {{tile_g64<1, 1, PF>, tile_g64<1, 2, PF>}, {tile_g64<2, 1, PF>, tile_g64<2, 2, PF>},
-                                     {tile_g64<3, 1, PF>, tile_g64<3, 2, PF>}, {tile_g64<4, 1, PF>, tile_g64<4, 2, PF>}};
-  static const TileFn t32[4][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>}, {tile_g32<2, 1>, tile_g32<2, 2>},
-                                       {tile_g32<3, 1>, tile_g32<3, 2>}, {tile_g32<4, 1>, tile_g32<4, 2>}};
+  static const TileFn t64[4][kNr] = {{tile_g64<1, 1, PF>, tile_g64<1, 2, PF>},
+                                     {tile_g64<2, 1, PF>, tile_g64<2, 2, PF>},
+                                     {tile_g64<3, 1, PF>, tile_g64<3, 2, PF>},
+                                     {tile_g64<4, 1, PF>, tile_g64<4, 2, PF>}};
+  static const TileFn t32[4][kNr] = {{tile_g32<1, 1>, tile_g32<1, 2>},
+                                     {tile_g32<2, 1>, tile_g32<2, 2>},
+                                     {tile_g32<3, 1>, tile_g32<3, 2>},
+                                     {tile_g32<4, 1>, tile_g32<4, 2>}};
   return G32 ? t32[mr - 1][nr - 1] : t64[mr - 1][nr - 1];
 }
 
@@ -276,10 +283,16 @@ void block_x86(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64
     const int mr = static_cast<int>(std::min<int64_t>(kMr, m1 - m));
     for (int64_t n = n0; n < n1; n += kNr) {
       const int nr = static_cast<int>(std::min<int64_t>(kNr, n1 - n));
-      const TileFn f = a.prefetch ? (fix == 1 ? pick_fix<1, true>(mr, nr) : fix == 2 ? pick_fix<2, true>(mr, nr) : fix == 4 ? pick_fix<4, true>(mr, nr)
-                                     : g32 ? pick<true, true>(mr, nr) : pick<false, true>(mr, nr))
-                                  : (fix == 1 ? pick_fix<1, false>(mr, nr) : fix == 2 ? pick_fix<2, false>(mr, nr) : fix == 4 ? pick_fix<4, false>(mr, nr)
-                                     : g32 ? pick<true, false>(mr, nr) : pick<false, false>(mr, nr));
+      const TileFn f = a.prefetch ? (fix == 1   ? pick_fix<1, true>(mr, nr)
+                                     : fix == 2 ? pick_fix<2, true>(mr, nr)
+                                     : fix == 4 ? pick_fix<4, true>(mr, nr)
+                                     : g32      ? pick<true, true>(mr, nr)
+                                                : pick<false, true>(mr, nr))
+                                  : (fix == 1   ? pick_fix<1, false>(mr, nr)
+                                     : fix == 2 ? pick_fix<2, false>(mr, nr)
+                                     : fix == 4 ? pick_fix<4, false>(mr, nr)
+                                     : g32      ? pick<true, false>(mr, nr)
+                                                : pick<false, false>(mr, nr));
       f(a, m, n);
     }
   }
@@ -302,8 +315,9 @@ inline void unpack64_i8(const uint8_t* src, __m256i lut, __m256i* r0, __m256i* r
 
 // The nibble -> q - z table for one group (two's complement nibble, minus the zero point).
 inline __m256i nibble_lut(int z) {
-  return _mm256_sub_epi8(_mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1),
-                         _mm256_set1_epi8(static_cast<char>(z)));
+  return _mm256_sub_epi8(
+      _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1),
+      _mm256_set1_epi8(static_cast<char>(z)));
 }
 
 // acc += x[0..16) . w for the 16 int8 weights in `w`.
@@ -347,7 +361,8 @@ void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0,
         _mm_prefetch(reinterpret_cast<const char*>(src + half), _MM_HINT_T0);
         __m256i r0, r1;
         unpack64_i8(src, lut, &r0, &r1);
-        const __m128i part[4] = {_mm256_castsi256_si128(r0), _mm256_castsi256_si128(r1), _mm256_extracti128_si256(r0, 1), _mm256_extracti128_si256(r1, 1)};
+        const __m128i part[4] = {_mm256_castsi256_si128(r0), _mm256_castsi256_si128(r1), _mm256_extracti128_si256(r0, 1),
+                                 _mm256_extracti128_si256(r1, 1)};
         for (int c = 0; c < 4; ++c) {
           _mm256_storeu_ps(buf + j + 16 * c, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[c])));
           _mm256_storeu_ps(buf + j + 16 * c + 8, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(part[c], 8))));
