@@ -85,7 +85,7 @@ void mma_m8n8k32_emul(const uint32_t a[32], const uint32_t b[32], int32_t d[8][8
       for (int k = 0; k < 32; ++k) d[m][n] += A[m][k] * B[k][n];
 }
 
-// The kernel's int8-route registers from .s4 ones (w4a4_kernel_cuda.cuh).
+// The kernel's int8-route registers from .s4 ones (w4a4_kernel_common.cuh).
 void unpack_route(const uint32_t a[4], const uint32_t b[2], uint32_t au[2][4], uint32_t bu[2][2]) {
   for (int h = 0; h < 2; ++h) {
     au[h][0] = L::nib_bytes(a[2 * h], false), au[h][1] = L::nib_bytes(a[2 * h + 1], false);

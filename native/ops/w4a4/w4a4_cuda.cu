@@ -19,7 +19,10 @@
 #include "../../cuda/check.h"
 #include "../../cuda/runtime.h"
 #include "w4a4.h"
-#include "w4a4_kernel_cuda.cuh"
+#include "w4a4_kernel_quant.cuh"
+#include "w4a4_kernel_simt.cuh"
+#include "w4a4_kernel_tc.cuh"
+#include "w4a4_kernel_weight_only.cuh"
 
 namespace tk {
 namespace {
