@@ -65,6 +65,24 @@ Status set_smem(K kernel, int bytes) {
 }
 
 // ---- sm80 -----------------------------------------------------------------------------------------
+// The persistent wgmma + TMA kernel: one CTA per SM at most, the A and B tensor maps made per call.
+Status launch_sm90(DType dt, const DevArgs& a, int sms, size_t smem_optin, cudaStream_t st) {
+  using namespace cugemm::sm90;
+  using cugemm::gemm_sm90;
+  const int smem = gemm_cuda_configs::kSm90.smem_bytes();
+  if (size_t(smem) > smem_optin) return Unsupported("sm90 gemm needs " + std::to_string(smem) + " bytes of shared memory per block");
+  CUtensorMap ma, mb;
+  TK_RETURN_IF_ERROR(make_map(&ma, dt, a.a, a.M, a.K, a.lda, kBM));
+  TK_RETURN_IF_ERROR(make_map(&mb, dt, a.b, a.N, a.K, a.ldb, kBN));
+  const int tiles = a.tiles_m * a.tiles_n;
+  const dim3 grid(unsigned(tiles < sms ? tiles : sms));
+  auto k = dt == DType::kBFloat16 ? gemm_sm90<__nv_bfloat16> : gemm_sm90<__half>;
+  TK_CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  k<<<grid, kThreads, smem, st>>>(ma, mb, a);
+  TK_CUDA_CHECK(cudaGetLastError());
+  return Status::Ok();
+}
+
 template <class Cfg, class T, bool AK, bool BK>
 Status launch_sm80(const DevArgs& a, dim3 grid, cudaStream_t st) {
   auto k = cugemm::gemm_sm80<Cfg, T, AK, BK>;
@@ -229,7 +247,7 @@ Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
   const dim3 grid(unsigned(a.tiles_m * a.tiles_n), unsigned(pl.splits), unsigned(s.batch < 65535 ? s.batch : 65535));
   const DType dt = p.a.dtype;
   switch (pl.tier) {
-    case kSm90: TK_RETURN_IF_ERROR(cugemm::launch_sm90(dt, a, d.multiprocessors, d.smem_per_block_optin, stream)); break;
+    case kSm90: TK_RETURN_IF_ERROR(launch_sm90(dt, a, d.multiprocessors, d.smem_per_block_optin, stream)); break;
     case kSm80:
       TK_RETURN_IF_ERROR(pl.large ? launch_sm80_dtype<Sm80Large>(dt, a, p.trans_a, p.trans_b, grid, stream)
                                   : launch_sm80_dtype<Sm80Small>(dt, a, p.trans_a, p.trans_b, grid, stream));

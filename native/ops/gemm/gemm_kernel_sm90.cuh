@@ -185,20 +185,4 @@ inline Status make_map(CUtensorMap* map, DType dt, const void* base, int64_t row
 }
 }  // namespace sm90
 
-inline Status launch_sm90(DType dt, const DevArgs& a, int sms, size_t smem_optin, cudaStream_t st) {
-  using namespace sm90;
-  const int smem = gemm_cuda_configs::kSm90.smem_bytes();
-  if (size_t(smem) > smem_optin) return Unsupported("sm90 gemm needs " + std::to_string(smem) + " bytes of shared memory per block");
-  CUtensorMap ma, mb;
-  TK_RETURN_IF_ERROR(make_map(&ma, dt, a.a, a.M, a.K, a.lda, kBM));
-  TK_RETURN_IF_ERROR(make_map(&mb, dt, a.b, a.N, a.K, a.ldb, kBN));
-  const int tiles = a.tiles_m * a.tiles_n;
-  const dim3 grid(unsigned(tiles < sms ? tiles : sms));
-  auto k = dt == DType::kBFloat16 ? gemm_sm90<__nv_bfloat16> : gemm_sm90<__half>;
-  TK_CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  k<<<grid, kThreads, smem, st>>>(ma, mb, a);
-  TK_CUDA_CHECK(cudaGetLastError());
-  return Status::Ok();
-}
-
 }  // namespace tk::cugemm
