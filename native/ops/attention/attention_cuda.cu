@@ -32,6 +32,7 @@
 #include <string>
 
 #include "../../cuda/check.h"
+#include "../../cuda/launch.h"
 #include "../../cuda/runtime.h"
 #include "attention.h"
 #include "attention_kernel_decode.cuh"
@@ -54,23 +55,14 @@ int tier_from_name(const char* s) {
   if (std::strcmp(s, "simt") == 0) return kSimt;
   return -1;
 }
-std::atomic<int> g_max_tier{[] {
-  const int t = tier_from_name(std::getenv("TENSORKERN_ATTENTION_KERNEL"));
-  return t < 0 ? int(kDecode) : t;
-}()};
+std::atomic<int> g_max_tier{cuda::env_tier("TENSORKERN_ATTENTION_KERNEL", tier_from_name, int(kDecode))};
 std::atomic<int> g_force_splits{0};
 cuda::LastKernel g_last_kernel;
-
-template <class K>
-Status set_smem(K kernel, int bytes) {
-  if (bytes > 48 * 1024) TK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  return Status::Ok();
-}
 
 template <class Cfg, class T>
 Status launch_sm80(const Args& a, dim3 grid, cudaStream_t st) {
   auto k = cuattn::attn_fwd_sm80<Cfg, T>;
-  TK_RETURN_IF_ERROR(set_smem(k, Cfg::kSmem));
+  TK_RETURN_IF_ERROR(cuda::set_smem(k, Cfg::kSmem));
   k<<<grid, Cfg::kThreads, Cfg::kSmem, st>>>(a);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
@@ -84,7 +76,7 @@ template <int HD, class T>
 Status launch_decode(const Args& a, dim3 grid, cudaStream_t st) {
   auto k = cuattn::attn_decode<HD, T>;
   constexpr int smem = cuattn::DecCfg<HD>::kSmem;
-  TK_RETURN_IF_ERROR(set_smem(k, smem));
+  TK_RETURN_IF_ERROR(cuda::set_smem(k, smem));
   k<<<grid, cuattn::DecCfg<HD>::kThreads, smem, st>>>(a);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
@@ -117,12 +109,6 @@ const cuattn::TileConfig& config_for(int hd) {
 }
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) % 16) == 0; }
-
-struct Workspace {
-  int device;
-  void* ptr = nullptr;
-  ~Workspace() { cuda::release(device, ptr); }
-};
 
 }  // namespace
 
@@ -187,7 +173,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
   if (tier > g_max_tier.load()) tier = g_max_tier.load();
 
   std::string name;
-  Workspace ws{dev};
+  cuda::Workspace ws{dev};
   const bool bf16 = p.q.dtype == DType::kBFloat16;
   const int64_t per_split = rows * (s.D + 1) * 4;  // workspace bytes per split
   auto alloc_ws = [&]() -> Status {
@@ -279,7 +265,7 @@ Status attention_cuda(const AttentionParams& p, const AttentionShape& s, int dev
       return Unsupported("attention: head dims D = " + std::to_string(s.D) + ", Dv = " + std::to_string(s.Dv) +
                          " are too large for the CUDA kernels");
     }
-    TK_RETURN_IF_ERROR(set_smem(cuattn::attn_simt, int(smem)));
+    TK_RETURN_IF_ERROR(cuda::set_smem(cuattn::attn_simt, int(smem)));
     const int64_t blocks = (rows + cuattn::kSimtWarps - 1) / cuattn::kSimtWarps;
     if (blocks > INT32_MAX) return Unsupported("attention: too many rows for one grid");
     cuattn::attn_simt<<<unsigned(blocks), cuattn::kSimtWarps * 32, size_t(smem), stream>>>(a);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "../../cuda/check.h"
+#include "../../cuda/launch.h"
 #include "../../cuda/runtime.h"
 #include "gemm.h"
 #include "gemm_kernel_sm80.cuh"
@@ -41,10 +42,7 @@ int tier_from_name(const char* s) {
   return -1;
 }
 
-std::atomic<int> g_max_tier{[] {
-  int t = tier_from_name(std::getenv("TENSORKERN_GEMM_KERNEL"));
-  return t < 0 ? int(kDefaultTier) : t;
-}()};
+std::atomic<int> g_max_tier{cuda::env_tier("TENSORKERN_GEMM_KERNEL", tier_from_name, int(kDefaultTier))};
 std::atomic<int> g_force_splits{0};
 cuda::LastKernel g_last_kernel;
 
@@ -56,12 +54,6 @@ const char* short_name(DType t) {
     case DType::kInt8: return "s8";
     default: return "tf32";
   }
-}
-
-template <class K>
-Status set_smem(K kernel, int bytes) {
-  if (bytes > 48 * 1024) TK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  return Status::Ok();
 }
 
 // ---- sm80 -----------------------------------------------------------------------------------------
@@ -86,7 +78,7 @@ Status launch_sm90(DType dt, const DevArgs& a, int sms, size_t smem_optin, cudaS
 template <class Cfg, class T, bool AK, bool BK>
 Status launch_sm80(const DevArgs& a, dim3 grid, cudaStream_t st) {
   auto k = cugemm::gemm_sm80<Cfg, T, AK, BK>;
-  TK_RETURN_IF_ERROR(set_smem(k, Cfg::kSmem));
+  TK_RETURN_IF_ERROR(cuda::set_smem(k, Cfg::kSmem));
   k<<<grid, Cfg::kThreads, Cfg::kSmem, st>>>(a);
   TK_CUDA_CHECK(cudaGetLastError());
   return Status::Ok();
@@ -196,11 +188,6 @@ Plan make_plan(const GemmParams& p, const GemmShape& s, const cuda::DeviceInfo& 
 }
 
 // Frees the split-K workspace on every path.
-struct Workspace {
-  int device;
-  void* ptr = nullptr;
-  ~Workspace() { cuda::release(device, ptr); }
-};
 
 }  // namespace
 
@@ -239,7 +226,7 @@ Status gemm_cuda(const GemmParams& p, const GemmShape& s, int dev) {
   a.tiles_n = int((s.N + pl.bn - 1) / pl.bn);
   if (int64_t(a.tiles_m) * a.tiles_n > INT32_MAX) return Unsupported("gemm output too large for one grid");
 
-  Workspace ws{dev};
+  cuda::Workspace ws{dev};
   if (pl.splits > 1) {
     TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(pl.splits) * s.batch * s.M * s.N * 4, &ws.ptr));
     a.ws = ws.ptr;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../../cuda/check.h"
+#include "../../cuda/launch.h"
 #include "../../cuda/runtime.h"
 #include "w4a4.h"
 #include "w4a4_kernel_quant.cuh"
@@ -53,17 +54,8 @@ int path_from_name(const char* s) {
   return -1;
 }
 
-std::atomic<int> g_path{[] {
-  const int p = path_from_name(std::getenv("TENSORKERN_W4A4_KERNEL"));
-  return p < 0 ? int(kAuto) : p;
-}()};
+std::atomic<int> g_path{cuda::env_tier("TENSORKERN_W4A4_KERNEL", path_from_name, int(kAuto))};
 cuda::LastKernel g_last_kernel;
-
-template <class K>
-Status set_smem(K kernel, int bytes) {
-  if (bytes > 48 * 1024) TK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
-  return Status::Ok();
-}
 
 template <class Cfg, int ABITS, bool I8>
 Status launch_tc(const GemmArgs& a, cudaStream_t st);
@@ -76,7 +68,7 @@ template <class Cfg, int ABITS, bool I8>
 Status launch_tc(const GemmArgs& a, cudaStream_t st) {
   auto k = w4a4_tc<Cfg, ABITS, I8>;
   constexpr int smem = Cfg::template smem<ABITS>();
-  TK_RETURN_IF_ERROR(set_smem(k, smem));
+  TK_RETURN_IF_ERROR(cuda::set_smem(k, smem));
   const dim3 grid(unsigned(int64_t(a.tiles_m) * a.tiles_n), unsigned(padded_k(a.K) / kStageK + a.kt_per - 1) / unsigned(a.kt_per));
   k<<<grid, Cfg::kThreads, smem, st>>>(a);
   TK_CUDA_CHECK(cudaGetLastError());
@@ -154,11 +146,6 @@ WoPlan wo_plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& 
 }
 
 // Frees the workspace on every path.
-struct Workspace {
-  int device;
-  void* ptr = nullptr;
-  ~Workspace() { cuda::release(device, ptr); }
-};
 
 void set_last(const std::string& s) { g_last_kernel.set(s); }
 
@@ -224,7 +211,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
                p.group_size,
                wp.chunks,
                wp.cps};
-    Workspace ws{dev};
+    cuda::Workspace ws{dev};
     if (wp.splits > 1) {
       TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(wp.splits) * size_t(s.M) * size_t(s.N) * sizeof(float), &ws.ptr));
       a.part = static_cast<float*>(ws.ptr);
@@ -262,7 +249,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   const Plan pl = plan(p, s, d);
   const int64_t qa_b = up16(s.M * lda), sx_b = up16(s.M * 4), qo_b = up16(s.M * s.nO), so_b = up16(s.M * 4);
   const int64_t part_b = pl.split.splits > 1 ? up16(int64_t(pl.split.splits) * s.M * s.N * 4) : 0;
-  Workspace ws{dev};
+  cuda::Workspace ws{dev};
   TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(qa_b + sx_b + qo_b + so_b + part_b), &ws.ptr));
   uint8_t* base = static_cast<uint8_t*>(ws.ptr);
 
