@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PACKAGE_ROOT } from '../lib/root';
+import { readCheckpoint } from './llama/checkpoint';
 
 // ../shared next to the project root (also right from dist/test/helpers, where the bench runs it).
 export const STORIES_PATH = path.join(PACKAGE_ROOT, '..', 'shared', 'data', 'models', 'stories260K.bin');
@@ -24,27 +25,13 @@ const sqrt = Math.sqrt,
 /** Every linear layer of the model with its inputs over `T` tokens; null when the file is absent. */
 export function storiesLinears(T = 24, stories = STORIES_PATH): Linear[] | null {
   if (!fs.existsSync(stories)) return null;
-  const buf = fs.readFileSync(stories);
-  const hdr = new Int32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + 28));
-  const [dim, hidden, L, H, Hkv, vocab, seq] = Array.from(hdr);
-  const f = new Float32Array(buf.buffer.slice(buf.byteOffset + 28, buf.byteOffset + buf.length - ((buf.length - 28) % 4)));
-  let o = 0;
-  const take = (n: number) => f.subarray(o, (o += n));
+  const { config: c, weights: wt, freqCis } = readCheckpoint(stories);
+  const { dim, hidden, layers: L, heads: H, kvHeads: Hkv, vocab } = c;
   const hd = dim / H,
     kvd = Hkv * hd;
-  const emb = take(vocab * dim),
-    rmsAtt = take(L * dim),
-    wq = take(L * dim * dim),
-    wk = take(L * kvd * dim),
-    wv = take(L * kvd * dim);
-  const wo = take(L * dim * dim),
-    rmsFfn = take(L * dim),
-    w1 = take(L * hidden * dim),
-    w2 = take(L * dim * hidden),
-    w3 = take(L * hidden * dim);
-  take(dim);
-  const fcr = take(seq * (hd / 2)),
-    fci = take(seq * (hd / 2));
+  const { embedding: emb, rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3 } = wt;
+  const fcr = freqCis.real,
+    fci = freqCis.imag;
   const mv = (w: Float32Array, off: number, N: number, K: number, x: Float64Array) => {
     const y = new Float64Array(N);
     for (let n = 0; n < N; n++) {

@@ -33,6 +33,8 @@ export interface LlamaWeights {
 export interface Checkpoint {
   config: LlamaConfig;
   weights: LlamaWeights;
+  /** The legacy RoPE tables the file carries, [seqLen, headDim / 2] each (the ops compute RoPE themselves). */
+  freqCis: { real: Float32Array; imag: Float32Array };
   bytes: number;
 }
 
@@ -85,11 +87,14 @@ export function parseCheckpoint(buf: Uint8Array, name = 'checkpoint'): Checkpoin
   const floats = new Float32Array(ab.buffer, ab.byteOffset + HEADER_BYTES, Math.floor((ab.byteLength - HEADER_BYTES) / 4));
   let o = 0;
   const w: Partial<LlamaWeights> = {};
+  let freqs = floats.subarray(0, 0);
   for (const [k, n] of sizes(config)) {
     if (o + n > floats.length) throw new Error(`${name}: truncated (${k} needs ${n} floats at ${o}, the file holds ${floats.length})`);
-    if (k !== 'freqs') w[k] = floats.subarray(o, o + n);
+    if (k === 'freqs') freqs = floats.subarray(o, o + n);
+    else w[k] = floats.subarray(o, o + n);
     o += n;
   }
+  const half = freqs.length / 2;
   if (config.sharedClassifier) {
     w.classifier = w.embedding;
   } else {
@@ -97,7 +102,12 @@ export function parseCheckpoint(buf: Uint8Array, name = 'checkpoint'): Checkpoin
     if (o + n > floats.length) throw new Error(`${name}: truncated (the classifier needs ${n} floats at ${o})`);
     w.classifier = floats.subarray(o, o + n);
   }
-  return { config, weights: w as LlamaWeights, bytes: ab.byteLength };
+  return {
+    config,
+    weights: w as LlamaWeights,
+    freqCis: { real: freqs.subarray(0, half), imag: freqs.subarray(half) },
+    bytes: ab.byteLength,
+  };
 }
 
 export function readCheckpoint(file: string): Checkpoint {
