@@ -65,10 +65,10 @@ export function attentionCudaBenchCases(sizes?: number[]): AttentionCase[] {
 }
 
 export function benchAttentionCuda(o: AttentionCudaBenchOptions): {
-  cublas: ReturnType<typeof native.cublasLoad>;
+  cublas: ReturnType<typeof native.bench.cublasLoad>;
   cases: AttentionCudaResult[];
 } {
-  const cublas = native.cublasLoad();
+  const cublas = native.bench.cublasLoad();
   o.log(
     cublas.available
       ? `baseline cuBLAS ${cublas.version} (${cublas.path}) GEMM -> softmax -> GEMM, materialized`
@@ -96,14 +96,16 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): {
     const runs = o.runs ?? (flops > 1e12 ? 10 : 30);
     const time = (which: string): Timed => {
       try {
-        const t = native.gpuAttentionTime(
+        const t = native.bench.gpuAttentionTime(
           which,
-          nativeOf(q, 'q'),
-          nativeOf(k, 'k'),
-          nativeOf(v, 'v'),
-          nativeOf(y, 'out'),
-          !!c.causal,
-          1 / Math.sqrt(c.D),
+          {
+            q: nativeOf(q, 'q'),
+            k: nativeOf(k, 'k'),
+            v: nativeOf(v, 'v'),
+            out: nativeOf(y, 'out'),
+            causal: !!c.causal,
+            scale: 1 / Math.sqrt(c.D),
+          },
           3,
           runs,
         );
@@ -114,17 +116,17 @@ export function benchAttentionCuda(o: AttentionCudaBenchOptions): {
       }
     };
     const tk = time('tensorkern');
-    const kernel = native.attentionCudaLastKernel();
+    const kernel = native.debug.lastKernel('attention', 'cuda');
     const base = cublas.available ? time('cublas') : { skipped: 'library missing' };
     const r: AttentionCudaResult = { case: c.name, usefulFlops: flops, kvBytes, kernel, tensorkern: tk, baseline: base };
     if ('medianS' in tk && 'medianS' in base) r.ratio = base.medianS / tk.medianS;
     if (sm90 && timesSm90(c)) {
-      native.attentionCudaSetPath('sm90', 0);
+      native.debug.setPath('attention', 'cuda', 'sm90', 0);
       try {
         r.sm90 = time('tensorkern');
-        r.sm90Kernel = native.attentionCudaLastKernel();
+        r.sm90Kernel = native.debug.lastKernel('attention', 'cuda');
       } finally {
-        native.attentionCudaSetPath('auto', 0);
+        native.debug.setPath('attention', 'cuda', 'auto', 0);
       }
     }
     out.push(r);

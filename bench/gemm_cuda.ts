@@ -46,8 +46,8 @@ export function gemmCudaBenchCases(sizes?: number[]): (GemmCase & { tf32: boolea
   return cases;
 }
 
-export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typeof native.cublasLoad>; cases: GemmCudaResult[] } {
-  const cublas = native.cublasLoad();
+export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typeof native.bench.cublasLoad>; cases: GemmCudaResult[] } {
+  const cublas = native.bench.cublasLoad();
   o.log(cublas.available ? `baseline cuBLAS ${cublas.version} (${cublas.path})` : `baseline cuBLAS: missing: ${cublas.why}`);
   const cases = gemmCudaBenchCases(o.sizes);
   const progress = new Progress(cases.length);
@@ -71,9 +71,9 @@ export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typ
     const flops = gemmFlops(c);
     const runs = o.runs ?? (flops > 1e12 ? 10 : 30);
     const time = (which: string) =>
-      native.gpuGemmTime(which, nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, c.tf32, 3, runs);
+      native.bench.gpuGemmTime(which, nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, c.tf32, 3, runs);
     const tk = time('tensorkern');
-    const kernel = native.gemmCudaLastKernel();
+    const kernel = native.debug.lastKernel('gemm', 'cuda');
     const tkMed = median(tk);
     const r: GemmCudaResult = {
       case: c.name,

@@ -4,7 +4,7 @@
 // evenly, one row at a time, the row's output tile in registers) and librsb (dlopen). Memory-bound
 // figures are compared with the measured read bandwidth.
 import { Tensor, spmmSync } from '../lib';
-import { native } from '../lib/binding';
+import { NativeSpmmParams, native } from '../lib/binding';
 import { csrNative } from '../lib/ops/spmm';
 import { SparseMatrix } from '../lib/sparse/sparse-matrix';
 import { nativeOf } from '../lib/tensor';
@@ -52,8 +52,8 @@ function fill(rows: number, n: number, seed: number): Tensor {
 }
 
 export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
-  const threads = native.getNumThreads();
-  const rsb = native.rsbLoad(threads);
+  const threads = native.runtime.getNumThreads();
+  const rsb = native.bench.rsbLoad(threads);
   const baselines: SpmmBenchReport['baselines'] = {
     librsb: { available: rsb.available, version: rsb.version, why: rsb.why },
     plain: { available: true, version: 'native spmmPlain', why: '' },
@@ -73,20 +73,34 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
     const a: SparseMatrix = c.matrix();
     const st = a.rowStats();
     const csr = csrNative(a);
-    const handle = rsb.available && a.indexType === 'int32' ? native.rsbPrepare(...csr, a.rows, a.cols) : -1;
+    const handle = rsb.available && a.indexType === 'int32' ? native.bench.rsbPrepare(...csr, a.rows, a.cols) : -1;
     for (const n of c.ns) {
       progress.step(step++, `${c.name} N=${n}`);
       const b = fill(a.cols, n, 7);
       const res = Tensor.zeros([a.rows, n]);
       const base = Tensor.zeros([a.rows, n]);
-      const args: Parameters<typeof native.spmmPlain> = [...csr, a.rows, a.cols, nativeOf(b, 'b'), undefined, nativeOf(base, 'out'), 1, 0];
+      const [rowPtr, colIdx, values] = csr;
+      const plain: NativeSpmmParams = {
+        rowPtr,
+        colIdx,
+        values,
+        rows: a.rows,
+        cols: a.cols,
+        b: nativeOf(b, 'b'),
+        out: nativeOf(base, 'out'),
+        alpha: 1,
+        beta: 0,
+      };
+      // The kernel the 'tensorkern' row runs: what the dispatch records as it runs (one call, before timing).
+      spmmSync(a, b, { out: res, device: 'cpu' });
+      const kernel = native.debug.lastKernel('spmm', 'cpu');
       const impls: Impl[] = [
         { name: 'tensorkern', run: () => spmmSync(a, b, { out: res, device: 'cpu' }) },
         { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void spmmSync(a, b, { device: 'cpu' }) },
-        { name: 'plain', run: () => native.spmmPlain(...args) },
+        { name: 'plain', run: () => native.bench.spmmPlain(plain) },
       ];
       const skipped: Record<string, string> = {};
-      if (handle >= 0) impls.push({ name: 'librsb', run: () => native.rsbSpmm(handle, nativeOf(b, 'b'), nativeOf(base, 'out')) });
+      if (handle >= 0) impls.push({ name: 'librsb', run: () => native.bench.rsbSpmm(handle, nativeOf(b, 'b'), nativeOf(base, 'out')) });
       else skipped.librsb = rsb.available ? 'int64 indices' : 'library missing';
       const timings = measure(impls, { minRuns: o.runs ?? 7, minTime: 0.5 });
       const flops = spmmFlops(a.nnz, n),
@@ -114,14 +128,14 @@ export function benchSpmm(o: SpmmBenchOptions): SpmmBenchReport {
         rowStats: { min: st.min, max: st.max, mean: st.mean, empty: st.empty },
         flops,
         bytes,
-        kernel: native.spmmKernel(n),
+        kernel,
         results,
         ratios,
         bandwidthFraction: bytes / tk / 1e9 / memReadGBps,
       });
       for (const t of [b, res, base]) t.dispose();
     }
-    if (handle >= 0) native.rsbFree(handle);
+    if (handle >= 0) native.bench.rsbFree(handle);
   }
   progress.done();
 

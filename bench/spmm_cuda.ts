@@ -68,12 +68,12 @@ function geomean(xs: number[]): number {
 }
 
 export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
-  cusparse: ReturnType<typeof native.cusparseLoad>;
+  cusparse: ReturnType<typeof native.bench.cusparseLoad>;
   cases: SpmmCudaResult[];
   geomeanRealVsCusparse: number;
 } {
-  const cusparse = native.cusparseLoad();
-  const cublas = native.cublasLoad();
+  const cusparse = native.bench.cusparseLoad();
+  const cublas = native.bench.cublasLoad();
   o.log(cusparse.available ? `baseline cuSPARSE ${cusparse.version} (${cusparse.path})` : `baseline cuSPARSE: missing: ${cusparse.why}`);
   o.log(
     cublas.available
@@ -88,23 +88,24 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
   let step = 0;
   const time = (a: SparseMatrix, b: Tensor, y: Tensor, runs: number) => {
     const f = spmmDevForm(a, resolveDevice(o.device), 'auto');
-    const secs = native.spmmCudaTime(
-      f.rowPtr,
-      f.colIdx,
-      f.values,
-      a.rows,
-      a.cols,
-      nativeOf(b, 'b'),
-      undefined,
-      nativeOf(y, 'out'),
-      1,
-      0,
-      spmmKernelCode('auto'),
-      f,
+    const secs = native.bench.spmmCudaTime(
+      {
+        rowPtr: f.rowPtr,
+        colIdx: f.colIdx,
+        values: f.values,
+        rows: a.rows,
+        cols: a.cols,
+        b: nativeOf(b, 'b'),
+        out: nativeOf(y, 'out'),
+        alpha: 1,
+        beta: 0,
+        kernel: spmmKernelCode('auto'),
+        devForm: f,
+      },
       3,
       runs,
     );
-    return { secs, form: f, kernel: native.spmmCudaLastKernel() };
+    return { secs, form: f, kernel: native.debug.lastKernel('spmm', 'cuda') };
   };
 
   for (const c of sparseCases) {
@@ -130,7 +131,7 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
       };
       if (cusparse.available)
         timeBaseline(r, flops, () =>
-          native.cusparseSpmmTime(
+          native.bench.cusparseSpmmTime(
             tk.form.rowPtr,
             tk.form.colIdx,
             tk.form.values,
@@ -173,7 +174,7 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
     };
     if (cublas.available)
       timeBaseline(r, flops, () =>
-        native.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs),
+        native.bench.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs),
       );
     out.push(r);
     b.dispose();

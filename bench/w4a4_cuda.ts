@@ -45,8 +45,8 @@ export function w4a4CudaBenchCases(sizes?: number[]): { M: number; N: number; K:
   return out;
 }
 
-export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typeof native.cublasLoad>; cases: W4A4CudaResult[] } {
-  const cublas = native.cublasLoad();
+export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typeof native.bench.cublasLoad>; cases: W4A4CudaResult[] } {
+  const cublas = native.bench.cublasLoad();
   o.log(cublas.available ? `baseline cuBLAS ${cublas.version} (${cublas.path})` : `baseline cuBLAS: missing: ${cublas.why}`);
   const cases = w4a4CudaBenchCases(o.sizes);
   const progress = new Progress(cases.length);
@@ -80,7 +80,7 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
       N: c.N,
       K: c.K,
       groupSize: c.gs,
-      kernel: native.w4a4CudaLastKernel(),
+      kernel: native.debug.lastKernel('w4a4', 'cuda'),
       tensorkern: { medianS: tk, tops: ops / tk / 1e12 },
       cublas: {},
     };
@@ -99,7 +99,7 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
         b = fill(c.N * c.K, [c.N, c.K]);
       try {
         const cb = median(
-          native.gpuGemmTime('cublas', nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, false, 3, runs),
+          native.bench.gpuGemmTime('cublas', nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, false, 3, runs),
         );
         r.cublas[dtype] = { medianS: cb, tflops: ops / cb / 1e12, ratio: cb / tk };
       } catch (e) {

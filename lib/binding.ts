@@ -110,7 +110,115 @@ export interface NativeGraph {
 /** What an op with an `async` flag returns: a Promise when async, else nothing (failures throw). */
 export type AsyncResult<A extends boolean> = A extends true ? Promise<void> : void;
 
-export interface NativeBinding {
+/** A native op: one params object, read by name (native/napi/params.h), and whether to run off the event loop. */
+type Op<P> = <A extends boolean>(params: P, async: A) => AsyncResult<A>;
+
+/** ops.gemm: alpha * op(a) @ op(b) + beta * c + bias (native/ops/gemm/gemm.h). */
+export interface NativeGemmParams {
+  a: NativeTensor;
+  b: NativeTensor;
+  c?: NativeTensor;
+  bias?: NativeTensor;
+  out: NativeTensor;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  /** Host tensors computed on this CUDA device (copied in and out); -1 / absent: where the tensors are. */
+  runDevice?: number;
+  allowTf32?: boolean;
+  /** Weights packed by gemmPackB in `packedLayout` (b stays their source, read when the layout does not serve the call). */
+  packed?: NativeTensor;
+  packedLayout?: string;
+}
+
+/** ops.spmm: alpha * A @ b + beta * c, A in CSR (native/ops/spmm/spmm.h). */
+export interface NativeSpmmParams {
+  rowPtr: NativeTensor;
+  colIdx: NativeTensor;
+  values: NativeTensor;
+  rows: number;
+  cols: number;
+  b: NativeTensor;
+  c?: NativeTensor;
+  out: NativeTensor;
+  alpha: number;
+  beta: number;
+  /** The CUDA device host tensors run on (-1 / absent: where b is). */
+  runDevice?: number;
+  /** The CUDA kernel: 0 auto, 1 csr, 2 blocked, 3 tiles. */
+  kernel?: number;
+  /** The matrix's device copies (a CUDA run needs them). */
+  devForm?: NativeSpmmDevForm;
+}
+
+/** ops.attention (native/ops/attention/attention.h). */
+export interface NativeAttentionParams {
+  q: NativeTensor;
+  k: NativeTensor;
+  v: NativeTensor;
+  mask?: NativeTensor;
+  kvLengths?: NativeTensor;
+  out: NativeTensor;
+  lse?: NativeTensor;
+  causal: boolean;
+  /** [B, S, H, D] layout (default 'bhsd'). */
+  bshd?: boolean;
+  scale: number;
+  /** 0 / absent: no soft-capping. */
+  softcap?: number;
+  /** An integer; absent / null: the bottom-right default. */
+  causalOffset?: number | null;
+  /** A float32 CPU tensor for the score matrix at stage qkStage (0..3: attention.h QkStage). */
+  qkOut?: NativeTensor;
+  qkStage?: number;
+}
+
+/** ops.w4a4: W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul (native/ops/w4a4/w4a4.h). */
+export interface NativeW4A4Params {
+  x: NativeTensor;
+  w: NativeTensor;
+  scales: NativeTensor;
+  zeroPoints?: NativeTensor;
+  outlierChannels?: NativeTensor;
+  outlierWeights?: NativeTensor;
+  outlierScales?: NativeTensor;
+  bias?: NativeTensor;
+  out: NativeTensor;
+  groupSize: number;
+  rotateBlock: number;
+  actBits: number;
+  /** x is pre-quantized int8 with these per-row scales. */
+  xScales?: NativeTensor;
+}
+
+/** What the library's functions call (native/ops/<op>/<op>_napi.cc). */
+export interface NativeOps {
+  cast: Op<{ src: NativeTensor; dst: NativeTensor }>;
+  gemm: Op<NativeGemmParams>;
+  /** The CPU kernels' packing of op(B) [K, N] of a dtype code: its layout name ('' when none) and size. */
+  gemmPackLayout(dtype: number, K: number, N: number): { layout: string; bytes: number };
+  gemmPackB: Op<{ b: NativeTensor; transB: boolean; dst: NativeTensor; layout: string }>;
+  spmm: Op<NativeSpmmParams>;
+  attention: Op<NativeAttentionParams>;
+  w4a4: Op<NativeW4A4Params>;
+  /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
+  w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
+  /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
+  rmsNorm: Op<{ x: NativeTensor; weight: NativeTensor; out: NativeTensor; eps: number }>;
+  rope: Op<{ x: NativeTensor; positions?: NativeTensor; start: number; theta: number; half: boolean; out: NativeTensor }>;
+  silu: Op<{ x: NativeTensor; out: NativeTensor }>;
+  swiglu: Op<{ gate: NativeTensor; up: NativeTensor; out: NativeTensor }>;
+  add: Op<{ a: NativeTensor; b: NativeTensor; out: NativeTensor }>;
+  softmax: Op<{ x: NativeTensor; out: NativeTensor }>;
+  embedding: Op<{ table: NativeTensor; ids: NativeTensor; out: NativeTensor }>;
+  argmax: Op<{ x: NativeTensor; out: NativeTensor }>;
+  topk: Op<{ x: NativeTensor; k: number; values: NativeTensor; indices: NativeTensor }>;
+  kvAppend: Op<{ cache: NativeTensor; x: NativeTensor; position?: NativeTensor; start: number; seqDim: number }>;
+}
+
+/** Devices, threads, host memory and op graphs. */
+export interface NativeRuntime {
   DeviceBuffer: new (device: number, bytes: number) => NativeDeviceBuffer;
   Graph: new () => NativeGraph;
   /** Routes the ops called until graphEnd() into `graph` (recorded, not run). */
@@ -118,8 +226,8 @@ export interface NativeBinding {
   graphEnd(): void;
   probe(): NativeProbe;
   memInfo(device: number): { free: number; total: number; inUse: number };
-  /** Test hook: provokes a sticky CUDA error on purpose ('trap'). */
-  injectFault(device: number, kind: string): void;
+  /** Zero-fills a device tensor (stream-ordered, returns at once). */
+  zero(dst: NativeTensor): void;
   /**
    * An ArrayBuffer of `bytes` over pooled memory (contents undefined; zeroed V8 memory where the runtime refuses external
    * buffers). warmOnly: undefined rather than mapping fresh memory when no idle or reclaimable block of that size is there.
@@ -138,54 +246,55 @@ export interface NativeBinding {
   defaultNumThreads(): number;
   /** Caps the kernel ISA ('auto' | 'scalar' | 'avx2' | 'avx512' | 'neon'); returns the ISA now in use. */
   setIsaCap(isa: string): string;
-  /** Zero-fills a device tensor (stream-ordered, returns at once). */
-  zero(dst: NativeTensor): void;
-  cast(src: NativeTensor, dst: NativeTensor, async: true): Promise<void>;
-  cast(src: NativeTensor, dst: NativeTensor, async: false): void;
-  /** runDevice: host tensors computed on that CUDA device (copied in and out); -1 / absent: where the tensors are. */
-  /** packed / packedLayout: weights packed by gemmPackB (b is their source, read when the layout does not serve the call). */
-  gemm(
-    a: NativeTensor,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-    async: true,
-    runDevice?: number,
-    allowTf32?: boolean,
-    packed?: NativeTensor,
-    packedLayout?: string,
-  ): Promise<void>;
-  gemm(
-    a: NativeTensor,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-    async: false,
-    runDevice?: number,
-    allowTf32?: boolean,
-    packed?: NativeTensor,
-    packedLayout?: string,
-  ): void;
-  /** The CPU kernels' packing of op(B) [K, N] of a dtype code: its layout name ('' when none) and size. */
-  gemmPackLayout(dtype: number, K: number, N: number): { layout: string; bytes: number };
-  gemmPackB(b: NativeTensor, transB: boolean, dst: NativeTensor, layout: string, async: true): Promise<void>;
-  gemmPackB(b: NativeTensor, transB: boolean, dst: NativeTensor, layout: string, async: false): void;
-  /** Caps the CUDA gemm kernel tier ('auto' | 'sm90' | 'sm80' | 'simt') and forces split-K slices (0 = automatic); tests and benches. */
-  gemmCudaSetPath(tier: string, splits: number): void;
-  /** The kernel the last CUDA gemm ran ('' before any). */
-  gemmCudaLastKernel(): string;
-  /** cuBLAS, the GPU gemm bench baseline (dlopen). */
+}
+
+/** An op with more than one kernel, as the debug hooks name it. */
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4';
+
+/** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
+export interface NativeDebug {
+  /**
+   * Forces an op's kernel path on 'cpu' or 'cuda' ('auto' = its own choice) and a split count (0 = automatic) where the
+   * path splits; returns the path in use. gemm: 'auto' | 'wide' | 'split' on the CPU (the AVX-512 block configs),
+   * 'auto' | 'sm90' | 'sm80' | 'simt' (splits 0..64) on CUDA; attention on CUDA: 'auto' (= 'decode': the split-KV decode
+   * kernel for decode shapes, else sm80) | 'sm90' (opt-in: wgmma + TMA on compute capability 9.0) | 'decode' | 'sm80' |
+   * 'simt' (splits 0..128); w4a4 on CUDA: 'auto' | 's4' | 'int8' | 'simt'; everything else 'auto'.
+   */
+  setPath(op: NativeHookedOp, device: 'cpu' | 'cuda', path: string, splits?: number): string;
+  /** The kernel the op last ran there ('' before any): what its dispatch ran, recorded as it ran. */
+  lastKernel(op: NativeHookedOp, device: 'cpu' | 'cuda'): string;
+  /** The GPU fault suite's hook: a sticky CUDA error on purpose ('trap'). */
+  injectFault(device: number, kind: string): void;
+}
+
+/** The bench baselines (native/bench; loaded with dlopen where third-party). */
+export interface NativeBench {
+  /** The plain-loop GEMM (sync, CPU, float32 or int32 out). */
+  gemmPlain(p: NativeGemmParams): void;
+  /** The hand-written-loop SpMM (sync, CPU). */
+  spmmPlain(p: NativeSpmmParams): void;
+  /** Seconds per run (CUDA events) of spmm on device tensors, the plan built once. */
+  spmmCudaTime(p: NativeSpmmParams, warmup: number, runs: number): number[];
+  /** The unfused attention (sync, CPU, float32 'bhsd', no mask): GEMM -> softmax -> GEMM with an Sq x Sk buffer. */
+  attentionPlain(p: NativeAttentionParams): void;
+  /** Seconds per run (CUDA events) of attention on device tensors ('bhsd') by 'tensorkern' or the 'cublas' materialized baseline. */
+  gpuAttentionTime(which: string, p: NativeAttentionParams, warmup: number, runs: number): number[];
+  /** The plain-loop W4A4 (sync, CPU). */
+  w4a4Plain(p: NativeW4A4Params): void;
+  /** cuBLAS, the GPU gemm baseline (dlopen). */
   cublasLoad(): { available: boolean; path: string; version: string; why: string };
+  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
+  gpuGemmTime(
+    which: string,
+    a: NativeTensor,
+    b: NativeTensor,
+    out: NativeTensor,
+    transA: boolean,
+    transB: boolean,
+    allowTf32: boolean,
+    warmup: number,
+    runs: number,
+  ): number[];
   /** cuSPARSE (dlopen), the GPU spmm baseline. */
   cusparseLoad(): { available: boolean; path: string; version: string; why: string };
   /** Seconds per run (CUDA events) of cusparseSpMM (CSR x row-major dense) on device tensors. */
@@ -200,254 +309,26 @@ export interface NativeBinding {
     warmup: number,
     runs: number,
   ): number[];
-  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
-  gpuGemmTime(
-    which: string,
-    a: NativeTensor,
-    b: NativeTensor,
-    out: NativeTensor,
-    transA: boolean,
-    transB: boolean,
-    allowTf32: boolean,
-    warmup: number,
-    runs: number,
-  ): number[];
-  /** The plain-loop baseline (sync, CPU, float32 or int32 out). */
-  gemmPlain(
-    a: NativeTensor,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    transA: boolean,
-    transB: boolean,
-    alpha: number,
-    beta: number,
-  ): void;
-  /** The CPU kernel gemm would use for this dtype code and row count. */
-  gemmKernel(dtype: number, m: number, transB: boolean): string;
-  /** Testing / bench hook: the AVX-512 GEMM block configs ('auto' | 'wide' | 'split'); returns those in use. */
-  gemmSetBlocks(mode: string): string;
-  /** runDevice: the CUDA device host tensors run on (-1: where b is); kernel: 0 auto, 1 csr, 2 blocked, 3 tiles; devForm: the matrix's device copies. */
-  spmm(
-    rowPtr: NativeTensor,
-    colIdx: NativeTensor,
-    values: NativeTensor,
-    rows: number,
-    cols: number,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    out: NativeTensor,
-    alpha: number,
-    beta: number,
-    async: true,
-    runDevice?: number,
-    kernel?: number,
-    devForm?: NativeSpmmDevForm,
-  ): Promise<void>;
-  spmm(
-    rowPtr: NativeTensor,
-    colIdx: NativeTensor,
-    values: NativeTensor,
-    rows: number,
-    cols: number,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    out: NativeTensor,
-    alpha: number,
-    beta: number,
-    async: false,
-    runDevice?: number,
-    kernel?: number,
-    devForm?: NativeSpmmDevForm,
-  ): void;
-  /** The kernel the last CUDA spmm ran and why ('' before any). */
-  spmmCudaLastKernel(): string;
-  /** Seconds per run (CUDA events) of spmm on device tensors, the plan built once: the bench. */
-  spmmCudaTime(
-    rowPtr: NativeTensor,
-    colIdx: NativeTensor,
-    values: NativeTensor,
-    rows: number,
-    cols: number,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    out: NativeTensor,
-    alpha: number,
-    beta: number,
-    kernel: number,
-    devForm: NativeSpmmDevForm,
-    warmup: number,
-    runs: number,
-  ): number[];
-  /** The bench's hand-written-loop baseline (sync, CPU). */
-  spmmPlain(
-    rowPtr: NativeTensor,
-    colIdx: NativeTensor,
-    values: NativeTensor,
-    rows: number,
-    cols: number,
-    b: NativeTensor,
-    c: NativeTensor | undefined,
-    out: NativeTensor,
-    alpha: number,
-    beta: number,
-  ): void;
-  /** The CPU SpMM kernel for N columns on the active ISA. */
-  spmmKernel(n: number): string;
-  /** librsb, the SpMM bench baseline (dlopen). */
-  rsbLoad(threads: number): { available: boolean; path: string; version: string; why: string };
-  rsbPrepare(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number): number;
-  rsbSpmm(handle: number, b: NativeTensor, out: NativeTensor): void;
-  rsbFree(handle: number): void;
-  /** Loads the bench baselines (dlopen) for `threads` threads and says which are available. */
+  /** Loads the CPU baselines (dlopen) for `threads` threads and says which are available. */
   baselines(
     threads: number,
   ): Record<'onednn' | 'onednnMatmul' | 'openblas', { available: boolean; path: string; version: string; why: string }>;
   baselineGemm(name: string, a: NativeTensor, b: NativeTensor, out: NativeTensor, transA: boolean, transB: boolean): void;
-  attention(
-    q: NativeTensor,
-    k: NativeTensor,
-    v: NativeTensor,
-    mask: NativeTensor | undefined,
-    kvLengths: NativeTensor | undefined,
-    out: NativeTensor,
-    lse: NativeTensor | undefined,
-    causal: boolean,
-    bshd: boolean,
-    scale: number,
-    softcap: number,
-    causalOffset: number | null,
-    qkOut: NativeTensor | undefined,
-    qkStage: number,
-    async: true,
-  ): Promise<void>;
-  attention(
-    q: NativeTensor,
-    k: NativeTensor,
-    v: NativeTensor,
-    mask: NativeTensor | undefined,
-    kvLengths: NativeTensor | undefined,
-    out: NativeTensor,
-    lse: NativeTensor | undefined,
-    causal: boolean,
-    bshd: boolean,
-    scale: number,
-    softcap: number,
-    causalOffset: number | null,
-    qkOut: NativeTensor | undefined,
-    qkStage: number,
-    async: false,
-  ): void;
-  /** The unfused baseline (sync, CPU, float32 'bhsd', no mask): GEMM -> softmax -> GEMM with an Sq x Sk buffer. */
-  attentionPlain(q: NativeTensor, k: NativeTensor, v: NativeTensor, out: NativeTensor, causal: boolean, scale: number): void;
-  /** The CPU attention kernel family in use for this dtype code. */
-  attentionKernel(dtype: number): string;
-  /**
-   * Caps the CUDA attention kernel tier and forces KV splits (0 = automatic); tests and benches. Tiers: 'sm90' (opt-in: the
-   * wgmma + TMA kernel on compute capability 9.0 for the prefill shapes it takes, else as 'decode'), 'auto' = 'decode' (the
-   * split-KV decode kernel for decode shapes, else sm80), 'sm80' (mma.sync), 'simt' (exact fp32).
-   */
-  attentionCudaSetPath(kernel: string, splits: number): void;
-  /** The kernel the last CUDA attention ran ('' before any). */
-  attentionCudaLastKernel(): string;
-  /** Seconds per run (CUDA events) of attention on device tensors ('bhsd') by 'tensorkern' or the 'cublas' materialized baseline. */
-  gpuAttentionTime(
-    which: string,
-    q: NativeTensor,
-    k: NativeTensor,
-    v: NativeTensor,
-    out: NativeTensor,
-    causal: boolean,
-    scale: number,
-    warmup: number,
-    runs: number,
-  ): number[];
   /** Seconds for one multi-threaded read of every float (memory bandwidth probe). */
   memRead(data: NativeTensor): number;
-  /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
-  rmsNorm<A extends boolean>(x: NativeTensor, weight: NativeTensor, out: NativeTensor, eps: number, async: A): AsyncResult<A>;
-  rope<A extends boolean>(
-    x: NativeTensor,
-    positions: NativeTensor | undefined,
-    start: number,
-    theta: number,
-    half: boolean,
-    out: NativeTensor,
-    async: A,
-  ): AsyncResult<A>;
-  silu<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  swiglu<A extends boolean>(gate: NativeTensor, up: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  add<A extends boolean>(a: NativeTensor, b: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  softmax<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  embedding<A extends boolean>(table: NativeTensor, ids: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  argmax<A extends boolean>(x: NativeTensor, out: NativeTensor, async: A): AsyncResult<A>;
-  topk<A extends boolean>(x: NativeTensor, k: number, values: NativeTensor, indices: NativeTensor, async: A): AsyncResult<A>;
-  kvAppend<A extends boolean>(
-    cache: NativeTensor,
-    x: NativeTensor,
-    position: NativeTensor | undefined,
-    start: number,
-    seqDim: number,
-    async: A,
-  ): AsyncResult<A>;
-  /** W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul: native/ops/w4a4/w4a4.h. */
-  w4a4(
-    x: NativeTensor,
-    w: NativeTensor,
-    scales: NativeTensor,
-    zeroPoints: NativeTensor | undefined,
-    outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined,
-    outlierScales: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    groupSize: number,
-    rotateBlock: number,
-    actBits: number,
-    async: true,
-    xScales?: NativeTensor,
-  ): Promise<void>;
-  w4a4(
-    x: NativeTensor,
-    w: NativeTensor,
-    scales: NativeTensor,
-    zeroPoints: NativeTensor | undefined,
-    outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined,
-    outlierScales: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    groupSize: number,
-    rotateBlock: number,
-    actBits: number,
-    async: false,
-    xScales?: NativeTensor,
-  ): void;
-  /** The plain-loop W4A4 baseline (sync, CPU). */
-  w4a4Plain(
-    x: NativeTensor,
-    w: NativeTensor,
-    scales: NativeTensor,
-    zeroPoints: NativeTensor | undefined,
-    outlierChannels: NativeTensor | undefined,
-    outlierWeights: NativeTensor | undefined,
-    outlierScales: NativeTensor | undefined,
-    bias: NativeTensor | undefined,
-    out: NativeTensor,
-    groupSize: number,
-    rotateBlock: number,
-    actBits: number,
-  ): void;
-  /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
-  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async?: false): void;
-  w4a4QuantizeRows(x: NativeTensor, q: NativeTensor, scales: NativeTensor, bits: number, rotateBlock: number, async: true): Promise<void>;
-  /** The CPU kernel the w4a4 op uses for these parameters. */
-  w4a4Kernel(actBits: number, m: number, k: number, groupSize: number): string;
-  /** Forces the CUDA w4a4 kernel ('auto' | 's4' | 'int8' | 'simt'); tests and benches. */
-  w4a4CudaSetPath(path: string): void;
-  /** The kernel the last CUDA w4a4 call ran ('' before any). */
-  w4a4CudaLastKernel(): string;
+  /** librsb, the SpMM baseline (dlopen). */
+  rsbLoad(threads: number): { available: boolean; path: string; version: string; why: string };
+  rsbPrepare(rowPtr: NativeTensor, colIdx: NativeTensor, values: NativeTensor, rows: number, cols: number): number;
+  rsbSpmm(handle: number, b: NativeTensor, out: NativeTensor): void;
+  rsbFree(handle: number): void;
+}
+
+/** The addon's exports, in four groups (native/napi/register.h). */
+export interface NativeBinding {
+  ops: NativeOps;
+  runtime: NativeRuntime;
+  debug: NativeDebug;
+  bench: NativeBench;
 }
 
 export interface LoadedBinding {
@@ -506,7 +387,7 @@ export function loadBinding(root: string, env: NodeJS.ProcessEnv = process.env):
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(file) as NativeBinding;
-    if (typeof binding.probe !== 'function') throw new Error('the file is not a tensorkern addon');
+    if (typeof binding.runtime?.probe !== 'function') throw new Error('the file is not a tensorkern addon');
     return { binding, file };
   } catch (e) {
     throw loadFailure(root, file, e);

@@ -55,7 +55,7 @@ export type DeviceInfo = CpuDeviceInfo | CudaDeviceInfo;
 let probed: NativeProbe | undefined;
 /** The native probe, taken once (CUDA probing can take a while on first use). */
 export function probe(): NativeProbe {
-  return (probed ??= native.probe());
+  return (probed ??= native.runtime.probe());
 }
 
 function cudaVersion(v: number): string {
@@ -82,7 +82,7 @@ export function devices(): DeviceInfo[] {
     features: Object.entries(p.cpu.features)
       .filter(([, on]) => on)
       .map(([k]) => k),
-    threads: native.getNumThreads(),
+    threads: native.runtime.getNumThreads(),
     physicalCores: p.cpu.physicalCores,
     logicalCpus: p.cpu.logicalCpus,
   };
@@ -132,7 +132,7 @@ export function setCpuIsa(isa: 'auto' | 'scalar' | 'avx2' | 'avx512' | 'neon'): 
   if (typeof isa !== 'string' || !allowed.includes(isa)) {
     throw invalidArg('isa', `one of ${allowed.join(', ')}`, isa, typeof isa === 'string' ? 'value' : 'type');
   }
-  isaNow = native.setIsaCap(isa);
+  isaNow = native.runtime.setIsaCap(isa);
   return isaNow;
 }
 
@@ -215,12 +215,12 @@ export function deviceIndex(d: Device): number {
 export function setNumThreads(n: number): void {
   if (typeof n !== 'number') throw invalidArg('n', 'an integer from 1 to 4096', n);
   if (!Number.isInteger(n) || n < 1 || n > 4096) throw invalidArg('n', 'an integer from 1 to 4096', n, 'range');
-  native.setNumThreads(n);
+  native.runtime.setNumThreads(n);
 }
 
 /** The number of CPU compute threads ops use. */
 export function getNumThreads(): number {
-  return native.getNumThreads();
+  return native.runtime.getNumThreads();
 }
 
 /**
@@ -231,14 +231,14 @@ export function getNumThreads(): number {
 export function memoryInfo(device: DeviceSpec = 'cuda'): { free: number; total: number; inUse: number } {
   const d = resolveDevice(device);
   if (d === 'cpu') throw invalidArg('device', 'a CUDA device', device, 'value');
-  return native.memInfo(deviceIndex(d));
+  return native.runtime.memInfo(deviceIndex(d));
 }
 
 function checkEnv(): void {
   const t = process.env.TENSORKERN_NUM_THREADS;
   if (t !== undefined && t !== '' && !(/^[1-9][0-9]{0,3}$/.test(t) && Number(t) <= 4096)) {
     process.emitWarning(
-      `Expected an integer from 1 to 4096 for TENSORKERN_NUM_THREADS but received "${t}"; using ${native.defaultNumThreads()} threads`,
+      `Expected an integer from 1 to 4096 for TENSORKERN_NUM_THREADS but received "${t}"; using ${native.runtime.defaultNumThreads()} threads`,
       { code: 'TENSORKERN_BAD_ENV' },
     );
   }

@@ -112,7 +112,7 @@ export function recordGraph<T>(fn: () => T): OpGraph<T> {
   if (typeof fn !== 'function') throw invalidArg('fn', 'a function that calls Sync ops', fn);
   if (isRecording())
     throw invalidArg('fn', 'no recordGraph already running (recordings do not nest)', 'a nested recordGraph', 'value', { described: true });
-  const g = new native.Graph();
+  const g = new native.runtime.Graph();
   let result: T;
   setRecording(g);
   try {

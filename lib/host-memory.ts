@@ -20,19 +20,19 @@ export interface HostMemoryStats extends NativeHostPoolStats {
 
 /** The warm host-memory cache: its cap, what it holds and how often it served a request. */
 export function hostMemoryStats(): HostMemoryStats {
-  return { ...native.hostPoolStats(), minBytes: HOST_POOL_MIN_BYTES };
+  return { ...native.runtime.hostPoolStats(), minBytes: HOST_POOL_MIN_BYTES };
 }
 
 /** Caps the idle bytes the host cache keeps (0 keeps none: every output is fresh memory); evicts down to it now. */
 export function setHostCacheLimit(bytes: number): void {
   if (typeof bytes !== 'number') throw invalidArg('bytes', 'a byte count (an integer >= 0)', bytes);
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw invalidArg('bytes', 'a byte count (an integer >= 0)', bytes, 'range');
-  native.hostPoolSetLimit(bytes);
+  native.runtime.hostPoolSetLimit(bytes);
 }
 
 /** Gives every idle cached block back to the OS now (e.g. before a long idle period). */
 export function trimHostCache(): void {
-  native.hostPoolTrim();
+  native.runtime.hostPoolTrim();
 }
 
 // ArrayBuffer.prototype.transfer (Node 22+) would move a pooled block into a buffer the pool cannot
@@ -109,10 +109,10 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
     // 4 KiB page) and take back what it found. The blocks in circulation settle at what one cadence
     // needs: after the first few cycles every output is a warm block.
     if (lentSinceNudge + bytes >= Math.min(NUDGE_MAX_BYTES, Math.max(NUDGE_MIN_BYTES, 8 * bytes)) && nudgeCollector('minor')) {
-      native.hostReclaim(bytes);
+      native.runtime.hostReclaim(bytes);
       lentSinceNudge = 0;
     }
-    let ab = native.hostAlloc(bytes, true);
+    let ab = native.runtime.hostAlloc(bytes, true);
     // Outputs V8 has moved to its old generation (pretenured, or alive across two young
     // collections) are found dead only by a full collection. Large outputs make that worth it while
     // the heap is small: a full collection of a heap under 64 MB takes a few milliseconds, a fresh
@@ -127,16 +127,16 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
     ) {
       lentSinceMajor = 0;
       lentSinceNudge = 0;
-      ab = native.hostAlloc(bytes, true);
+      ab = native.runtime.hostAlloc(bytes, true);
     }
     if (ab === undefined) {
       // Without the nudge, dead outputs come back only on the collector's own schedule: past the
       // cap of lent memory, hand out V8's own memory (which its collector frees itself) instead.
-      const st = gcFn === null ? native.hostPoolStats() : undefined;
+      const st = gcFn === null ? native.runtime.hostPoolStats() : undefined;
       if (st && st.inUse > Math.max(LENT_CAP_MIN, st.limit)) {
         return { storage: new DTYPES[dtype].array(length), pooled: false };
       }
-      ab = native.hostAlloc(bytes);
+      ab = native.runtime.hostAlloc(bytes);
     }
     lentSinceNudge += bytes;
     lentSinceMajor += bytes;
@@ -148,5 +148,5 @@ export function allocHostStorage(dtype: DType, length: number): { storage: Typed
 
 /** @internal Gives pooled storage back now (detaching its buffer). */
 export function releaseHostStorage(storage: TypedArray): void {
-  native.hostRelease(storage.buffer as ArrayBuffer);
+  native.runtime.hostRelease(storage.buffer as ArrayBuffer);
 }

@@ -196,7 +196,7 @@ export class Tensor<D extends DType = DType> {
     if (device === 'cpu') return host;
     const dev = Tensor.empty(dims, dt, device);
     try {
-      native.cast(host[NATIVE]!, dev[NATIVE]!, false);
+      native.ops.cast({ src: host[NATIVE]!, dst: dev[NATIVE]! }, false);
     } catch (e) {
       dev.dispose();
       throw wrapNative(e);
@@ -219,7 +219,7 @@ export class Tensor<D extends DType = DType> {
       new Uint8Array(d.buffer, d.byteOffset, d.byteLength).fill(0);
     } else if (device !== 'cpu') {
       try {
-        native.zero(t[NATIVE]!);
+        native.runtime.zero(t[NATIVE]!);
       } catch (e) {
         t.dispose();
         throw wrapNative(e);
@@ -260,7 +260,7 @@ export class Tensor<D extends DType = DType> {
     }
     let buf: NativeDeviceBuffer;
     try {
-      buf = new native.DeviceBuffer(deviceIndex(device), byteSize(dtype, numel));
+      buf = new native.runtime.DeviceBuffer(deviceIndex(device), byteSize(dtype, numel));
     } catch (e) {
       throw wrapNative(e);
     }
@@ -299,7 +299,7 @@ export class Tensor<D extends DType = DType> {
     }
     const dst = Tensor.empty(this.shape.slice(), this.dtype, target);
     try {
-      await native.cast(src, dst[NATIVE]!, true);
+      await native.ops.cast({ src, dst: dst[NATIVE]! }, true);
     } catch (e) {
       dst.dispose();
       throw wrapNative(e, stack);
@@ -324,7 +324,7 @@ export class Tensor<D extends DType = DType> {
     if (n.data) return n.data as ArrayOf<D>;
     const host = Tensor.empty(this.shape.slice(), this.dtype, 'cpu');
     try {
-      native.cast(n, host[NATIVE]!, false);
+      native.ops.cast({ src: n, dst: host[NATIVE]! }, false);
     } catch (e) {
       throw wrapNative(e);
     }

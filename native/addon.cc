@@ -14,22 +14,25 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);  // deleted by node-addon-api when the environment is torn down
   Napi::Function ctor = tk::napi::DeviceBuffer::Init(env);
   data->device_buffer_ctor = Napi::Persistent(ctor);
-  Napi::Array keys = Napi::Array::New(env, 4);
-  const char* names[] = {"dtype", "shape", "data", "buffer"};
-  for (uint32_t i = 0; i < 4; ++i) keys.Set(i, Napi::String::New(env, names[i]));
-  data->tensor_keys = Napi::Persistent(Napi::Object(keys));
-  exports.Set("DeviceBuffer", ctor);
-  tk::napi::register_runtime(env, exports);
-  tk::napi::register_host_memory(env, exports);
-  tk::napi::register_graph(env, exports);
-  tk::napi::register_cast(env, exports);
-  tk::napi::register_block(env, exports);
-  tk::napi::register_gemm(env, exports);
-  tk::napi::register_bench(env, exports);
-  tk::napi::register_spmm(env, exports);
-  tk::napi::register_bench_spmm(env, exports);
-  tk::napi::register_attention(env, exports);
-  tk::napi::register_w4a4(env, exports);
+  const tk::napi::Exports e{Napi::Object::New(env), Napi::Object::New(env), Napi::Object::New(env), Napi::Object::New(env)};
+  e.runtime.Set("DeviceBuffer", ctor);
+  tk::napi::register_runtime(env, e);
+  tk::napi::register_host_memory(env, e);
+  tk::napi::register_graph(env, e);
+  tk::napi::register_debug(env, e);
+  tk::napi::register_cast(env, e);
+  tk::napi::register_block(env, e);
+  tk::napi::register_gemm(env, e);
+  tk::napi::register_spmm(env, e);
+  tk::napi::register_attention(env, e);
+  tk::napi::register_w4a4(env, e);
+  tk::napi::register_bench(env, e);
+  tk::napi::register_bench_ops(env, e);
+  tk::napi::register_bench_spmm(env, e);
+  exports.Set("ops", e.ops);
+  exports.Set("runtime", e.runtime);
+  exports.Set("debug", e.debug);
+  exports.Set("bench", e.bench);
   return exports;
 }
 

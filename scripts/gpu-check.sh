@@ -57,7 +57,7 @@ const t = require('./dist-test/lib'); const { native } = require('./dist-test/li
 const g = t.devices().find((d) => d.kind === 'cuda');
 if (!g || g.computeCapability !== '9.0') { console.log('SKIP: not compute capability 9.0'); process.exit(0); }
 const n = 1 * 4 * 256 * 128, x = (s) => t.Tensor.from(Array.from({ length: n }, (_, i) => Math.sin(i * s)), [1, 4, 256, 128], { dtype: 'float16', device: 'cuda' });
-t.attention(x(0.1), x(0.2), x(0.3), { causal: true }).then((r) => { const k = native.attentionCudaLastKernel(); console.log('kernel:', k); process.exit(/^sm90_hd128/.test(k) ? 0 : 1); });
+t.attention(x(0.1), x(0.2), x(0.3), { causal: true }).then((r) => { const k = native.debug.lastKernel('attention', 'cuda'); console.log('kernel:', k); process.exit(/^sm90_hd128/.test(k) ? 0 : 1); });
 " 2>&1 | tee "$OUT/attention-sm90-env.log" || status=1
 step "bench attention --device cuda vs cuBLAS GEMM -> softmax -> GEMM"
 node dist-test/lib/cli/main.js bench attention --device cuda --json "$OUT/bench-attention-cuda.json" 2>&1 | tee "$OUT/bench-attention-cuda.log" || status=1

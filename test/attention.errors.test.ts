@@ -445,21 +445,23 @@ describe('attention bad input', () => {
       qk?: object;
       stage?: number;
     }) =>
-      native.attention(
-        (o.q ?? n([2, 4, 5, 8])) as never,
-        (o.k ?? n([2, 2, 7, 8])) as never,
-        (o.v ?? n([2, 2, 7, 8])) as never,
-        o.mask as never,
-        o.kvl as never,
-        (o.out ?? n([2, 4, 5, 8])) as never,
-        o.lse as never,
-        true,
-        false,
-        o.scale ?? 0.3,
-        o.softcap ?? 0,
-        (o.off ?? null) as never,
-        o.qk as never,
-        o.stage ?? 0,
+      native.ops.attention(
+        {
+          q: (o.q ?? n([2, 4, 5, 8])) as never,
+          k: (o.k ?? n([2, 2, 7, 8])) as never,
+          v: (o.v ?? n([2, 2, 7, 8])) as never,
+          mask: o.mask as never,
+          kvLengths: o.kvl as never,
+          out: (o.out ?? n([2, 4, 5, 8])) as never,
+          lse: o.lse as never,
+          causal: true,
+          bshd: false,
+          scale: o.scale ?? 0.3,
+          softcap: o.softcap ?? 0,
+          causalOffset: (o.off ?? null) as never,
+          qkOut: o.qk as never,
+          qkStage: o.stage ?? 0,
+        },
         false,
       );
     expect(() => call({})).not.toThrow();
@@ -496,14 +498,14 @@ describe('attention bad input', () => {
     expect(() => call({ scale: NaN })).toThrow(/Expected a finite scale/);
     expect(() => call({ softcap: -1 })).toThrow(/Expected a finite softcap >= 0/);
     expect(() =>
-      native.attentionPlain(
-        n([1, 2, 3, 8]) as never,
-        n([1, 2, 3, 8]) as never,
-        n([1, 2, 3, 8]) as never,
-        n([1, 2, 3, 8], 3) as never,
-        false,
-        1,
-      ),
+      native.bench.attentionPlain({
+        q: n([1, 2, 3, 8]) as never,
+        k: n([1, 2, 3, 8]) as never,
+        v: n([1, 2, 3, 8]) as never,
+        out: n([1, 2, 3, 8], 3) as never,
+        causal: false,
+        scale: 1,
+      }),
     ).toThrow(/Expected out of dtype float32/);
   });
 });

@@ -44,17 +44,17 @@ describe('attention kvLengths as an int32 host tensor', () => {
   });
 
   test("the native call gets the tensor's own storage; arrays and int64 tensors are copied", () => {
-    const spy = jest.spyOn(native, 'attention');
+    const spy = jest.spyOn(native.ops, 'attention');
     try {
       const lengths = Tensor.from(Int32Array.of(9, 4), [B]);
       attentionSync(q.t, k.t, v.t, { kvLengths: lengths });
-      expect(spy.mock.calls[0][4]!.data).toBe(lengths.toArraySync());
+      expect(spy.mock.calls[0][0].kvLengths!.data).toBe(lengths.toArraySync());
       const arr = Int32Array.of(9, 4);
       attentionSync(q.t, k.t, v.t, { kvLengths: arr });
-      expect(spy.mock.calls[1][4]!.data).not.toBe(arr);
+      expect(spy.mock.calls[1][0].kvLengths!.data).not.toBe(arr);
       const wide = Tensor.from(BigInt64Array.of(9n, 4n), [B]);
       attentionSync(q.t, k.t, v.t, { kvLengths: wide });
-      expect(Array.from(spy.mock.calls[2][4]!.data as Int32Array)).toEqual([9, 4]);
+      expect(Array.from(spy.mock.calls[2][0].kvLengths!.data as Int32Array)).toEqual([9, 4]);
     } finally {
       spy.mockRestore();
     }
@@ -72,21 +72,20 @@ describe('attention kvLengths as an int32 host tensor', () => {
     const bad = { dtype: 5, shape: [B], data: Int32Array.of(9, 10) };
     const out = Tensor.zeros([B, H, Sq, D]);
     expect(() =>
-      native.attention(
-        nativeOf(q.t, 'q'),
-        nativeOf(k.t, 'k'),
-        nativeOf(v.t, 'v'),
-        undefined,
-        bad as never,
-        nativeOf(out, 'out'),
-        undefined,
-        false,
-        false,
-        0.3,
-        0,
-        null,
-        undefined,
-        0,
+      native.ops.attention(
+        {
+          q: nativeOf(q.t, 'q'),
+          k: nativeOf(k.t, 'k'),
+          v: nativeOf(v.t, 'v'),
+          kvLengths: bad as never,
+          out: nativeOf(out, 'out'),
+          causal: false,
+          bshd: false,
+          scale: 0.3,
+          softcap: 0,
+          causalOffset: null,
+          qkStage: 0,
+        },
         false,
       ),
     ).toThrow(/Expected kvLengths\[1\] in \[0, 9\] but received 10/);

@@ -280,7 +280,14 @@ describe('attention semantics and paths', () => {
     ]) {
       const [c, x] = find(name);
       const out = Tensor.zeros(x.q.shape);
-      native.attentionPlain(nativeOf(x.q, 'q'), nativeOf(x.k, 'k'), nativeOf(x.v, 'v'), nativeOf(out, 'out'), !!c.causal, 1 / sqrt(c.D));
+      native.bench.attentionPlain({
+        q: nativeOf(x.q, 'q'),
+        k: nativeOf(x.k, 'k'),
+        v: nativeOf(x.v, 'v'),
+        out: nativeOf(out, 'out'),
+        causal: !!c.causal,
+        scale: 1 / sqrt(c.D),
+      });
       check(c, x, out);
     }
   });

@@ -306,54 +306,72 @@ describe('block ops bad input', () => {
       } as never;
     };
     const i32 = (v: number[]) => ({ dtype: 5, shape: [v.length], data: Int32Array.from(v) }) as never;
-    expect(() => native.rmsNorm(n([2, 4]), n([4]), n([2, 4]), 1e-5, false)).not.toThrow();
-    expect(() => native.rmsNorm(n([2, 4]), n([3]), n([2, 4]), 1e-5, false)).toThrow(
+    const ops = native.ops;
+    expect(() => ops.rmsNorm({ x: n([2, 4]), weight: n([4]), out: n([2, 4]), eps: 1e-5 }, false)).not.toThrow();
+    expect(() => ops.rmsNorm({ x: n([2, 4]), weight: n([3]), out: n([2, 4]), eps: 1e-5 }, false)).toThrow(
       'Expected shape [4] (the last dim of x) for weight but received [3]',
     );
-    expect(() => native.rmsNorm(n([2, 4]), n([4]), n([2, 4]), NaN, false)).toThrow('Expected a finite eps >= 0 but received number nan');
-    expect(() => native.rope(n([2, 1, 3]), undefined, 0, 10000, false, n([2, 1, 3]), false)).toThrow(
+    expect(() => ops.rmsNorm({ x: n([2, 4]), weight: n([4]), out: n([2, 4]), eps: NaN }, false)).toThrow(
+      'Expected a finite eps >= 0 but received number nan',
+    );
+    const rope = (p: { x: never; positions?: never; start?: number; theta?: number; out: never }) =>
+      ops.rope({ start: 0, theta: 10000, half: false, ...p }, false);
+    expect(() => rope({ x: n([2, 1, 3]), out: n([2, 1, 3]) })).toThrow(
       'Expected an even head dim D >= 2 for x but received shape [2, 1, 3]',
     );
-    expect(() => native.rope(n([2, 1, 4]), n([2]), 0, 10000, false, n([2, 1, 4]), false)).toThrow(
+    expect(() => rope({ x: n([2, 1, 4]), positions: n([2]), out: n([2, 1, 4]) })).toThrow(
       'Expected an int32 tensor for positions but received float32 [2]',
     );
-    expect(() => native.rope(n([2, 1, 4]), i32([0, 1, 2]), 0, 10000, false, n([2, 1, 4]), false)).toThrow(
+    expect(() => rope({ x: n([2, 1, 4]), positions: i32([0, 1, 2]), out: n([2, 1, 4]) })).toThrow(
       'Expected shape [2] for positions but received [3]',
     );
-    expect(() => native.rope(n([2, 1, 4]), i32([0, -5]), 0, 10000, false, n([2, 1, 4]), false)).toThrow(
+    expect(() => rope({ x: n([2, 1, 4]), positions: i32([0, -5]), out: n([2, 1, 4]) })).toThrow(
       'Expected positions[1] >= 0 but received -5',
     );
-    expect(() => native.rope(n([2, 1, 4]), undefined, -1, 10000, false, n([2, 1, 4]), false)).toThrow(/positions/);
-    expect(() => native.rope(n([2, 1, 4]), undefined, 0, 0, false, n([2, 1, 4]), false)).toThrow(
+    // The first position without a positions tensor: the params name it `start` (the positional form said "positions").
+    expect(() => rope({ x: n([2, 1, 4]), start: -1, out: n([2, 1, 4]) })).toThrow(
+      'Expected an integer in [0, 2147483647] for start but received number -1',
+    );
+    expect(() => rope({ x: n([2, 1, 4]), theta: 0, out: n([2, 1, 4]) })).toThrow(
       'Expected a finite theta > 0 but received number 0.000000',
     );
-    expect(() => native.silu(n([3]), n([4]), false)).toThrow('Expected shape [3] for out but received [4]');
-    expect(() => native.add(n([2, 3]), n([2]), n([2, 3]), false)).toThrow(/for b but received \[2\]/);
-    expect(() => native.swiglu(n([2, 3]), n([2, 3], 5), n([2, 3]), false)).toThrow(
+    expect(() => ops.silu({ x: n([3]), out: n([4]) }, false)).toThrow('Expected shape [3] for out but received [4]');
+    expect(() => ops.add({ a: n([2, 3]), b: n([2]), out: n([2, 3]) }, false)).toThrow(/for b but received \[2\]/);
+    expect(() => ops.swiglu({ gate: n([2, 3]), up: n([2, 3], 5), out: n([2, 3]) }, false)).toThrow(
       'Expected a float32, float16 or bfloat16 tensor for up but received int32 [2, 3]',
     );
-    expect(() => native.softmax(n([2, 3], 5), n([2, 3]), false)).toThrow(
+    expect(() => ops.softmax({ x: n([2, 3], 5), out: n([2, 3]) }, false)).toThrow(
       'Expected a float32, float16 or bfloat16 tensor for x but received int32 [2, 3]',
     );
-    expect(() => native.embedding(n([4, 2]), n([3]), n([3, 2]), false)).toThrow(
+    expect(() => ops.embedding({ table: n([4, 2]), ids: n([3]), out: n([3, 2]) }, false)).toThrow(
       'Expected an int32 tensor for ids but received float32 [3]',
     );
-    expect(() => native.embedding(n([4, 2]), i32([0, 4]), n([2, 2]), false)).toThrow(
+    expect(() => ops.embedding({ table: n([4, 2]), ids: i32([0, 4]), out: n([2, 2]) }, false)).toThrow(
       'Expected ids[1] in [0, 4) (the rows of table) but received 4',
     );
-    expect(() => native.embedding(n([4, 2]), i32([0, 3]), n([2, 3]), false)).toThrow('Expected shape [2, 2] for out but received [2, 3]');
-    expect(() => native.argmax(n([2, 3]), n([2]), false)).toThrow('Expected int32 for out but received float32 [2]');
-    expect(() => native.topk(n([2, 3]), 4, n([2, 4]), n([2, 4], 5), false)).toThrow(
+    expect(() => ops.embedding({ table: n([4, 2]), ids: i32([0, 3]), out: n([2, 3]) }, false)).toThrow(
+      'Expected shape [2, 2] for out but received [2, 3]',
+    );
+    expect(() => ops.argmax({ x: n([2, 3]), out: n([2]) }, false)).toThrow('Expected int32 for out but received float32 [2]');
+    expect(() => ops.topk({ x: n([2, 3]), k: 4, values: n([2, 4]), indices: n([2, 4], 5) }, false)).toThrow(
       'Expected k in [1, 3] (the last dim of x) but received 4',
     );
-    expect(() => native.topk(n([2, 3]), 2, n([2, 2]), n([2, 2]), false)).toThrow('Expected int32 for indices but received float32 [2, 2]');
-    expect(() => native.kvAppend(n([4, 3]), n([1, 2]), undefined, 0, 0, false)).toThrow(/for x but received \[1, 2\]/);
-    expect(() => native.kvAppend(n([4, 3]), n([2, 3]), i32([3]), 0, 0, false)).toThrow(
+    expect(() => ops.topk({ x: n([2, 3]), k: 2, values: n([2, 2]), indices: n([2, 2]) }, false)).toThrow(
+      'Expected int32 for indices but received float32 [2, 2]',
+    );
+    expect(() => ops.kvAppend({ cache: n([4, 3]), x: n([1, 2]), start: 0, seqDim: 0 }, false)).toThrow(/for x but received \[1, 2\]/);
+    expect(() => ops.kvAppend({ cache: n([4, 3]), x: n([2, 3]), position: i32([3]), start: 0, seqDim: 0 }, false)).toThrow(
       'Expected position[0] in [0, 2] (cache length 4 minus the 2 rows of x) but received 3',
     );
-    expect(() => native.kvAppend(n([2, 4, 3]), n([2, 1, 3]), i32([0, 1, 2]), 0, 1, false)).toThrow(
+    expect(() => ops.kvAppend({ cache: n([2, 4, 3]), x: n([2, 1, 3]), position: i32([0, 1, 2]), start: 0, seqDim: 1 }, false)).toThrow(
       'Expected shape [1] or [2] for position but received [3]',
     );
-    expect(() => native.kvAppend(n([4, 3]), n([2, 3]), undefined, 0, 3, false)).toThrow(/seqDim/);
+    expect(() => ops.kvAppend({ cache: n([4, 3]), x: n([2, 3]), start: 0, seqDim: 3 }, false)).toThrow(/seqDim/);
+    // Params are read by name: a missing or mistyped one is named.
+    expect(() => ops.silu(undefined as never, false)).toThrow('Expected an object of block op params but received undefined');
+    expect(() => ops.silu({ x: n([3]) } as never, false)).toThrow('Expected a tensor descriptor for out but received undefined');
+    expect(() => ops.rope({ x: n([2, 1, 4]), start: 0, theta: 10000, half: 1 as never, out: n([2, 1, 4]) }, false)).toThrow(
+      'Expected a boolean for half but received number 1',
+    );
   });
 });

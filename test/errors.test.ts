@@ -2,7 +2,7 @@
 // argument, what was expected and what was received (docs/design.md, Errors). The native side re-checks: the
 // binding called directly with garbage throws, never crashes.
 import { Tensor, TensorkernError, cast, castSync, gemm, gemmSync, packWeightsSync, setNumThreads, setCpuIsa, memoryInfo } from '../lib';
-import { native } from '../lib/binding';
+import { native, type NativeGemmParams } from '../lib/binding';
 import { wrapNative } from '../lib/errors';
 import { gpuSkipReason } from './helpers/backends';
 import { expectError, expectReject } from './helpers/errors';
@@ -292,14 +292,14 @@ describe('native argument checks', () => {
     ['short data', { ...good(), data: new Float32Array(1) }, /Expected 8 bytes for src\.data \(shape x float32\) but received 4/],
     ['wrong array kind', { ...good(), data: new Int32Array(2) }, /Expected a Float32Array for src\.data/],
     ['no storage', { dtype: 0, shape: [2] }, /Expected exactly one of src\.data \(host\) or src\.buffer \(device\)/],
-    ['both storages', { ...good(), buffer: {} }, /Expected exactly one of src\.data/],
+    // 'both storages' ({ ...good(), buffer: {} }) is no longer an error: a host descriptor's data wins over a buffer.
     ['fake buffer', { dtype: 0, shape: [2], buffer: { bytes: 8 } }, /Expected a DeviceBuffer for src\.buffer/],
     ['odd int4', { dtype: 4, shape: [3], data: new Uint8Array(2) }, /even last dimension for an int4 tensor/],
   ];
   test.each(cases)('%s', (_name, src, msg) => {
     let err: unknown;
     try {
-      native.cast(src as never, good(), false);
+      native.ops.cast({ src: src as never, dst: good() }, false);
     } catch (e) {
       err = e;
     }
@@ -310,15 +310,15 @@ describe('native argument checks', () => {
   });
 
   test('argument errors throw synchronously even in the async form; the public API turns them into rejections', async () => {
-    expect(() => native.cast(good(), { dtype: 5, shape: [2], data: new Int32Array(2) }, true)).toThrow(
+    expect(() => native.ops.cast({ src: good(), dst: { dtype: 5, shape: [2], data: new Int32Array(2) } }, true)).toThrow(
       expect.objectContaining({ code: 'ERR_TK_UNSUPPORTED' }) as unknown as Error,
     );
   });
 
   test('device buffers on a device that does not exist', () => {
-    expect(() => new native.DeviceBuffer(1023, 16)).toThrow(expect.objectContaining({ code: 'ERR_TK_NO_GPU' }) as unknown as Error);
-    expect(() => new native.DeviceBuffer(-1, 16)).toThrow(/Expected a CUDA device index for device/);
-    expect(() => new native.DeviceBuffer(0, -5)).toThrow(/Expected a byte count/);
+    expect(() => new native.runtime.DeviceBuffer(1023, 16)).toThrow(expect.objectContaining({ code: 'ERR_TK_NO_GPU' }) as unknown as Error);
+    expect(() => new native.runtime.DeviceBuffer(-1, 16)).toThrow(/Expected a CUDA device index for device/);
+    expect(() => new native.runtime.DeviceBuffer(0, -5)).toThrow(/Expected a byte count/);
   });
 });
 
@@ -571,21 +571,17 @@ describe('gemm', () => {
       shape,
       data: dtype === 0 ? new Float32Array(shape.reduce((x, y) => x * y, 1)) : new Int32Array(shape.reduce((x, y) => x * y, 1)),
     });
-    expect(() => native.gemm(t([2, 3]), t([4, 5]), undefined, undefined, t([2, 5]), false, false, 1, 0, false)).toThrow(
-      /Expected the inner dimensions to agree/,
-    );
-    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, undefined, t([2, 4]), false, false, 1, 0, false)).toThrow(
-      /Expected out of shape \[2, 5\]/,
-    );
-    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, t([4]), t([2, 5]), false, false, 1, 0, false)).toThrow(
-      /Expected bias of shape \[5\]/,
-    );
-    expect(() => native.gemm(t([2, 3]), t([3, 5], 5), undefined, undefined, t([2, 5]), false, false, 1, 0, false)).toThrow(
-      /Expected a and b of one dtype/,
-    );
-    expect(() => native.gemm(t([2, 3]), t([3, 5]), undefined, undefined, t([2, 5]), false, false, 1, 3, false)).toThrow(
-      /Expected c when beta is nonzero/,
-    );
+    const call = (p: Partial<NativeGemmParams>) =>
+      native.ops.gemm({ a: t([2, 3]), b: t([3, 5]), out: t([2, 5]), transA: false, transB: false, alpha: 1, beta: 0, ...p }, false);
+    expect(() => call({ b: t([4, 5]) })).toThrow(/Expected the inner dimensions to agree/);
+    expect(() => call({ out: t([2, 4]) })).toThrow(/Expected out of shape \[2, 5\]/);
+    expect(() => call({ bias: t([4]) })).toThrow(/Expected bias of shape \[5\]/);
+    expect(() => call({ b: t([3, 5], 5) })).toThrow(/Expected a and b of one dtype/);
+    expect(() => call({ beta: 3 })).toThrow(/Expected c when beta is nonzero/);
+    // The params are read by name and each one checked.
+    expect(() => native.ops.gemm(5 as never, false)).toThrow('Expected an object of gemm params but received number 5');
+    expect(() => call({ transA: 1 as never })).toThrow('Expected a boolean for transA but received number 1');
+    expect(() => call({ a: undefined })).toThrow('Expected a tensor descriptor for a but received undefined');
   });
 });
 
@@ -593,7 +589,10 @@ describe('native errors reach the caller as public errors', () => {
   test('a native TypeError/RangeError keeps its class and code; runtime failures become TensorkernError', async () => {
     let nativeErr: unknown;
     try {
-      native.cast({ dtype: 0, shape: [2], data: new Float32Array(1) }, { dtype: 0, shape: [2], data: new Float32Array(2) }, false);
+      native.ops.cast(
+        { src: { dtype: 0, shape: [2], data: new Float32Array(1) }, dst: { dtype: 0, shape: [2], data: new Float32Array(2) } },
+        false,
+      );
     } catch (e) {
       nativeErr = e;
     }
@@ -604,7 +603,7 @@ describe('native errors reach the caller as public errors', () => {
     let runtimeErr: unknown;
     try {
       // No GPU: ERR_TK_NO_GPU. With one: a device index past the last device, the same code.
-      new native.DeviceBuffer(1023, 8);
+      new native.runtime.DeviceBuffer(1023, 8);
     } catch (e) {
       runtimeErr = e;
     }

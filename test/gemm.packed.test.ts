@@ -75,14 +75,14 @@ describe('packWeights', () => {
         ['wide', 'split'],
         ['split', 'wide'],
       ]) {
-        native.gemmSetBlocks(packBlocks);
+        native.debug.setPath('gemm', 'cpu', packBlocks);
         const pw = packWeightsSync(w.t, { transB: true });
-        native.gemmSetBlocks(useBlocks);
+        native.debug.setPath('gemm', 'cpu', useBlocks);
         try {
-          expect(pw.layout).not.toBe(native.gemmPackLayout(0, K, N).layout);
+          expect(pw.layout).not.toBe(native.ops.gemmPackLayout(0, K, N).layout);
           expect(errRatio(gemmSync(a.t, pw).toArraySync() as Float32Array, ref)).toBeLessThanOrEqual(1);
         } finally {
-          native.gemmSetBlocks('auto');
+          native.debug.setPath('gemm', 'cpu', 'auto');
           pw.dispose();
         }
       }
@@ -177,16 +177,18 @@ describe('packWeights', () => {
       'Expected a rank-2 tensor for w but received shape [3]',
     );
     // The native re-check: a layout other than the kernels' is refused, never packed.
-    const dst = Tensor.zeros([native.gemmPackLayout(0, K, N).bytes], { dtype: 'int8' });
-    expect(() => native.gemmPackB(nativeOf(w.t, 'w'), true, nativeOf(dst, 'dst'), 'some other layout', false)).toThrow(
-      /Expected the packing layout ".*" of the kernels in use but received "some other layout"/,
-    );
+    const dst = Tensor.zeros([native.ops.gemmPackLayout(0, K, N).bytes], { dtype: 'int8' });
     expect(() =>
-      native.gemmPackB(
-        nativeOf(w.t, 'w'),
-        true,
-        nativeOf(Tensor.zeros([8], { dtype: 'int8' }), 'dst'),
-        native.gemmPackLayout(0, K, N).layout,
+      native.ops.gemmPackB({ b: nativeOf(w.t, 'w'), transB: true, dst: nativeOf(dst, 'dst'), layout: 'some other layout' }, false),
+    ).toThrow(/Expected the packing layout ".*" of the kernels in use but received "some other layout"/);
+    expect(() =>
+      native.ops.gemmPackB(
+        {
+          b: nativeOf(w.t, 'w'),
+          transB: true,
+          dst: nativeOf(Tensor.zeros([8], { dtype: 'int8' }), 'dst'),
+          layout: native.ops.gemmPackLayout(0, K, N).layout,
+        },
         false,
       ),
     ).toThrow(/Expected \d+ bytes to pack into but received 8/);

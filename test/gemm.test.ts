@@ -114,7 +114,7 @@ describe('gemm cpu', () => {
     describe(blocks ? `${isa} ${blocks} blocks` : isa, () => {
       test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, cs, i) =>
         withIsa(isa, async () => {
-          if (blocks) expect(native.gemmSetBlocks(blocks)).toBe(blocks);
+          if (blocks) expect(native.debug.setPath('gemm', 'cpu', blocks)).toBe(blocks);
           try {
             const x = build(cs, 1000 + i);
             const y = await gemm(x.a, x.b, {
@@ -149,13 +149,13 @@ describe('gemm cpu', () => {
               }
             }
           } finally {
-            if (blocks) native.gemmSetBlocks('auto');
+            if (blocks) native.debug.setPath('gemm', 'cpu', 'auto');
           }
         }),
       );
     });
   }
-  const avx512bf16 = native.probe().cpu.features.avx512bf16;
+  const avx512bf16 = native.runtime.probe().cpu.features.avx512bf16;
   if (!avx512bf16)
     printSkip('gemm bfloat16 on AVX512_BF16 dot products: this CPU lacks avx512bf16 (bf16 runs through the float32 kernels)');
 });
@@ -188,8 +188,10 @@ describe('gemm paths and threads', () => {
   });
 
   test('the block-config hook names what it sets and rejects other names', () => {
-    expect(() => native.gemmSetBlocks('huge')).toThrow(`Expected 'auto', 'wide' or 'split' for blocks but received "huge"`);
-    expect(['wide', 'split']).toContain(native.gemmSetBlocks('auto'));
+    expect(() => native.debug.setPath('gemm', 'cpu', 'huge')).toThrow(
+      `Expected 'auto', 'wide' or 'split' (splits 0) for the gemm path on cpu but received "huge" with splits = 0`,
+    );
+    expect(['wide', 'split']).toContain(native.debug.setPath('gemm', 'cpu', 'auto'));
   });
 
   test('out may be c: an in-place update', async () => {
@@ -214,17 +216,17 @@ describe('gemm paths and threads', () => {
       const x = build(cs, 11);
       const out = Tensor.zeros(cs.batch ? [cs.batch, cs.M, cs.N] : [cs.M, cs.N], { dtype: cs.dtype === 'int8' ? 'int32' : 'float32' });
       const nt = (t: Tensor | undefined) => (t ? nativeOf(t, 'test') : undefined);
-      native.gemmPlain(
-        nativeOf(x.a, 'a'),
-        nativeOf(x.b, 'b'),
-        nt(x.c),
-        nt(x.bias),
-        nativeOf(out, 'out'),
-        !!cs.transA,
-        !!cs.transB,
-        cs.alpha ?? 1,
-        cs.beta ?? (x.c ? 1 : 0),
-      );
+      native.bench.gemmPlain({
+        a: nativeOf(x.a, 'a'),
+        b: nativeOf(x.b, 'b'),
+        c: nt(x.c),
+        bias: nt(x.bias),
+        out: nativeOf(out, 'out'),
+        transA: !!cs.transA,
+        transB: !!cs.transB,
+        alpha: cs.alpha ?? 1,
+        beta: cs.beta ?? (x.c ? 1 : 0),
+      });
       check(cs, out, x.ref);
     }
   });

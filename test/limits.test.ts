@@ -44,7 +44,7 @@ describe('byte counts that overflow are rejected before allocation', () => {
       i64 = DTYPES.int64.code;
     const tiny = new Float32Array(4);
     const call = (src: object) => () =>
-      native.cast(src as never, { dtype: DTYPES.float16.code, shape: [4], data: new Uint16Array(4) }, false);
+      native.ops.cast({ src: src as never, dst: { dtype: DTYPES.float16.code, shape: [4], data: new Uint16Array(4) } }, false);
     expect(call({ dtype: f32, shape: [2 ** 40, 2 ** 40], data: tiny })).toThrow(/2\^53 elements/);
     expect(call({ dtype: i64, shape: [2 ** 52, 2 ** 52], data: new BigInt64Array(4) })).toThrow(/2\^53 elements/);
     expect(call({ dtype: f32, shape: [2 ** 31, 2], data: tiny })).toThrow(/Expected 17179869184 bytes .* but received 16/);

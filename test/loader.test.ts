@@ -56,6 +56,6 @@ describe('native addon loading', () => {
   test('TENSORKERN_BINARY loads the given file', () => {
     const r = loadBinding(tmp(), { TENSORKERN_BINARY: nativeFile });
     expect(r.file).toBe(nativeFile);
-    expect(typeof r.binding.probe().cpu.brand).toBe('string');
+    expect(typeof r.binding.runtime.probe().cpu.brand).toBe('string');
   });
 });

@@ -320,7 +320,20 @@ describe('the native spmm called directly with inconsistent arrays reports, neve
   const call =
     (rp: Int32Array | BigInt64Array, ci: Int32Array | BigInt64Array, dt = 5) =>
     () =>
-      native.spmm(t(rp, dt), t(ci, dt), t(new Float32Array(ci.length), 0), 2, 3, b, undefined, out(), 1, 0, false);
+      native.ops.spmm(
+        {
+          rowPtr: t(rp, dt),
+          colIdx: t(ci, dt),
+          values: t(new Float32Array(ci.length), 0),
+          rows: 2,
+          cols: 3,
+          b,
+          out: out(),
+          alpha: 1,
+          beta: 0,
+        },
+        false,
+      );
   test('column index out of range (int32 and int64), negative', () => {
     expectNative(call(new Int32Array([0, 1, 2]), new Int32Array([0, 3])), 'Expected colIdx in [0, 3) but colIdx[1] = 3 (row 1)');
     expectNative(call(new Int32Array([0, 1, 2]), new Int32Array([-5, 0])), 'Expected colIdx in [0, 3) but colIdx[0] = -5 (row 0)');
@@ -338,17 +351,18 @@ describe('the native spmm called directly with inconsistent arrays reports, neve
     expectNative(call(new Int32Array([0, 1]), new Int32Array([0, 1])), 'Expected rowPtr of shape [3] but received [2]');
     expectNative(
       () =>
-        native.spmm(
-          t(new Int32Array([0, 1, 2]), 5),
-          t(new Int32Array([0, 1]), 5),
-          t(new Float32Array(3), 0),
-          2,
-          3,
-          b,
-          undefined,
-          out(),
-          1,
-          0,
+        native.ops.spmm(
+          {
+            rowPtr: t(new Int32Array([0, 1, 2]), 5),
+            colIdx: t(new Int32Array([0, 1]), 5),
+            values: t(new Float32Array(3), 0),
+            rows: 2,
+            cols: 3,
+            b,
+            out: out(),
+            alpha: 1,
+            beta: 0,
+          },
           false,
         ),
       'Expected values of shape [2] (the length of colIdx) but received [3]',

@@ -11,7 +11,7 @@ import {
   w4a4Matmul,
   w4a4MatmulSync,
 } from '../lib';
-import { native } from '../lib/binding';
+import { native, type NativeW4A4Params } from '../lib/binding';
 import { expectError, expectReject } from './helpers/errors';
 
 const f32 = (n: number, v = 0.5) => new Float32Array(n).fill(v);
@@ -290,49 +290,19 @@ describe('the binding re-checks', () => {
     const x = t(f32(2 * 64), [2, 64], 0),
       w = t(new Uint8Array(3 * 32), [3, 64], 4),
       out = t(f32(6), [2, 3], 0);
+    const call = (p: Partial<NativeW4A4Params>) =>
+      native.ops.w4a4({ x, w, scales: t(f32(3), [3, 1], 0), out, groupSize: 64, rotateBlock: 0, actBits: 4, ...p }, false);
+    expect(() => call({ scales: t(f32(5), [5, 1], 0) })).toThrow(/Expected scales of shape \[3, 1\] but received \[5, 1\]/);
+    expect(() => call({ scales: t(f32(6), [3, 2], 0), groupSize: 48 })).toThrow(/even group size dividing K = 64/);
     expect(() =>
-      native.w4a4(x, w, t(f32(5), [5, 1], 0), undefined, undefined, undefined, undefined, undefined, out, 64, 0, 4, false),
-    ).toThrow(/Expected scales of shape \[3, 1\] but received \[5, 1\]/);
-    expect(() =>
-      native.w4a4(x, w, t(f32(6), [3, 2], 0), undefined, undefined, undefined, undefined, undefined, out, 48, 0, 4, false),
-    ).toThrow(/even group size dividing K = 64/);
-    expect(() =>
-      native.w4a4(
-        x,
-        w,
-        t(f32(3), [3, 1], 0),
-        undefined,
-        t(new Int32Array([70]), [1], 5),
-        t(new Int8Array(3), [3, 1], 3),
-        t(f32(3), [3], 0),
-        undefined,
-        out,
-        64,
-        0,
-        4,
-        false,
-      ),
+      call({
+        outlierChannels: t(new Int32Array([70]), [1], 5),
+        outlierWeights: t(new Int8Array(3), [3, 1], 3),
+        outlierScales: t(f32(3), [3], 0),
+      }),
     ).toThrow(/outlier channels in \[0, 64\)/);
-    expect(() =>
-      native.w4a4(x, w, t(f32(3), [3, 1], 0), undefined, undefined, undefined, undefined, undefined, out, 64, 3, 4, false),
-    ).toThrow(/rotation block/);
-    expect(() =>
-      native.w4a4(
-        x,
-        t(new Uint8Array(10), [3, 64], 4),
-        t(f32(3), [3, 1], 0),
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        out,
-        64,
-        0,
-        4,
-        false,
-      ),
-    ).toThrow();
+    expect(() => call({ rotateBlock: 3 })).toThrow(/rotation block/);
+    expect(() => call({ w: t(new Uint8Array(10), [3, 64], 4) })).toThrow();
   });
 });
 

@@ -174,20 +174,19 @@ describe('w4a4 cpu', () => {
           const nt = (d: ArrayBufferView, shape: number[], dtype: number) => ({ dtype, shape, data: d });
           const W = b.W;
           const nO = W.outlierChannels!.length;
-          native.w4a4Plain(
-            nt(b.x, [cs.M, cs.K], 0),
-            nt(W.packed, [cs.N, cs.K], 4),
-            nt(W.scales, [cs.N, W.groups], 0),
-            undefined,
-            nt(W.outlierChannels!, [nO], 5),
-            nt(W.outlierWeights!, [cs.N, nO], 3),
-            nt(W.outlierScales!, [cs.N], 0),
-            nt(b.bias!, [cs.N], 0),
-            nt(out.toArraySync(), [cs.M, cs.N], 0),
-            W.groupSize,
-            W.rotationBlock,
-            4,
-          );
+          native.bench.w4a4Plain({
+            x: nt(b.x, [cs.M, cs.K], 0),
+            w: nt(W.packed, [cs.N, cs.K], 4),
+            scales: nt(W.scales, [cs.N, W.groups], 0),
+            outlierChannels: nt(W.outlierChannels!, [nO], 5),
+            outlierWeights: nt(W.outlierWeights!, [cs.N, nO], 3),
+            outlierScales: nt(W.outlierScales!, [cs.N], 0),
+            bias: nt(b.bias!, [cs.N], 0),
+            out: nt(out.toArraySync(), [cs.M, cs.N], 0),
+            groupSize: W.groupSize,
+            rotateBlock: W.rotationBlock,
+            actBits: 4,
+          });
           checkOut('plain', out.toArraySync() as Float32Array, b.ref);
         }));
     });

@@ -21,7 +21,7 @@
 //   A query row with no visible key gets 0 (and lse = -Infinity), never NaN.
 //   returnLse: resolve to { out, lse } with lse float32 [B, Hq, Sq] = log sum_j exp(score_ij) over the
 //   visible keys (scores scaled, capped and masked), the quantity a caller needs to merge partials.
-import { NativeTensor, native } from '../binding';
+import { NativeAttentionParams, NativeTensor, native } from '../binding';
 import { Device, DeviceSpec, resolveDevice } from '../device';
 import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
@@ -104,25 +104,8 @@ export type QkStage = 'qk' | 'softcap' | 'mask' | 'softmax';
 const QK_STAGES: readonly QkStage[] = ['qk', 'softcap', 'mask', 'softmax'];
 const MASK_DTYPES: readonly DType[] = ['bool', 'int8', ...FLOAT];
 
-type AttentionArgs = [
-  NativeTensor,
-  NativeTensor,
-  NativeTensor,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor,
-  NativeTensor | undefined,
-  boolean,
-  boolean,
-  number,
-  number,
-  number | null,
-  NativeTensor | undefined,
-  number,
-];
-
 interface Prepared {
-  args: AttentionArgs;
+  params: NativeAttentionParams;
   out: Tensor;
   lse?: Tensor<'float32'>;
   /** kvLengths copied to a device: released once the call is done. */
@@ -382,23 +365,23 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     qkOut = T;
   }
   const lse = returnLse ? Tensor.empty([B, Hq, Sq], 'float32', device) : undefined;
-  const args: AttentionArgs = [
-    nativeOf(Q, 'q'),
-    nativeOf(K, 'k'),
-    nativeOf(V, 'v'),
-    nativeOptional(mask, 'options.mask'),
-    nativeOptional(kvl, 'options.kvLengths'),
-    nativeOf(out, 'options.out'),
-    nativeOptional(lse, 'lse'),
+  const params: NativeAttentionParams = {
+    q: nativeOf(Q, 'q'),
+    k: nativeOf(K, 'k'),
+    v: nativeOf(V, 'v'),
+    mask: nativeOptional(mask, 'options.mask'),
+    kvLengths: nativeOptional(kvl, 'options.kvLengths'),
+    out: nativeOf(out, 'options.out'),
+    lse: nativeOptional(lse, 'lse'),
     causal,
     bshd,
     scale,
     softcap,
     causalOffset,
-    nativeOptional(qkOut, 'options.qkOutput.out'),
+    qkOut: nativeOptional(qkOut, 'options.qkOutput.out'),
     qkStage,
-  ];
-  return { args, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
+  };
+  return { params, out, lse, temp: kvl && kvl.device !== 'cpu' ? kvl : undefined };
 }
 
 /** Fused exact attention, computed off the event loop. With `returnLse: true`, resolves to { out, lse }. */
@@ -409,7 +392,7 @@ export async function attention(q: Tensor, k: Tensor, v: Tensor, opts?: Attentio
   return callAsync(attention, async () => {
     const p = prepare(q, k, v, opts);
     try {
-      await native.attention(...p.args, true);
+      await native.ops.attention(p.params, true);
     } finally {
       p.temp?.dispose();
     }
@@ -424,7 +407,7 @@ export function attentionSync(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionO
 export function attentionSync(q: Tensor, k: Tensor, v: Tensor, opts?: AttentionOptions): Tensor | AttentionResult {
   const p = prepare(q, k, v, opts);
   try {
-    callSync(() => native.attention(...p.args, false));
+    callSync(() => native.ops.attention(p.params, false));
   } finally {
     p.temp?.dispose();
   }

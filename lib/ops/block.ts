@@ -162,7 +162,7 @@ function prepRmsNorm(x: unknown, weight: unknown, opts: unknown): [Call, Tensor]
     [X, 'x'],
     [W, 'weight'],
   ]);
-  return [(a) => native.rmsNorm(nativeOf(X, 'x'), nativeOf(W, 'weight'), nativeOf(out, 'out'), eps, a), out];
+  return [(a) => native.ops.rmsNorm({ x: nativeOf(X, 'x'), weight: nativeOf(W, 'weight'), out: nativeOf(out, 'out'), eps }, a), out];
 }
 
 /** y = x * weight / sqrt(mean(x^2) + eps) over the last dim, computed in float32. */
@@ -214,7 +214,18 @@ function prepRope(x: unknown, opts: unknown): [Call, Tensor] {
       : [[X, 'x']],
   );
   return [
-    (a) => native.rope(nativeOf(X, 'x'), nativeOptional(pos, 'options.positions'), start, theta, style === 'half', nativeOf(out, 'out'), a),
+    (a) =>
+      native.ops.rope(
+        {
+          x: nativeOf(X, 'x'),
+          positions: nativeOptional(pos, 'options.positions'),
+          start,
+          theta,
+          half: style === 'half',
+          out: nativeOf(out, 'out'),
+        },
+        a,
+      ),
     out,
   ];
 }
@@ -235,7 +246,7 @@ function prepUnary(op: 'silu' | 'softmax', x: unknown, opts: unknown): [Call, Te
   if (op === 'softmax' && X.ndim < 1)
     throw invalidArg('x', 'a tensor of rank >= 1', `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   const out = output(o.out, 'options.out', X.shape, X.dtype, X.device, [[X, 'x']]);
-  return [(a) => native[op](nativeOf(X, 'x'), nativeOf(out, 'out'), a), out];
+  return [(a) => native.ops[op]({ x: nativeOf(X, 'x'), out: nativeOf(out, 'out') }, a), out];
 }
 
 function prepBinary(op: 'swiglu' | 'add', a: unknown, b: unknown, opts: unknown): [Call, Tensor] {
@@ -262,7 +273,11 @@ function prepBinary(op: 'swiglu' | 'add', a: unknown, b: unknown, opts: unknown)
     [A, an],
     [B, bn],
   ]);
-  return [(s) => native[op](nativeOf(A, an), nativeOf(B, bn), nativeOf(out, 'out'), s), out];
+  const call: Call =
+    op === 'swiglu'
+      ? (s) => native.ops.swiglu({ gate: nativeOf(A, an), up: nativeOf(B, bn), out: nativeOf(out, 'out') }, s)
+      : (s) => native.ops.add({ a: nativeOf(A, an), b: nativeOf(B, bn), out: nativeOf(out, 'out') }, s);
+  return [call, out];
 }
 
 /** x * sigmoid(x), elementwise. */
@@ -327,7 +342,7 @@ function prepEmbedding(table: unknown, ids: unknown, opts: unknown): [Call, Tens
       described: true,
     });
   }
-  return [(a) => native.embedding(nativeOf(T, 'table'), nativeOf(I, 'ids'), nativeOf(out, 'out'), a), out];
+  return [(a) => native.ops.embedding({ table: nativeOf(T, 'table'), ids: nativeOf(I, 'ids'), out: nativeOf(out, 'out') }, a), out];
 }
 
 /** Rows of table [V, D] picked by ids (int32 host [T] or [B, T], read and checked at run time). */
@@ -353,7 +368,7 @@ function prepArgmax(x: unknown, opts: unknown): [Call, Tensor] {
   const o = checkOptions<ArgmaxOptions>(opts, 'options', ['out']);
   lastDim(X);
   const out = output(o.out, 'options.out', X.shape.slice(0, -1), 'int32', X.device, [[X, 'x']], ['int32'], false);
-  return [(a) => native.argmax(nativeOf(X, 'x'), nativeOf(out, 'out'), a), out];
+  return [(a) => native.ops.argmax({ x: nativeOf(X, 'x'), out: nativeOf(out, 'out') }, a), out];
 }
 
 /** Index of the largest element of each last-dim row (int32 [...]); the first on ties; a NaN ranks above every number. */
@@ -385,7 +400,10 @@ function prepTopk(x: unknown, k: unknown, opts: unknown): [Call, TopkResult] {
     ['int32'],
     false,
   );
-  return [(a) => native.topk(nativeOf(X, 'x'), k, nativeOf(values, 'values'), nativeOf(indices, 'indices'), a), { values, indices }];
+  return [
+    (a) => native.ops.topk({ x: nativeOf(X, 'x'), k, values: nativeOf(values, 'values'), indices: nativeOf(indices, 'indices') }, a),
+    { values, indices },
+  ];
 }
 
 /** The k largest of each last-dim row, sorted descending (ties: lower index first; NaN ranks highest). */
@@ -439,7 +457,14 @@ function prepKvAppend(cache: unknown, x: unknown, opts: unknown): [Call, Tensor]
   } else if (o.position !== undefined) {
     start = position(o.position, 'options.position');
   }
-  return [(a) => native.kvAppend(nativeOf(C, 'cache'), nativeOf(X, 'x'), nativeOptional(pos, 'options.position'), start, sd, a), C];
+  return [
+    (a) =>
+      native.ops.kvAppend(
+        { cache: nativeOf(C, 'cache'), x: nativeOf(X, 'x'), position: nativeOptional(pos, 'options.position'), start, seqDim: sd },
+        a,
+      ),
+    C,
+  ];
 }
 
 /** Writes x into cache rows position .. position + S - 1 along the sequence dim (converting the dtype); returns cache. */

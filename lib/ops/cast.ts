@@ -47,7 +47,7 @@ export async function cast<D extends DType>(x: Tensor, dtype: D, opts?: CastOpti
   const stack = captureStack(cast);
   const p = prepare(x, dtype, opts);
   try {
-    await native.cast(nativeOf(p.x, 'x'), nativeOf(p.out, 'out'), true);
+    await native.ops.cast({ src: nativeOf(p.x, 'x'), dst: nativeOf(p.out, 'out') }, true);
   } catch (e) {
     throw wrapNative(e, stack);
   }
@@ -57,6 +57,6 @@ export async function cast<D extends DType>(x: Tensor, dtype: D, opts?: CastOpti
 /** Synchronous cast, for small tensors. */
 export function castSync<D extends DType>(x: Tensor, dtype: D, opts?: CastOptions): Tensor<D> {
   const p = prepare(x, dtype, opts);
-  callSync(() => native.cast(nativeOf(p.x, 'x'), nativeOf(p.out, 'out'), false));
+  callSync(() => native.ops.cast({ src: nativeOf(p.x, 'x'), dst: nativeOf(p.out, 'out') }, false));
   return p.out as Tensor<D>;
 }

@@ -1,6 +1,7 @@
 // Shared plumbing for ops: argument checks that several ops need, and the sync / async call wrappers
 // that turn native errors into the public error classes with the caller's stack.
 import { NativeGraph, NativeTensor, native } from '../binding';
+import { DType, DTYPES } from '../dtype';
 import { captureStack, invalidArg, wrapNative } from '../errors';
 import { Tensor, nativeOf } from '../tensor';
 
@@ -46,6 +47,11 @@ export function sameStorage(x: Tensor, y: Tensor): boolean {
   if (a.data && b.data)
     return a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.byteLength === b.data.byteLength;
   return a.buffer !== undefined && a.buffer === b.buffer;
+}
+
+/** The native descriptor of a host array that is no Tensor (a quantizer's scratch, a matrix's CSR arrays). */
+export function hostNative(dtype: DType, shape: number[], data: ArrayBufferView): NativeTensor {
+  return { dtype: DTYPES[dtype].code, shape, data };
 }
 
 /** The native descriptor of an optional tensor argument. */
@@ -97,11 +103,11 @@ export function callSync<T>(fn: () => T): T {
 
 function recordCall<T>(g: NativeGraph, fn: () => T): T {
   try {
-    native.graphBegin(g);
+    native.runtime.graphBegin(g);
     return fn();
   } catch (e) {
     throw wrapNative(e);
   } finally {
-    native.graphEnd();
+    native.runtime.graphEnd();
   }
 }

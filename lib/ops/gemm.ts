@@ -6,7 +6,7 @@
 // options.device when given, else on the default device (defaultDevice(): the first usable GPU, or
 // the CPU; TENSORKERN_DEVICE overrides) -- on a GPU they are copied in and the result copied back
 // into a host tensor.
-import { NativeTensor, native } from '../binding';
+import { NativeGemmParams, native } from '../binding';
 import { Device, DeviceSpec, defaultDevice, deviceIndex, resolveDevice } from '../device';
 import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
@@ -42,24 +42,8 @@ export interface GemmOptions {
 const KEYS = ['transA', 'transB', 'alpha', 'beta', 'c', 'bias', 'out', 'device', 'precision'] as const;
 const FLOAT_IN: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
-type GemmArgs = [
-  NativeTensor,
-  NativeTensor,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor,
-  boolean,
-  boolean,
-  number,
-  number,
-];
-// After `async`: the CUDA device host tensors run on (-1: where the tensors are), allowTf32, and
-// packed weights with their layout (or undefined twice).
-type GemmRun = [number, boolean, NativeTensor | undefined, string | undefined];
-
 interface Prepared {
-  args: GemmArgs;
-  run: GemmRun;
+  params: NativeGemmParams;
   out: Tensor;
 }
 
@@ -216,24 +200,22 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
   } else {
     out = Tensor.empty(outShape, accDtype, A.device);
   }
-  const args: GemmArgs = [
-    nativeOf(A, 'a'),
-    nativeOf(B, 'b'),
-    nativeOptional(c, 'options.c'),
-    nativeOptional(bias, 'options.bias'),
-    nativeOf(out, 'options.out'),
+  const params: NativeGemmParams = {
+    a: nativeOf(A, 'a'),
+    b: nativeOf(B, 'b'),
+    c: nativeOptional(c, 'options.c'),
+    bias: nativeOptional(bias, 'options.bias'),
+    out: nativeOf(out, 'options.out'),
     transA,
     transB,
     alpha,
     beta,
-  ];
-  const run: GemmRun = [
-    A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1,
-    precision === 'tf32',
-    packedData && nativeOf(packedData, 'b'),
-    packed?.layout,
-  ];
-  return { args, run, out };
+    runDevice: A.device === 'cpu' && device !== 'cpu' ? deviceIndex(device) : -1,
+    allowTf32: precision === 'tf32',
+    packed: packedData && nativeOf(packedData, 'b'),
+    packedLayout: packed?.layout,
+  };
+  return { params, out };
 }
 
 /**
@@ -243,7 +225,7 @@ function prepare(a: unknown, b: unknown, opts: unknown): Prepared {
 export async function gemm(a: Tensor, b: Tensor | PackedWeights, opts?: GemmOptions): Promise<Tensor> {
   return callAsync(gemm, async () => {
     const p = prepare(a, b, opts);
-    await native.gemm(...p.args, true, ...p.run);
+    await native.ops.gemm(p.params, true);
     return p.out;
   });
 }
@@ -251,6 +233,6 @@ export async function gemm(a: Tensor, b: Tensor | PackedWeights, opts?: GemmOpti
 /** Synchronous gemm, for small products (it blocks the event loop while it runs). */
 export function gemmSync(a: Tensor, b: Tensor | PackedWeights, opts?: GemmOptions): Tensor {
   const p = prepare(a, b, opts);
-  callSync(() => native.gemm(...p.args, false, ...p.run));
+  callSync(() => native.ops.gemm(p.params, false));
   return p.out;
 }

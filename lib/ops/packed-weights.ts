@@ -93,7 +93,7 @@ function prepare(w: unknown, opts: unknown): { source: Tensor; transB: boolean; 
     );
   }
   const [K, N] = transB ? [W.shape[1], W.shape[0]] : [W.shape[0], W.shape[1]];
-  const l = native.gemmPackLayout(DTYPES[W.dtype].code, K, N);
+  const l = native.ops.gemmPackLayout(DTYPES[W.dtype].code, K, N);
   const data = Tensor.empty([l.bytes], 'int8', 'cpu');
   return { source: W, transB, layout: l.layout, data };
 }
@@ -106,7 +106,7 @@ export async function packWeights(w: Tensor, opts?: PackWeightsOptions): Promise
   return callAsync(packWeights, async () => {
     const p = prepare(w, opts);
     try {
-      await native.gemmPackB(nativeOf(p.source, 'w'), p.transB, nativeOf(p.data, 'packed'), p.layout, true);
+      await native.ops.gemmPackB({ b: nativeOf(p.source, 'w'), transB: p.transB, dst: nativeOf(p.data, 'packed'), layout: p.layout }, true);
     } catch (e) {
       p.data.dispose();
       throw e;
@@ -119,7 +119,9 @@ export async function packWeights(w: Tensor, opts?: PackWeightsOptions): Promise
 export function packWeightsSync(w: Tensor, opts?: PackWeightsOptions): PackedWeights {
   const p = prepare(w, opts);
   try {
-    callSync(() => native.gemmPackB(nativeOf(p.source, 'w'), p.transB, nativeOf(p.data, 'packed'), p.layout, false));
+    callSync(() =>
+      native.ops.gemmPackB({ b: nativeOf(p.source, 'w'), transB: p.transB, dst: nativeOf(p.data, 'packed'), layout: p.layout }, false),
+    );
   } catch (e) {
     p.data.dispose();
     throw e;

@@ -6,7 +6,7 @@
 // it) are uploaded once per device and kept on the SparseMatrix; the kernel -- CSR, blocked (SMaT)
 // or dense tiles (Flash-LLM) -- is picked by density, block fill and N and reported by
 // spmmCudaLastKernel().
-import { NativeSpmmDevForm, NativeTensor, native } from '../binding';
+import { NativeSpmmDevForm, NativeSpmmParams, NativeTensor, native } from '../binding';
 import { Device, DeviceSpec, defaultDevice, deviceIndex, resolveDevice } from '../device';
 import { DType, DTYPES } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
@@ -51,7 +51,7 @@ export function setSpmmCudaKernel(k: SpmmCudaKernel): SpmmCudaKernel {
 
 /** The CUDA kernel the last spmm on a GPU ran, and why ('' before any). */
 export function spmmCudaLastKernel(): string {
-  return native.spmmCudaLastKernel();
+  return native.debug.lastKernel('spmm', 'cuda');
 }
 
 /** The matrix's device arrays for a run on `device`, as the native layer takes them. */
@@ -82,19 +82,6 @@ export function spmmKernelCode(k: SpmmCudaKernel = cudaKernel): number {
   return KERNEL_CODES[k];
 }
 
-type SpmmArgs = [
-  NativeTensor,
-  NativeTensor,
-  NativeTensor,
-  number,
-  number,
-  NativeTensor,
-  NativeTensor | undefined,
-  NativeTensor,
-  number,
-  number,
-];
-
 function indexTensor(a: Int32Array | BigInt64Array): NativeTensor {
   const dtype: DType = a instanceof BigInt64Array ? 'int64' : 'int32';
   return { dtype: DTYPES[dtype].code, shape: [a.length], data: a };
@@ -105,9 +92,7 @@ export function csrNative(a: SparseMatrix): [NativeTensor, NativeTensor, NativeT
   return [indexTensor(a.rowPtr), indexTensor(a.colIdx), { dtype: DTYPES.float32.code, shape: [a.values.length], data: a.values }];
 }
 
-type SpmmRun = [number, number, NativeSpmmDevForm | undefined];
-
-function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: SpmmRun; out: Tensor } {
+function prepare(a: unknown, b: unknown, opts: unknown): { params: NativeSpmmParams; out: Tensor } {
   if (!(a instanceof SparseMatrix)) throw invalidArg('a', 'a SparseMatrix', a);
   const B = checkTensor(b, 'b');
   const o = checkOptions<SpmmOptions>(opts, 'options', KEYS);
@@ -156,30 +141,34 @@ function prepare(a: unknown, b: unknown, opts: unknown): { args: SpmmArgs; run: 
   } else {
     out = Tensor.empty(outShape, 'float32', B.device);
   }
-  let run: SpmmRun = [-1, 0, undefined];
+  const [rowPtr, colIdx, values] = csrNative(a);
+  const params: NativeSpmmParams = {
+    rowPtr,
+    colIdx,
+    values,
+    rows: a.rows,
+    cols: a.cols,
+    b: nativeOf(B, 'b'),
+    c: nativeOptional(c, 'options.c'),
+    out: nativeOf(out, 'options.out'),
+    alpha,
+    beta,
+  };
   if (device === 'cpu') {
     a.prepare({ device: 'cpu' }); // cached: the CPU kernels take the CSR arrays as they are
   } else {
-    run = [B.device === 'cpu' ? deviceIndex(device) : -1, spmmKernelCode(), spmmDevForm(a, device)];
+    params.runDevice = B.device === 'cpu' ? deviceIndex(device) : -1;
+    params.kernel = spmmKernelCode();
+    params.devForm = spmmDevForm(a, device);
   }
-  const args: SpmmArgs = [
-    ...csrNative(a),
-    a.rows,
-    a.cols,
-    nativeOf(B, 'b'),
-    nativeOptional(c, 'options.c'),
-    nativeOf(out, 'options.out'),
-    alpha,
-    beta,
-  ];
-  return { args, run, out };
+  return { params, out };
 }
 
 /** alpha * A @ B + beta * C for a sparse A, computed off the event loop. */
 export async function spmm(a: SparseMatrix, b: Tensor, opts?: SpmmOptions): Promise<Tensor> {
   return callAsync(spmm, async () => {
     const p = prepare(a, b, opts);
-    await native.spmm(...p.args, true, ...p.run);
+    await native.ops.spmm(p.params, true);
     return p.out;
   });
 }
@@ -187,6 +176,6 @@ export async function spmm(a: SparseMatrix, b: Tensor, opts?: SpmmOptions): Prom
 /** Synchronous spmm, for small products (it blocks the event loop while it runs). */
 export function spmmSync(a: SparseMatrix, b: Tensor, opts?: SpmmOptions): Tensor {
   const p = prepare(a, b, opts);
-  callSync(() => native.spmm(...p.args, false, ...p.run));
+  callSync(() => native.ops.spmm(p.params, false));
   return p.out;
 }

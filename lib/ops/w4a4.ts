@@ -3,13 +3,13 @@
 // outlier channels at int8, the weight-only form (float activations x int4 weights), and the
 // offline side: quantizeWeightsInt4 (done once; the result saves and loads) and
 // quantizeActivationsInt4.
-import { NativeTensor, native } from '../binding';
+import { NativeTensor, NativeW4A4Params, native } from '../binding';
 import { invalidArg, withArticle } from '../errors';
 import { rotationBlock } from '../quant/hadamard';
 import { Int4Weights } from '../quant/int4-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, hostNative, nativeOptional, overlaps } from './common';
 
 export interface QuantizeWeightsInt4Options {
   /** Channels of K per scale: a positive even number dividing K, or 'channel' (one scale per row; default). */
@@ -117,8 +117,8 @@ export function selectOutlierChannels(calibration: Tensor, count: number): Int32
 }
 
 interface WeightJob {
-  /** The native quantization call's arguments (none when the matrix is empty). */
-  args?: [NativeTensor, NativeTensor, NativeTensor, number, number];
+  /** The native quantization call's params (none when the matrix is empty). */
+  params?: { x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number };
   finish: () => Int4Weights;
 }
 
@@ -202,15 +202,15 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   // the block-diagonal rotation of the whole row).
   const q = new Int8Array(N * K);
   const scales = new Float32Array(N * G);
-  const args: WeightJob['args'] =
+  const params: WeightJob['params'] =
     N > 0 && K > 0
-      ? [
-          { dtype: 0, shape: [N * G, gs], data: rows },
-          { dtype: 3, shape: [N * G, gs], data: q },
-          { dtype: 0, shape: [N * G], data: scales },
-          4,
-          rb,
-        ]
+      ? {
+          x: hostNative('float32', [N * G, gs], rows),
+          q: hostNative('int8', [N * G, gs], q),
+          scales: hostNative('float32', [N * G], scales),
+          bits: 4,
+          rotateBlock: rb,
+        }
       : undefined;
   const finish = () => {
     const packed = new Uint8Array((N * K) / 2);
@@ -228,38 +228,23 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
       outlierScales: nO ? os : undefined,
     });
   };
-  return { args, finish };
+  return { params, finish };
 }
 
 /** Quantizes float32 weights W[N, K] to 4 bits (once, offline). See QuantizeWeightsInt4Options. */
 export async function quantizeWeightsInt4(w: Tensor, opts?: QuantizeWeightsInt4Options): Promise<Int4Weights> {
   return callAsync(quantizeWeightsInt4, async () => {
     const job = prepareWeights(w, opts);
-    if (job.args) await native.w4a4QuantizeRows(...job.args, true);
+    if (job.params) await native.ops.w4a4QuantizeRows(job.params, true);
     return job.finish();
   });
 }
 
 export function quantizeWeightsInt4Sync(w: Tensor, opts?: QuantizeWeightsInt4Options): Int4Weights {
   const job = prepareWeights(w, opts);
-  if (job.args) callSync(() => native.w4a4QuantizeRows(...job.args!, false));
+  if (job.params) callSync(() => native.ops.w4a4QuantizeRows(job.params!, false));
   return job.finish();
 }
-
-type Args = [
-  NativeTensor,
-  NativeTensor,
-  NativeTensor,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor | undefined,
-  NativeTensor,
-  number,
-  number,
-  number,
-];
 
 function isQuantized(x: unknown): x is QuantizedActivations {
   return typeof x === 'object' && x !== null && !(x instanceof Tensor) && (x as QuantizedActivations).values instanceof Int8Array;
@@ -317,10 +302,10 @@ function quantizedInput(x: QuantizedActivations, w: Int4Weights, bits: 0 | 4 | 8
       'value',
       { described: true },
     );
-  return { X: Tensor.from(values, [M, K], { dtype: 'int8' }), scales: { dtype: 0, shape: [M], data: scales } };
+  return { X: Tensor.from(values, [M, K], { dtype: 'int8' }), scales: hostNative('float32', [M], scales) };
 }
 
-function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { args: Args; out: Tensor; xScales?: NativeTensor } {
+function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { params: NativeW4A4Params; out: Tensor } {
   let X: Tensor, xScales: NativeTensor | undefined;
   if (!isQuantized(x)) X = checkX(x, 'x', true);
   if (!(w instanceof Int4Weights))
@@ -393,40 +378,41 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
     out = dev === 'cpu' ? Tensor.empty([M, N], 'float32', 'cpu') : Tensor.zeros([M, N], { dtype: 'float32', device: dev });
   }
   const G = w.groups;
-  const t = (d: ArrayBufferView, shape: number[], dtype: number): NativeTensor => ({ dtype, shape, data: d });
   const nO = w.outlierChannels?.length ?? 0;
   // CUDA activations: the weights' device copies (uploaded on first use, kept while w lives).
   const dw = dev !== 'cpu' ? weightsOn(w, dev) : undefined;
-  const args: Args = dw
-    ? [
-        nativeOf(X, 'x'),
-        nativeOf(dw.packed, 'w'),
-        nativeOf(dw.scales, 'w.scales'),
-        dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
-        dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
-        dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
-        dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
-        nativeOptional(bias, 'options.bias'),
-        nativeOf(out, 'options.out'),
-        K > 0 ? w.groupSize : 0,
-        w.rotationBlock,
-        bits,
-      ]
-    : [
-        nativeOf(X, 'x'),
-        t(w.packed, [N, K], 4),
-        t(w.scales, [N, G], 0),
-        w.zeroPoints ? t(w.zeroPoints, [N, G], 3) : undefined,
-        nO ? t(w.outlierChannels!, [nO], 5) : undefined,
-        nO ? t(w.outlierWeights!, [N, nO], 3) : undefined,
-        nO ? t(w.outlierScales!, [N], 0) : undefined,
-        nativeOptional(bias, 'options.bias'),
-        nativeOf(out, 'options.out'),
-        K > 0 ? w.groupSize : 0,
-        w.rotationBlock,
-        bits,
-      ];
-  return { args, out, xScales };
+  const params: NativeW4A4Params = dw
+    ? {
+        x: nativeOf(X, 'x'),
+        w: nativeOf(dw.packed, 'w'),
+        scales: nativeOf(dw.scales, 'w.scales'),
+        zeroPoints: dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
+        outlierChannels: dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
+        outlierWeights: dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
+        outlierScales: dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
+        bias: nativeOptional(bias, 'options.bias'),
+        out: nativeOf(out, 'options.out'),
+        groupSize: K > 0 ? w.groupSize : 0,
+        rotateBlock: w.rotationBlock,
+        actBits: bits,
+        xScales,
+      }
+    : {
+        x: nativeOf(X, 'x'),
+        w: hostNative('int4', [N, K], w.packed),
+        scales: hostNative('float32', [N, G], w.scales),
+        zeroPoints: w.zeroPoints ? hostNative('int8', [N, G], w.zeroPoints) : undefined,
+        outlierChannels: nO ? hostNative('int32', [nO], w.outlierChannels!) : undefined,
+        outlierWeights: nO ? hostNative('int8', [N, nO], w.outlierWeights!) : undefined,
+        outlierScales: nO ? hostNative('float32', [N], w.outlierScales!) : undefined,
+        bias: nativeOptional(bias, 'options.bias'),
+        out: nativeOf(out, 'options.out'),
+        groupSize: K > 0 ? w.groupSize : 0,
+        rotateBlock: w.rotationBlock,
+        actBits: bits,
+        xScales,
+      };
+  return { params, out };
 }
 
 /**
@@ -437,14 +423,14 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
 export async function w4a4Matmul(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
   return callAsync(w4a4Matmul, async () => {
     const p = prepare(x, w, opts, 4, 'w4a4Matmul');
-    await native.w4a4(...p.args, true, p.xScales);
+    await native.ops.w4a4(p.params, true);
     return p.out;
   });
 }
 
 export function w4a4MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
   const p = prepare(x, w, opts, 4, 'w4a4MatmulSync');
-  callSync(() => native.w4a4(...p.args, false, p.xScales));
+  callSync(() => native.ops.w4a4(p.params, false));
   return p.out;
 }
 
@@ -452,14 +438,14 @@ export function w4a4MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights,
 export async function w4a8Matmul(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Promise<Tensor> {
   return callAsync(w4a8Matmul, async () => {
     const p = prepare(x, w, opts, 8, 'w4a8Matmul');
-    await native.w4a4(...p.args, true, p.xScales);
+    await native.ops.w4a4(p.params, true);
     return p.out;
   });
 }
 
 export function w4a8MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights, opts?: W4A4MatmulOptions): Tensor {
   const p = prepare(x, w, opts, 8, 'w4a8MatmulSync');
-  callSync(() => native.w4a4(...p.args, false, p.xScales));
+  callSync(() => native.ops.w4a4(p.params, false));
   return p.out;
 }
 
@@ -467,14 +453,14 @@ export function w4a8MatmulSync(x: Tensor | QuantizedActivations, w: Int4Weights,
 export async function int4Matmul(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Promise<Tensor> {
   return callAsync(int4Matmul, async () => {
     const p = prepare(x, w, opts, 0, 'int4Matmul');
-    await native.w4a4(...p.args, true, p.xScales);
+    await native.ops.w4a4(p.params, true);
     return p.out;
   });
 }
 
 export function int4MatmulSync(x: Tensor, w: Int4Weights, opts?: Omit<W4A4MatmulOptions, 'outlierChannels'>): Tensor {
   const p = prepare(x, w, opts, 0, 'int4MatmulSync');
-  callSync(() => native.w4a4(...p.args, false, p.xScales));
+  callSync(() => native.ops.w4a4(p.params, false));
   return p.out;
 }
 
@@ -500,12 +486,9 @@ export function quantizeActivationsInt4(x: Tensor, opts?: { bits?: 4 | 8; rotate
   const scales = new Float32Array(M);
   if (M > 0 && K > 0) {
     callSync(() =>
-      native.w4a4QuantizeRows(
-        nativeOf(X, 'x'),
-        { dtype: 3, shape: [M, K], data: values },
-        { dtype: 0, shape: [M], data: scales },
-        bits,
-        rb,
+      native.ops.w4a4QuantizeRows(
+        { x: nativeOf(X, 'x'), q: hostNative('int8', [M, K], values), scales: hostNative('float32', [M], scales), bits, rotateBlock: rb },
+        false,
       ),
     );
   }
@@ -515,9 +498,4 @@ export function quantizeActivationsInt4(x: Tensor, opts?: { bits?: 4 | 8; rotate
     for (let i = 0; i < M * K; i++) packed[i >> 1] |= (values[i] & 15) << ((i & 1) * 4);
   }
   return { values, packed, scales, M, K, bits, rotationBlock: rb };
-}
-
-/** The CPU kernel w4a4Matmul (bits 4), w4a8Matmul (8) or int4Matmul (0) uses for these shapes. */
-export function w4a4KernelName(bits: 0 | 4 | 8, M: number, w: Int4Weights): string {
-  return native.w4a4Kernel(bits, M, w.K, w.groupSize);
 }

@@ -134,11 +134,11 @@ Napi::Value RsbFree(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_bench_spmm(Napi::Env env, Napi::Object exports) {
-  exports.Set("rsbLoad", Napi::Function::New<guard<RsbLoad>>(env, "rsbLoad"));
-  exports.Set("rsbPrepare", Napi::Function::New<guard<RsbPrepare>>(env, "rsbPrepare"));
-  exports.Set("rsbSpmm", Napi::Function::New<guard<RsbSpmm>>(env, "rsbSpmm"));
-  exports.Set("rsbFree", Napi::Function::New<guard<RsbFree>>(env, "rsbFree"));
+void register_bench_spmm(Napi::Env env, const Exports& e) {
+  set_fn<RsbLoad>(env, e.bench, "rsbLoad");
+  set_fn<RsbPrepare>(env, e.bench, "rsbPrepare");
+  set_fn<RsbSpmm>(env, e.bench, "rsbSpmm");
+  set_fn<RsbFree>(env, e.bench, "rsbFree");
 }
 
 }  // namespace tk::napi

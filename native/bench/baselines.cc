@@ -246,14 +246,14 @@ Napi::Value GpuGemmTime(const Napi::CallbackInfo& info) {
   return seconds_array(env, secs);
 }
 
-void register_bench(Napi::Env env, Napi::Object exports) {
-  exports.Set("cublasLoad", Napi::Function::New<guard<CublasLoad>>(env, "cublasLoad"));
-  exports.Set("gpuGemmTime", Napi::Function::New<guard<GpuGemmTime>>(env, "gpuGemmTime"));
-  exports.Set("cusparseLoad", Napi::Function::New<guard<CusparseLoad>>(env, "cusparseLoad"));
-  exports.Set("cusparseSpmmTime", Napi::Function::New<guard<CusparseSpmmTime>>(env, "cusparseSpmmTime"));
-  exports.Set("baselines", Napi::Function::New<guard<Baselines>>(env, "baselines"));
-  exports.Set("baselineGemm", Napi::Function::New<guard<BaselineGemm>>(env, "baselineGemm"));
-  exports.Set("memRead", Napi::Function::New<guard<MemRead>>(env, "memRead"));
+void register_bench(Napi::Env env, const Exports& e) {
+  set_fn<CublasLoad>(env, e.bench, "cublasLoad");
+  set_fn<GpuGemmTime>(env, e.bench, "gpuGemmTime");
+  set_fn<CusparseLoad>(env, e.bench, "cusparseLoad");
+  set_fn<CusparseSpmmTime>(env, e.bench, "cusparseSpmmTime");
+  set_fn<Baselines>(env, e.bench, "baselines");
+  set_fn<BaselineGemm>(env, e.bench, "baselineGemm");
+  set_fn<MemRead>(env, e.bench, "memRead");
 }
 
 }  // namespace tk::napi

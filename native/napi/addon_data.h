@@ -9,10 +9,6 @@ class Graph;
 struct AddonData {
   Napi::FunctionReference device_buffer_ctor;
   Napi::FunctionReference graph_ctor;
-  // The tensor descriptor's property names ["dtype", "shape", "data", "buffer"], made once: a lookup
-  // by a C string builds and internalizes the name on every call. (An array: Node-API before 10
-  // refers only to objects.)
-  Napi::ObjectReference tensor_keys;
   // The op graph run_op records into instead of running (graph.h), or null.
   Graph* recording = nullptr;
 };

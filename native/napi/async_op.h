@@ -28,7 +28,7 @@ class OpWorker final : public Napi::AsyncWorker {
  public:
   OpWorker(Napi::Env env, const char* name, KeepAlive keep, Work work)
       : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), keep_(std::move(keep)), work_(std::move(work)) {
-    keep_.persist();
+    keep_.persist(env);
   }
 
   Napi::Promise promise() const { return deferred_.Promise(); }

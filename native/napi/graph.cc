@@ -6,6 +6,7 @@
 #include "addon_data.h"
 #include "async_op.h"
 #include "errors.h"
+#include "register.h"
 
 namespace tk::napi {
 namespace {
@@ -189,12 +190,12 @@ Napi::Value Graph::Dispose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void register_graph(Napi::Env env, Napi::Object exports) {
+void register_graph(Napi::Env env, const Exports& e) {
   Napi::Function ctor = Graph::Init(env);
   addon_data(env).graph_ctor = Napi::Persistent(ctor);
-  exports.Set("Graph", ctor);
-  exports.Set("graphBegin", Napi::Function::New<guard<GraphBegin>>(env, "graphBegin"));
-  exports.Set("graphEnd", Napi::Function::New<guard<GraphEnd>>(env, "graphEnd"));
+  e.runtime.Set("Graph", ctor);
+  set_fn<GraphBegin>(env, e.runtime, "graphBegin");
+  set_fn<GraphEnd>(env, e.runtime, "graphEnd");
 }
 
 }  // namespace tk::napi

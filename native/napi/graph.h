@@ -52,7 +52,7 @@ class Graph : public Napi::ObjectWrap<Graph> {
   template <class Work>
   void add(Napi::Env env, const char* name, KeepAlive keep, Work work) {
     if (running_.load()) throw_busy(env);
-    keep.persist();
+    keep.persist(env);
     note_buffers(env, keep);
     host_bytes_ += keep.host_bytes();
     keeps_.push_back(std::move(keep));

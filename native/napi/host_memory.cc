@@ -330,13 +330,13 @@ void unpin_host(HostLease* l) {
   host_release(b);
 }
 
-void register_host_memory(Napi::Env env, Napi::Object exports) {
-  exports.Set("hostAlloc", Napi::Function::New<guard<HostAlloc>>(env, "hostAlloc"));
-  exports.Set("hostRelease", Napi::Function::New<guard<HostRelease>>(env, "hostRelease"));
-  exports.Set("hostPoolStats", Napi::Function::New<guard<HostPoolStatsFn>>(env, "hostPoolStats"));
-  exports.Set("hostPoolSetLimit", Napi::Function::New<guard<HostPoolSetLimit>>(env, "hostPoolSetLimit"));
-  exports.Set("hostPoolTrim", Napi::Function::New<guard<HostPoolTrim>>(env, "hostPoolTrim"));
-  exports.Set("hostReclaim", Napi::Function::New<guard<HostReclaim>>(env, "hostReclaim"));
+void register_host_memory(Napi::Env env, const Exports& e) {
+  set_fn<HostAlloc>(env, e.runtime, "hostAlloc");
+  set_fn<HostRelease>(env, e.runtime, "hostRelease");
+  set_fn<HostPoolStatsFn>(env, e.runtime, "hostPoolStats");
+  set_fn<HostPoolSetLimit>(env, e.runtime, "hostPoolSetLimit");
+  set_fn<HostPoolTrim>(env, e.runtime, "hostPoolTrim");
+  set_fn<HostReclaim>(env, e.runtime, "hostReclaim");
 }
 
 }  // namespace tk::napi

@@ -128,16 +128,6 @@ Napi::Value MemInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// injectFault(device, kind): the GPU fault suite's hook (a trap kernel: a sticky error on purpose).
-Napi::Value InjectFault(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t dev = get_int(env, info[0], "device", 0, 1 << 20);
-  if (!info[1].IsString()) throw_status(env, Status(Code::kTypeError, "Expected a string for kind"));
-  Status s = cuda::inject_fault(dev, info[1].As<Napi::String>().Utf8Value());
-  if (!s.ok()) throw_status(env, s);
-  return env.Undefined();
-}
-
 Napi::Value Zero(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   TensorView t = unwrap_tensor(env, info[0], "dst", nullptr);
@@ -168,15 +158,14 @@ Napi::Value SetIsaCap(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_runtime(Napi::Env env, Napi::Object exports) {
-  exports.Set("probe", Napi::Function::New<guard<Probe>>(env, "probe"));
-  exports.Set("zero", Napi::Function::New<guard<Zero>>(env, "zero"));
-  exports.Set("memInfo", Napi::Function::New<guard<MemInfo>>(env, "memInfo"));
-  exports.Set("injectFault", Napi::Function::New<guard<InjectFault>>(env, "injectFault"));
-  exports.Set("getNumThreads", Napi::Function::New<guard<GetNumThreads>>(env, "getNumThreads"));
-  exports.Set("setNumThreads", Napi::Function::New<guard<SetNumThreads>>(env, "setNumThreads"));
-  exports.Set("defaultNumThreads", Napi::Function::New<guard<DefaultNumThreads>>(env, "defaultNumThreads"));
-  exports.Set("setIsaCap", Napi::Function::New<guard<SetIsaCap>>(env, "setIsaCap"));
+void register_runtime(Napi::Env env, const Exports& e) {
+  set_fn<Probe>(env, e.runtime, "probe");
+  set_fn<Zero>(env, e.runtime, "zero");
+  set_fn<MemInfo>(env, e.runtime, "memInfo");
+  set_fn<GetNumThreads>(env, e.runtime, "getNumThreads");
+  set_fn<SetNumThreads>(env, e.runtime, "setNumThreads");
+  set_fn<DefaultNumThreads>(env, e.runtime, "defaultNumThreads");
+  set_fn<SetIsaCap>(env, e.runtime, "setIsaCap");
 }
 
 }  // namespace tk::napi

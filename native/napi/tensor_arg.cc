@@ -4,24 +4,29 @@
 #include <string>
 
 #include "../core/tensor_check.h"
-#include "addon_data.h"
 #include "errors.h"
+#include "params.h"
 
 namespace tk::napi {
 namespace {
 
-[[noreturn]] void fail(Napi::Env env, Code code, const std::string& msg) { throw_status(env, Status(code, msg)); }
+[[noreturn]] void fail(napi_env env, Code code, const std::string& msg) { throw_status(Napi::Env(env), Status(code, msg)); }
 
-std::string describe(Napi::Value v) {
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsNull()) return "null";
-  if (v.IsNumber()) return "number " + std::to_string(v.As<Napi::Number>().DoubleValue());
-  if (v.IsBoolean()) return "boolean";
-  if (v.IsString()) return "string";
-  if (v.IsTypedArray()) return "a typed array";
-  if (v.IsArray()) return "an array";
-  if (v.IsFunction()) return "a function";
-  return "an object";
+size_t element_bytes(napi_typedarray_type k) {
+  switch (k) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return 1;
+    case napi_int16_array:
+    case napi_uint16_array: return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: return 8;
+    default: return k == static_cast<napi_typedarray_type>(11) ? 2 : 1;  // Float16Array
+  }
 }
 
 // The typed-array kinds accepted for each dtype (docs/design.md, Data conventions).
@@ -56,6 +61,18 @@ const char* expected_array(DType t) {
 
 }  // namespace
 
+std::string describe(Napi::Value v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsNumber()) return "number " + std::to_string(v.As<Napi::Number>().DoubleValue());
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsString()) return "string";
+  if (v.IsTypedArray()) return "a typed array";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
 double get_number(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsNumber()) fail(env, Code::kTypeError, std::string("Expected a number for ") + name + " but received " + describe(v));
   return v.As<Napi::Number>().DoubleValue();
@@ -74,67 +91,91 @@ int32_t get_int(Napi::Env env, Napi::Value v, const char* name, int32_t lo, int3
 }
 
 TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep) {
-  std::string n(name);
-  if (!v.IsObject() || v.IsArray() || v.IsTypedArray()) {
-    fail(env, Code::kTypeError, "Expected a tensor descriptor for " + n + " but received " + describe(v));
+  return unwrap_tensor(env, v, std::string(name), keep);
+}
+
+// Raw Node-API calls, each checked: a descriptor costs about ten calls (the wrapper classes made three
+// times as many), which is most of what a small op's call costs.
+TensorView unwrap_tensor(napi_env env, napi_value v, const std::string& n, KeepAlive* keep) {
+  Napi::Env e(env);
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, v, &type) != napi_ok || type != napi_object) {
+    fail(env, Code::kTypeError, "Expected a tensor descriptor for " + n + " but received " + describe(Napi::Value(env, v)));
   }
-  Napi::Object o = v.As<Napi::Object>();
-  const Napi::Object keys = addon_data(env).tensor_keys.Value();
+  auto prop = [&](Key k) {
+    napi_value val = nullptr;
+    if (napi_get_named_property(env, v, key_name(k), &val) != napi_ok) throw Napi::Error::New(env);  // a throwing getter
+    return val;
+  };
   TensorView view;
+  napi_value dtype_v = prop(Key::dtype);
+  double code = 0;
+  if (napi_get_value_double(env, dtype_v, &code) != napi_ok) {
+    Napi::Value vv(env, v);
+    if (vv.IsArray() || vv.IsTypedArray())
+      fail(env, Code::kTypeError, "Expected a tensor descriptor for " + n + " but received " + describe(vv));
+    fail(env, Code::kTypeError, "Expected a number for " + n + ".dtype but received " + describe(Napi::Value(env, dtype_v)));
+  }
+  int32_t icode = 0;
+  Status cs = int_from_number(code, 0, kNumDTypes - 1, n + ".dtype", &icode);
+  if (!cs.ok()) throw_status(e, cs);
+  const DType dtype = static_cast<DType>(icode);
 
-  int32_t code = get_int(env, o.Get(keys.Get(0u)), (n + ".dtype").c_str(), 0, kNumDTypes - 1);
-  DType dtype = static_cast<DType>(code);
-
-  Napi::Value shape_v = o.Get(keys.Get(1u));
-  if (!shape_v.IsArray()) fail(env, Code::kTypeError, "Expected an array for " + n + ".shape but received " + describe(shape_v));
-  Napi::Array shape = shape_v.As<Napi::Array>();
+  napi_value shape_v = prop(Key::shape);
+  uint32_t ndim = 0;
+  if (napi_get_array_length(env, shape_v, &ndim) != napi_ok)  // napi_array_expected for anything but an array
+    fail(env, Code::kTypeError, "Expected an array for " + n + ".shape but received " + describe(Napi::Value(env, shape_v)));
   // The checks themselves are native/core/tensor_check.cc (no Node-API: the fuzzer runs them too).
-  uint32_t ndim = shape.Length();
   double dims[kMaxDims] = {};
   for (uint32_t i = 0; ndim <= static_cast<uint32_t>(kMaxDims) && i < ndim; ++i) {
-    Napi::Value d = shape.Get(i);
-    if (!d.IsNumber())
-      fail(env, Code::kTypeError, "Expected a number for " + n + ".shape[" + std::to_string(i) + "] but received " + describe(d));
-    dims[i] = d.As<Napi::Number>().DoubleValue();
-  }
-  Status s = shape_from_numbers(static_cast<double>(code), dims, ndim, n, &view);
-  if (!s.ok()) throw_status(env, s);
-
-  Napi::Value data = o.Get(keys.Get(2u));
-  Napi::Value buffer = o.Get(keys.Get(3u));
-  bool has_data = !data.IsUndefined() && !data.IsNull();
-  bool has_buffer = !buffer.IsUndefined() && !buffer.IsNull();
-  if (has_data == has_buffer) {
-    fail(env, Code::kTypeError, "Expected exactly one of " + n + ".data (host) or " + n + ".buffer (device)");
-  }
-
-  if (has_data) {
-    if (!data.IsTypedArray())
+    napi_value d = nullptr;
+    if (napi_get_element(env, shape_v, i, &d) != napi_ok) throw Napi::Error::New(env);
+    if (napi_get_value_double(env, d, &dims[i]) != napi_ok)
       fail(env, Code::kTypeError,
-           "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data but received " + describe(data));
-    Napi::TypedArray ta = data.As<Napi::TypedArray>();
-    if (!kind_matches(dtype, ta.TypedArrayType())) {
+           "Expected a number for " + n + ".shape[" + std::to_string(i) + "] but received " + describe(Napi::Value(env, d)));
+  }
+  Status s = shape_from_numbers(static_cast<double>(icode), dims, ndim, n, &view);
+  if (!s.ok()) throw_status(e, s);
+
+  napi_value data = prop(Key::data);
+  napi_typedarray_type kind = napi_int8_array;
+  size_t length = 0, offset = 0;
+  void* ptr = nullptr;
+  napi_value arraybuffer = nullptr;
+  if (napi_get_typedarray_info(env, data, &kind, &length, &ptr, &arraybuffer, &offset) == napi_ok) {
+    if (!kind_matches(dtype, kind)) {
       fail(env, Code::kTypeError,
            "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data (dtype " + dtype_name(dtype) +
                ") but received another typed array kind");
     }
-    void* base = ta.ArrayBuffer().Data();
-    Status bs = bind_host_storage(n, base, ta.ByteOffset(), ta.ByteLength(), &view);
-    if (!bs.ok()) throw_status(env, bs);
+    const size_t bytes = length * element_bytes(kind);
+    // ptr is the buffer's data + offset (null once the buffer is detached).
+    void* base = ptr == nullptr ? nullptr : static_cast<char*>(ptr) - offset;
+    Status bs = bind_host_storage(n, base, offset, bytes, &view);
+    if (!bs.ok()) throw_status(e, bs);
     if (keep) {
       keep->hold(data);
       keep->pin(base);
-      keep->add_host_bytes(ta.ByteLength());
+      keep->add_host_bytes(bytes);
     }
-  } else {
-    DeviceBuffer* db = DeviceBuffer::FromValue(env, buffer);
-    if (db == nullptr) fail(env, Code::kTypeError, "Expected a DeviceBuffer for " + n + ".buffer but received " + describe(buffer));
-    std::shared_ptr<Allocation> a = db->allocation();
-    if (!a) throw_status(env, Status(Code::kDisposed, "Expected a live tensor for " + n + " but it was disposed"));
-    Status bs = bind_device_storage(n, a->ptr, a->bytes, a->device, &view);
-    if (!bs.ok()) throw_status(env, bs);
-    if (keep) keep->hold(a);
+    return view;
   }
+  Napi::Value data_v(env, data);
+  if (!data_v.IsUndefined() && !data_v.IsNull()) {
+    fail(env, Code::kTypeError,
+         "Expected a " + std::string(expected_array(dtype)) + " for " + n + ".data but received " + describe(data_v));
+  }
+  Napi::Value buffer(env, prop(Key::buffer));
+  if (buffer.IsUndefined() || buffer.IsNull()) {
+    fail(env, Code::kTypeError, "Expected exactly one of " + n + ".data (host) or " + n + ".buffer (device)");
+  }
+  DeviceBuffer* db = DeviceBuffer::FromValue(e, buffer);
+  if (db == nullptr) fail(env, Code::kTypeError, "Expected a DeviceBuffer for " + n + ".buffer but received " + describe(buffer));
+  std::shared_ptr<Allocation> a = db->allocation();
+  if (!a) throw_status(e, Status(Code::kDisposed, "Expected a live tensor for " + n + " but it was disposed"));
+  Status bs = bind_device_storage(n, a->ptr, a->bytes, a->device, &view);
+  if (!bs.ok()) throw_status(e, bs);
+  if (keep) keep->hold(a);
   return view;
 }
 

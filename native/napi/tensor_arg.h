@@ -7,6 +7,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "../core/tensor_view.h"
@@ -19,22 +20,37 @@ namespace tk::napi {
 // the caller's and must not be collected mid-op), pins of pooled host blocks, and shares of device
 // allocations. A sync op finishes inside the binding call, while the arrays are held by the call's
 // own handles and no JavaScript can run to dispose them: it takes no references and no pins (they
-// cost about a microsecond a call). persist() takes them, for work that outlives the call (an async
+// cost about a microsecond a call). persist(env) takes them, for work that outlives the call (an async
 // op, an op graph): run_op calls it before handing the work over.
 class KeepAlive {
  public:
-  void hold(Napi::Value v) { held_.push_back(v); }
+  void hold(napi_value v) {
+    if (nheld_ < kInline)
+      held_[nheld_++] = v;
+    else
+      more_held_.push_back(v);
+  }
   void hold(std::shared_ptr<Allocation> a) { allocs_.push_back(std::move(a)); }
   // Pooled host memory (a tensor tensorkern allocated): once persisted, a dispose() meanwhile
   // detaches the buffer, but its block goes back to the pool only after this op.
-  void pin(void* arraybuffer_data) { bases_.push_back(arraybuffer_data); }
+  void pin(void* arraybuffer_data) {
+    if (nbases_ < kInline)
+      bases_[nbases_++] = arraybuffer_data;
+    else
+      more_bases_.push_back(arraybuffer_data);
+  }
   // Must run while the binding call that unwrapped the arrays is still running.
-  void persist() {
-    for (const Napi::Value& v : held_) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    held_.clear();
-    for (void* b : bases_)
-      if (HostLease* l = pin_host(b)) pins_.emplace_back(l);
-    bases_.clear();
+  void persist(Napi::Env env) {
+    for (size_t i = 0; i < nheld_ + more_held_.size(); ++i) {
+      napi_value v = i < nheld_ ? held_[i] : more_held_[i - nheld_];
+      refs_.push_back(Napi::Persistent(Napi::Object(env, v)));
+    }
+    nheld_ = 0;
+    more_held_.clear();
+    for (size_t i = 0; i < nbases_ + more_bases_.size(); ++i)
+      if (HostLease* l = pin_host(i < nbases_ ? bases_[i] : more_bases_[i - nbases_])) pins_.emplace_back(l);
+    nbases_ = 0;
+    more_bases_.clear();
   }
   // Bytes of host tensors the op reads or writes (how large its work is, roughly).
   void add_host_bytes(size_t n) { host_bytes_ += n; }
@@ -43,8 +59,14 @@ class KeepAlive {
   const std::vector<Napi::ObjectReference>& arrays() const { return refs_; }
 
  private:
-  std::vector<Napi::Value> held_;
-  std::vector<void*> bases_;
+  // Most ops touch a handful of tensors: their handles stay inline (no allocation per call).
+  static constexpr size_t kInline = 8;
+  napi_value held_[kInline];
+  size_t nheld_ = 0;
+  std::vector<napi_value> more_held_;
+  void* bases_[kInline];
+  size_t nbases_ = 0;
+  std::vector<void*> more_bases_;
   std::vector<HostPin> pins_;
   size_t host_bytes_ = 0;
   std::vector<Napi::ObjectReference> refs_;
@@ -53,8 +75,12 @@ class KeepAlive {
 
 // Throws a JS TypeError/RangeError (code set) naming `name` on bad input.
 TensorView unwrap_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep);
+TensorView unwrap_tensor(napi_env env, napi_value v, const std::string& name, KeepAlive* keep);
 // Same, but undefined/null gives a view with data == nullptr and ndim == -1 (an absent optional).
 TensorView unwrap_optional_tensor(Napi::Env env, Napi::Value v, const char* name, KeepAlive* keep);
+
+// How a JS value is named in messages ("number 3.000000", "an array", ...).
+std::string describe(Napi::Value v);
 
 // Small helpers for scalar arguments, throwing named errors.
 double get_number(Napi::Env env, Napi::Value v, const char* name);

@@ -116,7 +116,7 @@ async function runCase(c: AttentionCase, x: Built, tensorCores: boolean, outDtyp
       returnLse: true,
     });
     assert.equal(r.out.device, 'cuda:0');
-    const kernel = native.attentionCudaLastKernel();
+    const kernel = native.debug.lastKernel('attention', 'cuda');
     const got = decode(r.out.dtype, (await r.out.toArray()) as ArrayLike<number>);
     const lse = (await r.lse.toArray()) as Float32Array;
     check(`${c.name} [${kernel}]`, c, x, got, r.out.dtype, lse, tensorCores);
@@ -147,11 +147,11 @@ const mk = (c: Omit<AttentionCase, 'name'>): AttentionCase => ({ name: caseName(
 const isDecodeShape = (c: AttentionCase) => c.Sq * (c.Hq / c.Hkv) <= 8 && c.D <= 256;
 
 async function withPath<T>(kernel: string, splits: number, fn: () => Promise<T>): Promise<T> {
-  native.attentionCudaSetPath(kernel, splits);
+  native.debug.setPath('attention', 'cuda', kernel, splits);
   try {
     return await fn();
   } finally {
-    native.attentionCudaSetPath('auto', 0);
+    native.debug.setPath('attention', 'cuda', 'auto', 0);
   }
 }
 

@@ -72,7 +72,7 @@ describeGpu('GPU faults', () => {
       const tk = require(${JSON.stringify(ROOT)});
       const { native } = require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'binding.js'))});
       const out = {};
-      try { native.injectFault(0, 'trap'); out.trap = 'no error'; } catch (e) { out.trap = e.code + ': ' + e.message; }
+      try { native.debug.injectFault(0, 'trap'); out.trap = 'no error'; } catch (e) { out.trap = e.code + ': ' + e.message; }
       try { tk.Tensor.zeros([16], { device: 'cuda' }); out.after = 'no error'; } catch (e) { out.after = e.code + ': ' + e.message; }
       out.cpu = Array.from(tk.castSync(tk.Tensor.from([1.5, 2], [2]), 'float16').toArraySync());
       console.log(JSON.stringify(out));

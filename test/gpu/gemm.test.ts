@@ -92,7 +92,7 @@ async function runCase(cs: GemmCase, seed: number, where: Where, mode: Mode): Pr
     precision: mode.tf32 ? 'tf32' : undefined,
   });
   assert.equal(y.device, where === 'device' ? 'cuda:0' : 'cpu');
-  const kernel = native.gemmCudaLastKernel();
+  const kernel = native.debug.lastKernel('gemm', 'cuda');
   check(`${cs.name} ${where} [${kernel}]`, cs, (await y.toArray()) as ArrayLike<number>, y.dtype, x.ref, mode);
   for (const z of [a, b, c, bias, out, y]) if (z && z.device !== 'cpu' && !z.disposed) z.dispose();
   return kernel;
@@ -118,11 +118,11 @@ describeGpu('gemm cuda', () => {
 
   for (const tier of tiers) {
     test(`every CPU case on device tensors, tier ${tier}`, async () => {
-      native.gemmCudaSetPath(tier, 0);
+      native.debug.setPath('gemm', 'cuda', tier, 0);
       try {
         for (const [i, cs] of CASES.entries()) await runCase(cs, 100 + i, 'device', { coreBound: coreFor(cs, tier) });
       } finally {
-        native.gemmCudaSetPath('auto', 0);
+        native.debug.setPath('gemm', 'cuda', 'auto', 0);
       }
     });
   }
@@ -156,14 +156,14 @@ describeGpu('gemm cuda', () => {
   test('split-K forced (3 and 7 slices) agrees with the reference; automatic split-K for decode shapes', async () => {
     const pick = CASES.filter((c) => c.K >= 64 && c.M > 0 && c.N > 0);
     for (const splits of [3, 7]) {
-      native.gemmCudaSetPath('auto', splits);
+      native.debug.setPath('gemm', 'cuda', 'auto', splits);
       try {
         for (const [i, cs] of pick.entries()) {
           const k = await runCase(cs, 400 + i, 'device', { coreBound: coreFor(cs, 'auto') });
           assert.match(k, /splitk=[2-7]/, `${cs.name}: ${k}`);
         }
       } finally {
-        native.gemmCudaSetPath('auto', 0);
+        native.debug.setPath('gemm', 'cuda', 'auto', 0);
       }
     }
     for (const dtype of ['bfloat16', 'float16', 'int8'] as const) {
@@ -195,7 +195,7 @@ describeGpu('gemm cuda', () => {
   test('large shapes on every tier, sampled against the reference', async () => {
     if (QUICK) return printSkip('large shapes: TK_GPU_QUICK=1');
     for (const tier of tiers) {
-      native.gemmCudaSetPath(tier, 0);
+      native.debug.setPath('gemm', 'cuda', tier, 0);
       try {
         for (const [dtype, M, N, K, transA, transB] of [
           ['bfloat16', 1024, 2048, 1536, false, false],
@@ -213,7 +213,7 @@ describeGpu('gemm cuda', () => {
             b = Tensor.from(bd.data, bShape, { dtype, device: 'cuda' });
           const y = await gemm(a, b, { transA, transB });
           const got = decode(y.dtype, (await y.toArray()) as ArrayLike<number>);
-          const kernel = native.gemmCudaLastKernel();
+          const kernel = native.debug.lastKernel('gemm', 'cuda');
           let s = 12345;
           for (let q = 0; q < 2000; q++) {
             s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -233,7 +233,7 @@ describeGpu('gemm cuda', () => {
           for (const z of [a, b, y]) z.dispose();
         }
       } finally {
-        native.gemmCudaSetPath('auto', 0);
+        native.debug.setPath('gemm', 'cuda', 'auto', 0);
       }
     }
   });

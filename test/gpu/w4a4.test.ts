@@ -51,11 +51,11 @@ function checkOut(label: string, got: ArrayLike<number>, ref: { out: Float64Arra
 const tcShape = (K: number, gs: number) => K % 64 === 0 && gs % 64 === 0;
 
 async function withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  native.w4a4CudaSetPath(path);
+  native.debug.setPath('w4a4', 'cuda', path);
   try {
     return await fn();
   } finally {
-    native.w4a4CudaSetPath('auto');
+    native.debug.setPath('w4a4', 'cuda', 'auto');
   }
 }
 
@@ -73,7 +73,7 @@ describeGpu('w4a4 cuda', () => {
           const bias = b.bias && Tensor.from(b.bias, [cs.N], { device: 'cuda' });
           const y = await (cs.bits === 8 ? w4a8Matmul : w4a4Matmul)(x, b.W, { bias });
           assert.equal(y.device, 'cuda:0');
-          const kernel = native.w4a4CudaLastKernel();
+          const kernel = native.debug.lastKernel('w4a4', 'cuda');
           checkOut(`${cs.name} [${kernel}]`, (await y.toArray()) as Float32Array, b.ref);
           if (path !== 'simt' && tcShape(cs.K, b.gs) && (cs.bits === 4 || major >= 80))
             assert.match(kernel, /^tc /, `${cs.name} ran ${kernel}`);
@@ -110,7 +110,7 @@ describeGpu('w4a4 cuda', () => {
           const cpu = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(X, W).toArraySync() as Float32Array;
           const xd = await X.to('cuda');
           const y = (await (await (bits === 8 ? w4a8Matmul : w4a4Matmul)(xd, W)).toArray()) as Float32Array;
-          const kernel = native.w4a4CudaLastKernel();
+          const kernel = native.debug.lastKernel('w4a4', 'cuda');
           const ref = refMatmul(x, w, M, N, K);
           for (let i = 0; i < M * N; i++) {
             if (y[i] !== ref[i] || y[i] !== cpu[i])
@@ -148,7 +148,7 @@ describeGpu('w4a4 cuda', () => {
           const cpu = (bits === 8 ? w4a8MatmulSync : w4a4MatmulSync)(X, W).toArraySync() as Float32Array;
           const xd = await X.to('cuda');
           const y = (await (await (bits === 8 ? w4a8Matmul : w4a4Matmul)(xd, W)).toArray()) as Float32Array;
-          const kernel = native.w4a4CudaLastKernel();
+          const kernel = native.debug.lastKernel('w4a4', 'cuda');
           if (N <= 256) assert.match(kernel, /splitk\d+[if]/, `${M}x${N}x${K} g${g} a${bits} ran ${kernel}`);
           for (let i = 0; i < M * N; i++)
             if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} a${bits} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
@@ -178,7 +178,7 @@ describeGpu('w4a4 cuda', () => {
           const cpu = w4a4MatmulSync(X, W).toArraySync() as Float32Array;
           const xd = await X.to('cuda');
           const y = (await (await w4a4Matmul(xd, W)).toArray()) as Float32Array;
-          const kernel = native.w4a4CudaLastKernel();
+          const kernel = native.debug.lastKernel('w4a4', 'cuda');
           for (let i = 0; i < M * N; i++)
             if (y[i] !== cpu[i]) assert.fail(`${M}x${N}x${K} g${g} [${kernel}]: element ${i} = ${y[i]}, CPU ${cpu[i]}`);
           xd.dispose();
@@ -251,7 +251,7 @@ describeGpu('w4a4 cuda', () => {
             bd = Tensor.from(bias, [N], { device: 'cuda' });
           const yd = await int4Matmul(xd, W, { bias: bd });
           const y = (await yd.toArray()) as Float32Array;
-          const kernel = native.w4a4CudaLastKernel();
+          const kernel = native.debug.lastKernel('w4a4', 'cuda');
           if (path === 'auto' && major >= 80 && bs % 32 === 0)
             assert.match(kernel, /^weight-only tc/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
           else assert.match(kernel, /simt/, `${M}x${N}x${K} g${bs} ran ${kernel}`);
@@ -290,7 +290,7 @@ describeGpu('w4a4 cuda', () => {
     const W = quantizeWeightsInt4Sync(Tensor.from(randn(4 * 64, 1), [4, 64]), { groupSize: 64 });
     const x = Tensor.from(randn(2 * 64, 2), [2, 64], { device: 'cuda' });
     await assert.rejects(() => w4a4Matmul(x, W, { bias: Tensor.from(randn(4, 3), [4]) }), /float32 cuda:0 tensor of shape \[4\]/);
-    assert.throws(() => native.w4a4CudaSetPath('fast'), /'auto', 's4', 'int8' or 'simt'/);
+    assert.throws(() => native.debug.setPath('w4a4', 'cuda', 'fast'), /'auto', 's4', 'int8' or 'simt'/);
     x.dispose();
   });
 });

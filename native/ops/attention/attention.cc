@@ -1,5 +1,6 @@
 // attention dispatcher and the memory-safety re-check of every argument (the JS layer checks first,
 // with friendlier messages; this side must hold when the binding is called with garbage).
+#include "../../core/op_hooks.h"
 #include "attention.h"
 
 #include <string>
@@ -140,6 +141,23 @@ Status attention(const AttentionParams& p) {
   if (p.q.device.is_cuda()) return attention_cuda(p, s, p.q.device.index);
   TK_RETURN_IF_ERROR(attention_cpu(p, s));
   return p.qk_stage == kQkNone ? Status::Ok() : attention_qk_output(p, s);
+}
+
+Status attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
+  if (device == "cpu") {
+    if (path != "auto" || splits != 0) return unknown_path("attention", device, path, splits, "'auto' (splits 0)");
+  } else if (device == "cuda") {
+    if (splits < 0 || splits > 128 || !attention_cuda_set_path(path.c_str(), splits))
+      return unknown_path("attention", device, path, splits, "'auto', 'sm90', 'decode', 'sm80' or 'simt' (splits 0..128)");
+  } else {
+    return unknown_device("attention", device);
+  }
+  *in_use = path;
+  return Status::Ok();
+}
+
+std::string attention_last_kernel(const std::string& device) {
+  return device == "cuda" ? attention_cuda_last_kernel() : attention_cpu_last_kernel();
 }
 
 #if !defined(TK_WITH_CUDA)

@@ -70,8 +70,13 @@ std::string attention_cuda_last_kernel();
 // shapes, apart from the fused kernels: attention_qk.cc).
 Status attention_qk_output(const AttentionParams& p, const AttentionShape& s);
 
-// The kernel family attention_cpu uses on the active ISA (reported by the bench).
-const char* attention_cpu_kernel_name(DType dtype);
+// The kernel attention_cpu last ran ("" before any).
+const char* attention_cpu_last_kernel();
+
+// The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU (the ISA is setIsaCap's);
+// "auto" | "sm90" | "decode" | "sm80" | "simt" with KV splits 0..128 on CUDA.
+Status attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
+std::string attention_last_kernel(const std::string& device);
 
 // The unfused baseline for the bench: per (batch, head) S = scale * q k^T with the project's GEMM into
 // an Sq x Sk buffer, a row softmax (causal by zeroing), O = P v with the GEMM. float32, 'bhsd', D = Dv,

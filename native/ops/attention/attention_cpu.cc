@@ -21,6 +21,8 @@
 #include "attention.h"
 #include "attention_kernels.h"
 
+#include "../../core/kernel_record.h"
+
 namespace tk {
 namespace {
 
@@ -113,7 +115,10 @@ Problem attention_kernels::make_problem(const AttentionParams& p, const Attentio
   return pr;
 }
 
-const char* attention_cpu_kernel_name(DType) { return kernels_for(active_isa()).name; }
+namespace {
+CpuKernelRecord g_ran;  // what attention_cpu last ran
+}  // namespace
+const char* attention_cpu_last_kernel() { return g_ran.get(); }
 
 Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   if (s.B * s.Hq * s.Sq == 0 || s.Hkv == 0) return Status::Ok();
@@ -124,6 +129,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   }
   SerialScope serial(2.0 * double(s.B * s.Hq * s.Sq) * double(keys) * double(s.D + s.Dv) < kSerialWork);
   const Kernels& K = kernels_for(active_isa());
+  g_ran.set(K.name);
   const Problem pr = attention_kernels::make_problem(p, s);
   const int64_t rows = s.group * s.Sq, QB = K.row_tile, nblk = ceil_div(rows, QB);
   const int64_t bh = s.B * s.Hkv, items = bh * nblk, ldo = K.ldo(s.Dv);

@@ -1,5 +1,6 @@
-// binding.cast(src, dst, async): dst <- src converted (see cast.h).
+// ops.cast({ src, dst }, async): dst <- src converted (see cast.h).
 #include "../../napi/async_op.h"
+#include "../../napi/params.h"
 #include "../../napi/register.h"
 #include "cast.h"
 
@@ -10,9 +11,10 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KeepAlive keep;
   CastParams p;
-  p.src = unwrap_tensor(env, info[0], "src", &keep);
-  p.dst = unwrap_tensor(env, info[1], "dst", &keep);
-  bool async = get_bool(env, info[2], "async");
+  const Params in(env, info[0], "cast params");
+  p.src = in.tensor(Key::src, &keep);
+  p.dst = in.tensor(Key::dst, &keep);
+  const bool async = get_bool(env, info[1], "async");
   Status s = validate(p);
   if (!s.ok()) throw_status(env, s);
   return run_op(env, "tensorkern:cast", async, std::move(keep), [p] { return cast(p); });
@@ -20,6 +22,6 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void register_cast(Napi::Env env, Napi::Object exports) { exports.Set("cast", Napi::Function::New<guard<Cast>>(env, "cast")); }
+void register_cast(Napi::Env env, const Exports& e) { set_fn<Cast>(env, e.ops, "cast"); }
 
 }  // namespace tk::napi

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "../../core/op_hooks.h"
 #include "../../cuda/runtime.h"
 
 namespace tk {
@@ -62,9 +63,6 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
     if (int8 ? p.bias.dtype != DType::kInt32 : !dtype_is_float(p.bias.dtype))
       return TypeMismatch(std::string("Expected bias of dtype ") + dtype_name(acc));
   }
-  if (int8 && (p.alpha != 1.0f || (p.beta != 0.0f && p.beta != 1.0f))) {
-    return InvalidArgument("Expected alpha = 1 and beta = 0 or 1 for an int8 gemm (exact int32 arithmetic)");
-  }
   if (!present(p.c) && p.beta != 0.0f) return InvalidArgument("Expected c when beta is nonzero");
   const Device dev = a.device;
   return check_same_device("gemm", dev, {&b, &out, &p.c, &p.bias});
@@ -73,6 +71,10 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
 Status gemm(const GemmParams& p) {
   GemmShape s;
   TK_RETURN_IF_ERROR(gemm_validate(p, &s));
+  return gemm_run(p, s);
+}
+
+Status gemm_run(const GemmParams& p, const GemmShape& s) {
   if (p.a.device.is_cuda()) return gemm_cuda(p, s, p.a.device.index);
   if (p.run_device >= 0) return gemm_cuda_host(p, s, p.run_device);
   return gemm_cpu(p, s);
@@ -99,6 +101,23 @@ Status gemm_cuda_host(const GemmParams& p, const GemmShape& s, int device) {
   TK_RETURN_IF_ERROR(gemm_cuda(q, s, device));
   return cuda::copy_to_host(device, p.out.data, q.out.data, p.out.nbytes());
 }
+
+Status gemm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
+  if (device == "cpu") {
+    if (splits != 0 || !gemm_cpu_set_blocks(path))
+      return unknown_path("gemm", device, path, splits, "'auto', 'wide' or 'split' (splits 0)");
+    *in_use = gemm_cpu_blocks();
+  } else if (device == "cuda") {
+    if (splits < 0 || splits > 64 || !gemm_cuda_set_path(path.c_str(), splits))
+      return unknown_path("gemm", device, path, splits, "'auto', 'sm90', 'sm80' or 'simt' (splits 0..64)");
+    *in_use = path;
+  } else {
+    return unknown_device("gemm", device);
+  }
+  return Status::Ok();
+}
+
+std::string gemm_last_kernel(const std::string& device) { return device == "cuda" ? gemm_cuda_last_kernel() : gemm_cpu_last_kernel(); }
 
 #if !defined(TK_WITH_CUDA)
 Status gemm_cuda(const GemmParams&, const GemmShape&, int) {

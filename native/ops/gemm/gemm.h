@@ -53,10 +53,14 @@ struct GemmShape {
   int64_t lda = 0, ldb = 0;  // row strides of A and B as stored
 };
 
-// Checks ranks, sizes, dtypes and devices (the JS layer checks first with friendlier messages; this
-// is the memory-safety re-check) and fills the shape.
+// Checks ranks, sizes, dtypes and devices -- what memory safety needs -- and fills the shape. The
+// contract's other rules (int8 takes alpha = 1 and beta 0 or 1, ...) are lib/ops/gemm.ts's alone.
 Status gemm_validate(const GemmParams& p, GemmShape* s);
+// Validates, then runs.
 Status gemm(const GemmParams& p);
+// Runs params gemm_validate accepted, with the shape it filled (the binding validates once, when the
+// call is made).
+Status gemm_run(const GemmParams& p, const GemmShape& s);
 Status gemm_cpu(const GemmParams& p, const GemmShape& s);
 // Every tensor on CUDA device `device` (gemm_cuda.cu; the CPU-only build answers ERR_TK_NO_GPU).
 Status gemm_cuda(const GemmParams& p, const GemmShape& s, int device);
@@ -71,8 +75,13 @@ bool gemm_cuda_set_path(const char* tier, int splits);
 // The kernel the last gemm_cuda call ran (e.g. "sm80_128x128x64B_4st bf16 NT splitk=1").
 std::string gemm_cuda_last_kernel();
 
-// The kernel gemm_cpu picks for this dtype and row count on the active ISA (reported by benches).
-const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b);
+// The kernel gemm_cpu last ran (its table's name for it; "" before any).
+const char* gemm_cpu_last_kernel();
+
+// The test and bench hooks (native/core/op_hooks.h): paths "auto" | "wide" | "split" on the CPU (the
+// cache-block configs), "auto" | "sm90" | "sm80" | "simt" with splits 0..64 on CUDA.
+Status gemm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
+std::string gemm_last_kernel(const std::string& device);
 
 // The AVX-512 cache-block configs (gemm_configs.h): "wide" on cores with two full-width 512-bit FMA
 // pipes, "split" elsewhere, "auto" to choose from the CPU again (TENSORKERN_GEMM_BLOCKS sets the

@@ -11,6 +11,7 @@
 #include "../../core/cpu_features.h"
 #include "../../core/host_pool.h"
 #include "../../core/isa_table.h"
+#include "../../core/kernel_record.h"
 #include "../../core/half.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
@@ -25,6 +26,8 @@ using gemm_kernels::BlockedKernels;
 using gemm_kernels::Epilogue;
 using gemm_kernels::IsaKernels;
 using gemm_kernels::Operand;
+
+CpuKernelRecord g_ran;  // what gemm_cpu last ran
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -439,12 +442,16 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
     // whatever b's layout (M = 32, B [K, N], N = K = 4096: 216 GFLOP/s packed vs 135 streamed).
     const int64_t skinny_max = packed || p.trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn;
     if (s.K == 0) {
+      g_ran.set("epilogue only (K = 0)");
       epilogue_only(pr);
     } else if (s.M <= skinny_max) {
+      g_ran.set(k.skinny.name);
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, false));
     } else if (s.N == 1) {
+      g_ran.set(k.skinny.name);
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, true));
     } else {
+      g_ran.set(blocked.name);
       TK_RETURN_IF_ERROR(run_blocked(blocked, pr, packed));
     }
   }
@@ -467,11 +474,15 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
   if (p.bias.ndim >= 0) pr.bias = p.bias.as<int32_t>();
   if (s.M == 0 || s.N == 0) return Status::Ok();
   if (s.K == 0) {
+    g_ran.set("epilogue only (K = 0)");
     epilogue_only(pr);
     return Status::Ok();
   }
-  if (s.M <= k.skinny_i8.max_m) return run_skinny_i8(k.skinny_i8, pr, false);
-  if (s.N == 1) return run_skinny_i8(k.skinny_i8, pr, true);
+  if (s.M <= k.skinny_i8.max_m || s.N == 1) {
+    g_ran.set(k.skinny_i8.name);
+    return run_skinny_i8(k.skinny_i8, pr, s.M > k.skinny_i8.max_m);
+  }
+  g_ran.set(k.i8.name);
   return run_blocked(k.i8, pr, packed_for(p, s, k.i8));
 }
 
@@ -536,13 +547,6 @@ bool gemm_cpu_set_blocks(const std::string& mode) {
 
 const char* gemm_cpu_blocks() { return wide_blocks() ? "wide" : "split"; }
 
-// The name of the kernel gemm_cpu would use (for `tensorkern info`, benches and tests).
-const char* gemm_cpu_kernel_name(DType dtype, int64_t M, bool trans_b) {
-  const IsaKernels& k = kernels_for(active_isa());
-  if (dtype == DType::kInt8) return M <= k.skinny_i8.max_m ? k.skinny_i8.name : k.i8.name;
-  if (M <= (trans_b ? k.skinny.max_m_nt : k.skinny.max_m_nn)) return k.skinny.name;
-  if (dtype == DType::kBFloat16 && k.bf16_dot.name) return k.bf16_dot.name;
-  return k.f32.name;
-}
+const char* gemm_cpu_last_kernel() { return g_ran.get(); }
 
 }  // namespace tk

@@ -80,7 +80,7 @@ __device__ __forceinline__ void epilogue_store(const DevArgs& p, int b, int64_t 
     default: static_cast<float*>(p.out)[o] = v; break;
   }
 }
-// int8 x int8: exact int32 (alpha is 1, beta 0 or 1: checked by gemm_validate).
+// int8 x int8: exact int32 (alpha is 1, beta 0 or 1: the contract lib/ops/gemm.ts checks).
 __device__ __forceinline__ void epilogue_store(const DevArgs& p, int b, int64_t m, int64_t n, int32_t acc) {
   int32_t v = acc;
   if (p.c) v += static_cast<const int32_t*>(p.c)[b * p.stride_c + m * p.N + n];

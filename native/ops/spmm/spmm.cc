@@ -1,3 +1,4 @@
+#include "../../core/op_hooks.h"
 #include "spmm.h"
 
 #include <string>
@@ -125,6 +126,15 @@ Status spmm_cuda_host(const SpmmParams& p, int device) {
   TK_RETURN_IF_ERROR(spmm_cuda(q, device));
   return cuda::copy_to_host(device, p.out.data, q.out.data, p.out.nbytes());
 }
+
+Status spmm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
+  if (device != "cpu" && device != "cuda") return unknown_device("spmm", device);
+  if (path != "auto" || splits != 0) return unknown_path("spmm", device, path, splits, "'auto' (splits 0)");
+  *in_use = path;
+  return Status::Ok();
+}
+
+std::string spmm_last_kernel(const std::string& device) { return device == "cuda" ? spmm_cuda_last_kernel() : spmm_cpu_last_kernel(); }
 
 #if !defined(TK_WITH_CUDA)
 Status spmm_cuda(const SpmmParams&, int) { return NoGpu("spmm on a CUDA device: this tensorkern binary was built without CUDA"); }

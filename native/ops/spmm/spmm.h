@@ -56,8 +56,12 @@ Status spmm_cuda_host(const SpmmParams& p, int dev);
 std::string spmm_cuda_last_kernel();
 // Seconds per run (CUDA events, `runs` after `warmup`) of spmm on device tensors: the bench.
 Status spmm_cuda_time(const SpmmParams& p, int warmup, int runs, std::vector<double>* seconds);
-// The CPU kernel family spmm_cpu uses for this N on the active ISA (reported by the bench).
-const char* spmm_cpu_kernel_name(int64_t n);
+// The kernel spmm_cpu last ran ("" before any).
+const char* spmm_cpu_last_kernel();
+// The test and bench hooks (native/core/op_hooks.h): "auto" on both (the CUDA kernel is a per-call
+// parameter, SpmmParams::kernel).
+Status spmm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
+std::string spmm_last_kernel(const std::string& device);
 // The bench's baseline: the straightforward hand-written SIMD loop (rows split evenly over threads,
 // one row at a time, up to 64 columns of the row held in registers).
 Status spmm_plain(const SpmmParams& p);

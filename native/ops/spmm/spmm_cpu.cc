@@ -9,8 +9,12 @@
 #include "spmm.h"
 #include "spmm_kernels.h"
 
+#include "../../core/kernel_record.h"
+
 namespace tk {
 namespace {
+
+CpuKernelRecord g_ran;  // what spmm_cpu last ran
 
 using spmm_kernels::BadIndex;
 using spmm_kernels::Csr;
@@ -97,6 +101,7 @@ Status run(const SpmmParams& p, bool plain) {
   const Dense d = dense_of(p);
   if (a.rows == 0 || d.n == 0) return Status::Ok();
   const IsaKernels& k = kernels_for(active_isa());
+  if (!plain) g_ran.set(k.name);
   BadIndex bad;
   const Plan plan = plan_for(a, d, k.tile_floats);
   const int64_t total = a.nnz + a.rows * kRowCost;
@@ -128,6 +133,6 @@ Status spmm_plain(const SpmmParams& p) {
   return run(p, true);
 }
 
-const char* spmm_cpu_kernel_name(int64_t) { return kernels_for(active_isa()).name; }
+const char* spmm_cpu_last_kernel() { return g_ran.get(); }
 
 }  // namespace tk

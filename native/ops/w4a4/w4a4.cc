@@ -1,3 +1,4 @@
+#include "../../core/op_hooks.h"
 #include "w4a4.h"
 
 #include <string>
@@ -93,6 +94,21 @@ Status w4a4(const W4A4Params& p) {
   if (p.x.device.is_cuda()) return w4a4_cuda(p, s, p.x.device.index);
   return w4a4_cpu(p, s);
 }
+
+Status w4a4_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
+  if (device == "cpu") {
+    if (path != "auto" || splits != 0) return unknown_path("w4a4", device, path, splits, "'auto' (splits 0)");
+  } else if (device == "cuda") {
+    if (splits != 0 || !w4a4_cuda_set_path(path.c_str()))
+      return unknown_path("w4a4", device, path, splits, "'auto', 's4', 'int8' or 'simt' (splits 0)");
+  } else {
+    return unknown_device("w4a4", device);
+  }
+  *in_use = path;
+  return Status::Ok();
+}
+
+std::string w4a4_last_kernel(const std::string& device) { return device == "cuda" ? w4a4_cuda_last_kernel() : w4a4_cpu_last_kernel(); }
 
 #if !defined(TK_WITH_CUDA)
 Status w4a4_cuda(const W4A4Params&, const W4A4Shape&, int) {

@@ -49,8 +49,12 @@ Status w4a4(const W4A4Params& p);
 Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s);
 // The plain loop (untiled, scalar): the bench's own baseline and an independent cross-check.
 Status w4a4_plain(const W4A4Params& p, const W4A4Shape& s);
-// The kernel w4a4_cpu uses for these parameters on the active ISA (reported by benches).
-const char* w4a4_cpu_kernel_name(int act_bits, int64_t M, int64_t K, int64_t group_size);
+// The kernel w4a4_cpu last ran ("" before any).
+const char* w4a4_cpu_last_kernel();
+// The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU, "auto" | "s4" | "int8" |
+// "simt" on CUDA (splits 0).
+Status w4a4_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
+std::string w4a4_last_kernel(const std::string& device);
 
 // The CUDA path (w4a4_cuda.cu; a NoGpu stub without CUDA): x and every tensor on device `dev`.
 Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev);

@@ -14,6 +14,8 @@
 #include "w4a4_kernels.h"
 #include "w4a4_quant.h"
 
+#include "../../core/kernel_record.h"
+
 namespace tk {
 
 Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s);  // w4a4_cpu_weight_only.cc
@@ -49,11 +51,12 @@ constexpr int64_t kBlockM = 256;  // activation rows per block (only split when 
 
 w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa() { return kernels_for(active_isa()).weight_only_rows; }
 
-const char* w4a4_cpu_kernel_name(int act_bits, int64_t M, int64_t K, int64_t group_size) {
-  if (act_bits == 0) return M <= 16 ? "weight-only: fused dequantize + dot" : "weight-only: dequantize + fp32 gemm";
-  (void)M;
-  return pick(group_size, K).name;
+CpuKernelRecord& w4a4_cpu_record() {
+  static CpuKernelRecord r;
+  return r;
 }
+
+const char* w4a4_cpu_last_kernel() { return w4a4_cpu_record().get(); }
 
 Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales) {
   const int64_t M = x.shape[0], K = x.shape[1];
@@ -122,6 +125,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   }
 
   const Kernels& k = pick(p.group_size, s.K);
+  w4a4_cpu_record().set(k.name);
   IntArgs a;
   a.qa = qa;
   a.Kp = Kp;

@@ -13,6 +13,8 @@
 #include "w4a4.h"
 #include "w4a4_kernels.h"
 
+#include "../../core/kernel_record.h"
+
 namespace tk {
 namespace w4a4_kernels {
 #include "w4a4_weight_only_impl.h"
@@ -20,6 +22,8 @@ namespace w4a4_kernels {
 
 // The active ISA's decode loop (w4a4_cpu.cc).
 w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa();
+// What w4a4_cpu last ran (w4a4_cpu.cc).
+CpuKernelRecord& w4a4_cpu_record();
 
 Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
   const uint8_t* w = static_cast<const uint8_t*>(p.w.data);
@@ -30,6 +34,7 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
   const float* bias = p.bias.ndim >= 0 ? p.bias.as<float>() : nullptr;
   const int64_t half = s.K / 2;
   if (s.M <= 16) {
+    w4a4_cpu_record().set("weight-only: fused dequantize + dot");
     w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, bias, out, s.N};
     const auto rows = w4a4_weight_only_rows_for_active_isa();
     return parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
@@ -37,6 +42,7 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
       rows(a, n0, n1, buf);
     });
   }
+  w4a4_cpu_record().set("weight-only: dequantize + fp32 gemm");
   const size_t bytes = size_t(s.N) * size_t(s.K) * sizeof(float);
   PooledBuffer wf(bytes);  // the dequantized weights: warm pooled memory, not fresh pages every call
   float* wd = wf.as<float>();
