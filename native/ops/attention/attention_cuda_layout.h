@@ -3,8 +3,7 @@
 // checks them on the CPU, including a host emulation of one CTA's main loop against a float64
 // reference. The shared-memory swizzle, ldmatrix addressing and mma fragment layouts are the GEMM's
 // (gemm_cuda_layout.h, checked there against the PTX ISA tables); this header adds what is specific to
-// attention:
-//   - tile configs per padded head dim (data, with reasons);
+// attention (the tile configs it is built on are data in attention_configs.h):
 //   - the packing of a GQA group into the rows of a tile (row r of (b, kv head) = query i = r / group
 //     of query head hkv * group + r % group: K and V are read once for the whole group, and a decode
 //     step with Sq = 1 still fills group rows of the 16-row mma);
@@ -16,35 +15,13 @@
 #include <cstdint>
 
 #include "../gemm/gemm_cuda_layout.h"
+#include "attention_configs.h"
 
 namespace tk::cuattn {
 
 using cugemm::RowCol;
-
-// ---- tile configs ----------------------------------------------------------------------------------
-// One CTA: kWarps warps x 16 query rows (one m16 mma row block per warp) against key tiles of kBN,
-// Q resident in shared memory, K and V double-buffered (cp.async). HD is the head dim padded to a
-// power of two (32, 64, 128, 256) so that a smem row is a power of two of bytes (the GEMM's swizzle);
-// the padding columns are zero-filled on load and never stored.
-//   HD <= 128: 4 warps x 16 = 64 rows, 64 keys: S is 32 fp32 per thread, O is HD / 2 (64 at 128),
-//              smem = 64*HD*2 + 2*2*64*HD*2 (80 KiB at 128: two CTAs per SM on sm_80 / sm_90,
-//              one on sm_86 / sm_89, whose opt-in limit is 99 KiB).
-//   HD = 256:  4 warps x 16 rows, 32 keys: O alone is 128 fp32 per thread; a 64-key S (32 more) and
-//              its P fragments would push past 255 registers. smem 32 + 64 KiB = 96 KiB.
-struct TileConfig {
-  int hd, warps, bm, bn;
-  constexpr int threads() const { return warps * 32; }
-  constexpr int row_bytes() const { return hd * 2; }
-  constexpr int smem_bytes() const { return bm * row_bytes() + 2 * 2 * bn * row_bytes(); }
-};
-constexpr TileConfig kCfg32{32, 4, 64, 64};
-constexpr TileConfig kCfg64{64, 4, 64, 64};
-constexpr TileConfig kCfg128{128, 4, 64, 64};
-constexpr TileConfig kCfg256{256, 4, 64, 32};
-constexpr int kMaxHeadDim = 256;
-
-// The padded head dim for D (0: the tensor-core kernel does not take it).
-TK_HD constexpr int padded_head_dim(int64_t D) { return D <= 0 ? 0 : D <= 32 ? 32 : D <= 64 ? 64 : D <= 128 ? 128 : D <= 256 ? 256 : 0; }
+// The tile configs (TileConfig, Sm90Config, DecodeConfig, kDecodeRows, ...) by their short names.
+using namespace attention_cuda_configs;
 
 // ---- GQA row packing -----------------------------------------------------------------------------
 struct RowMap {
@@ -116,33 +93,16 @@ TK_HD constexpr int64_t split_tiles_per(int64_t n_tiles, int splits) { return sp
 
 // ---- sm_90a kernel (attn_fwd_sm90, attention_kernel_sm90.cuh) -------------------------------------
 // CTA = 3 warp groups: WG0 the producer (one thread issues every TMA load), WG1 / WG2 consumers owning
-// packed rows [64c, 64c + 64) of the 128-row tile (c = wg - 1). Head dims 64 and 128 only (other
-// padded head dims take the sm80 kernel), 128 keys per K / V tile.
+// packed rows [64c, 64c + 64) of the 128-row tile (c = wg - 1); Sm90Config (attention_configs.h) per
+// head dim.
 //   shared memory (base 1024-byte aligned): Q (128 rows x hd) | stages x K (128 keys x hd) |
-//   stages x V | mbarriers full[stages], empty[stages], q.
-//   HD 128: 32 KiB Q + 2 x 64 KiB (K + V) = 160 KiB, 2 stages. HD 64: 16 + 3 x 32 = 112 KiB, 3 stages.
+//   stages x V | mbarriers full[stages], empty[stages], q (Sm90Config's offsets).
 // Every tile is stored as it arrives from TMA with CU_TENSOR_MAP_SWIZZLE_128B: in "panels" of 64
 // elements (one 128-byte swizzle row) per row, panel p holding elements [64p, 64p + 64) of every
 // row, rows 128 bytes apart, a panel = rows x 128 bytes; inside each 1024-byte block of 8 rows the
 // 16-byte chunk c of row r is at chunk c ^ (r % 8) (cugemm::sm90_offset_128b). The swizzle is a
 // function of the shared-memory address bits (bits 4-6 ^= bits 7-9), so panel bases must be
 // 1024-byte aligned (they are multiples of 1024 from an aligned base).
-struct Sm90Config {
-  int hd, bm, bn, stages;
-  constexpr int panels() const { return hd / 64; }
-  constexpr int q_bytes() const { return bm * hd * 2; }
-  constexpr int kv_bytes() const { return bn * hd * 2; }  // one of K / V, one stage
-  constexpr int bar_offset() const { return q_bytes() + 2 * stages * kv_bytes(); }
-  constexpr int smem_bytes() const { return 1024 + bar_offset() + (2 * stages + 1) * 8; }  // + alignment slack
-  constexpr int k_offset(int stage) const { return q_bytes() + stage * kv_bytes(); }
-  constexpr int v_offset(int stage) const { return q_bytes() + (stages + stage) * kv_bytes(); }
-};
-constexpr Sm90Config kSm90Cfg64{64, 128, 128, 3};
-constexpr Sm90Config kSm90Cfg128{128, 128, 128, 2};
-constexpr int kSm90Threads = 384;
-constexpr int kSm90Consumers = 2;
-TK_HD constexpr Sm90Config sm90_config(int hd) { return hd == 64 ? Sm90Config{64, 128, 128, 3} : Sm90Config{128, 128, 128, 2}; }
-
 // 128B swizzle as a function of the shared-memory address (TMA writes and wgmma reads agree on it).
 TK_HD constexpr uint32_t sw128(uint32_t addr) { return addr ^ (((addr >> 7) & 7u) << 4); }
 // Where TMA puts element (row, e) of a panelled tile with `rows` rows at (1024-aligned) `base`.
@@ -243,7 +203,7 @@ TK_HD constexpr uint32_t sm90_empty_parity(int64_t it, int stages) { return uint
 // ---- split-KV decode kernel (attn_decode) -----------------------------------------------------------
 // For Sq * group <= kDecodeRows packed rows (decode steps: Sq = 1..8 with MHA, a whole GQA group):
 // one CTA = kDecodeWarps warps on one (batch, kv head, chunk of <= 8 rows), a contiguous run of
-// key tiles of its split. A key tile of warps * kpw keys (K and V, swizzled like the sm80 tiles,
+// key tiles of its split (DecodeConfig, attention_configs.h). A key tile of warps * kpw keys (K and V, swizzled like the sm80 tiles,
 // two cp.async stages); warp w owns keys [w * kpw, (w + 1) * kpw) of every tile and keeps its own
 // online softmax state for all the rows; the warps' states are merged in warp order at the end.
 //   scores: lane l takes key l % kpw and part l / kpw of the head dim (lpk = 32 / kpw lanes per
@@ -254,27 +214,6 @@ TK_HD constexpr uint32_t sm90_empty_parity(int64_t it, int stages) { return uint
 //   P V:    lane l owns head-dim elements [l * hd / 32, (l + 1) * hd / 32) of every row's output
 //           (one contiguous piece of a 16-byte chunk) and walks the warp's kpw keys, the key's p
 //           broadcast by a shuffle from the lane that owns the key.
-// kpw per head dim: a 32 KiB stage (K + V) for hd >= 64, so the two stages are 64 KiB and a CTA
-// keeps 32 KiB of KV reads in flight (3 CTAs per SM on sm_80 / sm_90; 1 on sm_86 / sm_89).
-constexpr int kDecodeWarps = 4;
-constexpr int kDecodeRows = 8;
-struct DecodeConfig {
-  int hd, kpw;
-  constexpr int lpk() const { return 32 / kpw; }
-  constexpr int keys() const { return kDecodeWarps * kpw; }  // keys per tile
-  constexpr int row_bytes() const { return hd * 2; }
-  constexpr int chunks_per_lane() const { return hd / 8 / lpk(); }
-  constexpr int v_elems() const { return hd / 32; }
-  constexpr int q_bytes() const { return kDecodeRows * hd * 4; }
-  constexpr int stage_bytes() const { return keys() * row_bytes(); }  // one of K / V
-  constexpr int smem_bytes() const { return q_bytes() + 2 * 2 * stage_bytes(); }
-  // after the loop the stages hold the warps' states: o [warps][rows][hd], m and l [warps][rows]
-  constexpr int merge_bytes() const { return kDecodeWarps * kDecodeRows * (hd + 2) * 4; }
-};
-constexpr DecodeConfig kDec32{32, 32}, kDec64{64, 32}, kDec128{128, 16}, kDec256{256, 8};
-TK_HD constexpr DecodeConfig decode_config(int hd) {
-  return hd == 32 ? DecodeConfig{32, 32} : hd == 64 ? DecodeConfig{64, 32} : hd == 128 ? DecodeConfig{128, 16} : DecodeConfig{256, 8};
-}
 // Score step: lane's (key row in the tile, logical byte of the chunk) for chunk step c of warp w.
 TK_HD constexpr RowCol decode_k_chunk(const DecodeConfig& c, int warp, int lane, int step) {
   return {warp * c.kpw + lane % c.kpw, ((lane / c.kpw) * c.chunks_per_lane() + step) * 16};

@@ -256,11 +256,9 @@ __global__ void __launch_bounds__(Cfg::kThreads) attn_fwd_sm80(Args a) {
   const int64_t row_hi = row_lo + 8;
   const RowMap q_lo = row_to_query(row_lo, hkv, a.group), q_hi = row_to_query(row_hi, hkv, a.group);
 
-  // Q's A fragments stay in registers for head dims 64 and 128 (KS * 4 registers: 32 at 128; ptxas
-  // -v: 203 -> 234 registers at 128, still two CTAs per SM, no spills); at 256 the O accumulators
-  // alone are 128 registers, and at 32 ptxas keeps the kernel at 128 registers and spilled 44 bytes
-  // with them, so those two re-read Q from shared memory (ldmatrix) per key tile.
-  constexpr bool kQRegs = HD == 64 || HD == 128;
+  // Q's A fragments in registers for the whole loop, or re-read from shared memory (ldmatrix) per key
+  // tile: TileConfig::q_regs (attention_configs.h) has the register counts behind the choice.
+  constexpr bool kQRegs = Cfg::kQRegs;
   uint32_t qf[kQRegs ? KS : 1][4];
   for (int64_t t = t_begin; t < t_end; ++t) {
     const int st = int((t - t_begin) & 1);
@@ -416,7 +414,7 @@ __global__ void attn_merge(Args a) {
 }
 
 // ---- SIMT fallback: exact fp32, any head dim, every device ----------------------------------------
-constexpr int kSimtWarps = 4;
+// kSimtWarps warps per CTA (attention_configs.h).
 // minBlocks 1: without it ptxas held the kernel to 56-64 registers and spilled around the division
 // and exp slow-path calls; unspilled it takes 80 (six CTAs, 24 warps per SM).
 __global__ void __launch_bounds__(kSimtWarps * 32, 1) attn_simt(Args a) {
@@ -475,10 +473,12 @@ __global__ void __launch_bounds__(kSimtWarps * 32, 1) attn_simt(Args a) {
   if (a.lse && lane == 0) a.lse[r] = l > 0.0f ? m + logf(l) : -INFINITY;
 }
 
+// A TileConfig (attention_configs.h) as the kernel's template argument.
 template <const TileConfig& C>
 struct Sm80Cfg {
   static constexpr int kHD = C.hd, kBM = C.bm, kBN = C.bn, kThreads = C.threads();
   static constexpr int kSmem = C.smem_bytes();
+  static constexpr bool kQRegs = C.q_regs;
 };
 
 }  // namespace tk::cuattn

@@ -8,12 +8,12 @@
 // Structure (attention_cuda_layout.h, "sm_90a kernel", has the index math the self-test checks):
 //   CTA = 384 threads = 3 warp groups on 128 packed (query, GQA head) rows of one (batch, kv head) --
 //   the sm80 kernel's row packing, CTA order (cta_tile) and split-KV scheme.
-//   WG0, producer: setmaxnreg down to 40; one thread loads the Q tile once (TMA, 5D map so the GQA
+//   WG0, producer: setmaxnreg down to 40 (attention_configs.h); one thread loads the Q tile once (TMA, 5D map so the GQA
 //     packing is a box: {64 elements, group heads, 128 / group queries, 1, 1}) on the q barrier, then
 //     the K and V tiles of every key tile this CTA walks (4D maps {64, 128 keys, 1, 1}) into a ring of
 //     stages: waits empty[s], arms full[s] with the transaction bytes, issues the loads. Out-of-range
 //     rows / keys / head-dim columns are zero-filled by TMA.
-//   WG1 / WG2, consumers: setmaxnreg up to 232; consumer c owns packed rows [64c, 64c + 64). Per key
+//   WG1 / WG2, consumers: setmaxnreg up to 232 (ditto); consumer c owns packed rows [64c, 64c + 64). Per key
 //     tile: wait full[s]; S = Q K^T with wgmma.m64n128k16 (Q and K from shared memory, K-major, 128B
 //     swizzle, fp32 accumulators: 64 per thread); scale (folded with log2 e when there is no softcap
 //     and no mask), softcap, mask (the sm80 kernel's apply_mask: global reads per element, only on
@@ -155,7 +155,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
   __syncthreads();
 
   if (wg == 0) {
-    setmaxnreg_dec<40>();
+    setmaxnreg_dec<kSm90ProducerRegs>();
     if (t == 0) {
       mbar_expect_tx(qbar, C.q_bytes());
 #pragma unroll
@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(kSm90Threads, 1)
     return;
   }
 
-  setmaxnreg_inc<232>();
+  setmaxnreg_inc<kSm90ConsumerRegs>();
   const int c = wg - 1, lane = t & 31, w = t >> 5;
   const int64_t row_base = r0 + 64 * c;  // this consumer's first packed row
   const int64_t row_lo = row_base + 16 * w + (lane >> 2), row_hi = row_lo + 8;

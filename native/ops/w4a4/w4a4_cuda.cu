@@ -29,20 +29,14 @@ namespace tk {
 namespace {
 
 using namespace cuw4a4;
+namespace cfg = w4a4_cuda_configs;
 
-// Tile configs (data, with reasons):
-// Large: 128x128 CTA, 8 warps of 64x32 (4x4 mma tiles: 64 int32 partials + 64 fp32 group sums per
-//   thread), 4 stages of 128 k = 64 KB (int4 x int4) / 96 KB (W4A8: 128-byte activation rows). The GEMM's
-//   large tile: the same copy pattern and swizzle, K per stage doubled by the 4-bit operands.
-using Large = TcCfg<128, 128, 2, 4, 4>;
-// Small: 64x64, 4 warps of 32x32, 4 stages = 32 KB / 48 KB: M <= 64 (decode) and grids smaller than
-//   the SM count (twice the CTAs of Large on 64 rows). When even those tiles leave the GPU half empty
-//   (decode: M <= 64, N up to ~4096), the k stages are split across the grid's y dimension (split-K,
-//   tc_split_plan in w4a4_cuda_layout.h: about 2 CTAs per SM, splits on group boundaries) and
-//   w4a4_split_reduce adds the partials in split order: deterministic, no atomics.
-using Small = TcCfg<64, 64, 2, 2, 4>;
-constexpr const char* kLargeName = "128x128x128k_4st";
-constexpr const char* kSmallName = "64x64x128k_4st";
+// The tile configs (w4a4_configs.h, with their reasons). When even the Small tiles leave the GPU half
+// empty (decode: M <= 64, N up to ~4096), the k stages are split across the grid's y dimension
+// (split-K, tc_split_plan in w4a4_cuda_layout.h: splits on group boundaries) and w4a4_split_reduce
+// adds the partials in split order: deterministic, no atomics.
+using Large = TcCfg<cfg::kTcLarge>;
+using Small = TcCfg<cfg::kTcSmall>;
 
 enum Path { kAuto = 0, kS4 = 1, kInt8 = 2, kSimt = 3 };
 
@@ -99,7 +93,7 @@ Plan plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& d) {
     }
   }
   if (pl.path != kSimt) {
-    const int64_t large_tiles = ((s.M + 127) / 128) * ((s.N + 127) / 128);
+    const int64_t large_tiles = ((s.M + Large::kBM - 1) / Large::kBM) * ((s.N + Large::kBN - 1) / Large::kBN);
     const int smem = p.act_bits == 8 ? Large::smem<8>() : Large::smem<4>();
     pl.large = s.M > 64 && large_tiles >= d.multiprocessors && size_t(smem) <= d.smem_per_block_optin;
     const int small_smem = p.act_bits == 8 ? Small::smem<8>() : Small::smem<4>();
@@ -131,15 +125,15 @@ WoPlan wo_plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& 
   const bool aligned = reinterpret_cast<uintptr_t>(p.w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(p.x.data) % 16 == 0;
   const int v = wo_words(p.group_size);
   if (cc < 80 || v == 0 || !aligned || g_path.load() == kSimt) return w;
-  w.mi = s.M <= 16 ? 1 : 2;
-  w.n_blocks = (s.N + kWoNI * 8 - 1) / (kWoNI * 8);
+  w.mi = cfg::wo_row_blocks(s.M);
+  w.n_blocks = (s.N + cfg::kWoNI * 8 - 1) / (cfg::kWoNI * 8);
   w.m_tiles = (s.M + 16 * w.mi - 1) / (16 * w.mi);
   const int64_t chunks = s.K / wo_chunk_k(v);
   if (w.m_tiles > 65535 || w.n_blocks > INT32_MAX || chunks > INT32_MAX) return w;
   w.words = v;
   w.chunks = int(chunks);
   const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
-  const int want = wo_splits(w.n_blocks * w.m_tiles, chunks, int64_t(sms) * 4);
+  const int want = wo_splits(w.n_blocks * w.m_tiles, chunks, int64_t(sms) * cfg::kWoSplitCtasPerSm);
   w.cps = int((chunks + want - 1) / want);
   w.splits = int((chunks + w.cps - 1) / w.cps);
   return w;
@@ -149,10 +143,13 @@ WoPlan wo_plan(const W4A4Params& p, const W4A4Shape& s, const cuda::DeviceInfo& 
 
 void set_last(const std::string& s) { g_last_kernel.set(s); }
 
+// Blocks of a grid-stride kernel over `items` (per_block items per block), at most kGridBlocksPerSm per SM.
 unsigned grid_for(int64_t items, int per_block, int sms) {
   const int64_t b = (items + per_block - 1) / per_block;
-  return unsigned(std::max<int64_t>(1, std::min<int64_t>(b, int64_t(sms) * 32)));
+  return unsigned(std::max<int64_t>(1, std::min<int64_t>(b, int64_t(sms) * cfg::kGridBlocksPerSm)));
 }
+// The warp-per-output kernels (w4a4_simt, weight_only) take one item per warp.
+constexpr int kWarpsPerGridBlock = cfg::kGridThreads / 32;
 
 }  // namespace
 
@@ -178,7 +175,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   const float* bias = present(p.bias) ? static_cast<const float*>(p.bias.data) : nullptr;
 
   if (s.K == 0) {
-    fill_bias<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(out, bias, s.M, s.N);
+    fill_bias<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(out, bias, s.M, s.N);
     TK_CUDA_CHECK(cudaGetLastError());
     set_last("fill_bias");
     return cuda::synchronize(dev);
@@ -191,8 +188,8 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
       WeightOnlyArgs a{
           x,           static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G,
           p.group_size};
-      const int64_t items = s.N * ((s.M + kWoRows - 1) / kWoRows);
-      weight_only<<<grid_for(items, 8, sms), 256, 0, stream>>>(a);
+      const int64_t items = s.N * ((s.M + cfg::kWoRows - 1) / cfg::kWoRows);
+      weight_only<<<grid_for(items, kWarpsPerGridBlock, sms), cfg::kGridThreads, 0, stream>>>(a);
       TK_CUDA_CHECK(cudaGetLastError());
       set_last("weight-only simt fp32");
       return cuda::synchronize(dev);
@@ -220,22 +217,23 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     const int v = wp.words;
     if (wp.mi == 1) {
       if (v == 4)
-        weight_only_tc<4, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<4, 1><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
       else if (v == 2)
-        weight_only_tc<2, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<2, 1><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
       else
-        weight_only_tc<1, 1><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<1, 1><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
     } else {
       if (v == 4)
-        weight_only_tc<4, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<4, 2><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
       else if (v == 2)
-        weight_only_tc<2, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<2, 2><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
       else
-        weight_only_tc<1, 2><<<grid, kWoWarps * 32, 0, stream>>>(a);
+        weight_only_tc<1, 2><<<grid, cfg::kWoWarps * 32, 0, stream>>>(a);
     }
     TK_CUDA_CHECK(cudaGetLastError());
     if (wp.splits > 1) {
-      weight_only_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a.part, wp.splits, bias, out, s.M, s.N);
+      weight_only_reduce<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(a.part, wp.splits, bias, out, s.M,
+                                                                                                        s.N);
       TK_CUDA_CHECK(cudaGetLastError());
     }
     set_last("weight-only tc bf16x3 m16n8k16 " + std::to_string(16 * wp.mi) + "x32 k" + std::to_string(32 * v) + " split" +
@@ -267,7 +265,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   q.qo = reinterpret_cast<int8_t*>(base + qa_b + sx_b);
   q.so = reinterpret_cast<float*>(base + qa_b + sx_b + qo_b);
   if (s.M > INT32_MAX) return Unsupported("w4a4 on CUDA: more than 2^31 - 1 rows");
-  quantize_rows<<<unsigned(s.M), kQuantThreads, 0, stream>>>(q);
+  quantize_rows<<<unsigned(s.M), cfg::kQuantThreads, 0, stream>>>(q);
   TK_CUDA_CHECK(cudaGetLastError());
 
   GemmArgs a{};
@@ -287,7 +285,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   a.tiles_n = int((s.N + pl.bn - 1) / pl.bn);
   std::string name;
   if (pl.path == kSimt) {
-    w4a4_simt<<<grid_for(s.M * s.N, 8, sms), 256, 0, stream>>>(a, p.act_bits);
+    w4a4_simt<<<grid_for(s.M * s.N, kWarpsPerGridBlock, sms), cfg::kGridThreads, 0, stream>>>(a, p.act_bits);
     TK_CUDA_CHECK(cudaGetLastError());
     name = "simt exact int32";
   } else {
@@ -300,14 +298,14 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
       TK_RETURN_IF_ERROR((launch_tc_cfg<4, false>(pl.large, a, stream)));
     }
     if (pl.split.splits > 1) {
-      w4a4_split_reduce<<<grid_for(s.M * s.N, 256, sms), 256, 0, stream>>>(a, pl.split.splits);
+      w4a4_split_reduce<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(a, pl.split.splits);
       TK_CUDA_CHECK(cudaGetLastError());
     }
     const int cc = d.cc_major * 10 + d.cc_minor;
     name = std::string(pl.path == kInt8 ? "tc int8 m16n8k32.s8"
                        : cc >= 80       ? "tc s4 m16n8k64"
                                         : "tc s4 m8n8k32") +
-           " " + (pl.large ? kLargeName : kSmallName) +
+           " " + (pl.large ? cfg::kTcLarge.name : cfg::kTcSmall.name) +
            (pl.split.splits > 1 ? " splitk" + std::to_string(pl.split.splits) + (pl.split.ints ? "i" : "f") : "");
   }
   set_last(name + (p.act_bits == 8 ? " w4a8" : " w4a4"));

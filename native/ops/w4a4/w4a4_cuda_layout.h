@@ -33,14 +33,15 @@
 #include <cstring>
 
 #include "../gemm/gemm_cuda_layout.h"
+#include "w4a4_configs.h"
 
 namespace tk::cuw4a4 {
 
 using cugemm::RowCol;
+// The launch configs (kStageK, TcConfig, kWoWarps, ...) by their short names.
+using namespace w4a4_cuda_configs;
 
-constexpr int kStageBytes4 = 64;  // bytes of K per stage row for int4 operands (the GEMM's 64-byte stages)
-constexpr int kStageK = 128;      // k per stage (both activation widths)
-constexpr int kStepK = 64;        // k per mma step (one m16n8k64.s4, or two m16n8k32.s8)
+constexpr int kStepK = 64;  // k per mma step (one m16n8k64.s4, or two m16n8k32.s8)
 
 TK_HD constexpr int64_t padded_k(int64_t K) { return (K + kStageK - 1) / kStageK * kStageK; }
 // Bytes per activation row as the GEMM reads it (4 or 8 bits).
@@ -97,12 +98,13 @@ TK_HD constexpr int64_t tc_split_unit(int64_t K, int64_t gs) { return gs >= K ? 
 TK_HD constexpr TcSplit tc_split_plan(int64_t K, int64_t gs, int64_t tiles, int64_t sms) {
   const int64_t k_tiles = padded_k(K) / kStageK, unit = tc_split_unit(K, gs);
   const bool ints = gs >= K;
-  // each split at least 2 stages (the pipeline) and one unit; at most 32 splits; about 2 CTAs per SM
+  // each split at least kTcSplitMinStages stages (the pipeline) and one unit; at most kTcSplitMax
+  // splits; about kTcSplitCtasPerSm CTAs per SM (w4a4_configs.h)
   const int64_t units = (k_tiles + unit - 1) / unit;
-  int64_t want = tiles * 2 > sms ? 1 : (2 * sms + tiles - 1) / tiles;
+  int64_t want = tiles * kTcSplitFillDivisor > sms ? 1 : (kTcSplitCtasPerSm * sms + tiles - 1) / tiles;
   if (want > units) want = units;
-  if (want > k_tiles / 2) want = k_tiles / 2;
-  if (want > 32) want = 32;
+  if (want > k_tiles / kTcSplitMinStages) want = k_tiles / kTcSplitMinStages;
+  if (want > kTcSplitMax) want = kTcSplitMax;
   if (want < 2) return {1, int(k_tiles), false};
   const int64_t per = (units + want - 1) / want * unit;
   return {int((k_tiles + per - 1) / per), int(per), ints};
@@ -181,13 +183,14 @@ TK_HD void wo_split3(float x0, float x1, uint32_t (&s)[3]) {
   s[1] = wo_pack_bf16(r0, r1);
   s[2] = wo_pack_bf16(r0 - wo_u2f(s[1] << 16), r1 - wo_u2f(s[1] & 0xFFFF0000u));
 }
-// Split-K plan for a grid of `tiles` (n blocks x m tiles) CTAs of 4 warps over `chunks` chunks: the
-// number of k splits (each at least 4 chunks: one per warp) for about `want` CTAs.
+// Split-K plan for a grid of `tiles` (n blocks x m tiles) CTAs of kWoWarps warps over `chunks` chunks:
+// the number of k splits (each at least kWoSplitMinChunks chunks: one per warp; at most kWoSplitMax)
+// for about `want` CTAs.
 TK_HD constexpr int wo_splits(int64_t tiles, int64_t chunks, int64_t want) {
-  if (tiles >= want || chunks < 8) return 1;
+  if (tiles >= want || chunks < 2 * kWoSplitMinChunks) return 1;
   int64_t s = (want + tiles - 1) / tiles;
-  if (s > chunks / 4) s = chunks / 4;
-  if (s > 64) s = 64;
+  if (s > chunks / kWoSplitMinChunks) s = chunks / kWoSplitMinChunks;
+  if (s > kWoSplitMax) s = kWoSplitMax;
   return int(s < 1 ? 1 : s);
 }
 

@@ -13,8 +13,9 @@
 // The quantizer's float arithmetic is the contract's (w4a4.h, w4a4_quant_impl.h) operation by
 // operation with explicitly rounded intrinsics (no FMA contraction), so q and s_x are the CPU's bits
 // and every integer partial equals the CPU's.
-// This header: the GEMM kernels' arguments and epilogue, the mma wrappers and the tile configs;
-// each kernel family has its own w4a4_kernel_<name>.cuh.
+// This header: the GEMM kernels' arguments and epilogue, the mma wrappers and the tile configs as
+// template arguments (the data and its reasons: w4a4_configs.h); each kernel family has its own
+// w4a4_kernel_<name>.cuh.
 #pragma once
 #include <cfloat>
 #include <cstdint>
@@ -106,14 +107,14 @@ __device__ __forceinline__ void copy16(uint32_t dst, const void* src, bool in) {
 #endif
 }
 
-// Tile configs as types.
-template <int BM_, int BN_, int WM_, int WN_, int STAGES_>
+// A TcConfig (w4a4_configs.h) as the tensor-core kernel's template argument.
+template <const TcConfig& C>
 struct TcCfg {
-  static constexpr int kBM = BM_, kBN = BN_, kWarpsM = WM_, kWarpsN = WN_, kStages = STAGES_;
-  static constexpr int kThreads = WM_ * WN_ * 32;
+  static constexpr int kBM = C.bm, kBN = C.bn, kWarpsM = C.warps_m, kWarpsN = C.warps_n, kStages = C.stages;
+  static constexpr int kThreads = C.threads();
   template <int ABITS>
   static constexpr int smem() {
-    return (BM_ * kStageBytes4 * ABITS / 4 + BN_ * kStageBytes4) * STAGES_;
+    return C.smem_bytes(ABITS);
   }
 };
 

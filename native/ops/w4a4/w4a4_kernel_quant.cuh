@@ -24,9 +24,7 @@ struct QuantArgs {
   float* so;   // [M]
 };
 
-constexpr int kQuantThreads = 256;
-constexpr int kQuantChunk = 2048;  // floats of a row staged in shared memory at a time (a multiple of every rotation block)
-
+// kQuantThreads threads per row, kQuantChunk floats staged at a time (w4a4_configs.h).
 struct MaxBad {
   float mx;
   int bad;

@@ -11,7 +11,7 @@ namespace tk::cuw4a4 {
 // One warp per output element: lanes split each group's weight bytes, the group's int32 sum is
 // reduced exactly (xor shuffles), lane 0 folds it with the group's scale. Any even group size and K,
 // both activation widths, every arch.
-__global__ void __launch_bounds__(256) w4a4_simt(GemmArgs p, int bits) {
+__global__ void __launch_bounds__(kGridThreads) w4a4_simt(GemmArgs p, int bits) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
   for (int64_t o = blockIdx.x * int64_t(blockDim.x >> 5) + (threadIdx.x >> 5); o < p.M * p.N; o += warps) {

@@ -192,7 +192,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, 1) w4a4_tc(GemmArgs p) {
 
 // Split-K: the splits' partials added in split order, then the epilogue (per channel: the int32 sum
 // scaled once, as the unsplit kernel's flush does).
-__global__ void __launch_bounds__(256) w4a4_split_reduce(GemmArgs p, int splits) {
+__global__ void __launch_bounds__(kGridThreads) w4a4_split_reduce(GemmArgs p, int splits) {
   const int64_t MN = p.M * p.N;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < MN; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t m = i / p.N, n = i % p.N;

@@ -18,10 +18,10 @@ struct WeightOnlyArgs {
   int64_t M, N, K, G, gs;
 };
 
-// One warp per weight row and a run of up to 8 activation rows: each weight is dequantized once per
-// run ((q - z) * s in fp32, as the CPU) and multiplied into every row of the run; fp32 FMA.
-constexpr int kWoRows = 8;
-__global__ void __launch_bounds__(256) weight_only(WeightOnlyArgs p) {
+// One warp per weight row and a run of up to kWoRows (w4a4_configs.h) activation rows: each weight is
+// dequantized once per run ((q - z) * s in fp32, as the CPU) and multiplied into every row of the run;
+// fp32 FMA.
+__global__ void __launch_bounds__(kGridThreads) weight_only(WeightOnlyArgs p) {
   const int lane = threadIdx.x & 31;
   const int64_t runs = (p.M + kWoRows - 1) / kWoRows;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x >> 5);
@@ -74,7 +74,7 @@ struct WoTcArgs {
   int64_t M, N, K, G, gs;
   int chunks, cps;  // chunks of K, chunks per split
 };
-constexpr int kWoWarps = 4, kWoNI = 4;  // 4 warps; 32 weight columns (4 mma n-blocks) per CTA
+// kWoWarps warps; 8 * kWoNI weight columns (kWoNI mma n-blocks) per CTA (w4a4_configs.h).
 
 template <int V>
 __device__ __forceinline__ void wo_load_words(const uint8_t* src, bool in, uint32_t (&d)[V]) {
