@@ -348,19 +348,6 @@ SerialScope::~SerialScope() {
 
 void set_num_threads(int n) { pool().set_desired(n > 0 ? std::min(n, 4096) : default_num_threads()); }
 
-Status parallel_run(const std::function<void(int, int)>& fn) { return pool().run(1 << 30, fn); }
-
-Status parallel_run(int max_threads, const std::function<void(int, int)>& fn) { return pool().run(std::max(1, max_threads), fn); }
-
-Status parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-  if (n <= 0) return Status::Ok();
-  grain = std::max<int64_t>(1, grain);
-  int64_t max_chunks = (n + grain - 1) / grain;
-  int cap = static_cast<int>(std::min<int64_t>(max_chunks, 1 << 30));
-  return parallel_run(cap, [&](int tid, int nt) {
-    int64_t begin = n * tid / nt, end = n * (tid + 1) / nt;
-    if (begin < end) fn(begin, end);
-  });
-}
+Status parallel_run_pool(int max_threads, const std::function<void(int, int)>& fn) { return pool().run(std::max(1, max_threads), fn); }
 
 }  // namespace tk

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 #include "status.h"
 
@@ -56,10 +57,41 @@ class SerialScope {
 // on one thread.
 constexpr double kSerialWork = double(1 << 18);
 
-Status parallel_run(const std::function<void(int tid, int nthreads)>& fn);
-Status parallel_run(int max_threads, const std::function<void(int tid, int nthreads)>& fn);
+// A region on the pool (parallel_run's general case).
+Status parallel_run_pool(int max_threads, const std::function<void(int tid, int nthreads)>& fn);
+
+// fn(tid, nthreads) on up to max_threads threads, the calling thread being tid 0. A region that would
+// get one thread (max_threads <= 1, one thread set, or inside a region or SerialScope) runs fn(0, 1)
+// right here, as a serial scope: no std::function, no pool lock -- most of what a tiny op's call cost.
+// An exception from fn becomes the returned Status either way.
+template <class Fn>
+Status parallel_run(int max_threads, Fn&& fn) {
+  if (max_threads <= 1 || num_threads() <= 1) {
+    SerialScope serial(true);
+    return guarded([&] {
+      fn(0, 1);
+      return Status::Ok();
+    });
+  }
+  return parallel_run_pool(max_threads, fn);
+}
+
+template <class Fn>
+Status parallel_run(Fn&& fn) {
+  return parallel_run(1 << 30, std::forward<Fn>(fn));
+}
 
 // Static partition of [0, n) into contiguous ranges, one per thread, each at least `grain` long.
-Status parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
+template <class Fn>
+Status parallel_for(int64_t n, int64_t grain, Fn&& fn) {
+  if (n <= 0) return Status::Ok();
+  grain = grain < 1 ? 1 : grain;
+  const int64_t max_chunks = (n + grain - 1) / grain;
+  const int cap = static_cast<int>(max_chunks < (int64_t(1) << 30) ? max_chunks : (int64_t(1) << 30));
+  return parallel_run(cap, [&](int tid, int nt) {
+    const int64_t begin = n * tid / nt, end = n * (tid + 1) / nt;
+    if (begin < end) fn(begin, end);
+  });
+}
 
 }  // namespace tk

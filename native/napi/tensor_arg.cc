@@ -117,8 +117,12 @@ TensorView unwrap_tensor(napi_env env, napi_value v, const std::string& n, KeepA
     fail(env, Code::kTypeError, "Expected a number for " + n + ".dtype but received " + describe(Napi::Value(env, dtype_v)));
   }
   int32_t icode = 0;
-  Status cs = int_from_number(code, 0, kNumDTypes - 1, n + ".dtype", &icode);
-  if (!cs.ok()) throw_status(e, cs);
+  if (code >= 0 && code <= kNumDTypes - 1 && code == std::floor(code)) {  // (NaN fails every comparison)
+    icode = static_cast<int32_t>(code);
+  } else {  // the name is built only for the message
+    Status cs = int_from_number(code, 0, kNumDTypes - 1, n + ".dtype", &icode);
+    throw_status(e, cs.ok() ? InvalidArgument("Expected a dtype code for " + n + ".dtype") : cs);
+  }
   const DType dtype = static_cast<DType>(icode);
 
   napi_value shape_v = prop(Key::shape);
