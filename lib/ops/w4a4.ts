@@ -381,37 +381,40 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
   const nO = w.outlierChannels?.length ?? 0;
   // CUDA activations: the weights' device copies (uploaded on first use, kept while w lives).
   const dw = dev !== 'cpu' ? weightsOn(w, dev) : undefined;
-  const params: NativeW4A4Params = dw
+  // The weights' arrays: their device copies, or descriptors of the host arrays.
+  type WeightArrays = Pick<NativeW4A4Params, 'w' | 'scales' | 'zeroPoints' | 'outlierChannels' | 'outlierWeights' | 'outlierScales'>;
+  const wa: WeightArrays = dw
     ? {
-        x: nativeOf(X, 'x'),
         w: nativeOf(dw.packed, 'w'),
         scales: nativeOf(dw.scales, 'w.scales'),
         zeroPoints: dw.zeroPoints && nativeOf(dw.zeroPoints, 'w.zeroPoints'),
         outlierChannels: dw.outlierChannels && nativeOf(dw.outlierChannels, 'w.outlierChannels'),
         outlierWeights: dw.outlierWeights && nativeOf(dw.outlierWeights, 'w.outlierWeights'),
         outlierScales: dw.outlierScales && nativeOf(dw.outlierScales, 'w.outlierScales'),
-        bias: nativeOptional(bias, 'options.bias'),
-        out: nativeOf(out, 'options.out'),
-        groupSize: K > 0 ? w.groupSize : 0,
-        rotateBlock: w.rotationBlock,
-        actBits: bits,
-        xScales,
       }
     : {
-        x: nativeOf(X, 'x'),
         w: hostNative('int4', [N, K], w.packed),
         scales: hostNative('float32', [N, G], w.scales),
         zeroPoints: w.zeroPoints ? hostNative('int8', [N, G], w.zeroPoints) : undefined,
         outlierChannels: nO ? hostNative('int32', [nO], w.outlierChannels!) : undefined,
         outlierWeights: nO ? hostNative('int8', [N, nO], w.outlierWeights!) : undefined,
         outlierScales: nO ? hostNative('float32', [N], w.outlierScales!) : undefined,
-        bias: nativeOptional(bias, 'options.bias'),
-        out: nativeOf(out, 'options.out'),
-        groupSize: K > 0 ? w.groupSize : 0,
-        rotateBlock: w.rotationBlock,
-        actBits: bits,
-        xScales,
       };
+  const params: NativeW4A4Params = {
+    x: nativeOf(X, 'x'),
+    w: wa.w,
+    scales: wa.scales,
+    zeroPoints: wa.zeroPoints,
+    outlierChannels: wa.outlierChannels,
+    outlierWeights: wa.outlierWeights,
+    outlierScales: wa.outlierScales,
+    bias: nativeOptional(bias, 'options.bias'),
+    out: nativeOf(out, 'options.out'),
+    groupSize: K > 0 ? w.groupSize : 0,
+    rotateBlock: w.rotationBlock,
+    actBits: bits,
+    xScales,
+  };
   return { params, out };
 }
 
