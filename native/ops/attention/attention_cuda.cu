@@ -7,8 +7,8 @@
 //
 // Kernels (attention_kernel_sm90.cuh, attention_kernel_decode.cuh, attention_kernel_sm80.cuh):
 //   sm90  wgmma + TMA FlashAttention-3-style kernel (producer warp group + two consumer warp groups),
-//         compute capability 9.0 only, OPT-IN (TENSORKERN_ATTENTION_KERNEL=sm90 or the test hook)
-//         until it has run on an H100: written and compiled without one. float16 / bfloat16 q / k / v
+//         compute capability 9.0 only, opt-in (TENSORKERN_ATTENTION_KERNEL=sm90 or the test hook;
+//         why: README, status table). float16 / bfloat16 q / k / v
 //         of one dtype, head dim 33..128, TMA-compatible strides / alignment, 128 % group == 0; any
 //         other problem (and every decode shape) takes the tier below, the reason kept in the
 //         recorded kernel name ("sm80_... (sm90: <reason>)").

@@ -2,8 +2,8 @@
 //
 // Compiled only for sm_90a (__CUDA_ARCH_FEAT_SM90_ALL): every other architecture gets an empty body,
 // and the host (attention_cuda.cu) only launches it on compute capability 9.0 when asked for
-// (TENSORKERN_ATTENTION_KERNEL=sm90 or attention_cuda_set_path("sm90")): it was written and compiled
-// without an H100 and stays opt-in until it has run on one.
+// (TENSORKERN_ATTENTION_KERNEL=sm90 or debug.setPath('attention', 'cuda', 'sm90'); why it is opt-in:
+// README, status table).
 //
 // Structure (attention_cuda_layout.h, "sm_90a kernel", has the index math the self-test checks):
 //   CTA = 384 threads = 3 warp groups on 128 packed (query, GQA head) rows of one (batch, kv head) --
