@@ -235,11 +235,12 @@ describe('linearAttention bad input', () => {
     expect(() => call({ q: { dtype: 0, shape: [2, 3, 5, 8], data: new Float32Array(3) } })).toThrow();
   });
 
-  test('cuda tensors without a GPU, and the path hooks', () => {
+  test('the path hooks', () => {
     expect(native.debug.setPath('linearAttention', 'cpu', 'auto')).toBe('auto');
     expect(() => native.debug.setPath('linearAttention', 'cpu', 'fast')).toThrow(
       /Expected 'auto' \(splits 0\) for the linearAttention path on cpu/,
     );
-    expect(() => native.debug.setPath('linearAttention', 'cuda', 'sm80')).toThrow(/'auto' \(= off until verified on a GPU\) or 'tc'/);
+    expect(native.debug.setPath('linearAttention', 'cuda', 'auto')).toBe('auto');
+    expect(() => native.debug.setPath('linearAttention', 'cuda', 'tc')).toThrow(/'auto' \(splits 0; no CUDA kernel yet\)/);
   });
 });

@@ -95,8 +95,8 @@ Status linear_attention_set_path(const std::string& device, const std::string& p
   if (device == "cpu") {
     if (path != "auto" || splits != 0) return unknown_path("linearAttention", device, path, splits, "'auto' (splits 0)");
   } else if (device == "cuda") {
-    if (splits != 0 || !linear_attention_cuda_set_path(path))
-      return unknown_path("linearAttention", device, path, splits, "'auto' (= off until verified on a GPU) or 'tc' (splits 0)");
+    if (path != "auto" || splits != 0)
+      return unknown_path("linearAttention", device, path, splits, "'auto' (splits 0; no CUDA kernel yet)");
   } else {
     return unknown_device("linearAttention", device);
   }
@@ -105,15 +105,16 @@ Status linear_attention_set_path(const std::string& device, const std::string& p
 }
 
 std::string linear_attention_last_kernel(const std::string& device) {
-  return device == "cuda" ? linear_attention_cuda_last_kernel() : linear_attention_cpu_last_kernel();
+  return device == "cuda" ? std::string() : linear_attention_cpu_last_kernel();
 }
 
-#if !defined(TK_WITH_CUDA)
+// No CUDA kernel yet (docs/contributing.md, the stem table): in every build, device tensors get an error.
 Status linear_attention_cuda(const LinearAttentionParams&, const LinearAttentionShape&, int) {
+#if defined(TK_WITH_CUDA)
+  return Unsupported("linearAttention on a CUDA device: there is no CUDA kernel yet; run it on CPU tensors (tensor.to('cpu'))");
+#else
   return NoGpu("linearAttention on a CUDA device: this tensorkern binary was built without CUDA");
-}
-bool linear_attention_cuda_set_path(const std::string& path) { return path == "auto" || path == "tc"; }
-std::string linear_attention_cuda_last_kernel() { return ""; }
 #endif
+}
 
 }  // namespace tk

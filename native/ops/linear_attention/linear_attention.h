@@ -45,16 +45,12 @@ Status linear_attention_validate(const LinearAttentionParams& p, LinearAttention
 // Validates (the decay values again: the caller's tensor may have changed since), then runs.
 Status linear_attention(const LinearAttentionParams& p);
 Status linear_attention_cpu(const LinearAttentionParams& p, const LinearAttentionShape& s);
-// Every tensor on CUDA device `device` (decay on the host). Opt-in until the kernel has run on a GPU:
-// without linear_attention_set_path("cuda", "tc") (or TENSORKERN_LINEAR_ATTENTION_KERNEL=tc) it
-// answers ERR_TK_UNSUPPORTED; the CPU-only build answers ERR_TK_NO_GPU.
+// Every tensor on CUDA device `device`. There is no CUDA kernel yet (linear_attention.cc): a CUDA build
+// answers ERR_TK_UNSUPPORTED, the CPU-only build ERR_TK_NO_GPU.
 Status linear_attention_cuda(const LinearAttentionParams& p, const LinearAttentionShape& s, int device);
-bool linear_attention_cuda_set_path(const std::string& path);
-std::string linear_attention_cuda_last_kernel();
 const char* linear_attention_cpu_last_kernel();
 
-// The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU; "auto" (= off: the CUDA kernel
-// is opt-in until verified on a GPU) or "tc" on CUDA.
+// The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU and on CUDA (no kernel there yet).
 Status linear_attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string linear_attention_last_kernel(const std::string& device);
 
