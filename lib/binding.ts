@@ -174,6 +174,24 @@ export interface NativeAttentionParams {
   qkStage?: number;
 }
 
+/** ops.linearAttention (native/ops/linear_attention/linear_attention.h). */
+export interface NativeLinearAttentionParams {
+  q: NativeTensor;
+  k: NativeTensor;
+  v: NativeTensor;
+  /** float32 [H] host values in (0, 1]; absent: 1. */
+  decay?: NativeTensor;
+  /** float32 [B, H, D, Dv]: the KV state carried in, and where the state after the last token goes. */
+  state?: NativeTensor;
+  stateOut?: NativeTensor;
+  out: NativeTensor;
+  /** Default true. */
+  causal?: boolean;
+  bshd?: boolean;
+  /** Default 1. */
+  scale?: number;
+}
+
 /** ops.w4a4: W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul (native/ops/w4a4/w4a4.h). */
 export interface NativeW4A4Params {
   x: NativeTensor;
@@ -201,6 +219,7 @@ export interface NativeOps {
   gemmPackB: Op<{ b: NativeTensor; transB: boolean; dst: NativeTensor; layout: string }>;
   spmm: Op<NativeSpmmParams>;
   attention: Op<NativeAttentionParams>;
+  linearAttention: Op<NativeLinearAttentionParams>;
   w4a4: Op<NativeW4A4Params>;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
@@ -249,7 +268,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

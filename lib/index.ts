@@ -52,6 +52,8 @@ export type { CsrInit, CooInit, RowStats, PrepareOptions, PrepareInfo, IndexArra
 export type { BlockedInfo } from './sparse/blocked';
 export { attention, attentionSync } from './ops/attention';
 export type { AttentionOptions, AttentionResult, QkStage } from './ops/attention';
+export { linearAttention, linearAttentionSync } from './ops/linear-attention';
+export type { LinearAttentionOptions, LinearAttentionResult } from './ops/linear-attention';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,

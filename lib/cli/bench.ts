@@ -1,5 +1,6 @@
 // `tensorkern bench [gemm|w4a4|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
 // `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
+// `tensorkern bench linear-attention [--sizes 8192,65536] [--runs N]` (bench/linear_attention.ts): only when named, not by `all`.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention.
 import * as fs from 'fs';
@@ -16,6 +17,8 @@ interface BenchArgs {
 }
 
 const OPS = ['gemm', 'w4a4', 'spmm', 'attention'];
+/** Benches run only when named (not by `all`): linear-attention runs softmax attention at S = 8192, minutes of work. */
+const NAMED_OPS = ['linear-attention'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -37,6 +40,7 @@ function parse(args: string[]): BenchArgs {
     else if (a === '--json') r.json = val();
     else if (a === 'all') r.ops.push(...OPS);
     else if (OPS.includes(a)) r.ops.push(a);
+    else if (NAMED_OPS.includes(a)) r.ops.push(a);
     else throw new Error(`unknown bench argument "${a}" (ops: ${OPS.join(', ')}, all)`);
   }
   if (r.ops.length === 0) r.ops = [...OPS];
@@ -148,6 +152,10 @@ export async function runBench(argv: string[]): Promise<number> {
     if (op === 'spmm') report.spmm = benchSpmm({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'attention') report.attention = await benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'w4a4') report.w4a4 = await benchW4A4({ sizes: args.sizes, runs: args.runs, log });
+    if (op === 'linear-attention') {
+      const { benchLinearAttention } = require('../../bench/linear_attention') as typeof import('../../bench/linear_attention'); // eslint-disable-line @typescript-eslint/no-require-imports
+      report.linearAttention = benchLinearAttention({ sizes: args.sizes, runs: args.runs, log });
+    }
   }
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });

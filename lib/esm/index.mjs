@@ -49,6 +49,8 @@ export const {
   SparseMatrix,
   attention,
   attentionSync,
+  linearAttention,
+  linearAttentionSync,
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,
   w4a4Matmul,

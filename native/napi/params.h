@@ -24,6 +24,7 @@ namespace tk::napi {
   X(blockCol) X(blockValues)                                                                                   \
   /* attention */ X(q) X(k) X(v) X(mask) X(kvLengths) X(lse) X(causal) X(bshd) X(scale) X(softcap)             \
   X(causalOffset) X(qkOut) X(qkStage)                                                                          \
+  /* linear attention */ X(decay) X(state) X(stateOut)                                                       \
   /* w4a4 */ X(x) X(w) X(scales) X(zeroPoints) X(outlierChannels) X(outlierWeights) X(outlierScales)           \
   X(groupSize) X(rotateBlock) X(actBits) X(xScales) X(bits)                                                    \
   /* block ops */ X(weight) X(eps) X(positions) X(start) X(theta) X(half) X(gate) X(up) X(table) X(ids)        \

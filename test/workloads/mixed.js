@@ -203,6 +203,22 @@ function makeOps(tk, opts = {}) {
       },
     );
   }
+  // linear attention: a decay per head, state in; the state out read back through a closure
+  {
+    const lv = T.from(floats(r, 2 * 3 * q.shape[2] * 5), [2, 3, q.shape[2], 5]);
+    const state = T.from(floats(r, 2 * 3 * 16 * 5), [2, 3, 16, 5]);
+    const lo = { decay: Float32Array.of(0.9, 1, 0.6), scale: 0.5, state };
+    add(
+      'linearAttention decay state',
+      () => tk.linearAttentionSync(q, q, lv, lo),
+      () => tk.linearAttention(q, q, lv, lo),
+    );
+    add(
+      'linearAttention state out',
+      () => tk.linearAttentionSync(q, q, lv, { ...lo, returnState: true }).state,
+      async () => (await tk.linearAttention(q, q, lv, { ...lo, returnState: true })).state,
+    );
+  }
   // w4a4: shared weights, per group and per channel; w4a8; weight-only; the quantizer itself
   {
     const x = T.from(floats(r, 3 * 64), [3, 64]);
