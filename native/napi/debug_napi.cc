@@ -8,6 +8,7 @@
 #include "../cuda/runtime.h"
 #include "../ops/attention/attention.h"
 #include "../ops/gemm/gemm.h"
+#include "../ops/monarch/monarch.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "register.h"
@@ -27,6 +28,7 @@ const OpHooks kHooks[] = {
     {"spmm", spmm_set_path, spmm_last_kernel},
     {"attention", attention_set_path, attention_last_kernel},
     {"w4a4", w4a4_set_path, w4a4_last_kernel},
+    {"monarch", monarch_set_path, monarch_last_kernel},
 };
 
 std::string get_string(Napi::Env env, Napi::Value v, const char* name) {
@@ -38,7 +40,7 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   const std::string op = get_string(env, v, "op");
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
-  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention' or 'w4a4' for op but received \"" + op + "\""));
+  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4' or 'monarch' for op but received \"" + op + "\""));
 }
 
 Napi::Value SetPath(const Napi::CallbackInfo& info) {

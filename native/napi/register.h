@@ -31,6 +31,7 @@ void register_gemm(Napi::Env env, const Exports& e);
 void register_spmm(Napi::Env env, const Exports& e);
 void register_attention(Napi::Env env, const Exports& e);
 void register_w4a4(Napi::Env env, const Exports& e);
+void register_monarch(Napi::Env env, const Exports& e);
 // native/bench
 void register_bench(Napi::Env env, const Exports& e);
 void register_bench_ops(Napi::Env env, const Exports& e);
