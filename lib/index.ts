@@ -52,6 +52,8 @@ export type { CsrInit, CooInit, RowStats, PrepareOptions, PrepareInfo, IndexArra
 export type { BlockedInfo } from './sparse/blocked';
 export { attention, attentionSync } from './ops/attention';
 export type { AttentionOptions, AttentionResult, QkStage } from './ops/attention';
+export { monarchMatmul, monarchMatmulSync, projectMonarch, projectMonarchSync } from './ops/monarch';
+export type { MonarchOptions, ProjectMonarchOptions, MonarchFactors } from './ops/monarch';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,
