@@ -1,7 +1,7 @@
-// `tensorkern bench [gemm|w4a4|spmm|attention|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
+// `tensorkern bench [gemm|w4a4|spmm|attention|monarch|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
 // `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
-// lengths for attention.
+// lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
 import * as path from 'path';
 import { cpuLabel, resolveDevice } from '../device';
@@ -15,7 +15,7 @@ interface BenchArgs {
   json?: string;
 }
 
-const OPS = ['gemm', 'w4a4', 'spmm', 'attention'];
+const OPS = ['gemm', 'w4a4', 'spmm', 'attention', 'monarch'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -148,6 +148,12 @@ export async function runBench(argv: string[]): Promise<number> {
     if (op === 'spmm') report.spmm = benchSpmm({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'attention') report.attention = await benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
     if (op === 'w4a4') report.w4a4 = await benchW4A4({ sizes: args.sizes, runs: args.runs, log });
+    if (op === 'monarch')
+      report.monarch = (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch({
+        sizes: args.sizes,
+        runs: args.runs,
+        log,
+      }); // eslint-disable-line @typescript-eslint/no-require-imports
   }
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
