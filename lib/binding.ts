@@ -221,6 +221,10 @@ export interface NativeOps {
   attention: Op<NativeAttentionParams>;
   linearAttention: Op<NativeLinearAttentionParams>;
   w4a4: Op<NativeW4A4Params>;
+  /** Monarch matmul (native/ops/monarch/monarch.h): out = x @ M^T, M from block-diagonal w1 [k, q, p] and w2 [l, s, r]. */
+  monarch: Op<{ x: NativeTensor; w1: NativeTensor; w2: NativeTensor; out: NativeTensor }>;
+  /** The closest Monarch factors of w [nOut, nIn] into float32 w1, w2, and the relative error into err [1]. */
+  monarchProject: Op<{ w: NativeTensor; blocks: number; w1: NativeTensor; w2: NativeTensor; err: NativeTensor }>;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
@@ -268,7 +272,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

@@ -54,6 +54,8 @@ export { attention, attentionSync } from './ops/attention';
 export type { AttentionOptions, AttentionResult, QkStage } from './ops/attention';
 export { linearAttention, linearAttentionSync } from './ops/linear-attention';
 export type { LinearAttentionOptions, LinearAttentionResult } from './ops/linear-attention';
+export { monarchMatmul, monarchMatmulSync, projectMonarch, projectMonarchSync } from './ops/monarch';
+export type { MonarchOptions, ProjectMonarchOptions, MonarchFactors } from './ops/monarch';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,

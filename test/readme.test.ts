@@ -19,7 +19,7 @@ test('README: "A first call of each op" runs and its results are right', async (
   const logged: unknown[] = [];
   const log = (...xs: unknown[]) => logged.push(xs[0]);
   // The block as the body of an async function, with the names it defines returned for checking.
-  const fn = new Function('require', 'console', `return (async () => {\n${code}\nreturn { y, z, o, y4, step };\n})();`);
+  const fn = new Function('require', 'console', `return (async () => {\n${code}\nreturn { y, z, o, lo, state, ym, y4, step };\n})();`);
   const r = await fn(require, { log });
   // y = x Wᵀ: 64 products of 0.5 * 0.01 per element
   const y = r.y.toArraySync() as Float32Array;
@@ -35,6 +35,17 @@ test('README: "A first call of each op" runs and its results are right', async (
   }
   // attention over identical keys: every output is the common value 0.1
   for (const v of r.o.toArraySync() as Float32Array) expect(v).toBeCloseTo(0.1, 5);
+  // linear attention over constant q = k = v = 0.1 (D 64): o_t = (64 * 0.01) * 0.1 * sum_{j <= t} 0.9^j,
+  // and the state sum_s 0.9^(15 - s) k_s^T v_s = 0.01 * sum_{j < 16} 0.9^j
+  const geo = (n: number) => (1 - 0.9 ** n) / 0.1;
+  const lo = r.lo.toArraySync() as Float32Array;
+  expect(r.lo.shape).toEqual([1, 8, 16, 64]);
+  for (let h = 0; h < 8; h++) for (let t = 0; t < 16; t++) expect(lo[(h * 16 + t) * 64 + 7]).toBeCloseTo(0.064 * geo(t + 1), 5);
+  expect(r.state.shape).toEqual([1, 8, 64, 64]);
+  for (const v of r.state.toArraySync() as Float32Array) expect(v).toBeCloseTo(0.01 * geo(16), 5);
+  // Monarch: u = 16 * 0.1 * 0.5 = 0.8 in every slot, y = 16 * 0.1 * 0.8 = 1.28
+  expect(r.ym.shape).toEqual([4, 64]);
+  for (const v of r.ym.toArraySync() as Float32Array) expect(v).toBeCloseTo(1.28, 4);
   // W4A4: constant inputs quantize exactly: the same 0.32
   for (const v of r.y4.toArraySync() as Float32Array) expect(v).toBeCloseTo(0.32, 3);
   // the graph: rmsNorm of a constant row is 1 everywhere (weight 1), then 64 * 1 * 0.01

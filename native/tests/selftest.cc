@@ -20,6 +20,7 @@
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "gemm_cuda_checks.h"
+#include "monarch_cuda_checks.h"
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
@@ -428,6 +429,8 @@ int main(int argc, char** argv) {
   std::printf("cuda attention index math and sm80 emulation: done\n");
   attention_sm90_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda attention sm90 layouts, pipeline simulation and emulation: done\n");
+  monarch_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda monarch index math, grid emulation and the cpu op: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);

@@ -219,6 +219,23 @@ function makeOps(tk, opts = {}) {
       async () => (await tk.linearAttention(q, q, lv, { ...lo, returnState: true })).state,
     );
   }
+  // monarch: shared factors (k = 4 blocks of p = 6 -> q = 5; l = 2, r = 10, s = 3), distinct inputs; bf16 x
+  {
+    const w1 = T.from(floats(r, 4 * 5 * 6), [4, 5, 6]);
+    const w2 = T.from(floats(r, 2 * 3 * 10), [2, 3, 10]);
+    const xm = T.from(floats(r, s(9) * 24), [s(9), 24]);
+    const xm16 = tk.castSync(T.from(floats(r, 3 * 24), [3, 24]), 'bfloat16');
+    add(
+      'monarch',
+      () => tk.monarchMatmulSync(xm, w1, w2),
+      () => tk.monarchMatmul(xm, w1, w2),
+    );
+    add(
+      'monarch bf16 x',
+      () => tk.monarchMatmulSync(xm16, w1, w2),
+      () => tk.monarchMatmul(xm16, w1, w2),
+    );
+  }
   // w4a4: shared weights, per group and per channel; w4a8; weight-only; the quantizer itself
   {
     const x = T.from(floats(r, 3 * 64), [3, 64]);

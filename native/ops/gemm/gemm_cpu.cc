@@ -549,4 +549,6 @@ const char* gemm_cpu_blocks() { return wide_blocks() ? "wide" : "split"; }
 
 const char* gemm_cpu_last_kernel() { return g_ran.get(); }
 
+const gemm_kernels::IsaKernels& gemm_kernels::active_kernels() { return kernels_for(active_isa()); }
+
 }  // namespace tk

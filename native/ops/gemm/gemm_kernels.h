@@ -86,4 +86,8 @@ void get_kernels_avx2(IsaKernels* k);
 void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide);
 void get_kernels_neon(IsaKernels* k);
 
+// The table gemm_cpu uses now (the active ISA and block config): for ops built on these kernels
+// (monarch).
+const IsaKernels& active_kernels();
+
 }  // namespace tk::gemm_kernels
