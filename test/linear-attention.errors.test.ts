@@ -240,7 +240,11 @@ describe('linearAttention bad input', () => {
     expect(() => native.debug.setPath('linearAttention', 'cpu', 'fast')).toThrow(
       /Expected 'auto' \(splits 0\) for the linearAttention path on cpu/,
     );
+    expect(native.debug.setPath('linearAttention', 'cuda', 'simt')).toBe('simt');
     expect(native.debug.setPath('linearAttention', 'cuda', 'auto')).toBe('auto');
-    expect(() => native.debug.setPath('linearAttention', 'cuda', 'tc')).toThrow(/'auto' \(splits 0; no CUDA kernel yet\)/);
+    expect(() => native.debug.setPath('linearAttention', 'cuda', 'tc')).toThrow(
+      /Expected 'auto' or 'simt' \(splits 0\) for the linearAttention path on cuda/,
+    );
+    expect(() => native.debug.setPath('linearAttention', 'cuda', 'simt', 2)).toThrow(/'auto' or 'simt' \(splits 0\)/);
   });
 });

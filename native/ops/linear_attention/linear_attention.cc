@@ -2,6 +2,9 @@
 // with friendlier messages; this side must hold when the binding is called with garbage), the hooks.
 #include "linear_attention.h"
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "../../core/op_hooks.h"
@@ -91,12 +94,28 @@ Status linear_attention(const LinearAttentionParams& p) {
   return linear_attention_cpu(p, s);
 }
 
+namespace {
+// The CUDA kernel is opt-in until it has run on a GPU: TENSORKERN_LINEAR_ATTENTION_KERNEL=simt, or
+// debug.setPath('linearAttention', 'cuda', 'simt').
+std::atomic<bool> g_cuda_on{[] {
+  const char* e = std::getenv("TENSORKERN_LINEAR_ATTENTION_KERNEL");
+  return e != nullptr && std::strcmp(e, "simt") == 0;
+}()};
+}  // namespace
+
+bool linear_attention_cuda_enabled() { return g_cuda_on.load(std::memory_order_relaxed); }
+bool linear_attention_cuda_set_enabled(const std::string& path) {
+  if (path != "auto" && path != "simt") return false;
+  g_cuda_on.store(path == "simt");
+  return true;
+}
+
 Status linear_attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
   if (device == "cpu") {
     if (path != "auto" || splits != 0) return unknown_path("linearAttention", device, path, splits, "'auto' (splits 0)");
   } else if (device == "cuda") {
-    if (path != "auto" || splits != 0)
-      return unknown_path("linearAttention", device, path, splits, "'auto' (splits 0; no CUDA kernel yet)");
+    if (splits != 0 || !linear_attention_cuda_set_enabled(path))
+      return unknown_path("linearAttention", device, path, splits, "'auto' or 'simt' (splits 0)");
   } else {
     return unknown_device("linearAttention", device);
   }
@@ -105,16 +124,14 @@ Status linear_attention_set_path(const std::string& device, const std::string& p
 }
 
 std::string linear_attention_last_kernel(const std::string& device) {
-  return device == "cuda" ? std::string() : linear_attention_cpu_last_kernel();
+  return device == "cuda" ? linear_attention_cuda_last_kernel() : std::string(linear_attention_cpu_last_kernel());
 }
 
-// No CUDA kernel yet (docs/contributing.md, the stem table): in every build, device tensors get an error.
+#if !defined(TK_WITH_CUDA)
 Status linear_attention_cuda(const LinearAttentionParams&, const LinearAttentionShape&, int) {
-#if defined(TK_WITH_CUDA)
-  return Unsupported("linearAttention on a CUDA device: there is no CUDA kernel yet; run it on CPU tensors (tensor.to('cpu'))");
-#else
   return NoGpu("linearAttention on a CUDA device: this tensorkern binary was built without CUDA");
-#endif
 }
+std::string linear_attention_cuda_last_kernel() { return ""; }
+#endif
 
 }  // namespace tk
