@@ -23,7 +23,7 @@ constexpr int64_t kCpuBlock = 64;
 //     loaded in bs * D / 256 rounds; the per-thread registers stay small (4 outputs at bs = 32).
 //   B_s in kCudaBlocks: the largest whose shared memory (2 * bs * (D | 1) for Q and K, bs * 32 for V,
 //     bs * (bs + 1) for the masked P, D * 32 for the state, bs + 1 powers; floats) fits the device's
-//     per-block opt-in. 32 (a warp of keys per P row) for D <= 128 everywhere (57 KiB at D = 128);
+//     per-block opt-in. 32 (a warp of keys per P row) for D <= 128 everywhere (56.5 KiB at D = 128; D = 256 takes 104.5 KiB);
 //     16 / 8 keep D = 256 on sm_75 (64 KiB) and sm_86 / sm_89 (99 KiB) at the cost of more state
 //     updates per token. Larger D than 8 tokens' worth fits: ERR_TK_UNSUPPORTED, run on the CPU.
 constexpr int kCudaThreads = 256;
