@@ -7,6 +7,8 @@
 // per block and transposes y^T into out (converting to out's dtype).
 #include <algorithm>
 #include <atomic>
+#include <memory>
+#include <thread>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
@@ -55,14 +57,14 @@ struct PackedWeight {
     const int64_t kcb = std::min<int64_t>(k->kc, K - kb * k->kc);
     return buf.as<char>() + blk * block_bytes + offset(kb) + (ir / k->mr) * k->a_panel_bytes(kcb);
   }
-  Status pack(const TensorView& w) {
-    const int64_t blocks = w.shape[0];
-    return parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t blk = b0; blk < b1; ++blk) {
-        const Operand A{static_cast<const char*>(w.data) + size_t(blk * rows * K) * eb(w.dtype), w.dtype, K, false};
-        for (int64_t pc = 0; pc < K; pc += k->kc)
-          k->pack_a(A, 0, rows, pc, std::min<int64_t>(k->kc, K - pc), const_cast<char*>(panel(blk, pc / k->kc, 0)));
-      }
+  void pack_block(const TensorView& w, int64_t blk) const {
+    const Operand A{static_cast<const char*>(w.data) + size_t(blk * rows * K) * eb(w.dtype), w.dtype, K, false};
+    for (int64_t pc = 0; pc < K; pc += k->kc)
+      k->pack_a(A, 0, rows, pc, std::min<int64_t>(k->kc, K - pc), const_cast<char*>(panel(blk, pc / k->kc, 0)));
+  }
+  Status pack(const TensorView& w) const {
+    return parallel_for(w.shape[0], 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t blk = b0; blk < b1; ++blk) pack_block(w, blk);
     });
   }
 };
@@ -187,6 +189,13 @@ struct Run {
   const PackedWeight *w1, *w2;
   int64_t R;   // rows per tile: a multiple of NR, so R / NR whole column panels
   int64_t vb;  // floats of one block of v: r * R
+  // Per weight block (w1's k, then w2's l): packed yet. Null when packed before the region.
+  const std::atomic<bool>* ready;
+
+  void wait(int64_t j) const {
+    if (ready != nullptr)
+      while (!ready[j].load(std::memory_order_acquire)) std::this_thread::yield();
+  }
 
   // v: u^T for the tile, kept as stage 2's B operand -- block a is rows c*l + a (c < r) of u^T,
   // laid out as the kernels' float B panels ([K block][R / NR][kcb][NR]). Stage 1 writes its tiles
@@ -203,7 +212,7 @@ struct Run {
     const char* x = static_cast<const char*>(p->x.data);
     const int64_t panels = ceil_div(rows, k->nr), l = s->l;
     for (int64_t i = i0; i < i1; ++i)
-      for (int64_t pc = 0; pc < s->p; pc += k->kc) {
+      for (int64_t pc = (wait(i), 0); pc < s->p; pc += k->kc) {
         const int64_t kcb = std::min<int64_t>(k->kc, s->p - pc), kb = pc / k->kc;
         const size_t at = size_t(b0 * s->n + i * s->p);
         if (p->x.dtype == DType::kFloat32)
@@ -225,7 +234,7 @@ struct Run {
   void stage2(int64_t rows, int64_t a0, int64_t a1, float* v, float* yt) const {
     const int64_t panels = ceil_div(rows, k->nr), ld = s->l * R;
     for (int64_t a = a0; a < a1; ++a)
-      for (int64_t pc = 0; pc < s->r; pc += k->kc) {
+      for (int64_t pc = (wait(s->k + a), 0); pc < s->r; pc += k->kc) {
         const int64_t kcb = std::min<int64_t>(k->kc, s->r - pc), kb = pc / k->kc;
         const float* bk = v + a * vb + kb * k->kc * R;
         for (int64_t ir = 0; ir < s->s; ir += k->mr) {
@@ -255,12 +264,10 @@ Status monarch_cpu(const MonarchParams& p, const MonarchShape& s) {
   const BlockedKernels<float>& k = gemm_kernels::active_kernels().f32;
   g_ran.set(k.name);
   if (k.mr * k.nr > kMaxTile) return Internal("monarch: microkernel tile larger than kMaxTile");
-  PackedWeight w1(k, p.w1), w2(k, p.w2);
-  TK_RETURN_IF_ERROR(w1.pack(p.w1));
-  TK_RETURN_IF_ERROR(w2.pack(p.w2));
+  const PackedWeight w1(k, p.w1), w2(k, p.w2);
   const int64_t kq = s.k * s.q, ls = s.n_out();
   const int64_t R = monarch_config::tile_rows(kq, ls, k.nr);
-  const Run run{&p, &s, &k, &w1, &w2, R, s.r * R};
+  Run run{&p, &s, &k, &w1, &w2, R, s.r * R, nullptr};
   const size_t b_bytes = size_t(ceil_div(R, k.nr)) * k.b_panel_bytes(std::min<int64_t>(k.kc, s.p));
   const size_t t_bytes = size_t((kq + ls) * R) * sizeof(float);
   const int64_t tiles = ceil_div(s.batch, R);
@@ -268,8 +275,21 @@ Status monarch_cpu(const MonarchParams& p, const MonarchShape& s) {
   const bool stream = p.out.nbytes() >= kStreamBytes;
 
   if (tiles >= nt) {  // whole tiles per thread, taken dynamically
-    std::atomic<int64_t> next{0};
+    // The weights are packed in the same region, block by block, by whichever thread comes first;
+    // a block not packed yet is waited for. Two packing regions before it cost ~4% of a call
+    // (n = 4096, batch 1024, 2 threads) waiting for the second thread to wake, twice.
+    const int64_t nw = s.k + s.l;
+    std::unique_ptr<std::atomic<bool>[]> ready(new std::atomic<bool>[size_t(nw)]());
+    run.ready = ready.get();
+    std::atomic<int64_t> next{0}, next_w{0};
     return parallel_run(static_cast<int>(std::min<int64_t>(tiles, nt)), [&](int, int) {
+      for (int64_t j = next_w++; j < nw; j = next_w++) {
+        if (j < s.k)
+          w1.pack_block(p.w1, j);
+        else
+          w2.pack_block(p.w2, j - s.k);
+        ready[j].store(true, std::memory_order_release);
+      }
       float* xb = static_cast<float*>(thread_scratch(ScratchSlot::kPackB, b_bytes));
       float* ut = static_cast<float*>(thread_scratch(ScratchSlot::kWork, t_bytes));
       float* yt = ut + kq * R;
@@ -282,6 +302,8 @@ Status monarch_cpu(const MonarchParams& p, const MonarchShape& s) {
     });
   }
   // Fewer tiles than threads (small batches): each tile's blocks shared out, one region per stage.
+  TK_RETURN_IF_ERROR(w1.pack(p.w1));
+  TK_RETURN_IF_ERROR(w2.pack(p.w2));
   PooledBuffer tile(t_bytes);
   float* ut = tile.as<float>();
   float* yt = ut + kq * R;
