@@ -27,7 +27,7 @@ import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkFloat32, checkNumber, F32_MAX, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, checkBool, checkFloat32, checkNumber, checkQkvLayout, F32_MAX, nativeOptional, overlaps } from './common';
 
 export interface AttentionOptions {
   /** Causal masking: query i sees keys j <= i + causalOffset (default bottom-right). Default false. */
@@ -160,27 +160,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   const K = checkTensor(k, 'k');
   const V = checkTensor(v, 'v');
   const o = checkOptions<AttentionOptions>(opts, 'options', KEYS);
-  const layout = o.layout ?? 'bhsd';
-  if (layout !== 'bhsd' && layout !== 'bshd')
-    throw invalidArg('options.layout', `'bhsd' or 'bshd'`, o.layout, typeof o.layout === 'string' ? 'value' : 'type');
-  const bshd = layout === 'bshd';
-  const names = bshd ? '[B, S, H, D]' : '[B, H, S, D]';
-  for (const [t, n] of [
-    [Q, 'q'],
-    [K, 'k'],
-    [V, 'v'],
-  ] as const) {
-    if (t.ndim !== 4) throw invalidArg(n, `a rank-4 tensor ${names}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
-  }
-  if (!FLOAT.includes(Q.dtype))
-    throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
-  for (const [t, n] of [
-    [K, 'k'],
-    [V, 'v'],
-  ] as const) {
-    if (t.dtype !== Q.dtype)
-      throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
-  }
+  const bshd = checkQkvLayout(Q, K, V, o.layout);
   const hd = bshd ? 2 : 1,
     sd = bshd ? 1 : 2;
   const [B, Hq, Sq, D] = [Q.shape[0], Q.shape[hd], Q.shape[sd], Q.shape[3]];

@@ -2,8 +2,9 @@
 // that turn native errors into the public error classes with the caller's stack.
 import { NativeGraph, NativeTensor, native } from '../binding';
 import { DType, DTYPES } from '../dtype';
-import { captureStack, invalidArg, wrapNative } from '../errors';
+import { captureStack, invalidArg, withArticle, wrapNative } from '../errors';
 import { Tensor, nativeOf } from '../tensor';
+import { shapeStr } from '../validate';
 
 export function checkBool(v: unknown, name: string, dflt: boolean): boolean {
   if (v === undefined) return dflt;
@@ -47,6 +48,36 @@ export function sameStorage(x: Tensor, y: Tensor): boolean {
   if (a.data && b.data)
     return a.data.buffer === b.data.buffer && a.data.byteOffset === b.data.byteOffset && a.data.byteLength === b.data.byteLength;
   return a.buffer !== undefined && a.buffer === b.buffer;
+}
+
+const FLOAT_QKV: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+
+/**
+ * The checks attention-like ops share: `layout` 'bhsd' (default) or 'bshd', q / k / v rank 4, q of a float
+ * dtype and k, v of q's. Returns whether the layout is 'bshd'.
+ */
+export function checkQkvLayout(Q: Tensor, K: Tensor, V: Tensor, layout: unknown): boolean {
+  const l = layout ?? 'bhsd';
+  if (l !== 'bhsd' && l !== 'bshd')
+    throw invalidArg('options.layout', `'bhsd' or 'bshd'`, layout, typeof layout === 'string' ? 'value' : 'type');
+  const names = l === 'bshd' ? '[B, S, H, D]' : '[B, H, S, D]';
+  for (const [t, n] of [
+    [Q, 'q'],
+    [K, 'k'],
+    [V, 'v'],
+  ] as const) {
+    if (t.ndim !== 4) throw invalidArg(n, `a rank-4 tensor ${names}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
+  }
+  if (!FLOAT_QKV.includes(Q.dtype))
+    throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
+  for (const [t, n] of [
+    [K, 'k'],
+    [V, 'v'],
+  ] as const) {
+    if (t.dtype !== Q.dtype)
+      throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
+  }
+  return l === 'bshd';
 }
 
 /** The native descriptor of a host array that is no Tensor (a quantizer's scratch, a matrix's CSR arrays). */

@@ -16,7 +16,7 @@ import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkFloat32, hostNative, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, checkBool, checkFloat32, checkQkvLayout, hostNative, nativeOptional, overlaps } from './common';
 
 export interface LinearAttentionOptions {
   /** Per-head decay lambda_h in (0, 1]: one number for every head or a Float32Array of H values. Default 1 (no decay). */
@@ -83,27 +83,7 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
   const K = checkTensor(k, 'k');
   const V = checkTensor(v, 'v');
   const o = checkOptions<LinearAttentionOptions>(opts, 'options', KEYS);
-  const layout = o.layout ?? 'bhsd';
-  if (layout !== 'bhsd' && layout !== 'bshd')
-    throw invalidArg('options.layout', `'bhsd' or 'bshd'`, o.layout, typeof o.layout === 'string' ? 'value' : 'type');
-  const bshd = layout === 'bshd';
-  const names = bshd ? '[B, S, H, D]' : '[B, H, S, D]';
-  for (const [t, n] of [
-    [Q, 'q'],
-    [K, 'k'],
-    [V, 'v'],
-  ] as const) {
-    if (t.ndim !== 4) throw invalidArg(n, `a rank-4 tensor ${names}`, `shape ${shapeStr(t.shape)}`, 'value', { described: true });
-  }
-  if (!FLOAT.includes(Q.dtype))
-    throw invalidArg('q', 'a float32, float16 or bfloat16 tensor', `${withArticle(Q.dtype)} tensor`, 'type', { described: true });
-  for (const [t, n] of [
-    [K, 'k'],
-    [V, 'v'],
-  ] as const) {
-    if (t.dtype !== Q.dtype)
-      throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
-  }
+  const bshd = checkQkvLayout(Q, K, V, o.layout);
   const hd = bshd ? 2 : 1;
   const [B, H, D, Dv] = [Q.shape[0], Q.shape[hd], Q.shape[3], V.shape[3]];
   if (D < 1) throw invalidArg('q', 'a head dim D >= 1', `shape ${shapeStr(Q.shape)}`, 'value', { described: true });

@@ -18,15 +18,7 @@ namespace monarch_cuda_checks {
 
 namespace L = tk::cumonarch;
 
-struct Ctx {
-  int* failures;
-  int* checks;
-  void (*fail)(const std::string&);
-  void expect(bool ok, const std::string& what) {
-    ++*checks;
-    if (!ok) fail(what);
-  }
-};
+using gemm_cuda_checks::Ctx;  // the checks' reporting, shared (gemm_cuda_checks.h)
 
 void check_slots(Ctx& c) {
   std::set<int> loads, outs;
