@@ -71,7 +71,21 @@ export function benchGemmCuda(o: GemmCudaBenchOptions): { cublas: ReturnType<typ
     const flops = gemmFlops(c);
     const runs = o.runs ?? (flops > 1e12 ? 10 : 30);
     const time = (which: string) =>
-      native.bench.gpuGemmTime(which, nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, c.tf32, 3, runs);
+      native.bench.gpuGemmTime(
+        which,
+        {
+          a: nativeOf(a, 'a'),
+          b: nativeOf(b, 'b'),
+          out: nativeOf(y, 'out'),
+          transA: false,
+          transB: true,
+          alpha: 1,
+          beta: 0,
+          allowTf32: c.tf32,
+        },
+        3,
+        runs,
+      );
     const tk = time('tensorkern');
     const kernel = native.debug.lastKernel('gemm', 'cuda');
     const tkMed = median(tk);

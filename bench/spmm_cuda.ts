@@ -132,13 +132,15 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
       if (cusparse.available)
         timeBaseline(r, flops, () =>
           native.bench.cusparseSpmmTime(
-            tk.form.rowPtr,
-            tk.form.colIdx,
-            tk.form.values,
-            a.rows,
-            a.cols,
-            nativeOf(b, 'b'),
-            nativeOf(y, 'out'),
+            {
+              rowPtr: tk.form.rowPtr,
+              colIdx: tk.form.colIdx,
+              values: tk.form.values,
+              rows: a.rows,
+              cols: a.cols,
+              b: nativeOf(b, 'b'),
+              out: nativeOf(y, 'out'),
+            },
             3,
             runs,
           ),
@@ -174,7 +176,21 @@ export function benchSpmmCuda(o: SpmmCudaBenchOptions): {
     };
     if (cublas.available)
       timeBaseline(r, flops, () =>
-        native.bench.gpuGemmTime('cublas', nativeOf(wd, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, false, true, 3, runs),
+        native.bench.gpuGemmTime(
+          'cublas',
+          {
+            a: nativeOf(wd, 'a'),
+            b: nativeOf(b, 'b'),
+            out: nativeOf(y, 'out'),
+            transA: false,
+            transB: false,
+            alpha: 1,
+            beta: 0,
+            allowTf32: true,
+          },
+          3,
+          runs,
+        ),
       );
     out.push(r);
     b.dispose();

@@ -99,7 +99,21 @@ export function benchW4A4Cuda(o: W4A4CudaBenchOptions): { cublas: ReturnType<typ
         b = fill(c.N * c.K, [c.N, c.K]);
       try {
         const cb = median(
-          native.bench.gpuGemmTime('cublas', nativeOf(a, 'a'), nativeOf(b, 'b'), nativeOf(y, 'out'), false, true, false, 3, runs),
+          native.bench.gpuGemmTime(
+            'cublas',
+            {
+              a: nativeOf(a, 'a'),
+              b: nativeOf(b, 'b'),
+              out: nativeOf(y, 'out'),
+              transA: false,
+              transB: true,
+              alpha: 1,
+              beta: 0,
+              allowTf32: false,
+            },
+            3,
+            runs,
+          ),
         );
         r.cublas[dtype] = { medianS: cb, tflops: ops / cb / 1e12, ratio: cb / tk };
       } catch (e) {

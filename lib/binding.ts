@@ -306,29 +306,13 @@ export interface NativeBench {
   w4a4Plain(p: NativeW4A4Params): void;
   /** cuBLAS, the GPU gemm baseline (dlopen). */
   cublasLoad(): { available: boolean; path: string; version: string; why: string };
-  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas'. */
-  gpuGemmTime(
-    which: string,
-    a: NativeTensor,
-    b: NativeTensor,
-    out: NativeTensor,
-    transA: boolean,
-    transB: boolean,
-    allowTf32: boolean,
-    warmup: number,
-    runs: number,
-  ): number[];
+  /** Seconds per run (CUDA events) of a gemm on device tensors by 'tensorkern' or 'cublas' (cuBLAS: no c, bias, alpha 1, beta 0). */
+  gpuGemmTime(which: string, p: NativeGemmParams, warmup: number, runs: number): number[];
   /** cuSPARSE (dlopen), the GPU spmm baseline. */
   cusparseLoad(): { available: boolean; path: string; version: string; why: string };
   /** Seconds per run (CUDA events) of cusparseSpMM (CSR x row-major dense) on device tensors. */
   cusparseSpmmTime(
-    rowPtr: NativeTensor,
-    colIdx: NativeTensor,
-    values: NativeTensor,
-    rows: number,
-    cols: number,
-    b: NativeTensor,
-    out: NativeTensor,
+    p: { rowPtr: NativeTensor; colIdx: NativeTensor; values: NativeTensor; rows: number; cols: number; b: NativeTensor; out: NativeTensor },
     warmup: number,
     runs: number,
   ): number[];

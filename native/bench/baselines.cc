@@ -14,6 +14,7 @@
 
 #include "../core/thread_pool.h"
 #include "../napi/async_op.h"
+#include "../napi/op_params.h"
 #include "../napi/register.h"
 #include "../ops/gemm/gemm.h"
 #include "dl_lib.h"
@@ -220,13 +221,13 @@ Napi::Value CusparseLoad(const Napi::CallbackInfo& info) { return gpu_lib_info(i
 // events) of cusparseSpMM on device tensors.
 Napi::Value CusparseSpmmTime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const TensorView rp = unwrap_tensor(env, info[0], "rowPtr", nullptr), ci = unwrap_tensor(env, info[1], "colIdx", nullptr),
-                   v = unwrap_tensor(env, info[2], "values", nullptr);
-  const double rows = get_number(env, info[3], "rows"), cols = get_number(env, info[4], "cols");
-  const TensorView b = unwrap_tensor(env, info[5], "b", nullptr), out = unwrap_tensor(env, info[6], "out", nullptr);
-  const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
+  const Params in(env, info[0], "cusparseSpmmTime params");  // { rowPtr, colIdx, values, rows, cols, b, out }: device tensors
+  const TensorView rp = in.tensor(Key::rowPtr, nullptr), ci = in.tensor(Key::colIdx, nullptr), v = in.tensor(Key::values, nullptr);
+  const int64_t rows = in.dim(Key::rows), cols = in.dim(Key::cols);
+  const TensorView b = in.tensor(Key::b, nullptr), out = in.tensor(Key::out, nullptr);
+  const int warmup = get_int(env, info[1], "warmup", 0, 1000), runs = get_int(env, info[2], "runs", 1, 100000);
   std::vector<double> secs;
-  Status st = bench::gpu_time_cusparse_spmm(rp, ci, v, int64_t(rows), int64_t(cols), b, out, warmup, runs, &secs);
+  Status st = bench::gpu_time_cusparse_spmm(rp, ci, v, rows, cols, b, out, warmup, runs, &secs);
   if (!st.ok()) throw_status(env, st);
   return seconds_array(env, secs);
 }
@@ -237,9 +238,10 @@ Napi::Value GpuGemmTime(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected 'tensorkern' or 'cublas'"));
   const std::string which = info[0].As<Napi::String>().Utf8Value();
-  GemmParams p = bench_gemm_args(info);
-  p.allow_tf32 = get_bool(env, info[6], "allowTf32");
-  const int warmup = get_int(env, info[7], "warmup", 0, 1000), runs = get_int(env, info[8], "runs", 1, 100000);
+  GemmParams p;
+  GemmShape s;
+  read_gemm(Params(env, info[1], "gemm params"), &p, &s, nullptr);
+  const int warmup = get_int(env, info[2], "warmup", 0, 1000), runs = get_int(env, info[3], "runs", 1, 100000);
   std::vector<double> secs;
   Status st = bench::gpu_time_gemm(which, p, warmup, runs, &secs);
   if (!st.ok()) throw_status(env, st);
