@@ -33,6 +33,9 @@ constexpr BlockConfig kAvx512F32 = {12, 32, 192, 240, 3072};
 // Small M keeps KC 192 with per-panel B: M = 128 / 240 (N = K = 4096) 262 / 307 vs 215 / 264 at KC
 // 1024; M = 256 ties; M = 512 276 vs 321.
 constexpr BlockConfig kAvx512F32Wide = {12, 32, 1024, 48, 2048, 240, 192};
+// avx512 8x32 (IsaKernels::f32_mr8, monarch only): 16 zmm accumulators + 2 B + 1 broadcast; the
+// cache blocks are f32's (kAvx512F32 / kAvx512F32Wide), with MR swapped.
+constexpr int kAvx512F32Mr8 = 8;
 // neon: 8x12 = 24 q accumulators + 3 B + 2 A of 32 (lane-indexed FMA needs A in registers).
 constexpr BlockConfig kNeonF32 = {8, 12, 256, 128, 2048};
 

@@ -394,6 +394,13 @@ void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide) 
             pack_b_f32<f.nr>,
             ukr_f32<f.mr, f.nr / kW>};
   set_blocks(&k->f32, wide ? kAvx512F32Wide : kAvx512F32);
+  constexpr int m8 = kAvx512F32Mr8;
+  k->f32_mr8 = k->f32;
+  k->f32_mr8.name = "avx512 f32 8x32";
+  k->f32_mr8.mr = m8;
+  k->f32_mr8.a_panel_bytes = a_panel_bytes_f32<m8>;
+  k->f32_mr8.pack_a = pack_a_f32<m8>;
+  k->f32_mr8.ukr = ukr_f32<m8, f.nr / kW>;
   k->skinny = {"avx512 skinny", kSkinnyMaxMNN, kSkinnyMaxMNT, skinny_run};
   k->skinny_i8 = {"avx512 int8 skinny", kSkinnyI8MaxM, skinny_i8_run};
   if (has_vnni) {

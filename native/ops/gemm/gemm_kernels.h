@@ -72,7 +72,11 @@ struct SkinnyI8Kernels {
 };
 
 struct IsaKernels {
-  BlockedKernels<float> f32;       // float32 / float16 / bfloat16 inputs, converted while packing
+  BlockedKernels<float> f32;  // float32 / float16 / bfloat16 inputs, converted while packing
+  // The same with an MR that divides 64 (avx512 8x32), for ops whose A comes in small blocks of rows
+  // (monarch: 64 weight rows per block are 5 x 12 + 4 on f32's tile, 72 rows computed). Dense gemm
+  // never uses it; name null where the ISA has none.
+  BlockedKernels<float> f32_mr8;
   BlockedKernels<float> bf16_dot;  // bfloat16 inputs on native bf16 dot products (name null when absent)
   BlockedKernels<int32_t> i8;      // int8 x int8 -> int32, exact
   SkinnyKernels skinny;

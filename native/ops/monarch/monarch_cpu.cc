@@ -249,6 +249,13 @@ struct Run {
   }
 };
 
+// f32, or f32_mr8 where its smaller MR computes fewer padded weight rows (k x q and l x s in blocks):
+// n = 4096 as 64 blocks of 64 computes 64 rows per block on 8x32 where 12x32 computed 72.
+const BlockedKernels<float>& pick_kernels(const gemm_kernels::IsaKernels& isa, const MonarchShape& s) {
+  auto padded = [&](const BlockedKernels<float>& k) { return s.k * ceil_div(s.q, k.mr) * k.mr + s.l * ceil_div(s.s, k.mr) * k.mr; };
+  return isa.f32_mr8.name != nullptr && padded(isa.f32_mr8) < padded(isa.f32) ? isa.f32_mr8 : isa.f32;
+}
+
 void zero_out(const TensorView& out) { std::fill_n(static_cast<char*>(out.data), out.nbytes(), char(0)); }
 
 }  // namespace
@@ -261,7 +268,7 @@ Status monarch_cpu(const MonarchParams& p, const MonarchShape& s) {
     return Status::Ok();
   }
   SerialScope serial(s.flops() < kSerialWork);
-  const BlockedKernels<float>& k = gemm_kernels::active_kernels().f32;
+  const BlockedKernels<float>& k = pick_kernels(gemm_kernels::active_kernels(), s);
   g_ran.set(k.name);
   if (k.mr * k.nr > kMaxTile) return Internal("monarch: microkernel tile larger than kMaxTile");
   const PackedWeight w1(k, p.w1), w2(k, p.w2);
