@@ -1,5 +1,7 @@
-// linearAttention on a real GPU: the SIMT kernel (native/ops/linear_attention/linear_attention_cuda.cu),
-// opt-in until verified here, on device tensors against the float64 definition
+// linearAttention on a real GPU: the SIMT kernel and the sm80 tensor-core tier for float16 / bfloat16
+// (native/ops/linear_attention/linear_attention_cuda.cu), both opt-in until verified here; every case
+// runs under each tier ('sm80' sends float32 inputs and devices below sm_80 to the SIMT kernel, which
+// the recorded kernel name must say), on device tensors against the float64 definition
 // (test/reference/linear-attention.ts): odd sizes (S not a multiple of the block, D != Dv, Dv past one
 // 32-column slice and not a multiple of it), both layouts, float16 / bfloat16 inputs and other output
 // dtypes, a decay per head (one strong enough to underflow), state in / out / in place, non-causal,
@@ -10,7 +12,8 @@
 // Tolerance per element, as the CPU suite's: its magnitude (the sum of absolute terms) times 2^-24
 // times the longest chain of float32 roundings an element goes through (D for q . k, the block (at most
 // 32) for P V, D for Q times the state, one per block the state was carried through), slack 4;
-// 16-bit outputs add their rounding.
+// 16-bit outputs add their rounding; the sm80 tier on 16-bit inputs adds one rounding of P per
+// intra-block term (2^-8 bf16, 2^-11 fp16 times the magnitude, linear_attention_configs.h).
 import * as assert from 'node:assert/strict';
 import { DType, LinearAttentionOptions, Tensor, linearAttention, linearAttentionSync } from '../../lib';
 import { native } from '../../lib/binding';
@@ -88,10 +91,20 @@ function opts(c: Case, x: Built): LinearAttentionOptions {
 
 const terms = (c: Case) => 2 * c.D + 2 * 32 + 2 * ceil(c.S / MIN_BLOCK) + 8;
 
-function expectClose(got: ArrayLike<number>, want: Float64Array, mag: Float64Array, n: number, outEps: number, what: string): void {
+type Tier = 'simt' | 'sm80';
+
+function expectClose(
+  got: ArrayLike<number>,
+  want: Float64Array,
+  mag: Float64Array,
+  n: number,
+  outEps: number,
+  what: string,
+  pEps = 0,
+): void {
   assert.equal(got.length, want.length, what);
   for (let i = 0; i < want.length; i++) {
-    const tol = 4 * n * EPS * mag[i] + outEps * abs(want[i]) + 1e-30;
+    const tol = (4 * n * EPS + pEps) * mag[i] + outEps * abs(want[i]) + (pEps ? 2 ** -20 : 0) + 1e-30;
     const err = abs(got[i] - want[i]);
     if (!(err <= tol)) assert.fail(`${what}: element ${i} got ${got[i]}, want ${want[i]} (error ${err}, tolerance ${tol})`);
   }
@@ -99,28 +112,38 @@ function expectClose(got: ArrayLike<number>, want: Float64Array, mag: Float64Arr
 
 const values = async (t: Tensor) => decode(t.dtype, (await t.toArray()) as ArrayLike<number>);
 
-async function check(c: Case, seed: number, what: string): Promise<void> {
+/** The kernel name the tier must record for this case. */
+function kernelName(c: Case, tier: Tier): RegExp {
+  if (tier === 'simt') return /^simt_bs(32|16|8)_dv32$/;
+  if (c.dtype === 'float32') return /^simt_bs(32|16|8)_dv32 \(sm80: float32 inputs\)$/;
+  return /^(sm80_bs(32|16)_dv32|simt_bs(32|16|8)_dv32 \(sm80: compute capability below 8\.0\))$/;
+}
+
+async function check(c: Case, seed: number, what: string, tier: Tier = 'simt'): Promise<void> {
   const x = build(c, seed);
   const outShape = shapeOf(c, c.Dv);
   const out = c.outDtype ? Tensor.zeros(outShape, { dtype: c.outDtype, device: 'cuda' }) : undefined;
   const r = await linearAttention(x.q, x.k, x.v, { ...opts(c, x), out, returnState: true });
   assert.ok(r.out.device.startsWith('cuda'), `${what}: out on ${r.out.device}`);
-  assert.match(native.debug.lastKernel('linearAttention', 'cuda'), /^simt_bs(32|16|8)_dv32$/, what);
+  const kernel = native.debug.lastKernel('linearAttention', 'cuda');
+  assert.match(kernel, kernelName(c, tier), what);
   const od = r.out.dtype;
   const outEps = od === 'float16' ? 2 ** -11 : od === 'bfloat16' ? 2 ** -8 : 0;
-  expectClose(await values(r.out), x.ref.out, x.ref.mag, terms(c), outEps, `${what} out`);
+  const pEps = kernel.startsWith('sm80') && (c.causal ?? true) ? (c.dtype === 'float16' ? 2 ** -11 : 2 ** -8) : 0;
+  expectClose(await values(r.out), x.ref.out, x.ref.mag, terms(c), outEps, `${what} out`, pEps);
   expectClose(await values(r.state), x.ref.state, x.ref.stateMag, terms(c), 0, `${what} state`);
 }
 
-/** Runs fn with the CUDA kernel opted in, back to the default after. */
-async function withSimt<T>(fn: () => Promise<T>): Promise<T> {
-  native.debug.setPath('linearAttention', 'cuda', 'simt');
+/** Runs fn with a CUDA tier opted in, back to the default after. */
+async function withTier<T>(tier: Tier, fn: () => Promise<T>): Promise<T> {
+  native.debug.setPath('linearAttention', 'cuda', tier);
   try {
     return await fn();
   } finally {
     native.debug.setPath('linearAttention', 'cuda', 'auto');
   }
 }
+const withSimt = <T>(fn: () => Promise<T>) => withTier('simt', fn);
 
 const ODD: Case = { B: 2, H: 3, S: 150, D: 20, Dv: 45, dtype: 'float32', scale: 0.7, decay: [0.9, 1, 0.5], state: true };
 
@@ -139,6 +162,8 @@ const CASES: [string, Case][] = [
   ['D 128, Dv 128', { B: 1, H: 2, S: 300, D: 128, Dv: 128, dtype: 'bfloat16', decay: [0.95, 0.999], state: true }],
   ['D 256 (a smaller block where shared memory is short)', { B: 1, H: 1, S: 77, D: 256, Dv: 40, dtype: 'float32', decay: [0.9] }],
   ['Dv 1, D 1', { B: 3, H: 2, S: 65, D: 1, Dv: 1, dtype: 'float32', decay: [0.5, 1], state: true }],
+  ['float16 D 256, Dv 40', { B: 1, H: 1, S: 77, D: 256, Dv: 40, dtype: 'float16', decay: [0.9], state: true }],
+  ['bfloat16 non-causal, D 33', { ...ODD, dtype: 'bfloat16', D: 33, causal: false, decay: undefined, S: 60 }],
 ];
 
 describeGpu('linearAttention on CUDA (SIMT kernel, opt-in)', () => {
@@ -154,6 +179,37 @@ describeGpu('linearAttention on CUDA (SIMT kernel, opt-in)', () => {
   });
 
   CASES.forEach(([name, c], i) => test(name, () => withSimt(() => check(c, 100 + 10 * i, name))));
+  CASES.forEach(([name, c], i) => test(`sm80 tier: ${name}`, () => withTier('sm80', () => check(c, 100 + 10 * i, name, 'sm80'))));
+
+  test('sm80 tier: chunks of 1, 31, 33, 85 (bfloat16) carry the state like all at once', () =>
+    withTier('sm80', async () => {
+      const c: Case = { ...ODD, dtype: 'bfloat16', state: false, S: 150 };
+      const x = build(c, 13);
+      const whole = await linearAttention(x.q, x.k, x.v, { ...opts(c, x), returnState: true });
+      assert.match(native.debug.lastKernel('linearAttention', 'cuda'), kernelName(c, 'sm80'));
+      let state: Tensor | undefined;
+      let t0 = 0;
+      const [B, H, D, Dv] = [c.B, c.H, c.D, c.Dv];
+      // The bits build() encoded (same seeds), sliced along the sequence.
+      const n0 = B * H * c.S;
+      const [q, k, v] = [13, 14, 15].map((sd, i) => makeData(c.dtype, n0 * (i === 2 ? Dv : D), sd).data as Uint16Array);
+      const slice = (a: Uint16Array, E: number, t1: number, n: number) => {
+        const r = new Uint16Array(B * H * n * E);
+        for (let bh = 0; bh < B * H; bh++) r.set(a.subarray((bh * c.S + t1) * E, (bh * c.S + t1 + n) * E), bh * n * E);
+        return Tensor.from(r as never, [B, H, n, E], { dtype: c.dtype, device: 'cuda' } as never);
+      };
+      for (const n of [1, 31, 33, 85]) {
+        const r = await linearAttention(slice(q, D, t0, n), slice(k, D, t0, n), slice(v, Dv, t0, n), {
+          ...opts(c, x),
+          state,
+          returnState: true,
+        });
+        state = r.state;
+        t0 += n;
+      }
+      expectClose(await values(state!), x.ref.state, x.ref.stateMag, terms(c) + 8, 0, 'sm80 chunked state');
+      expectClose(await values(whole.state), x.ref.state, x.ref.stateMag, terms(c), 0, 'sm80 state');
+    }));
 
   test('empty sequence: state out = state in; B * H = 0 is a no-op', () =>
     withSimt(async () => {

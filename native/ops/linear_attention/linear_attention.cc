@@ -95,18 +95,20 @@ Status linear_attention(const LinearAttentionParams& p) {
 }
 
 namespace {
-// The CUDA kernel is opt-in until it has run on a GPU: TENSORKERN_LINEAR_ATTENTION_KERNEL=simt, or
-// debug.setPath('linearAttention', 'cuda', 'simt').
-std::atomic<bool> g_cuda_on{[] {
-  const char* e = std::getenv("TENSORKERN_LINEAR_ATTENTION_KERNEL");
-  return e != nullptr && std::strcmp(e, "simt") == 0;
-}()};
+// The CUDA kernels are opt-in until they have run on a GPU: TENSORKERN_LINEAR_ATTENTION_KERNEL=simt or
+// sm80, or debug.setPath('linearAttention', 'cuda', 'simt' | 'sm80'). 0 off, 1 simt, 2 sm80.
+int tier_of(const char* e) { return e == nullptr ? 0 : std::strcmp(e, "simt") == 0 ? 1 : std::strcmp(e, "sm80") == 0 ? 2 : 0; }
+std::atomic<int> g_cuda_tier{tier_of(std::getenv("TENSORKERN_LINEAR_ATTENTION_KERNEL"))};
 }  // namespace
 
-bool linear_attention_cuda_enabled() { return g_cuda_on.load(std::memory_order_relaxed); }
+bool linear_attention_cuda_enabled() { return g_cuda_tier.load(std::memory_order_relaxed) != 0; }
+std::string linear_attention_cuda_tier() {
+  const int t = g_cuda_tier.load(std::memory_order_relaxed);
+  return t == 2 ? "sm80" : t == 1 ? "simt" : "auto";
+}
 bool linear_attention_cuda_set_enabled(const std::string& path) {
-  if (path != "auto" && path != "simt") return false;
-  g_cuda_on.store(path == "simt");
+  if (path != "auto" && path != "simt" && path != "sm80") return false;
+  g_cuda_tier.store(path == "sm80" ? 2 : path == "simt" ? 1 : 0);
   return true;
 }
 
@@ -115,7 +117,7 @@ Status linear_attention_set_path(const std::string& device, const std::string& p
     if (path != "auto" || splits != 0) return unknown_path("linearAttention", device, path, splits, "'auto' (splits 0)");
   } else if (device == "cuda") {
     if (splits != 0 || !linear_attention_cuda_set_enabled(path))
-      return unknown_path("linearAttention", device, path, splits, "'auto' or 'simt' (splits 0)");
+      return unknown_path("linearAttention", device, path, splits, "'auto', 'simt' or 'sm80' (splits 0)");
   } else {
     return unknown_device("linearAttention", device);
   }

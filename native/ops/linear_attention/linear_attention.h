@@ -45,17 +45,20 @@ Status linear_attention_validate(const LinearAttentionParams& p, LinearAttention
 // Validates (the decay values again: the caller's tensor may have changed since), then runs.
 Status linear_attention(const LinearAttentionParams& p);
 Status linear_attention_cpu(const LinearAttentionParams& p, const LinearAttentionShape& s);
-// Every tensor on CUDA device `device` (linear_attention_cuda.cu: the SIMT kernel; the CPU-only build
-// answers ERR_TK_NO_GPU). Opt-in until it has run on a GPU: ERR_TK_UNSUPPORTED unless the path is "simt".
+// Every tensor on CUDA device `device` (linear_attention_cuda.cu: the sm80 tensor-core tier or the SIMT
+// kernel; the CPU-only build answers ERR_TK_NO_GPU). Opt-in until run on a GPU: ERR_TK_UNSUPPORTED
+// unless the path is "simt" or "sm80".
 Status linear_attention_cuda(const LinearAttentionParams& p, const LinearAttentionShape& s, int device);
 const char* linear_attention_cpu_last_kernel();
 
 // The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU; "auto" (= off until verified on
-// a GPU) or "simt" on CUDA (TENSORKERN_LINEAR_ATTENTION_KERNEL sets the initial value).
+// a GPU), "simt" or "sm80" (float16 / bfloat16 on sm_80+ take the tensor-core tier, the rest simt) on
+// CUDA (TENSORKERN_LINEAR_ATTENTION_KERNEL sets the initial value).
 Status linear_attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string linear_attention_last_kernel(const std::string& device);
 bool linear_attention_cuda_enabled();
 bool linear_attention_cuda_set_enabled(const std::string& path);
+std::string linear_attention_cuda_tier();  // "auto" (off), "simt" or "sm80"
 std::string linear_attention_cuda_last_kernel();
 
 }  // namespace tk

@@ -30,4 +30,25 @@ constexpr int kCudaThreads = 256;
 constexpr int kCudaDvSlice = 32;
 constexpr int kCudaBlocks[] = {32, 16, 8};
 
+// ---- CUDA: the sm80 tier (float16 / bfloat16 q, k, v on compute capability >= 8.0) ----
+// The same CTA program (one CTA per (B * H, 32 value columns), the state slice in float32 shared
+// memory), with the two intra-block products on tensor cores (mma.sync m16n8k16, float32 accumulation):
+//   S = Q K^T (bs x bs over D padded to 16): the operands are the inputs themselves (16-bit, exact), the
+//     products exact, the sums float32: the contract's float32 accumulation, no extra rounding.
+//   O_intra = P V: P = scale * lambda^(i - j) * S (masked) is rounded to the input's 16-bit type for the
+//     mma, as FlashAttention rounds its P: one relative rounding (2^-8 bf16, 2^-11 fp16) per term of the
+//     intra-block sum, measured by the self-test's emulation (linear_attention_cuda_checks.h) against the
+//     float64 contract and bounded there by u16 * (the sum of absolute terms); float16 adds the limit that
+//     |scale * lambda^(i - j) * q_i . k_j| stays below 65504 (scale is folded into P for that reason).
+//   The state products (Q times the state, the update K^T V with the decay weights) stay SIMT float32
+//     fmaf, reading the 16-bit Q / K / V tiles: the state carries every token before the block, so
+//     rounding it (or the decay-weighted K) to 16 bits for an mma would add a 2^-8 relative error per
+//     block that does not average out over a long sequence; at bs 32 they are 4 * D * 32 of the
+//     2 * bs * (D + 32) + 4 * D * 32 flops per token and slice.
+// Non-causal calls have no intra-block products: the tier runs the float32 state products only.
+//   kCudaTcBlocks: 32 (8 warps: the 2 x 4 16x8 tiles of S and of O_intra, one per warp) or 16 where shared
+//     memory is short (2 + 4 tiles); 16-bit tiles halve Q, K and V's shared memory: D = 128 at bs 32
+//     takes 42.3 KiB, D = 256 74.3 KiB (bs 16: 52.9 KiB). 8 tokens do not fill an m16 tile: no tc block below 16 (the SIMT kernel runs).
+constexpr int kCudaTcBlocks[] = {32, 16};
+
 }  // namespace tk::linear_attention_configs

@@ -223,4 +223,201 @@ TK_LHD void cta_run(Each& each, const Problem& p, int64_t bh, int c0, float lamb
     });
 }
 
+// ---- The sm80 tier (linear_attention_kernel_sm80.cuh): tensor cores for the intra-block products ----
+// mma.sync m16n8k16 .f16 / .bf16 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16"), g = lane / 4,
+// c = lane % 4; h = 0, 1 the two 16-bit halves of a register (h = 0 the low half):
+//   A (16 x 16, row-major), register r of 4: row g + 8 (r & 1), column 2c + 8 (r >> 1) + h
+//   B (16 x 8, k x n),       register r of 2: k 2c + 8 r + h, n g           (returned as {row k, col n})
+//   C (16 x 8 float32),      register r of 4: row g + 8 (r >> 1), column 2c + (r & 1)
+TK_LHD RowCol mma_a_slot(int lane, int r, int h) { return {lane / 4 + 8 * (r & 1), 2 * (lane % 4) + 8 * (r >> 1) + h}; }
+TK_LHD RowCol mma_b_slot(int lane, int r, int h) { return {2 * (lane % 4) + 8 * r + h, lane / 4}; }
+TK_LHD RowCol mma_c_slot(int lane, int r) { return {lane / 4 + 8 * (r >> 1), 2 * (lane % 4) + (r & 1)}; }
+
+// The head dim padded to the mma's k of 16 (zero columns).
+TK_LHD int tc_dpad(int64_t D) { return int((D + 15) / 16 * 16); }
+
+// Shared memory of the tier, offsets in 16-bit units from the base (all even: every region 4-byte
+// aligned), total in bytes: float32 KV [D][32] (the state slice), O [bs][33] (the intra-block P V),
+// pw [bs + 1]; 16-bit Q, K [bs][ldh], V transposed Vt [32][ldv] (B of P V reads pairs along the tokens),
+// P [bs][ldp]. ldh = Dp + 8, ldv = ldp = bs + 8: a row stride of 4 (mod 32) words, so the 8 rows x 4
+// words of a fragment load fall in 32 banks.
+struct SmemTc {
+  int ldh, ldv, ldp, ldo, kv, o, pw, q, k, v, p, total;
+};
+TK_LHD SmemTc smem_layout_tc(int bs, int64_t D) {
+  SmemTc s;
+  s.ldh = tc_dpad(D) + 8;
+  s.ldv = bs + 8;
+  s.ldp = bs + 8;
+  s.ldo = kSlice + 1;
+  s.kv = 0;
+  s.o = s.kv + 2 * int(D) * kSlice;
+  s.pw = s.o + 2 * bs * s.ldo;
+  s.q = s.pw + 2 * (bs + 1);
+  s.k = s.q + bs * s.ldh;
+  s.v = s.k + bs * s.ldh;
+  s.p = s.v + kSlice * s.ldv;
+  s.total = 2 * (s.p + bs * s.ldp);
+  return s;
+}
+TK_LHD int64_t smem_bytes_tc(int bs, int64_t D) { return smem_layout_tc(bs, D).total; }
+inline int pick_block_tc(int64_t D, int64_t limit) {
+  if (D < 1 || D > (int64_t(1) << 20)) return 0;
+  for (int bs : linear_attention_configs::kCudaTcBlocks)
+    if (smem_bytes_tc(bs, D) <= limit) return bs;
+  return 0;
+}
+// The 16 x 8 tiles of S = Q K^T [bs][bs] and of O_intra = P V [bs][32], row-major over tiles; a warp
+// takes tiles warp, warp + kWarps, ...
+TK_LHD int qk_tiles(int bs) { return (bs / 16) * (bs / 8); }
+TK_LHD int pv_tiles(int bs) { return (bs / 16) * (kSlice / 8); }
+
+// Two 16-bit values at p (4-byte aligned), the lower address in the low half, as one register.
+TK_LHD uint32_t ld_pair(const uint16_t* p) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const uint32_t*>(p);
+#else
+  return uint32_t(p[0]) | (uint32_t(p[1]) << 16);
+#endif
+}
+
+// The tier's CTA program: cta_run's, with S and O_intra on tensor cores. `ops` supplies
+//   ops.each(f): f(tid) for every thread, then a barrier;  ops.warps(f): f(warp) for every warp, then a barrier
+//   ops.mma_tile(ksteps, la, lb, sc): a warp's 16 x 8 float32 tile of ksteps mma.sync: la(lane, ks, r) /
+//     lb(lane, ks, r) give the A / B registers, sc(lane, r, x) takes the C registers at the end
+//   ops.to16(float) -> uint16_t (round to nearest even), ops.from16(uint16_t) -> float
+// (the kernel: threads, __syncthreads, mma.sync; the self-test: loops, and the mma emulated in float32).
+#if defined(__CUDACC__)
+#pragma nv_exec_check_disable
+#endif
+template <class Ops, class Src, class Dst>
+TK_LHD void cta_run_tc(const Ops& ops, const Problem& p, int64_t bh, int c0, float lambda, const Src& src, const Dst& dst, void* smv) {
+  const SmemTc L = smem_layout_tc(p.bs, p.D);
+  uint16_t* sh = static_cast<uint16_t*>(smv);
+  float *KV = reinterpret_cast<float*>(sh + L.kv), *O = reinterpret_cast<float*>(sh + L.o), *pw = reinterpret_cast<float*>(sh + L.pw);
+  uint16_t *Q = sh + L.q, *K = sh + L.k, *Vt = sh + L.v, *P = sh + L.p;
+  const int bs = p.bs, D = int(p.D), Dp = tc_dpad(D), ldh = L.ldh, ldv = L.ldv, ldp = L.ldp, ldo = L.ldo;
+  const int cols = p.Dv - c0 < kSlice ? int(p.Dv - c0) : kSlice;
+  const float scale = p.scale;
+  ops.each([&](int tid) {
+    for (int r = 0; r < row_rounds(D); ++r) {
+      const RowCol s = row_slot(tid, r);
+      if (s.row < D)
+        KV[s.row * kSlice + s.col] = src.has_state && s.col < cols ? src.state_at(state_index(p, bh, s.row, c0 + s.col)) : 0.0f;
+    }
+    if (tid == 0) {
+      double x = 1.0;
+      for (int j = 0; j <= bs; ++j, x *= double(lambda)) pw[j] = float(x);
+    }
+  });
+  auto load = [&](int64_t t0, int n, bool q, bool kv) {
+    ops.each([&](int tid) {
+      for (int r = 0; r < tile_rounds(bs, Dp); ++r) {
+        const RowCol e = tile_slot(tid, r, Dp);
+        if (e.row >= bs) continue;
+        const bool in = e.row < n && e.col < D;
+        if (q) Q[e.row * ldh + e.col] = ops.to16(in ? src.q_at(q_index(p, bh, t0 + e.row, e.col)) : 0.0f);
+        if (kv) K[e.row * ldh + e.col] = ops.to16(in ? src.k_at(q_index(p, bh, t0 + e.row, e.col)) : 0.0f);
+      }
+      if (kv)
+        for (int r = 0; r < tile_rounds(bs, kSlice); ++r) {
+          const RowCol e = tile_slot(tid, r, kSlice);
+          if (e.row < bs)
+            Vt[e.col * ldv + e.row] = ops.to16(e.row < n && e.col < cols ? src.v_at(v_index(p, bh, t0 + e.row, c0 + e.col)) : 0.0f);
+        }
+    });
+  };
+  auto update = [&](int n) {
+    ops.each([&](int tid) {
+      for (int r = 0; r < row_rounds(D); ++r) {
+        const RowCol s = row_slot(tid, r);
+        if (s.row >= D) continue;
+        float acc = 0.0f;
+        for (int j = 0; j < n; ++j) acc = fmaf(pw[n - 1 - j] * ops.from16(K[j * ldh + s.row]), ops.from16(Vt[s.col * ldv + j]), acc);
+        KV[s.row * kSlice + s.col] = fmaf(pw[n], KV[s.row * kSlice + s.col], acc);
+      }
+    });
+  };
+  // o[i] = O_intra[i] (scale folded into P) + scale pw[i + 1] Q[i] KV, or scale Q[i] KV (non-causal)
+  auto output = [&](int64_t t0, int n, bool intra) {
+    ops.each([&](int tid) {
+      for (int r = 0; r < row_rounds(bs); ++r) {
+        const RowCol o = row_slot(tid, r);
+        if (o.row >= n) continue;
+        float inter = 0.0f;
+        for (int d = 0; d < D; ++d) inter = fmaf(ops.from16(Q[o.row * ldh + d]), KV[d * kSlice + o.col], inter);
+        const float x = intra ? fmaf(scale * pw[o.row + 1], inter, O[o.row * ldo + o.col]) : scale * inter;
+        if (o.col < cols) dst.out_at(o_index(p, bh, t0 + o.row, c0 + o.col), x);
+      }
+    });
+  };
+  if (p.causal) {
+    for (int64_t t0 = 0; t0 < p.S; t0 += bs) {
+      const int n = p.S - t0 < bs ? int(p.S - t0) : bs;
+      load(t0, n, true, true);
+      // P = to16(scale * pw[i - j] * (Q K^T)[i][j]) for j <= i, else 0; tiles above the diagonal skip the mma.
+      ops.warps([&](int warp) {
+        for (int t = warp; t < qk_tiles(bs); t += kWarps) {
+          const int m0 = t / (bs / 8) * 16, n0 = t % (bs / 8) * 8;
+          ops.mma_tile(
+              n0 > m0 + 15 ? 0 : Dp / 16,
+              [&](int lane, int ks, int r) {
+                const RowCol a = mma_a_slot(lane, r, 0);
+                return ld_pair(Q + (m0 + a.row) * ldh + ks * 16 + a.col);
+              },
+              [&](int lane, int ks, int r) {
+                const RowCol b = mma_b_slot(lane, r, 0);
+                return ld_pair(K + (n0 + b.col) * ldh + ks * 16 + b.row);
+              },
+              [&](int lane, int r, float x) {
+                const RowCol c = mma_c_slot(lane, r);
+                const int i = m0 + c.row, j = n0 + c.col;
+                P[i * ldp + j] = ops.to16(j <= i ? scale * pw[i - j] * x : 0.0f);
+              });
+        }
+      });
+      // O_intra = P V; P's k-tiles past the row tile are 0.
+      ops.warps([&](int warp) {
+        for (int t = warp; t < pv_tiles(bs); t += kWarps) {
+          const int m0 = t / (kSlice / 8) * 16, n0 = t % (kSlice / 8) * 8;
+          ops.mma_tile(
+              m0 / 16 + 1,
+              [&](int lane, int ks, int r) {
+                const RowCol a = mma_a_slot(lane, r, 0);
+                return ld_pair(P + (m0 + a.row) * ldp + ks * 16 + a.col);
+              },
+              [&](int lane, int ks, int r) {
+                const RowCol b = mma_b_slot(lane, r, 0);
+                return ld_pair(Vt + (n0 + b.col) * ldv + ks * 16 + b.row);
+              },
+              [&](int lane, int r, float x) {
+                const RowCol c = mma_c_slot(lane, r);
+                O[(m0 + c.row) * ldo + n0 + c.col] = x;
+              });
+        }
+      });
+      output(t0, n, true);
+      if (t0 + n < p.S || dst.has_state) update(n);
+    }
+  } else {
+    for (int64_t t0 = 0; t0 < p.S; t0 += bs) {
+      const int n = p.S - t0 < bs ? int(p.S - t0) : bs;
+      load(t0, n, false, true);
+      update(n);
+    }
+    for (int64_t t0 = 0; t0 < p.S; t0 += bs) {
+      const int n = p.S - t0 < bs ? int(p.S - t0) : bs;
+      load(t0, n, true, false);
+      output(t0, n, false);
+    }
+  }
+  if (dst.has_state)
+    ops.each([&](int tid) {
+      for (int r = 0; r < row_rounds(D); ++r) {
+        const RowCol s = row_slot(tid, r);
+        if (s.row < D && s.col < cols) dst.state_at(state_index(p, bh, s.row, c0 + s.col), KV[s.row * kSlice + s.col]);
+      }
+    });
+}
+
 }  // namespace tk::culinattn
