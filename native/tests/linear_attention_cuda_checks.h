@@ -30,15 +30,7 @@ namespace linear_attention_cuda_checks {
 
 namespace L = tk::culinattn;
 
-struct Ctx {
-  int* failures;
-  int* checks;
-  void (*fail)(const std::string&);
-  void expect(bool ok, const std::string& what) {
-    ++*checks;
-    if (!ok) fail(what);
-  }
-};
+using gemm_cuda_checks::Ctx;  // the checks' reporting, shared (gemm_cuda_checks.h)
 
 void check_slots(Ctx& c) {
   for (int bs : tk::linear_attention_configs::kCudaBlocks)
