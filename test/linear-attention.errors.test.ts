@@ -241,10 +241,11 @@ describe('linearAttention bad input', () => {
       /Expected 'auto' \(splits 0\) for the linearAttention path on cpu/,
     );
     expect(native.debug.setPath('linearAttention', 'cuda', 'simt')).toBe('simt');
+    expect(native.debug.setPath('linearAttention', 'cuda', 'sm80')).toBe('sm80');
     expect(native.debug.setPath('linearAttention', 'cuda', 'auto')).toBe('auto');
     expect(() => native.debug.setPath('linearAttention', 'cuda', 'tc')).toThrow(
-      /Expected 'auto' or 'simt' \(splits 0\) for the linearAttention path on cuda/,
+      /Expected 'auto', 'simt' or 'sm80' \(splits 0\) for the linearAttention path on cuda but received "tc"/,
     );
-    expect(() => native.debug.setPath('linearAttention', 'cuda', 'simt', 2)).toThrow(/'auto' or 'simt' \(splits 0\)/);
+    expect(() => native.debug.setPath('linearAttention', 'cuda', 'simt', 2)).toThrow(/'auto', 'simt' or 'sm80' \(splits 0\)/);
   });
 });
