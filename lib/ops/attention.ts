@@ -22,12 +22,23 @@
 //   returnLse: resolve to { out, lse } with lse float32 [B, Hq, Sq] = log sum_j exp(score_ij) over the
 //   visible keys (scores scaled, capped and masked), the quantity a caller needs to merge partials.
 import { NativeAttentionParams, NativeTensor, native } from '../binding';
-import { Device, DeviceSpec, resolveDevice } from '../device';
+import { Device, DeviceSpec } from '../device';
 import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkFloat32, checkNumber, checkQkvLayout, F32_MAX, nativeOptional, overlaps } from './common';
+import {
+  callAsync,
+  callSync,
+  checkBool,
+  checkFloat32,
+  checkNumber,
+  checkQkvLayout,
+  F32_MAX,
+  onDeviceOfQ,
+  nativeOptional,
+  overlaps,
+} from './common';
 
 export interface AttentionOptions {
   /** Causal masking: query i sees keys j <= i + causalOffset (default bottom-right). Default false. */
@@ -205,22 +216,16 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
     );
   }
 
-  const device = o.device === undefined ? Q.device : resolveDevice(o.device, 'options.device');
-  for (const [t, n] of [
-    [K, 'k'],
-    [V, 'v'],
-    [o.mask, 'options.mask'],
-    [o.out, 'options.out'],
-  ] as const) {
-    if (t === undefined) continue;
-    const T = checkTensor(t, n);
-    if (T.device !== Q.device)
-      throw invalidArg(n, `a tensor on ${Q.device} (the device of q)`, `a tensor on ${T.device}`, 'value', { described: true });
-  }
-  if (device !== Q.device)
-    throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', {
-      described: true,
-    });
+  const device = onDeviceOfQ(
+    Q,
+    [
+      [K, 'k'],
+      [V, 'v'],
+      [o.mask, 'options.mask'],
+      [o.out, 'options.out'],
+    ],
+    o.device,
+  );
 
   const causal = checkBool(o.causal, 'options.causal', false);
   let causalOffset: number | null = null;

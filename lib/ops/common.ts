@@ -3,7 +3,8 @@
 import { NativeGraph, NativeTensor, native } from '../binding';
 import { DType, DTYPES } from '../dtype';
 import { captureStack, invalidArg, withArticle, wrapNative } from '../errors';
-import { Tensor, nativeOf } from '../tensor';
+import { Device, DeviceSpec, resolveDevice } from '../device';
+import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { shapeStr } from '../validate';
 
 export function checkBool(v: unknown, name: string, dflt: boolean): boolean {
@@ -78,6 +79,25 @@ export function checkQkvLayout(Q: Tensor, K: Tensor, V: Tensor, layout: unknown)
       throw invalidArg(n, `${withArticle(Q.dtype)} tensor (the dtype of q)`, `${withArticle(t.dtype)} tensor`, 'type', { described: true });
   }
   return l === 'bshd';
+}
+
+/**
+ * Where an attention-like op runs: on q's device. Every other tensor given must be there, and
+ * options.device, when given, must name it (these ops never copy inputs between devices).
+ */
+export function onDeviceOfQ(Q: Tensor, others: readonly (readonly [unknown, string])[], deviceOpt: DeviceSpec | undefined): Device {
+  const device = deviceOpt === undefined ? Q.device : resolveDevice(deviceOpt, 'options.device');
+  for (const [t, n] of others) {
+    if (t === undefined) continue;
+    const T = checkTensor(t, n);
+    if (T.device !== Q.device)
+      throw invalidArg(n, `a tensor on ${Q.device} (the device of q)`, `a tensor on ${T.device}`, 'value', { described: true });
+  }
+  if (device !== Q.device)
+    throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', {
+      described: true,
+    });
+  return device;
 }
 
 /** The native descriptor of a host array that is no Tensor (a quantizer's scratch, a matrix's CSR arrays). */

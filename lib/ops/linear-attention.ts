@@ -10,13 +10,12 @@
 //   returnState: resolves to { out, state } with state = decay^S state_in + sum_s decay^(S - 1 - s) k_s^T v_s,
 //   so chunked prefill and one-token decode (S = 1) are the same call.
 import { NativeLinearAttentionParams, native } from '../binding';
-import { resolveDevice } from '../device';
 import { DeviceSpec } from '../device';
 import { DType } from '../dtype';
 import { invalidArg, withArticle } from '../errors';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkBool, checkFloat32, checkQkvLayout, hostNative, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, checkBool, checkFloat32, checkQkvLayout, hostNative, onDeviceOfQ, nativeOptional, overlaps } from './common';
 
 export interface LinearAttentionOptions {
   /** Per-head decay lambda_h in (0, 1]: one number for every head or a Float32Array of H values. Default 1 (no decay). */
@@ -95,22 +94,16 @@ function prepare(q: unknown, k: unknown, v: unknown, opts: unknown): Prepared {
       described: true,
     });
   }
-  const device = o.device === undefined ? Q.device : resolveDevice(o.device, 'options.device');
-  for (const [t, n] of [
-    [K, 'k'],
-    [V, 'v'],
-    [o.state, 'options.state'],
-    [o.out, 'options.out'],
-  ] as const) {
-    if (t === undefined) continue;
-    const T = checkTensor(t, n);
-    if (T.device !== Q.device)
-      throw invalidArg(n, `a tensor on ${Q.device} (the device of q)`, `a tensor on ${T.device}`, 'value', { described: true });
-  }
-  if (device !== Q.device)
-    throw invalidArg('options.device', `${Q.device} (where the inputs are; move them with tensor.to())`, `'${device}'`, 'value', {
-      described: true,
-    });
+  const device = onDeviceOfQ(
+    Q,
+    [
+      [K, 'k'],
+      [V, 'v'],
+      [o.state, 'options.state'],
+      [o.out, 'options.out'],
+    ],
+    o.device,
+  );
   const causal = checkBool(o.causal, 'options.causal', true);
   const returnState = checkBool(o.returnState, 'options.returnState', false);
   const scale = checkFloat32(o.scale, 'options.scale', 1);

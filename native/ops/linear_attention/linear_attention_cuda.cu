@@ -12,6 +12,7 @@
 #include <string>
 
 #include "../../cuda/check.h"
+#include "../../cuda/convert.cuh"
 #include "../../cuda/launch.h"
 #include "../../cuda/runtime.h"
 #include "linear_attention.h"
@@ -24,16 +25,6 @@ namespace {
 
 namespace L = culinattn;
 cuda::LastKernel g_last;
-
-template <class Fn>
-Status with_type(DType t, Fn fn) {
-  switch (t) {
-    case DType::kFloat32: return fn(float{});
-    case DType::kFloat16: return fn(__half{});
-    case DType::kBFloat16: return fn(__nv_bfloat16{});
-    default: return Unsupported("linearAttention dtype");
-  }
-}
 
 template <class TI, class TO>
 Status launch_simt(const LinearAttentionParams& p, const L::Problem& pr, dim3 grid, int smem, const float* decay, cudaStream_t stream) {
@@ -101,14 +92,14 @@ Status linear_attention_cuda(const LinearAttentionParams& p, const LinearAttenti
   const float* dk = present(decay) ? decay.as<const float>() : nullptr;
   if (tc_bs) {
     const int smem = int(L::smem_bytes_tc(tc_bs, s.D));
-    TK_RETURN_IF_ERROR(with_type(p.q.dtype, [&](auto ti) {
-      return with_type(p.out.dtype, [&](auto to) { return launch_sm80<decltype(ti), decltype(to)>(p, pr, grid, smem, dk, stream); });
+    TK_RETURN_IF_ERROR(with_float_type(p.q.dtype, [&](auto ti) {
+      return with_float_type(p.out.dtype, [&](auto to) { return launch_sm80<decltype(ti), decltype(to)>(p, pr, grid, smem, dk, stream); });
     }));
     g_last.set("sm80_bs" + std::to_string(tc_bs) + "_dv32");
   } else {
     const int smem = int(L::smem_bytes(bs, s.D));
-    TK_RETURN_IF_ERROR(with_type(p.q.dtype, [&](auto ti) {
-      return with_type(p.out.dtype, [&](auto to) { return launch_simt<decltype(ti), decltype(to)>(p, pr, grid, smem, dk, stream); });
+    TK_RETURN_IF_ERROR(with_float_type(p.q.dtype, [&](auto ti) {
+      return with_float_type(p.out.dtype, [&](auto to) { return launch_simt<decltype(ti), decltype(to)>(p, pr, grid, smem, dk, stream); });
     }));
     g_last.set("simt_bs" + std::to_string(bs) + "_dv32" + (why.empty() ? "" : " (sm80: " + why + ")"));
   }

@@ -68,17 +68,6 @@ Status launch_stage(const void* a, const void* b, void* c, const L::Stage& st, i
   return Status::Ok();
 }
 
-// The device types of x (or out) and of a weight, resolved one dtype at a time.
-template <class Fn>
-Status with_type(DType t, Fn fn) {
-  switch (t) {
-    case DType::kFloat32: return fn(float{});
-    case DType::kFloat16: return fn(__half{});
-    case DType::kBFloat16: return fn(__nv_bfloat16{});
-    default: return Unsupported("monarch dtype");
-  }
-}
-
 }  // namespace
 
 Status monarch_cuda(const MonarchParams& p, const MonarchShape& s, int device) {
@@ -97,13 +86,13 @@ Status monarch_cuda(const MonarchParams& p, const MonarchShape& s, int device) {
   cuda::Workspace u{device};
   TK_RETURN_IF_ERROR(cuda::alloc(device, size_t(s.batch * s.k * s.q) * sizeof(float), &u.ptr));
   const L::Stage st1 = L::stage1(s.n, s.k, s.q, s.p), st2 = L::stage2(s.l, s.s, s.r);
-  TK_RETURN_IF_ERROR(with_type(p.x.dtype, [&](auto xa) {
-    return with_type(p.w1.dtype, [&](auto wa) {
+  TK_RETURN_IF_ERROR(with_float_type(p.x.dtype, [&](auto xa) {
+    return with_float_type(p.w1.dtype, [&](auto wa) {
       return launch_stage<decltype(xa), decltype(wa), float>(p.x.data, p.w1.data, u.ptr, st1, s.batch, stream);
     });
   }));
-  TK_RETURN_IF_ERROR(with_type(p.w2.dtype, [&](auto wa) {
-    return with_type(p.out.dtype, [&](auto oa) {
+  TK_RETURN_IF_ERROR(with_float_type(p.w2.dtype, [&](auto wa) {
+    return with_float_type(p.out.dtype, [&](auto oa) {
       return launch_stage<float, decltype(wa), decltype(oa)>(u.ptr, p.w2.data, p.out.data, st2, s.batch, stream);
     });
   }));
