@@ -193,6 +193,15 @@ export interface NativeLinearAttentionParams {
 }
 
 /** ops.w4a4: W4A4 / W4A8 / weight-only (actBits 4 / 8 / 0) matmul (native/ops/w4a4/w4a4.h). */
+/** The quantized matmuls' shared epilogue: out = alpha * y + bias + beta * c (lib/ops/quant-common.ts). */
+export interface NativeEpilogueParams {
+  out: NativeTensor;
+  bias?: NativeTensor;
+  c?: NativeTensor;
+  alpha?: number;
+  beta?: number;
+}
+
 export interface NativeW4A4Params {
   x: NativeTensor;
   w: NativeTensor;

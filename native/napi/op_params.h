@@ -4,11 +4,26 @@
 #pragma once
 #include "../ops/attention/attention.h"
 #include "../ops/gemm/gemm.h"
+#include "../ops/quant_common/matmul_epilogue.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "params.h"
 
 namespace tk::napi {
+
+// The quantized matmuls' shared epilogue params { out, bias?, c?, alpha?, beta? } (lib/ops/quant-common.ts
+// EpilogueParams; alpha defaults to 1, beta to 0). Checked by make_matmul_epilogue in the op's validate.
+struct EpilogueArgs {
+  TensorView out, bias, c;
+  float alpha = 1.0f, beta = 0.0f;
+};
+inline void read_epilogue(const Params& in, EpilogueArgs* e, KeepAlive* keep) {
+  e->out = in.tensor(Key::out, keep);
+  e->bias = in.optional_tensor(Key::bias, keep);
+  e->c = in.optional_tensor(Key::c, keep);
+  e->alpha = in.has(Key::alpha) ? static_cast<float>(in.number(Key::alpha)) : 1.0f;
+  e->beta = in.has(Key::beta) ? static_cast<float>(in.number(Key::beta)) : 0.0f;
+}
 
 // { a, b, c?, bias?, out, transA, transB, alpha, beta, runDevice?, allowTf32?, packed?, packedLayout? }; validated.
 void read_gemm(const Params& in, GemmParams* p, GemmShape* s, KeepAlive* keep);
