@@ -202,7 +202,7 @@ export interface NativeEpilogueParams {
   beta?: number;
 }
 
-export interface NativeW4A4Params {
+export interface NativeW4A4Params extends NativeEpilogueParams {
   x: NativeTensor;
   w: NativeTensor;
   scales: NativeTensor;
@@ -210,8 +210,6 @@ export interface NativeW4A4Params {
   outlierChannels?: NativeTensor;
   outlierWeights?: NativeTensor;
   outlierScales?: NativeTensor;
-  bias?: NativeTensor;
-  out: NativeTensor;
   groupSize: number;
   rotateBlock: number;
   actBits: number;

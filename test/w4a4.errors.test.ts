@@ -10,6 +10,7 @@ import {
   quantizeWeightsInt4Sync,
   w4a4Matmul,
   w4a4MatmulSync,
+  w4a8MatmulSync,
 } from '../lib';
 import { native, type NativeW4A4Params } from '../lib/binding';
 import { expectError, expectReject } from './helpers/errors';
@@ -38,13 +39,13 @@ describe('quantizeWeightsInt4', () => {
       () => W(2, 96, { groupSize: 64 }),
       RangeError,
       'ERR_INVALID_ARG_VALUE',
-      'Expected an even number dividing K = 96 for options.groupSize but received 64',
+      "Expected a group size that fits K = 96 (2, 4, 6, 8, 12, 16, 24, 32, 48, 96 or 'channel') for options.groupSize but received 64",
     );
     expectError(
       () => W(2, 96, { groupSize: 3 }),
       RangeError,
       'ERR_INVALID_ARG_VALUE',
-      'Expected an even number dividing K = 96 for options.groupSize but received 3',
+      "Expected a group size that fits K = 96 (2, 4, 6, 8, 12, 16, 24, 32, 48, 96 or 'channel') for options.groupSize but received 3",
     );
     expectError(
       () => W(2, 96, { groupSize: 'row' as never }),
@@ -125,7 +126,7 @@ describe('w4a4Matmul / int4Matmul', () => {
       () => w4a4MatmulSync(Tensor.from(f32(64), [64]), w),
       RangeError,
       'ERR_INVALID_ARG_VALUE',
-      'Expected a rank-2 tensor [rows, K] for x but received shape [64]',
+      'Expected a rank-2 [M, K] or rank-3 [B, M, K] tensor for x but received shape [64]',
     );
     await expectReject(
       () => w4a4Matmul(Tensor.from(new Int8Array(64), [1, 64]), w),
@@ -155,6 +156,23 @@ describe('w4a4Matmul / int4Matmul', () => {
       'Expected a float32 CPU tensor of shape [2, 3] for options.out but received a float32 tensor of shape [3, 2]',
     );
   });
+  test('c, beta and out of the shared epilogue', () => {
+    const x = Tensor.from(f32(2 * 64), [2, 64]);
+    expectError(
+      () => int4MatmulSync(x, w, { c: Tensor.from(f32(6), [3, 2]) }),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      'Expected a float32 CPU tensor of shape [2, 3] for options.c but received a float32 tensor of shape [3, 2]',
+    );
+    expectError(() => w4a8MatmulSync(x, w, { beta: 2 }), RangeError, 'ERR_INVALID_ARG_VALUE', /^Expected 0 when no c is given/);
+    const x3 = Tensor.from(f32(2 * 64), [1, 2, 64]);
+    expectError(
+      () => w4a4MatmulSync(x3, w, { out: Tensor.from(f32(6), [2, 3]) }),
+      RangeError,
+      'ERR_INVALID_ARG_VALUE',
+      'Expected a float32 CPU tensor of shape [1, 2, 3] for options.out but received a float32 tensor of shape [2, 3]',
+    );
+  });
   test('outlierChannels that differ from the weights', () => {
     const wo = W(3, 64, { outlierChannels: [1, 9] });
     expectError(
@@ -164,7 +182,7 @@ describe('w4a4Matmul / int4Matmul', () => {
       "Expected the weights' outlier channels [1, 9] (fixed by quantizeWeightsInt4) for options.outlierChannels but received [1, 8]",
     );
   });
-  test('asymmetric (zero-point) weights on the quantized path; rotated weights on the weight-only path', () => {
+  test('asymmetric (zero-point) weights on the quantized path', () => {
     const z = Int4Weights.fromMatMulNBits({
       B: new Uint8Array(16),
       scales: f32(2),
@@ -178,12 +196,6 @@ describe('w4a4Matmul / int4Matmul', () => {
       RangeError,
       'ERR_INVALID_ARG_VALUE',
       'Expected symmetric weights for w4a4MatmulSync (these have zero points from MatMulNBits: use int4Matmul) for w but received weights with zero points',
-    );
-    expectError(
-      () => int4MatmulSync(Tensor.from(f32(64), [1, 64]), W(3, 64, { rotate: 'hadamard' })),
-      RangeError,
-      'ERR_INVALID_ARG_VALUE',
-      /^Expected unrotated weights for int4Matmul/,
     );
   });
   test('quantizeActivationsInt4 options', () => {
@@ -302,6 +314,7 @@ describe('the binding re-checks', () => {
       }),
     ).toThrow(/outlier channels in \[0, 64\)/);
     expect(() => call({ rotateBlock: 3 })).toThrow(/rotation block/);
+    expect(() => call({ c: t(f32(6), [3, 2], 0), beta: 1 })).toThrow(/Expected c .*\[2, 3\]/);
     expect(() => call({ w: t(new Uint8Array(10), [3, 64], 4) })).toThrow();
   });
 });

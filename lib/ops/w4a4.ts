@@ -9,7 +9,8 @@ import { rotationBlock } from '../quant/hadamard';
 import { Int4Weights } from '../quant/int4-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, hostNative, nativeOptional, overlaps } from './common';
+import { callAsync, callSync, hostNative } from './common';
+import { QUANT_MATMUL_KEYS, QuantMatmulOptions, checkGroupSize, prepareQuantIo } from './quant-common';
 
 export interface QuantizeWeightsInt4Options {
   /** Channels of K per scale: a positive even number dividing K, or 'channel' (one scale per row; default). */
@@ -23,11 +24,8 @@ export interface QuantizeWeightsInt4Options {
   outlierCount?: number;
 }
 
-export interface W4A4MatmulOptions {
-  /** Added to every row: float32 [N]. */
-  bias?: Tensor;
-  /** Where to write: float32 [M, N]. */
-  out?: Tensor;
+/** The shared options (bias, c, beta, alpha, out: lib/ops/quant-common.ts) and the outlier check. */
+export interface W4A4MatmulOptions extends QuantMatmulOptions {
   /** Must equal the weights' outlier channels when given (they were fixed at quantize time). */
   outlierChannels?: ArrayLike<number>;
 }
@@ -139,9 +137,7 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
     throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const gsOpt = o.groupSize ?? 'channel';
   if (gsOpt !== 'channel' && typeof gsOpt !== 'number') throw invalidArg('options.groupSize', "a number or 'channel'", gsOpt);
-  if (typeof gsOpt === 'number' && (!Number.isInteger(gsOpt) || gsOpt < 2 || gsOpt % 2 !== 0 || K % gsOpt !== 0)) {
-    throw invalidArg('options.groupSize', `an even number dividing K = ${K}`, gsOpt, 'value');
-  }
+  if (typeof gsOpt === 'number' && gsOpt !== K) checkGroupSize(gsOpt, K, 'options.groupSize', true);
   const perChannel = gsOpt === 'channel' || gsOpt === K;
   const gs = perChannel ? K : (gsOpt as number);
   if (o.rotate !== undefined && o.rotate !== 'hadamard') throw invalidArg('options.rotate', "'hadamard' or undefined", o.rotate, 'value');
@@ -306,16 +302,19 @@ function quantizedInput(x: QuantizedActivations, w: Int4Weights, bits: 0 | 4 | 8
 }
 
 function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: string): { params: NativeW4A4Params; out: Tensor } {
-  let X: Tensor, xScales: NativeTensor | undefined;
-  if (!isQuantized(x)) X = checkX(x, 'x', true);
   if (!(w instanceof Int4Weights))
     throw invalidArg('w', 'an Int4Weights (from quantizeWeightsInt4, Int4Weights.fromBuffer or .fromMatMulNBits)', w);
-  if (isQuantized(x)) ({ X, scales: xScales } = quantizedInput(x, w, bits, fn));
-  else X = checkX(x, 'x', true);
+  let xIn: unknown = x,
+    xScales: NativeTensor | undefined;
+  if (isQuantized(x)) ({ X: xIn, scales: xScales } = quantizedInput(x, w, bits, fn));
+  const o = checkOptions<W4A4MatmulOptions>(
+    opts,
+    'options',
+    bits === 0 ? [...QUANT_MATMUL_KEYS] : [...QUANT_MATMUL_KEYS, 'outlierChannels'],
+  );
+  const io = prepareQuantIo(xIn, w.K, w.N, o, { dtypes: xScales ? ['int8'] : ['float32'], cudaOk: true });
+  const { X, K } = io;
   const dev = X.device;
-  const o = checkOptions<W4A4MatmulOptions>(opts, 'options', bits === 0 ? ['bias', 'out'] : ['bias', 'out', 'outlierChannels']);
-  const [M, K] = X.shape;
-  if (K !== w.K) throw invalidArg('x', `[M, ${w.K}] (K of the weights)`, `shape ${shapeStr(X.shape)}`, 'value', { described: true });
   if (bits !== 0 && w.zeroPoints) {
     throw invalidArg(
       'w',
@@ -325,10 +324,6 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
       { described: true },
     );
   }
-  if (bits === 0 && w.rotate)
-    throw invalidArg('w', 'unrotated weights for int4Matmul (rotated weights need w4a4Matmul / w4a8Matmul)', 'rotated weights', 'value', {
-      described: true,
-    });
   if (bits === 0 && w.outlierChannels)
     throw invalidArg('w', 'weights without outlier channels for int4Matmul', 'weights with outlier channels', 'value', { described: true });
   if (o.outlierChannels !== undefined) {
@@ -343,40 +338,6 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
     }
   }
   const N = w.N;
-  const bias = o.bias === undefined ? undefined : checkTensor(o.bias, 'options.bias');
-  const where = dev === 'cpu' ? 'CPU' : dev;
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== N || bias.dtype !== 'float32' || bias.device !== dev)) {
-    throw invalidArg(
-      'options.bias',
-      `a float32 ${where} tensor of shape [${N}]`,
-      `${withArticle(bias.dtype)} tensor of shape ${shapeStr(bias.shape)}`,
-      'value',
-      { described: true },
-    );
-  }
-  let out: Tensor;
-  if (o.out !== undefined) {
-    out = checkTensor(o.out, 'options.out');
-    if (out.ndim !== 2 || out.shape[0] !== M || out.shape[1] !== N || out.dtype !== 'float32' || out.device !== dev) {
-      throw invalidArg(
-        'options.out',
-        `a float32 ${where} tensor of shape [${M}, ${N}]`,
-        `${withArticle(out.dtype)} tensor of shape ${shapeStr(out.shape)}`,
-        'value',
-        { described: true },
-      );
-    }
-    for (const [t, n] of [
-      [X, 'x'],
-      [bias, 'options.bias'],
-    ] as const) {
-      if (t && overlaps(out, t))
-        throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
-    }
-  } else {
-    // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
-    out = dev === 'cpu' ? Tensor.empty([M, N], 'float32', 'cpu') : Tensor.zeros([M, N], { dtype: 'float32', device: dev });
-  }
   const G = w.groups;
   const nO = w.outlierChannels?.length ?? 0;
   // CUDA activations: the weights' device copies (uploaded on first use, kept while w lives).
@@ -402,20 +363,14 @@ function prepare(x: unknown, w: unknown, opts: unknown, bits: 0 | 4 | 8, fn: str
       };
   const params: NativeW4A4Params = {
     x: nativeOf(X, 'x'),
-    w: wa.w,
-    scales: wa.scales,
-    zeroPoints: wa.zeroPoints,
-    outlierChannels: wa.outlierChannels,
-    outlierWeights: wa.outlierWeights,
-    outlierScales: wa.outlierScales,
-    bias: nativeOptional(bias, 'options.bias'),
-    out: nativeOf(out, 'options.out'),
+    ...wa,
+    ...io.epilogue,
     groupSize: K > 0 ? w.groupSize : 0,
     rotateBlock: w.rotationBlock,
     actBits: bits,
     xScales,
   };
-  return { params, out };
+  return { params, out: io.out };
 }
 
 /**

@@ -21,7 +21,8 @@
 //   32 packed (N*K/2) | scales f32 (N*G) | zeroPoints i8 (N*G, flag 4) | outlierChannels i32 (nO)
 //      | outlierWeights i8 (N*nO) | outlierScales f32 (N)   -- and nothing after.
 import { invalidArg } from '../errors';
-import { rotationBlock } from './hadamard';
+import { Tensor } from '../tensor';
+import { hadamardRotate, rotationBlock } from './hadamard';
 
 const MAGIC = 0x3457_4b54; // 'TKW4' read as a little-endian u32
 export const INT4_WEIGHTS_VERSION = 1;
@@ -150,6 +151,30 @@ export class Int4Weights {
   q(n: number, k: number): number {
     const b = this.packed[(n * this.K + k) >> 1];
     return ((k & 1 ? b >> 4 : b & 15) ^ 8) - 8;
+  }
+
+  /**
+   * The weights these stand for, float32 [N, K]: (q - z) * s per group (float32), the rotation undone
+   * (the block Hadamard is its own inverse; applied in float32, so rotated weights come back within
+   * float32 rounding of the exact inverse), and outlier channels set to their int8 value q_o * s_o
+   * (the 4-bit part never sees those channels). This is the matrix int4Matmul multiplies by.
+   */
+  dequantize(): Tensor {
+    const { N, K, groupSize: gs } = this,
+      G = this.groups;
+    const w = new Float32Array(N * K);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const g = n * G + Math.floor(k / gs);
+        w[n * K + k] = Math.fround((this.q(n, k) - (this.zeroPoints ? this.zeroPoints[g] : 0)) * this.scales[g]);
+      }
+      if (this.rotationBlock) hadamardRotate(w, n * K, K, this.rotationBlock);
+      const oc = this.outlierChannels;
+      if (oc)
+        for (let j = 0; j < oc.length; j++)
+          w[n * K + oc[j]] = Math.fround(this.outlierWeights![n * oc.length + j] * this.outlierScales![n]);
+    }
+    return Tensor.from(w, [N, K]);
   }
 
   /** The versioned binary form (see the file comment); Int4Weights.fromBuffer() reads it back. */

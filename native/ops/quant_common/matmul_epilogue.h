@@ -28,9 +28,16 @@ struct MatmulEpilogue {
   TK_EPI_HD bool trivial() const { return alpha == 1.0f && bias == nullptr && c == nullptr; }
   // One element: y is the op's result for (m, n).
   TK_EPI_HD float operator()(int64_t m, int64_t n, float y) const {
+#if defined(__CUDA_ARCH__)
+    // Rounded as the CPU rounds it (no FMA contraction).
+    float v = alpha == 1.0f ? y : __fmul_rn(alpha, y);
+    if (bias) v = __fadd_rn(v, bias[n]);
+    if (c) v = __fadd_rn(v, __fmul_rn(beta, c[m * N + n]));
+#else
     float v = alpha == 1.0f ? y : alpha * y;
     if (bias) v += bias[n];
     if (c) v += beta * c[m * N + n];
+#endif
     return v;
   }
   // A row span in place: row[n - n0] holds y for n in [n0, n1) and receives out.

@@ -56,6 +56,8 @@ Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
   TK_RETURN_IF_ERROR(expect(p.scales, "scales", DType::kFloat32, {s->N, s->G}));
   TK_RETURN_IF_ERROR(expect(p.out, "out", DType::kFloat32, {s->M, s->N}));
   if (present(p.bias)) TK_RETURN_IF_ERROR(expect(p.bias, "bias", DType::kFloat32, {s->N}));
+  if (present(p.c) && p.beta != 0.0f) TK_RETURN_IF_ERROR(expect(p.c, "c", DType::kFloat32, {s->M, s->N}));
+  TK_RETURN_IF_ERROR(make_matmul_epilogue("w4a4", p.out, p.bias, p.c, p.alpha, p.beta, &s->epi));
   if (present(p.zero_points)) {
     TK_RETURN_IF_ERROR(expect(p.zero_points, "zero_points", DType::kInt8, {s->N, s->G}));
     if (p.act_bits != 0) return Unsupported("Asymmetric (zero-point) int4 weights run on the weight-only path only (int4Matmul)");
@@ -85,7 +87,7 @@ Status w4a4_validate(const W4A4Params& p, W4A4Shape* s) {
   }
   const Device dev = p.x.device;
   return check_same_device(
-      "w4a4", dev, {&p.x_scales, &p.w, &p.scales, &p.zero_points, &p.outlier_idx, &p.outlier_w, &p.outlier_scales, &p.bias, &p.out});
+      "w4a4", dev, {&p.x_scales, &p.w, &p.scales, &p.zero_points, &p.outlier_idx, &p.outlier_w, &p.outlier_scales, &p.bias, &p.c, &p.out});
 }
 
 Status w4a4(const W4A4Params& p) {

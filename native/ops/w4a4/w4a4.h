@@ -5,7 +5,7 @@
 //   a zero row has s = 0 and q = 0, a row holding NaN or Inf has s = NaN (its outputs are NaN).
 //   Y[m,n] = s_x[m] * sum_g s_w[n,g] * sum_{k in g} q_x[m,k] * q_w[n,k]
 //          + s_o[m] * s_wo[n] * sum_j q_o[m,j] * q_wo[n,j]      (outlier channels, int8 x int8)
-//          + bias[n]
+//   out[m,n] = alpha * Y[m,n] + bias[n] + beta * c[m,n]   (the shared epilogue, ../quant_common/matmul_epilogue.h)
 // Outlier channels are zeroed in X before its 4-bit quantization (their weights were zeroed in W at
 // quantize time), and quantized separately at int8 (s_o = max|x[m, O]| / 127). With rotation, X's
 // rows (outliers zeroed) go through the block Hadamard transform of lib/quant/hadamard.ts first: the
@@ -16,6 +16,7 @@
 
 #include "../../core/status.h"
 #include "../../core/tensor_view.h"
+#include "../quant_common/matmul_epilogue.h"
 
 namespace tk {
 
@@ -34,14 +35,21 @@ struct W4A4Params {
   TensorView outlier_w;       // optional int8 [N, nO]
   TensorView outlier_scales;  // optional float32 [N]
   TensorView bias;            // optional float32 [N]
-  TensorView out;             // float32 [M, N]
-  int64_t group_size = 0;     // divides K; K = per channel
-  int64_t rotate_block = 0;   // 0: none, else a power of two dividing group_size
-  int act_bits = 4;           // 4, 8, or 0 = weight-only (X stays float)
+  TensorView c = [] {         // optional float32 [M, N] (may be out itself), read when beta != 0
+    TensorView t;
+    t.ndim = -1;
+    return t;
+  }();
+  float alpha = 1.0f, beta = 0.0f;
+  TensorView out;            // float32 [M, N]
+  int64_t group_size = 0;    // divides K; K = per channel
+  int64_t rotate_block = 0;  // 0: none, else a power of two dividing group_size
+  int act_bits = 4;          // 4, 8, or 0 = weight-only (X stays float)
 };
 
 struct W4A4Shape {
   int64_t M = 0, N = 0, K = 0, G = 0, nO = 0;
+  MatmulEpilogue epi;  // alpha, bias, beta * c: every kernel applies it to every element
 };
 
 Status w4a4_validate(const W4A4Params& p, W4A4Shape* s);

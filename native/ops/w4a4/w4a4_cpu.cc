@@ -5,8 +5,10 @@
 // w4a4_cpu_weight_only.cc.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "../../core/cpu_features.h"
+#include "../../core/host_pool.h"
 #include "../../core/isa_table.h"
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
@@ -78,10 +80,9 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   if (s.M == 0 || s.N == 0) return Status::Ok();
   SerialScope serial(2.0 * double(s.M) * double(s.N) * double(s.K) < kSerialWork);
   float* out = p.out.as<float>();
-  const float* bias = p.bias.ndim >= 0 ? p.bias.as<float>() : nullptr;
   if (s.K == 0) {
     for (int64_t m = 0; m < s.M; ++m)
-      for (int64_t n = 0; n < s.N; ++n) out[m * s.N + n] = bias ? bias[n] : 0.0f;
+      for (int64_t n = 0; n < s.N; ++n) out[m * s.N + n] = s.epi(m, n, 0.0f);
     return Status::Ok();
   }
   if (p.act_bits == 0) return w4a4_weight_only(p, s);
@@ -142,6 +143,15 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   const int8_t* wo = s.nO ? p.outlier_w.as<int8_t>() : nullptr;
   const float* wos = s.nO ? p.outlier_scales.as<float>() : nullptr;
 
+  // The block kernels write their sums into out before the epilogue reads c: a c that is out
+  // itself (an in-place residual add) is read from a copy.
+  MatmulEpilogue epi = s.epi;
+  PooledBuffer c_copy;
+  if (epi.c == out) {
+    c_copy = PooledBuffer(size_t(s.M) * size_t(s.N) * sizeof(float));
+    std::memcpy(c_copy.data(), out, size_t(s.M) * size_t(s.N) * sizeof(float));
+    epi.c = c_copy.as<float>();
+  }
   const int nt = num_threads();
   // Smaller weight blocks when there are too few for the threads (decode shapes, small N).
   const int64_t bn = std::max<int64_t>(2, std::min<int64_t>(kBlockN, (s.N + 2 * nt - 1) / (2 * nt) + 1) & ~int64_t(1));
@@ -166,8 +176,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
             for (int64_t j = 0; j < s.nO; ++j) acc += int32_t(qm[j]) * int32_t(wn[j]);
             y += so[m] * wos[n] * float(acc);
           }
-          if (bias) y += bias[n];
-          o[n] = y;
+          o[n] = epi(m, n, y);
         }
       }
     }

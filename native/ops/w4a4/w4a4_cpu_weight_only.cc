@@ -2,7 +2,9 @@
 // w = (q - z) * s in float32, accumulated in float32. Few rows (decode): each weight row is unpacked
 // once into a K-float buffer in L1 and dotted with every activation row, so the 4-bit weights are
 // read once. Many rows: the weights are dequantized to float32 once and the fp32 GEMM does the rest.
+// Rotated weights (quantized after the block Hadamard rotation): x is rotated alike first, in a copy.
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -12,6 +14,7 @@
 #include "../gemm/gemm.h"
 #include "w4a4.h"
 #include "w4a4_kernels.h"
+#include "w4a4_quant.h"
 
 #include "../../core/kernel_record.h"
 
@@ -30,12 +33,24 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
   const float* ws = p.scales.as<float>();
   const int8_t* zp = p.zero_points.ndim >= 0 ? p.zero_points.as<int8_t>() : nullptr;
   const float* x = p.x.as<float>();
+  TensorView xv = p.x;
+  PooledBuffer xr;
+  if (p.rotate_block > 0) {
+    // Rotated weights: x rotated the same way (the block Hadamard of the quantizer), in a copy.
+    xr = PooledBuffer(size_t(s.M) * size_t(s.K) * sizeof(float));
+    float* r = xr.as<float>();
+    TK_RETURN_IF_ERROR(parallel_for(s.M, 8, [&](int64_t m0, int64_t m1) {
+      std::memcpy(r + m0 * s.K, x + m0 * s.K, size_t(m1 - m0) * size_t(s.K) * sizeof(float));
+      for (int64_t m = m0; m < m1; ++m) w4a4_quant::hadamard_rows(r + m * s.K, s.K, p.rotate_block);
+    }));
+    x = r;
+    xv.data = r;
+  }
   float* out = p.out.as<float>();
-  const float* bias = p.bias.ndim >= 0 ? p.bias.as<float>() : nullptr;
   const int64_t half = s.K / 2;
   if (s.M <= 16) {
     w4a4_cpu_record().set("weight-only: fused dequantize + dot");
-    w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, bias, out, s.N};
+    w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, s.epi, out, s.N};
     const auto rows = w4a4_weight_only_rows_for_active_isa();
     return parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
       float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackB, size_t(s.K) * sizeof(float) + 64));
@@ -51,12 +66,17 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
       w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
   }));
   GemmParams g;
-  g.a = p.x;
+  g.a = xv;
   TK_RETURN_IF_ERROR(make_shape(DType::kFloat32, p.w.shape, 2, &g.b));
   g.b.data = wd;
   g.b.device = p.x.device;
-  g.c.ndim = -1;
-  g.c.data = nullptr;
+  g.c = p.c;  // absent, or [M, N]
+  if (!s.epi.c) {
+    g.c.ndim = -1;
+    g.c.data = nullptr;
+  }
+  g.alpha = p.alpha;
+  g.beta = s.epi.c ? p.beta : 0.0f;
   g.bias = p.bias;
   g.out = p.out;
   g.trans_b = true;

@@ -172,21 +172,32 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   auto stream = static_cast<cudaStream_t>(cuda::stream(dev));
   const int sms = d.multiprocessors > 0 ? d.multiprocessors : 1;
   float* out = static_cast<float*>(p.out.data);
-  const float* bias = present(p.bias) ? static_cast<const float*>(p.bias.data) : nullptr;
+  const MatmulEpilogue epi = s.epi;
 
   if (s.K == 0) {
-    fill_bias<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(out, bias, s.M, s.N);
+    fill_epilogue<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(out, epi, s.M, s.N);
     TK_CUDA_CHECK(cudaGetLastError());
-    set_last("fill_bias");
+    set_last("fill_epilogue");
     return cuda::synchronize(dev);
   }
   if (p.act_bits == 0) {
     const float* x = static_cast<const float*>(p.x.data);
+    cuda::Workspace xr{dev};
+    if (p.rotate_block > 0) {  // rotated weights: x rotated alike, into a workspace
+      if (p.rotate_block > 256 || s.M > 65535) return Unsupported("int4Matmul on CUDA: rotation blocks above 256 or more than 65535 rows");
+      TK_RETURN_IF_ERROR(cuda::alloc(dev, size_t(s.M) * size_t(s.K) * sizeof(float), &xr.ptr));
+      const float rc = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.rotate_block)));
+      const int rb = int(p.rotate_block);
+      rotate_rows<<<dim3(unsigned(s.K / rb), unsigned(s.M)), unsigned(std::min(rb / 2, 128)), 0, stream>>>(x, static_cast<float*>(xr.ptr),
+                                                                                                           s.K, rb, rc);
+      TK_CUDA_CHECK(cudaGetLastError());
+      x = static_cast<const float*>(xr.ptr);
+    }
     const int8_t* zp = present(p.zero_points) ? static_cast<const int8_t*>(p.zero_points.data) : nullptr;
     const WoPlan wp = wo_plan(p, s, d);
     if (wp.words == 0) {
       WeightOnlyArgs a{
-          x,           static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, bias, out, s.M, s.N, s.K, s.G,
+          x,           static_cast<const uint8_t*>(p.w.data), static_cast<const float*>(p.scales.data), zp, epi, out, s.M, s.N, s.K, s.G,
           p.group_size};
       const int64_t items = s.N * ((s.M + cfg::kWoRows - 1) / cfg::kWoRows);
       weight_only<<<grid_for(items, kWarpsPerGridBlock, sms), cfg::kGridThreads, 0, stream>>>(a);
@@ -198,7 +209,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
                static_cast<const uint8_t*>(p.w.data),
                static_cast<const float*>(p.scales.data),
                zp,
-               bias,
+               epi,
                out,
                nullptr,
                s.M,
@@ -232,7 +243,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
     }
     TK_CUDA_CHECK(cudaGetLastError());
     if (wp.splits > 1) {
-      weight_only_reduce<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(a.part, wp.splits, bias, out, s.M,
+      weight_only_reduce<<<grid_for(s.M * s.N, cfg::kGridThreads, sms), cfg::kGridThreads, 0, stream>>>(a.part, wp.splits, epi, out, s.M,
                                                                                                         s.N);
       TK_CUDA_CHECK(cudaGetLastError());
     }
@@ -276,7 +287,7 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev) {
   a.qo = q.qo, a.so = q.so, a.nO = int(s.nO);
   a.wo = s.nO ? static_cast<const int8_t*>(p.outlier_w.data) : nullptr;
   a.wos = s.nO ? static_cast<const float*>(p.outlier_scales.data) : nullptr;
-  a.bias = bias, a.out = out;
+  a.epi = epi, a.out = out;
   a.M = s.M, a.N = s.N, a.K = s.K;
   a.kt_per = pl.split.kt_per;
   a.part = pl.split.splits > 1 ? base + qa_b + sx_b + qo_b + so_b : nullptr;

@@ -23,6 +23,7 @@
 #include "../../cuda/sm80.cuh"
 #include "../gemm/gemm_configs.h"
 #include "../gemm/gemm_cuda_layout.h"
+#include "../quant_common/matmul_epilogue.h"
 #include "w4a4_cuda_layout.h"
 
 namespace tk::cuw4a4 {
@@ -41,8 +42,8 @@ struct GemmArgs {
   const int8_t* wo;  // [N, nO]
   const float* wos;  // [N]
   int nO;
-  const float* bias;  // [N] or null
-  float* out;         // [M, N]
+  MatmulEpilogue epi;  // alpha, bias, beta * c
+  float* out;          // [M, N]
   int64_t M, N, K;
   int tiles_m, tiles_n;
   int kt_per;  // k stages per grid row (blockIdx.y); all of them when not split
@@ -50,7 +51,7 @@ struct GemmArgs {
   bool part_ints;
 };
 
-// out[m, n] from the group-scaled sum: s_x, outlier channels (exact int32), bias.
+// out[m, n] from the group-scaled sum: s_x, outlier channels (exact int32), then the shared epilogue.
 __device__ __forceinline__ void epilogue(const GemmArgs& p, int64_t m, int64_t n, float facc) {
   if (m >= p.M || n >= p.N) return;
   float y = __fmul_rn(p.sx[m], facc);
@@ -61,8 +62,7 @@ __device__ __forceinline__ void epilogue(const GemmArgs& p, int64_t m, int64_t n
     for (int j = 0; j < p.nO; ++j) acc += int32_t(qm[j]) * int32_t(wn[j]);
     y = __fadd_rn(y, __fmul_rn(__fmul_rn(p.so[m], p.wos[n]), float(acc)));
   }
-  if (p.bias) y = __fadd_rn(y, p.bias[n]);
-  p.out[m * p.N + n] = y;
+  p.out[m * p.N + n] = p.epi(m, n, y);
 }
 
 // ---- mma wrappers ----------------------------------------------------------------------------------

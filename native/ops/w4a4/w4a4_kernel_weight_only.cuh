@@ -9,12 +9,12 @@ namespace tk::cuw4a4 {
 
 // ---- weight-only (int4Matmul) ----------------------------------------------------------------------------
 struct WeightOnlyArgs {
-  const float* x;     // [M, K]
-  const uint8_t* w;   // [N, K/2]
-  const float* ws;    // [N, G]
-  const int8_t* zp;   // [N, G] or null
-  const float* bias;  // [N] or null
-  float* out;         // [M, N]
+  const float* x;    // [M, K]
+  const uint8_t* w;  // [N, K/2]
+  const float* ws;   // [N, G]
+  const int8_t* zp;  // [N, G] or null
+  MatmulEpilogue epi;
+  float* out;  // [M, N]
   int64_t M, N, K, G, gs;
 };
 
@@ -49,7 +49,7 @@ __global__ void __launch_bounds__(kGridThreads) weight_only(WeightOnlyArgs p) {
     for (int r = 0; r < kWoRows; ++r) {
       float v = acc[r];
       for (int s = 16; s > 0; s >>= 1) v += __shfl_xor_sync(0xffffffffu, v, s);
-      if (lane == 0 && r < rows) p.out[(m0 + r) * p.N + n] = p.bias ? __fadd_rn(v, p.bias[n]) : v;
+      if (lane == 0 && r < rows) p.out[(m0 + r) * p.N + n] = p.epi(m0 + r, n, v);
     }
   }
 }
@@ -64,13 +64,13 @@ __global__ void __launch_bounds__(kGridThreads) weight_only(WeightOnlyArgs p) {
 // adds the splits in order -- deterministic, no atomics. Operands straight from global memory (no
 // shared-memory staging: decode reads each weight once; rows of x stay in L1 / L2).
 struct WoTcArgs {
-  const float* x;     // [M, K]
-  const uint8_t* w;   // [N, K/2]
-  const float* ws;    // [N, G]
-  const int8_t* zp;   // [N, G] or null
-  const float* bias;  // [N] or null
-  float* out;         // [M, N]
-  float* part;        // [splits, M, N] when split along K, else null
+  const float* x;    // [M, K]
+  const uint8_t* w;  // [N, K/2]
+  const float* ws;   // [N, G]
+  const int8_t* zp;  // [N, G] or null
+  MatmulEpilogue epi;
+  float* out;   // [M, N]
+  float* part;  // [splits, M, N] when split along K, else null
   int64_t M, N, K, G, gs;
   int chunks, cps;  // chunks of K, chunks per split
 };
@@ -235,26 +235,46 @@ __global__ void __launch_bounds__(kWoWarps * 32, 1) weight_only_tc(WoTcArgs p) {
     if (p.part) {
       p.part[(int64_t(blockIdx.y) * p.M + m) * p.N + n] = v;
     } else {
-      p.out[m * p.N + n] = p.bias ? __fadd_rn(v, p.bias[n]) : v;
+      p.out[m * p.N + n] = p.epi(m, n, v);
     }
   }
 #endif
 }
 
-// out = the k splits' partials added in split order (+ bias).
-__global__ void weight_only_reduce(const float* part, int splits, const float* bias, float* out, int64_t M, int64_t N) {
+// out = the epilogue of the k splits' partials added in split order.
+__global__ void weight_only_reduce(const float* part, int splits, MatmulEpilogue epi, float* out, int64_t M, int64_t N) {
   const int64_t MN = M * N;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < MN; i += int64_t(gridDim.x) * blockDim.x) {
     float v = part[i];
     for (int s = 1; s < splits; ++s) v = __fadd_rn(v, part[s * MN + i]);
-    out[i] = bias ? __fadd_rn(v, bias[i % N]) : v;
+    out[i] = epi(i / N, i % N, v);
   }
 }
 
-// out = bias (or 0) when K == 0.
-__global__ void fill_bias(float* out, const float* bias, int64_t M, int64_t N) {
+// out = the epilogue of 0 when K == 0.
+__global__ void fill_epilogue(float* out, MatmulEpilogue epi, int64_t M, int64_t N) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < M * N; i += int64_t(gridDim.x) * blockDim.x)
-    out[i] = bias ? bias[i % N] : 0.0f;
+    out[i] = epi(i / N, i % N, 0.0f);
+}
+
+// Rotated weights on the weight-only path: y = x with each block of `rb` columns rotated by the
+// block Hadamard transform of the quantizer (butterflies h = 1, 2, 4, ... then a multiply by rc,
+// in float32 as w4a4_quant::hadamard_rows). One CTA per (row, block); rb <= 256.
+__global__ void rotate_rows(const float* x, float* y, int64_t K, int rb, float rc) {
+  __shared__ float v[256];
+  const int64_t row = blockIdx.y, b0 = int64_t(blockIdx.x) * rb;
+  for (int j = threadIdx.x; j < rb; j += blockDim.x) v[j] = x[row * K + b0 + j];
+  __syncthreads();
+  for (int h = 1; h < rb; h *= 2) {
+    for (int t = threadIdx.x; t < rb / 2; t += blockDim.x) {
+      const int i = (t / h) * 2 * h + (t % h);
+      const float a = v[i], b = v[i + h];
+      v[i] = __fadd_rn(a, b);
+      v[i + h] = __fsub_rn(a, b);
+    }
+    __syncthreads();
+  }
+  for (int j = threadIdx.x; j < rb; j += blockDim.x) y[row * K + b0 + j] = __fmul_rn(v[j], rc);
 }
 
 }  // namespace tk::cuw4a4

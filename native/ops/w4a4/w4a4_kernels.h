@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 
+#include "../quant_common/matmul_epilogue.h"
 #include "w4a4_quant.h"
 
 namespace tk::w4a4_kernels {
@@ -34,8 +35,8 @@ struct WeightOnlyArgs {
   const float* ws;   // [N, G]
   const int8_t* zp;  // [N, G] or null
   int64_t gs;
-  const float* bias;  // [N] or null
-  float* out;         // [M, ldo]
+  tk::MatmulEpilogue epi;  // alpha, bias, beta * c
+  float* out;              // [M, ldo]
   int64_t ldo;
 };
 using WeightOnlyFn = void (*)(const WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf);

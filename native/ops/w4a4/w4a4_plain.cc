@@ -45,8 +45,7 @@ Status w4a4_plain(const W4A4Params& p, const W4A4Shape& s) {
           for (int64_t j = 0; j < s.nO; ++j) acc += int32_t(qo[size_t(j)]) * int32_t(p.outlier_w.as<int8_t>()[n * s.nO + j]);
           y += so * p.outlier_scales.as<float>()[n] * float(acc);
         }
-        if (p.bias.ndim >= 0) y += p.bias.as<float>()[n];
-        p.out.as<float>()[m * s.N + n] = y;
+        p.out.as<float>()[m * s.N + n] = s.epi(m, n, y);
       }
     }
   });

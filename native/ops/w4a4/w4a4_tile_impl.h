@@ -378,6 +378,6 @@ void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0,
         total[m] += s * hsum_ps(_mm256_add_ps(d0, d1));
       }
     }
-    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = total[m] + (a.bias ? a.bias[n] : 0.0f);
+    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = a.epi(m, n, total[m]);
   }
 }

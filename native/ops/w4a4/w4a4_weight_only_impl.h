@@ -26,12 +26,12 @@ float dot(const float* a, const float* b, int64_t K) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + t;
 }
 
-// out[m, n] = x[m] . dequant(W[n]) (+ bias) for n in [n0, n1), all m < M: each weight row is
+// out[m, n] = epi(x[m] . dequant(W[n])) for n in [n0, n1), all m < M: each weight row is
 // unpacked once into `buf` (K floats, in L1) and dotted with every activation row.
 void weight_only_rows(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf) {
   const int64_t half = a.K / 2, G = a.K / a.gs;
   for (int64_t n = n0; n < n1; ++n) {
     dequant_row(a.w + n * half, a.ws + n * G, a.zp ? a.zp + n * G : nullptr, a.K, a.gs, buf);
-    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = dot(a.x + m * a.K, buf, a.K) + (a.bias ? a.bias[n] : 0.0f);
+    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = a.epi(m, n, dot(a.x + m * a.K, buf, a.K));
   }
 }
