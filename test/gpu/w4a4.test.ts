@@ -286,6 +286,48 @@ describeGpu('w4a4 cuda', () => {
       }));
   }
 
+  // The shared epilogue (alpha, bias, beta * c with c === out, rank-3 x) on every kernel path, and
+  // int4Matmul with rotated weights (x rotated on the device): against the CPU's result of the same call.
+  for (const path of paths) {
+    test(`epilogue and rank-3 x on every op, rotated int4Matmul, path ${path}`, () =>
+      withPath(path, async () => {
+        const N = 40,
+          K = 256,
+          B = 2;
+        const W = quantizeWeightsInt4Sync(Tensor.from(randn(N * K, 70), [N, K]), { groupSize: 64, rotate: 'hadamard' });
+        const ops = [
+          ['w4a4', w4a4Matmul, w4a4MatmulSync],
+          ['w4a8', w4a8Matmul, w4a8MatmulSync],
+          ['int4', int4Matmul, int4MatmulSync],
+        ] as const;
+        for (const [name, f, fs] of ops)
+          for (const M of [1, 3, 24]) {
+            const x = randn(B * M * K, 71 + M),
+              bias = randn(N, 72),
+              c = randn(B * M * N, 73 + M);
+            const o = { alpha: -0.5, beta: 2 };
+            const cpu = fs(Tensor.from(x, [B, M, K]), W, {
+              ...o,
+              bias: Tensor.from(bias, [N]),
+              c: Tensor.from(c, [B, M, N]),
+            }).toArraySync() as Float32Array;
+            const xd = Tensor.from(x, [B, M, K], { device: 'cuda' }),
+              bd = Tensor.from(bias, [N], { device: 'cuda' }),
+              od = Tensor.from(c, [B, M, N], { device: 'cuda' });
+            const r = await f(xd, W, { ...o, bias: bd, c: od, out: od });
+            assert.equal(r, od);
+            assert.deepEqual(od.shape, [B, M, N]);
+            const y = (await od.toArray()) as Float32Array;
+            let scale = 0;
+            for (let i = 0; i < cpu.length; i++) scale = Math.max(scale, abs(cpu[i]));
+            for (let i = 0; i < cpu.length; i++)
+              if (!(abs(y[i] - cpu[i]) <= 1e-4 * scale))
+                assert.fail(`${name} M=${M} [${path}]: element ${i} = ${y[i]}, CPU ${cpu[i]} (scale ${scale})`);
+            for (const t of [xd, bd, od]) t.dispose();
+          }
+      }));
+  }
+
   test('mismatched devices are a clear error', async () => {
     const W = quantizeWeightsInt4Sync(Tensor.from(randn(4 * 64, 1), [4, 64]), { groupSize: 64 });
     const x = Tensor.from(randn(2 * 64, 2), [2, 64], { device: 'cuda' });
