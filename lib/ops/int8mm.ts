@@ -23,24 +23,40 @@ export interface QuantizeWeightsInt8Options {}
 
 function weightsJob(w: unknown, opts: unknown): { params?: Parameters<typeof native.ops.w4a4QuantizeRows>[0]; finish: () => Int8Weights } {
   const W = checkTensor(w, 'w');
+  const extra = opts && typeof opts === 'object' && !Array.isArray(opts) ? Object.keys(opts)[0] : undefined;
+  if (extra !== undefined)
+    throw invalidArg('options', 'no keys (quantizeWeightsInt8 takes no options yet)', `key "${extra}"`, 'value', { described: true });
   checkOptions<QuantizeWeightsInt8Options>(opts, 'options', []);
   if (W.ndim !== 2)
     throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
-  if (W.device !== 'cpu') throw invalidArg('w', 'a CPU tensor (quantization runs on the CPU)', `a tensor on ${W.device}`, 'value', { described: true });
+  if (W.device !== 'cpu')
+    throw invalidArg('w', 'a CPU tensor (quantization runs on the CPU)', `a tensor on ${W.device}`, 'value', { described: true });
   const [N, K] = W.shape;
   const src = W.toArraySync() as Float32Array;
   for (let i = 0; i < src.length; i++) {
     if (!Number.isFinite(src[i]))
-      throw invalidArg('w', 'finite weights (quantization needs finite values)', `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`, 'value', {
-        described: true,
-      });
+      throw invalidArg(
+        'w',
+        'finite weights (quantization needs finite values)',
+        `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`,
+        'value',
+        {
+          described: true,
+        },
+      );
   }
   const q = new Int8Array(N * K),
     scales = new Float32Array(N);
   const params =
     N > 0 && K > 0
-      ? { x: hostNative('float32', [N, K], src), q: hostNative('int8', [N, K], q), scales: hostNative('float32', [N], scales), bits: 8, rotateBlock: 0 }
+      ? {
+          x: hostNative('float32', [N, K], src),
+          q: hostNative('int8', [N, K], q),
+          scales: hostNative('float32', [N], scales),
+          bits: 8,
+          rotateBlock: 0,
+        }
       : undefined;
   return { params, finish: () => Int8Weights.create(N, K, q, scales) };
 }
