@@ -14,7 +14,8 @@ constexpr int64_t kMaxK = (int64_t(1) << 31) / (127 * 127);
 
 Status expect(const TensorView& t, const char* name, DType dt, std::initializer_list<int64_t> shape) {
   if (t.dtype != dt)
-    return TypeMismatch(std::string("Expected int8Matmul ") + name + " of dtype " + dtype_name(dt) + " but received " + dtype_name(t.dtype));
+    return TypeMismatch(std::string("Expected int8Matmul ") + name + " of dtype " + dtype_name(dt) + " but received " +
+                        dtype_name(t.dtype));
   bool ok = t.ndim == static_cast<int>(shape.size());
   int i = 0;
   for (int64_t d : shape) ok = ok && t.shape[i++] == d;
@@ -34,7 +35,8 @@ Status int8mm_validate(const Int8MmParams& p, Int8MmShape* s) {
     return InvalidArgument("Expected rank-2 int8Matmul x and w but received " + shape_str(p.x) + " and " + shape_str(p.w));
   if (p.x.dtype != DType::kFloat32)
     return TypeMismatch(std::string("Expected int8Matmul x of dtype float32 but received ") + dtype_name(p.x.dtype));
-  if (p.w.dtype != DType::kInt8) return TypeMismatch(std::string("Expected int8Matmul w of dtype int8 but received ") + dtype_name(p.w.dtype));
+  if (p.w.dtype != DType::kInt8)
+    return TypeMismatch(std::string("Expected int8Matmul w of dtype int8 but received ") + dtype_name(p.w.dtype));
   s->M = p.x.shape[0];
   s->K = p.x.shape[1];
   s->N = p.w.shape[0];
@@ -42,7 +44,8 @@ Status int8mm_validate(const Int8MmParams& p, Int8MmShape* s) {
     return InvalidArgument("Expected int8Matmul w with K = " + std::to_string(s->K) + " columns (the columns of x) but received " +
                            shape_str(p.w));
   if (s->K > kMaxK)
-    return InvalidArgument("Expected K <= " + std::to_string(kMaxK) + " (the exact int32 accumulation) but received " + std::to_string(s->K));
+    return InvalidArgument("Expected K <= " + std::to_string(kMaxK) + " (the exact int32 accumulation) but received " +
+                           std::to_string(s->K));
   TK_RETURN_IF_ERROR(expect(p.scales, "scales", DType::kFloat32, {s->N}));
   TK_RETURN_IF_ERROR(expect(p.out, "out", DType::kFloat32, {s->M, s->N}));
   if (!(p.threshold > 0.0f)) return InvalidArgument("Expected an int8Matmul threshold > 0 (Infinity: no outlier columns)");
