@@ -81,7 +81,7 @@ describe('quantizeWeightsInt8', () => {
     expect(W2.packedLayout).toBe(W.packedLayout);
     const x = Tensor.from(randn(3 * K, 5), [3, K]);
     expect(int8MatmulSync(x, W2).toArraySync()).toEqual(int8MatmulSync(x, W).toArraySync());
-    expect(Int8Weights.fromBuffer(buf.buffer.slice(0)).values).toEqual(W.values);
+    expect(Int8Weights.fromBuffer(buf.buffer.slice(0) as ArrayBuffer).values).toEqual(W.values);
   });
 
   test('empty weights', () => {

@@ -41,7 +41,9 @@ export class Int8Weights {
   /** Use quantizeWeightsInt8() or Int8Weights.fromBuffer(). */
   constructor(token: symbol, N: number, K: number, values: Int8Array, scales: Float32Array) {
     if (token !== CREATE)
-      throw invalidArg('Int8Weights', 'quantizeWeightsInt8() or Int8Weights.fromBuffer()', 'new Int8Weights()', 'type', { described: true });
+      throw invalidArg('Int8Weights', 'quantizeWeightsInt8() or Int8Weights.fromBuffer()', 'new Int8Weights()', 'type', {
+        described: true,
+      });
     this.N = N;
     this.K = K;
     this.values = values;
@@ -99,10 +101,13 @@ export class Int8Weights {
 
   /** Reads toBuffer()'s format; a foreign, truncated or inconsistent buffer is a RangeError saying which. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): Int8Weights {
-    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer))
+      throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
     const buf = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
     if (buf.length < 16)
-      throw invalidArg('buffer', 'an Int8Weights buffer of at least 16 bytes (the header)', `${buf.length} bytes`, 'value', { described: true });
+      throw invalidArg('buffer', 'an Int8Weights buffer of at least 16 bytes (the header)', `${buf.length} bytes`, 'value', {
+        described: true,
+      });
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const u = (i: number) => dv.getUint32(4 * i, true);
     if (u(0) !== MAGIC) {
@@ -134,6 +139,9 @@ function packFor(values: Int8Array, N: number, K: number): Int8Packing | undefin
   const l = native.ops.gemmPackLayout(DTYPES.int8.code, K, N);
   if (!l.layout) return undefined;
   const data = new Int8Array(l.bytes);
-  native.ops.gemmPackB({ b: hostNative('int8', [N, K], values), transB: true, dst: hostNative('int8', [l.bytes], data), layout: l.layout }, false);
+  native.ops.gemmPackB(
+    { b: hostNative('int8', [N, K], values), transB: true, dst: hostNative('int8', [l.bytes], data), layout: l.layout },
+    false,
+  );
   return { layout: l.layout, data };
 }

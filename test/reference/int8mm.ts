@@ -16,7 +16,10 @@ export function refQuantizeWeightsInt8(w: ArrayLike<number>, N: number, K: numbe
   const q = new Int32Array(N * K),
     s = new Float64Array(N);
   for (let n = 0; n < N; n++) {
-    const r = refQuantize(Array.from({ length: K }, (_, k) => w[n * K + k]), 127);
+    const r = refQuantize(
+      Array.from({ length: K }, (_, k) => w[n * K + k]),
+      127,
+    );
     q.set(r.q, n * K);
     s[n] = r.s;
   }
@@ -39,7 +42,14 @@ export interface RefInt8Result {
 }
 
 /** x float32 values [M, K], weights from refQuantizeWeightsInt8. */
-export function refInt8Matmul(x: ArrayLike<number>, M: number, K: number, w: RefInt8Weights, N: number, o: RefInt8Options = {}): RefInt8Result {
+export function refInt8Matmul(
+  x: ArrayLike<number>,
+  M: number,
+  K: number,
+  w: RefInt8Weights,
+  N: number,
+  o: RefInt8Options = {},
+): RefInt8Result {
   const thr = o.threshold ?? 6;
   const outliers: number[] = [];
   if (thr !== Infinity) {
