@@ -79,6 +79,23 @@ export function quantizeWeightsInt8Sync(w: Tensor, opts?: QuantizeWeightsInt8Opt
   return job.finish();
 }
 
+/** Device copies of an Int8Weights' values and scales, uploaded once per device and kept while the weights live. */
+const deviceWeights = new WeakMap<Int8Weights, Map<string, { values: Tensor; scales: Tensor }>>();
+
+function weightsOn(w: Int8Weights, device: Tensor['device']): { values: Tensor; scales: Tensor } {
+  let per = deviceWeights.get(w);
+  if (!per) deviceWeights.set(w, (per = new Map()));
+  let d = per.get(device);
+  if (!d) {
+    d = {
+      values: Tensor.from(w.values, [w.N, w.K], { dtype: 'int8', device }),
+      scales: Tensor.from(w.scales, [w.N], { dtype: 'float32', device }),
+    };
+    per.set(device, d);
+  }
+  return d;
+}
+
 function prepare(x: unknown, w: unknown, opts: unknown): { params: NativeInt8MmParams; out: Tensor } {
   if (!(w instanceof Int8Weights)) throw invalidArg('w', 'an Int8Weights (from quantizeWeightsInt8 or Int8Weights.fromBuffer)', w);
   const o = checkOptions<Int8MatmulOptions>(opts, 'options', [...QUANT_MATMUL_KEYS, 'threshold']);
@@ -89,12 +106,14 @@ function prepare(x: unknown, w: unknown, opts: unknown): { params: NativeInt8MmP
     // float32 as the kernels compare; tiny positive values stay positive
     threshold = o.threshold === Infinity ? Infinity : Math.max(Math.fround(o.threshold), 1e-45);
   }
-  const io = prepareQuantIo(x, w.K, w.N, o, { dtypes: ['float32'], cudaOk: false });
-  const pk = w.packing;
+  // CUDA x (opt-in kernel, native/ops/int8mm/int8mm_cuda.cu): the weights' device copies.
+  const io = prepareQuantIo(x, w.K, w.N, o, { dtypes: ['float32'], cudaOk: true });
+  const dw = io.X.device !== 'cpu' ? weightsOn(w, io.X.device) : undefined;
+  const pk = dw ? undefined : w.packing;
   const params: NativeInt8MmParams = {
     x: nativeOf(io.X, 'x'),
-    w: hostNative('int8', [w.N, w.K], w.values),
-    scales: hostNative('float32', [w.N], w.scales),
+    w: dw ? nativeOf(dw.values, 'w') : hostNative('int8', [w.N, w.K], w.values),
+    scales: dw ? nativeOf(dw.scales, 'w.scales') : hostNative('float32', [w.N], w.scales),
     packed: pk && hostNative('int8', [pk.data.length], pk.data),
     packedLayout: pk?.layout,
     threshold,

@@ -1,7 +1,10 @@
 // int8mm: validate + dispatch + the debug hooks (int8mm.h).
 #include "int8mm.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "../../core/op_hooks.h"
@@ -53,15 +56,31 @@ Status int8mm_validate(const Int8MmParams& p, Int8MmShape* s) {
     return InvalidArgument("Expected int8Matmul packed weights as a rank-1 int8 host tensor but received " + shape_str(p.packed));
   TK_RETURN_IF_ERROR(make_matmul_epilogue("int8Matmul", p.out, p.bias, p.c, p.alpha, p.beta, &s->epi));
   TK_RETURN_IF_ERROR(check_same_device("int8Matmul", p.x.device, {&p.w, &p.scales, &p.out, &p.bias, &p.c}));
-  if (!p.x.device.is_cpu()) return Unsupported("int8Matmul runs on the CPU: its CUDA kernel is not written yet (pass host tensors)");
   return Status::Ok();
 }
 
-Status int8mm(const Int8MmParams& p, const Int8MmShape& s) { return int8mm_cpu(p, s); }
+Status int8mm(const Int8MmParams& p, const Int8MmShape& s) {
+  if (p.x.device.is_cuda()) return int8mm_cuda(p, s, p.x.device.index);
+  return int8mm_cpu(p, s);
+}
+
+namespace {
+// The CUDA kernel is opt-in until it has run on a GPU: TENSORKERN_INT8MM_KERNEL=tc, or
+// debug.setPath('int8mm', 'cuda', 'tc').
+std::atomic<bool> g_cuda_on{[] {
+  const char* e = std::getenv("TENSORKERN_INT8MM_KERNEL");
+  return e != nullptr && std::strcmp(e, "tc") == 0;
+}()};
+}  // namespace
+
+bool int8mm_cuda_enabled() { return g_cuda_on.load(std::memory_order_relaxed); }
 
 Status int8mm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
-  if (device == "cpu" || device == "cuda") {
+  if (device == "cpu") {
     if (path != "auto" || splits != 0) return unknown_path("int8mm", device, path, splits, "'auto' (splits 0)");
+  } else if (device == "cuda") {
+    if ((path != "auto" && path != "tc") || splits != 0) return unknown_path("int8mm", device, path, splits, "'auto' or 'tc' (splits 0)");
+    g_cuda_on.store(path == "tc");
   } else {
     return unknown_device("int8mm", device);
   }
@@ -69,6 +88,15 @@ Status int8mm_set_path(const std::string& device, const std::string& path, int s
   return Status::Ok();
 }
 
-std::string int8mm_last_kernel(const std::string& device) { return device == "cuda" ? "" : int8mm_cpu_last_kernel(); }
+std::string int8mm_last_kernel(const std::string& device) {
+  return device == "cuda" ? int8mm_cuda_last_kernel() : int8mm_cpu_last_kernel();
+}
+
+#if !defined(TK_WITH_CUDA)
+Status int8mm_cuda(const Int8MmParams&, const Int8MmShape&, int) {
+  return NoGpu("int8Matmul on a CUDA device: this tensorkern binary was built without CUDA");
+}
+std::string int8mm_cuda_last_kernel() { return ""; }
+#endif
 
 }  // namespace tk

@@ -51,7 +51,12 @@ Status int8mm(const Int8MmParams& p, const Int8MmShape& s);
 Status int8mm_cpu(const Int8MmParams& p, const Int8MmShape& s);
 // The kernel int8mm_cpu last ran ("" before any): the name of the gemm int8 kernel it ran on.
 const char* int8mm_cpu_last_kernel();
-// Test / bench hooks (native/core/op_hooks.h): "auto" on the CPU; CUDA has no kernel yet.
+// Every tensor on CUDA device `device` (int8mm_cuda.cu; the CPU-only build answers ERR_TK_NO_GPU).
+// Opt-in until it has run on a GPU: TENSORKERN_INT8MM_KERNEL=tc, or the hook below with path 'tc'.
+Status int8mm_cuda(const Int8MmParams& p, const Int8MmShape& s, int device);
+std::string int8mm_cuda_last_kernel();
+bool int8mm_cuda_enabled();
+// Test / bench hooks (native/core/op_hooks.h): "auto" on the CPU; "auto" (off) or "tc" on CUDA.
 Status int8mm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string int8mm_last_kernel(const std::string& device);
 
