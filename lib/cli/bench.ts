@@ -49,7 +49,7 @@ function parse(args: string[]): BenchArgs {
 }
 
 const LLAMA_USAGE =
-  'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
+  'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4|int8] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
 
 async function runLlama(argv: string[]): Promise<number> {
   const { benchLlama } = require('../../bench/llama') as typeof import('../../bench/llama'); // eslint-disable-line @typescript-eslint/no-require-imports
@@ -57,7 +57,7 @@ async function runLlama(argv: string[]): Promise<number> {
     model: 'stories260K',
     promptIds: [1],
     steps: 64,
-    weights: 'f32' as 'f32' | 'bf16' | 'int4',
+    weights: 'f32' as 'f32' | 'bf16' | 'int4' | 'int8',
     runs: 3,
     modes: ['graph', 'graph-async', 'ops'] as ('graph' | 'graph-async' | 'ops')[],
     c: true,
@@ -83,11 +83,8 @@ async function runLlama(argv: string[]): Promise<number> {
     else if (a === '--threads') setNumThreads(ints(a, val(), 1)[0]);
     else if (a === '--weights') {
       const w = val();
-      if (w === 'int8')
-        throw new Error(
-          '--weights int8: not yet (int8 weights need int8 activations: the W8A8 path is still to come); f32, bf16 and int4 are here',
-        );
-      if (w !== 'f32' && w !== 'bf16' && w !== 'int4') throw new Error(`--weights takes f32, bf16 or int4, got "${w}"`);
+      if (w !== 'f32' && w !== 'bf16' && w !== 'int4' && w !== 'int8')
+        throw new Error(`--weights takes f32, bf16, int4 or int8, got "${w}"`);
       o.weights = w;
     } else if (a === '--modes') {
       const ms = val().split(',');
