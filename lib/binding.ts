@@ -202,17 +202,6 @@ export interface NativeEpilogueParams {
   beta?: number;
 }
 
-/** ops.int8mm: W8A8 (LLM.int8()) matmul; packed: w packed by gemmPackB (transB) in packedLayout (stale: w is read). */
-export interface NativeInt8MmParams extends NativeEpilogueParams {
-  x: NativeTensor;
-  w: NativeTensor;
-  scales: NativeTensor;
-  packed?: NativeTensor;
-  packedLayout?: string;
-  /** > 0; Infinity: no outlier columns. */
-  threshold: number;
-}
-
 export interface NativeW4A4Params {
   x: NativeTensor;
   w: NativeTensor;
@@ -228,6 +217,17 @@ export interface NativeW4A4Params {
   actBits: number;
   /** x is pre-quantized int8 with these per-row scales. */
   xScales?: NativeTensor;
+}
+
+/** ops.int8mm: W8A8 (LLM.int8()) matmul; packed: w packed by gemmPackB (transB) in packedLayout (stale: w is read). */
+export interface NativeInt8MmParams extends NativeEpilogueParams {
+  x: NativeTensor;
+  w: NativeTensor;
+  scales: NativeTensor;
+  packed?: NativeTensor;
+  packedLayout?: string;
+  /** > 0; Infinity: no outlier columns. */
+  threshold: number;
 }
 
 /** What the library's functions call (native/ops/<op>/<op>_napi.cc). */
