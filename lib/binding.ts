@@ -217,6 +217,17 @@ export interface NativeW4A4Params extends NativeEpilogueParams {
   xScales?: NativeTensor;
 }
 
+/** ops.int8mm: W8A8 (LLM.int8()) matmul; packed: w packed by gemmPackB (transB) in packedLayout (stale: w is read). */
+export interface NativeInt8MmParams extends NativeEpilogueParams {
+  x: NativeTensor;
+  w: NativeTensor;
+  scales: NativeTensor;
+  packed?: NativeTensor;
+  packedLayout?: string;
+  /** > 0; Infinity: no outlier columns. */
+  threshold: number;
+}
+
 /** What the library's functions call (native/ops/<op>/<op>_napi.cc). */
 export interface NativeOps {
   cast: Op<{ src: NativeTensor; dst: NativeTensor }>;
@@ -232,6 +243,8 @@ export interface NativeOps {
   monarch: Op<{ x: NativeTensor; w1: NativeTensor; w2: NativeTensor; out: NativeTensor }>;
   /** The closest Monarch factors of w [nOut, nIn] into float32 w1, w2, and the relative error into err [1]. */
   monarchProject: Op<{ w: NativeTensor; blocks: number; w1: NativeTensor; w2: NativeTensor; err: NativeTensor }>;
+  /** W8A8 matmul (native/ops/int8mm/int8mm.h): x float32 [M, K] quantized per row inside, w int8 [N, K], outlier columns in float32. */
+  int8mm: Op<NativeInt8MmParams>;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
@@ -279,7 +292,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'int8mm';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

@@ -56,6 +56,9 @@ export { linearAttention, linearAttentionSync } from './ops/linear-attention';
 export type { LinearAttentionOptions, LinearAttentionResult } from './ops/linear-attention';
 export { monarchMatmul, monarchMatmulSync, projectMonarch, projectMonarchSync } from './ops/monarch';
 export type { MonarchOptions, ProjectMonarchOptions, MonarchFactors } from './ops/monarch';
+export { int8Matmul, int8MatmulSync, quantizeWeightsInt8, quantizeWeightsInt8Sync } from './ops/int8mm';
+export type { Int8MatmulOptions, QuantizeWeightsInt8Options } from './ops/int8mm';
+export { Int8Weights } from './quant/int8-weights';
 export {
   quantizeWeightsInt4,
   quantizeWeightsInt4Sync,

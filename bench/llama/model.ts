@@ -7,6 +7,7 @@
 // the token tensor, so a greedy decode needs no JavaScript work per token beyond two stores.
 import {
   Int4Weights,
+  Int8Weights,
   OpGraph,
   Tensor,
   addSync,
@@ -16,8 +17,10 @@ import {
   embeddingSync,
   gemmSync,
   int4MatmulSync,
+  int8MatmulSync,
   kvAppendSync,
   quantizeWeightsInt4Sync,
+  quantizeWeightsInt8Sync,
   recordGraph,
   rmsNormSync,
   ropeSync,
@@ -25,12 +28,14 @@ import {
 } from '../../lib';
 import { Checkpoint, LlamaConfig } from './checkpoint';
 
-export type WeightType = 'f32' | 'bf16' | 'int4';
+export type WeightType = 'f32' | 'bf16' | 'int4' | 'int8';
 
 export interface LlamaOptions {
   /**
    * Projection weights as float32 (default), bfloat16 (activations into them then bfloat16 too), or
-   * int4 (weight-only: 4-bit weights with a float32 scale per 64 channels, float32 activations).
+   * int4 (weight-only: 4-bit weights with a float32 scale per 64 channels, float32 activations), or
+   * int8 (W8A8, int8Matmul: int8 weights per channel, activations quantized per token, outlier
+   * columns |x| >= 6 in float32).
    */
   weights?: WeightType;
 }
@@ -38,7 +43,7 @@ export interface LlamaOptions {
 /** Channels of K per int4 scale. */
 const INT4_GROUP = 64;
 
-type Weight = Tensor | Int4Weights;
+type Weight = Tensor | Int4Weights | Int8Weights;
 
 interface Layer {
   rmsAtt: Tensor;
@@ -101,6 +106,7 @@ export class LlamaModel {
     const act = wt === 'bf16' ? 'bfloat16' : 'float32';
     const proj = (data: Float32Array, shape: number[]): Weight => {
       const t = Tensor.from(data, shape);
+      if (wt === 'int8') return quantizeWeightsInt8Sync(t);
       if (wt === 'int4') return quantizeWeightsInt4Sync(t, { groupSize: shape[1] % INT4_GROUP === 0 ? INT4_GROUP : 'channel' });
       return wt === 'bf16' ? castSync(t, 'bfloat16') : t;
     };
@@ -122,7 +128,11 @@ export class LlamaModel {
     const rmsFinal = Tensor.from(w.rmsFinal, [D]);
     const classifier = proj(w.classifier, [c.vocab, D]);
     const bytesOf = (W: Weight) =>
-      W instanceof Tensor ? W.byteLength : W.packed.byteLength + W.scales.byteLength + (W.zeroPoints?.byteLength ?? 0);
+      W instanceof Tensor
+        ? W.byteLength
+        : W instanceof Int8Weights
+          ? W.values.byteLength + W.scales.byteLength
+          : W.packed.byteLength + W.scales.byteLength + (W.zeroPoints?.byteLength ?? 0);
     this.weightBytesPerToken = layers.reduce(
       (a, L) => a + bytesOf(L.wqkv) + bytesOf(L.wo) + bytesOf(L.w13) + bytesOf(L.w2),
       bytesOf(classifier),
@@ -132,6 +142,8 @@ export class LlamaModel {
     const linear = (xin: Tensor, W: Weight, out: Tensor, residual = false) => {
       if (W instanceof Tensor) {
         gemmSync(xin, W, residual ? { transB: true, c: out, out } : { transB: true, out });
+      } else if (W instanceof Int8Weights) {
+        int8MatmulSync(xin, W, residual ? { c: out, out } : { out }); // the residual add in place
       } else if (residual) {
         int4MatmulSync(xin, W, { out: tmp });
         addSync(out, tmp, { out });
@@ -200,9 +212,9 @@ export class LlamaModel {
     return this.token[0];
   }
 
-  /** Whether prefill() takes a whole prompt in one step (float32 / bfloat16 weights; int4 goes token by token). */
+  /** Whether prefill() takes a whole prompt in one step (float32 / bfloat16 weights; int4 and int8 go token by token). */
   get batchedPrefill(): boolean {
-    return this.weightType !== 'int4';
+    return this.weightType !== 'int4' && this.weightType !== 'int8';
   }
 
   /**

@@ -1,6 +1,7 @@
 // `tensorkern bench [gemm|w4a4|spmm|attention|monarch|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
 // `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
 // `tensorkern bench linear-attention [--sizes 8192,65536] [--runs N]` (bench/linear_attention.ts): only when named, not by `all`.
+// `tensorkern bench int8mm [--sizes 1024,4096]` (bench/int8mm.ts), `tensorkern bench quant-accuracy` (bench/quant_accuracy.ts): only when named.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
@@ -18,7 +19,7 @@ interface BenchArgs {
 
 const OPS = ['gemm', 'w4a4', 'spmm', 'attention', 'monarch'];
 /** Benches run only when named (not by `all`): linear-attention runs softmax attention at S = 8192, minutes of work. */
-const NAMED_OPS = ['linear-attention'];
+const NAMED_OPS = ['linear-attention', 'int8mm', 'quant-accuracy'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -48,7 +49,7 @@ function parse(args: string[]): BenchArgs {
 }
 
 const LLAMA_USAGE =
-  'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
+  'tensorkern bench llama [--model FILE|stories260K|random:110M] [--prompt-ids 1,2,3] [--steps N] [--weights f32|bf16|int4|int8] [--threads T] [--runs R] [--modes graph,graph-async,ops] [--no-c] [--json out]';
 
 async function runLlama(argv: string[]): Promise<number> {
   const { benchLlama } = require('../../bench/llama') as typeof import('../../bench/llama'); // eslint-disable-line @typescript-eslint/no-require-imports
@@ -56,7 +57,7 @@ async function runLlama(argv: string[]): Promise<number> {
     model: 'stories260K',
     promptIds: [1],
     steps: 64,
-    weights: 'f32' as 'f32' | 'bf16' | 'int4',
+    weights: 'f32' as 'f32' | 'bf16' | 'int4' | 'int8',
     runs: 3,
     modes: ['graph', 'graph-async', 'ops'] as ('graph' | 'graph-async' | 'ops')[],
     c: true,
@@ -82,11 +83,8 @@ async function runLlama(argv: string[]): Promise<number> {
     else if (a === '--threads') setNumThreads(ints(a, val(), 1)[0]);
     else if (a === '--weights') {
       const w = val();
-      if (w === 'int8')
-        throw new Error(
-          '--weights int8: not yet (int8 weights need int8 activations: the W8A8 path is still to come); f32, bf16 and int4 are here',
-        );
-      if (w !== 'f32' && w !== 'bf16' && w !== 'int4') throw new Error(`--weights takes f32, bf16 or int4, got "${w}"`);
+      if (w !== 'f32' && w !== 'bf16' && w !== 'int4' && w !== 'int8')
+        throw new Error(`--weights takes f32, bf16, int4 or int8, got "${w}"`);
       o.weights = w;
     } else if (a === '--modes') {
       const ms = val().split(',');
@@ -156,6 +154,16 @@ export async function runBench(argv: string[]): Promise<number> {
       const { benchLinearAttention } = require('../../bench/linear_attention') as typeof import('../../bench/linear_attention'); // eslint-disable-line @typescript-eslint/no-require-imports
       report.linearAttention = benchLinearAttention({ sizes: args.sizes, runs: args.runs, log });
     }
+    if (op === 'int8mm')
+      report.int8mm = (require('../../bench/int8mm') as typeof import('../../bench/int8mm')).benchInt8Mm({
+        sizes: args.sizes,
+        runs: args.runs,
+        log,
+      }); // eslint-disable-line @typescript-eslint/no-require-imports
+    if (op === 'quant-accuracy')
+      report.quantAccuracy = await (
+        require('../../bench/quant_accuracy') as typeof import('../../bench/quant_accuracy')
+      ).benchQuantAccuracy({ log }); // eslint-disable-line @typescript-eslint/no-require-imports
     if (op === 'monarch')
       report.monarch = (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch({
         sizes: args.sizes,

@@ -22,6 +22,7 @@
 #include "gemm_cuda_checks.h"
 #include "linear_attention_cuda_checks.h"
 #include "monarch_cuda_checks.h"
+#include "int8mm_cuda_checks.h"
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
@@ -432,6 +433,8 @@ int main(int argc, char** argv) {
   std::printf("cuda attention sm90 layouts, pipeline simulation and emulation: done\n");
   monarch_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda monarch index math, grid emulation and the cpu op: done\n");
+  int8mm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda int8mm fragments, pipeline emulation and the cpu op: done\n");
   linear_attention_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda linear attention index math, cta emulation and the cpu op: done\n");
   for (const char* isa : isas) {

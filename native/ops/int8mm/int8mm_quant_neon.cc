@@ -1,0 +1,16 @@
+// int8mm's activation quantizer built with the neon unit's flags (int8mm_quant.h).
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "int8mm_quant.h"
+
+namespace tk::int8mm_kernels {
+namespace neon {
+#include "int8mm_quant_impl.h"
+}  // namespace neon
+
+QuantRowsFn quant_rows_neon() { return neon::quant_rows; }
+
+}  // namespace tk::int8mm_kernels
