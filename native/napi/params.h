@@ -28,6 +28,7 @@ namespace tk::napi {
   /* w4a4 */ X(x) X(w) X(scales) X(zeroPoints) X(outlierChannels) X(outlierWeights) X(outlierScales)           \
   X(groupSize) X(rotateBlock) X(actBits) X(xScales) X(bits)                                                    \
   /* monarch */ X(w1) X(w2) X(blocks) X(err)                                                                   \
+  /* lut */ X(planes) X(N)                                                                                     \
   /* block ops */ X(weight) X(eps) X(positions) X(start) X(theta) X(half) X(gate) X(up) X(table) X(ids)        \
   X(indices) X(cache) X(position) X(seqDim)
 // clang-format on
