@@ -237,7 +237,9 @@ export interface NativeOps {
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
   /** Any-bit weights by lookup tables (native/ops/lut/lut.h): planes / scales in LowBitWeights' layout. */
-  lutMatmul: Op<{ x: NativeTensor; planes: NativeTensor; scales: NativeTensor; N: number; bits: number; groupSize: number } & NativeEpilogueParams>;
+  lutMatmul: Op<
+    { x: NativeTensor; planes: NativeTensor; scales: NativeTensor; N: number; bits: number; groupSize: number } & NativeEpilogueParams
+  >;
   lutQuantize: Op<{ w: NativeTensor; planes: NativeTensor; scales: NativeTensor; bits: number; groupSize: number }>;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
   rmsNorm: Op<{ x: NativeTensor; weight: NativeTensor; out: NativeTensor; eps: number }>;

@@ -23,9 +23,15 @@ export type LutMatmulOptions = QuantMatmulOptions;
 function prepareWeights(w: unknown, opts: unknown) {
   const W = checkTensor(w, 'w');
   if (W.ndim !== 2 || W.dtype !== 'float32' || W.device !== 'cpu')
-    throw invalidArg('w', 'a float32 CPU tensor of shape [N, K]', `${withArticle(W.dtype)} tensor of shape ${shapeStr(W.shape)} on ${W.device}`, 'value', {
-      described: true,
-    });
+    throw invalidArg(
+      'w',
+      'a float32 CPU tensor of shape [N, K]',
+      `${withArticle(W.dtype)} tensor of shape ${shapeStr(W.shape)} on ${W.device}`,
+      'value',
+      {
+        described: true,
+      },
+    );
   if (opts === undefined || opts === null) throw invalidArg('options', 'an object { bits, groupSize? }', opts);
   const o = checkOptions<QuantizeWeightsOptions>(opts, 'options', ['bits', 'groupSize']);
   const bits = o.bits;
@@ -35,13 +41,20 @@ function prepareWeights(w: unknown, opts: unknown) {
   if (g0 !== 'channel' && (typeof g0 !== 'number' || !Number.isSafeInteger(g0) || g0 < 1))
     throw invalidArg('options.groupSize', "a positive integer or 'channel'", g0, typeof g0 === 'number' ? 'range' : 'type');
   const gs = g0 === 'channel' ? Math.max(K, 1) : g0;
-  if (N > 2 ** 31 || K > 2 ** 31) throw invalidArg('w', 'at most 2^31 rows and columns', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  if (N > 2 ** 31 || K > 2 ** 31)
+    throw invalidArg('w', 'at most 2^31 rows and columns', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const src = W.toArraySync() as Float32Array;
   for (let i = 0; i < src.length; i++) {
     if (!Number.isFinite(src[i]))
-      throw invalidArg('w', 'finite weights (quantization needs finite values)', `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`, 'value', {
-        described: true,
-      });
+      throw invalidArg(
+        'w',
+        'finite weights (quantization needs finite values)',
+        `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`,
+        'value',
+        {
+          described: true,
+        },
+      );
   }
   const L = lowBitLayout(N, K, bits, gs);
   const planes = new Uint8Array(L.planeBytes);
@@ -81,7 +94,10 @@ function weightsOn(w: LowBitWeights, device: Tensor['device']) {
   let d = per.get(device);
   if (!d) {
     d = {
-      planes: Tensor.from(new Int8Array(w.planes.buffer, w.planes.byteOffset, w.planes.length), [w.planes.length], { dtype: 'int8', device }),
+      planes: Tensor.from(new Int8Array(w.planes.buffer, w.planes.byteOffset, w.planes.length), [w.planes.length], {
+        dtype: 'int8',
+        device,
+      }),
       scales: Tensor.from(w.scales, [w.scales.length], { device }),
     };
     per.set(device, d);

@@ -57,7 +57,9 @@ export class LowBitWeights {
   /** Use quantizeWeights() or LowBitWeights.fromBuffer(). */
   constructor(token: symbol, f: LowBitWeightsFields) {
     if (token !== CREATE)
-      throw invalidArg('LowBitWeights', 'quantizeWeights() or LowBitWeights.fromBuffer()', 'new LowBitWeights()', 'type', { described: true });
+      throw invalidArg('LowBitWeights', 'quantizeWeights() or LowBitWeights.fromBuffer()', 'new LowBitWeights()', 'type', {
+        described: true,
+      });
     const { N, K, bits, groupSize: gs } = f;
     if (!Number.isSafeInteger(N) || N < 0 || N > 2 ** 31) throw invalidArg('N', 'an integer in [0, 2^31]', N, 'range');
     if (!Number.isSafeInteger(K) || K < 0 || K > 2 ** 31) throw invalidArg('K', 'an integer in [0, 2^31]', K, 'range');
@@ -69,7 +71,8 @@ export class LowBitWeights {
     if (!(f.scales instanceof Float32Array) || f.scales.length !== L.scaleCount)
       throw invalidArg('scales', `a Float32Array of ${L.scaleCount} scales`, f.scales?.length ?? f.scales);
     for (let i = 0; i < f.scales.length; i++)
-      if (!(f.scales[i] >= 0 && f.scales[i] < Infinity)) throw invalidArg(`scales[${i}]`, 'a finite non-negative scale', f.scales[i], 'range');
+      if (!(f.scales[i] >= 0 && f.scales[i] < Infinity))
+        throw invalidArg(`scales[${i}]`, 'a finite non-negative scale', f.scales[i], 'range');
     this.N = N;
     this.K = K;
     this.bits = bits;
@@ -146,7 +149,8 @@ export class LowBitWeights {
 
   /** Reads toBuffer()'s format; a foreign, truncated or inconsistent buffer is an error saying which. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): LowBitWeights {
-    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer))
+      throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
     const buf = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
     if (buf.length < HEADER)
       throw invalidArg('buffer', `a LowBitWeights buffer of at least ${HEADER} bytes (the header)`, `${buf.length} bytes`, 'value', {
@@ -159,20 +163,30 @@ export class LowBitWeights {
       throw invalidArg('buffer', "a LowBitWeights buffer (it starts with the bytes 'TKLB')", `bytes ${head}`, 'value', { described: true });
     }
     if (u(1) !== LOW_BIT_WEIGHTS_VERSION)
-      throw invalidArg('buffer', `LowBitWeights format version ${LOW_BIT_WEIGHTS_VERSION}`, `version ${u(1)}`, 'value', { described: true });
+      throw invalidArg('buffer', `LowBitWeights format version ${LOW_BIT_WEIGHTS_VERSION}`, `version ${u(1)}`, 'value', {
+        described: true,
+      });
     const N = u(2),
       K = u(3),
       bits = u(4),
       gs = u(5);
     if (bits < 1 || bits > 4 || gs < 1 || N > 2 ** 31 || K > 2 ** 31)
-      throw invalidArg('buffer', 'a consistent LowBitWeights header', `N=${N} K=${K} bits=${bits} groupSize=${gs}`, 'value', { described: true });
+      throw invalidArg('buffer', 'a consistent LowBitWeights header', `N=${N} K=${K} bits=${bits} groupSize=${gs}`, 'value', {
+        described: true,
+      });
     const L = lowBitLayout(N, K, bits, gs);
     const total = HEADER + L.planeBytes + L.scaleCount * 4;
     if (buf.length !== total) {
       const what = buf.length < total ? 'truncated' : 'with trailing bytes';
-      throw invalidArg('buffer', `${total} bytes for N=${N}, K=${K}, bits=${bits}, groupSize=${gs}`, `${buf.length} bytes (${what})`, 'value', {
-        described: true,
-      });
+      throw invalidArg(
+        'buffer',
+        `${total} bytes for N=${N}, K=${K}, bits=${bits}, groupSize=${gs}`,
+        `${buf.length} bytes (${what})`,
+        'value',
+        {
+          described: true,
+        },
+      );
     }
     const planes = buf.slice(HEADER, HEADER + L.planeBytes); // own, aligned storage
     const scales = new Float32Array(buf.slice(HEADER + L.planeBytes, total).buffer);

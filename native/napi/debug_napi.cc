@@ -44,7 +44,7 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   const std::string op = get_string(env, v, "op");
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
-  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch' or 'lut' for op but received \"" +
+  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention' or 'monarch' for op but received \"" +
                                     op + "\""));
 }
 

@@ -35,8 +35,8 @@ Status lut_layout(int64_t N, int64_t K, int64_t bits, int64_t gs, LutLayout* L) 
 
 Status check_planes(const TensorView& planes, const LutLayout& L, const char* op) {
   if (planes.dtype != DType::kInt8 || planes.ndim != 1 || planes.numel != L.plane_bytes())
-    return InvalidArgument(std::string("Expected ") + op + " planes as int8 [" + std::to_string(L.plane_bytes()) + "] (N = " +
-                           std::to_string(L.N) + ", K = " + std::to_string(L.K) + ", bits = " + std::to_string(L.bits) +
+    return InvalidArgument(std::string("Expected ") + op + " planes as int8 [" + std::to_string(L.plane_bytes()) +
+                           "] (N = " + std::to_string(L.N) + ", K = " + std::to_string(L.K) + ", bits = " + std::to_string(L.bits) +
                            ", groupSize = " + std::to_string(L.gs) + ") but received " + shape_str(planes));
   return Status::Ok();
 }
@@ -51,8 +51,8 @@ Status lut_validate(const LutParams& p, LutShape* s) {
   s->M = x.shape[0];
   TK_RETURN_IF_ERROR(lut_layout(p.N, x.shape[1], p.bits, p.group_size, &s->L));
   if (sc.dtype != DType::kFloat32 || sc.ndim != 1 || sc.numel != s->L.scale_count())
-    return InvalidArgument("Expected lutMatmul scales as float32 [" + std::to_string(s->L.scale_count()) + "] (ceil(N / 16) * G * 16) but received " +
-                           shape_str(sc));
+    return InvalidArgument("Expected lutMatmul scales as float32 [" + std::to_string(s->L.scale_count()) +
+                           "] (ceil(N / 16) * G * 16) but received " + shape_str(sc));
   TK_RETURN_IF_ERROR(check_planes(p.planes, s->L, "lutMatmul"));
   if (out.dtype != DType::kFloat32 || out.ndim != 2 || out.shape[0] != s->M || out.shape[1] != s->L.N)
     return InvalidArgument("Expected lutMatmul out as float32 [" + std::to_string(s->M) + ", " + std::to_string(s->L.N) +

@@ -1,6 +1,9 @@
 // AVX-512 LUT kernel: a quad's 16 float32 partial sums fill one zmm; the 16 rows of a block index it
 // at once with vpermps (each u32 lane of a plane word, shifted by 4j, brings its nibble j into the
 // low 4 bits vpermps reads). Per plane and token: one shift, one vpermps, one FMA per 4 k x 16 rows.
+// RB row blocks go together so that each table load serves RB lookups (the tables of a 4096-long
+// token are 64 KiB: L2, not L1), and each token keeps NA independent sums so that RB * MT * NA >= 8
+// FMA chains hide the FMA latency.
 #include <immintrin.h>
 
 #include "lut_kernels.h"
@@ -8,32 +11,38 @@
 namespace tk::lut_kernels {
 namespace {
 
-template <int B, int MT>
-void block(const Args& a, int64_t nb, int64_t m0) {
-  const uint32_t* blk = a.planes + nb * a.KC * B * 16;
-  const float* sc = a.scales + nb * a.G * 16;
+template <int B, int MT, int RB>
+void blocks(const Args& a, int64_t nb, int64_t m0) {
+  constexpr int NA = RB * MT >= 8 ? 1 : 8 / (RB * MT) < 2 ? 1 : 2;
+  const int64_t bstride = a.KC * B * 16;
+  const uint32_t* blk = a.planes + nb * bstride;
   const float* T[MT];
   const float* xs[MT];
-  __m512 y[MT], acc[MT];
+  __m512 y[RB][MT], acc[RB][MT][NA];
   for (int t = 0; t < MT; ++t) {
     T[t] = a.tables + (m0 + t) * a.KQ * 16;
     xs[t] = a.xsum + (m0 + t) * a.G;
-    y[t] = _mm512_setzero_ps();
-    acc[t] = _mm512_setzero_ps();
   }
-  __m512 wp[B];
-  for (int p = 0; p < B; ++p) wp[p] = _mm512_set1_ps(plane_weight(B, p));
+  for (int r = 0; r < RB; ++r)
+    for (int t = 0; t < MT; ++t) {
+      y[r][t] = _mm512_setzero_ps();
+      for (int i = 0; i < NA; ++i) acc[r][t][i] = _mm512_setzero_ps();
+    }
   const __m512 off = _mm512_set1_ps(plane_offset(B));
   auto whole_word = [&](int64_t kc) {
     const uint32_t* wv = blk + kc * B * 16;
     const int64_t q0 = kc * 8 * 16;
     for (int p = 0; p < B; ++p) {
-      const __m512i w = _mm512_loadu_si512(wv + p * 16);
-#define TK_LUT_STEP(j)                                                                              \
-  {                                                                                                 \
-    const __m512i idx = (j) ? _mm512_srli_epi32(w, 4 * (j)) : w;                                    \
-    for (int t = 0; t < MT; ++t)                                                                    \
-      acc[t] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, _mm512_loadu_ps(T[t] + q0 + (j) * 16)), wp[p], acc[t]); \
+      const __m512 wp = _mm512_set1_ps(plane_weight(B, p));
+      __m512i w[RB];
+      for (int r = 0; r < RB; ++r) w[r] = _mm512_loadu_si512(wv + r * bstride + p * 16);
+#define TK_LUT_STEP(j)                                                                                 \
+  for (int t = 0; t < MT; ++t) {                                                                       \
+    const __m512 tab = _mm512_loadu_ps(T[t] + q0 + (j)*16);                                            \
+    for (int r = 0; r < RB; ++r) {                                                                     \
+      const __m512i idx = (j) ? _mm512_srli_epi32(w[r], 4 * (j)) : w[r];                               \
+      acc[r][t][(j) % NA] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, tab), wp, acc[r][t][(j) % NA]); \
+    }                                                                                                  \
   }
       TK_LUT_STEP(0) TK_LUT_STEP(1) TK_LUT_STEP(2) TK_LUT_STEP(3) TK_LUT_STEP(4) TK_LUT_STEP(5) TK_LUT_STEP(6) TK_LUT_STEP(7)
 #undef TK_LUT_STEP
@@ -43,25 +52,41 @@ void block(const Args& a, int64_t nb, int64_t m0) {
     const uint32_t* wv = blk + kc * B * 16;
     const __m128i sh = _mm_cvtsi32_si128(4 * j);
     for (int p = 0; p < B; ++p) {
-      const __m512i idx = _mm512_srl_epi32(_mm512_loadu_si512(wv + p * 16), sh);
-      for (int t = 0; t < MT; ++t)
-        acc[t] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, _mm512_loadu_ps(T[t] + qi * 16)), wp[p], acc[t]);
+      const __m512 wp = _mm512_set1_ps(plane_weight(B, p));
+      for (int r = 0; r < RB; ++r) {
+        const __m512i idx = _mm512_srl_epi32(_mm512_loadu_si512(wv + r * bstride + p * 16), sh);
+        for (int t = 0; t < MT; ++t)
+          acc[r][t][0] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, _mm512_loadu_ps(T[t] + qi * 16)), wp, acc[r][t][0]);
+      }
     }
   };
   auto group_end = [&](int64_t g) {
-    const __m512 s = _mm512_loadu_ps(sc + g * 16);
-    for (int t = 0; t < MT; ++t) {
-      const __m512 v = B == 1 ? acc[t] : _mm512_fmadd_ps(_mm512_set1_ps(xs[t][g]), off, acc[t]);
-      y[t] = _mm512_fmadd_ps(v, s, y[t]);
-      acc[t] = _mm512_setzero_ps();
+    for (int r = 0; r < RB; ++r) {
+      const __m512 s = _mm512_loadu_ps(a.scales + ((nb + r) * a.G + g) * 16);
+      for (int t = 0; t < MT; ++t) {
+        __m512 v = acc[r][t][0];
+        for (int i = 1; i < NA; ++i) v = _mm512_add_ps(v, acc[r][t][i]);
+        if (B != 1) v = _mm512_fmadd_ps(_mm512_set1_ps(xs[t][g]), off, v);
+        y[r][t] = _mm512_fmadd_ps(v, s, y[r][t]);
+        for (int i = 0; i < NA; ++i) acc[r][t][i] = _mm512_setzero_ps();
+      }
     }
   };
   walk_quads(a, whole_word, quad, group_end);
-  alignas(64) float r[16];
-  for (int t = 0; t < MT; ++t) {
-    _mm512_store_ps(r, y[t]);
-    store_block(a, m0 + t, nb, r);
-  }
+  alignas(64) float o[16];
+  for (int r = 0; r < RB; ++r)
+    for (int t = 0; t < MT; ++t) {
+      _mm512_store_ps(o, y[r][t]);
+      store_block(a, m0 + t, nb + r, o);
+    }
+}
+
+// Row blocks [r0, r1) for tokens [m0, m0 + MT): RB at a time, then the rest one by one.
+template <int B, int MT, int RB>
+void row_range(const Args& a, int64_t r0, int64_t r1, int64_t m0) {
+  int64_t nb = r0;
+  for (; nb + RB <= r1; nb += RB) blocks<B, MT, RB>(a, nb, m0);
+  for (; nb < r1; ++nb) blocks<B, MT, 1>(a, nb, m0);
 }
 
 template <int B>
@@ -70,14 +95,11 @@ void rows_b(const Args& a, int64_t nb0, int64_t nb1) {
   for (int64_t r0 = nb0; r0 < nb1; r0 += R) {
     const int64_t r1 = r0 + R < nb1 ? r0 + R : nb1;
     for (int64_t m0 = 0; m0 < a.M; m0 += 4) {
-      const int64_t mt = a.M - m0 < 4 ? a.M - m0 : 4;
-      for (int64_t nb = r0; nb < r1; ++nb) {
-        switch (mt) {
-          case 1: block<B, 1>(a, nb, m0); break;
-          case 2: block<B, 2>(a, nb, m0); break;
-          case 3: block<B, 3>(a, nb, m0); break;
-          default: block<B, 4>(a, nb, m0); break;
-        }
+      switch (a.M - m0 < 4 ? a.M - m0 : 4) {
+        case 1: row_range<B, 1, 4>(a, r0, r1, m0); break;
+        case 2: row_range<B, 2, 2>(a, r0, r1, m0); break;
+        case 3: row_range<B, 3, 2>(a, r0, r1, m0); break;
+        default: row_range<B, 4, 2>(a, r0, r1, m0); break;
       }
     }
   }

@@ -34,8 +34,7 @@ void block(const Args& a, int64_t nb, int64_t m0) {
       for (int h = 0; h < 4; ++h) {
         const uint32x4_t i = vandq_u32(vshlq_u32(vld1q_u32(wv + p * 16 + 4 * h), sh), nib);
         const uint8x16_t idx = vreinterpretq_u8_u32(vmlaq_n_u32(bytes, i, 0x04040404u));
-        for (int t = 0; t < MT; ++t)
-          acc[t][h] = vfmaq_n_f32(acc[t][h], vreinterpretq_f32_u8(vqtbl4q_u8(tab[t], idx)), wp);
+        for (int t = 0; t < MT; ++t) acc[t][h] = vfmaq_n_f32(acc[t][h], vreinterpretq_f32_u8(vqtbl4q_u8(tab[t], idx)), wp);
       }
     }
   };
