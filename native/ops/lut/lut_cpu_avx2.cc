@@ -20,11 +20,15 @@ void block(const Args& a, int64_t nb, int64_t m0) {
   const float* sc = a.scales + nb * a.G * 16;
   const float* T[MT];
   const float* xs[MT];
-  __m256 y[MT][2], acc[MT][2];
+  constexpr int NA = MT == 1 ? 2 : 1;  // independent sums (by quad parity): >= 4 FMA chains
+  __m256 y[MT][2], acc[MT][2][NA];
   for (int t = 0; t < MT; ++t) {
     T[t] = a.tables + (m0 + t) * a.KQ * 16;
     xs[t] = a.xsum + (m0 + t) * a.G;
-    for (int h = 0; h < 2; ++h) y[t][h] = acc[t][h] = _mm256_setzero_ps();
+    for (int h = 0; h < 2; ++h) {
+      y[t][h] = _mm256_setzero_ps();
+      for (int i = 0; i < NA; ++i) acc[t][h][i] = _mm256_setzero_ps();
+    }
   }
   auto quad = [&](int64_t kc, int j, int64_t qi) {
     const uint32_t* wv = blk + kc * B * 16;
@@ -33,7 +37,7 @@ void block(const Args& a, int64_t nb, int64_t m0) {
       const __m256 wp = _mm256_set1_ps(plane_weight(B, p));
       for (int h = 0; h < 2; ++h) {
         const __m256i idx = _mm256_srl_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wv + p * 16 + 8 * h)), sh);
-        for (int t = 0; t < MT; ++t) acc[t][h] = _mm256_fmadd_ps(lookup(idx, T[t] + qi * 16), wp, acc[t][h]);
+        for (int t = 0; t < MT; ++t) acc[t][h][j % NA] = _mm256_fmadd_ps(lookup(idx, T[t] + qi * 16), wp, acc[t][h][j % NA]);
       }
     }
   };
@@ -44,9 +48,11 @@ void block(const Args& a, int64_t nb, int64_t m0) {
     for (int h = 0; h < 2; ++h) {
       const __m256 s = _mm256_loadu_ps(sc + g * 16 + 8 * h);
       for (int t = 0; t < MT; ++t) {
-        const __m256 v = B == 1 ? acc[t][h] : _mm256_fmadd_ps(_mm256_set1_ps(xs[t][g]), _mm256_set1_ps(plane_offset(B)), acc[t][h]);
+        __m256 v = acc[t][h][0];
+        for (int i = 1; i < NA; ++i) v = _mm256_add_ps(v, acc[t][h][i]);
+        if (B != 1) v = _mm256_fmadd_ps(_mm256_set1_ps(xs[t][g]), _mm256_set1_ps(plane_offset(B)), v);
         y[t][h] = _mm256_fmadd_ps(v, s, y[t][h]);
-        acc[t][h] = _mm256_setzero_ps();
+        for (int i = 0; i < NA; ++i) acc[t][h][i] = _mm256_setzero_ps();
       }
     }
   };
