@@ -33,15 +33,19 @@ void block(const Args& a, int64_t nb, int64_t m0) {
   auto quad = [&](int64_t kc, int j, int64_t qi) {
     const uint32_t* wv = blk + kc * B * 16;
     const __m128i sh = _mm_cvtsi32_si128(4 * j);
+#pragma GCC unroll 4
     for (int p = 0; p < B; ++p) {
       const __m256 wp = _mm256_set1_ps(plane_weight(B, p));
+#pragma GCC unroll 2
       for (int h = 0; h < 2; ++h) {
         const __m256i idx = _mm256_srl_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wv + p * 16 + 8 * h)), sh);
+#pragma GCC unroll 2
         for (int t = 0; t < MT; ++t) acc[t][h][j % NA] = _mm256_fmadd_ps(lookup(idx, T[t] + qi * 16), wp, acc[t][h][j % NA]);
       }
     }
   };
   auto whole_word = [&](int64_t kc) {
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) quad(kc, j, kc * 8 + j);
   };
   auto group_end = [&](int64_t g) {

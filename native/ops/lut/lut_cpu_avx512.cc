@@ -32,20 +32,24 @@ void blocks(const Args& a, int64_t nb, int64_t m0) {
   auto whole_word = [&](int64_t kc) {
     const uint32_t* wv = blk + kc * B * 16;
     const int64_t q0 = kc * 8 * 16;
+#pragma GCC unroll 4
     for (int p = 0; p < B; ++p) {
       const __m512 wp = _mm512_set1_ps(plane_weight(B, p));
       __m512i w[RB];
+#pragma GCC unroll 8
       for (int r = 0; r < RB; ++r) w[r] = _mm512_loadu_si512(wv + r * bstride + p * 16);
-#define TK_LUT_STEP(j)                                                                                 \
-  for (int t = 0; t < MT; ++t) {                                                                       \
-    const __m512 tab = _mm512_loadu_ps(T[t] + q0 + (j)*16);                                            \
-    for (int r = 0; r < RB; ++r) {                                                                     \
-      const __m512i idx = (j) ? _mm512_srli_epi32(w[r], 4 * (j)) : w[r];                               \
-      acc[r][t][(j) % NA] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, tab), wp, acc[r][t][(j) % NA]); \
-    }                                                                                                  \
-  }
-      TK_LUT_STEP(0) TK_LUT_STEP(1) TK_LUT_STEP(2) TK_LUT_STEP(3) TK_LUT_STEP(4) TK_LUT_STEP(5) TK_LUT_STEP(6) TK_LUT_STEP(7)
-#undef TK_LUT_STEP
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+#pragma GCC unroll 4
+        for (int t = 0; t < MT; ++t) {
+          const __m512 tab = _mm512_loadu_ps(T[t] + q0 + j * 16);
+#pragma GCC unroll 4
+          for (int r = 0; r < RB; ++r) {
+            const __m512i idx = _mm512_srli_epi32(w[r], unsigned(4 * j));
+            acc[r][t][j % NA] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, tab), wp, acc[r][t][j % NA]);
+          }
+        }
+      }
     }
   };
   auto quad = [&](int64_t kc, int j, int64_t qi) {

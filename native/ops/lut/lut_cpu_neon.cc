@@ -29,8 +29,10 @@ void block(const Args& a, int64_t nb, int64_t m0) {
     const int32x4_t sh = vdupq_n_s32(-4 * j);
     uint8x16x4_t tab[MT];
     for (int t = 0; t < MT; ++t) tab[t] = vld1q_u8_x4(reinterpret_cast<const uint8_t*>(T[t] + qi * 16));
+#pragma GCC unroll 4
     for (int p = 0; p < B; ++p) {
       const float wp = plane_weight(B, p);
+#pragma GCC unroll 4
       for (int h = 0; h < 4; ++h) {
         const uint32x4_t i = vandq_u32(vshlq_u32(vld1q_u32(wv + p * 16 + 4 * h), sh), nib);
         const uint8x16_t idx = vreinterpretq_u8_u32(vmlaq_n_u32(bytes, i, 0x04040404u));
@@ -39,6 +41,7 @@ void block(const Args& a, int64_t nb, int64_t m0) {
     }
   };
   auto whole_word = [&](int64_t kc) {
+#pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) quad(kc, j, kc * 8 + j);
   };
   auto group_end = [&](int64_t g) {
