@@ -3,6 +3,7 @@
 // pool's threads take contiguous ranges of 16-row weight blocks and the ISA's kernel walks the bit
 // planes, looking the tables up (lut_kernels.h).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "../../core/cpu_features.h"
@@ -95,7 +96,14 @@ Status lut_cpu(const LutParams& p, const LutShape& s) {
       if (a.epi.c) a.epi.c += c0 * L.N;
       a.out = out + c0 * L.N;
       SerialScope serial(double(mc) * double(L.N) * double(L.KQ) * double(L.bits) * 4.0 < kSerialWork);
-      TK_RETURN_IF_ERROR(parallel_for(L.NB, 1, [&](int64_t nb0, int64_t nb1) { k.rows(a, nb0, nb1); }));
+      // Threads take tasks of row blocks dynamically (a core slowed by other work takes fewer): about
+      // 8 tasks per thread, whole tiles of 4 blocks, at most 32 blocks.
+      const int64_t per = std::max<int64_t>(4, std::min<int64_t>(32, (L.NB / (8 * int64_t(num_threads())) + 3) / 4 * 4));
+      const int64_t tasks = (L.NB + per - 1) / per;
+      std::atomic<int64_t> next{0};
+      TK_RETURN_IF_ERROR(parallel_run(int(std::min<int64_t>(tasks, 1 << 30)), [&](int, int) {
+        for (int64_t t = next.fetch_add(1); t < tasks; t = next.fetch_add(1)) k.rows(a, t * per, std::min(L.NB, (t + 1) * per));
+      }));
     }
     return Status::Ok();
   });
