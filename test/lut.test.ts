@@ -1,7 +1,7 @@
 // lutMatmul and quantizeWeights against the float64 reference (test/reference/lut.ts): the quantizer
 // exactly, the product within the contract's bound, on every CPU kernel family, bits 1..4, odd K,
 // group tails, rank-3 and bfloat16 x, the shared epilogue, empty shapes and the real stories260K layers.
-import { LowBitWeights, Tensor, lutMatmul, lutMatmulSync, quantizeWeights, quantizeWeightsSync } from '../lib';
+import { LowBitWeights, Tensor, lutMatmul, lutMatmulSync, quantizeWeights, quantizeWeightsSync, recordGraph } from '../lib';
 import { native } from '../lib/binding';
 import { RefEpilogue, RefLowBit, refLut, refQuantizeLowBit } from './reference/lut';
 import { cpuIsas, printSkip, reportMissingIsas, withIsa } from './helpers/backends';
@@ -168,6 +168,21 @@ describe('lutMatmul shapes and real data', () => {
     const bias = Tensor.from(Float32Array.from([1, 2, 3, 4, 5]), [5]);
     const y = lutMatmulSync(Tensor.from(new Float32Array(0), [2, 0]), qk, { bias });
     expect(Array.from(y.toArraySync() as Float32Array)).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+  });
+
+  test('recordGraph: lutMatmulSync records, replays and reads new x contents', () => {
+    const [M, N, K] = [2, 20, 40];
+    const w = weights(N, K, 8);
+    const q = quantizeWeightsSync(Tensor.from(w, [N, K]), { bits: 3, groupSize: 16 });
+    const ref = refQuantizeLowBit(w, N, K, 3, 16);
+    const X = Tensor.zeros([M, K]);
+    const g = recordGraph(() => lutMatmulSync(X, q));
+    expect(g.ops).toEqual(['tensorkern:lutMatmul']);
+    const x = makeData('float32', M * K, 12);
+    (X.toArraySync() as Float32Array).set(x.data as Float32Array);
+    g.run();
+    expectWithin(g.result.toArraySync() as Float32Array, refLut(x.values, M, ref));
+    g.dispose();
   });
 
   test('real stories260K layers (weights and their real inputs), 2 and 4 bits', () => {
