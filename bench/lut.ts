@@ -16,6 +16,7 @@ import {
 } from '../lib';
 import { native } from '../lib/binding';
 import { memReadBandwidth } from './gemm';
+import { storiesLinears } from './stories';
 import { DEFAULT_FORM_WARMUP, Progress, formatTable, measure } from './harness';
 
 export interface LutBenchOptions {
@@ -45,10 +46,45 @@ export interface LutResult {
   bandwidthFraction?: number;
 }
 
+export interface LutAccuracyRow {
+  bits: number;
+  groupSize: number;
+  /** ||lutMatmul(x, quantized W) - x W^T||_F / ||x W^T||_F over every stories260K linear layer (float64 reference). */
+  relError: number;
+}
+
 export interface LutBenchReport {
   threads: number;
   memReadGBps: number;
   cases: LutResult[];
+  /** On the real stories260K layers and their real inputs; absent without the model file. */
+  accuracy?: LutAccuracyRow[];
+}
+
+/** The relative error of each bits / groupSize on the real stories260K layers (null without the model). */
+export function lutAccuracy(): LutAccuracyRow[] | null {
+  const layers = storiesLinears(16);
+  if (!layers) return null;
+  const rows: LutAccuracyRow[] = [];
+  for (const bits of [1, 2, 3, 4] as const)
+    for (const groupSize of [16, 32, 64]) {
+      let num = 0,
+        den = 0;
+      for (const L of layers) {
+        const T = L.x.length / L.K;
+        const q = quantizeWeightsSync(Tensor.from(L.w, [L.N, L.K]), { bits, groupSize });
+        const y = lutMatmulSync(Tensor.from(Float32Array.from(L.x), [T, L.K]), q).toArraySync() as Float32Array;
+        for (let t = 0; t < T; t++)
+          for (let n = 0; n < L.N; n++) {
+            let r = 0;
+            for (let k = 0; k < L.K; k++) r += L.x[t * L.K + k] * L.w[n * L.K + k];
+            num += (y[t * L.N + n] - r) ** 2;
+            den += r * r;
+          }
+      }
+      rows.push({ bits, groupSize, relError: Math.sqrt(num / den) });
+    }
+  return rows;
 }
 
 const DRAM_BYTES = 256 * 2 ** 20;
@@ -147,5 +183,17 @@ export function benchLut(o: LutBenchOptions): LutBenchReport {
       }),
     ),
   );
-  return { threads, memReadGBps, cases };
+  const accuracy = lutAccuracy();
+  if (accuracy) {
+    o.log(
+      'accuracy on the real stories260K layers (every linear layer, 16 tokens of real inputs): relative Frobenius error vs the float32 weights',
+    );
+    o.log(
+      formatTable(
+        ['bits', 'groupSize', 'rel. error'],
+        accuracy.map((r) => [String(r.bits), String(r.groupSize), r.relError.toFixed(4)]),
+      ),
+    );
+  } else o.log('accuracy: skipped (../shared/data/models/stories260K.bin missing)');
+  return { threads, memReadGBps, cases, accuracy: accuracy ?? undefined };
 }
