@@ -247,6 +247,11 @@ export interface NativeOps {
   int8mm: Op<NativeInt8MmParams>;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
+  /** Any-bit weights by lookup tables (native/ops/lut/lut.h): planes / scales in LowBitWeights' layout. */
+  lutMatmul: Op<
+    { x: NativeTensor; planes: NativeTensor; scales: NativeTensor; N: number; bits: number; groupSize: number } & NativeEpilogueParams
+  >;
+  lutQuantize: Op<{ w: NativeTensor; planes: NativeTensor; scales: NativeTensor; bits: number; groupSize: number }>;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
   rmsNorm: Op<{ x: NativeTensor; weight: NativeTensor; out: NativeTensor; eps: number }>;
   rope: Op<{ x: NativeTensor; positions?: NativeTensor; start: number; theta: number; half: boolean; out: NativeTensor }>;
@@ -292,7 +297,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'int8mm';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'int8mm' | 'lut';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

@@ -74,6 +74,9 @@ export {
 export type { QuantizeWeightsInt4Options, W4A4MatmulOptions, QuantizedActivations } from './ops/w4a4';
 export { Int4Weights } from './quant/int4-weights';
 export type { MatMulNBitsInput } from './quant/int4-weights';
+export { lutMatmul, lutMatmulSync, quantizeWeights, quantizeWeightsSync } from './ops/lut';
+export type { LutMatmulOptions, QuantizeWeightsOptions } from './ops/lut';
+export { LowBitWeights } from './quant/low-bit-weights';
 export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBFloat16Bits, bfloat16BitsToFloat32, toHalfBits, fromHalfBits } from './half';
 export { version, nativeInfo } from './version';
 export { hostMemoryStats, setHostCacheLimit, trimHostCache } from './host-memory';

@@ -2,6 +2,7 @@
 // `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
 // `tensorkern bench linear-attention [--sizes 8192,65536] [--runs N]` (bench/linear_attention.ts): only when named, not by `all`.
 // `tensorkern bench int8mm [--sizes 1024,4096]` (bench/int8mm.ts), `tensorkern bench quant-accuracy` (bench/quant_accuracy.ts): only when named.
+// `tensorkern bench lut [--sizes 4096] [--runs N]` (bench/lut.ts): lutMatmul vs int4Matmul at M = 1, 8, 256; only when named.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
@@ -19,7 +20,7 @@ interface BenchArgs {
 
 const OPS = ['gemm', 'w4a4', 'spmm', 'attention', 'monarch'];
 /** Benches run only when named (not by `all`): linear-attention runs softmax attention at S = 8192, minutes of work. */
-const NAMED_OPS = ['linear-attention', 'int8mm', 'quant-accuracy'];
+const NAMED_OPS = ['linear-attention', 'int8mm', 'quant-accuracy', 'lut'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -164,6 +165,8 @@ export async function runBench(argv: string[]): Promise<number> {
       report.quantAccuracy = await (
         require('../../bench/quant_accuracy') as typeof import('../../bench/quant_accuracy')
       ).benchQuantAccuracy({ log }); // eslint-disable-line @typescript-eslint/no-require-imports
+    if (op === 'lut')
+      report.lut = (require('../../bench/lut') as typeof import('../../bench/lut')).benchLut({ sizes: args.sizes, runs: args.runs, log }); // eslint-disable-line @typescript-eslint/no-require-imports
     if (op === 'monarch')
       report.monarch = (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch({
         sizes: args.sizes,

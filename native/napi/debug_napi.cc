@@ -11,6 +11,7 @@
 #include "../ops/linear_attention/linear_attention.h"
 #include "../ops/monarch/monarch.h"
 #include "../ops/int8mm/int8mm.h"
+#include "../ops/lut/lut.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "register.h"
@@ -33,6 +34,7 @@ const OpHooks kHooks[] = {
     {"w4a4", w4a4_set_path, w4a4_last_kernel},
     {"monarch", monarch_set_path, monarch_last_kernel},
     {"int8mm", int8mm_set_path, int8mm_last_kernel},
+    {"lut", lut_set_path, lut_last_kernel},
 };
 
 std::string get_string(Napi::Env env, Napi::Value v, const char* name) {

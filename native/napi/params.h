@@ -29,6 +29,7 @@ namespace tk::napi {
   X(groupSize) X(rotateBlock) X(actBits) X(xScales) X(bits)                                                    \
   /* monarch */ X(w1) X(w2) X(blocks) X(err)                                                                   \
   /* int8mm */ X(threshold)                                                                                    \
+  /* lut */ X(planes) X(N)                                                                                     \
   /* block ops */ X(weight) X(eps) X(positions) X(start) X(theta) X(half) X(gate) X(up) X(table) X(ids)        \
   X(indices) X(cache) X(position) X(seqDim)
 // clang-format on

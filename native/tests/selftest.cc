@@ -23,6 +23,7 @@
 #include "linear_attention_cuda_checks.h"
 #include "monarch_cuda_checks.h"
 #include "int8mm_cuda_checks.h"
+#include "lut_cuda_checks.h"
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
@@ -437,6 +438,8 @@ int main(int argc, char** argv) {
   std::printf("cuda int8mm fragments, pipeline emulation and the cpu op: done\n");
   linear_attention_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda linear attention index math, cta emulation and the cpu op: done\n");
+  lut_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda lut grid emulation and the cpu op: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);
