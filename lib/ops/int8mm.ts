@@ -8,7 +8,7 @@ import { Int8Weights } from '../quant/int8-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
 import { callAsync, callSync, hostNative } from './common';
-import { QUANT_MATMUL_KEYS, QuantMatmulOptions, prepareQuantIo } from './quant-common';
+import { QUANT_MATMUL_KEYS, QuantMatmulOptions, prepareQuantIo, weightMatrix } from './quant-common';
 
 export interface Int8MatmulOptions extends QuantMatmulOptions {
   /**
@@ -27,25 +27,7 @@ function weightsJob(w: unknown, opts: unknown): { params?: Parameters<typeof nat
   if (extra !== undefined)
     throw invalidArg('options', 'no keys (quantizeWeightsInt8 takes no options yet)', `key "${extra}"`, 'value', { described: true });
   checkOptions<QuantizeWeightsInt8Options>(opts, 'options', []);
-  if (W.ndim !== 2)
-    throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
-  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
-  if (W.device !== 'cpu')
-    throw invalidArg('w', 'a CPU tensor (quantization runs on the CPU)', `a tensor on ${W.device}`, 'value', { described: true });
-  const [N, K] = W.shape;
-  const src = W.toArraySync() as Float32Array;
-  for (let i = 0; i < src.length; i++) {
-    if (!Number.isFinite(src[i]))
-      throw invalidArg(
-        'w',
-        'finite weights (quantization needs finite values)',
-        `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`,
-        'value',
-        {
-          described: true,
-        },
-      );
-  }
+  const { N, K, src } = weightMatrix(W);
   const q = new Int8Array(N * K),
     scales = new Float32Array(N);
   const params =

@@ -9,7 +9,7 @@ import { LowBitWeights, lowBitLayout } from '../quant/low-bit-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
 import { callAsync, callSync, hostNative } from './common';
-import { QUANT_MATMUL_KEYS, QuantMatmulOptions, prepareQuantIo } from './quant-common';
+import { QUANT_MATMUL_KEYS, QuantMatmulOptions, prepareQuantIo, weightMatrix } from './quant-common';
 
 export interface QuantizeWeightsOptions {
   /** Bits per weight: 1 (sign x mean |v|), 2, 3 or 4. */
@@ -21,41 +21,17 @@ export interface QuantizeWeightsOptions {
 export type LutMatmulOptions = QuantMatmulOptions;
 
 function prepareWeights(w: unknown, opts: unknown) {
-  const W = checkTensor(w, 'w');
-  if (W.ndim !== 2 || W.dtype !== 'float32' || W.device !== 'cpu')
-    throw invalidArg(
-      'w',
-      'a float32 CPU tensor of shape [N, K]',
-      `${withArticle(W.dtype)} tensor of shape ${shapeStr(W.shape)} on ${W.device}`,
-      'value',
-      {
-        described: true,
-      },
-    );
+  const { W, N, K, src } = weightMatrix(w);
   if (opts === undefined || opts === null) throw invalidArg('options', 'an object { bits, groupSize? }', opts);
   const o = checkOptions<QuantizeWeightsOptions>(opts, 'options', ['bits', 'groupSize']);
   const bits = o.bits;
   if (bits !== 1 && bits !== 2 && bits !== 3 && bits !== 4) throw invalidArg('options.bits', '1, 2, 3 or 4', bits, 'value');
-  const [N, K] = W.shape;
   const g0 = o.groupSize ?? 128;
   if (g0 !== 'channel' && (typeof g0 !== 'number' || !Number.isSafeInteger(g0) || g0 < 1))
     throw invalidArg('options.groupSize', "a positive integer or 'channel'", g0, typeof g0 === 'number' ? 'range' : 'type');
   const gs = g0 === 'channel' ? Math.max(K, 1) : g0;
   if (N > 2 ** 31 || K > 2 ** 31)
     throw invalidArg('w', 'at most 2^31 rows and columns', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
-  const src = W.toArraySync() as Float32Array;
-  for (let i = 0; i < src.length; i++) {
-    if (!Number.isFinite(src[i]))
-      throw invalidArg(
-        'w',
-        'finite weights (quantization needs finite values)',
-        `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`,
-        'value',
-        {
-          described: true,
-        },
-      );
-  }
   const L = lowBitLayout(N, K, bits, gs);
   const planes = new Uint8Array(L.planeBytes);
   const scales = new Float32Array(L.scaleCount);

@@ -145,3 +145,31 @@ export function prepareQuantIo(
     },
   };
 }
+
+/**
+ * The float32 weights W [N, K] a quantizer takes (a CPU tensor: quantizing runs on the CPU), with
+ * their elements; a non-finite weight is an error naming its row and column.
+ */
+export function weightMatrix(w: unknown): { W: Tensor; N: number; K: number; src: Float32Array } {
+  const W = checkTensor(w, 'w');
+  if (W.ndim !== 2)
+    throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
+  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
+  if (W.device !== 'cpu')
+    throw invalidArg('w', 'a CPU tensor (quantization runs on the CPU)', `a tensor on ${W.device}`, 'value', { described: true });
+  const [N, K] = W.shape;
+  const src = W.toArraySync() as Float32Array;
+  for (let i = 0; i < src.length; i++) {
+    if (!Number.isFinite(src[i]))
+      throw invalidArg(
+        'w',
+        'finite weights (quantization needs finite values)',
+        `${src[i]} at row ${Math.floor(i / K)}, column ${i % K}`,
+        'value',
+        {
+          described: true,
+        },
+      );
+  }
+  return { W, N, K, src };
+}

@@ -10,7 +10,7 @@ import { Int4Weights } from '../quant/int4-weights';
 import { Tensor, checkTensor, nativeOf } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
 import { callAsync, callSync, hostNative } from './common';
-import { QUANT_MATMUL_KEYS, QuantMatmulOptions, checkGroupSize, prepareQuantIo } from './quant-common';
+import { QUANT_MATMUL_KEYS, QuantMatmulOptions, checkGroupSize, prepareQuantIo, weightMatrix } from './quant-common';
 
 export interface QuantizeWeightsInt4Options {
   /** Channels of K per scale: a positive even number dividing K, or 'channel' (one scale per row; default). */
@@ -129,10 +129,7 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
     'calibration',
     'outlierCount',
   ]);
-  if (W.ndim !== 2)
-    throw invalidArg('w', 'a rank-2 tensor [N, K] (N = out features)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
-  if (W.dtype !== 'float32') throw invalidArg('w', 'a float32 tensor', `${withArticle(W.dtype)} tensor`, 'type', { described: true });
-  const [N, K] = W.shape;
+  const { N, K, src } = weightMatrix(W);
   if (K % 2 !== 0)
     throw invalidArg('w', 'an even K (int4 packs two values of K per byte)', `shape ${shapeStr(W.shape)}`, 'value', { described: true });
   const gsOpt = o.groupSize ?? 'channel';
@@ -163,18 +160,6 @@ function prepareWeights(w: unknown, opts: unknown): WeightJob {
   }
   const nO = outl?.length ?? 0;
   const G = K > 0 ? K / gs : 0;
-  const src = W.toArraySync() as Float32Array;
-  for (let i = 0; i < src.length; i++) {
-    if (!Number.isFinite(src[i])) {
-      throw invalidArg(
-        'w',
-        `finite weights (quantization needs finite values)`,
-        `${src[i]} at row ${floor(i / K)}, column ${i % K}`,
-        'value',
-        { described: true },
-      );
-    }
-  }
   const rb = o.rotate ? rotationBlock(gs) : 0;
   const ow = new Int8Array(N * nO),
     os = new Float32Array(nO ? N : 0);

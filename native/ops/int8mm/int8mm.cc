@@ -1,5 +1,6 @@
 // int8mm: validate + dispatch + the debug hooks (int8mm.h).
 #include "int8mm.h"
+#include "../quant_common/expect_tensor.h"
 
 #include <atomic>
 #include <cmath>
@@ -16,19 +17,7 @@ namespace {
 constexpr int64_t kMaxK = (int64_t(1) << 31) / (127 * 127);
 
 Status expect(const TensorView& t, const char* name, DType dt, std::initializer_list<int64_t> shape) {
-  if (t.dtype != dt)
-    return TypeMismatch(std::string("Expected int8Matmul ") + name + " of dtype " + dtype_name(dt) + " but received " +
-                        dtype_name(t.dtype));
-  bool ok = t.ndim == static_cast<int>(shape.size());
-  int i = 0;
-  for (int64_t d : shape) ok = ok && t.shape[i++] == d;
-  if (!ok) {
-    std::string want = "[";
-    i = 0;
-    for (int64_t d : shape) want += (i++ ? ", " : "") + std::to_string(d);
-    return InvalidArgument(std::string("Expected int8Matmul ") + name + " of shape " + want + "] but received " + shape_str(t));
-  }
-  return Status::Ok();
+  return expect_tensor("int8Matmul", t, name, dt, shape);
 }
 
 }  // namespace

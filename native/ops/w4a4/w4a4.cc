@@ -1,5 +1,6 @@
 #include "../../core/op_hooks.h"
 #include "w4a4.h"
+#include "../quant_common/expect_tensor.h"
 
 #include <string>
 
@@ -7,18 +8,7 @@ namespace tk {
 namespace {
 
 Status expect(const TensorView& t, const char* name, DType dt, std::initializer_list<int64_t> shape) {
-  if (t.dtype != dt)
-    return TypeMismatch(std::string("Expected ") + name + " of dtype " + dtype_name(dt) + " but received " + dtype_name(t.dtype));
-  bool ok = t.ndim == static_cast<int>(shape.size());
-  int i = 0;
-  for (int64_t d : shape) ok = ok && t.shape[i++] == d;
-  if (!ok) {
-    std::string want = "[";
-    i = 0;
-    for (int64_t d : shape) want += (i++ ? ", " : "") + std::to_string(d);
-    return InvalidArgument(std::string("Expected ") + name + " of shape " + want + "] but received " + shape_str(t));
-  }
-  return Status::Ok();
+  return expect_tensor("", t, name, dt, shape);
 }
 
 }  // namespace
