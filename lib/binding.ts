@@ -234,6 +234,10 @@ export interface NativeOps {
   monarch: Op<{ x: NativeTensor; w1: NativeTensor; w2: NativeTensor; out: NativeTensor }>;
   /** The closest Monarch factors of w [nOut, nIn] into float32 w1, w2, and the relative error into err [1]. */
   monarchProject: Op<{ w: NativeTensor; blocks: number; w1: NativeTensor; w2: NativeTensor; err: NativeTensor }>;
+  /** Bit-plane matmul (native/ops/bitmm/bitmm.h): a [M, ba, W] . b [N, bb, W]^T as int32, or float32 with scales + epilogue. */
+  bitmm: Op<
+    NativeEpilogueParams & { a: NativeTensor; b: NativeTensor; aFormat: number; bFormat: number; K: number; aScales?: NativeTensor; bScales?: NativeTensor }
+  >;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
   /** Transformer block ops (native/ops/block/block.h); positions / ids / position: int32 host tensors read at run time. */
@@ -281,7 +285,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'bitmm';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

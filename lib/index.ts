@@ -70,6 +70,10 @@ export {
 } from './ops/w4a4';
 export type { QuantizeWeightsInt4Options, W4A4MatmulOptions, QuantizedActivations } from './ops/w4a4';
 export { Int4Weights } from './quant/int4-weights';
+export { bitMatmul, bitMatmulSync } from './ops/bitmm';
+export type { BitMatmulOptions } from './ops/bitmm';
+export { BitPlanes, packBits, quantizeBits } from './quant/bit-planes';
+export type { BitFormat, BitPlanesOptions } from './quant/bit-planes';
 export type { MatMulNBitsInput } from './quant/int4-weights';
 export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBFloat16Bits, bfloat16BitsToFloat32, toHalfBits, fromHalfBits } from './half';
 export { version, nativeInfo } from './version';

@@ -28,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tk::napi::register_linear_attention(env, e);
   tk::napi::register_w4a4(env, e);
   tk::napi::register_monarch(env, e);
+  tk::napi::register_bitmm(env, e);
   tk::napi::register_bench(env, e);
   tk::napi::register_bench_ops(env, e);
   tk::napi::register_bench_spmm(env, e);

@@ -10,6 +10,7 @@
 #include "../ops/gemm/gemm.h"
 #include "../ops/linear_attention/linear_attention.h"
 #include "../ops/monarch/monarch.h"
+#include "../ops/bitmm/bitmm.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "register.h"
@@ -31,6 +32,7 @@ const OpHooks kHooks[] = {
     {"linearAttention", linear_attention_set_path, linear_attention_last_kernel},
     {"w4a4", w4a4_set_path, w4a4_last_kernel},
     {"monarch", monarch_set_path, monarch_last_kernel},
+    {"bitmm", bitmm_set_path, bitmm_last_kernel},
 };
 
 std::string get_string(Napi::Env env, Napi::Value v, const char* name) {
@@ -42,7 +44,7 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   const std::string op = get_string(env, v, "op");
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
-  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention' or 'monarch' for op but received \"" +
+  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch' or 'bitmm' for op but received \"" +
                                     op + "\""));
 }
 

@@ -33,6 +33,7 @@ void register_attention(Napi::Env env, const Exports& e);
 void register_linear_attention(Napi::Env env, const Exports& e);
 void register_w4a4(Napi::Env env, const Exports& e);
 void register_monarch(Napi::Env env, const Exports& e);
+void register_bitmm(Napi::Env env, const Exports& e);
 // native/bench
 void register_bench(Napi::Env env, const Exports& e);
 void register_bench_ops(Napi::Env env, const Exports& e);

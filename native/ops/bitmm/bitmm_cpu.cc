@@ -1,0 +1,177 @@
+// The ISA-neutral CPU bitmm driver: the pool's threads take blocks of out (rows of a x rows of b)
+// dynamically; inside a block, each 4 x 4 tile of out runs the ISA kernel once per plane pair and
+// combines the counts with the planes' weights (bitmm.h), then writes int32 (+ c) or the float epilogue.
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "../../core/cpu_features.h"
+#include "../../core/isa_table.h"
+#include "../../core/kernel_record.h"
+#include "../../core/thread_pool.h"
+#include "bitmm.h"
+#include "bitmm_configs.h"
+#include "bitmm_kernels.h"
+
+namespace tk {
+namespace {
+
+using bitmm_kernels::Kernels;
+using bitmm_kernels::kTile;
+
+std::atomic<bool> g_bytewise{false};  // bitmm_set_path("cpu", "vpopcntb")
+
+const Kernels& kernels_for(Isa isa, bool bytewise) {
+  auto fill = [bytewise](Isa isa, Kernels* k) {
+    bitmm_kernels::get_kernels_scalar(k);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == Isa::kAvx2 || isa == Isa::kAvx512) bitmm_kernels::get_kernels_avx2(k);
+    if (isa == Isa::kAvx512) bitmm_kernels::get_kernels_avx512(k, bytewise);  // keeps avx2 without the extension
+#endif
+#if defined(__aarch64__)
+    if (isa == Isa::kNeon) bitmm_kernels::get_kernels_neon(k);
+#endif
+    (void)bytewise;
+  };
+  struct Bytewise : Kernels {};
+  return bytewise ? static_cast<const Kernels&>(isa_table<Bytewise>(isa, [&](Isa i, Bytewise* k) { fill(i, k); }))
+                  : isa_table<Kernels>(isa, fill);
+}
+
+CpuKernelRecord& record() {
+  static CpuKernelRecord r;
+  return r;
+}
+
+// Plane weights: value = sum_i wt[i] * plane_i, plane_i in {0, 1} or (bipolar) {-1, +1}.
+void plane_weights(int format, int bits, int64_t* wt) {
+  for (int i = 0; i < bits; ++i) wt[i] = int64_t(1) << i;
+  if (format == int(BitFormat::kInt)) wt[bits - 1] = -wt[bits - 1];
+}
+
+// popcount of every plane row (the correction term of a bipolar plane against a 0/1 plane).
+void plane_counts(const uint64_t* planes, int64_t rows, int bits, int64_t W, int64_t* cnt) {
+  for (int64_t r = 0; r < rows * bits; ++r) {
+    int64_t s = 0;
+    for (int64_t w = 0; w < W; ++w) s += __builtin_popcountll(planes[r * W + w]);
+    cnt[r] = s;
+  }
+}
+
+}  // namespace
+
+const char* bitmm_cpu_last_kernel() { return record().get(); }
+
+bool bitmm_cpu_set_path(const std::string& path) {
+  if (path == "auto")
+    g_bytewise = false;
+  else if (path == "vpopcntb")
+    g_bytewise = true;
+  else
+    return false;
+  return true;
+}
+
+Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
+  const int64_t M = s.M, N = s.N, K = s.K, W = s.W;
+  if (M == 0 || N == 0) return Status::Ok();
+  SerialScope serial(2.0 * double(M) * double(N) * double(K) * s.ba * s.bb / 64.0 < kSerialWork);
+  const uint64_t* A = static_cast<const uint64_t*>(p.a.data);
+  const uint64_t* B = static_cast<const uint64_t*>(p.b.data);
+  const bool a_bip = p.a_format == int(BitFormat::kBipolar), b_bip = p.b_format == int(BitFormat::kBipolar);
+  const bool xor_op = a_bip && b_bip;  // bipolar x bipolar: K - 2 popcount(XOR), no correction
+  int64_t wa[8], wb[8];
+  plane_weights(p.a_format, s.ba, wa);
+  plane_weights(p.b_format, s.bb, wb);
+  std::vector<int64_t> ca, cb;  // only for one bipolar side against a 0/1 side
+  TK_RETURN_IF_ERROR(guarded([&] {
+    if (a_bip != b_bip) {
+      // a bipolar: sum_k (2 p - 1) q = 2 popcount(p AND q) - popcount(q): b's counts; and the mirror.
+      if (a_bip) {
+        cb.resize(size_t(N * s.bb));
+        plane_counts(B, N, s.bb, W, cb.data());
+      } else {
+        ca.resize(size_t(M * s.ba));
+        plane_counts(A, M, s.ba, W, ca.data());
+      }
+    }
+    return Status::Ok();
+  }));
+
+  const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
+  record().set(k.name);
+  const bool float_out = s.float_out;
+  int32_t* out_i = float_out ? nullptr : p.out.as<int32_t>();
+  float* out_f = float_out ? p.out.as<float>() : nullptr;
+  const int32_t* c_i = (!float_out && present(p.c) && p.beta == 1.0f) ? p.c.as<int32_t>() : nullptr;
+  const float* sa = present(p.a_scales) ? p.a_scales.as<float>() : nullptr;
+  const float* sbs = present(p.b_scales) ? p.b_scales.as<float>() : nullptr;
+
+  // Blocks: b's rows in a panel that stays in L1 across a's tiles, a's rows in a block that stays in L2.
+  const int64_t brow = int64_t(s.bb) * std::max<int64_t>(W, 1) * 8, arow = int64_t(s.ba) * std::max<int64_t>(W, 1) * 8;
+  int64_t NB = std::max<int64_t>(kTile, (bitmm_configs::kPanelBytes / brow) / kTile * kTile);
+  int64_t MB = std::max<int64_t>(kTile, (bitmm_configs::kBlockBytes / arow) / kTile * kTile);
+  const int nt = num_threads();
+  // Enough blocks for the threads (decode: one row of a, so split b finer).
+  const int64_t nbm0 = (M + MB - 1) / MB;
+  if (nbm0 * ((N + NB - 1) / NB) < 4 * nt) NB = std::max<int64_t>(kTile, ((N + 4 * nt * nbm0 - 1) / (4 * nt * nbm0) + kTile - 1) / kTile * kTile);
+  const int64_t nbm = (M + MB - 1) / MB, nbn = (N + NB - 1) / NB, items = nbm * nbn;
+  std::atomic<int64_t> next{0};
+  return parallel_run(static_cast<int>(std::min<int64_t>(items, nt)), [&](int, int) {
+    for (int64_t it = next++; it < items; it = next++) {
+      const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
+      const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
+      for (int64_t mt = m0; mt < m1; mt += kTile) {
+        for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
+          int64_t acc[kTile * kTile] = {};
+          int64_t P[kTile * kTile];
+          const uint64_t* ap[kTile];
+          const uint64_t* bp[kTile];
+          for (int i = 0; i < s.ba; ++i) {
+            for (int r = 0; r < kTile; ++r) ap[r] = A + (std::min(mt + r, M - 1) * s.ba + i) * W;
+            for (int j = 0; j < s.bb; ++j) {
+              for (int c = 0; c < kTile; ++c) bp[c] = B + (std::min(nt0 + c, N - 1) * s.bb + j) * W;
+              k.tile(ap, bp, W, xor_op, P);
+              const int64_t w = wa[i] * wb[j];
+              for (int r = 0; r < kTile; ++r) {
+                const int64_t m = std::min(mt + r, M - 1);
+                for (int c = 0; c < kTile; ++c) {
+                  const int64_t n = std::min(nt0 + c, N - 1);
+                  const int64_t x = P[r * kTile + c];
+                  int64_t d;
+                  if (xor_op)
+                    d = K - 2 * x;
+                  else if (a_bip)
+                    d = 2 * x - cb[size_t(n * s.bb + j)];
+                  else if (b_bip)
+                    d = 2 * x - ca[size_t(m * s.ba + i)];
+                  else
+                    d = x;
+                  acc[r * kTile + c] += w * d;
+                }
+              }
+            }
+          }
+          const int64_t rm = std::min<int64_t>(kTile, m1 - mt), rn = std::min<int64_t>(kTile, n1 - nt0);
+          for (int r = 0; r < rm; ++r) {
+            const int64_t m = mt + r;
+            for (int c = 0; c < rn; ++c) {
+              const int64_t n = nt0 + c;
+              const int64_t y = acc[r * kTile + c];  // |y| <= 2^31 - 1 (bitmm_validate)
+              if (!float_out) {
+                uint32_t v = uint32_t(int32_t(y));
+                if (c_i) v += uint32_t(c_i[m * N + n]);  // wraps like int8 gemm's beta = 1
+                out_i[m * N + n] = int32_t(v);
+              } else {
+                const float sc = (sa ? sa[m] : 1.0f) * (sbs ? sbs[n] : 1.0f);
+                out_f[m * N + n] = s.epi(m, n, sc * float(y));
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace tk
