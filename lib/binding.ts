@@ -236,7 +236,15 @@ export interface NativeOps {
   monarchProject: Op<{ w: NativeTensor; blocks: number; w1: NativeTensor; w2: NativeTensor; err: NativeTensor }>;
   /** Bit-plane matmul (native/ops/bitmm/bitmm.h): a [M, ba, W] . b [N, bb, W]^T as int32, or float32 with scales + epilogue. */
   bitmm: Op<
-    NativeEpilogueParams & { a: NativeTensor; b: NativeTensor; aFormat: number; bFormat: number; K: number; aScales?: NativeTensor; bScales?: NativeTensor }
+    NativeEpilogueParams & {
+      a: NativeTensor;
+      b: NativeTensor;
+      aFormat: number;
+      bFormat: number;
+      K: number;
+      aScales?: NativeTensor;
+      bScales?: NativeTensor;
+    }
   >;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;

@@ -57,9 +57,15 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
     if (t === undefined) return undefined;
     const T = checkTensor(t, n);
     if (T.dtype !== dtype || !ok(T))
-      throw invalidArg(n, `${withArticle(dtype)} CPU tensor of shape ${what}`, `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`, 'value', {
-        described: true,
-      });
+      throw invalidArg(
+        n,
+        `${withArticle(dtype)} CPU tensor of shape ${what}`,
+        `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`,
+        'value',
+        {
+          described: true,
+        },
+      );
     return T;
   };
   const c = tensorOf(o.c, 'options.c', dt, shapeOk, `[${M}, ${N}]`);
@@ -71,9 +77,15 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
     bias = tensorOf(o.bias, 'options.bias', 'float32', (t) => t.ndim === 1 && t.shape[0] === N && t.device === 'cpu', `[${N}]`);
   } else {
     if (o.bias !== undefined)
-      throw invalidArg('options.bias', 'no bias for unscaled operands (the integer form: add it with c, or give the operands scales)', 'a bias', 'value', {
-        described: true,
-      });
+      throw invalidArg(
+        'options.bias',
+        'no bias for unscaled operands (the integer form: add it with c, or give the operands scales)',
+        'a bias',
+        'value',
+        {
+          described: true,
+        },
+      );
     if (alpha !== 1) throw invalidArg('options.alpha', '1 for unscaled operands (exact int32 arithmetic)', alpha, 'value');
     if (beta !== 0 && beta !== 1) throw invalidArg('options.beta', '0 or 1 for unscaled operands (exact int32 arithmetic)', beta, 'value');
   }

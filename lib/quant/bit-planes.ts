@@ -64,7 +64,8 @@ export class BitPlanes {
     token: symbol,
     f: { rows: number; K: number; bits: number; format: BitFormat; planes: Tensor<'int64'>; scales?: Tensor<'float32'> },
   ) {
-    if (token !== CREATE) throw new TypeError('BitPlanes has no public constructor: use packBits(), quantizeBits() or BitPlanes.fromBuffer()');
+    if (token !== CREATE)
+      throw new TypeError('BitPlanes has no public constructor: use packBits(), quantizeBits() or BitPlanes.fromBuffer()');
     this.rows = f.rows;
     this.K = f.K;
     this.bits = f.bits;
@@ -84,9 +85,15 @@ export class BitPlanes {
     if (scales !== undefined) {
       const S = checkTensor(scales, 'scales');
       if (S.dtype !== 'float32' || S.ndim !== 1 || S.shape[0] !== this.rows || S.device !== 'cpu')
-        throw invalidArg('scales', `a float32 CPU tensor of shape [${this.rows}]`, `${S.dtype} ${shapeStr(S.shape)} on ${S.device}`, 'value', {
-          described: true,
-        });
+        throw invalidArg(
+          'scales',
+          `a float32 CPU tensor of shape [${this.rows}]`,
+          `${S.dtype} ${shapeStr(S.shape)} on ${S.device}`,
+          'value',
+          {
+            described: true,
+          },
+        );
       s = S as Tensor<'float32'>;
     }
     return new BitPlanes(CREATE, { rows: this.rows, K: this.K, bits: this.bits, format: this.format, planes: this.planes, scales: s });
@@ -146,9 +153,11 @@ export class BitPlanes {
 
   /** Reads toBuffer()'s format; a foreign, truncated or inconsistent buffer is a RangeError saying which. */
   static fromBuffer(buffer: Uint8Array | ArrayBuffer): BitPlanes {
-    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer)) throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
+    if (!(buffer instanceof Uint8Array) && !(buffer instanceof ArrayBuffer))
+      throw invalidArg('buffer', 'a Uint8Array or ArrayBuffer', buffer);
     const buf = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-    if (buf.byteLength < 32) throw invalidArg('buffer', 'a BitPlanes buffer (at least 32 bytes)', `${buf.byteLength} bytes`, 'value', { described: true });
+    if (buf.byteLength < 32)
+      throw invalidArg('buffer', 'a BitPlanes buffer (at least 32 bytes)', `${buf.byteLength} bytes`, 'value', { described: true });
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const u = (i: number) => dv.getUint32(4 * i, true);
     if (u(0) !== MAGIC) throw invalidArg('buffer', "a BitPlanes buffer (magic 'TKBP')", 'another format', 'value', { described: true });
@@ -167,7 +176,9 @@ export class BitPlanes {
     const planeBytes = rows * bits * W * 8;
     const want = 32 + planeBytes + (flags ? rows * 4 : 0);
     if (buf.byteLength !== want)
-      throw invalidArg('buffer', `${want} bytes for rows ${rows}, K ${K}, bits ${bits}`, `${buf.byteLength} bytes`, 'value', { described: true });
+      throw invalidArg('buffer', `${want} bytes for rows ${rows}, K ${K}, bits ${bits}`, `${buf.byteLength} bytes`, 'value', {
+        described: true,
+      });
     const planes = new BigInt64Array(rows * bits * W);
     new Uint8Array(planes.buffer).set(buf.subarray(32, 32 + planeBytes));
     const pu = new Uint32Array(planes.buffer);
@@ -224,7 +235,8 @@ function codeOf(v: number, format: BitFormat, bits: number): number {
 export function packBits(t: Tensor, opts: BitPlanesOptions): BitPlanes {
   const T = checkTensor(t, 't');
   const { bits, format } = checkBitOptions(opts, 'packBits');
-  if (T.dtype !== 'int8' && T.dtype !== 'int32') throw invalidArg('t', 'an int8 or int32 tensor', `${T.dtype} tensor`, 'type', { described: true });
+  if (T.dtype !== 'int8' && T.dtype !== 'int32')
+    throw invalidArg('t', 'an int8 or int32 tensor', `${T.dtype} tensor`, 'type', { described: true });
   if (T.ndim !== 2) throw invalidArg('t', 'a rank-2 tensor [rows, K]', `shape ${shapeStr(T.shape)}`, 'value', { described: true });
   if (T.device !== 'cpu') throw invalidArg('t', 'a CPU tensor', `a tensor on ${T.device}`, 'value', { described: true });
   const [rows, K] = T.shape;

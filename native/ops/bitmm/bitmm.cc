@@ -8,11 +8,12 @@ namespace tk {
 namespace {
 
 Status check_planes(const TensorView& t, const char* name, int64_t K, int64_t* rows, int* bits, int64_t* W) {
-  if (t.dtype != DType::kInt64) return TypeMismatch(std::string("Expected ") + name + " planes of dtype int64 but received " + dtype_name(t.dtype));
+  if (t.dtype != DType::kInt64)
+    return TypeMismatch(std::string("Expected ") + name + " planes of dtype int64 but received " + dtype_name(t.dtype));
   const int64_t w = (K + 63) / 64;
   if (t.ndim != 3 || t.shape[1] < 1 || t.shape[1] > 8 || t.shape[2] != w)
-    return InvalidArgument(std::string("Expected ") + name + " planes of shape [rows, bits 1..8, " + std::to_string(w) + "] (K = " +
-                           std::to_string(K) + ") but received " + shape_str(t));
+    return InvalidArgument(std::string("Expected ") + name + " planes of shape [rows, bits 1..8, " + std::to_string(w) +
+                           "] (K = " + std::to_string(K) + ") but received " + shape_str(t));
   *rows = t.shape[0];
   *bits = int(t.shape[1]);
   *W = w;
@@ -22,7 +23,8 @@ Status check_planes(const TensorView& t, const char* name, int64_t K, int64_t* r
 Status check_scales(const TensorView& t, const char* name, int64_t rows) {
   if (!present(t)) return Status::Ok();
   if (t.dtype != DType::kFloat32 || t.ndim != 1 || t.shape[0] != rows)
-    return InvalidArgument(std::string("Expected ") + name + " scales as float32 [" + std::to_string(rows) + "] but received " + shape_str(t));
+    return InvalidArgument(std::string("Expected ") + name + " scales as float32 [" + std::to_string(rows) + "] but received " +
+                           shape_str(t));
   return Status::Ok();
 }
 
@@ -71,7 +73,8 @@ Status bitmm_set_path(const std::string& device, const std::string& path, int sp
   if (device == "cpu") {
     if (splits != 0 || !bitmm_cpu_set_path(path)) return unknown_path("bitmm", device, path, splits, "'auto' or 'vpopcntb' (splits 0)");
   } else if (device == "cuda") {
-    if (splits != 0 || !bitmm_cuda_set_path(path.c_str())) return unknown_path("bitmm", device, path, splits, "'auto', 'tc' or 'simt' (splits 0)");
+    if (splits != 0 || !bitmm_cuda_set_path(path.c_str()))
+      return unknown_path("bitmm", device, path, splits, "'auto', 'tc' or 'simt' (splits 0)");
   } else {
     return unknown_device("bitmm", device);
   }

@@ -3,6 +3,7 @@
 // combines the counts with the planes' weights (bitmm.h), then writes int32 (+ c) or the float epilogue.
 #include <algorithm>
 #include <atomic>
+#include <type_traits>
 #include <vector>
 
 #include "../../core/cpu_features.h"
@@ -49,11 +50,15 @@ void plane_weights(int format, int bits, int64_t* wt) {
   if (format == int(BitFormat::kInt)) wt[bits - 1] = -wt[bits - 1];
 }
 
-// popcount of every plane row (the correction term of a bipolar plane against a 0/1 plane).
-void plane_counts(const uint64_t* planes, int64_t rows, int bits, int64_t W, int64_t* cnt) {
-  for (int64_t r = 0; r < rows * bits; ++r) {
+// Per row, sum_i wt[i] * popcount(plane i): the correction of a bipolar plane against 0/1 planes.
+void weighted_counts(const uint64_t* planes, int64_t rows, int bits, int64_t W, const int64_t* wt, int64_t* cnt) {
+  for (int64_t r = 0; r < rows; ++r) {
     int64_t s = 0;
-    for (int64_t w = 0; w < W; ++w) s += __builtin_popcountll(planes[r * W + w]);
+    for (int i = 0; i < bits; ++i) {
+      int64_t c = 0;
+      for (int64_t w = 0; w < W; ++w) c += __builtin_popcountll(planes[(r * bits + i) * W + w]);
+      s += wt[i] * c;
+    }
     cnt[r] = s;
   }
 }
@@ -83,17 +88,28 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   int64_t wa[8], wb[8];
   plane_weights(p.a_format, s.ba, wa);
   plane_weights(p.b_format, s.bb, wb);
-  std::vector<int64_t> ca, cb;  // only for one bipolar side against a 0/1 side
+  int64_t sum_wa = 0, sum_wb = 0;
+  for (int i = 0; i < s.ba; ++i) sum_wa += wa[i];
+  for (int j = 0; j < s.bb; ++j) sum_wb += wb[j];
+  // With S = sum_ij wa_i wb_j popcount(op(a_i, b_j)) (the kernels):
+  //   bipolar x bipolar (XOR):  y = sum_ij w_ij (K - 2 popcount(XOR)) = K sum_wa sum_wb - 2 S
+  //   bipolar a x 0/1 b (AND):  sum_k (2 p - 1) q = 2 popcount(p AND q) - popcount(q), so
+  //                             y = 2 S - sum_wa * cb[n], cb[n] = sum_j wb_j popcount(b_j)   (and the mirror)
+  //   0/1 x 0/1 (AND):          y = S
+  // So y = f S + rowg[m] + colg[n], with f = -2 (XOR), 2 (one bipolar side) or 1.
+  const int64_t f = xor_op ? -2 : (a_bip || b_bip) ? 2 : 1;
+  std::vector<int64_t> rowg;
+  std::vector<int32_t> colg;
   TK_RETURN_IF_ERROR(guarded([&] {
-    if (a_bip != b_bip) {
-      // a bipolar: sum_k (2 p - 1) q = 2 popcount(p AND q) - popcount(q): b's counts; and the mirror.
-      if (a_bip) {
-        cb.resize(size_t(N * s.bb));
-        plane_counts(B, N, s.bb, W, cb.data());
-      } else {
-        ca.resize(size_t(M * s.ba));
-        plane_counts(A, M, s.ba, W, ca.data());
-      }
+    rowg.assign(size_t(M), xor_op ? K * sum_wa * sum_wb : 0);
+    colg.assign(size_t(N), 0);
+    if (a_bip && !b_bip) {
+      std::vector<int64_t> cnt(static_cast<size_t>(N));
+      weighted_counts(B, N, s.bb, W, wb, cnt.data());
+      for (int64_t n = 0; n < N; ++n) colg[size_t(n)] = int32_t(uint32_t(-sum_wa * cnt[size_t(n)]));
+    } else if (b_bip && !a_bip) {
+      weighted_counts(A, M, s.ba, W, wa, rowg.data());
+      for (int64_t& g : rowg) g *= -sum_wb;
     }
     return Status::Ok();
   }));
@@ -114,64 +130,57 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   const int nt = num_threads();
   // Enough blocks for the threads (decode: one row of a, so split b finer).
   const int64_t nbm0 = (M + MB - 1) / MB;
-  if (nbm0 * ((N + NB - 1) / NB) < 4 * nt) NB = std::max<int64_t>(kTile, ((N + 4 * nt * nbm0 - 1) / (4 * nt * nbm0) + kTile - 1) / kTile * kTile);
+  if (nbm0 * ((N + NB - 1) / NB) < 4 * nt)
+    NB = std::max<int64_t>(kTile, ((N + 4 * nt * nbm0 - 1) / (4 * nt * nbm0) + kTile - 1) / kTile * kTile);
   const int64_t nbm = (M + MB - 1) / MB, nbn = (N + NB - 1) / NB, items = nbm * nbn;
-  std::atomic<int64_t> next{0};
-  return parallel_run(static_cast<int>(std::min<int64_t>(items, nt)), [&](int, int) {
-    for (int64_t it = next++; it < items; it = next++) {
-      const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
-      const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
-      for (int64_t mt = m0; mt < m1; mt += kTile) {
-        for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
-          int64_t acc[kTile * kTile] = {};
-          int64_t P[kTile * kTile];
-          const uint64_t* ap[kTile];
-          const uint64_t* bp[kTile];
-          for (int i = 0; i < s.ba; ++i) {
-            for (int r = 0; r < kTile; ++r) ap[r] = A + (std::min(mt + r, M - 1) * s.ba + i) * W;
-            for (int j = 0; j < s.bb; ++j) {
-              for (int c = 0; c < kTile; ++c) bp[c] = B + (std::min(nt0 + c, N - 1) * s.bb + j) * W;
-              k.tile(ap, bp, W, xor_op, P);
-              const int64_t w = wa[i] * wb[j];
-              for (int r = 0; r < kTile; ++r) {
-                const int64_t m = std::min(mt + r, M - 1);
-                for (int c = 0; c < kTile; ++c) {
-                  const int64_t n = std::min(nt0 + c, N - 1);
-                  const int64_t x = P[r * kTile + c];
-                  int64_t d;
-                  if (xor_op)
-                    d = K - 2 * x;
-                  else if (a_bip)
-                    d = 2 * x - cb[size_t(n * s.bb + j)];
-                  else if (b_bip)
-                    d = 2 * x - ca[size_t(m * s.ba + i)];
-                  else
-                    d = x;
-                  acc[r * kTile + c] += w * d;
-                }
-              }
-            }
-          }
-          const int64_t rm = std::min<int64_t>(kTile, m1 - mt), rn = std::min<int64_t>(kTile, n1 - nt0);
-          for (int r = 0; r < rm; ++r) {
-            const int64_t m = mt + r;
-            for (int c = 0; c < rn; ++c) {
-              const int64_t n = nt0 + c;
-              const int64_t y = acc[r * kTile + c];  // |y| <= 2^31 - 1 (bitmm_validate)
-              if (!float_out) {
-                uint32_t v = uint32_t(int32_t(y));
-                if (c_i) v += uint32_t(c_i[m * N + n]);  // wraps like int8 gemm's beta = 1
-                out_i[m * N + n] = int32_t(v);
+  // y is computed modulo 2^32 (exact: its true value fits int32), with f a compile-time constant.
+  auto run = [&](auto fc) {
+    constexpr int32_t F = decltype(fc)::value;
+    std::atomic<int64_t> next{0};
+    return parallel_run(static_cast<int>(std::min<int64_t>(items, nt)), [&](int, int) {
+      for (int64_t it = next++; it < items; it = next++) {
+        const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
+        const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
+        for (int64_t mt = m0; mt < m1; mt += kTile) {
+          for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
+            int64_t S[kTile * kTile];
+            const uint64_t* ap[kTile];
+            const uint64_t* bp[kTile];
+            for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
+            for (int c = 0; c < kTile; ++c) bp[c] = B + std::min(nt0 + c, N - 1) * s.bb * W;
+            k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, S);
+            const int64_t rm = std::min<int64_t>(kTile, m1 - mt), rn = std::min<int64_t>(kTile, n1 - nt0);
+            const int32_t* cg = colg.data() + nt0;
+            for (int r = 0; r < rm; ++r) {
+              const int64_t m = mt + r;
+              const uint32_t rg = uint32_t(rowg[size_t(m)]);
+              const int64_t* Sr = S + r * kTile;
+              // |y| <= 2^31 - 1 (bitmm_validate)
+              if (out_i && !c_i) {
+                int32_t* o = out_i + m * N + nt0;
+                for (int c = 0; c < rn; ++c) o[c] = int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]));
+              } else if (out_i) {
+                int32_t* o = out_i + m * N + nt0;
+                const int32_t* ci = c_i + m * N + nt0;
+                for (int c = 0; c < rn; ++c)
+                  o[c] = int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]) + uint32_t(ci[c]));  // wraps like int8 gemm
               } else {
-                const float sc = (sa ? sa[m] : 1.0f) * (sbs ? sbs[n] : 1.0f);
-                out_f[m * N + n] = s.epi(m, n, sc * float(y));
+                const float am = sa ? sa[m] : 1.0f;
+                for (int c = 0; c < rn; ++c) {
+                  const int64_t n = nt0 + c;
+                  out_f[m * N + n] =
+                      s.epi(m, n, (am * (sbs ? sbs[n] : 1.0f)) * float(int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]))));
+                }
               }
             }
           }
         }
       }
-    }
-  });
+    });
+  };
+  if (f == 1) return run(std::integral_constant<int32_t, 1>());
+  if (f == 2) return run(std::integral_constant<int32_t, 2>());
+  return run(std::integral_constant<int32_t, -2>());
 }
 
 }  // namespace tk

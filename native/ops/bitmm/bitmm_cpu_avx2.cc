@@ -45,7 +45,7 @@ void half_tile(const uint64_t* const* a, const uint64_t* const* b, int64_t W, in
   }
 }
 
-void tile(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xor_op, int64_t* P) {
+void pair(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xor_op, int64_t* P) {
   if (xor_op) {
     half_tile<true>(a, b, W, P);
     half_tile<true>(a + 2, b, W, P + 2 * kTile);
@@ -53,6 +53,11 @@ void tile(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xo
     half_tile<false>(a, b, W, P);
     half_tile<false>(a + 2, b, W, P + 2 * kTile);
   }
+}
+
+void tile(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, bool xor_op,
+          int64_t* S) {
+  weigh_pairs(pair, a, b, ba, bb, W, wa, wb, xor_op, S);
 }
 
 }  // namespace

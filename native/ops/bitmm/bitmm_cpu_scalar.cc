@@ -16,11 +16,16 @@ void tile_scalar(const uint64_t* const* a, const uint64_t* const* b, int64_t W, 
   for (int i = 0; i < kTile * kTile; ++i) P[i] = acc[i];
 }
 
-void tile(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xor_op, int64_t* P) {
+void pair(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xor_op, int64_t* P) {
   if (xor_op)
     tile_scalar<true>(a, b, W, P);
   else
     tile_scalar<false>(a, b, W, P);
+}
+
+void tile(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, bool xor_op,
+          int64_t* S) {
+  weigh_pairs(pair, a, b, ba, bb, W, wa, wb, xor_op, S);
 }
 
 }  // namespace

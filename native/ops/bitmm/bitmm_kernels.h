@@ -1,7 +1,8 @@
 // The CPU kernels of bitmm, one table per ISA family (bitmm_cpu_<isa>.cc fill them; bitmm_cpu.cc
-// drives them). A kernel counts one 4 x 4 tile of plane-pair popcounts over W 64-bit words:
-//   P[r * 4 + c] = sum_{w < W} popcount(op(a[r][w], b[c][w]))   op = AND, or XOR when `xor_op`
-// a[r] / b[c] point at one plane row each (rows past the matrix edge repeat the last row; the driver
+// drives them). A kernel computes one 4 x 4 tile of weighted plane-pair popcounts over W 64-bit words:
+//   S[r * 4 + c] = sum_{i < ba} sum_{j < bb} wa[i] wb[j] sum_{w < W} popcount(op(a[r][i W + w], b[c][j W + w]))
+// with op = AND, or XOR when `xor_op`; the weights are +-2^i (the driver turns S into the product).
+// a[r] / b[c] point at a row's first plane (rows past the matrix edge repeat the last row; the driver
 // drops their results).
 #pragma once
 #include <cstdint>
@@ -10,7 +11,27 @@ namespace tk::bitmm_kernels {
 
 constexpr int kTile = 4;
 
-using TileFn = void (*)(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xor_op, int64_t* P);
+using TileFn = void (*)(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
+                        bool xor_op, int64_t* S);
+
+// S from a kernel of one plane pair, pair(a planes, b planes, W, xor_op, P) -> P[16] unweighted.
+template <class PairFn>
+inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa,
+                        const int64_t* wb, bool xor_op, int64_t* S) {
+  for (int e = 0; e < kTile * kTile; ++e) S[e] = 0;
+  const uint64_t* ap[kTile];
+  const uint64_t* bp[kTile];
+  int64_t P[kTile * kTile];
+  for (int i = 0; i < ba; ++i) {
+    for (int r = 0; r < kTile; ++r) ap[r] = a[r] + i * W;
+    for (int j = 0; j < bb; ++j) {
+      for (int c = 0; c < kTile; ++c) bp[c] = b[c] + j * W;
+      pair(ap, bp, W, xor_op, P);
+      const int64_t w = wa[i] * wb[j];
+      for (int e = 0; e < kTile * kTile; ++e) S[e] += w * P[e];
+    }
+  }
+}
 
 struct Kernels {
   const char* name = "";
@@ -19,8 +40,8 @@ struct Kernels {
 
 // The paths a test or bench may force (bitmm_set_path("cpu", ...)): "auto" picks the best the CPU has.
 void get_kernels_scalar(Kernels* k);
-void get_kernels_avx2(Kernels* k);                  // vpshufb nibble-LUT popcount
+void get_kernels_avx2(Kernels* k);                   // vpshufb nibble-LUT popcount
 bool get_kernels_avx512(Kernels* k, bool bytewise);  // VPOPCNTQ (or VPOPCNTB + VPSADBW); false without the ISA
-void get_kernels_neon(Kernels* k);                  // vcnt + pairwise widening adds
+void get_kernels_neon(Kernels* k);                   // vcnt + pairwise widening adds
 
 }  // namespace tk::bitmm_kernels
