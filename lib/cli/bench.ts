@@ -1,6 +1,7 @@
 // `tensorkern bench [gemm|w4a4|spmm|attention|monarch|all] [--device cpu|cuda] [--sizes 256,1024] [--runs N] [--threads N] [--json file]`
 // `tensorkern bench llama ...` (bench/llama.ts): a llama2.c checkpoint decoded on tensorkern beside hand-written C.
 // `tensorkern bench linear-attention [--sizes 8192,65536] [--runs N]` (bench/linear_attention.ts): only when named, not by `all`.
+// `tensorkern bench bitmm [--sizes 2048,4096] [--runs N]` (bench/bitmm.ts): only when named, not by `all`.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
@@ -18,7 +19,7 @@ interface BenchArgs {
 
 const OPS = ['gemm', 'w4a4', 'spmm', 'attention', 'monarch'];
 /** Benches run only when named (not by `all`): linear-attention runs softmax attention at S = 8192, minutes of work. */
-const NAMED_OPS = ['linear-attention'];
+const NAMED_OPS = ['linear-attention', 'bitmm'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -156,6 +157,12 @@ export async function runBench(argv: string[]): Promise<number> {
       const { benchLinearAttention } = require('../../bench/linear_attention') as typeof import('../../bench/linear_attention'); // eslint-disable-line @typescript-eslint/no-require-imports
       report.linearAttention = benchLinearAttention({ sizes: args.sizes, runs: args.runs, log });
     }
+    if (op === 'bitmm')
+      report.bitmm = (require('../../bench/bitmm') as typeof import('../../bench/bitmm')).benchBitmm({
+        sizes: args.sizes,
+        runs: args.runs,
+        log,
+      }); // eslint-disable-line @typescript-eslint/no-require-imports
     if (op === 'monarch')
       report.monarch = (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch({
         sizes: args.sizes,

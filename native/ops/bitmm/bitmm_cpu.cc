@@ -3,6 +3,7 @@
 // combines the counts with the planes' weights (bitmm.h), then writes int32 (+ c) or the float epilogue.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -102,7 +103,7 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   std::vector<int32_t> colg;
   TK_RETURN_IF_ERROR(guarded([&] {
     rowg.assign(size_t(M), xor_op ? K * sum_wa * sum_wb : 0);
-    colg.assign(size_t(N), 0);
+    colg.assign(size_t(N + kTile), 0);  // padded: the last tile reads past N
     if (a_bip && !b_bip) {
       std::vector<int64_t> cnt(static_cast<size_t>(N));
       weighted_counts(B, N, s.bb, W, wb, cnt.data());
@@ -125,13 +126,14 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
 
   // Blocks: b's rows in a panel that stays in L1 across a's tiles, a's rows in a block that stays in L2.
   const int64_t brow = int64_t(s.bb) * std::max<int64_t>(W, 1) * 8, arow = int64_t(s.ba) * std::max<int64_t>(W, 1) * 8;
-  int64_t NB = std::max<int64_t>(kTile, (bitmm_configs::kPanelBytes / brow) / kTile * kTile);
+  int64_t NB =
+      std::min<int64_t>(bitmm_configs::kMaxPanelRows, std::max<int64_t>(kTile, (bitmm_configs::kPanelBytes / brow) / kTile * kTile));
   int64_t MB = std::max<int64_t>(kTile, (bitmm_configs::kBlockBytes / arow) / kTile * kTile);
   const int nt = num_threads();
   // Enough blocks for the threads (decode: one row of a, so split b finer).
   const int64_t nbm0 = (M + MB - 1) / MB;
   if (nbm0 * ((N + NB - 1) / NB) < 4 * nt)
-    NB = std::max<int64_t>(kTile, ((N + 4 * nt * nbm0 - 1) / (4 * nt * nbm0) + kTile - 1) / kTile * kTile);
+    NB = std::min<int64_t>(NB, std::max<int64_t>(kTile, ((N + 4 * nt * nbm0 - 1) / (4 * nt * nbm0) + kTile - 1) / kTile * kTile));
   const int64_t nbm = (M + MB - 1) / MB, nbn = (N + NB - 1) / NB, items = nbm * nbn;
   // y is computed modulo 2^32 (exact: its true value fits int32), with f a compile-time constant.
   auto run = [&](auto fc) {
@@ -142,35 +144,41 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
         const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
         const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
         for (int64_t mt = m0; mt < m1; mt += kTile) {
+          // The tile row's y, then written out as kTile contiguous rows (scattered 16-byte stores to
+          // rows 4 * N bytes apart cost more than the kernel).
+          int32_t ybuf[kTile][bitmm_configs::kMaxPanelRows];
+          const uint64_t* ap[kTile];
+          for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
           for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
             int64_t S[kTile * kTile];
-            const uint64_t* ap[kTile];
             const uint64_t* bp[kTile];
-            for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
             for (int c = 0; c < kTile; ++c) bp[c] = B + std::min(nt0 + c, N - 1) * s.bb * W;
             k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, S);
-            const int64_t rm = std::min<int64_t>(kTile, m1 - mt), rn = std::min<int64_t>(kTile, n1 - nt0);
             const int32_t* cg = colg.data() + nt0;
-            for (int r = 0; r < rm; ++r) {
-              const int64_t m = mt + r;
-              const uint32_t rg = uint32_t(rowg[size_t(m)]);
-              const int64_t* Sr = S + r * kTile;
-              // |y| <= 2^31 - 1 (bitmm_validate)
-              if (out_i && !c_i) {
-                int32_t* o = out_i + m * N + nt0;
-                for (int c = 0; c < rn; ++c) o[c] = int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]));
-              } else if (out_i) {
-                int32_t* o = out_i + m * N + nt0;
-                const int32_t* ci = c_i + m * N + nt0;
-                for (int c = 0; c < rn; ++c)
-                  o[c] = int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]) + uint32_t(ci[c]));  // wraps like int8 gemm
+            for (int r = 0; r < kTile; ++r) {
+              const uint32_t rg = uint32_t(rowg[size_t(std::min(mt + r, M - 1))]);
+              // y modulo 2^32: exact, |y| <= 2^31 - 1 (bitmm_validate); cg is padded past N
+              for (int c = 0; c < kTile; ++c)
+                ybuf[r][nt0 - n0 + c] = int32_t(uint32_t(F) * uint32_t(S[r * kTile + c]) + rg + uint32_t(cg[c]));
+            }
+          }
+          const int64_t rm = std::min<int64_t>(kTile, m1 - mt), len = n1 - n0;
+          for (int r = 0; r < rm; ++r) {
+            const int64_t m = mt + r;
+            const int32_t* y = ybuf[r];
+            if (out_i) {
+              int32_t* o = out_i + m * N + n0;
+              if (c_i) {
+                const int32_t* ci = c_i + m * N + n0;
+                for (int64_t c = 0; c < len; ++c) o[c] = int32_t(uint32_t(y[c]) + uint32_t(ci[c]));  // wraps like int8 gemm
               } else {
-                const float am = sa ? sa[m] : 1.0f;
-                for (int c = 0; c < rn; ++c) {
-                  const int64_t n = nt0 + c;
-                  out_f[m * N + n] =
-                      s.epi(m, n, (am * (sbs ? sbs[n] : 1.0f)) * float(int32_t(uint32_t(F) * uint32_t(Sr[c]) + rg + uint32_t(cg[c]))));
-                }
+                std::memcpy(o, y, size_t(len) * sizeof(int32_t));
+              }
+            } else {
+              const float am = sa ? sa[m] : 1.0f;
+              for (int64_t c = 0; c < len; ++c) {
+                const int64_t n = n0 + c;
+                out_f[m * N + n] = s.epi(m, n, (am * (sbs ? sbs[n] : 1.0f)) * float(y[c]));
               }
             }
           }

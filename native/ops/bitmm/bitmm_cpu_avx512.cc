@@ -1,5 +1,7 @@
 // bitmm's AVX-512 kernels: AND / XOR of 512-bit plane chunks, counted by VPOPCNTQ into 16 64-bit
 // accumulator vectors (a 4 x 4 tile), or by VPOPCNTB + VPSADBW (BITALG; kept to measure against).
+// Several planes a side: each plane pair's count is weighted by its +-2^(i+j) -- by VPDPBUSD on the
+// byte counts when every weight fits a signed byte (ba + bb <= 8, VNNI), else by a shift.
 // Both need ISA extensions beyond the avx512 family's flags (every CPU with one has both: Ice Lake,
 // Zen 4 and later): the kernels are compiled for them in the region below and chosen only when CPUID
 // reports both.
@@ -10,8 +12,10 @@
 namespace tk::bitmm_kernels {
 namespace {
 
+bool g_vnni = false;  // set once by get_kernels_avx512 (the table is filled under a once flag)
+
 #pragma GCC push_options
-#pragma GCC target("avx512vpopcntdq,avx512bitalg")
+#pragma GCC target("avx512vpopcntdq,avx512bitalg,avx512vnni")
 
 template <bool kXor, bool kBytes>
 inline __attribute__((always_inline)) __m512i count(__m512i x, __m512i y) {
@@ -40,7 +44,7 @@ inline __attribute__((always_inline)) void reduce16(const __m512i* acc, int64_t*
 
 // One K chunk of 8 words (masked: fewer) for every plane pair, weighted by shifts (kOne: one plane
 // each side, weighted after the reduction).
-template <bool kXor, bool kBytes, bool kOne, bool kMasked>
+template <bool kXor, bool kBytes, bool kOne, bool kDp, bool kMasked>
 inline __attribute__((always_inline)) void chunk(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, int64_t w,
                                                  __mmask8 m, const int64_t* wa, const int64_t* wb, __m512i* acc) {
   auto load = [&](const uint64_t* p) { return kMasked ? _mm512_maskz_loadu_epi64(m, p) : _mm512_loadu_si512(p); };
@@ -55,6 +59,19 @@ inline __attribute__((always_inline)) void chunk(const uint64_t* const* a, const
           const __m512i av = load(a[r] + w);
 #pragma GCC unroll 4
           for (int c = 0; c < kTile; ++c) acc[r * kTile + c] = _mm512_add_epi64(acc[r * kTile + c], count<kXor, kBytes>(av, bv[c]));
+        }
+      } else if (kDp) {
+        // Byte counts (0..8) times the pair's weight as a signed byte, 4 bytes summed into each
+        // int32 lane by VPDPBUSD: the weight costs no extra instruction (|weight| <= 64).
+        const __m512i wv = _mm512_set1_epi8(static_cast<char>(wa[i] * wb[j]));
+#pragma GCC unroll 4
+        for (int r = 0; r < kTile; ++r) {
+          const __m512i av = load(a[r] + i * W + w);
+#pragma GCC unroll 4
+          for (int c = 0; c < kTile; ++c) {
+            const __m512i v = kXor ? _mm512_xor_si512(av, bv[c]) : _mm512_and_si512(av, bv[c]);
+            acc[r * kTile + c] = _mm512_dpbusd_epi32(acc[r * kTile + c], _mm512_popcnt_epi8(v), wv);
+          }
         }
       } else {
         const __m128i sh = _mm_cvtsi32_si128(i + j);
@@ -73,16 +90,21 @@ inline __attribute__((always_inline)) void chunk(const uint64_t* const* a, const
   }
 }
 
-template <bool kXor, bool kBytes, bool kOne>
+template <bool kXor, bool kBytes, bool kOne, bool kDp = false>
 inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W,
                                                      const int64_t* wa, const int64_t* wb, int64_t* S) {
   __m512i acc[kTile * kTile];
 #pragma GCC unroll 16
   for (int e = 0; e < kTile * kTile; ++e) acc[e] = _mm512_setzero_si512();
   int64_t w = 0;
-  for (; w + 8 <= W; w += 8) chunk<kXor, kBytes, kOne, false>(a, b, ba, bb, W, w, 0xff, wa, wb, acc);
+  for (; w + 8 <= W; w += 8) chunk<kXor, kBytes, kOne, kDp, false>(a, b, ba, bb, W, w, 0xff, wa, wb, acc);
   // Masked loads read zeros past W: AND and XOR of two zeros count nothing.
-  if (w < W) chunk<kXor, kBytes, kOne, true>(a, b, ba, bb, W, w, static_cast<__mmask8>((1u << (W - w)) - 1), wa, wb, acc);
+  if (w < W) chunk<kXor, kBytes, kOne, kDp, true>(a, b, ba, bb, W, w, static_cast<__mmask8>((1u << (W - w)) - 1), wa, wb, acc);
+  if (kDp) {  // int32 lanes: sign-extended pairs summed into int64 lanes first
+#pragma GCC unroll 16
+    for (int e = 0; e < kTile * kTile; ++e)
+      acc[e] = _mm512_add_epi64(_mm512_srai_epi64(acc[e], 32), _mm512_srai_epi64(_mm512_slli_epi64(acc[e], 32), 32));
+  }
   reduce16(acc, S);
   if (kOne) {
     const int64_t sgn = wa[0] * wb[0];
@@ -90,10 +112,10 @@ inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, c
   }
 }
 
-#define TK_BITMM_TILE(NAME, XOR, BYTES, ONE)                                                                                     \
+#define TK_BITMM_TILE(NAME, XOR, BYTES, ONE, ...)                                                                                \
   void NAME(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, \
             int64_t* S) {                                                                                                        \
-    tile_body<XOR, BYTES, ONE>(a, b, ba, bb, W, wa, wb, S);                                                                      \
+    tile_body<XOR, BYTES, ONE, ##__VA_ARGS__>(a, b, ba, bb, W, wa, wb, S);                                                       \
   }
 TK_BITMM_TILE(q_and, false, false, false)
 TK_BITMM_TILE(q_xor, true, false, false)
@@ -103,6 +125,8 @@ TK_BITMM_TILE(b_and, false, true, false)
 TK_BITMM_TILE(b_xor, true, true, false)
 TK_BITMM_TILE(b_and1, false, true, true)
 TK_BITMM_TILE(b_xor1, true, true, true)
+TK_BITMM_TILE(d_and, false, true, false, true)
+TK_BITMM_TILE(d_xor, true, true, false, true)
 #undef TK_BITMM_TILE
 
 #pragma GCC pop_options
@@ -110,6 +134,8 @@ TK_BITMM_TILE(b_xor1, true, true, true)
 void tile_q(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
             bool xor_op, int64_t* S) {
   const bool one = ba == 1 && bb == 1;
+  if (!one && ba + bb <= 8 && g_vnni)  // every pair weight fits a signed byte: VPDPBUSD weighs them
+    return (xor_op ? d_xor : d_and)(a, b, ba, bb, W, wa, wb, S);
   (xor_op ? (one ? q_xor1 : q_xor) : (one ? q_and1 : q_and))(a, b, ba, bb, W, wa, wb, S);
 }
 void tile_b(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
@@ -128,6 +154,7 @@ bool get_kernels_avx512(Kernels* k, bool bytewise) {
     k->tile = tile_b;
     return true;
   }
+  g_vnni = __builtin_cpu_supports("avx512vnni");
   k->name = "avx512-vpopcntq";
   k->tile = tile_q;
   return true;
