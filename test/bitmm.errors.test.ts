@@ -218,7 +218,7 @@ describe('bitMatmul', () => {
       () => A().withScales(Tensor.zeros([3])),
       RangeError,
       'ERR_INVALID_ARG_VALUE',
-      'Expected a float32 CPU tensor of shape [2] for scales but received float32 [3] on cpu',
+      'Expected a float32 tensor of shape [2] on cpu for scales but received float32 [3] on cpu',
     );
   });
 

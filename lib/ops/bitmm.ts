@@ -36,6 +36,9 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
   const A = checkPlanes(a, 'a');
   const B = checkPlanes(b, 'b');
   const o = checkOptions<BitMatmulOptions>(opts, 'options', QUANT_MATMUL_KEYS);
+  const dev = A.device;
+  if (B.device !== dev)
+    throw invalidArg('b', `BitPlanes on ${dev} (the device of a)`, `BitPlanes on ${B.device}`, 'value', { described: true });
   if (A.K !== B.K) throw invalidArg('b', `BitPlanes with K = ${A.K} (the K of a)`, `K = ${B.K}`, 'value', { described: true });
   const M = A.rows,
     N = B.rows,
@@ -52,14 +55,15 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
   }
   const floatForm = A.scales !== undefined || B.scales !== undefined;
   const dt = floatForm ? 'float32' : 'int32';
-  const shapeOk = (t: Tensor) => t.ndim === 2 && t.shape[0] === M && t.shape[1] === N && t.device === 'cpu';
+  const where = dev === 'cpu' ? 'CPU' : dev;
+  const shapeOk = (t: Tensor) => t.ndim === 2 && t.shape[0] === M && t.shape[1] === N && t.device === dev;
   const tensorOf = (t: unknown, n: string, dtype: string, ok: (t: Tensor) => boolean, what: string): Tensor | undefined => {
     if (t === undefined) return undefined;
     const T = checkTensor(t, n);
     if (T.dtype !== dtype || !ok(T))
       throw invalidArg(
         n,
-        `${withArticle(dtype)} CPU tensor of shape ${what}`,
+        `${withArticle(dtype)} ${where} tensor of shape ${what}`,
         `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`,
         'value',
         {
@@ -74,7 +78,7 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
   if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
   let bias: Tensor | undefined;
   if (floatForm) {
-    bias = tensorOf(o.bias, 'options.bias', 'float32', (t) => t.ndim === 1 && t.shape[0] === N && t.device === 'cpu', `[${N}]`);
+    bias = tensorOf(o.bias, 'options.bias', 'float32', (t) => t.ndim === 1 && t.shape[0] === N && t.device === dev, `[${N}]`);
   } else {
     if (o.bias !== undefined)
       throw invalidArg(
@@ -104,7 +108,8 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
         throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
-    out = Tensor.empty([M, N], dt, 'cpu');
+    // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
+    out = dev === 'cpu' ? Tensor.empty([M, N], dt, 'cpu') : Tensor.zeros([M, N], { dtype: dt, device: dev });
   }
   const params = {
     a: nativeOf(A.planes, 'a.planes'),

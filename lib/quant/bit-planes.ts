@@ -12,6 +12,7 @@
 //   24 u32 flags (bit 0: scales)  28 u32 reserved (0)
 //   32 planes: rows * bits * ceil(K / 64) u64   then scales: rows f32 (when flagged)
 import { invalidArg } from '../errors';
+import { Device, DeviceSpec } from '../device';
 import { Tensor, checkTensor } from '../tensor';
 import { checkOptions, shapeStr } from '../validate';
 
@@ -74,6 +75,18 @@ export class BitPlanes {
     this.scales = f.scales;
   }
 
+  /** Where the planes are: 'cpu', or a CUDA device after to(). */
+  get device(): Device {
+    return this.planes.device;
+  }
+
+  /** The same planes (and scales) copied to `device`; bitMatmul runs where its operands are. */
+  async to(device: DeviceSpec): Promise<BitPlanes> {
+    const planes = await this.planes.to(device);
+    const scales = this.scales ? await this.scales.to(device) : undefined;
+    return new BitPlanes(CREATE, { rows: this.rows, K: this.K, bits: this.bits, format: this.format, planes, scales });
+  }
+
   /** 64-bit words per plane row: ceil(K / 64). */
   get words(): number {
     return Math.ceil(this.K / 64);
@@ -84,10 +97,10 @@ export class BitPlanes {
     let s: Tensor<'float32'> | undefined;
     if (scales !== undefined) {
       const S = checkTensor(scales, 'scales');
-      if (S.dtype !== 'float32' || S.ndim !== 1 || S.shape[0] !== this.rows || S.device !== 'cpu')
+      if (S.dtype !== 'float32' || S.ndim !== 1 || S.shape[0] !== this.rows || S.device !== this.device)
         throw invalidArg(
           'scales',
-          `a float32 CPU tensor of shape [${this.rows}]`,
+          `a float32 tensor of shape [${this.rows}] on ${this.device}`,
           `${S.dtype} ${shapeStr(S.shape)} on ${S.device}`,
           'value',
           {
