@@ -120,108 +120,139 @@ describe('bit planes', () => {
   });
 });
 
+/** fn under both CPU routes ('auto': int8 gemm for several planes a side; 'planes': the plane-pair kernels). */
+function bothRoutes(fn: () => void): void {
+  for (const route of ['auto', 'planes']) {
+    native.debug.setPath('bitmm', 'cpu', route, 0);
+    try {
+      fn();
+    } finally {
+      native.debug.setPath('bitmm', 'cpu', 'auto', 0);
+    }
+  }
+}
+
 describe.each(ISAS)('bitMatmul on %s', (isa) => {
-  test('every bit width 1..8 on each side (int x int), and every format pair, exact', () =>
+  // 'auto' sends several planes a side whose values fit int8 to the int8 gemm kernels; 'planes' forces
+  // the plane-pair kernels for every width.
+  test.each(['auto', 'planes'])('every bit width 1..8 on each side (int x int), and every format pair, exact (route %s)', (route) =>
     withIsa(isa, () => {
-      let seed = 10;
-      for (let ba = 1; ba <= 8; ba++) for (let bb = 1; bb <= 8; bb++) intCase(isa, 'int', ba, 'int', bb, 5, 7, 131, seed++);
-      for (const fa of FORMATS)
-        for (const fb of FORMATS)
-          for (const [ba, bb] of [
-            [1, 1],
-            [2, 2],
-            [3, 5],
-            [8, 8],
-            [1, 8],
-            [7, 2],
-          ])
-            intCase(isa, fa, ba, fb, bb, 6, 9, 200, seed++);
-      expect(native.debug.lastKernel('bitmm', 'cpu')).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
-    }));
+      native.debug.setPath('bitmm', 'cpu', route, 0);
+      try {
+        let seed = 10;
+        for (let ba = 1; ba <= 8; ba++) for (let bb = 1; bb <= 8; bb++) intCase(isa, 'int', ba, 'int', bb, 5, 7, 131, seed++);
+        for (const fa of FORMATS)
+          for (const fb of FORMATS)
+            for (const [ba, bb] of [
+              [1, 1],
+              [2, 2],
+              [3, 5],
+              [8, 8],
+              [1, 8],
+              [7, 2],
+            ])
+              intCase(isa, fa, ba, fb, bb, 6, 9, 200, seed++);
+        intCase(isa, 'int', 2, 'int', 2, 5, 6, 70, seed++);
+        const k = native.debug.lastKernel('bitmm', 'cpu');
+        if (route === 'auto' && isa !== 'scalar') expect(k).toBe('int8-gemm');
+        else expect(k).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
+        intCase(isa, 'bipolar', 1, 'int', 1, 5, 6, 70, seed++);
+        expect(native.debug.lastKernel('bitmm', 'cpu')).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
+      } finally {
+        native.debug.setPath('bitmm', 'cpu', 'auto', 0);
+      }
+    }),
+  );
 
   test('sizes: K = 1, 63, 64, 65, 511, 1000 (pad bits), odd and single M / N, K = 0', () =>
-    withIsa(isa, () => {
-      let seed = 100;
-      for (const K of [1, 63, 64, 65, 511, 1000])
-        for (const [M, N] of [
-          [1, 1],
-          [1, 13],
-          [13, 1],
-          [9, 11],
-        ]) {
-          intCase(isa, 'bipolar', 1, 'bipolar', 1, M, N, K, seed++);
-          intCase(isa, 'int', 2, 'bipolar', 2, M, N, K, seed++);
-          intCase(isa, 'uint', 4, 'int', 3, M, N, K, seed++);
-        }
-      intCase(isa, 'int', 2, 'int', 2, 33, 37, 4096 + 64 * 3 + 5, seed++);
-      intCase(isa, 'int', 3, 'int', 3, 3, 4, 0, seed++);
-    }));
+    withIsa(isa, () =>
+      bothRoutes(() => {
+        let seed = 100;
+        for (const K of [1, 63, 64, 65, 511, 1000])
+          for (const [M, N] of [
+            [1, 1],
+            [1, 13],
+            [13, 1],
+            [9, 11],
+          ]) {
+            intCase(isa, 'bipolar', 1, 'bipolar', 1, M, N, K, seed++);
+            intCase(isa, 'int', 2, 'bipolar', 2, M, N, K, seed++);
+            intCase(isa, 'uint', 4, 'int', 3, M, N, K, seed++);
+          }
+        intCase(isa, 'int', 2, 'int', 2, 33, 37, 4096 + 64 * 3 + 5, seed++);
+        intCase(isa, 'int', 3, 'int', 3, 3, 4, 0, seed++);
+      }),
+    ));
 
   test('integer form: c (beta 1, in place, wrapping like int8 gemm), beta 0 ignores c, out reused', () =>
-    withIsa(isa, () => {
-      const r = rng(200);
-      const M = 5,
-        N = 6,
-        K = 77;
-      const av = refRandomValues('int', 4, M * K, r),
-        bv = refRandomValues('uint', 2, N * K, r);
-      const A = planes(av, M, K, 4, 'int'),
-        B = planes(bv, N, K, 2, 'uint');
-      const y = refIntMatmul(av, bv, M, N, K);
-      const cv = Int32Array.from({ length: M * N }, (_, i) => (i === 0 ? 2147483647 : i * 1000 - 7));
-      const out = Tensor.from(Int32Array.from(cv), [M, N]);
-      bitMatmulSync(A, B, { c: out, out });
-      const got = out.toArraySync() as Int32Array;
-      for (let i = 0; i < M * N; i++) expect(got[i]).toBe((y[i] + cv[i]) | 0);
-      const c = Tensor.from(Int32Array.from(cv), [M, N]);
-      expectExact('beta 0', bitMatmulSync(A, B, { c, beta: 0 }).toArraySync() as Int32Array, y);
-      const o2 = Tensor.zeros([M, N], { dtype: 'int32' });
-      expect(bitMatmulSync(A, B, { out: o2 })).toBe(o2);
-      expectExact('out', o2.toArraySync() as Int32Array, y);
-    }));
+    withIsa(isa, () =>
+      bothRoutes(() => {
+        const r = rng(200);
+        const M = 5,
+          N = 6,
+          K = 77;
+        const av = refRandomValues('int', 4, M * K, r),
+          bv = refRandomValues('uint', 2, N * K, r);
+        const A = planes(av, M, K, 4, 'int'),
+          B = planes(bv, N, K, 2, 'uint');
+        const y = refIntMatmul(av, bv, M, N, K);
+        const cv = Int32Array.from({ length: M * N }, (_, i) => (i === 0 ? 2147483647 : i * 1000 - 7));
+        const out = Tensor.from(Int32Array.from(cv), [M, N]);
+        bitMatmulSync(A, B, { c: out, out });
+        const got = out.toArraySync() as Int32Array;
+        for (let i = 0; i < M * N; i++) expect(got[i]).toBe((y[i] + cv[i]) | 0);
+        const c = Tensor.from(Int32Array.from(cv), [M, N]);
+        expectExact('beta 0', bitMatmulSync(A, B, { c, beta: 0 }).toArraySync() as Int32Array, y);
+        const o2 = Tensor.zeros([M, N], { dtype: 'int32' });
+        expect(bitMatmulSync(A, B, { out: o2 })).toBe(o2);
+        expectExact('out', o2.toArraySync() as Int32Array, y);
+      }),
+    ));
 
   test('float form: scaled operands through the epilogue (alpha, bias, beta * c in place; one side scaled)', () =>
-    withIsa(isa, () => {
-      const r = rng(300);
-      const M = 7,
-        N = 9,
-        K = 150;
-      const x = new Float32Array(M * K).map(() => (r() - 0.5) * 4);
-      const w = new Float32Array(N * K).map(() => (r() - 0.5) * 0.2);
-      for (const [fa, ba, fb, bb] of [
-        ['int', 8, 'int', 8],
-        ['int', 4, 'bipolar', 1],
-        ['bipolar', 2, 'bipolar', 2],
-        ['uint', 3, 'int', 5],
-      ] as [Format, number, Format, number][]) {
-        const A = quantizeBits(Tensor.from(x, [M, K]), { bits: ba, format: fa });
-        const B = quantizeBits(Tensor.from(w, [N, K]), { bits: bb, format: fb });
-        const qa = refQuantize(x, M, K, ba, fa),
-          qb = refQuantize(w, N, K, bb, fb);
-        const y = refIntMatmul(qa.q, qb.q, M, N, K);
-        const plain = bitMatmulSync(A, B);
-        expect(plain.dtype).toBe('float32');
-        expectClose(`${fa}${ba} x ${fb}${bb}`, plain.toArraySync() as Float32Array, refFloatForm(y, M, N, qa.s, qb.s));
-        const bias = Float32Array.from({ length: N }, () => r() - 0.5);
-        const cv = Float32Array.from({ length: M * N }, () => r() * 3);
-        const out = Tensor.from(Float32Array.from(cv), [M, N]);
-        bitMatmulSync(A, B, { alpha: 0.5, bias: Tensor.from(bias, [N]), c: out, beta: -2, out });
+    withIsa(isa, () =>
+      bothRoutes(() => {
+        const r = rng(300);
+        const M = 7,
+          N = 9,
+          K = 150;
+        const x = new Float32Array(M * K).map(() => (r() - 0.5) * 4);
+        const w = new Float32Array(N * K).map(() => (r() - 0.5) * 0.2);
+        for (const [fa, ba, fb, bb] of [
+          ['int', 8, 'int', 8],
+          ['int', 4, 'bipolar', 1],
+          ['bipolar', 2, 'bipolar', 2],
+          ['uint', 3, 'int', 5],
+        ] as [Format, number, Format, number][]) {
+          const A = quantizeBits(Tensor.from(x, [M, K]), { bits: ba, format: fa });
+          const B = quantizeBits(Tensor.from(w, [N, K]), { bits: bb, format: fb });
+          const qa = refQuantize(x, M, K, ba, fa),
+            qb = refQuantize(w, N, K, bb, fb);
+          const y = refIntMatmul(qa.q, qb.q, M, N, K);
+          const plain = bitMatmulSync(A, B);
+          expect(plain.dtype).toBe('float32');
+          expectClose(`${fa}${ba} x ${fb}${bb}`, plain.toArraySync() as Float32Array, refFloatForm(y, M, N, qa.s, qb.s));
+          const bias = Float32Array.from({ length: N }, () => r() - 0.5);
+          const cv = Float32Array.from({ length: M * N }, () => r() * 3);
+          const out = Tensor.from(Float32Array.from(cv), [M, N]);
+          bitMatmulSync(A, B, { alpha: 0.5, bias: Tensor.from(bias, [N]), c: out, beta: -2, out });
+          expectClose(
+            `${fa}${ba} x ${fb}${bb} epilogue`,
+            out.toArraySync() as Float32Array,
+            refFloatForm(y, M, N, qa.s, qb.s, { alpha: 0.5, bias, c: cv, beta: -2 }),
+          );
+        }
+        // Only a scaled: b's integers count with scale 1.
+        const A = quantizeBits(Tensor.from(x, [M, K]), { bits: 6, format: 'int' });
+        const bv = refRandomValues('bipolar', 1, N * K, r);
+        const qa = refQuantize(x, M, K, 6, 'int');
         expectClose(
-          `${fa}${ba} x ${fb}${bb} epilogue`,
-          out.toArraySync() as Float32Array,
-          refFloatForm(y, M, N, qa.s, qb.s, { alpha: 0.5, bias, c: cv, beta: -2 }),
+          'a scaled only',
+          bitMatmulSync(A, planes(bv, N, K, 1, 'bipolar')).toArraySync() as Float32Array,
+          refFloatForm(refIntMatmul(qa.q, bv, M, N, K), M, N, qa.s, undefined),
         );
-      }
-      // Only a scaled: b's integers count with scale 1.
-      const A = quantizeBits(Tensor.from(x, [M, K]), { bits: 6, format: 'int' });
-      const bv = refRandomValues('bipolar', 1, N * K, r);
-      const qa = refQuantize(x, M, K, 6, 'int');
-      expectClose(
-        'a scaled only',
-        bitMatmulSync(A, planes(bv, N, K, 1, 'bipolar')).toArraySync() as Float32Array,
-        refFloatForm(refIntMatmul(qa.q, bv, M, N, K), M, N, qa.s, undefined),
-      );
-    }));
+      }),
+    ));
 
   test('async form, and a size that runs on the pool threads', async () => {
     await withIsa(isa, async () => {

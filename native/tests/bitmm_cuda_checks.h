@@ -94,11 +94,17 @@ void check_cpu_case(Ctx& c, std::mt19937& rng, const char* isa, int64_t M, int64
   c.expect(ok, what + ": exact");
 }
 
+// Both CPU routes: "auto" (several planes a side that fit int8 go to the int8 gemm kernels) and
+// "planes" (the plane-pair kernels for every width).
 void run_cpu(Ctx c, std::mt19937& rng, const char* isa) {
   const int fm[][4] = {{1, 0, 1, 0}, {1, 2, 1, 2}, {2, 0, 2, 0}, {3, 1, 5, 0}, {8, 0, 8, 0}, {2, 2, 3, 1}, {4, 0, 1, 2}, {7, 2, 2, 0}};
-  for (const auto& f : fm)
-    for (const int64_t K : {1, 64, 129, 700}) check_cpu_case(c, rng, isa, 7, 9, K, f[0], f[1], f[2], f[3]);
-  check_cpu_case(c, rng, isa, 33, 70, 1100, 2, 0, 2, 0);
+  for (const char* route : {"auto", "planes"}) {
+    c.expect(tk::bitmm_cpu_set_path(route), std::string("bitmm cpu route ") + route);
+    for (const auto& f : fm)
+      for (const int64_t K : {1, 64, 129, 700}) check_cpu_case(c, rng, isa, 7, 9, K, f[0], f[1], f[2], f[3]);
+    check_cpu_case(c, rng, isa, 33, 70, 1100, 2, 0, 2, 0);
+  }
+  tk::bitmm_cpu_set_path("auto");
 }
 
 // --- the CUDA side ---------------------------------------------------------------------------------
