@@ -44,8 +44,9 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   const std::string op = get_string(env, v, "op");
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
-  throw_status(env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch' or 'bitmm' for op but received \"" +
-                                    op + "\""));
+  throw_status(
+      env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch' or 'bitmm' for op but received \"" +
+                           op + "\""));
 }
 
 Napi::Value SetPath(const Napi::CallbackInfo& info) {

@@ -6,8 +6,8 @@
 //   bipolar: sum_i 2^i (2 p_i - 1)              odd integers in [-(2^b - 1), 2^b - 1] (1 bit: -1 / +1)
 // y[m, n] = sum_k a[m, k] b[n, k] = sum_i sum_j wa_i wb_j D_ij, with D_ij the plane-pair dot:
 //   popcount(a_i AND b_j) for two 0/1 planes, K - 2 popcount(a_i XOR b_j) for two bipolar planes, and
-//   2 popcount(a_i AND b_j) - popcount(the 0/1 plane) for one of each. y is exact in int64 and stored as
-//   int32 (validate refuses sizes where |y| could pass 2^31 - 1).
+//   2 popcount(a_i AND b_j) - popcount(the 0/1 plane) for one of each. y is exact (64-bit sums, or modulo
+//   2^32 where the true value fits) and stored as int32 (validate refuses sizes where |y| could pass 2^31 - 1).
 // Integer form (no scales): out int32 [M, N] = y (+ c, beta 0 or 1, int32 with wrap-around as int8 gemm).
 // Float form (either operand scaled, a missing scale counting as 1): out float32 [M, N] =
 //   epilogue(fround(sa[m] * sb[n]) * float(y)) with the shared MatmulEpilogue (alpha, bias, beta * c).
@@ -49,9 +49,11 @@ Status bitmm_validate(const BitmmParams& p, BitmmShape* s);
 Status bitmm(const BitmmParams& p);
 Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s);
 const char* bitmm_cpu_last_kernel();
-// "auto" (the best kernel the CPU has) or "vpopcntb" (AVX-512 BITALG: VPOPCNTB + VPSADBW, to measure).
+// "auto" (the best kernels the CPU has; several planes a side that fit int8 through the int8 gemm
+// kernels), "vpopcntb" (AVX-512 BITALG: VPOPCNTB + VPSADBW, to measure) or "planes" (the plane-pair
+// kernels for every width, to test and measure).
 bool bitmm_cpu_set_path(const std::string& path);
-// Hooks (native/core/op_hooks.h): "auto" | "vpopcntb" on the CPU; "auto" | "tc" | "simt" on CUDA.
+// Hooks (native/core/op_hooks.h): "auto" | "vpopcntb" | "planes" on the CPU; "auto" | "tc" | "simt" on CUDA.
 Status bitmm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string bitmm_last_kernel(const std::string& device);
 
