@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -121,14 +122,24 @@ void value_table(int format, int bits, int8_t* t) {
 // the int8 gemm kernels (VNNI on AVX-512), faster than ba * bb plane pairs from W2A2 up (docs/bitmm.md).
 Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
   const int64_t M = s.M, N = s.N, K = s.K, W = s.W;
-  std::vector<int8_t> a8, b8;
+  // The int8 copies live in this thread's own buffer, kept between calls like the scratch slots (which
+  // the gemm kernels use): no page faults or zeroing per call.
+  thread_local std::unique_ptr<int8_t[]> keep;
+  thread_local size_t keep_bytes = 0;
   std::vector<int32_t> y;
+  const size_t need = size_t((M + N) * K);
   TK_RETURN_IF_ERROR(guarded([&] {
-    a8.resize(size_t(M * K));
-    b8.resize(size_t(N * K));
+    if (keep_bytes < need) {
+      keep.reset();
+      keep_bytes = 0;
+      keep.reset(new int8_t[need]);
+      keep_bytes = need;
+    }
     if (s.float_out) y.resize(size_t(M * N));
     return Status::Ok();
   }));
+  int8_t* a8 = keep.get();
+  int8_t* b8 = keep.get() + M * K;
   int8_t ta[256], tb[256];
   value_table(p.a_format, s.ba, ta);
   value_table(p.b_format, s.bb, tb);
@@ -137,9 +148,9 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
   TK_RETURN_IF_ERROR(parallel_for(M + N, 64, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       if (r < M)
-        unpack_row(A + r * s.ba * W, s.ba, p.a_format, W, K, ta, a8.data() + r * K);
+        unpack_row(A + r * s.ba * W, s.ba, p.a_format, W, K, ta, a8 + r * K);
       else
-        unpack_row(B + (r - M) * s.bb * W, s.bb, p.b_format, W, K, tb, b8.data() + (r - M) * K);
+        unpack_row(B + (r - M) * s.bb * W, s.bb, p.b_format, W, K, tb, b8 + (r - M) * K);
     }
   }));
   auto view = [](void* d, DType dt, int64_t r, int64_t c) {
@@ -150,8 +161,8 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
     return t;
   };
   GemmParams g;
-  g.a = view(a8.data(), DType::kInt8, M, K);
-  g.b = view(b8.data(), DType::kInt8, N, K);
+  g.a = view(a8, DType::kInt8, M, K);
+  g.b = view(b8, DType::kInt8, N, K);
   g.trans_b = true;
   g.c.ndim = -1;
   g.bias.ndim = -1;
