@@ -269,35 +269,32 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
           const uint64_t* ap[kTile];
           for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
           for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
-            int64_t S[kTile * kTile];
             const uint64_t* bp[kTile];
             for (int c = 0; c < kTile; ++c) bp[c] = B + std::min(nt0 + c, N - 1) * s.bb * W;
-            k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, S);
-            const int32_t* cg = colg.data() + nt0;
-            for (int r = 0; r < kTile; ++r) {
-              const uint32_t rg = uint32_t(rowg[size_t(std::min(mt + r, M - 1))]);
-              // y modulo 2^32: exact, |y| <= 2^31 - 1 (bitmm_validate); cg is padded past N
-              for (int c = 0; c < kTile; ++c)
-                ybuf[r][nt0 - n0 + c] = int32_t(uint32_t(F) * uint32_t(S[r * kTile + c]) + rg + uint32_t(cg[c]));
-            }
+            k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][nt0 - n0], bitmm_configs::kMaxPanelRows);  // S, modulo 2^32
           }
           const int64_t rm = std::min<int64_t>(kTile, m1 - mt), len = n1 - n0;
+          const int32_t* cg = colg.data() + n0;
           for (int r = 0; r < rm; ++r) {
             const int64_t m = mt + r;
-            const int32_t* y = ybuf[r];
+            const uint32_t rg = uint32_t(rowg[size_t(m)]);
+            const int32_t* S = ybuf[r];
+            // y = F S + rowg[m] + colg[n] modulo 2^32: exact, |y| <= 2^31 - 1 (bitmm_validate)
             if (out_i) {
               int32_t* o = out_i + m * N + n0;
               if (c_i) {
                 const int32_t* ci = c_i + m * N + n0;
-                for (int64_t c = 0; c < len; ++c) o[c] = int32_t(uint32_t(y[c]) + uint32_t(ci[c]));  // wraps like int8 gemm
+                for (int64_t c = 0; c < len; ++c)
+                  o[c] = int32_t(uint32_t(F) * uint32_t(S[c]) + rg + uint32_t(cg[c]) + uint32_t(ci[c]));  // wraps like int8 gemm
               } else {
-                std::memcpy(o, y, size_t(len) * sizeof(int32_t));
+                for (int64_t c = 0; c < len; ++c) o[c] = int32_t(uint32_t(F) * uint32_t(S[c]) + rg + uint32_t(cg[c]));
               }
             } else {
               const float am = sa ? sa[m] : 1.0f;
               for (int64_t c = 0; c < len; ++c) {
                 const int64_t n = n0 + c;
-                out_f[m * N + n] = s.epi(m, n, (am * (sbs ? sbs[n] : 1.0f)) * float(y[c]));
+                const int32_t y = int32_t(uint32_t(F) * uint32_t(S[c]) + rg + uint32_t(cg[c]));
+                out_f[m * N + n] = s.epi(m, n, (am * (sbs ? sbs[n] : 1.0f)) * float(y));
               }
             }
           }

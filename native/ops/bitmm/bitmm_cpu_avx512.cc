@@ -27,8 +27,9 @@ inline __attribute__((always_inline)) __m512i count(__m512i x, __m512i y) {
 }
 
 // The 16 accumulators' lane sums, in order: pairs of vectors interleave (unpack), then 128-bit
-// lanes fold twice (shuffle_i64x2): 42 instructions instead of 16 horizontal reductions.
-inline __attribute__((always_inline)) void reduce16(const __m512i* acc, int64_t* S) {
+// lanes fold twice (shuffle_i64x2): 42 instructions instead of 16 horizontal reductions. Stored as
+// int32 (modulo 2^32, VPMOVQD), times `sgn` (+-1), four per row at y, y + ldy, ...
+inline __attribute__((always_inline)) void reduce16_store(const __m512i* acc, bool negate, int32_t* y, int64_t ldy) {
   __m512i u[8], w[4];
 #pragma GCC unroll 8
   for (int k = 0; k < 8; ++k)
@@ -36,10 +37,17 @@ inline __attribute__((always_inline)) void reduce16(const __m512i* acc, int64_t*
 #pragma GCC unroll 4
   for (int k = 0; k < 4; ++k)
     w[k] = _mm512_add_epi64(_mm512_shuffle_i64x2(u[2 * k], u[2 * k + 1], 0x88), _mm512_shuffle_i64x2(u[2 * k], u[2 * k + 1], 0xdd));
-  const __m512i z0 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[0], w[1], 0x88), _mm512_shuffle_i64x2(w[0], w[1], 0xdd));
-  const __m512i z1 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[2], w[3], 0x88), _mm512_shuffle_i64x2(w[2], w[3], 0xdd));
-  _mm512_storeu_si512(S, z0);
-  _mm512_storeu_si512(S + 8, z1);
+  __m512i z0 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[0], w[1], 0x88), _mm512_shuffle_i64x2(w[0], w[1], 0xdd));
+  __m512i z1 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[2], w[3], 0x88), _mm512_shuffle_i64x2(w[2], w[3], 0xdd));
+  if (negate) {
+    z0 = _mm512_sub_epi64(_mm512_setzero_si512(), z0);
+    z1 = _mm512_sub_epi64(_mm512_setzero_si512(), z1);
+  }
+  const __m256i y0 = _mm512_cvtepi64_epi32(z0), y1 = _mm512_cvtepi64_epi32(z1);  // rows 0, 1 / rows 2, 3
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_castsi256_si128(y0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + ldy), _mm256_extracti128_si256(y0, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 2 * ldy), _mm256_castsi256_si128(y1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 3 * ldy), _mm256_extracti128_si256(y1, 1));
 }
 
 // One K chunk of 8 words (masked: fewer) for every plane pair, weighted by shifts (kOne: one plane
@@ -92,7 +100,7 @@ inline __attribute__((always_inline)) void chunk(const uint64_t* const* a, const
 
 template <bool kXor, bool kBytes, bool kOne, bool kDp = false>
 inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W,
-                                                     const int64_t* wa, const int64_t* wb, int64_t* S) {
+                                                     const int64_t* wa, const int64_t* wb, int32_t* y, int64_t ldy) {
   __m512i acc[kTile * kTile];
 #pragma GCC unroll 16
   for (int e = 0; e < kTile * kTile; ++e) acc[e] = _mm512_setzero_si512();
@@ -105,17 +113,13 @@ inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, c
     for (int e = 0; e < kTile * kTile; ++e)
       acc[e] = _mm512_add_epi64(_mm512_srai_epi64(acc[e], 32), _mm512_srai_epi64(_mm512_slli_epi64(acc[e], 32), 32));
   }
-  reduce16(acc, S);
-  if (kOne) {
-    const int64_t sgn = wa[0] * wb[0];
-    for (int e = 0; e < kTile * kTile; ++e) S[e] *= sgn;
-  }
+  reduce16_store(acc, kOne && wa[0] * wb[0] < 0, y, ldy);
 }
 
 #define TK_BITMM_TILE(NAME, XOR, BYTES, ONE, ...)                                                                                \
   void NAME(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, \
-            int64_t* S) {                                                                                                        \
-    tile_body<XOR, BYTES, ONE, ##__VA_ARGS__>(a, b, ba, bb, W, wa, wb, S);                                                       \
+            int32_t* y, int64_t ldy) {                                                                                           \
+    tile_body<XOR, BYTES, ONE, ##__VA_ARGS__>(a, b, ba, bb, W, wa, wb, y, ldy);                                                  \
   }
 TK_BITMM_TILE(q_and, false, false, false)
 TK_BITMM_TILE(q_xor, true, false, false)
@@ -132,16 +136,16 @@ TK_BITMM_TILE(d_xor, true, true, false, true)
 #pragma GCC pop_options
 
 void tile_q(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
-            bool xor_op, int64_t* S) {
+            bool xor_op, int32_t* y, int64_t ldy) {
   const bool one = ba == 1 && bb == 1;
   if (!one && ba + bb <= 8 && g_vnni)  // every pair weight fits a signed byte: VPDPBUSD weighs them
-    return (xor_op ? d_xor : d_and)(a, b, ba, bb, W, wa, wb, S);
-  (xor_op ? (one ? q_xor1 : q_xor) : (one ? q_and1 : q_and))(a, b, ba, bb, W, wa, wb, S);
+    return (xor_op ? d_xor : d_and)(a, b, ba, bb, W, wa, wb, y, ldy);
+  (xor_op ? (one ? q_xor1 : q_xor) : (one ? q_and1 : q_and))(a, b, ba, bb, W, wa, wb, y, ldy);
 }
 void tile_b(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
-            bool xor_op, int64_t* S) {
+            bool xor_op, int32_t* y, int64_t ldy) {
   const bool one = ba == 1 && bb == 1;
-  (xor_op ? (one ? b_xor1 : b_xor) : (one ? b_and1 : b_and))(a, b, ba, bb, W, wa, wb, S);
+  (xor_op ? (one ? b_xor1 : b_xor) : (one ? b_and1 : b_and))(a, b, ba, bb, W, wa, wb, y, ldy);
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ void pair(const uint64_t* const* a, const uint64_t* const* b, int64_t W, bool xo
 }
 
 void tile(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, bool xor_op,
-          int64_t* S) {
-  weigh_pairs(pair, a, b, ba, bb, W, wa, wb, xor_op, S);
+          int32_t* y, int64_t ldy) {
+  weigh_pairs(pair, a, b, ba, bb, W, wa, wb, xor_op, y, ldy);
 }
 
 }  // namespace

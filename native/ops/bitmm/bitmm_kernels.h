@@ -1,7 +1,8 @@
 // The CPU kernels of bitmm, one table per ISA family (bitmm_cpu_<isa>.cc fill them; bitmm_cpu.cc
 // drives them). A kernel computes one 4 x 4 tile of weighted plane-pair popcounts over W 64-bit words:
-//   S[r * 4 + c] = sum_{i < ba} sum_{j < bb} wa[i] wb[j] sum_{w < W} popcount(op(a[r][i W + w], b[c][j W + w]))
-// with op = AND, or XOR when `xor_op`; the weights are +-2^i (the driver turns S into the product).
+//   S[r][c] = sum_{i < ba} sum_{j < bb} wa[i] wb[j] sum_{w < W} popcount(op(a[r][i W + w], b[c][j W + w]))
+// with op = AND, or XOR when `xor_op`; the weights are +-2^i. S is stored modulo 2^32 as int32 at
+// y[r * ldy + c] (exact where it matters: the driver turns S into the product, which fits int32).
 // a[r] / b[c] point at a row's first plane (rows past the matrix edge repeat the last row; the driver
 // drops their results).
 #pragma once
@@ -12,13 +13,13 @@ namespace tk::bitmm_kernels {
 constexpr int kTile = 4;
 
 using TileFn = void (*)(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
-                        bool xor_op, int64_t* S);
+                        bool xor_op, int32_t* y, int64_t ldy);
 
 // S from a kernel of one plane pair, pair(a planes, b planes, W, xor_op, P) -> P[16] unweighted.
 template <class PairFn>
 inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa,
-                        const int64_t* wb, bool xor_op, int64_t* S) {
-  for (int e = 0; e < kTile * kTile; ++e) S[e] = 0;
+                        const int64_t* wb, bool xor_op, int32_t* y, int64_t ldy) {
+  int64_t S[kTile * kTile] = {};
   const uint64_t* ap[kTile];
   const uint64_t* bp[kTile];
   int64_t P[kTile * kTile];
@@ -31,6 +32,8 @@ inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* c
       for (int e = 0; e < kTile * kTile; ++e) S[e] += w * P[e];
     }
   }
+  for (int r = 0; r < kTile; ++r)
+    for (int c = 0; c < kTile; ++c) y[r * ldy + c] = int32_t(uint32_t(uint64_t(S[r * kTile + c])));
 }
 
 struct Kernels {
