@@ -245,6 +245,18 @@ export interface NativeOps {
   monarchProject: Op<{ w: NativeTensor; blocks: number; w1: NativeTensor; w2: NativeTensor; err: NativeTensor }>;
   /** W8A8 matmul (native/ops/int8mm/int8mm.h): x float32 [M, K] quantized per row inside, w int8 [N, K], outlier columns in float32. */
   int8mm: Op<NativeInt8MmParams>;
+  /** Bit-plane matmul (native/ops/bitmm/bitmm.h): a [M, ba, W] . b [N, bb, W]^T as int32, or float32 with scales + epilogue. */
+  bitmm: Op<
+    NativeEpilogueParams & {
+      a: NativeTensor;
+      b: NativeTensor;
+      aFormat: number;
+      bFormat: number;
+      K: number;
+      aScales?: NativeTensor;
+      bScales?: NativeTensor;
+    }
+  >;
   /** The per-row contract quantizer (activations; weight groups): q int8 [M, K] values, scales float32 [M]. */
   w4a4QuantizeRows: Op<{ x: NativeTensor; q: NativeTensor; scales: NativeTensor; bits: number; rotateBlock: number }>;
   /** Any-bit weights by lookup tables (native/ops/lut/lut.h): planes / scales in LowBitWeights' layout. */
@@ -297,7 +309,7 @@ export interface NativeRuntime {
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */
-export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'int8mm' | 'lut';
+export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAttention' | 'monarch' | 'int8mm' | 'lut' | 'bitmm';
 
 /** Test and bench hooks, one signature for every op (native/core/op_hooks.h). */
 export interface NativeDebug {

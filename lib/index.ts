@@ -73,6 +73,10 @@ export {
 } from './ops/w4a4';
 export type { QuantizeWeightsInt4Options, W4A4MatmulOptions, QuantizedActivations } from './ops/w4a4';
 export { Int4Weights } from './quant/int4-weights';
+export { bitMatmul, bitMatmulSync } from './ops/bitmm';
+export type { BitMatmulOptions } from './ops/bitmm';
+export { BitPlanes, packBits, quantizeBits } from './quant/bit-planes';
+export type { BitFormat, BitPlanesOptions } from './quant/bit-planes';
 export type { MatMulNBitsInput } from './quant/int4-weights';
 export { lutMatmul, lutMatmulSync, quantizeWeights, quantizeWeightsSync } from './ops/lut';
 export type { LutMatmulOptions, QuantizeWeightsOptions } from './ops/lut';

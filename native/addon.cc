@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tk::napi::register_monarch(env, e);
   tk::napi::register_int8mm(env, e);
   tk::napi::register_lut(env, e);
+  tk::napi::register_bitmm(env, e);
   tk::napi::register_bench(env, e);
   tk::napi::register_bench_ops(env, e);
   tk::napi::register_bench_spmm(env, e);

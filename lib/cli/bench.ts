@@ -3,6 +3,7 @@
 // `tensorkern bench linear-attention [--sizes 8192,65536] [--runs N]` (bench/linear_attention.ts): only when named, not by `all`.
 // `tensorkern bench int8mm [--sizes 1024,4096]` (bench/int8mm.ts), `tensorkern bench quant-accuracy` (bench/quant_accuracy.ts): only when named.
 // `tensorkern bench lut [--sizes 4096] [--runs N]` (bench/lut.ts): lutMatmul vs int4Matmul at M = 1, 8, 256; only when named.
+// `tensorkern bench bitmm [--sizes 2048,4096] [--runs N]` (bench/bitmm.ts): only when named, not by `all`.
 // --sizes: the square sizes for gemm and w4a4; the N values (columns of B) for spmm; the sequence
 // lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
@@ -20,7 +21,7 @@ interface BenchArgs {
 
 const OPS = ['gemm', 'w4a4', 'spmm', 'attention', 'monarch'];
 /** Benches run only when named (not by `all`): linear-attention runs softmax attention at S = 8192, minutes of work. */
-const NAMED_OPS = ['linear-attention', 'int8mm', 'quant-accuracy', 'lut'];
+const NAMED_OPS = ['linear-attention', 'int8mm', 'quant-accuracy', 'lut', 'bitmm'];
 
 function parse(args: string[]): BenchArgs {
   const r: BenchArgs = { ops: [], device: 'auto' };
@@ -157,6 +158,12 @@ export async function runBench(argv: string[]): Promise<number> {
     }
     if (op === 'int8mm')
       report.int8mm = (require('../../bench/int8mm') as typeof import('../../bench/int8mm')).benchInt8Mm({
+        sizes: args.sizes,
+        runs: args.runs,
+        log,
+      }); // eslint-disable-line @typescript-eslint/no-require-imports
+    if (op === 'bitmm')
+      report.bitmm = (require('../../bench/bitmm') as typeof import('../../bench/bitmm')).benchBitmm({
         sizes: args.sizes,
         runs: args.runs,
         log,

@@ -12,6 +12,7 @@
 #include "../ops/monarch/monarch.h"
 #include "../ops/int8mm/int8mm.h"
 #include "../ops/lut/lut.h"
+#include "../ops/bitmm/bitmm.h"
 #include "../ops/spmm/spmm.h"
 #include "../ops/w4a4/w4a4.h"
 #include "register.h"
@@ -35,6 +36,7 @@ const OpHooks kHooks[] = {
     {"monarch", monarch_set_path, monarch_last_kernel},
     {"int8mm", int8mm_set_path, int8mm_last_kernel},
     {"lut", lut_set_path, lut_last_kernel},
+    {"bitmm", bitmm_set_path, bitmm_last_kernel},
 };
 
 std::string get_string(Napi::Env env, Napi::Value v, const char* name) {
@@ -47,7 +49,7 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
   throw_status(
-      env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch' or 'int8mm' for op but received \"" +
+      env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch', 'int8mm', 'lut' or 'bitmm' for op but received \"" +
                            op + "\""));
 }
 

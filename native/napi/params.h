@@ -31,7 +31,8 @@ namespace tk::napi {
   /* int8mm */ X(threshold)                                                                                    \
   /* lut */ X(planes) X(N)                                                                                     \
   /* block ops */ X(weight) X(eps) X(positions) X(start) X(theta) X(half) X(gate) X(up) X(table) X(ids)        \
-  X(indices) X(cache) X(position) X(seqDim)
+  X(indices) X(cache) X(position) X(seqDim)                                                                    \
+  /* bitmm */ X(aFormat) X(bFormat) X(K) X(aScales) X(bScales)
 // clang-format on
 
 enum class Key : uint32_t {

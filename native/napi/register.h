@@ -35,6 +35,7 @@ void register_w4a4(Napi::Env env, const Exports& e);
 void register_monarch(Napi::Env env, const Exports& e);
 void register_int8mm(Napi::Env env, const Exports& e);
 void register_lut(Napi::Env env, const Exports& e);
+void register_bitmm(Napi::Env env, const Exports& e);
 // native/bench
 void register_bench(Napi::Env env, const Exports& e);
 void register_bench_ops(Napi::Env env, const Exports& e);

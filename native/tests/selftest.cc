@@ -24,6 +24,7 @@
 #include "monarch_cuda_checks.h"
 #include "int8mm_cuda_checks.h"
 #include "lut_cuda_checks.h"
+#include "bitmm_cuda_checks.h"
 #include "spmm_cuda_checks.h"
 #include "w4a4_cuda_checks.h"
 #include "attention_cuda_checks.h"
@@ -440,6 +441,8 @@ int main(int argc, char** argv) {
   std::printf("cuda linear attention index math, cta emulation and the cpu op: done\n");
   lut_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
   std::printf("cuda lut grid emulation and the cpu op: done\n");
+  bitmm_cuda_checks::run({&g_failures, &g_checks, fail}, rng);
+  std::printf("cuda bitmm fragments and tier emulation against the cpu op: done\n");
   for (const char* isa : isas) {
     if (!tk::set_isa_cap(isa)) {
       std::printf("FAIL cannot select %s\n", isa);
@@ -471,6 +474,7 @@ int main(int argc, char** argv) {
       for (const AttnCase& c : attn) check_attention(c, isa, rng);
     }
     check_w4a4(isa, rng);
+    bitmm_cuda_checks::run_cpu({&g_failures, &g_checks, fail}, rng, isa);
     std::printf("%s: done\n", isa);
   }
   std::printf("%d checks, %d failures (kernel families: %s; cpu best: %s)\n", g_checks, g_failures, isas.back(),

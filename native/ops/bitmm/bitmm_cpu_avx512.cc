@@ -1,0 +1,167 @@
+// bitmm's AVX-512 kernels: AND / XOR of 512-bit plane chunks, counted by VPOPCNTQ into 16 64-bit
+// accumulator vectors (a 4 x 4 tile), or by VPOPCNTB + VPSADBW (BITALG; kept to measure against).
+// Several planes a side: each plane pair's count is weighted by its +-2^(i+j) -- by VPDPBUSD on the
+// byte counts when every weight fits a signed byte (ba + bb <= 8, VNNI), else by a shift.
+// Both need ISA extensions beyond the avx512 family's flags (every CPU with one has both: Ice Lake,
+// Zen 4 and later): the kernels are compiled for them in the region below and chosen only when CPUID
+// reports both.
+#include <immintrin.h>
+
+#include "bitmm_kernels.h"
+
+namespace tk::bitmm_kernels {
+namespace {
+
+bool g_vnni = false;  // set once by get_kernels_avx512 (the table is filled under a once flag)
+
+#pragma GCC push_options
+#pragma GCC target("avx512vpopcntdq,avx512bitalg,avx512vnni")
+
+template <bool kXor, bool kBytes>
+inline __attribute__((always_inline)) __m512i count(__m512i x, __m512i y) {
+  const __m512i v = kXor ? _mm512_xor_si512(x, y) : _mm512_and_si512(x, y);
+  if constexpr (kBytes)
+    return _mm512_sad_epu8(_mm512_popcnt_epi8(v), _mm512_setzero_si512());
+  else
+    return _mm512_popcnt_epi64(v);
+}
+
+// The 16 accumulators' lane sums, in order: pairs of vectors interleave (unpack), then 128-bit
+// lanes fold twice (shuffle_i64x2): 42 instructions instead of 16 horizontal reductions. Stored as
+// int32 (modulo 2^32, VPMOVQD), times `sgn` (+-1), four per row at y, y + ldy, ...
+inline __attribute__((always_inline)) void reduce16_store(const __m512i* acc, bool negate, int32_t* y, int64_t ldy) {
+  __m512i u[8], w[4];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k)
+    u[k] = _mm512_add_epi64(_mm512_unpacklo_epi64(acc[2 * k], acc[2 * k + 1]), _mm512_unpackhi_epi64(acc[2 * k], acc[2 * k + 1]));
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k)
+    w[k] = _mm512_add_epi64(_mm512_shuffle_i64x2(u[2 * k], u[2 * k + 1], 0x88), _mm512_shuffle_i64x2(u[2 * k], u[2 * k + 1], 0xdd));
+  __m512i z0 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[0], w[1], 0x88), _mm512_shuffle_i64x2(w[0], w[1], 0xdd));
+  __m512i z1 = _mm512_add_epi64(_mm512_shuffle_i64x2(w[2], w[3], 0x88), _mm512_shuffle_i64x2(w[2], w[3], 0xdd));
+  if (negate) {
+    z0 = _mm512_sub_epi64(_mm512_setzero_si512(), z0);
+    z1 = _mm512_sub_epi64(_mm512_setzero_si512(), z1);
+  }
+  const __m256i y0 = _mm512_cvtepi64_epi32(z0), y1 = _mm512_cvtepi64_epi32(z1);  // rows 0, 1 / rows 2, 3
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), _mm256_castsi256_si128(y0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + ldy), _mm256_extracti128_si256(y0, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 2 * ldy), _mm256_castsi256_si128(y1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y + 3 * ldy), _mm256_extracti128_si256(y1, 1));
+}
+
+// One K chunk of 8 words (masked: fewer) for every plane pair, weighted by shifts (kOne: one plane
+// each side, weighted after the reduction).
+template <bool kXor, bool kBytes, bool kOne, bool kDp, bool kMasked>
+inline __attribute__((always_inline)) void chunk(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, int64_t w,
+                                                 __mmask8 m, const int64_t* wa, const int64_t* wb, __m512i* acc) {
+  auto load = [&](const uint64_t* p) { return kMasked ? _mm512_maskz_loadu_epi64(m, p) : _mm512_loadu_si512(p); };
+  for (int j = 0; j < (kOne ? 1 : bb); ++j) {
+    __m512i bv[kTile];
+#pragma GCC unroll 4
+    for (int c = 0; c < kTile; ++c) bv[c] = load(b[c] + j * W + w);
+    for (int i = 0; i < (kOne ? 1 : ba); ++i) {
+      if (kOne) {
+#pragma GCC unroll 4
+        for (int r = 0; r < kTile; ++r) {
+          const __m512i av = load(a[r] + w);
+#pragma GCC unroll 4
+          for (int c = 0; c < kTile; ++c) acc[r * kTile + c] = _mm512_add_epi64(acc[r * kTile + c], count<kXor, kBytes>(av, bv[c]));
+        }
+      } else if (kDp) {
+        // Byte counts (0..8) times the pair's weight as a signed byte, 4 bytes summed into each
+        // int32 lane by VPDPBUSD: the weight costs no extra instruction (|weight| <= 64).
+        const __m512i wv = _mm512_set1_epi8(static_cast<char>(wa[i] * wb[j]));
+#pragma GCC unroll 4
+        for (int r = 0; r < kTile; ++r) {
+          const __m512i av = load(a[r] + i * W + w);
+#pragma GCC unroll 4
+          for (int c = 0; c < kTile; ++c) {
+            const __m512i v = kXor ? _mm512_xor_si512(av, bv[c]) : _mm512_and_si512(av, bv[c]);
+            acc[r * kTile + c] = _mm512_dpbusd_epi32(acc[r * kTile + c], _mm512_popcnt_epi8(v), wv);
+          }
+        }
+      } else {
+        const __m128i sh = _mm_cvtsi32_si128(i + j);
+        const bool neg = (wa[i] < 0) != (wb[j] < 0);
+#pragma GCC unroll 4
+        for (int r = 0; r < kTile; ++r) {
+          const __m512i av = load(a[r] + i * W + w);
+#pragma GCC unroll 4
+          for (int c = 0; c < kTile; ++c) {
+            const __m512i x = _mm512_sll_epi64(count<kXor, kBytes>(av, bv[c]), sh);
+            acc[r * kTile + c] = neg ? _mm512_sub_epi64(acc[r * kTile + c], x) : _mm512_add_epi64(acc[r * kTile + c], x);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <bool kXor, bool kBytes, bool kOne, bool kDp = false>
+inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W,
+                                                     const int64_t* wa, const int64_t* wb, int32_t* y, int64_t ldy) {
+  __m512i acc[kTile * kTile];
+#pragma GCC unroll 16
+  for (int e = 0; e < kTile * kTile; ++e) acc[e] = _mm512_setzero_si512();
+  int64_t w = 0;
+  for (; w + 8 <= W; w += 8) chunk<kXor, kBytes, kOne, kDp, false>(a, b, ba, bb, W, w, 0xff, wa, wb, acc);
+  // Masked loads read zeros past W: AND and XOR of two zeros count nothing.
+  if (w < W) chunk<kXor, kBytes, kOne, kDp, true>(a, b, ba, bb, W, w, static_cast<__mmask8>((1u << (W - w)) - 1), wa, wb, acc);
+  if (kDp) {  // int32 lanes: sign-extended pairs summed into int64 lanes first
+#pragma GCC unroll 16
+    for (int e = 0; e < kTile * kTile; ++e)
+      acc[e] = _mm512_add_epi64(_mm512_srai_epi64(acc[e], 32), _mm512_srai_epi64(_mm512_slli_epi64(acc[e], 32), 32));
+  }
+  reduce16_store(acc, kOne && wa[0] * wb[0] < 0, y, ldy);
+}
+
+#define TK_BITMM_TILE(NAME, XOR, BYTES, ONE, ...)                                                                                \
+  void NAME(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb, \
+            int32_t* y, int64_t ldy) {                                                                                           \
+    tile_body<XOR, BYTES, ONE, ##__VA_ARGS__>(a, b, ba, bb, W, wa, wb, y, ldy);                                                  \
+  }
+TK_BITMM_TILE(q_and, false, false, false)
+TK_BITMM_TILE(q_xor, true, false, false)
+TK_BITMM_TILE(q_and1, false, false, true)
+TK_BITMM_TILE(q_xor1, true, false, true)
+TK_BITMM_TILE(b_and, false, true, false)
+TK_BITMM_TILE(b_xor, true, true, false)
+TK_BITMM_TILE(b_and1, false, true, true)
+TK_BITMM_TILE(b_xor1, true, true, true)
+TK_BITMM_TILE(d_and, false, true, false, true)
+TK_BITMM_TILE(d_xor, true, true, false, true)
+#undef TK_BITMM_TILE
+
+#pragma GCC pop_options
+
+void tile_q(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
+            bool xor_op, int32_t* y, int64_t ldy) {
+  const bool one = ba == 1 && bb == 1;
+  if (!one && ba + bb <= 8 && g_vnni)  // every pair weight fits a signed byte: VPDPBUSD weighs them
+    return (xor_op ? d_xor : d_and)(a, b, ba, bb, W, wa, wb, y, ldy);
+  (xor_op ? (one ? q_xor1 : q_xor) : (one ? q_and1 : q_and))(a, b, ba, bb, W, wa, wb, y, ldy);
+}
+void tile_b(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
+            bool xor_op, int32_t* y, int64_t ldy) {
+  const bool one = ba == 1 && bb == 1;
+  (xor_op ? (one ? b_xor1 : b_xor) : (one ? b_and1 : b_and))(a, b, ba, bb, W, wa, wb, y, ldy);
+}
+
+}  // namespace
+
+bool get_kernels_avx512(Kernels* k, bool bytewise) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512vpopcntdq") || !__builtin_cpu_supports("avx512bitalg")) return false;
+  if (bytewise) {
+    k->name = "avx512-vpopcntb";
+    k->tile = tile_b;
+    return true;
+  }
+  g_vnni = __builtin_cpu_supports("avx512vnni");
+  k->name = "avx512-vpopcntq";
+  k->tile = tile_q;
+  return true;
+}
+
+}  // namespace tk::bitmm_kernels
