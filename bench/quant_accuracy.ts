@@ -6,7 +6,20 @@
 // top-1 next token agrees with float32's. The rest of the model (RMSNorm, RoPE, attention, SwiGLU)
 // runs in float64 JavaScript, the same for every format, so only the projections differ.
 // To add a format: append a QuantFormat (prepare the weights once, return the product).
-import { Tensor, gemmSync, int4MatmulSync, int8MatmulSync, quantizeWeightsInt4Sync, quantizeWeightsInt8Sync, w4a4MatmulSync } from '../lib';
+import {
+  Tensor,
+  bitMatmulSync,
+  gemmSync,
+  int4MatmulSync,
+  int8MatmulSync,
+  lutMatmulSync,
+  quantizeBits,
+  quantizeWeightsInt4Sync,
+  quantizeWeightsInt8Sync,
+  quantizeWeightsSync,
+  w4a4MatmulSync,
+  w4a8MatmulSync,
+} from '../lib';
 import { Checkpoint, readCheckpoint } from './llama/checkpoint';
 import { LlamaModel } from './llama/model';
 import { STORIES_PATH } from './stories';
@@ -60,6 +73,38 @@ export const QUANT_FORMATS: QuantFormat[] = [
     prepare: (w, N, K) => {
       const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: K % 8 === 0 ? 8 : 4 });
       return run((X) => int4MatmulSync(X, W), K);
+    },
+  },
+  {
+    name: 'w4a4-hadamard',
+    describe: 'w4a4Matmul with rotate: hadamard (weights per channel, x rotated alike inside the call)',
+    prepare: (w, N, K) => {
+      const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: 'channel', rotate: 'hadamard' });
+      return run((X) => w4a4MatmulSync(X, W), K);
+    },
+  },
+  {
+    name: 'w4a8-channel',
+    describe: 'w4a8Matmul: int4 weights per channel, int8 activations per token',
+    prepare: (w, N, K) => {
+      const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: 'channel' });
+      return run((X) => w4a8MatmulSync(X, W), K);
+    },
+  },
+  ...([4, 3, 2] as const).map((bits): QuantFormat => ({
+    name: `lut-${bits}bit-g32`,
+    describe: `lutMatmul: ${bits}-bit weights in groups of 32 (the last group of a row shorter), float32 activations`,
+    prepare: (w, N, K) => {
+      const W = quantizeWeightsSync(Tensor.from(w, [N, K]), { bits, groupSize: 32 });
+      return run((X) => lutMatmulSync(X, W), K);
+    },
+  })),
+  {
+    name: 'bitmm-w8a8',
+    describe: 'bitMatmul: W8A8 by bit planes, weights and activations per row (quantizeBits, int)',
+    prepare: (w, N, K) => {
+      const W = quantizeBits(Tensor.from(w, [N, K]), { bits: 8 });
+      return run((X) => bitMatmulSync(quantizeBits(X, { bits: 8 }), W), K);
     },
   },
 ];

@@ -27,7 +27,7 @@ CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$CS" ]; then
   # Every GPU suite (the faults suite provokes a sticky error on purpose in a child: it runs without the
   # sanitizer), memcheck and racecheck, in quick mode.
-  for suite in gemm spmm w4a4 attention linear-attention runtime; do
+  for suite in gemm spmm w4a4 attention linear-attention int8mm lut bitmm runtime; do
     [ -f "dist-test/test/gpu/$suite.test.js" ] || continue
     for tool in memcheck racecheck; do
       log="$OUT/sanitizer-$suite-$tool.log"

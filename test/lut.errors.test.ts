@@ -48,7 +48,11 @@ describe('quantizeWeights', () => {
       TypeError,
       /Expected a float32 tensor for w but received an int8 tensor/,
     );
-    expectErr(() => quantizeWeightsSync(Tensor.zeros([60]), { bits: 2 }), RangeError, /\[N, K\] \(N = out features\) for w but received shape \[60\]/);
+    expectErr(
+      () => quantizeWeightsSync(Tensor.zeros([60]), { bits: 2 }),
+      RangeError,
+      /\[N, K\] \(N = out features\) for w but received shape \[60\]/,
+    );
     const bad = new Float32Array(60);
     bad[13] = NaN;
     expectErr(
