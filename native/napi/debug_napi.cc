@@ -49,8 +49,10 @@ const OpHooks& hooks_for(Napi::Env env, Napi::Value v) {
   for (const OpHooks& h : kHooks)
     if (op == h.op) return h;
   throw_status(
-      env, InvalidArgument("Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch', 'int8mm', 'lut' or 'bitmm' for op but received \"" +
-                           op + "\""));
+      env,
+      InvalidArgument(
+          "Expected 'gemm', 'spmm', 'attention', 'w4a4', 'linearAttention', 'monarch', 'int8mm', 'lut' or 'bitmm' for op but received \"" +
+          op + "\""));
 }
 
 Napi::Value SetPath(const Napi::CallbackInfo& info) {
