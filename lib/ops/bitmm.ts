@@ -6,12 +6,12 @@
 // Float form (either operand scaled, a missing scale being 1): float32 [M, N] =
 //   alpha * (fround(sa[m] * sb[n]) * float(y)) + bias[n] + beta * c[m, n]  (the quantized matmuls' epilogue).
 import { native } from '../binding';
-import { invalidArg, withArticle } from '../errors';
+import { invalidArg } from '../errors';
 import { BitPlanes, bitFormatRange } from '../quant/bit-planes';
-import { Tensor, checkTensor, nativeOf } from '../tensor';
-import { checkOptions, shapeStr } from '../validate';
-import { callAsync, callSync, checkFloat32, overlaps, sameStorage } from './common';
-import { QUANT_MATMUL_KEYS, QuantMatmulOptions } from './quant-common';
+import { Tensor, nativeOf } from '../tensor';
+import { checkOptions } from '../validate';
+import { callAsync, callSync } from './common';
+import { QUANT_MATMUL_KEYS, QuantMatmulOptions, quantOutput } from './quant-common';
 
 export interface BitMatmulOptions extends QuantMatmulOptions {
   /** Where to write: int32 [M, N] (integer form) or float32 [M, N] (float form). */
@@ -55,62 +55,31 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
   }
   const floatForm = A.scales !== undefined || B.scales !== undefined;
   const dt = floatForm ? 'float32' : 'int32';
-  const where = dev === 'cpu' ? 'CPU' : dev;
-  const shapeOk = (t: Tensor) => t.ndim === 2 && t.shape[0] === M && t.shape[1] === N && t.device === dev;
-  const tensorOf = (t: unknown, n: string, dtype: string, ok: (t: Tensor) => boolean, what: string): Tensor | undefined => {
-    if (t === undefined) return undefined;
-    const T = checkTensor(t, n);
-    if (T.dtype !== dtype || !ok(T))
-      throw invalidArg(
-        n,
-        `${withArticle(dtype)} ${where} tensor of shape ${what}`,
-        `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`,
-        'value',
-        {
-          described: true,
-        },
-      );
-    return T;
-  };
-  const c = tensorOf(o.c, 'options.c', dt, shapeOk, `[${M}, ${N}]`);
-  const alpha = checkFloat32(o.alpha, 'options.alpha', 1);
-  const beta = checkFloat32(o.beta, 'options.beta', c ? 1 : 0);
-  if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
-  let bias: Tensor | undefined;
-  if (floatForm) {
-    bias = tensorOf(o.bias, 'options.bias', 'float32', (t) => t.ndim === 1 && t.shape[0] === N && t.device === dev, `[${N}]`);
-  } else {
+  if (!floatForm) {
     if (o.bias !== undefined)
       throw invalidArg(
         'options.bias',
         'no bias for unscaled operands (the integer form: add it with c, or give the operands scales)',
         'a bias',
         'value',
-        {
-          described: true,
-        },
+        { described: true },
       );
+    const alpha = o.alpha ?? 1,
+      beta = o.beta ?? (o.c !== undefined ? 1 : 0);
     if (alpha !== 1) throw invalidArg('options.alpha', '1 for unscaled operands (exact int32 arithmetic)', alpha, 'value');
     if (beta !== 0 && beta !== 1) throw invalidArg('options.beta', '0 or 1 for unscaled operands (exact int32 arithmetic)', beta, 'value');
   }
-  let out = tensorOf(o.out, 'options.out', dt, shapeOk, `[${M}, ${N}]`);
-  if (out) {
-    for (const [t, n] of [
+  const { out, epilogue } = quantOutput(o, {
+    outShape: [M, N],
+    device: dev,
+    dtype: dt,
+    inputs: [
       [A.planes, 'a'],
       [B.planes, 'b'],
       [A.scales, 'a.scales'],
       [B.scales, 'b.scales'],
-      [bias, 'options.bias'],
-      [c, 'options.c'],
-    ] as const) {
-      if (!t || (t === c && sameStorage(out, c))) continue;
-      if (overlaps(out, t))
-        throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
-    }
-  } else {
-    // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
-    out = dev === 'cpu' ? Tensor.empty([M, N], dt, 'cpu') : Tensor.zeros([M, N], { dtype: dt, device: dev });
-  }
+    ],
+  });
   const params = {
     a: nativeOf(A.planes, 'a.planes'),
     b: nativeOf(B.planes, 'b.planes'),
@@ -119,11 +88,7 @@ function prepare(a: unknown, b: unknown, opts: unknown) {
     K,
     aScales: A.scales && nativeOf(A.scales, 'a.scales'),
     bScales: B.scales && nativeOf(B.scales, 'b.scales'),
-    out: nativeOf(out, 'options.out'),
-    bias: bias && nativeOf(bias, 'options.bias'),
-    c: c && beta !== 0 ? nativeOf(c, 'options.c') : undefined,
-    alpha,
-    beta,
+    ...epilogue,
   };
   return { params, out };
 }

@@ -85,19 +85,33 @@ export function prepareQuantIo(
     const want = X0.ndim === 3 ? `[B, M, ${K}]` : `[M, ${K}]`;
     throw invalidArg(name, `${want} (K of the weights)`, `shape ${shapeStr(X0.shape)}`, 'value', { described: true });
   }
-  const dev = X0.device;
-  const where = dev === 'cpu' ? 'CPU' : dev;
   const outShape = X0.ndim === 3 ? [X0.shape[0], X0.shape[1], N] : [X0.shape[0], N];
   const rows = X0.ndim === 3 ? X0.shape[0] * X0.shape[1] : X0.shape[0];
   const X = X0.ndim === 3 ? X0.reshape([rows, K]) : X0;
+  const { out, epilogue } = quantOutput(o, { outShape, device: X0.device, dtype: 'float32', inputs: [[X0, name]] });
+  return { X, rows, K, out, epilogue };
+}
+
+/**
+ * The shared options against a result of `outShape` ([M, N] or [B, M, N]) and `dtype` on `device`:
+ * bias float32 [N], c of the result's shape and dtype (may be out itself), alpha, beta (0 without c),
+ * out (made when not given; it may not overlap `inputs`, bias, or c unless c is out).
+ */
+export function quantOutput(
+  o: QuantMatmulOptions,
+  spec: { outShape: number[]; device: Tensor['device']; dtype: 'float32' | 'int32'; inputs: [Tensor | undefined, string][] },
+): { out: Tensor; epilogue: EpilogueParams } {
+  const { outShape, device: dev, dtype } = spec;
+  const N = outShape[outShape.length - 1];
+  const where = dev === 'cpu' ? 'CPU' : dev;
   const shapeOk = (t: Tensor) => t.ndim === outShape.length && t.shape.every((d, i) => d === outShape[i]);
-  const floatOf = (t: unknown, n: string, ok: (t: Tensor) => boolean, what: string): Tensor | undefined => {
+  const tensorOf = (t: unknown, n: string, dt: string, ok: (t: Tensor) => boolean, what: string): Tensor | undefined => {
     if (t === undefined) return undefined;
     const T = checkTensor(t, n);
-    if (!ok(T) || T.dtype !== 'float32' || T.device !== dev)
+    if (!ok(T) || T.dtype !== dt || T.device !== dev)
       throw invalidArg(
         n,
-        `a float32 ${where} tensor of shape ${what}`,
+        `${withArticle(dt)} ${where} tensor of shape ${what}`,
         `${withArticle(T.dtype)} tensor of shape ${shapeStr(T.shape)}`,
         'value',
         {
@@ -106,35 +120,28 @@ export function prepareQuantIo(
       );
     return T;
   };
-  const bias = floatOf(o.bias, 'options.bias', (t) => t.ndim === 1 && t.shape[0] === N, `[${N}]`);
-  const c = floatOf(o.c, 'options.c', shapeOk, shapeStr(outShape));
+  const bias = tensorOf(o.bias, 'options.bias', 'float32', (t) => t.ndim === 1 && t.shape[0] === N, `[${N}]`);
+  const c = tensorOf(o.c, 'options.c', dtype, shapeOk, shapeStr(outShape));
   const alpha = checkFloat32(o.alpha, 'options.alpha', 1);
   const beta = checkFloat32(o.beta, 'options.beta', c ? 1 : 0);
   if (!c && beta !== 0) throw invalidArg('options.beta', '0 when no c is given (beta scales c)', beta, 'value');
-  let out = floatOf(o.out, 'options.out', shapeOk, shapeStr(outShape));
+  let out = tensorOf(o.out, 'options.out', dtype, shapeOk, shapeStr(outShape));
   if (out) {
-    for (const [t, n] of [
-      [X0, name],
-      [bias, 'options.bias'],
-      [c, 'options.c'],
-    ] as const) {
+    for (const [t, n] of [...spec.inputs, [bias, 'options.bias'] as const, [c, 'options.c'] as const]) {
       if (!t || (t === c && sameStorage(out, c))) continue;
       if (overlaps(out, t))
         throw invalidArg('options.out', `memory that does not overlap ${n}`, 'an overlapping tensor', 'value', { described: true });
     }
   } else {
     // The CPU kernels write every element (K = 0 included): no zero-filling on the event loop's thread.
-    out = dev === 'cpu' ? Tensor.empty(outShape, 'float32', 'cpu') : Tensor.zeros(outShape, { dtype: 'float32', device: dev });
+    out = dev === 'cpu' ? Tensor.empty(outShape, dtype, 'cpu') : Tensor.zeros(outShape, { dtype, device: dev });
   }
   // Rank-3 out and c are handed over as their [rows, N] rows (same bytes, no view object).
   const flat = (t: Tensor, n: string): NativeTensor => {
     const d = nativeOf(t, n);
-    return t.ndim === 3 ? { ...d, shape: [rows, N] } : d;
+    return t.ndim === 3 ? { ...d, shape: [t.shape[0] * t.shape[1], N] } : d;
   };
   return {
-    X,
-    rows,
-    K,
     out,
     epilogue: {
       out: flat(out, 'options.out'),
