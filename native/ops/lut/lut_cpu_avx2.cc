@@ -69,29 +69,11 @@ void block(const Args& a, int64_t nb, int64_t m0) {
   }
 }
 
-template <int B>
-void rows_b(const Args& a, int64_t nb0, int64_t nb1) {
-  constexpr int64_t R = 32;
-  for (int64_t r0 = nb0; r0 < nb1; r0 += R) {
-    const int64_t r1 = r0 + R < nb1 ? r0 + R : nb1;
-    for (int64_t m0 = 0; m0 < a.M; m0 += 2) {
-      for (int64_t nb = r0; nb < r1; ++nb) {
-        if (a.M - m0 >= 2)
-          block<B, 2>(a, nb, m0);
-        else
-          block<B, 1>(a, nb, m0);
-      }
-    }
-  }
-}
-
 void rows(const Args& a, int64_t nb0, int64_t nb1) {
-  switch (a.bits) {
-    case 1: rows_b<1>(a, nb0, nb1); break;
-    case 2: rows_b<2>(a, nb0, nb1); break;
-    case 3: rows_b<3>(a, nb0, nb1); break;
-    default: rows_b<4>(a, nb0, nb1); break;
-  }
+  with_bits(a.bits, [&](auto b) {
+    constexpr int B = decltype(b)::value;
+    token_pairs(a, nb0, nb1, [&](int64_t nb, int64_t m0, bool two) { two ? block<B, 2>(a, nb, m0) : block<B, 1>(a, nb, m0); });
+  });
 }
 
 }  // namespace

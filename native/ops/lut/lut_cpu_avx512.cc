@@ -110,12 +110,7 @@ void rows_b(const Args& a, int64_t nb0, int64_t nb1) {
 }
 
 void rows(const Args& a, int64_t nb0, int64_t nb1) {
-  switch (a.bits) {
-    case 1: rows_b<1>(a, nb0, nb1); break;
-    case 2: rows_b<2>(a, nb0, nb1); break;
-    case 3: rows_b<3>(a, nb0, nb1); break;
-    default: rows_b<4>(a, nb0, nb1); break;
-  }
+  with_bits(a.bits, [&](auto b) { rows_b<decltype(b)::value>(a, nb0, nb1); });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // with w_p = 2^(p-1), o = -1/2 for b >= 2 (u = q + 2^(b-1)) and w_0 = 1, o = 0 for b = 1 (q = 2u - 1).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "../quant_common/matmul_epilogue.h"
 
@@ -58,6 +59,29 @@ inline void walk_quads(const Args& a, Word&& whole_word, Quad&& quad, End&& grou
       ++g;
       next += a.Qg;
     }
+  }
+}
+
+// f(std::integral_constant<int, B>{}) for B = bits (1..4): every kernel is compiled per width.
+template <class F>
+inline void with_bits(int64_t bits, F&& f) {
+  switch (bits) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    default: f(std::integral_constant<int, 4>{}); break;
+  }
+}
+
+// Row blocks [nb0, nb1) in tiles of 32 (their planes stay in L2 while the tokens pass), tokens two
+// at a time: blk(nb, m0, two) with two = whether token m0 + 1 exists.
+template <class Blk>
+inline void token_pairs(const Args& a, int64_t nb0, int64_t nb1, Blk&& blk) {
+  constexpr int64_t R = 32;
+  for (int64_t r0 = nb0; r0 < nb1; r0 += R) {
+    const int64_t r1 = r0 + R < nb1 ? r0 + R : nb1;
+    for (int64_t m0 = 0; m0 < a.M; m0 += 2)
+      for (int64_t nb = r0; nb < r1; ++nb) blk(nb, m0, a.M - m0 >= 2);
   }
 }
 
