@@ -14,8 +14,13 @@ namespace {
 
 bool g_vnni = false;  // set once by get_kernels_avx512 (the table is filled under a once flag)
 
+// (GCC: the target pragma; clang ignores it and takes the attribute on every function instead.)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512vpopcntdq,avx512bitalg,avx512vnni"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512vpopcntdq,avx512bitalg,avx512vnni")
+#endif
 
 template <bool kXor, bool kBytes>
 inline __attribute__((always_inline)) __m512i count(__m512i x, __m512i y) {
@@ -133,7 +138,11 @@ TK_BITMM_TILE(d_and, false, true, false, true)
 TK_BITMM_TILE(d_xor, true, true, false, true)
 #undef TK_BITMM_TILE
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 void tile_q(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
             bool xor_op, int32_t* y, int64_t ldy) {
