@@ -60,6 +60,14 @@ export const QUANT_FORMATS: QuantFormat[] = [
     },
   },
   {
+    name: 'w8a8-threshold3',
+    describe: 'int8Matmul with threshold: 3 (more columns through float32)',
+    prepare: (w, N, K) => {
+      const W = quantizeWeightsInt8Sync(Tensor.from(w, [N, K]));
+      return run((X) => int8MatmulSync(X, W, { threshold: 3 }), K);
+    },
+  },
+  {
     name: 'w4a4-channel',
     describe: 'w4a4Matmul: int4 weights per channel, int4 activations per token',
     prepare: (w, N, K) => {

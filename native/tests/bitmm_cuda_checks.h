@@ -40,7 +40,7 @@ Operand make_operand(std::mt19937& rng, int64_t rows, int64_t K, int bits, int f
         const int bit = (c >> i) & 1;
         if (bit) o.planes[size_t((r * bits + i) * o.W + k / 64)] |= uint64_t(1) << (k % 64);
         if (format == 2)
-          v += (2 * bit - 1) << i;
+          v += (2 * bit - 1) * (1 << i);
         else if (format == 0 && i == bits - 1)
           v -= bit << i;
         else
