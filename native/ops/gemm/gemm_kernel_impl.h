@@ -148,15 +148,31 @@ size_t b_panel_bytes_f32(int64_t kc) {
 // ---- epilogue -----------------------------------------------------------------------------------
 
 // Scalar epilogue for one element (edge tiles and skinny kernels).
+// int32 sums wrap modulo 2^32 (as the vector kernels' do) instead of overflowing.
+template <class Acc>
+inline Acc epi_add(Acc a, Acc b) {
+  if constexpr (std::is_integral_v<Acc>)
+    return static_cast<Acc>(static_cast<std::make_unsigned_t<Acc>>(a) + static_cast<std::make_unsigned_t<Acc>>(b));
+  else
+    return a + b;
+}
+template <class Acc>
+inline Acc epi_mul(Acc a, Acc b) {
+  if constexpr (std::is_integral_v<Acc>)
+    return static_cast<Acc>(static_cast<std::make_unsigned_t<Acc>>(a) * static_cast<std::make_unsigned_t<Acc>>(b));
+  else
+    return a * b;
+}
+
 template <class Acc>
 inline Acc epilogue1(Acc acc, Acc* c, const Acc* cin, const Acc* bias, const Epilogue<Acc>& e) {
-  Acc r = e.alpha * acc;
+  Acc r = epi_mul(e.alpha, acc);
   if (e.first) {
-    if (cin) r += e.beta * *cin;
+    if (cin) r = epi_add(r, epi_mul(e.beta, *cin));
   } else {
-    r += *c;
+    r = epi_add(r, *c);
   }
-  if (e.last && bias) r += *bias;
+  if (e.last && bias) r = epi_add(r, *bias);
   return r;
 }
 

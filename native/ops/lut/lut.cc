@@ -93,8 +93,8 @@ Status lut_quantize(const LutQuantizeParams& p, const LutLayout& L) {
   return parallel_for(L.NB, 1, [&](int64_t nb0, int64_t nb1) {
     for (int64_t nb = nb0; nb < nb1; ++nb) {
       uint32_t* blk = planes + nb * words_per_block;
-      std::memset(blk, 0, size_t(words_per_block) * 4);
-      std::memset(scales + nb * L.G * 16, 0, size_t(L.G) * 16 * 4);
+      if (words_per_block > 0) std::memset(blk, 0, size_t(words_per_block) * 4);
+      if (L.G > 0) std::memset(scales + nb * L.G * 16, 0, size_t(L.G) * 16 * 4);
       for (int64_t n = nb * 16; n < L.N && n < nb * 16 + 16; ++n) {
         const int r = int(n - nb * 16);
         const float* row = w + n * L.K;
