@@ -1,11 +1,13 @@
 // Loads the native addon and declares its interface. The only module that touches the addon.
 //
-// Resolution: TENSORKERN_BINARY (an explicit .node path), else node-gyp-build's search of the package
-// root: build/Release (a local source build), then prebuilds/<platform>-<arch>/ (the shipped binaries).
-// A failure names what was looked for and where, and what to do, in the manner of sharp.
+// Resolution: TENSORKERN_BINARY (an explicit .node path), else the installed platform package that fits
+// (@tensorkern/linux-x64-gnu, ...; the CUDA build first when an NVIDIA driver is present, lib/platform.ts),
+// else node-gyp-build's search of the package root: build/Release (a source build), then
+// prebuilds/<platform>-<arch>/. A failure names what was looked for and where, and what to do.
 import * as fs from 'fs';
 import * as path from 'path';
 import { TensorkernError } from './errors';
+import { PLATFORM_PACKAGES, glibcVersion, hostLibc, hostTarget, packagesFor, platformCandidates, targetName } from './platform';
 import { PACKAGE_ROOT } from './root';
 
 /** A tensor as the addon sees it (native/napi/tensor_arg.h). Exactly one of data / buffer. */
@@ -383,58 +385,106 @@ export interface LoadedBinding {
 
 /** 'glibc X.Y', 'musl', or 'n/a' off Linux (used in load-failure messages and `tensorkern info`). */
 export function libc(): string {
-  if (process.platform !== 'linux') return 'n/a';
+  const g = glibcVersion();
+  return g === undefined ? (process.platform === 'linux' ? 'unknown' : 'n/a') : g ? `glibc ${g}` : 'musl';
+}
+
+function packageVersion(root: string): string {
   try {
-    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-    const g = report?.header?.glibcVersionRuntime;
-    return g ? `glibc ${g}` : 'musl';
+    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
-    return 'unknown';
+    return '?';
   }
 }
 
-function loadFailure(root: string, file: string | undefined, cause: unknown): TensorkernError {
+/** What to do when nothing loads: the platform package to install, or the source build (with Alpine's packages on musl). */
+function remedies(version: string): string[] {
+  const pkgs = packagesFor(hostTarget(), false);
+  const source =
+    'build one from source: in your project folder run `npm rebuild tensorkern --ignore-scripts=false` (needs python3, make ' +
+    'and a C++17 compiler' +
+    (hostLibc() === 'musl' ? '; on Alpine: `apk add build-base python3 linux-headers`' : '') +
+    '; `--ignore-scripts=false` because an install with --ignore-scripts, or ignore-scripts=true in .npmrc, skips that build ' +
+    'and would skip the rebuild too).';
+  if (pkgs.length === 0) {
+    return [
+      `  - No prebuilt binary is published for ${targetName(hostTarget())} (prebuilt: ${PLATFORM_PACKAGES.filter((p) => p.variant === 'cpu')
+        .map((p) => targetName({ platform: p.os, arch: p.cpu, libc: p.libc }))
+        .join(', ')}); ${source}`,
+    ];
+  }
+  const cpu = pkgs.find((p) => p.variant === 'cpu') ?? pkgs[0];
+  return [
+    `  - \`npm install tensorkern\` installs ${cpu.name} by itself (an optional dependency for this platform); ` +
+      'if it is missing (an install with --omit=optional or --no-optional, or from a lockfile made on another platform), ' +
+      `add it: \`npm install ${cpu.name}@${version}\`.`,
+    `  - Or ${source}`,
+  ];
+}
+
+function loadFailure(root: string, tried: string[], file: string | undefined, cause: unknown): TensorkernError {
   const target = `${process.platform}-${process.arch}`;
   const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const version = packageVersion(root);
   const lines = [
     'tensorkern could not load its native addon.',
     `  Needed: a binary for platform ${process.platform}, arch ${process.arch}, libc ${libc()}, ` +
       `Node ${process.versions.node} (N-API ${process.versions.napi ?? '?'}; the addon needs N-API >= 8).`,
+    ...(tried.length ? [`  Platform packages: ${tried.join('; ')}.`] : []),
     file
       ? `  Found ${file}, but loading it failed: ${reason}`
       : `  Looked in ${path.join(root, 'build', 'Release')} (a source build) and ` +
         `${path.join(root, 'prebuilds', target)} (prebuilt binaries): nothing fits. (${reason})`,
     '  What to do:',
-    `  - Prebuilt binaries ship for linux-x64 (glibc). Anywhere else, build one from source: in your project folder run ` +
-      '`npm rebuild tensorkern --ignore-scripts=false` (needs python3, make and a C++17 compiler; `--ignore-scripts=false` ' +
-      'because an install with --ignore-scripts, or ignore-scripts=true in .npmrc, skips that build and would skip the rebuild too).',
+    ...remedies(version),
     '  - Set TENSORKERN_BINARY to the path of a tensorkern .node file to load that one.',
   ];
   return new TensorkernError('ERR_TK_NATIVE_LOAD', lines.join('\n'), { cause });
 }
 
-/** Loads the addon for a package rooted at `root` (exported for tests of the failure message). */
+/**
+ * Loads the addon for a package rooted at `root` (exported for tests of the failure message): TENSORKERN_BINARY,
+ * else the platform packages that fit (lib/platform.ts: the CUDA build first when an NVIDIA driver is present or
+ * TENSORKERN_VARIANT=cuda), else node-gyp-build's search of build/Release and prebuilds/.
+ */
 export function loadBinding(root: string, env: NodeJS.ProcessEnv = process.env): LoadedBinding {
+  const tried: string[] = [];
+  const open = (file: string): LoadedBinding => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(file) as NativeBinding;
+    if (typeof binding.runtime?.probe !== 'function') throw new Error('the file is not a tensorkern addon');
+    return { binding, file };
+  };
   let file: string | undefined = env.TENSORKERN_BINARY || undefined;
   try {
     if (file) {
       file = path.resolve(file);
       if (!fs.existsSync(file)) throw new Error(`TENSORKERN_BINARY points at ${file}, which does not exist`);
     } else {
+      // A platform package whose binary does not load (a CUDA build on too old a glibc, a damaged file) gives way
+      // to the next one; what happened is in the error if none loads.
+      for (const c of platformCandidates(root, packageVersion(root), env)) {
+        if (!c.file) {
+          tried.push(`${c.pkg.name} ${c.why}`);
+          continue;
+        }
+        try {
+          return open(c.file);
+        } catch (e) {
+          tried.push(`${c.pkg.name} failed to load ${c.file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        }
+      }
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const gypBuild = require('node-gyp-build') as { path(dir: string): string };
       file = gypBuild.path(root);
     }
   } catch (e) {
-    throw loadFailure(root, env.TENSORKERN_BINARY ? file : undefined, e);
+    throw loadFailure(root, tried, env.TENSORKERN_BINARY ? file : undefined, e);
   }
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const binding = require(file) as NativeBinding;
-    if (typeof binding.runtime?.probe !== 'function') throw new Error('the file is not a tensorkern addon');
-    return { binding, file };
+    return open(file);
   } catch (e) {
-    throw loadFailure(root, file, e);
+    throw loadFailure(root, tried, file, e);
   }
 }
 

@@ -1,6 +1,8 @@
 // Devices: discovery, the default device (TENSORKERN_DEVICE), selection and whyNoGpu().
-import { native, NativeProbe } from './binding';
+import { native, nativeFile, NativeProbe } from './binding';
 import { TensorkernError, describe, invalidArg } from './errors';
+import { cpuOnlyReason } from './platform';
+import { PACKAGE_VERSION } from './root';
 
 /** Where a tensor lives: the host, or CUDA device N. */
 export type Device = 'cpu' | `cuda:${number}`;
@@ -151,6 +153,7 @@ function noGpu(asked: string, source: string): TensorkernError {
 
 function gpuReason(): string {
   const p = probe();
+  if (!p.build.cuda) return cpuOnlyReason(nativeFile, PACKAGE_VERSION);
   return p.cuda.whyNoGpu || 'no usable CUDA device';
 }
 

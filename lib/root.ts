@@ -21,3 +21,7 @@ function findRoot(): string {
 }
 
 export const PACKAGE_ROOT: string = findRoot();
+
+/** The package's version (package.json). */
+export const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;

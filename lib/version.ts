@@ -1,16 +1,24 @@
-import * as path from 'path';
 import { nativeFile } from './binding';
 import { probe } from './device';
-import { PACKAGE_ROOT } from './root';
+import { packageOf } from './platform';
+import { PACKAGE_VERSION } from './root';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const version: string = (require(path.join(PACKAGE_ROOT, 'package.json')) as { version: string }).version;
+export const version: string = PACKAGE_VERSION;
 
 /** Which native binary is loaded and how it was built. */
-export function nativeInfo(): { file: string; cuda: boolean; cudaArchitectures: string[]; compiler: string; napiVersion: number } {
+export function nativeInfo(): {
+  file: string;
+  /** The platform package the binary came from ('@tensorkern/linux-x64-gnu', ...), or null (a source build, prebuilds/, TENSORKERN_BINARY). */
+  package: string | null;
+  cuda: boolean;
+  cudaArchitectures: string[];
+  compiler: string;
+  napiVersion: number;
+} {
   const b = probe().build;
   return {
     file: nativeFile,
+    package: packageOf(nativeFile)?.name ?? null,
     cuda: b.cuda,
     cudaArchitectures: b.cudaArchitectures ? b.cudaArchitectures.split(',') : [],
     compiler: b.compiler,

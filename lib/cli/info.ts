@@ -51,7 +51,7 @@ export function runInfo(args: string[]): number {
   const p = probe();
   const out: string[] = [];
   out.push(`tensorkern ${r.version} on Node ${r.node} (${r.platform})`);
-  out.push(`native:   ${r.native.file}`);
+  out.push(`native:   ${r.native.file}${r.native.package ? ` (${r.native.package})` : ''}`);
   out.push(
     `          N-API ${r.native.napiVersion}, ${r.native.compiler}, CUDA ${r.native.cuda ? `compiled in (${r.native.cudaArchitectures.join(' ')})` : 'not compiled in'}`,
   );
