@@ -11,7 +11,8 @@ const scripts = pkg.scripts;
 /** The hooks we mean, and why. Anything else npm would run on its own is a mistake. */
 const INTENDED: Record<string, string> = {
   pretest: 'npm test builds dist/ and type-checks the tests before jest runs',
-  install: 'scripts/install.js: nothing when a platform package or prebuilt binary fits (or npm installs for another platform), else the source build',
+  install:
+    'scripts/install.js: nothing when a platform package or prebuilt binary fits (or npm installs for another platform), else the source build',
   prepare: 'dist/ for installs from a git checkout (npm runs it on `npm install` in a clone and before `npm pack`)',
 };
 const LIFECYCLE = [
