@@ -12,17 +12,15 @@
 namespace tk::napi {
 
 // The quantized matmuls' shared epilogue params { out, bias?, c?, alpha?, beta? } (lib/ops/quant-common.ts
-// EpilogueParams; alpha defaults to 1, beta to 0). Checked by make_matmul_epilogue in the op's validate.
-struct EpilogueArgs {
-  TensorView out, bias, c;
-  float alpha = 1.0f, beta = 0.0f;
-};
-inline void read_epilogue(const Params& in, EpilogueArgs* e, KeepAlive* keep) {
-  e->out = in.tensor(Key::out, keep);
-  e->bias = in.optional_tensor(Key::bias, keep);
-  e->c = in.optional_tensor(Key::c, keep);
-  e->alpha = in.has(Key::alpha) ? static_cast<float>(in.number(Key::alpha)) : 1.0f;
-  e->beta = in.has(Key::beta) ? static_cast<float>(in.number(Key::beta)) : 0.0f;
+// EpilogueParams; alpha defaults to 1, beta to 0), read into the fields of the same names every such op's
+// params struct has. Checked by make_matmul_epilogue in the op's validate.
+template <class OpParams>
+inline void read_epilogue(const Params& in, OpParams* p, KeepAlive* keep) {
+  p->out = in.tensor(Key::out, keep);
+  p->bias = in.optional_tensor(Key::bias, keep);
+  p->c = in.optional_tensor(Key::c, keep);
+  p->alpha = in.has(Key::alpha) ? static_cast<float>(in.number(Key::alpha)) : 1.0f;
+  p->beta = in.has(Key::beta) ? static_cast<float>(in.number(Key::beta)) : 0.0f;
 }
 
 // { a, b, c?, bias?, out, transA, transB, alpha, beta, runDevice?, allowTf32?, packed?, packedLayout? }; validated.

@@ -21,13 +21,7 @@ Napi::Value Bitmm(const Napi::CallbackInfo& info) {
   p.K = in.dim(Key::K);
   p.a_scales = in.optional_tensor(Key::aScales, &keep);
   p.b_scales = in.optional_tensor(Key::bScales, &keep);
-  EpilogueArgs e;
-  read_epilogue(in, &e, &keep);
-  p.out = e.out;
-  p.bias = e.bias;
-  p.c = e.c;
-  p.alpha = e.alpha;
-  p.beta = e.beta;
+  read_epilogue(in, &p, &keep);
   const bool async = get_bool(env, info[1], "async");
   Status st = bitmm_validate(p, &s);
   if (!st.ok()) throw_status(env, st);

@@ -22,13 +22,7 @@ Napi::Value Int8Mm(const Napi::CallbackInfo& info) {
   p.packed = in.optional_tensor(Key::packed, &keep);
   if (present(p.packed)) p.packed_layout = in.string(Key::packedLayout);
   p.threshold = static_cast<float>(in.number(Key::threshold));
-  EpilogueArgs e;
-  read_epilogue(in, &e, &keep);
-  p.out = e.out;
-  p.bias = e.bias;
-  p.c = e.c;
-  p.alpha = e.alpha;
-  p.beta = e.beta;
+  read_epilogue(in, &p, &keep);
   const bool async = get_bool(env, info[1], "async");
   Status st = int8mm_validate(p, &s);
   if (!st.ok()) throw_status(env, st);

@@ -22,9 +22,7 @@ Napi::Value LutMatmul(const Napi::CallbackInfo& info) {
   p.N = in.dim(Key::N);
   p.bits = in.integer(Key::bits, 1, 4);
   p.group_size = in.dim(Key::groupSize);
-  EpilogueArgs e;
-  read_epilogue(in, &e, &keep);
-  p.out = e.out, p.bias = e.bias, p.c = e.c, p.alpha = e.alpha, p.beta = e.beta;
+  read_epilogue(in, &p, &keep);
   const bool async = get_bool(env, info[1], "async");
   Status st = lut_validate(p, &s);
   if (!st.ok()) throw_status(env, st);

@@ -18,9 +18,7 @@ void read_w4a4(const Params& in, W4A4Params* p, W4A4Shape* s, KeepAlive* keep) {
   p->outlier_idx = in.optional_tensor(Key::outlierChannels, keep);
   p->outlier_w = in.optional_tensor(Key::outlierWeights, keep);
   p->outlier_scales = in.optional_tensor(Key::outlierScales, keep);
-  EpilogueArgs e;
-  read_epilogue(in, &e, keep);
-  p->out = e.out, p->bias = e.bias, p->c = e.c, p->alpha = e.alpha, p->beta = e.beta;
+  read_epilogue(in, p, keep);
   p->group_size = in.integer(Key::groupSize, 0, 1 << 30);
   p->rotate_block = in.integer(Key::rotateBlock, 0, 1 << 30);
   p->act_bits = in.integer(Key::actBits, 0, 8);
