@@ -8,7 +8,7 @@
 // lengths for attention; n for monarch (blocks = sqrt(n), batch 1024).
 import * as fs from 'fs';
 import * as path from 'path';
-import { cpuLabel, resolveDevice } from '../device';
+import { Device, cpuLabel, resolveDevice } from '../device';
 import { setNumThreads } from '../device';
 
 interface BenchArgs {
@@ -112,74 +112,70 @@ async function runLlama(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** What each bench gets: the device, --sizes, --runs, and where to print. */
+interface BenchRun {
+  device: Device;
+  sizes?: number[];
+  runs?: number;
+  log: (s: string) => void;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// Each bench module is loaded only when its op is asked for (`tensorkern info` pays for none of them); the key is
+// the report field its result goes under.
+const CPU_BENCHES: Record<string, { key: string; run(o: BenchRun): unknown }> = {
+  gemm: { key: 'gemm', run: (o) => (require('../../bench/gemm') as typeof import('../../bench/gemm')).benchGemm(o) },
+  spmm: { key: 'spmm', run: (o) => (require('../../bench/spmm') as typeof import('../../bench/spmm')).benchSpmm(o) },
+  attention: {
+    key: 'attention',
+    run: (o) => (require('../../bench/attention') as typeof import('../../bench/attention')).benchAttention(o),
+  },
+  w4a4: { key: 'w4a4', run: (o) => (require('../../bench/w4a4') as typeof import('../../bench/w4a4')).benchW4A4(o) },
+  'linear-attention': {
+    key: 'linearAttention',
+    run: (o) => (require('../../bench/linear_attention') as typeof import('../../bench/linear_attention')).benchLinearAttention(o),
+  },
+  int8mm: { key: 'int8mm', run: (o) => (require('../../bench/int8mm') as typeof import('../../bench/int8mm')).benchInt8Mm(o) },
+  bitmm: { key: 'bitmm', run: (o) => (require('../../bench/bitmm') as typeof import('../../bench/bitmm')).benchBitmm(o) },
+  'quant-accuracy': {
+    key: 'quantAccuracy',
+    run: (o) => (require('../../bench/quant_accuracy') as typeof import('../../bench/quant_accuracy')).benchQuantAccuracy(o),
+  },
+  lut: { key: 'lut', run: (o) => (require('../../bench/lut') as typeof import('../../bench/lut')).benchLut(o) },
+  monarch: { key: 'monarch', run: (o) => (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch(o) },
+};
+
+// The GPU benches: gemm, w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights), attention
+// (vs cuBLAS GEMM -> softmax -> GEMM, materialized).
+const CUDA_BENCHES: Record<string, { key: string; run(o: BenchRun): unknown }> = {
+  gemm: { key: 'gemm', run: (o) => (require('../../bench/gemm_cuda') as typeof import('../../bench/gemm_cuda')).benchGemmCuda(o) },
+  spmm: { key: 'spmm', run: (o) => (require('../../bench/spmm_cuda') as typeof import('../../bench/spmm_cuda')).benchSpmmCuda(o) },
+  w4a4: { key: 'w4a4', run: (o) => (require('../../bench/w4a4_cuda') as typeof import('../../bench/w4a4_cuda')).benchW4A4Cuda(o) },
+  attention: {
+    key: 'attention',
+    run: (o) => (require('../../bench/attention_cuda') as typeof import('../../bench/attention_cuda')).benchAttentionCuda(o),
+  },
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 export async function runBench(argv: string[]): Promise<number> {
   if (argv[0] === 'llama') return runLlama(argv.slice(1));
   const args = parse(argv);
   const device = resolveDevice(args.device, '--device');
-  // Loaded here so `tensorkern info` does not pay for the bench modules.
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { machineInfo } = require('../../bench/harness') as typeof import('../../bench/harness');
-  const { benchGemm } = require('../../bench/gemm') as typeof import('../../bench/gemm');
-  const { benchSpmm } = require('../../bench/spmm') as typeof import('../../bench/spmm');
-  const { benchAttention } = require('../../bench/attention') as typeof import('../../bench/attention');
-  const { benchW4A4 } = require('../../bench/w4a4') as typeof import('../../bench/w4a4');
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const machine = machineInfo();
   const log = (s: string) => process.stdout.write(s + '\n');
   log(
     `tensorkern ${machine.tensorkern} bench on ${device}: ${cpuLabel({ name: machine.cpu.model, brand: machine.cpu.brand })} (${machine.cpu.isa}), ${machine.cpu.threads} threads, Node ${machine.node}`,
   );
   const report: Record<string, unknown> = { machine, device };
-  if (device !== 'cpu') {
-    // The GPU benches: gemm, w4a4 (vs cuBLAS), spmm (vs cuSPARSE, and cuBLAS dense for pruned weights), attention
-    // (vs cuBLAS GEMM -> softmax -> GEMM, materialized).
-    const { benchGemmCuda } = require('../../bench/gemm_cuda') as typeof import('../../bench/gemm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
-    const { benchAttentionCuda } = require('../../bench/attention_cuda') as typeof import('../../bench/attention_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
-    for (const op of args.ops) {
-      if (op === 'gemm') report.gemm = benchGemmCuda({ device, sizes: args.sizes, runs: args.runs, log });
-      else if (op === 'spmm') {
-        const { benchSpmmCuda } = require('../../bench/spmm_cuda') as typeof import('../../bench/spmm_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
-        report.spmm = benchSpmmCuda({ device, sizes: args.sizes, runs: args.runs, log });
-      } else if (op === 'w4a4') {
-        const { benchW4A4Cuda } = require('../../bench/w4a4_cuda') as typeof import('../../bench/w4a4_cuda'); // eslint-disable-line @typescript-eslint/no-require-imports
-        report.w4a4 = benchW4A4Cuda({ device, sizes: args.sizes, runs: args.runs, log });
-      } else if (op === 'attention') report.attention = benchAttentionCuda({ device, sizes: args.sizes, runs: args.runs, log });
-      else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);
-    }
-  }
-  for (const op of device === 'cpu' ? args.ops : []) {
-    if (op === 'gemm') report.gemm = benchGemm({ device, sizes: args.sizes, runs: args.runs, log });
-    if (op === 'spmm') report.spmm = benchSpmm({ device, sizes: args.sizes, runs: args.runs, log });
-    if (op === 'attention') report.attention = await benchAttention({ device, sizes: args.sizes, runs: args.runs, log });
-    if (op === 'w4a4') report.w4a4 = await benchW4A4({ sizes: args.sizes, runs: args.runs, log });
-    if (op === 'linear-attention') {
-      const { benchLinearAttention } = require('../../bench/linear_attention') as typeof import('../../bench/linear_attention'); // eslint-disable-line @typescript-eslint/no-require-imports
-      report.linearAttention = benchLinearAttention({ sizes: args.sizes, runs: args.runs, log });
-    }
-    if (op === 'int8mm')
-      report.int8mm = (require('../../bench/int8mm') as typeof import('../../bench/int8mm')).benchInt8Mm({
-        sizes: args.sizes,
-        runs: args.runs,
-        log,
-      }); // eslint-disable-line @typescript-eslint/no-require-imports
-    if (op === 'bitmm')
-      report.bitmm = (require('../../bench/bitmm') as typeof import('../../bench/bitmm')).benchBitmm({
-        sizes: args.sizes,
-        runs: args.runs,
-        log,
-      }); // eslint-disable-line @typescript-eslint/no-require-imports
-    if (op === 'quant-accuracy')
-      report.quantAccuracy = await (
-        require('../../bench/quant_accuracy') as typeof import('../../bench/quant_accuracy')
-      ).benchQuantAccuracy({ log }); // eslint-disable-line @typescript-eslint/no-require-imports
-    if (op === 'lut')
-      report.lut = (require('../../bench/lut') as typeof import('../../bench/lut')).benchLut({ sizes: args.sizes, runs: args.runs, log }); // eslint-disable-line @typescript-eslint/no-require-imports
-    if (op === 'monarch')
-      report.monarch = (require('../../bench/monarch') as typeof import('../../bench/monarch')).benchMonarch({
-        sizes: args.sizes,
-        runs: args.runs,
-        log,
-      }); // eslint-disable-line @typescript-eslint/no-require-imports
+  const o: BenchRun = { device, sizes: args.sizes, runs: args.runs, log };
+  const table = device === 'cpu' ? CPU_BENCHES : CUDA_BENCHES;
+  for (const op of args.ops) {
+    const b = table[op];
+    if (b) report[b.key] = await b.run(o);
+    else log(`bench ${op} --device ${device}: skipped (the ${op} CUDA kernels are not built yet; run it with --device cpu)`);
   }
   if (args.json) {
     fs.mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
