@@ -1,6 +1,8 @@
 # The CPU build, run by node-gyp-build on `npm install` when no prebuilt binary fits. Sources come from
 # native/sources.json (shared with CMakeLists.txt). Each ISA's files are a static library with that
-# ISA's flags; the addon picks a kernel at run time from CPUID, so one binary runs on any CPU.
+# ISA's flags; the addon picks a kernel at run time from CPUID, so one binary runs on any CPU. On AArch64,
+# -ffp-contract=off: FMA is baseline there and GCC would fuse a * b + c in plain C++ that is written for
+# separate roundings, as x86-64 does them (scripts/cross-arm64.sh says more).
 {
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fvisibility=hidden", "-fexceptions", "-Wall", "-Wno-unused-function"],
@@ -14,7 +16,10 @@
       "MACOSX_DEPLOYMENT_TARGET": "11.0",
       "GCC_OPTIMIZATION_LEVEL": "3"
     },
-    "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } }
+    "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } },
+    "conditions": [
+      ["target_arch=='arm64' and OS!='win'", { "cflags_cc": ["-ffp-contract=off"] }]
+    ]
   },
   "targets": [
     {
