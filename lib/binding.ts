@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TensorkernError } from './errors';
-import { PLATFORM_PACKAGES, glibcVersion, hostLibc, hostTarget, packagesFor, platformCandidates, targetName } from './platform';
+import { PLATFORM_PACKAGES, Target, glibcVersion, hostTarget, packagesFor, platformCandidates, targetName } from './platform';
 import { PACKAGE_ROOT } from './root';
 
 /** A tensor as the addon sees it (native/napi/tensor_arg.h). Exactly one of data / buffer. */
@@ -398,17 +398,17 @@ function packageVersion(root: string): string {
 }
 
 /** What to do when nothing loads: the platform package to install, or the source build (with Alpine's packages on musl). */
-function remedies(version: string): string[] {
-  const pkgs = packagesFor(hostTarget(), false);
+export function loadRemedies(version: string, target: Target = hostTarget()): string[] {
+  const pkgs = packagesFor(target, false);
   const source =
     'build one from source: in your project folder run `npm rebuild tensorkern --ignore-scripts=false` (needs python3, make ' +
     'and a C++17 compiler' +
-    (hostLibc() === 'musl' ? '; on Alpine: `apk add build-base python3 linux-headers`' : '') +
+    (target.libc === 'musl' ? '; on Alpine: `apk add build-base python3 linux-headers`' : '') +
     '; `--ignore-scripts=false` because an install with --ignore-scripts, or ignore-scripts=true in .npmrc, skips that build ' +
-    'and would skip the rebuild too).';
+    'and would skip the rebuild too; npm 11 also skips it for a dependency the project has not allowed, see `npm install-scripts`).';
   if (pkgs.length === 0) {
     return [
-      `  - No prebuilt binary is published for ${targetName(hostTarget())} (prebuilt: ${PLATFORM_PACKAGES.filter((p) => p.variant === 'cpu')
+      `  - No prebuilt binary is published for ${targetName(target)} (prebuilt: ${PLATFORM_PACKAGES.filter((p) => p.variant === 'cpu')
         .map((p) => targetName({ platform: p.os, arch: p.cpu, libc: p.libc }))
         .join(', ')}); ${source}`,
     ];
@@ -436,7 +436,7 @@ function loadFailure(root: string, tried: string[], file: string | undefined, ca
       : `  Looked in ${path.join(root, 'build', 'Release')} (a source build) and ` +
         `${path.join(root, 'prebuilds', target)} (prebuilt binaries): nothing fits. (${reason})`,
     '  What to do:',
-    ...remedies(version),
+    ...loadRemedies(version),
     '  - Set TENSORKERN_BINARY to the path of a tensorkern .node file to load that one.',
   ];
   return new TensorkernError('ERR_TK_NATIVE_LOAD', lines.join('\n'), { cause });

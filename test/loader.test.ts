@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { TensorkernError } from '../lib';
-import { loadBinding, nativeFile } from '../lib/binding';
+import { loadBinding, loadRemedies, nativeFile } from '../lib/binding';
 import { PLATFORM_PACKAGES, cpuOnlyReason, packageOf, packagesFor, preferCuda, targetName } from '../lib/platform';
 
 function tmp(): string {
@@ -129,6 +129,21 @@ describe('native addon loading', () => {
       expect(cpuOnlyReason(file, '9.9.9', true)).toContain(`an NVIDIA driver is present (/proc/driver/nvidia/version), but the loaded`);
       expect(cpuOnlyReason(file, '9.9.9', true)).toContain(`install the CUDA build with \`npm install ${cuda}@9.9.9\``);
     });
+  });
+
+  test("the fixes the load error gives: the platform package, or the source build (with Alpine's packages on musl)", () => {
+    const gnu = loadRemedies('9.9.9', { platform: 'linux', arch: 'arm64', libc: 'glibc' }).join('\n');
+    expect(gnu).toContain('`npm install tensorkern` installs @tensorkern/linux-arm64-gnu by itself');
+    expect(gnu).toContain('add it: `npm install @tensorkern/linux-arm64-gnu@9.9.9`');
+    expect(gnu).toContain('npm rebuild tensorkern --ignore-scripts=false');
+    expect(gnu).not.toContain('apk add');
+    const musl = loadRemedies('9.9.9', { platform: 'linux', arch: 'x64', libc: 'musl' }).join('\n');
+    expect(musl).toContain('No prebuilt binary is published for linux-x64-musl (prebuilt: linux-x64-gnu, linux-arm64-gnu)');
+    expect(musl).toContain('on Alpine: `apk add build-base python3 linux-headers`');
+    expect(musl).toContain('npm rebuild tensorkern --ignore-scripts=false');
+    expect(loadRemedies('9.9.9', { platform: 'darwin', arch: 'arm64' }).join('\n')).toContain(
+      'No prebuilt binary is published for darwin-arm64',
+    );
   });
 
   test('which packages fit which machine', () => {
