@@ -46,7 +46,17 @@ function which(tool) {
 
 function nodeGyp() {
   if (process.env.npm_config_node_gyp) return process.env.npm_config_node_gyp;
-  const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  const bundled = path.join(
+    path.dirname(process.execPath),
+    '..',
+    'lib',
+    'node_modules',
+    'npm',
+    'node_modules',
+    'node-gyp',
+    'bin',
+    'node-gyp.js',
+  );
   if (fs.existsSync(bundled)) return bundled;
   return require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
 }
@@ -116,7 +126,10 @@ function stagePlatform(dir, p, pkg, binary, strip) {
     p.variant === 'cuda'
       ? `A GPU user adds it next to tensorkern (\`npm install tensorkern ${p.name}\`); the loader prefers it when an NVIDIA driver is present, and TENSORKERN_VARIANT=cpu|cuda picks one.`
       : '`npm install tensorkern` installs it by itself on this platform (an optional dependency with `os` / `cpu` / `libc`).';
-  fs.writeFileSync(path.join(dir, 'README.md'), `# ${p.name}\n\nThe prebuilt native binary of [tensorkern](https://www.npmjs.com/package/tensorkern) for ${p.what}.\n\n${use}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'README.md'),
+    `# ${p.name}\n\nThe prebuilt native binary of [tensorkern](https://www.npmjs.com/package/tensorkern) for ${p.what}.\n\n${use}\n`,
+  );
 }
 
 function pack(dir, dest) {
@@ -156,7 +169,14 @@ function main() {
     fs.mkdirSync(dir, { recursive: true });
     stagePlatform(dir, p, pkg, built.file, built.strip);
     const info = pack(dir, tarDir);
-    manifest.packages.push({ name: p.name, variant: p.variant, dir, tarball: path.join(tarDir, info.filename), size: info.size, unpackedSize: info.unpackedSize });
+    manifest.packages.push({
+      name: p.name,
+      variant: p.variant,
+      dir,
+      tarball: path.join(tarDir, info.filename),
+      size: info.size,
+      unpackedSize: info.unpackedSize,
+    });
   }
   // Every platform package is listed, built here or not: a release publishes all of them (scripts/release/publish.js
   // refuses a main package whose optional dependencies are missing from the folder unless told otherwise).
@@ -165,11 +185,19 @@ function main() {
   fs.mkdirSync(mainDir, { recursive: true });
   stageMain(mainDir, pkg, cpuNames);
   const info = pack(mainDir, tarDir);
-  manifest.packages.push({ name: pkg.name, variant: 'main', dir: mainDir, tarball: path.join(tarDir, info.filename), size: info.size, unpackedSize: info.unpackedSize });
+  manifest.packages.push({
+    name: pkg.name,
+    variant: 'main',
+    dir: mainDir,
+    tarball: path.join(tarDir, info.filename),
+    size: info.size,
+    unpackedSize: info.unpackedSize,
+  });
   writeJson(path.join(o.out, 'manifest.json'), manifest);
 
   console.log(`release: ${pkg.name} ${pkg.version} in ${path.relative(process.cwd(), o.out) || '.'}`);
-  for (const m of manifest.packages) console.log(`release:   ${m.name.padEnd(30)} ${mb(m.size).padStart(9)} packed ${mb(m.unpackedSize).padStart(9)} unpacked`);
+  for (const m of manifest.packages)
+    console.log(`release:   ${m.name.padEnd(30)} ${mb(m.size).padStart(9)} packed ${mb(m.unpackedSize).padStart(9)} unpacked`);
   for (const s of manifest.skipped) console.log(`release:   ${s.name.padEnd(30)} not built: ${s.why}`);
 }
 
