@@ -14,11 +14,14 @@
 
 #include "../ops/bitmm/bitmm.h"
 #include "../ops/bitmm/bitmm_cuda_layout.h"
+#include "test_views.h"
 
 namespace bitmm_cuda_checks {
 
 namespace L = tk::cubitmm;
 using gemm_cuda_checks::Ctx;
+using tk_test::absent;
+using tk_test::view;
 
 struct Operand {
   int64_t rows, K, W;
@@ -51,17 +54,17 @@ Operand make_operand(std::mt19937& rng, int64_t rows, int64_t K, int bits, int f
   return o;
 }
 
-tk::TensorView tview(void* data, tk::DType dt, std::vector<int64_t> shape) {
-  tk::TensorView t;
-  (void)tk::make_shape(dt, shape.data(), int(shape.size()), &t);
-  t.data = data;
-  return t;
-}
-
-tk::TensorView absent() {
-  tk::TensorView t;
-  t.ndim = -1;
-  return t;
+// The integer form's params: a [M, ba, W] and b [N, bb, W] planes, int32 out [M, N], no scales, bias or c.
+tk::BitmmParams int_params(Operand& a, Operand& b, int64_t M, int64_t N, int64_t K, int ba, int fa, int bb, int fb, int32_t* out) {
+  tk::BitmmParams p;
+  p.a_scales = p.b_scales = p.bias = p.c = absent();
+  p.a = view(a.planes.data(), tk::DType::kInt64, {M, ba, a.W});
+  p.b = view(b.planes.data(), tk::DType::kInt64, {N, bb, b.W});
+  p.a_format = fa;
+  p.b_format = fb;
+  p.K = K;
+  p.out = view(out, tk::DType::kInt32, {M, N});
+  return p;
 }
 
 // The CPU op, integer form (+ c), and the float form with scales on one side.
@@ -69,15 +72,8 @@ void check_cpu_case(Ctx& c, std::mt19937& rng, const char* isa, int64_t M, int64
   Operand a = make_operand(rng, M, K, ba, fa), b = make_operand(rng, N, K, bb, fb);
   std::vector<int32_t> out(size_t(M * N), 0x5a5a5a5a), cc(size_t(M * N));
   for (auto& x : cc) x = int32_t(rng() % 2001) - 1000;
-  tk::BitmmParams p;
-  p.a_scales = p.b_scales = p.bias = p.c = absent();
-  p.a = tview(a.planes.data(), tk::DType::kInt64, {M, ba, a.W});
-  p.b = tview(b.planes.data(), tk::DType::kInt64, {N, bb, b.W});
-  p.a_format = fa;
-  p.b_format = fb;
-  p.K = K;
-  p.out = tview(out.data(), tk::DType::kInt32, {M, N});
-  p.c = tview(cc.data(), tk::DType::kInt32, {M, N});
+  tk::BitmmParams p = int_params(a, b, M, N, K, ba, fa, bb, fb, out.data());
+  p.c = view(cc.data(), tk::DType::kInt32, {M, N});
   p.beta = 1.0f;
   const tk::Status st = tk::bitmm(p);
   const std::string what = std::string("bitmm cpu ") + isa + " a" + std::to_string(ba) + "f" + std::to_string(fa) + " b" +
@@ -248,14 +244,7 @@ void emulate_simt(const HostArgs& g, std::vector<int32_t>& out) {
 void check_emulation(Ctx& c, std::mt19937& rng, int64_t M, int64_t N, int64_t K, int ba, int fa, int bb, int fb) {
   Operand a = make_operand(rng, M, K, ba, fa), b = make_operand(rng, N, K, bb, fb);
   std::vector<int32_t> ref(size_t(M * N));
-  tk::BitmmParams p;
-  p.a_scales = p.b_scales = p.bias = p.c = absent();
-  p.a = tview(a.planes.data(), tk::DType::kInt64, {M, ba, a.W});
-  p.b = tview(b.planes.data(), tk::DType::kInt64, {N, bb, b.W});
-  p.a_format = fa;
-  p.b_format = fb;
-  p.K = K;
-  p.out = tview(ref.data(), tk::DType::kInt32, {M, N});
+  tk::BitmmParams p = int_params(a, b, M, N, K, ba, fa, bb, fb, ref.data());
   const std::string what = "bitmm cuda emulation a" + std::to_string(ba) + "f" + std::to_string(fa) + " b" + std::to_string(bb) + "f" +
                            std::to_string(fb) + " [" + std::to_string(M) + ", " + std::to_string(N) + ", " + std::to_string(K) + "]";
   c.expect(tk::bitmm(p).ok(), what + ": cpu op");

@@ -17,11 +17,13 @@
 #include "../ops/int8mm/int8mm.h"
 #include "../ops/int8mm/int8mm_cuda_layout.h"
 #include "../ops/int8mm/int8mm_quant.h"
+#include "test_views.h"
 
 namespace int8mm_cuda_checks {
 
 namespace L = tk::cuint8mm;
 using gemm_cuda_checks::Ctx;
+using tk_test::view;
 
 void check_slots(Ctx& c) {
   std::set<int> loads, accs;
@@ -166,13 +168,6 @@ std::vector<float> emulate(const Data& d, std::vector<int8_t>* qa_out, std::vect
   *qa_out = qa;
   *sx_out = sx;
   return out;
-}
-
-tk::TensorView view(void* p, tk::DType dt, std::initializer_list<int64_t> dims) {
-  tk::TensorView t;
-  (void)tk::make_shape(dt, dims.begin(), int(dims.size()), &t);
-  t.data = p;
-  return t;
 }
 
 void check_shape(Ctx& c, std::mt19937& rng, int64_t M, int64_t N, int64_t K, float thr, std::vector<int64_t> planted, bool epi) {

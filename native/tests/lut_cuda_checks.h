@@ -14,24 +14,14 @@
 #include "../core/half.h"
 #include "../ops/lut/lut.h"
 #include "../ops/lut/lut_cuda_layout.h"
+#include "test_views.h"
 
 namespace lut_cuda_checks {
 
 namespace L = tk::culut;
 using gemm_cuda_checks::Ctx;
-
-inline tk::TensorView tv(void* data, tk::DType dt, std::initializer_list<int64_t> dims) {
-  tk::TensorView t;
-  (void)tk::make_shape(dt, dims.begin(), int(dims.size()), &t);
-  t.data = data;
-  return t;
-}
-
-inline tk::TensorView absent() {
-  tk::TensorView t;
-  t.ndim = -1;
-  return t;
-}
+using tk_test::absent;
+using tk_test::view;
 
 // q[n, k] read back from the planes (lut.h layout).
 inline int q_of(const std::vector<uint32_t>& planes, const tk::LutLayout& Ly, int64_t n, int64_t k) {
@@ -56,9 +46,9 @@ inline void check_shape(Ctx& c, std::mt19937& rng, int64_t M, int64_t N, int64_t
   std::vector<uint32_t> planes(size_t(Ly.plane_bytes() / 4 + 1));
   std::vector<float> scales(size_t(Ly.scale_count() + 1));
   tk::LutQuantizeParams qp;
-  qp.w = tv(w.data(), tk::DType::kFloat32, {N, K});
-  qp.planes = tv(planes.data(), tk::DType::kInt8, {Ly.plane_bytes()});
-  qp.scales = tv(scales.data(), tk::DType::kFloat32, {Ly.scale_count()});
+  qp.w = view(w.data(), tk::DType::kFloat32, {N, K});
+  qp.planes = view(planes.data(), tk::DType::kInt8, {Ly.plane_bytes()});
+  qp.scales = view(scales.data(), tk::DType::kFloat32, {Ly.scale_count()});
   qp.bits = bits, qp.group_size = gs;
   tk::LutLayout L2;
   tk::Status st = tk::lut_quantize_validate(qp, &L2);
@@ -134,10 +124,10 @@ inline void check_shape(Ctx& c, std::mt19937& rng, int64_t M, int64_t N, int64_t
   if (epi) yc = cin;
   tk::LutParams p;
   p.N = N;
-  p.x = bf16 ? tv(xb.data(), tk::DType::kBFloat16, {M, K}) : tv(xf.data(), tk::DType::kFloat32, {M, K});
+  p.x = bf16 ? view(xb.data(), tk::DType::kBFloat16, {M, K}) : view(xf.data(), tk::DType::kFloat32, {M, K});
   p.planes = qp.planes, p.scales = qp.scales;
-  p.out = tv(yc.data(), tk::DType::kFloat32, {M, N});
-  p.bias = epi ? tv(bias.data(), tk::DType::kFloat32, {N}) : absent();
+  p.out = view(yc.data(), tk::DType::kFloat32, {M, N});
+  p.bias = epi ? view(bias.data(), tk::DType::kFloat32, {N}) : absent();
   p.c = epi ? p.out : absent();
   p.alpha = alpha, p.beta = beta, p.bits = bits, p.group_size = gs;
   st = tk::lut_matmul(p);

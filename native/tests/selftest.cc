@@ -31,6 +31,7 @@
 #include "attention_sm90_checks.h"
 #include "thread_pool_checks.h"
 #include "host_pool_checks.h"
+#include "test_views.h"
 
 namespace {
 
@@ -41,19 +42,8 @@ void fail(const std::string& what) {
   std::printf("FAIL %s\n", what.c_str());
 }
 
-tk::TensorView view(void* data, tk::DType dt, std::vector<int64_t> shape) {
-  tk::TensorView v;
-  tk::Status s = tk::make_shape(dt, shape.data(), static_cast<int>(shape.size()), &v);
-  if (!s.ok()) std::printf("bad shape: %s\n", s.message().c_str());
-  v.data = data;
-  return v;
-}
-
-tk::TensorView none() {
-  tk::TensorView v;
-  v.ndim = -1;
-  return v;
-}
+using tk_test::absent;
+using tk_test::view;
 
 struct Case {
   int64_t M, N, K;
@@ -105,8 +95,8 @@ void check_gemm(const Case& cs, const char* isa, std::mt19937& rng) {
   p.a = view(a.data(), cs.dt, cs.ta ? std::vector<int64_t>{cs.K, cs.M} : std::vector<int64_t>{cs.M, cs.K});
   p.b = view(b.data(), cs.dt, cs.tb ? std::vector<int64_t>{cs.N, cs.K} : std::vector<int64_t>{cs.K, cs.N});
   const tk::DType acc = int8 ? tk::DType::kInt32 : tk::DType::kFloat32;
-  p.c = cs.c ? view(int8 ? static_cast<void*>(ci.data()) : cf.data(), acc, {cs.M, cs.N}) : none();
-  p.bias = cs.bias ? view(int8 ? static_cast<void*>(bi.data()) : bf.data(), acc, {cs.N}) : none();
+  p.c = cs.c ? view(int8 ? static_cast<void*>(ci.data()) : cf.data(), acc, {cs.M, cs.N}) : absent();
+  p.bias = cs.bias ? view(int8 ? static_cast<void*>(bi.data()) : bf.data(), acc, {cs.N}) : absent();
   p.out = view(int8 ? static_cast<void*>(oi.data()) : of.data(), acc, {cs.M, cs.N});
   p.trans_a = cs.ta;
   p.trans_b = cs.tb;
@@ -209,7 +199,7 @@ void check_spmm(const char* isa, std::mt19937& rng) {
     p.rows = rows;
     p.cols = cols;
     p.b = view(b.data(), tk::DType::kFloat32, {cols, n});
-    p.c = none();
+    p.c = absent();
     p.out = view(out.data(), tk::DType::kFloat32, {rows, n});
     p.alpha = 1.25f;
     ++g_checks;
@@ -281,10 +271,10 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
   p.v = view(const_cast<uint8_t*>(v.data()), c.dt, shape(c.Hkv, c.Sk, Dv));
   p.mask = c.bool_keys ? view(keep.data(), tk::DType::kBool, {c.bool_keys})
            : c.mask    ? view(mask.data(), tk::DType::kFloat32, {c.Sq, c.Sk})
-                       : none();
-  p.kv_lengths = c.lengths ? view(lens.data(), tk::DType::kInt32, {c.B}) : none();
+                       : absent();
+  p.kv_lengths = c.lengths ? view(lens.data(), tk::DType::kInt32, {c.B}) : absent();
   p.out = view(out.data(), c.dt, shape(c.Hq, c.Sq, Dv));
-  p.lse = none();
+  p.lse = absent();
   p.causal = c.causal, p.bshd = c.bshd, p.scale = float(1 / std::sqrt(double(c.D)));
   p.has_causal_offset = c.offset != INT64_MIN, p.causal_offset = p.has_causal_offset ? c.offset : 0;
   ++g_checks;
@@ -347,7 +337,7 @@ void check_w4a4(const char* isa, std::mt19937& rng) {
       p.x = view(x.data(), tk::DType::kFloat32, {M, K});
       p.w = view(packed.data(), tk::DType::kInt4, {N, K});
       p.scales = view(ws.data(), tk::DType::kFloat32, {N, G});
-      p.zero_points = p.outlier_idx = p.outlier_w = p.outlier_scales = p.bias = none();
+      p.zero_points = p.outlier_idx = p.outlier_w = p.outlier_scales = p.bias = absent();
       p.out = view(out.data(), tk::DType::kFloat32, {M, N});
       p.group_size = gs;
       p.act_bits = bits;
