@@ -41,6 +41,10 @@ const CASES: Case[] = [
   { name: '29x71x257 with outliers', M: 29, N: 71, K: 257, outliers: [0, 5, 200, 256] },
   { name: '97x65x67', M: 97, N: 65, K: 67 },
   { name: '130x130x513 with an outlier', M: 130, N: 130, K: 513, outliers: [300] },
+  // N = 1 (gemm's skinny path with C as a row); K one past the wide int8 K block and M past its
+  // small-M rule (each region's epilogue runs after its last K block)
+  { name: '40x1x70 (N = 1)', M: 40, N: 1, K: 70 },
+  { name: '250x50x4097', M: 250, N: 50, K: 4097 },
 ];
 
 function caseData(cs: Case, seed: number) {

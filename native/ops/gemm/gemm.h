@@ -32,6 +32,13 @@ struct GemmParams {
     return t;
   }();
   std::string packed_layout;
+  // Internal, int8 on the CPU only (int8mm's fused epilogue): called once for every finished region
+  // of out -- batch entry, rows [i0, i0 + rows), columns [j0, j0 + cols), its last K block added --
+  // right after the kernel wrote it, while it is still in cache (a microkernel tile on the blocked
+  // paths, a column chunk on the skinny one). It may rewrite the region in place (int32 -> float32).
+  // Calls come from the pool's threads, for disjoint regions. Null: none.
+  void (*on_done)(void* ctx, int64_t batch, int64_t i0, int64_t j0, int64_t rows, int64_t cols) = nullptr;
+  void* on_done_ctx = nullptr;
 };
 
 // The layout gemm_pack_b writes for op(B) [K, N] of `dtype` on the active ISA: `id` names the kernel

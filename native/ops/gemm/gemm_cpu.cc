@@ -94,6 +94,12 @@ struct Problem {
   int64_t stride_cin;
   const Acc* bias;  // [N] or null
   Acc alpha, beta;
+  // GemmParams::on_done, or null: done(b, i0, j0, rows, cols) after a region's last K block.
+  void (*on_done)(void*, int64_t, int64_t, int64_t, int64_t, int64_t) = nullptr;
+  void* on_done_ctx = nullptr;
+  void done(int64_t b, int64_t i0, int64_t j0, int64_t rows, int64_t cols) const {
+    if (on_done) on_done(on_done_ctx, b, i0, j0, rows, cols);
+  }
 };
 
 // The epilogue for the K block [pc, pc + kcb): the first applies alpha and beta * C, the last the bias.
@@ -172,8 +178,9 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
               e.bias = p.bias ? p.bias + col : nullptr;
               for (int64_t ir = 0; ir < s.M; ir += k.mr) {
                 e.cin = Cin ? Cin + ir * s.N + col : nullptr;
-                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + ir * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, s.M - ir)), nr,
-                      e);
+                const int mr = static_cast<int>(std::min<int64_t>(k.mr, s.M - ir));
+                k.ukr(kcb, abuf + (ir / k.mr) * apb, bp, C + ir * s.N + col, s.N, mr, nr, e);
+                if (e.last) p.done(bi, ir, col, mr, nr);
               }
             }
           }
@@ -287,8 +294,9 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const ch
           for (int64_t ir = 0; ir < mcb; ir += k.mr) {
             const int64_t row = i0 + ir;
             e.cin = Cin ? Cin + row * s.N + col : nullptr;
-            k.ukr(x.kcb, abuf + (ir / k.mr) * x.apb, bp, C + row * s.N + col, s.N, static_cast<int>(std::min<int64_t>(k.mr, mcb - ir)), nr,
-                  e);
+            const int mr = static_cast<int>(std::min<int64_t>(k.mr, mcb - ir));
+            k.ukr(x.kcb, abuf + (ir / k.mr) * x.apb, bp, C + row * s.N + col, s.N, mr, nr, e);
+            if (e.last) p.done(x.bi, row, col, mr, nr);
           }
         }
       }
@@ -354,6 +362,11 @@ Status run_skinny_t(const Kernels& k, const Problem<Acc>& p, bool swap, void (*g
       for (int64_t ci = tid; ci < chunks; ci += nt) {
         const int64_t n0 = ci * chunk, n1 = std::min(N, n0 + chunk);
         k.run(M, K, a_rows, v.b, n0, n1, C, N, e, scratch);
+        // swap: C [M, 1] was computed as the row [1, M]; its chunk is rows [n0, n1) of column 0
+        if (swap)
+          p.done(bi, n0, 0, n1 - n0, 1);
+        else
+          p.done(bi, 0, n0, M, n1 - n0);
       }
     }));
   }
@@ -385,6 +398,7 @@ void epilogue_only(const Problem<Acc>& p) {
         if (p.bias) v += p.bias[j];
         p.c[bi * p.stride_c + i * s.N + j] = v;
       }
+  for (int64_t bi = 0; bi < s.batch; ++bi) p.done(bi, 0, 0, s.M, s.N);
 }
 
 // A float tensor's data as float32: the tensor itself, or a converted copy held in `keep`.
@@ -472,6 +486,8 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
     pr.beta = 1;
   }
   if (p.bias.ndim >= 0) pr.bias = p.bias.as<int32_t>();
+  pr.on_done = p.on_done;
+  pr.on_done_ctx = p.on_done_ctx;
   if (s.M == 0 || s.N == 0) return Status::Ok();
   if (s.K == 0) {
     g_ran.set("epilogue only (K = 0)");
@@ -489,6 +505,7 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
 }  // namespace
 
 Status gemm_cpu(const GemmParams& p, const GemmShape& s) {
+  if (p.on_done && p.a.dtype != DType::kInt8) return Internal("gemm's on_done hook is for int8 inputs only");
   SerialScope serial(2.0 * double(s.batch) * double(s.M) * double(s.N) * double(s.K) < kSerialWork);
   if (p.a.dtype == DType::kInt8) return gemm_int8(p, s);
   return gemm_float(p, s);

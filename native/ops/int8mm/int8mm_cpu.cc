@@ -6,7 +6,9 @@
 //   3. the exact int8 x int8 -> int32 product on gemm's int8 kernels (AVX-512 VNNI, AVX2, NEON, scalar,
 //      picked from CPUID by gemm), reading the weights packed at quantize time when their layout is
 //      current (else packing / streaming w, as gemm does); for few rows its skinny kernels stream w;
-//   4. the epilogue per row chunk: y = fround(s_x s_w) * fround(acc) (+ o), then alpha, bias, beta * c.
+//   4. the epilogue, run by gemm on each region of the product as soon as its kernel finished it (a
+//      microkernel tile, a skinny column chunk): y = fround(s_x s_w) * fround(acc) (+ o), then alpha,
+//      bias, beta * c.
 // The int32 product is written into out itself (same size) unless c shares out's memory.
 #include <algorithm>
 #include <atomic>
@@ -55,6 +57,36 @@ bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
   const char *pa = static_cast<const char*>(a), *pb = static_cast<const char*>(b);
   return pa < pb + bn && pb < pa + an;
 }
+
+// Step 4 of a region of acc (rows [i0, i0 + rows), columns [j0, j0 + cols) of [M, N]):
+// y = fround(s_x s_w) * fround(acc) (+ o), then alpha, bias, beta * c, into out. Per row in chunks
+// of kChunk columns, acc read before out is written (they may be the same memory).
+struct FinishRegion {
+  int32_t* acc;
+  float* out;
+  const float *sx, *sw, *o;
+  const MatmulEpilogue* epi;
+  int64_t N;
+  int8mm_kernels::ScaleRowFn scale_row;
+  static void run(void* ctx, int64_t, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+    const FinishRegion& f = *static_cast<const FinishRegion*>(ctx);
+    constexpr int64_t kChunk = 256;
+    alignas(64) float y[kChunk];
+    for (int64_t m = i0; m < i0 + rows; ++m) {
+      const float sm = f.sx[m];
+      for (int64_t n0 = j0; n0 < j0 + cols; n0 += kChunk) {
+        const int64_t len = std::min(kChunk, j0 + cols - n0);
+        f.scale_row(f.acc + m * f.N + n0, f.sw + n0, sm, len, y);
+        if (f.o) {
+          const float* oc = f.o + m * f.N + n0;
+          for (int64_t j = 0; j < len; ++j) y[j] += oc[j];
+        }
+        f.epi->apply_row(m, n0, n0 + len, y);
+        std::memcpy(f.out + m * f.N + n0, y, size_t(len) * sizeof(float));
+      }
+    }
+  }
+};
 
 }  // namespace
 
@@ -121,48 +153,33 @@ Status int8mm_cpu(const Int8MmParams& p, const Int8MmShape& s) {
     TK_RETURN_IF_ERROR(gemm(g));
   }
 
-  // 3. acc = q_x q_w^T, exact, into out's memory unless c shares it
+  // 3. acc = q_x q_w^T, exact, into out's memory unless c shares it; 4. each region of acc, as soon
+  // as gemm's kernel finished it (still in cache), through the scales, outliers and epilogue into out.
+  // (As a pass after gemm, step 4 read all of acc back from memory and wrote out: 2 x 64 MB at 4096^3.)
   const bool c_in_out = epi.c != nullptr && overlaps(epi.c, size_t(M * N) * sizeof(float), out, size_t(M * N) * sizeof(float));
   PooledBuffer acc_buf(c_in_out ? size_t(M * N) * sizeof(int32_t) : 0);
-  void* acc = c_in_out ? acc_buf.data() : static_cast<void*>(out);
-  {
-    GemmParams g;
-    g.a = view2(qx, DType::kInt8, M, K);
-    g.b = p.w;
-    g.trans_b = true;
-    g.c = absent();
-    g.bias = absent();
-    g.out = view2(acc, DType::kInt32, M, N);
-    g.packed_b = p.packed;
-    g.packed_layout = p.packed_layout;
-    TK_RETURN_IF_ERROR(gemm(g));
-    g_ran.set(gemm_cpu_last_kernel());  // the quantizer's ISA follows the same cap
-  }
-
-  // 4. scales, outliers, epilogue: per row in chunks of kChunk columns (acc copied out first, as it
-  // may share out's memory; the loops vectorize).
-  const float* o = nO > 0 ? o_buf.as<float>() : nullptr;
-  constexpr int64_t kChunk = 256;
-  return parallel_for(M, std::max<int64_t>(1, 16384 / N), [&](int64_t m0, int64_t m1) {
-    alignas(64) int32_t a[kChunk];
-    alignas(64) float y[kChunk];
-    for (int64_t m = m0; m < m1; ++m) {
-      const char* arow = static_cast<const char*>(acc) + size_t(m * N) * sizeof(int32_t);
-      const float sm = sx[m];
-      for (int64_t n0 = 0; n0 < N; n0 += kChunk) {
-        const int64_t len = std::min(kChunk, N - n0);
-        std::memcpy(a, arow + n0 * sizeof(int32_t), size_t(len) * sizeof(int32_t));
-        const float* swc = sw + n0;
-        for (int64_t j = 0; j < len; ++j) y[j] = (sm * swc[j]) * static_cast<float>(a[j]);
-        if (o) {
-          const float* oc = o + m * N + n0;
-          for (int64_t j = 0; j < len; ++j) y[j] += oc[j];
-        }
-        epi.apply_row(m, n0, n0 + len, y);
-        std::memcpy(out + m * N + n0, y, size_t(len) * sizeof(float));
-      }
-    }
-  });
+  FinishRegion fin{c_in_out ? acc_buf.as<int32_t>() : reinterpret_cast<int32_t*>(out),
+                   out,
+                   sx,
+                   sw,
+                   nO > 0 ? o_buf.as<float>() : nullptr,
+                   &epi,
+                   N,
+                   int8mm_kernels::scale_row_for_active_isa()};
+  GemmParams g;
+  g.a = view2(qx, DType::kInt8, M, K);
+  g.b = p.w;
+  g.trans_b = true;
+  g.c = absent();
+  g.bias = absent();
+  g.out = view2(fin.acc, DType::kInt32, M, N);
+  g.packed_b = p.packed;
+  g.packed_layout = p.packed_layout;
+  g.on_done = FinishRegion::run;
+  g.on_done_ctx = &fin;
+  TK_RETURN_IF_ERROR(gemm(g));
+  g_ran.set(gemm_cpu_last_kernel());  // the quantizer's ISA follows the same cap
+  return Status::Ok();
 }
 
 }  // namespace tk

@@ -14,6 +14,20 @@ namespace scalar {
 }  // namespace scalar
 
 QuantRowsFn quant_rows_scalar() { return scalar::quant_rows; }
+ScaleRowFn scale_row_scalar() { return scalar::scale_row; }
+
+ScaleRowFn scale_row_for_active_isa() {
+  switch (active_isa()) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case Isa::kAvx512: return scale_row_avx512();
+    case Isa::kAvx2: return scale_row_avx2();
+#endif
+#if defined(__aarch64__)
+    case Isa::kNeon: return scale_row_neon();
+#endif
+    default: return scale_row_scalar();
+  }
+}
 
 QuantRowsFn quant_rows_for_active_isa() {
   switch (active_isa()) {

@@ -18,6 +18,14 @@ QuantRowsFn quant_rows_avx512();
 QuantRowsFn quant_rows_neon();
 // The build for active_isa().
 QuantRowsFn quant_rows_for_active_isa();
+// y[j] = fround(sm * sw[j]) * fround(acc[j]) for j < n: the product's scales (int8mm's step 4), with
+// the unit's vectors (two IEEE multiplies, the same bits at every width).
+using ScaleRowFn = void (*)(const int32_t* acc, const float* sw, float sm, int64_t n, float* y);
+ScaleRowFn scale_row_scalar();
+ScaleRowFn scale_row_avx2();
+ScaleRowFn scale_row_avx512();
+ScaleRowFn scale_row_neon();
+ScaleRowFn scale_row_for_active_isa();
 // Its name, for the kernel record ("avx512", "avx2", "neon", "scalar").
 const char* quant_rows_isa_name();
 

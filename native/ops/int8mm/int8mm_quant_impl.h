@@ -42,3 +42,7 @@ void quant_rows(const float* x, int64_t K, int64_t m0, int64_t m1, float thr, in
     }
   }
 }
+
+void scale_row(const int32_t* acc, const float* sw, float sm, int64_t n, float* y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = (sm * sw[j]) * static_cast<float>(acc[j]);
+}

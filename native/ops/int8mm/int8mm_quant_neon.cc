@@ -1,4 +1,4 @@
-// int8mm's activation quantizer built with the neon unit's flags (int8mm_quant.h).
+// int8mm's activation quantizer and scale pass built with the neon unit's flags (int8mm_quant.h).
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -12,5 +12,6 @@ namespace neon {
 }  // namespace neon
 
 QuantRowsFn quant_rows_neon() { return neon::quant_rows; }
+ScaleRowFn scale_row_neon() { return neon::scale_row; }
 
 }  // namespace tk::int8mm_kernels
