@@ -24,12 +24,20 @@ import { Checkpoint, readCheckpoint } from './llama/checkpoint';
 import { LlamaModel } from './llama/model';
 import { STORIES_PATH } from './stories';
 
-/** A linear layer y [T, N] = x [T, K] W^T in some format: prepare quantizes W [N, K] once. */
+/**
+ * A linear layer y [T, N] = x [T, K] W^T in some format: prepare quantizes W [N, K] once. A format
+ * with `calibrated` also gets `calibration`: the float32 model's inputs to this layer [rows, K] while
+ * it read a separate text (CALIBRATION_SEED), never one the table scores.
+ */
 export interface QuantFormat {
   name: string;
   describe: string;
-  prepare(w: Float32Array, N: number, K: number): (x: Float32Array, T: number) => Float32Array;
+  calibrated?: boolean;
+  prepare(w: Float32Array, N: number, K: number, calibration?: Float32Array): (x: Float32Array, T: number) => Float32Array;
 }
+
+/** The seed of the calibration text of `calibrated` formats (the scored texts use 1..5). */
+export const CALIBRATION_SEED = 1000;
 
 const run = (f: (X: Tensor) => Tensor, K: number) => (x: Float32Array, T: number) =>
   f(Tensor.from(x, [T, K])).toArraySync() as Float32Array;
@@ -88,6 +96,20 @@ export const QUANT_FORMATS: QuantFormat[] = [
     describe: 'w4a4Matmul with rotate: hadamard (weights per channel, x rotated alike inside the call)',
     prepare: (w, N, K) => {
       const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: 'channel', rotate: 'hadamard' });
+      return run((X) => w4a4MatmulSync(X, W), K);
+    },
+  },
+  {
+    name: 'w4a4-outliers4',
+    describe: 'w4a4Matmul with the 4 input channels of largest max |x| on a calibration text kept at int8 (outlierCount: 4)',
+    calibrated: true,
+    prepare: (w, N, K, calibration) => {
+      const rows = calibration!.length / K;
+      const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), {
+        groupSize: 'channel',
+        outlierCount: Math.min(4, K),
+        calibration: Tensor.from(calibration!, [rows, K]),
+      });
       return run((X) => w4a4MatmulSync(X, W), K);
     },
   },
@@ -156,8 +178,18 @@ export function sampleText(ckpt: Checkpoint, n: number, seed = 42): number[] {
   return toks;
 }
 
-/** Logits [T, vocab] of the model reading tokens[0, T) (causal), every projection by `fmt`. */
-export function teacherForcedLogits(ckpt: Checkpoint, tokens: number[], fmt: QuantFormat): Float32Array {
+/**
+ * Logits [T, vocab] of the model reading tokens[0, T) (causal), every projection by `fmt`. `inputs`:
+ * each projection's input, by layer name ("wq.0", ..., "classifier"): given to a calibrated format's
+ * prepare, or filled when `record` is set.
+ */
+export function teacherForcedLogits(
+  ckpt: Checkpoint,
+  tokens: number[],
+  fmt: QuantFormat,
+  inputs?: Map<string, Float32Array>,
+  record = false,
+): Float32Array {
   const { config: c, weights: w } = ckpt;
   const T = tokens.length,
     D = c.dim,
@@ -166,7 +198,24 @@ export function teacherForcedLogits(ckpt: Checkpoint, tokens: number[], fmt: Qua
     hd = D / H,
     kvd = c.kvHeads * hd,
     grp = H / c.kvHeads;
-  const lin = (arr: Float32Array, l: number, N: number, K: number) => fmt.prepare(arr.subarray(l * N * K, (l + 1) * N * K), N, K);
+  const layer = (name: string, w: Float32Array, N: number, K: number) => {
+    const f = fmt.prepare(w, N, K, fmt.calibrated ? inputs?.get(name) : undefined);
+    return (x: Float32Array, rows: number) => {
+      if (record) inputs?.set(name, x.slice());
+      return f(x, rows);
+    };
+  };
+  const names = new Map<Float32Array, string>([
+    [w.wq, 'wq'],
+    [w.wk, 'wk'],
+    [w.wv, 'wv'],
+    [w.wo, 'wo'],
+    [w.w1, 'w1'],
+    [w.w2, 'w2'],
+    [w.w3, 'w3'],
+  ]);
+  const lin = (arr: Float32Array, l: number, N: number, K: number) =>
+    layer(`${names.get(arr)}.${l}`, arr.subarray(l * N * K, (l + 1) * N * K), N, K);
   const rms = (x: Float32Array, g: Float32Array, off: number) => {
     const y = new Float32Array(T * D);
     for (let t = 0; t < T; t++) {
@@ -228,7 +277,7 @@ export function teacherForcedLogits(ckpt: Checkpoint, tokens: number[], fmt: Qua
     const y2 = lin(w.w2, l, D, F)(a, T);
     for (let i = 0; i < x.length; i++) x[i] += y2[i];
   }
-  return fmt.prepare(w.classifier, c.vocab, D)(rms(x, w.rmsFinal, 0), T);
+  return layer('classifier', w.classifier, c.vocab, D)(rms(x, w.rmsFinal, 0), T);
 }
 
 export interface QuantAccuracyRow {
@@ -271,13 +320,17 @@ export function quantAccuracy(o: { tokens?: number; seeds?: number[]; formats?: 
   const ckpt = readCheckpoint(model);
   const V = ckpt.config.vocab;
   const acc = formats.map(() => ({ nll: 0, agree: 0, perSeed: [] as number[] }));
+  // Calibrated formats see the float32 model's inputs to each layer on a text of its own.
+  const calibration = new Map<string, Float32Array>();
+  if (formats.some((f) => f.calibrated))
+    teacherForcedLogits(ckpt, sampleText(ckpt, n, CALIBRATION_SEED).slice(0, n), formats[0], calibration, true);
   for (const seed of seeds) {
     const toks = sampleText(ckpt, n, seed);
     const input = toks.slice(0, n),
       target = toks.slice(1);
     let ref: Float32Array | undefined;
     formats.forEach((fmt, f) => {
-      const lg = teacherForcedLogits(ckpt, input, fmt);
+      const lg = teacherForcedLogits(ckpt, input, fmt, calibration);
       ref ??= lg;
       let nll = 0;
       for (let t = 0; t < n; t++) {
