@@ -109,6 +109,13 @@ void unpack_row(const uint64_t* planes, int bits, int format, int64_t W, int64_t
     }
 }
 
+// The format's value as cst + sum_i wt[i] p_i modulo 256 (the ISA unpack kernels' form).
+void value_weights(int format, int bits, int8_t* wt, int8_t* cst) {
+  for (int i = 0; i < bits; ++i) wt[i] = int8_t(uint8_t((format == int(BitFormat::kBipolar) ? 2u : 1u) << i));
+  if (format == int(BitFormat::kInt)) wt[bits - 1] = int8_t(uint8_t(0u - (1u << (bits - 1))));
+  *cst = format == int(BitFormat::kBipolar) ? int8_t(uint8_t(1u - (1u << bits))) : 0;
+}
+
 void value_table(int format, int bits, int8_t* t) {
   for (int c = 0; c < (1 << bits); ++c) {
     int v = c;
@@ -140,17 +147,24 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
   }));
   int8_t* a8 = keep.get();
   int8_t* b8 = keep.get() + M * K;
-  int8_t ta[256], tb[256];
+  int8_t ta[256], tb[256], wa[8], wb[8], ca, cb;
   value_table(p.a_format, s.ba, ta);
   value_table(p.b_format, s.bb, tb);
+  value_weights(p.a_format, s.ba, wa, &ca);
+  value_weights(p.b_format, s.bb, wb, &cb);
+  const bitmm_kernels::UnpackFn vec = kernels_for(active_isa(), false).unpack;
   const uint64_t* A = static_cast<const uint64_t*>(p.a.data);
   const uint64_t* B = static_cast<const uint64_t*>(p.b.data);
   TK_RETURN_IF_ERROR(parallel_for(M + N, 64, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      if (r < M)
-        unpack_row(A + r * s.ba * W, s.ba, p.a_format, W, K, ta, a8 + r * K);
+      const bool in_a = r < M;
+      const uint64_t* pl = in_a ? A + r * s.ba * W : B + (r - M) * s.bb * W;
+      int8_t* o = in_a ? a8 + r * K : b8 + (r - M) * K;
+      const int bits = in_a ? s.ba : s.bb;
+      if (vec)
+        vec(pl, bits, W, K, in_a ? wa : wb, in_a ? ca : cb, o);
       else
-        unpack_row(B + (r - M) * s.bb * W, s.bb, p.b_format, W, K, tb, b8 + (r - M) * K);
+        unpack_row(pl, bits, in_a ? p.a_format : p.b_format, W, K, in_a ? ta : tb, o);
     }
   }));
   auto view = [](void* d, DType dt, int64_t r, int64_t c) {

@@ -157,9 +157,28 @@ void tile_b(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, 
   (xor_op ? (one ? b_xor1 : b_xor) : (one ? b_and1 : b_and))(a, b, ba, bb, W, wa, wb, y, ldy);
 }
 
+// The int8 route's unpacking (AVX-512 BW only, outside the region above): 64 elements per step, each
+// plane word a byte mask adding its weight (VPADDB under the mask), one 64-byte store. It replaced a
+// byte table per 8 elements whose cost was most of the int8 route's lead over plain gemm (docs/bitmm.md).
+void unpack(const uint64_t* planes, int bits, int64_t W, int64_t K, const int8_t* wt, int8_t cst, int8_t* out) {
+  __m512i wv[8];
+  for (int i = 0; i < bits; ++i) wv[i] = _mm512_set1_epi8(wt[i]);
+  const __m512i c = _mm512_set1_epi8(cst);
+  for (int64_t w = 0; w < W; ++w) {
+    __m512i v = c;
+    for (int i = 0; i < bits; ++i) v = _mm512_mask_add_epi8(v, static_cast<__mmask64>(planes[i * W + w]), v, wv[i]);
+    const int64_t k0 = w * 64;
+    if (K - k0 >= 64)
+      _mm512_storeu_si512(out + k0, v);
+    else
+      _mm512_mask_storeu_epi8(out + k0, ~uint64_t(0) >> (64 - (K - k0)), v);
+  }
+}
+
 }  // namespace
 
 bool get_kernels_avx512(Kernels* k, bool bytewise) {
+  k->unpack = unpack;  // BW: every CPU the avx512 table is built for (cpu_features.cc)
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx512vpopcntdq") || !__builtin_cpu_supports("avx512bitalg")) return false;
   if (bytewise) {

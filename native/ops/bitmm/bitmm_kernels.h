@@ -36,9 +36,14 @@ inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* c
     for (int c = 0; c < kTile; ++c) y[r * ldy + c] = int32_t(uint32_t(uint64_t(S[r * kTile + c])));
 }
 
+// One row of `bits` planes (W words each) -> its K int8 values, value = cst + sum_i wt[i] p_i modulo 256
+// (exact: the driver takes this route only when every value fits int8).
+using UnpackFn = void (*)(const uint64_t* planes, int bits, int64_t W, int64_t K, const int8_t* wt, int8_t cst, int8_t* out);
+
 struct Kernels {
   const char* name = "";
   TileFn tile = nullptr;
+  UnpackFn unpack = nullptr;  // the int8 route's unpacking; null: the driver's portable one
 };
 
 // The paths a test or bench may force (bitmm_set_path("cpu", ...)): "auto" picks the best the CPU has.
