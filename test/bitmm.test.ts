@@ -181,6 +181,15 @@ describe.each(ISAS)('bitMatmul on %s', (isa) => {
           }
         intCase(isa, 'int', 2, 'int', 2, 33, 37, 4096 + 64 * 3 + 5, seed++);
         intCase(isa, 'int', 3, 'int', 3, 3, 4, 0, seed++);
+        // One plane a side: whole 8-word chunks only (K = 512, 4096: the AVX-512 kernel's first chunk
+        // is a full one), K = 0, and at K = 4096 b past one 64-row panel (N = 67: a partial last tile)
+        // and a past one 512-row block (M = 517).
+        for (const K of [0, 512, 4096]) {
+          intCase(isa, 'int', 1, 'int', 1, 5, 67, K, seed++);
+          intCase(isa, 'bipolar', 1, 'bipolar', 1, 6, 67, K, seed++);
+          intCase(isa, 'bipolar', 1, 'uint', 1, 7, 13, K, seed++);
+        }
+        intCase(isa, 'bipolar', 1, 'bipolar', 1, 517, 9, 4096, seed++);
       }),
     ));
 

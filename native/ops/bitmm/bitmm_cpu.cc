@@ -276,16 +276,20 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
       for (int64_t it = next++; it < items; it = next++) {
         const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
         const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
+        // The panel's row pointers, whole tiles (rows past N repeat the last one).
+        const uint64_t* bp[bitmm_configs::kMaxPanelRows];
+        for (int64_t n = n0; n < n0 + (n1 - n0 + kTile - 1) / kTile * kTile; ++n) bp[n - n0] = B + std::min(n, N - 1) * s.bb * W;
         for (int64_t mt = m0; mt < m1; mt += kTile) {
           // The tile row's y, then written out as kTile contiguous rows (scattered 16-byte stores to
           // rows 4 * N bytes apart cost more than the kernel).
           int32_t ybuf[kTile][bitmm_configs::kMaxPanelRows];
           const uint64_t* ap[kTile];
           for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
-          for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
-            const uint64_t* bp[kTile];
-            for (int c = 0; c < kTile; ++c) bp[c] = B + std::min(nt0 + c, N - 1) * s.bb * W;
-            k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][nt0 - n0], bitmm_configs::kMaxPanelRows);  // S, modulo 2^32
+          if (k.row) {
+            k.row(ap, bp, (n1 - n0 + kTile - 1) / kTile, s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][0], bitmm_configs::kMaxPanelRows);
+          } else {
+            for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile)  // S, modulo 2^32
+              k.tile(ap, bp + (nt0 - n0), s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][nt0 - n0], bitmm_configs::kMaxPanelRows);
           }
           const int64_t rm = std::min<int64_t>(kTile, m1 - mt), len = n1 - n0;
           const int32_t* cg = colg.data() + n0;

@@ -128,8 +128,72 @@ inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, c
   }
 TK_BITMM_TILE(q_and, false, false, false)
 TK_BITMM_TILE(q_xor, true, false, false)
-TK_BITMM_TILE(q_and1, false, false, true)
-TK_BITMM_TILE(q_xor1, true, false, true)
+// One plane a side (W1A1), the VPOPCNTQ kernel written out: the first chunk sets the accumulators
+// instead of adding to zeros, and the loop carries nothing else, so GCC keeps the 16 accumulators in
+// place (the generic body above made it copy all 16 every step). Kernel alone, a 4-row a tile over a
+// 64-row b panel at K = 4096, one thread: 19.6 against 23 cycles per 8-word chunk.
+template <bool kXor>
+inline __attribute__((always_inline)) void one_body(const uint64_t* const* a, const uint64_t* const* b, int64_t W, const int64_t* wa,
+                                                    const int64_t* wb, int32_t* y, int64_t ldy) {
+  const uint64_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
+  __m512i acc[16];
+  const int64_t full = W & ~int64_t(7);
+  // The first chunk sets the accumulators: the K tail by masked loads (zeros past W count nothing), or
+  // the first full chunk (a masked chunk of no words would cost as much as a full one).
+  auto first = [&](int64_t w, __mmask8 m) {
+    const __m512i v0 = _mm512_maskz_loadu_epi64(m, b0 + w), v1 = _mm512_maskz_loadu_epi64(m, b1 + w),
+                  v2 = _mm512_maskz_loadu_epi64(m, b2 + w), v3 = _mm512_maskz_loadu_epi64(m, b3 + w);
+    const uint64_t* ar[4] = {a0, a1, a2, a3};
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m512i av = _mm512_maskz_loadu_epi64(m, ar[r] + w);
+      acc[4 * r + 0] = count<kXor, false>(av, v0);
+      acc[4 * r + 1] = count<kXor, false>(av, v1);
+      acc[4 * r + 2] = count<kXor, false>(av, v2);
+      acc[4 * r + 3] = count<kXor, false>(av, v3);
+    }
+  };
+  int64_t w0 = 0;
+  if (W & 7) {
+    first(full, static_cast<__mmask8>((1u << (W & 7)) - 1));
+  } else if (W > 0) {
+    first(0, 0xff);
+    w0 = 8;
+  } else {
+#pragma GCC unroll 16
+    for (int e = 0; e < 16; ++e) acc[e] = _mm512_setzero_si512();
+  }
+  for (int64_t w = w0; w < full; w += 8) {
+    const __m512i v0 = _mm512_loadu_si512(b0 + w), v1 = _mm512_loadu_si512(b1 + w), v2 = _mm512_loadu_si512(b2 + w),
+                  v3 = _mm512_loadu_si512(b3 + w);
+    const uint64_t* ar[4] = {a0, a1, a2, a3};
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r) {
+      const __m512i av = _mm512_loadu_si512(ar[r] + w);
+      acc[4 * r + 0] = _mm512_add_epi64(acc[4 * r + 0], count<kXor, false>(av, v0));
+      acc[4 * r + 1] = _mm512_add_epi64(acc[4 * r + 1], count<kXor, false>(av, v1));
+      acc[4 * r + 2] = _mm512_add_epi64(acc[4 * r + 2], count<kXor, false>(av, v2));
+      acc[4 * r + 3] = _mm512_add_epi64(acc[4 * r + 3], count<kXor, false>(av, v3));
+    }
+  }
+  reduce16_store(acc, wa[0] * wb[0] < 0, y, ldy);
+}
+void q_and1(const uint64_t* const* a, const uint64_t* const* b, int, int, int64_t W, const int64_t* wa, const int64_t* wb, int32_t* y,
+            int64_t ldy) {
+  one_body<false>(a, b, W, wa, wb, y, ldy);
+}
+void q_xor1(const uint64_t* const* a, const uint64_t* const* b, int, int, int64_t W, const int64_t* wa, const int64_t* wb, int32_t* y,
+            int64_t ldy) {
+  one_body<true>(a, b, W, wa, wb, y, ldy);
+}
+void row_and1(const uint64_t* const* a, const uint64_t* const* b, int64_t nt, int64_t W, const int64_t* wa, const int64_t* wb, int32_t* y,
+              int64_t ldy) {
+  for (int64_t t = 0; t < nt; ++t) one_body<false>(a, b + kTile * t, W, wa, wb, y + kTile * t, ldy);
+}
+void row_xor1(const uint64_t* const* a, const uint64_t* const* b, int64_t nt, int64_t W, const int64_t* wa, const int64_t* wb, int32_t* y,
+              int64_t ldy) {
+  for (int64_t t = 0; t < nt; ++t) one_body<true>(a, b + kTile * t, W, wa, wb, y + kTile * t, ldy);
+}
 TK_BITMM_TILE(b_and, false, true, false)
 TK_BITMM_TILE(b_xor, true, true, false)
 TK_BITMM_TILE(b_and1, false, true, true)
@@ -150,6 +214,11 @@ void tile_q(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, 
   if (!one && ba + bb <= 8 && g_vnni)  // every pair weight fits a signed byte: VPDPBUSD weighs them
     return (xor_op ? d_xor : d_and)(a, b, ba, bb, W, wa, wb, y, ldy);
   (xor_op ? (one ? q_xor1 : q_xor) : (one ? q_and1 : q_and))(a, b, ba, bb, W, wa, wb, y, ldy);
+}
+void row_q(const uint64_t* const* a, const uint64_t* const* b, int64_t nt, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
+           bool xor_op, int32_t* y, int64_t ldy) {
+  if (ba == 1 && bb == 1) return (xor_op ? row_xor1 : row_and1)(a, b, nt, W, wa, wb, y, ldy);
+  for (int64_t t = 0; t < nt; ++t) tile_q(a, b + kTile * t, ba, bb, W, wa, wb, xor_op, y + kTile * t, ldy);
 }
 void tile_b(const uint64_t* const* a, const uint64_t* const* b, int ba, int bb, int64_t W, const int64_t* wa, const int64_t* wb,
             bool xor_op, int32_t* y, int64_t ldy) {
@@ -189,6 +258,7 @@ bool get_kernels_avx512(Kernels* k, bool bytewise) {
   g_vnni = __builtin_cpu_supports("avx512vnni");
   k->name = "avx512-vpopcntq";
   k->tile = tile_q;
+  k->row = row_q;
   return true;
 }
 

@@ -40,9 +40,15 @@ inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* c
 // (exact: the driver takes this route only when every value fits int8).
 using UnpackFn = void (*)(const uint64_t* planes, int bits, int64_t W, int64_t K, const int8_t* wt, int8_t cst, int8_t* out);
 
+// `ntiles` tiles along b: tile t takes b[4 t .. 4 t + 3] and stores at y + 4 t (one call per tile row
+// of a: the per-call set-up was 12 % of the AVX-512 kernel's time at K = 4096).
+using RowFn = void (*)(const uint64_t* const* a, const uint64_t* const* b, int64_t ntiles, int ba, int bb, int64_t W, const int64_t* wa,
+                       const int64_t* wb, bool xor_op, int32_t* y, int64_t ldy);
+
 struct Kernels {
   const char* name = "";
   TileFn tile = nullptr;
+  RowFn row = nullptr;        // null: the driver calls `tile` per tile
   UnpackFn unpack = nullptr;  // the int8 route's unpacking; null: the driver's portable one
 };
 
