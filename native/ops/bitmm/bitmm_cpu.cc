@@ -25,6 +25,7 @@ using bitmm_kernels::kTile;
 
 std::atomic<bool> g_bytewise{false};  // bitmm_set_path("cpu", "vpopcntb")
 std::atomic<bool> g_planes{false};    // bitmm_set_path("cpu", "planes"): never the int8 route
+std::atomic<bool> g_int8{false};      // bitmm_set_path("cpu", "int8"): the int8 route wherever the values fit int8
 
 const Kernels& kernels_for(Isa isa, bool bytewise) {
   auto fill = [bytewise](Isa isa, Kernels* k) {
@@ -72,9 +73,10 @@ void weighted_counts(const uint64_t* planes, int64_t rows, int bits, int64_t W, 
 const char* bitmm_cpu_last_kernel() { return record().get(); }
 
 bool bitmm_cpu_set_path(const std::string& path) {
-  if (path != "auto" && path != "vpopcntb" && path != "planes") return false;
+  if (path != "auto" && path != "vpopcntb" && path != "planes" && path != "int8") return false;
   g_bytewise = path == "vpopcntb";
   g_planes = path == "planes";
+  g_int8 = path == "int8";
   return true;
 }
 
@@ -209,7 +211,10 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
 Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   const int64_t M = s.M, N = s.N, K = s.K, W = s.W;
   if (M == 0 || N == 0) return Status::Ok();
-  if (s.ba * s.bb >= 4 && K > 0 && !g_planes.load() && active_isa() != Isa::kScalar && fits_int8(p.a_format, s.ba) &&
+  const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
+  // W2A2 with the dedicated plane-pair kernel: faster than the int8 route (bitmm_cpu_avx512.cc, docs/bitmm.md).
+  const bool w2a2 = s.ba == 2 && s.bb == 2 && k.planes_w2a2 && !g_int8.load();
+  if (s.ba * s.bb >= 4 && !w2a2 && K > 0 && !g_planes.load() && active_isa() != Isa::kScalar && fits_int8(p.a_format, s.ba) &&
       fits_int8(p.b_format, s.bb)) {
     record().set("int8-gemm");
     return bitmm_via_int8(p, s);
@@ -248,7 +253,6 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
     return Status::Ok();
   }));
 
-  const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
   record().set(k.name);
   const bool float_out = s.float_out;
   int32_t* out_i = float_out ? nullptr : p.out.as<int32_t>();

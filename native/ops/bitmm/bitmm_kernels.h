@@ -49,6 +49,7 @@ struct Kernels {
   const char* name = "";
   TileFn tile = nullptr;
   RowFn row = nullptr;        // null: the driver calls `tile` per tile
+  bool planes_w2a2 = false;   // W2A2 by plane pairs beats the int8 route (a dedicated kernel)
   UnpackFn unpack = nullptr;  // the int8 route's unpacking; null: the driver's portable one
 };
 
