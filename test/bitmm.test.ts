@@ -201,6 +201,14 @@ describe.each(ISAS)('bitMatmul on %s', (isa) => {
           intCase(isa, 'uint', 2, 'bipolar', 2, 7, 13, K, seed++);
         }
         intCase(isa, 'bipolar', 1, 'bipolar', 1, 517, 9, 4096, seed++);
+        // A tile row of a single row (M = 1, the last of M = 5) against whole groups of 16 rows of b and
+        // a partial one (AVX-512: one row of a against 16 of b). N = 150: the driver splits b into
+        // panels of ~N / (4 threads) rows when a has few blocks, so each panel holds 16+ rows.
+        for (const K of [131, 512, 4096]) {
+          intCase(isa, 'int', 1, 'uint', 1, 1, 150, K, seed++); // negative pair weight
+          intCase(isa, 'bipolar', 1, 'bipolar', 1, 1, 150, K, seed++); // XOR
+          intCase(isa, 'int', 1, 'int', 1, 5, 150, K, seed++);
+        }
       }),
     ));
 
