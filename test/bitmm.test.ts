@@ -120,9 +120,9 @@ describe('bit planes', () => {
   });
 });
 
-/** fn under both CPU routes ('auto': int8 gemm for several planes a side; 'planes': the plane-pair kernels). */
+/** fn under every CPU route ('auto': int8 gemm for several planes a side, W2A2 aside; 'planes': the plane-pair kernels; 'int8': the int8 route wherever it fits). */
 function bothRoutes(fn: () => void): void {
-  for (const route of ['auto', 'planes']) {
+  for (const route of ['auto', 'planes', 'int8']) {
     native.debug.setPath('bitmm', 'cpu', route, 0);
     try {
       fn();
@@ -133,9 +133,10 @@ function bothRoutes(fn: () => void): void {
 }
 
 describe.each(ISAS)('bitMatmul on %s', (isa) => {
-  // 'auto' sends several planes a side whose values fit int8 to the int8 gemm kernels; 'planes' forces
-  // the plane-pair kernels for every width.
-  test.each(['auto', 'planes'])('every bit width 1..8 on each side (int x int), and every format pair, exact (route %s)', (route) =>
+  // 'auto' sends several planes a side whose values fit int8 to the int8 gemm kernels (W2A2 on AVX-512
+  // with VNNI: a dedicated plane-pair kernel); 'planes' forces the plane-pair kernels for every width,
+  // 'int8' the int8 route wherever the values fit (W2A2 included).
+  test.each(['auto', 'planes', 'int8'])('every bit width 1..8 on each side (int x int), and every format pair, exact (route %s)', (route) =>
     withIsa(isa, () => {
       native.debug.setPath('bitmm', 'cpu', route, 0);
       try {
@@ -152,10 +153,17 @@ describe.each(ISAS)('bitMatmul on %s', (isa) => {
               [7, 2],
             ])
               intCase(isa, fa, ba, fb, bb, 6, 9, 200, seed++);
-        intCase(isa, 'int', 2, 'int', 2, 5, 6, 70, seed++);
+        intCase(isa, 'int', 3, 'int', 3, 5, 6, 70, seed++);
         const k = native.debug.lastKernel('bitmm', 'cpu');
-        if (route === 'auto' && isa !== 'scalar') expect(k).toBe('int8-gemm');
+        if (route !== 'planes' && isa !== 'scalar') expect(k).toBe('int8-gemm');
         else expect(k).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
+        // W2A2: the dedicated plane-pair kernel on AVX-512 with VNNI, else the int8 route.
+        intCase(isa, 'int', 2, 'int', 2, 5, 6, 70, seed++);
+        const k2 = native.debug.lastKernel('bitmm', 'cpu');
+        if (route === 'planes' || isa === 'scalar')
+          expect(k2).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
+        else if (route === 'int8') expect(k2).toBe('int8-gemm');
+        else expect(k2).toMatch(isa === 'avx512' ? /^(avx512-vpopcntq|int8-gemm)$/ : /^int8-gemm$/);
         intCase(isa, 'bipolar', 1, 'int', 1, 5, 6, 70, seed++);
         expect(native.debug.lastKernel('bitmm', 'cpu')).toMatch(isa === 'avx512' ? /^avx512-/ : isa === 'avx2' ? /^avx2-/ : /^scalar-/);
       } finally {
@@ -181,6 +189,26 @@ describe.each(ISAS)('bitMatmul on %s', (isa) => {
           }
         intCase(isa, 'int', 2, 'int', 2, 33, 37, 4096 + 64 * 3 + 5, seed++);
         intCase(isa, 'int', 3, 'int', 3, 3, 4, 0, seed++);
+        // One or two planes a side (the dedicated AVX-512 kernels): whole 8-word chunks only (K = 512,
+        // 4096: the one-plane kernel's first chunk is a full one), K = 0, and at K = 4096 b past one
+        // 64-row panel (N = 67: a partial last tile) and a past one 512-row block (M = 517).
+        for (const K of [0, 512, 4096]) {
+          intCase(isa, 'int', 1, 'int', 1, 5, 67, K, seed++);
+          intCase(isa, 'bipolar', 1, 'bipolar', 1, 6, 67, K, seed++);
+          intCase(isa, 'bipolar', 1, 'uint', 1, 7, 13, K, seed++);
+          intCase(isa, 'int', 2, 'int', 2, 5, 67, K, seed++);
+          intCase(isa, 'bipolar', 2, 'bipolar', 2, 6, 35, K, seed++);
+          intCase(isa, 'uint', 2, 'bipolar', 2, 7, 13, K, seed++);
+        }
+        intCase(isa, 'bipolar', 1, 'bipolar', 1, 517, 9, 4096, seed++);
+        // A tile row of a single row (M = 1, the last of M = 5) against whole groups of 16 rows of b and
+        // a partial one (AVX-512: one row of a against 16 of b). N = 150: the driver splits b into
+        // panels of ~N / (4 threads) rows when a has few blocks, so each panel holds 16+ rows.
+        for (const K of [131, 512, 4096]) {
+          intCase(isa, 'int', 1, 'uint', 1, 1, 150, K, seed++); // negative pair weight
+          intCase(isa, 'bipolar', 1, 'bipolar', 1, 1, 150, K, seed++); // XOR
+          intCase(isa, 'int', 1, 'int', 1, 5, 150, K, seed++);
+        }
       }),
     ));
 

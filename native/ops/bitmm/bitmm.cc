@@ -72,7 +72,7 @@ Status bitmm(const BitmmParams& p) {
 Status bitmm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
   if (device == "cpu") {
     if (splits != 0 || !bitmm_cpu_set_path(path))
-      return unknown_path("bitmm", device, path, splits, "'auto', 'vpopcntb' or 'planes' (splits 0)");
+      return unknown_path("bitmm", device, path, splits, "'auto', 'vpopcntb', 'planes' or 'int8' (splits 0)");
   } else if (device == "cuda") {
     if (splits != 0 || !bitmm_cuda_set_path(path.c_str()))
       return unknown_path("bitmm", device, path, splits, "'auto', 'tc' or 'simt' (splits 0)");

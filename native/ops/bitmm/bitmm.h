@@ -50,10 +50,11 @@ Status bitmm(const BitmmParams& p);
 Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s);
 const char* bitmm_cpu_last_kernel();
 // "auto" (the best kernels the CPU has; several planes a side that fit int8 through the int8 gemm
-// kernels), "vpopcntb" (AVX-512 BITALG: VPOPCNTB + VPSADBW, to measure) or "planes" (the plane-pair
-// kernels for every width, to test and measure).
+// kernels, except W2A2 where a dedicated plane-pair kernel is faster), "vpopcntb" (AVX-512 BITALG:
+// VPOPCNTB + VPSADBW, to measure), "planes" (the plane-pair kernels for every width, to test and
+// measure) or "int8" (the int8 route wherever the values fit int8, W2A2 included: to test and measure).
 bool bitmm_cpu_set_path(const std::string& path);
-// Hooks (native/core/op_hooks.h): "auto" | "vpopcntb" | "planes" on the CPU; "auto" | "tc" | "simt" on CUDA.
+// Hooks (native/core/op_hooks.h): "auto" | "vpopcntb" | "planes" | "int8" on the CPU; "auto" | "tc" | "simt" on CUDA.
 Status bitmm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string bitmm_last_kernel(const std::string& device);
 

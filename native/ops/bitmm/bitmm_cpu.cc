@@ -25,6 +25,7 @@ using bitmm_kernels::kTile;
 
 std::atomic<bool> g_bytewise{false};  // bitmm_set_path("cpu", "vpopcntb")
 std::atomic<bool> g_planes{false};    // bitmm_set_path("cpu", "planes"): never the int8 route
+std::atomic<bool> g_int8{false};      // bitmm_set_path("cpu", "int8"): the int8 route wherever the values fit int8
 
 const Kernels& kernels_for(Isa isa, bool bytewise) {
   auto fill = [bytewise](Isa isa, Kernels* k) {
@@ -72,9 +73,10 @@ void weighted_counts(const uint64_t* planes, int64_t rows, int bits, int64_t W, 
 const char* bitmm_cpu_last_kernel() { return record().get(); }
 
 bool bitmm_cpu_set_path(const std::string& path) {
-  if (path != "auto" && path != "vpopcntb" && path != "planes") return false;
+  if (path != "auto" && path != "vpopcntb" && path != "planes" && path != "int8") return false;
   g_bytewise = path == "vpopcntb";
   g_planes = path == "planes";
+  g_int8 = path == "int8";
   return true;
 }
 
@@ -109,6 +111,13 @@ void unpack_row(const uint64_t* planes, int bits, int format, int64_t W, int64_t
     }
 }
 
+// The format's value as cst + sum_i wt[i] p_i modulo 256 (the ISA unpack kernels' form).
+void value_weights(int format, int bits, int8_t* wt, int8_t* cst) {
+  for (int i = 0; i < bits; ++i) wt[i] = int8_t(uint8_t((format == int(BitFormat::kBipolar) ? 2u : 1u) << i));
+  if (format == int(BitFormat::kInt)) wt[bits - 1] = int8_t(uint8_t(0u - (1u << (bits - 1))));
+  *cst = format == int(BitFormat::kBipolar) ? int8_t(uint8_t(1u - (1u << bits))) : 0;
+}
+
 void value_table(int format, int bits, int8_t* t) {
   for (int c = 0; c < (1 << bits); ++c) {
     int v = c;
@@ -140,17 +149,24 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
   }));
   int8_t* a8 = keep.get();
   int8_t* b8 = keep.get() + M * K;
-  int8_t ta[256], tb[256];
+  int8_t ta[256], tb[256], wa[8], wb[8], ca, cb;
   value_table(p.a_format, s.ba, ta);
   value_table(p.b_format, s.bb, tb);
+  value_weights(p.a_format, s.ba, wa, &ca);
+  value_weights(p.b_format, s.bb, wb, &cb);
+  const bitmm_kernels::UnpackFn vec = kernels_for(active_isa(), false).unpack;
   const uint64_t* A = static_cast<const uint64_t*>(p.a.data);
   const uint64_t* B = static_cast<const uint64_t*>(p.b.data);
   TK_RETURN_IF_ERROR(parallel_for(M + N, 64, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      if (r < M)
-        unpack_row(A + r * s.ba * W, s.ba, p.a_format, W, K, ta, a8 + r * K);
+      const bool in_a = r < M;
+      const uint64_t* pl = in_a ? A + r * s.ba * W : B + (r - M) * s.bb * W;
+      int8_t* o = in_a ? a8 + r * K : b8 + (r - M) * K;
+      const int bits = in_a ? s.ba : s.bb;
+      if (vec)
+        vec(pl, bits, W, K, in_a ? wa : wb, in_a ? ca : cb, o);
       else
-        unpack_row(B + (r - M) * s.bb * W, s.bb, p.b_format, W, K, tb, b8 + (r - M) * K);
+        unpack_row(pl, bits, in_a ? p.a_format : p.b_format, W, K, in_a ? ta : tb, o);
     }
   }));
   auto view = [](void* d, DType dt, int64_t r, int64_t c) {
@@ -195,7 +211,10 @@ Status bitmm_via_int8(const BitmmParams& p, const BitmmShape& s) {
 Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   const int64_t M = s.M, N = s.N, K = s.K, W = s.W;
   if (M == 0 || N == 0) return Status::Ok();
-  if (s.ba * s.bb >= 4 && K > 0 && !g_planes.load() && active_isa() != Isa::kScalar && fits_int8(p.a_format, s.ba) &&
+  const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
+  // W2A2 with the dedicated plane-pair kernel: faster than the int8 route (bitmm_cpu_avx512.cc, docs/bitmm.md).
+  const bool w2a2 = s.ba == 2 && s.bb == 2 && k.planes_w2a2 && !g_int8.load();
+  if (s.ba * s.bb >= 4 && !w2a2 && K > 0 && !g_planes.load() && active_isa() != Isa::kScalar && fits_int8(p.a_format, s.ba) &&
       fits_int8(p.b_format, s.bb)) {
     record().set("int8-gemm");
     return bitmm_via_int8(p, s);
@@ -234,7 +253,6 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
     return Status::Ok();
   }));
 
-  const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
   record().set(k.name);
   const bool float_out = s.float_out;
   int32_t* out_i = float_out ? nullptr : p.out.as<int32_t>();
@@ -262,16 +280,20 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
       for (int64_t it = next++; it < items; it = next++) {
         const int64_t m0 = (it % nbm) * MB, m1 = std::min(M, m0 + MB);
         const int64_t n0 = (it / nbm) * NB, n1 = std::min(N, n0 + NB);
+        // The panel's row pointers, whole tiles (rows past N repeat the last one).
+        const uint64_t* bp[bitmm_configs::kMaxPanelRows];
+        for (int64_t n = n0; n < n0 + (n1 - n0 + kTile - 1) / kTile * kTile; ++n) bp[n - n0] = B + std::min(n, N - 1) * s.bb * W;
         for (int64_t mt = m0; mt < m1; mt += kTile) {
           // The tile row's y, then written out as kTile contiguous rows (scattered 16-byte stores to
           // rows 4 * N bytes apart cost more than the kernel).
           int32_t ybuf[kTile][bitmm_configs::kMaxPanelRows];
           const uint64_t* ap[kTile];
           for (int r = 0; r < kTile; ++r) ap[r] = A + std::min(mt + r, M - 1) * s.ba * W;
-          for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile) {
-            const uint64_t* bp[kTile];
-            for (int c = 0; c < kTile; ++c) bp[c] = B + std::min(nt0 + c, N - 1) * s.bb * W;
-            k.tile(ap, bp, s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][nt0 - n0], bitmm_configs::kMaxPanelRows);  // S, modulo 2^32
+          if (k.row) {
+            k.row(ap, bp, (n1 - n0 + kTile - 1) / kTile, s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][0], bitmm_configs::kMaxPanelRows);
+          } else {
+            for (int64_t nt0 = n0; nt0 < n1; nt0 += kTile)  // S, modulo 2^32
+              k.tile(ap, bp + (nt0 - n0), s.ba, s.bb, W, wa, wb, xor_op, &ybuf[0][nt0 - n0], bitmm_configs::kMaxPanelRows);
           }
           const int64_t rm = std::min<int64_t>(kTile, m1 - mt), len = n1 - n0;
           const int32_t* cg = colg.data() + n0;

@@ -36,9 +36,21 @@ inline void weigh_pairs(PairFn pair, const uint64_t* const* a, const uint64_t* c
     for (int c = 0; c < kTile; ++c) y[r * ldy + c] = int32_t(uint32_t(uint64_t(S[r * kTile + c])));
 }
 
+// One row of `bits` planes (W words each) -> its K int8 values, value = cst + sum_i wt[i] p_i modulo 256
+// (exact: the driver takes this route only when every value fits int8).
+using UnpackFn = void (*)(const uint64_t* planes, int bits, int64_t W, int64_t K, const int8_t* wt, int8_t cst, int8_t* out);
+
+// `ntiles` tiles along b: tile t takes b[4 t .. 4 t + 3] and stores at y + 4 t (one call per tile row
+// of a: the per-call set-up was 12 % of the AVX-512 kernel's time at K = 4096).
+using RowFn = void (*)(const uint64_t* const* a, const uint64_t* const* b, int64_t ntiles, int ba, int bb, int64_t W, const int64_t* wa,
+                       const int64_t* wb, bool xor_op, int32_t* y, int64_t ldy);
+
 struct Kernels {
   const char* name = "";
   TileFn tile = nullptr;
+  RowFn row = nullptr;        // null: the driver calls `tile` per tile
+  bool planes_w2a2 = false;   // W2A2 by plane pairs beats the int8 route (a dedicated kernel)
+  UnpackFn unpack = nullptr;  // the int8 route's unpacking; null: the driver's portable one
 };
 
 // The paths a test or bench may force (bitmm_set_path("cpu", ...)): "auto" picks the best the CPU has.
