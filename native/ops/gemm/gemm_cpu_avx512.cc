@@ -290,8 +290,11 @@ void ukr_bf16_dot(int64_t kc, const void* apv, const void* bpv, float* c, int64_
 // R rows of A against NB rows of B (out[r * NB + j]): R * NB independent accumulator chains, so
 // vpdpbusd's latency does not bound a row of A (4 rows x 1 row of B, 4 chains: M = 8 at 22% of the
 // read bandwidth; now 4 x 4: README's GEMM table).
+// `next` (or null): the NB rows of B the following tile reads, prefetched into L2 at the same offsets
+// while these stream; within the rows, each is prefetched kAhead bytes ahead (as the float skinny NT
+// kernel does: rows of K bytes are short streams the hardware prefetcher picks up late).
 template <int R, int NB>
-inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int64_t ldb, int32_t* out) {
+inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int64_t ldb, int32_t* out, const int8_t* next) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512i acc[R][NB];
 #pragma GCC unroll 4
@@ -309,8 +312,17 @@ inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int64_
       for (int j = 0; j < NB; ++j) dpbusd(acc[r][j], bu[j], av);
     }
   };
+  constexpr int64_t kAhead = 1024;
   int64_t k = 0;
-  for (; k + 64 <= K; k += 64) step(k, ~__mmask64(0));
+  for (; k + 64 <= K; k += 64) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NB; ++j) prefetch(brow + j * ldb + k + kAhead);
+    if (next) {
+#pragma GCC unroll 4
+      for (int j = 0; j < NB; ++j) prefetch_l2(next + j * ldb + k);
+    }
+    step(k, ~__mmask64(0));
+  }
   if (k < K) step(k, _cvtu64_mask64(~uint64_t(0) >> (64 - (K - k))));
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -321,9 +333,9 @@ inline void dot_rows_vnni(const int8_t* a, int64_t K, const int8_t* brow, int64_
 // Rows [m, m + R) of A against rows [n, n + NB) of B, through the epilogue.
 template <int R, int NB>
 inline void skinny_i8_tile(int64_t K, const int8_t* a, const int8_t* B, int64_t ldb, int64_t m, int64_t n, const int32_t* fix, int32_t* c,
-                           int64_t ldc, const Epilogue<int32_t>& e) {
+                           int64_t ldc, const Epilogue<int32_t>& e, const int8_t* next) {
   int32_t d[R * NB];
-  dot_rows_vnni<R, NB>(a + m * K, K, B + n * ldb, ldb, d);
+  dot_rows_vnni<R, NB>(a + m * K, K, B + n * ldb, ldb, d, next);
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NB; ++j) {
       int32_t* cp = c + (m + r) * ldc + n + j;
@@ -332,14 +344,15 @@ inline void skinny_i8_tile(int64_t K, const int8_t* a, const int8_t* B, int64_t 
     }
 }
 
-// Every row of A against NB rows of B: tiles of 4 rows, then 2, 1.
+// Every row of A against NB rows of B: tiles of 4 rows, then 2, 1; the first tile prefetches `next`
+// (the later ones find these rows of B in L1 / L2).
 template <int NB>
 inline void skinny_i8_rows(int64_t M, int64_t K, const int8_t* a, const int8_t* B, int64_t ldb, int64_t n, const int32_t* fix, int32_t* c,
-                           int64_t ldc, const Epilogue<int32_t>& e) {
+                           int64_t ldc, const Epilogue<int32_t>& e, const int8_t* next) {
   int64_t m = 0;
-  for (; m + 4 <= M; m += 4) skinny_i8_tile<4, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
-  for (; m + 2 <= M; m += 2) skinny_i8_tile<2, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
-  if (m < M) skinny_i8_tile<1, NB>(K, a, B, ldb, m, n, fix, c, ldc, e);
+  for (; m + 4 <= M; m += 4) skinny_i8_tile<4, NB>(K, a, B, ldb, m, n, fix, c, ldc, e, m == 0 ? next : nullptr);
+  for (; m + 2 <= M; m += 2) skinny_i8_tile<2, NB>(K, a, B, ldb, m, n, fix, c, ldc, e, m == 0 ? next : nullptr);
+  if (m < M) skinny_i8_tile<1, NB>(K, a, B, ldb, m, n, fix, c, ldc, e, m == 0 ? next : nullptr);
 }
 
 void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b, int64_t n0, int64_t n1, int32_t* c, int64_t ldc,
@@ -355,15 +368,9 @@ void skinny_i8_run_vnni(int64_t M, int64_t K, const int8_t* a, const Operand& b,
   int64_t n = n0;
   // Four rows of B at a time (16 chains for four rows of A); with two, M = 4 / 8 read the weights at
   // 0.52 / 0.62 of the float32 kernel's rate, with four 0.59 / 0.68 (interleaved in one process).
-  for (; n + 4 <= n1; n += 4) {
-    if (n + 8 <= n1) prefetch(B + (n + 4) * b.ld);
-    skinny_i8_rows<4>(M, K, a, B, b.ld, n, fix, c, ldc, e);
-  }
-  for (; n + 2 <= n1; n += 2) {
-    if (n + 4 <= n1) prefetch(B + (n + 2) * b.ld);
-    skinny_i8_rows<2>(M, K, a, B, b.ld, n, fix, c, ldc, e);
-  }
-  if (n < n1) skinny_i8_rows<1>(M, K, a, B, b.ld, n, fix, c, ldc, e);
+  for (; n + 4 <= n1; n += 4) skinny_i8_rows<4>(M, K, a, B, b.ld, n, fix, c, ldc, e, n + 8 <= n1 ? B + (n + 4) * b.ld : nullptr);
+  for (; n + 2 <= n1; n += 2) skinny_i8_rows<2>(M, K, a, B, b.ld, n, fix, c, ldc, e, nullptr);
+  if (n < n1) skinny_i8_rows<1>(M, K, a, B, b.ld, n, fix, c, ldc, e, nullptr);
 }
 
 }  // namespace
