@@ -128,6 +128,25 @@ inline __attribute__((always_inline)) void tile_body(const uint64_t* const* a, c
   }
 TK_BITMM_TILE(q_and, false, false, false)
 TK_BITMM_TILE(q_xor, true, false, false)
+// The first chunk of a row of W words sets the 16 accumulators: first(w, mask) counts words
+// [w, w + 8) under mask -- the K tail (masked loads: zeros past W count nothing), or the first full
+// chunk (a masked chunk of no words would cost as much as a full one); W = 0 zeroes them. Returns the
+// word the full chunks start at.
+template <class First>
+inline __attribute__((always_inline)) int64_t first_chunk(int64_t W, int64_t full, __m512i* acc, First&& first) {
+  if (W & 7) {
+    first(full, static_cast<__mmask8>((1u << (W & 7)) - 1));
+    return 0;
+  }
+  if (W > 0) {
+    first(0, 0xff);
+    return 8;
+  }
+#pragma GCC unroll 16
+  for (int e = 0; e < 16; ++e) acc[e] = _mm512_setzero_si512();
+  return 0;
+}
+
 // One plane a side (W1A1), the VPOPCNTQ kernel written out: the first chunk sets the accumulators
 // instead of adding to zeros, and the loop carries nothing else, so GCC keeps the 16 accumulators in
 // place (the generic body above made it copy all 16 every step). Kernel alone, a 4-row a tile over a
@@ -138,8 +157,6 @@ inline __attribute__((always_inline)) void one_body(const uint64_t* const* a, co
   const uint64_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];
   __m512i acc[16];
   const int64_t full = W & ~int64_t(7);
-  // The first chunk sets the accumulators: the K tail by masked loads (zeros past W count nothing), or
-  // the first full chunk (a masked chunk of no words would cost as much as a full one).
   auto first = [&](int64_t w, __mmask8 m) {
     const __m512i v0 = _mm512_maskz_loadu_epi64(m, b0 + w), v1 = _mm512_maskz_loadu_epi64(m, b1 + w),
                   v2 = _mm512_maskz_loadu_epi64(m, b2 + w), v3 = _mm512_maskz_loadu_epi64(m, b3 + w);
@@ -153,16 +170,7 @@ inline __attribute__((always_inline)) void one_body(const uint64_t* const* a, co
       acc[4 * r + 3] = count<kXor, false>(av, v3);
     }
   };
-  int64_t w0 = 0;
-  if (W & 7) {
-    first(full, static_cast<__mmask8>((1u << (W & 7)) - 1));
-  } else if (W > 0) {
-    first(0, 0xff);
-    w0 = 8;
-  } else {
-#pragma GCC unroll 16
-    for (int e = 0; e < 16; ++e) acc[e] = _mm512_setzero_si512();
-  }
+  const int64_t w0 = first_chunk(W, full, acc, first);
   for (int64_t w = w0; w < full; w += 8) {
     const __m512i v0 = _mm512_loadu_si512(b0 + w), v1 = _mm512_loadu_si512(b1 + w), v2 = _mm512_loadu_si512(b2 + w),
                   v3 = _mm512_loadu_si512(b3 + w);
@@ -251,16 +259,7 @@ inline __attribute__((always_inline)) void one_row16(const uint64_t* a0, const u
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) acc[c] = count<kXor, false>(av, _mm512_maskz_loadu_epi64(m, b[c] + w));
   };
-  int64_t w0 = 0;
-  if (W & 7) {
-    first(full, static_cast<__mmask8>((1u << (W & 7)) - 1));
-  } else if (W > 0) {
-    first(0, 0xff);
-    w0 = 8;
-  } else {
-#pragma GCC unroll 16
-    for (int e = 0; e < 16; ++e) acc[e] = _mm512_setzero_si512();
-  }
+  const int64_t w0 = first_chunk(W, full, acc, first);
   for (int64_t w = w0; w < full; w += 8) {
     const __m512i av = _mm512_loadu_si512(a0 + w);
 #pragma GCC unroll 16
