@@ -31,13 +31,6 @@ std::atomic<int> g_ops_running{0};  // OpScope
 // process has more pool threads than the machine has hardware threads: a spinning thread would then
 // hold the core that the thread it waits for needs (setNumThreads(8) on 2 cores made each region cost
 // about a millisecond instead of tens of microseconds).
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 constexpr int kSpinIters = 1 << 14;
 int hardware_threads() {
   static const int n = std::max(1u, std::thread::hardware_concurrency());

@@ -16,6 +16,15 @@
 
 namespace tk {
 
+// One step of a spin-wait: the pause (x86) or yield (AArch64) hint to the core.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 // Threads the next region will use (>= 1); 1 inside a region or a SerialScope.
 int num_threads();
 // Sets the thread count for later regions; n <= 0 restores the default (TENSORKERN_NUM_THREADS or the

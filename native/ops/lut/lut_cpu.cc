@@ -36,14 +36,6 @@ const Kernels& kernels_for(Isa isa) {
 
 CpuKernelRecord g_ran;
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 }  // namespace
 
 // Tables [M][KQ][16] and group sums [M][G] of token rows [m0, m1) (lut_kernels.h): entry i of a quad
