@@ -1,6 +1,6 @@
 // `tensorkern bench w4a4`: the cases of test/cases/w4a4.ts against every baseline found on the
 // machine, in the same run: oneDNN's int8 GEMM (s8s8s32, dlopen), onnxruntime-node's MatMulNBits
-// (4-bit weights, accuracy_level 4, block 128) when installed, and the project's plain W4A4 loop.
+// (4-bit weights, accuracy_level 4, the same weights: block 128, per channel as blocks sharing one scale) when installed, and the project's plain W4A4 loop.
 // tensorkern's time includes quantizing the activations. The decode rows (M = 1, 8) rotate through
 // copies of the weights larger than the caches and are compared with the measured read bandwidth.
 // Then the accuracy table: relative error against the float32 matmul on the real stories260K
@@ -68,6 +68,24 @@ export interface W4A4SpeedReport {
   cases: W4A4Result[];
 }
 
+/**
+ * MatMulNBits' block for a grouping, 0 when it has none (it takes blocks of 16, 32, 64, 128 and 256).
+ * Per channel it gets blocks of 128 with the row's one scale repeated: the same weights exactly.
+ */
+function ortBlock(groupSize: number | 'channel', K: number): number {
+  const b = groupSize === 'channel' ? 128 : groupSize;
+  return [16, 32, 64, 128, 256].includes(b) && K % b === 0 ? b : 0;
+}
+
+/** Scales [N, G] as MatMulNBits' [N, K / block] (each repeated when the group spans several blocks). */
+function ortScales(scales: Float32Array, N: number, G: number, K: number, block: number): Float32Array {
+  const per = K / G / block;
+  if (per === 1) return scales;
+  const out = new Float32Array(N * (K / block));
+  for (let i = 0; i < out.length; i++) out[i] = scales[Math.floor(i / (K / block)) * G + Math.floor((i % (K / block)) / per)];
+  return out;
+}
+
 export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedReport> {
   const threads = getNumThreads();
   const libs = native.bench.baselines(threads);
@@ -81,7 +99,7 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
   );
   if (ort.available)
     ort.note =
-      'MatMulNBits block 128, accuracy_level 4, same weights and threads; on decode shapes its one session keeps the weights warm in cache (no DRAM rotation)';
+      'MatMulNBits on the same weights (block 128; per channel as blocks of 128 sharing one scale), accuracy_level 4, same weights and threads; on decode shapes its one session keeps the weights warm in cache (no DRAM rotation)';
   const memReadGBps = memReadBandwidth();
   o.log(`memory read bandwidth: ${memReadGBps.toFixed(1)} GB/s (256 MiB, ${threads} threads)`);
   const cases = w4a4BenchCases(o.sizes ?? [1024, 2048]);
@@ -150,14 +168,14 @@ export async function benchW4A4Speed(o: W4A4BenchOptions): Promise<W4A4SpeedRepo
     } else skipped.plain = 'skipped: the plain loop would take minutes at this size';
     let session: OrtSession | undefined;
     if (!ort.available) skipped.onnxruntime = 'onnxruntime-node missing';
-    else if (c.groupSize !== 128) skipped.onnxruntime = 'compared on groups of 128 (its block size) only';
+    else if (ortBlock(c.groupSize, K) === 0) skipped.onnxruntime = 'MatMulNBits takes blocks of 16 to 256 dividing K only';
     else {
-      // The same 4-bit weights: MatMulNBits stores unsigned nibbles with the default zero point 8.
+      // The same 4-bit weights (per channel: blocks of 128 sharing the row's scale): MatMulNBits stores unsigned
+      // nibbles with the default zero point 8.
       const packedB = w0.packed.map((b) => b ^ 0x88);
-      session = await ortSession(
-        matMulNBitsModel({ K, N, blockSize: 128, accuracyLevel: 4, bits: 4, packedB, scales: w0.scales }),
-        threads,
-      );
+      const blockSize = ortBlock(c.groupSize, K);
+      const scales = ortScales(w0.scales, N, w0.groups, K, blockSize);
+      session = await ortSession(matMulNBitsModel({ K, N, blockSize, accuracyLevel: 4, bits: 4, packedB, scales }), threads);
       impls.push({ name: 'onnxruntime', run: session.prepare({ A: { data: xd, dims: [M, K] } }) });
     }
     // The kernel the 'tensorkern' row runs: what the dispatch records as it runs (one call, before timing).

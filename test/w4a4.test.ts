@@ -19,7 +19,7 @@ import {
 } from '../lib';
 import { native } from '../lib/binding';
 import { hadamardRotate, rotationBlock } from '../lib/quant/hadamard';
-import { W4A4Case, randn, w4a4CaseData, w4a4TestCases } from './cases/w4a4';
+import { W4A4Case, randn, w4a4Case, w4a4CaseData, w4a4TestCases } from './cases/w4a4';
 import { cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { makeData, rng } from './helpers/data';
 import { storiesLinears } from './helpers/stories';
@@ -163,6 +163,56 @@ describe('w4a4 cpu', () => {
               worst = Math.max(worst, abs(y[i] - ref[i] - bias[i % N]) / ((K + 8) * 2 ** -24 * mag));
             }
             expect(worst).toBeLessThanOrEqual(1);
+          }
+        }));
+
+      // Per channel, the CPU has two routes: the W4A4 tile kernels, and gemm's int8 kernels from 64
+      // rows up (w4a4_cpu_gemm.cc: weights widened to int8, the scales fused into gemm's regions).
+      test('per channel: the tile kernels and the gemm route both meet the contract (W4A8, rotation, outliers, bias, c in place, pre-quantized)', () =>
+        withIsa(isa, async () => {
+          const cases = [
+            ...CASES.filter((c) => c.groupSize === 'channel'),
+            w4a4Case({ M: 70, N: 37, K: 200, groupSize: 'channel', bits: 4, rotate: true, outliers: [3, 199], withBias: true }),
+            w4a4Case({ M: 65, N: 130, K: 520, groupSize: 'channel', bits: 8 }),
+          ];
+          try {
+            for (const route of ['tiles', 'gemm', 'auto'] as const) {
+              native.debug.setPath('w4a4', 'cpu', route, 0);
+              for (const [i, cs] of cases.entries()) {
+                const b = build(cs, 300 + i);
+                const x = Tensor.from(b.x, [cs.M, cs.K]);
+                const bias = b.bias && Tensor.from(b.bias, [cs.N]);
+                const mm = cs.bits === 8 ? w4a8Matmul : w4a4Matmul;
+                const y = (await mm(x, b.W, { bias, outlierChannels: cs.outliers })).toArraySync() as Float32Array;
+                checkOut(`${isa} ${route} ${cs.name}`, y, b.ref);
+                const ran = native.debug.lastKernel('w4a4', 'cpu');
+                const gemmRoute = route === 'gemm' || (route === 'auto' && cs.M >= 64);
+                expect([cs.name, ran.includes('gemm route')]).toEqual([cs.name, gemmRoute]);
+                // c that is out itself (read before the product lands there), beta 0.5, alpha 2.
+                const c = randn(cs.M * cs.N, 400 + i);
+                const sep = (
+                  await mm(x, b.W, { bias, alpha: 2, beta: 0.5, c: Tensor.from(c, [cs.M, cs.N]) })
+                ).toArraySync() as Float32Array;
+                const out = Tensor.from(Float32Array.from(c), [cs.M, cs.N]);
+                await mm(x, b.W, { bias, alpha: 2, beta: 0.5, c: out, out });
+                expect(Array.from(out.toArraySync() as Float32Array)).toEqual(Array.from(sep));
+                for (let j = 0; j < y.length; j++) {
+                  const want = Math.fround(
+                    Math.fround(2 * (y[j] - (b.bias ? b.bias[j % cs.N] : 0)) + (b.bias ? b.bias[j % cs.N] : 0)) + 0.5 * c[j],
+                  );
+                  if (!(Math.abs(sep[j] - want) <= 2 ** -20 * (Math.abs(want) + Math.abs(y[j]) + 1)))
+                    throw new Error(`${route} ${cs.name} epilogue: out[${j}] = ${sep[j]}, expected ${want}`);
+                }
+                // quantizeActivationsInt4's output gives the fused quantization's result bit for bit.
+                if (!cs.outliers) {
+                  const qa = quantizeActivationsInt4(x, { bits: cs.bits, rotateLike: cs.rotate ? b.W : undefined });
+                  const pre = (await mm(qa, b.W, { bias })).toArraySync() as Float32Array;
+                  expect(Array.from(pre)).toEqual(Array.from(y));
+                }
+              }
+            }
+          } finally {
+            native.debug.setPath('w4a4', 'cpu', 'auto', 0);
           }
         }));
 

@@ -40,6 +40,29 @@ Status make_shape(DType dtype, const int64_t* dims, int ndim, TensorView* out);
 // An optional tensor argument is absent when ndim == -1.
 inline bool present(const TensorView& t) { return t.ndim >= 0; }
 
+// An absent optional tensor (ndim -1).
+inline TensorView absent_view() {
+  TensorView t;
+  t.ndim = -1;
+  return t;
+}
+
+// A rank-2 CPU view [r, c] of `dtype` over `data` (an op's own scratch: sizes that came from validated
+// tensors, so make_shape cannot fail).
+inline TensorView host_view2(void* data, DType dtype, int64_t r, int64_t c) {
+  TensorView t;
+  const int64_t dims[2] = {r, c};
+  (void)make_shape(dtype, dims, 2, &t);
+  t.data = data;
+  return t;
+}
+
+// Whether byte ranges [a, a + an) and [b, b + bn) share memory.
+inline bool bytes_overlap(const void* a, size_t an, const void* b, size_t bn) {
+  const char *pa = static_cast<const char*>(a), *pb = static_cast<const char*>(b);
+  return pa < pb + bn && pb < pa + an;
+}
+
 // "[2, 3]": a view's shape for error messages.
 std::string shape_str(const TensorView& t);
 

@@ -15,12 +15,6 @@ namespace tk {
 
 enum class BlockOp : int32_t { kRmsNorm, kRope, kSilu, kSwiglu, kAdd, kSoftmax, kEmbedding, kArgmax, kTopk, kKvAppend };
 
-inline TensorView absent_view() {
-  TensorView t;
-  t.ndim = -1;
-  return t;
-}
-
 struct BlockParams {
   BlockOp op = BlockOp::kSilu;
   // The input: x (rmsNorm, rope, silu, softmax, argmax, topk, kvAppend), gate (swiglu), a (add),

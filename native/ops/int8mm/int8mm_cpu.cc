@@ -28,20 +28,6 @@ namespace {
 
 CpuKernelRecord g_ran;
 
-TensorView view2(void* data, DType dt, int64_t r, int64_t c) {
-  TensorView t;
-  const int64_t dims[2] = {r, c};
-  (void)make_shape(dt, dims, 2, &t);  // sizes come from validated tensors
-  t.data = data;
-  return t;
-}
-
-TensorView absent() {
-  TensorView t;
-  t.ndim = -1;
-  return t;
-}
-
 // Columns of x [M, K] holding some |x| >= thr, increasing, from the rows the quantizer flagged
 // (rare: LLM.int8()'s outliers sit in a few columns of a few tokens).
 void outlier_columns(const float* x, int64_t M, int64_t K, float thr, const uint8_t* hit_row, std::vector<int32_t>* cols) {
@@ -51,11 +37,6 @@ void outlier_columns(const float* x, int64_t M, int64_t K, float thr, const uint
       for (int64_t k = 0; k < K; ++k) flag[k] |= std::fabs(x[m * K + k]) >= thr ? 1 : 0;
   for (int64_t k = 0; k < K; ++k)
     if (flag[k]) cols->push_back(static_cast<int32_t>(k));
-}
-
-bool overlaps(const void* a, size_t an, const void* b, size_t bn) {
-  const char *pa = static_cast<const char*>(a), *pb = static_cast<const char*>(b);
-  return pa < pb + bn && pb < pa + an;
 }
 
 // Step 4 of a region of acc (rows [i0, i0 + rows), columns [j0, j0 + cols) of [M, N]):
@@ -144,19 +125,19 @@ Status int8mm_cpu(const Int8MmParams& p, const Int8MmShape& s) {
     TK_RETURN_IF_ERROR(parallel_for(M, grain, [&](int64_t m0, int64_t m1) { quant_rows(xz, K, m0, m1, INFINITY, qx, sx, hit); }));
     o_buf = PooledBuffer(size_t(M * N) * sizeof(float));
     GemmParams g;
-    g.a = view2(xo, DType::kFloat32, M, nO);
-    g.b = view2(wo, DType::kFloat32, N, nO);
+    g.a = host_view2(xo, DType::kFloat32, M, nO);
+    g.b = host_view2(wo, DType::kFloat32, N, nO);
     g.trans_b = true;
-    g.c = absent();
-    g.bias = absent();
-    g.out = view2(o_buf.data(), DType::kFloat32, M, N);
+    g.c = absent_view();
+    g.bias = absent_view();
+    g.out = host_view2(o_buf.data(), DType::kFloat32, M, N);
     TK_RETURN_IF_ERROR(gemm(g));
   }
 
   // 3. acc = q_x q_w^T, exact, into out's memory unless c shares it; 4. each region of acc, as soon
   // as gemm's kernel finished it (still in cache), through the scales, outliers and epilogue into out.
   // (As a pass after gemm, step 4 read all of acc back from memory and wrote out: 2 x 64 MB at 4096^3.)
-  const bool c_in_out = epi.c != nullptr && overlaps(epi.c, size_t(M * N) * sizeof(float), out, size_t(M * N) * sizeof(float));
+  const bool c_in_out = epi.c != nullptr && bytes_overlap(epi.c, size_t(M * N) * sizeof(float), out, size_t(M * N) * sizeof(float));
   PooledBuffer acc_buf(c_in_out ? size_t(M * N) * sizeof(int32_t) : 0);
   FinishRegion fin{c_in_out ? acc_buf.as<int32_t>() : reinterpret_cast<int32_t*>(out),
                    out,
@@ -167,12 +148,12 @@ Status int8mm_cpu(const Int8MmParams& p, const Int8MmShape& s) {
                    N,
                    int8mm_kernels::scale_row_for_active_isa()};
   GemmParams g;
-  g.a = view2(qx, DType::kInt8, M, K);
+  g.a = host_view2(qx, DType::kInt8, M, K);
   g.b = p.w;
   g.trans_b = true;
-  g.c = absent();
-  g.bias = absent();
-  g.out = view2(fin.acc, DType::kInt32, M, N);
+  g.c = absent_view();
+  g.bias = absent_view();
+  g.out = host_view2(fin.acc, DType::kInt32, M, N);
   g.packed_b = p.packed;
   g.packed_layout = p.packed_layout;
   g.on_done = FinishRegion::run;

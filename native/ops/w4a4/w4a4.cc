@@ -89,7 +89,7 @@ Status w4a4(const W4A4Params& p) {
 
 Status w4a4_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
   if (device == "cpu") {
-    if (path != "auto" || splits != 0) return unknown_path("w4a4", device, path, splits, "'auto' (splits 0)");
+    if (splits != 0 || !w4a4_cpu_set_route(path)) return unknown_path("w4a4", device, path, splits, "'auto', 'tiles' or 'gemm' (splits 0)");
   } else if (device == "cuda") {
     if (splits != 0 || !w4a4_cuda_set_path(path.c_str()))
       return unknown_path("w4a4", device, path, splits, "'auto', 's4', 'int8' or 'simt' (splits 0)");

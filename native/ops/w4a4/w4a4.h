@@ -59,7 +59,10 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s);
 Status w4a4_plain(const W4A4Params& p, const W4A4Shape& s);
 // The kernel w4a4_cpu last ran ("" before any).
 const char* w4a4_cpu_last_kernel();
-// The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU, "auto" | "s4" | "int8" |
+// The CPU route for per-channel calls: "auto", "tiles" (the W4A4 tile kernels) or "gemm" (gemm's int8
+// kernels, w4a4_cpu_gemm.cc); false for an unknown name.
+bool w4a4_cpu_set_route(const std::string& path);
+// The test and bench hooks (native/core/op_hooks.h): "auto" | "tiles" | "gemm" on the CPU, "auto" | "s4" | "int8" |
 // "simt" on CUDA (splits 0).
 Status w4a4_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string w4a4_last_kernel(const std::string& device);

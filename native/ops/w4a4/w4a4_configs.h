@@ -67,3 +67,14 @@ constexpr int kGridThreads = 256;
 constexpr int kGridBlocksPerSm = 32;
 
 }  // namespace tk::w4a4_cuda_configs
+
+namespace tk::w4a4_configs {
+
+// The CPU's per-channel route (w4a4_cpu.cc): from this many activation rows up, calls run on gemm's
+// int8 kernels (w4a4_cpu_gemm.cc) instead of the W4A4 tile kernels. Zen 5, 2 threads, N = K = 4096,
+// tile kernels / gemm route time (both forced in one process, /tmp script): M = 32 0.76x, 48 0.94x,
+// 64 1.15x, 128 1.28x, 4096 2.2x; N = K = 1024: M = 128 1.74x. Below 64 rows widening the 4-bit
+// weights to int8 every call costs more than the faster int8 kernels win.
+constexpr int64_t kGemmRouteMinRows = 64;
+
+}  // namespace tk::w4a4_configs

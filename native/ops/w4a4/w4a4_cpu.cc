@@ -13,6 +13,7 @@
 #include "../../core/scratch.h"
 #include "../../core/thread_pool.h"
 #include "w4a4.h"
+#include "w4a4_configs.h"
 #include "w4a4_kernels.h"
 #include "w4a4_quant.h"
 
@@ -21,6 +22,9 @@
 namespace tk {
 
 Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s);  // w4a4_cpu_weight_only.cc
+// w4a4_cpu_gemm.cc: per channel on gemm's int8 kernels.
+bool w4a4_gemm_route_fits(const W4A4Params& p, const W4A4Shape& s);
+Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s, decltype(w4a4_kernels::Kernels::quantize_row) quantize_row);
 
 namespace {
 
@@ -49,6 +53,11 @@ const Kernels& pick(int64_t gs, int64_t K) {
 constexpr int64_t kBlockN = 128;  // weight rows per block: 128 * K/2 bytes (256 KB at K = 4096) stay in L2
 constexpr int64_t kBlockM = 256;  // activation rows per block (only split when M is large)
 
+// Which kernels run a call the gemm route can take (per channel, 4- or 8-bit activations): the route
+// from w4a4_configs::kGemmRouteMinRows rows up, where gemm's int8 kernels beat the tile kernels and
+// widening the weights to int8 is paid for; below it the tile kernels stream the 4-bit weights.
+std::atomic<int> g_route{0};  // 0 auto, 1 tiles, 2 gemm (the test hook)
+
 }  // namespace
 
 w4a4_kernels::WeightOnlyFn w4a4_weight_only_rows_for_active_isa() { return kernels_for(active_isa()).weight_only_rows; }
@@ -59,6 +68,13 @@ CpuKernelRecord& w4a4_cpu_record() {
 }
 
 const char* w4a4_cpu_last_kernel() { return w4a4_cpu_record().get(); }
+
+bool w4a4_cpu_set_route(const std::string& path) {
+  const int r = path == "auto" ? 0 : path == "tiles" ? 1 : path == "gemm" ? 2 : -1;
+  if (r < 0) return false;
+  g_route.store(r, std::memory_order_relaxed);
+  return true;
+}
 
 Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales) {
   const int64_t M = x.shape[0], K = x.shape[1];
@@ -86,6 +102,13 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
     return Status::Ok();
   }
   if (p.act_bits == 0) return w4a4_weight_only(p, s);
+  if (w4a4_gemm_route_fits(p, s)) {
+    const int route = g_route.load(std::memory_order_relaxed);
+    if (route == 2 || (route == 0 && s.M >= w4a4_configs::kGemmRouteMinRows)) {
+      w4a4_cpu_record().set("int8 gemm route (per channel)");
+      return w4a4_via_gemm(p, s, kernels_for(active_isa()).quantize_row);
+    }
+  }
 
   // Quantized activations, corrections, scales, outliers: one allocation from this thread's
   // scratch (it persists across calls, so large calls do not page-fault on fresh memory).

@@ -17,13 +17,31 @@ struct Scale {
   bool bad;
 };
 
+// The maximum runs in 16 independent lanes (a per-lane select the compiler vectorizes; one running
+// maximum is a serial chain it may not reorder) and the lanes are combined at the end: the maximum of
+// finite values is the same whatever the order, and a NaN or Inf anywhere gives NaN regardless.
 inline Scale row_scale(const float* v, int64_t K, float qmax) {
+  constexpr int kLanes = 16;
+  float mxl[kLanes] = {};
+  int badl[kLanes] = {};
+  const int64_t full = K & ~int64_t(kLanes - 1);
+  for (int64_t k = 0; k < full; k += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const float a = std::fabs(v[k + j]);
+      badl[j] |= !(a <= FLT_MAX);  // NaN or Inf
+      mxl[j] = a > mxl[j] ? a : mxl[j];
+    }
+  }
   float mx = 0.0f;
   bool bad = false;
-  for (int64_t k = 0; k < K; ++k) {
+  for (int64_t k = full; k < K; ++k) {
     const float a = std::fabs(v[k]);
-    bad |= !(a <= FLT_MAX);  // NaN or Inf
+    bad |= !(a <= FLT_MAX);
     mx = a > mx ? a : mx;
+  }
+  for (int j = 0; j < kLanes; ++j) {
+    bad |= badl[j] != 0;
+    mx = mxl[j] > mx ? mxl[j] : mx;
   }
   if (bad) return {NAN, true};
   return {mx / qmax, false};
@@ -77,21 +95,24 @@ void quantize_row(const float* x, int64_t K, int bits, int64_t block, const int3
     float q = zero ? 0.0f : round_even(buf[k] / s);
     buf[k] = q < qmin ? qmin : q > qmax ? qmax : q;
   }
+  // Through a local pointer: an int8 store may alias anything, o.q included, and would make the
+  // compiler reload o.q after every store instead of vectorizing.
+  int8_t* const q = o.q;
   if (o.chunked) {
     const int64_t Kp = (K + 63) & ~int64_t(63);
-    if (Kp > K) std::memset(o.q + (K & ~int64_t(63)), 0, 64);
+    if (Kp > K) std::memset(q + (K & ~int64_t(63)), 0, 64);
     const int64_t full = K & ~int64_t(63);
     for (int64_t c = 0; c < full; c += 64) {
-      for (int j = 0; j < 32; ++j) o.q[c + j] = static_cast<int8_t>(buf[c + 2 * j]);
-      for (int j = 0; j < 32; ++j) o.q[c + 32 + j] = static_cast<int8_t>(buf[c + 2 * j + 1]);
+      for (int j = 0; j < 32; ++j) q[c + j] = static_cast<int8_t>(buf[c + 2 * j]);
+      for (int j = 0; j < 32; ++j) q[c + 32 + j] = static_cast<int8_t>(buf[c + 2 * j + 1]);
     }
     for (int64_t k = full; k < K; k += 2) {
       const int64_t i = w4a4_kernels::qa_index(k);
-      o.q[i] = static_cast<int8_t>(buf[k]);
-      o.q[i + 32] = static_cast<int8_t>(buf[k + 1]);
+      q[i] = static_cast<int8_t>(buf[k]);
+      q[i + 32] = static_cast<int8_t>(buf[k + 1]);
     }
   } else {
-    for (int64_t k = 0; k < K; ++k) o.q[k] = static_cast<int8_t>(buf[k]);
+    for (int64_t k = 0; k < K; ++k) q[k] = static_cast<int8_t>(buf[k]);
   }
   if (o.corr) {
     const int64_t G = K / o.gs;
