@@ -7,7 +7,7 @@ import { refQuantizeActs, refQuantizeWeights, refW4A4 } from '../reference/w4a4'
 
 export * from '../../bench/cases/w4a4';
 
-/** Odd shapes: K not a multiple of 64, M = 1, groups of 32 / 64 / 128, rotation, W4A8, outliers. */
+/** Odd shapes: K not a multiple of 64, M = 1, groups of 32 / 64 / 128, rotation, W4A8, outliers, decode tiles. */
 export function w4a4TestCases(): W4A4Case[] {
   return [
     mk({ M: 1, N: 7, K: 100, groupSize: 'channel', bits: 4 }),
@@ -22,6 +22,9 @@ export function w4a4TestCases(): W4A4Case[] {
     mk({ M: 9, N: 8, K: 512, groupSize: 128, bits: 4, rotate: true, outliers: [5, 6, 300, 511], withBias: true }),
     mk({ M: 8, N: 10, K: 48, groupSize: 16, bits: 4 }), // a group size only the portable kernel takes
     mk({ M: 17, N: 1, K: 66, groupSize: 'channel', bits: 8, outliers: [65] }),
+    // the 512-bit decode tiles (K a multiple of 128, few rows, weight rows past whole tiles)
+    mk({ M: 2, N: 21, K: 384, groupSize: 'channel', bits: 8, withBias: true }),
+    mk({ M: 16, N: 9, K: 256, groupSize: 128, bits: 8 }),
   ];
 }
 

@@ -18,12 +18,96 @@ namespace {
 #include "w4a4_tile_impl.h"
 using w4a4_quant::RowOut;
 #include "w4a4_quant_impl.h"
+
+// Decode tiles on full 512-bit vectors (few activation rows: the weights stream from memory once).
+// One step is 128 k: 64 weight bytes per row, unpacked to the even-k (low nibble) and odd-k (high
+// nibble) bytes, against the activations' even and odd values of two 64-k chunks (the layout of
+// w4a4_kernels.h, gathered with two vshufi64x2 per row and step). Groups of 128 are one step: each
+// step's sum is corrected, converted and scaled into a float accumulator at once, so the only
+// persistent registers are MR x NR float accumulators and the vpdpbusd pairs of different weight rows
+// are independent (the 256-bit tile's few long chains left M = 1 latency-bound at ~17 GB/s a core).
+// Per channel (one group) the int32 sums run over all of K instead. Needs K % 128 == 0.
+template <int MR, int NR, bool CHANNEL>
+void tile_z(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
+  const int64_t rowbytes = a.K / 2, S = a.K / 128;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), x88 = _mm512_set1_epi8(static_cast<char>(0x88));
+  const uint8_t* wr[NR];
+  for (int n = 0; n < NR; ++n) wr[n] = a.w + (n0 + n) * rowbytes;
+  __m512 accf[MR][NR];
+  __m512i acci[CHANNEL ? MR : 1][CHANNEL ? NR : 1];
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) accf[m][n] = _mm512_setzero_ps();
+  if constexpr (CHANNEL)
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NR; ++n) acci[m][n] = _mm512_setzero_si512();
+  for (int64_t st = 0; st < S; ++st) {
+    __m512i xe[MR], xo[MR], cv[MR];
+    for (int m = 0; m < MR; ++m) {
+      const int8_t* xr = a.qa + (m0 + m) * a.Kp + st * 128;
+      const __m512i c0 = _mm512_load_si512(xr), c1 = _mm512_load_si512(xr + 64);
+      xe[m] = _mm512_shuffle_i64x2(c0, c1, _MM_SHUFFLE(1, 0, 1, 0));
+      xo[m] = _mm512_shuffle_i64x2(c0, c1, _MM_SHUFFLE(3, 2, 3, 2));
+      if constexpr (!CHANNEL) cv[m] = _mm512_castsi128_si512(_mm_cvtsi32_si128(-a.corr[(m0 + m) * a.G + st]));
+    }
+    for (int n = 0; n < NR; ++n) {
+      // The same step of the next tile's rows (NR rows below), as the 256-bit tiles do.
+      _mm_prefetch(reinterpret_cast<const char*>(wr[n] + NR * rowbytes + st * 64), _MM_HINT_T0);
+      const __m512i b = _mm512_xor_si512(_mm512_loadu_si512(wr[n] + st * 64), x88);
+      const __m512i lo = _mm512_and_si512(b, m4), hi = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+      if constexpr (CHANNEL) {
+        for (int m = 0; m < MR; ++m) acci[m][n] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acci[m][n], lo, xe[m]), hi, xo[m]);
+      } else {
+        const __m512 s = _mm512_set1_ps(a.ws[(n0 + n) * a.G + st]);
+        for (int m = 0; m < MR; ++m) {
+          const __m512i t = _mm512_add_epi32(_mm512_dpbusd_epi32(cv[m], lo, xe[m]), _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, xo[m]));
+          accf[m][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), s, accf[m][n]);
+        }
+      }
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) {
+      float v;
+      if constexpr (CHANNEL) {
+        const __m512i c = _mm512_castsi128_si512(_mm_cvtsi32_si128(a.corr[m0 + m]));
+        v = a.ws[n0 + n] * static_cast<float>(_mm512_reduce_add_epi32(_mm512_sub_epi32(acci[m][n], c)));
+      } else {
+        v = _mm512_reduce_add_ps(accf[m][n]);
+      }
+      a.out[(m0 + m) * a.ldo + n0 + n] = v;
+    }
+}
+
+using ZTile = void (*)(const tk::w4a4_kernels::IntArgs&, int64_t, int64_t);
+constexpr int z_nr(int mr) { return mr == 1 ? 8 : 4; }
+
+template <bool CHANNEL>
+ZTile pick_z(int mr) {
+  static const ZTile t[4] = {tile_z<1, z_nr(1), CHANNEL>, tile_z<2, z_nr(2), CHANNEL>, tile_z<3, z_nr(3), CHANNEL>,
+                             tile_z<4, z_nr(4), CHANNEL>};
+  return t[mr - 1];
+}
+
+// Few rows, K a multiple of 128, per channel or groups of 128: the 512-bit tiles (weight rows past a
+// whole tile go to the 256-bit ones); anything else: the shared x86 tiles.
+void block_avx512(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const bool channel = a.G == 1;
+  if (!a.prefetch || a.K % 128 != 0 || !(channel || a.gs == 128)) return block_x86(a, m0, m1, n0, n1);
+  for (int64_t m = m0; m < m1; m += 4) {
+    const int mr = static_cast<int>(std::min<int64_t>(4, m1 - m));
+    const int nr = z_nr(mr);
+    const ZTile f = channel ? pick_z<true>(mr) : pick_z<false>(mr);
+    int64_t n = n0;
+    for (; n + nr <= n1; n += nr) f(a, m, n);
+    if (n < n1) block_x86(a, m, m + mr, n, n1);
+  }
+}
 }  // namespace
 
 void get_kernels_avx512(Kernels* k) {
   k->name = "avx512-vnni w4a4 4x2 (vpdpbusd)";
   k->fits = fits_x86;
-  k->block = block_x86;
+  k->block = block_avx512;
   k->quantize_row = quantize_row;
   k->weight_only_rows = weight_only_rows_x86;
 }
