@@ -51,21 +51,13 @@ struct FinishRegion {
   int8mm_kernels::ScaleRowFn scale_row;
   static void run(void* ctx, int64_t, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
     const FinishRegion& f = *static_cast<const FinishRegion*>(ctx);
-    constexpr int64_t kChunk = 256;
-    alignas(64) float y[kChunk];
-    for (int64_t m = i0; m < i0 + rows; ++m) {
-      const float sm = f.sx[m];
-      for (int64_t n0 = j0; n0 < j0 + cols; n0 += kChunk) {
-        const int64_t len = std::min(kChunk, j0 + cols - n0);
-        f.scale_row(f.acc + m * f.N + n0, f.sw + n0, sm, len, y);
-        if (f.o) {
-          const float* oc = f.o + m * f.N + n0;
-          for (int64_t j = 0; j < len; ++j) y[j] += oc[j];
-        }
-        f.epi->apply_row(m, n0, n0 + len, y);
-        std::memcpy(f.out + m * f.N + n0, y, size_t(len) * sizeof(float));
+    finish_int32_region(f.acc, f.out, f.N, *f.epi, i0, j0, rows, cols, [&](int64_t m, int64_t n0, int64_t len, const int32_t* a, float* y) {
+      f.scale_row(a, f.sw + n0, f.sx[m], len, y);
+      if (f.o) {
+        const float* oc = f.o + m * f.N + n0;
+        for (int64_t j = 0; j < len; ++j) y[j] += oc[j];
       }
-    }
+    });
   }
 };
 

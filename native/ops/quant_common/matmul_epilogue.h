@@ -5,6 +5,7 @@
 // itself (an in-place residual add): each element is read before it is written, by the same thread.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "../../core/status.h"
@@ -46,6 +47,25 @@ struct MatmulEpilogue {
     for (int64_t n = n0; n < n1; n++) row[n - n0] = (*this)(m, n, row[n - n0]);
   }
 };
+
+// The int8 CPU routes' gemm on_done work (int8mm, w4a4 per channel): for a finished region of the
+// int32 product acc [*, N] (rows [i0, i0 + rows), columns [j0, j0 + cols)), each row in chunks of
+// 256 columns: fill(m, n0, len, acc + m * N + n0, y) writes the op's float y, then the epilogue, then
+// out. acc is read before out is written (they may be the same memory).
+template <class Fill>
+inline void finish_int32_region(const int32_t* acc, float* out, int64_t N, const MatmulEpilogue& epi, int64_t i0, int64_t j0, int64_t rows,
+                                int64_t cols, const Fill& fill) {
+  constexpr int64_t kChunk = 256;
+  alignas(64) float y[kChunk];
+  for (int64_t m = i0; m < i0 + rows; ++m) {
+    for (int64_t n0 = j0; n0 < j0 + cols; n0 += kChunk) {
+      const int64_t len = j0 + cols - n0 < kChunk ? j0 + cols - n0 : kChunk;
+      fill(m, n0, len, acc + m * N + n0, y);
+      epi.apply_row(m, n0, n0 + len, y);
+      std::memcpy(out + m * N + n0, y, size_t(len) * sizeof(float));
+    }
+  }
+}
 
 // Builds the epilogue from the op's optional tensors (ndim -1 = absent) and checks them against out
 // [rows, N] (float32, contiguous): bias float32 [N], c float32 with out's element count, on out's

@@ -74,7 +74,10 @@ Status w4a4_cuda(const W4A4Params& p, const W4A4Shape& s, int dev);
 bool w4a4_cuda_set_path(const char* path);
 std::string w4a4_cuda_last_kernel();
 
-// Per-token quantization alone (quantizeActivationsInt4): q [M, K] int8 values, scales [M].
-Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales);
+// Per-token quantization alone (quantizeActivationsInt4, and the per-channel gemm route): q [M, K]
+// int8 values, scales [M]; with nO outlier channels oidx, also their int8 values qo [M, nO] and
+// scales so [M] (the channels zeroed before the row's own quantization).
+Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales, const int32_t* oidx = nullptr,
+                          int64_t nO = 0, int8_t* qo = nullptr, float* so = nullptr);
 
 }  // namespace tk

@@ -24,7 +24,7 @@ namespace tk {
 Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s);  // w4a4_cpu_weight_only.cc
 // w4a4_cpu_gemm.cc: per channel on gemm's int8 kernels.
 bool w4a4_gemm_route_fits(const W4A4Params& p, const W4A4Shape& s);
-Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s, decltype(w4a4_kernels::Kernels::quantize_row) quantize_row);
+Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s);
 
 namespace {
 
@@ -76,18 +76,21 @@ bool w4a4_cpu_set_route(const std::string& path) {
   return true;
 }
 
-Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales) {
+Status w4a4_quantize_rows(const TensorView& x, int bits, int64_t rotate_block, int8_t* q, float* scales, const int32_t* oidx, int64_t nO,
+                          int8_t* qo, float* so) {
   const int64_t M = x.shape[0], K = x.shape[1];
   const float* xd = x.as<float>();
   const auto quantize_row = kernels_for(active_isa()).quantize_row;
-  return parallel_for(M, 16, [&](int64_t r0, int64_t r1) {
+  return parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)), [&](int64_t r0, int64_t r1) {
     float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(K) * sizeof(float) + 64));
     for (int64_t m = r0; m < r1; ++m) {
       w4a4_quant::RowOut o;
       o.q = q + m * K;
       o.chunked = false;
       o.scale = scales + m;
-      quantize_row(xd + m * K, K, bits, rotate_block, nullptr, 0, buf, o);
+      o.qo = nO > 0 ? qo + m * nO : nullptr;
+      o.so = nO > 0 ? so + m : nullptr;
+      quantize_row(xd + m * K, K, bits, rotate_block, oidx, nO, buf, o);
     }
   });
 }
@@ -106,7 +109,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
     const int route = g_route.load(std::memory_order_relaxed);
     if (route == 2 || (route == 0 && s.M >= w4a4_configs::kGemmRouteMinRows)) {
       w4a4_cpu_record().set("int8 gemm route (per channel)");
-      return w4a4_via_gemm(p, s, kernels_for(active_isa()).quantize_row);
+      return w4a4_via_gemm(p, s);
     }
   }
 

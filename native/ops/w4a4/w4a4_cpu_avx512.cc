@@ -105,7 +105,7 @@ void block_avx512(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, in
 }  // namespace
 
 void get_kernels_avx512(Kernels* k) {
-  k->name = "avx512-vnni w4a4 4x2 (vpdpbusd)";
+  k->name = "avx512-vnni w4a4 (vpdpbusd: 512-bit tiles for few rows, 4x2 256-bit tiles)";
   k->fits = fits_x86;
   k->block = block_avx512;
   k->quantize_row = quantize_row;

@@ -42,28 +42,20 @@ struct Finish {
   const MatmulEpilogue* epi;
   static void run(void* ctx, int64_t, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
     const Finish& f = *static_cast<const Finish*>(ctx);
-    constexpr int64_t kChunk = 256;
-    alignas(64) float y[kChunk];
-    for (int64_t m = i0; m < i0 + rows; ++m) {
+    finish_int32_region(f.acc, f.out, f.N, *f.epi, i0, j0, rows, cols, [&](int64_t m, int64_t n0, int64_t len, const int32_t* a, float* y) {
+      // The plain loop's order (w4a4_plain.cc): (s_w * acc) * s_x, then the outlier part.
       const float xs = f.sx[m];
-      for (int64_t n0 = j0; n0 < j0 + cols; n0 += kChunk) {
-        const int64_t len = std::min(kChunk, j0 + cols - n0);
-        const int32_t* a = f.acc + m * f.N + n0;
-        // The plain loop's order (w4a4_plain.cc): (s_w * acc) * s_x, then the outlier part.
-        for (int64_t j = 0; j < len; ++j) y[j] = (f.sw[n0 + j] * float(a[j])) * xs;
-        if (f.nO > 0) {
-          const int8_t* qm = f.qo + m * f.nO;
-          for (int64_t j = 0; j < len; ++j) {
-            const int8_t* wn = f.wo + (n0 + j) * f.nO;
-            int32_t s = 0;  // |s| <= nO * 128 * 127
-            for (int64_t t = 0; t < f.nO; ++t) s += int32_t(qm[t]) * int32_t(wn[t]);
-            y[j] += f.so[m] * f.wos[n0 + j] * float(s);
-          }
+      for (int64_t j = 0; j < len; ++j) y[j] = (f.sw[n0 + j] * float(a[j])) * xs;
+      if (f.nO > 0) {
+        const int8_t* qm = f.qo + m * f.nO;
+        for (int64_t j = 0; j < len; ++j) {
+          const int8_t* wn = f.wo + (n0 + j) * f.nO;
+          int32_t s = 0;  // |s| <= nO * 128 * 127
+          for (int64_t t = 0; t < f.nO; ++t) s += int32_t(qm[t]) * int32_t(wn[t]);
+          y[j] += f.so[m] * f.wos[n0 + j] * float(s);
         }
-        f.epi->apply_row(m, n0, n0 + len, y);
-        std::memcpy(f.out + m * f.N + n0, y, size_t(len) * sizeof(float));
       }
-    }
+    });
   }
 };
 
@@ -73,7 +65,7 @@ bool w4a4_gemm_route_fits(const W4A4Params& p, const W4A4Shape& s) {
   return s.G == 1 && (p.act_bits == 4 || p.act_bits == 8) && s.K > 0 && s.M > 0 && s.N > 0;
 }
 
-Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s, decltype(w4a4_kernels::Kernels::quantize_row) quantize_row) {
+Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s) {
   const int64_t M = s.M, N = s.N, K = s.K, nO = s.nO;
   float* out = p.out.as<float>();
   const bool prequantized = present(p.x_scales);
@@ -100,20 +92,8 @@ Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s, decltype(w4a4_kern
                              std::to_string(bad_row.load()) + " holds a value outside");
     }
   } else {
-    int8_t* q = q_buf.as<int8_t>();
-    float* sxw = sx_buf.as<float>();
-    TK_RETURN_IF_ERROR(parallel_for(M, std::max<int64_t>(1, 16384 / K), [&](int64_t r0, int64_t r1) {
-      float* buf = static_cast<float*>(thread_scratch(ScratchSlot::kPackA, size_t(K) * sizeof(float) + 64));
-      for (int64_t m = r0; m < r1; ++m) {
-        w4a4_quant::RowOut o;
-        o.q = q + m * K;
-        o.chunked = false;
-        o.scale = sxw + m;
-        o.qo = qo_buf.as<int8_t>() + m * nO;
-        o.so = so_buf.as<float>() + m;
-        quantize_row(p.x.as<float>() + m * K, K, p.act_bits, p.rotate_block, oidx, nO, buf, o);
-      }
-    }));
+    TK_RETURN_IF_ERROR(w4a4_quantize_rows(p.x, p.act_bits, p.rotate_block, q_buf.as<int8_t>(), sx_buf.as<float>(), oidx, nO,
+                                          qo_buf.as<int8_t>(), so_buf.as<float>()));
   }
 
   // 2. The weights widened to int8 [N, K] (K is even: every row starts on a byte).
