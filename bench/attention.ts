@@ -5,7 +5,7 @@
 // (query, key) pair, exactly (about half the pairs under causal masking). Then one long head
 // (S = 32768) in a fresh process: time and the peak memory above the inputs.
 import { spawnSync } from 'child_process';
-import { Tensor, attentionSync } from '../lib';
+import { Tensor, attentionSync, castSync } from '../lib';
 import { native } from '../lib/binding';
 import { PACKAGE_ROOT } from '../lib/root';
 import { nativeOf } from '../lib/tensor';
@@ -134,6 +134,14 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
       { name: 'tensorkern', run: () => attentionSync(q, k, v, { causal: c.causal, layout: 'bshd', out: o1 }) },
       { name: DEFAULT_FORM, warmup: DEFAULT_FORM_WARMUP, run: () => void attentionSync(q, k, v, { causal: c.causal, layout: 'bshd' }) },
     ];
+    // The same call on bfloat16 and float16 inputs (default form): the 16-bit paths against float32's.
+    const half = (['bfloat16', 'float16'] as const).map((dt) => ({ dt, q: castSync(q, dt), k: castSync(k, dt), v: castSync(v, dt) }));
+    for (const h of half)
+      impls.push({
+        name: h.dt,
+        warmup: DEFAULT_FORM_WARMUP,
+        run: () => void attentionSync(h.q, h.k, h.v, { causal: c.causal, layout: 'bshd' }),
+      });
     const skipped: Record<string, string> = {};
     let session: OrtSession | undefined;
     if (!ort.available) skipped.onnxruntime = 'onnxruntime-node missing';
@@ -194,6 +202,9 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
     for (const [n, why] of Object.entries(skipped)) results[n] = { skipped: why };
     const ratios: Record<string, number> = {};
     for (const t of timings.slice(1)) ratios[t.name] = t.medianS / timings[0].medianS;
+    const def = timings.find((t) => t.name === DEFAULT_FORM);
+    for (const t of timings.filter((x) => x.name === 'bfloat16' || x.name === 'float16'))
+      if (def) ratios[`${t.name} over float32 (default calls)`] = def.medianS / t.medianS;
     out.push({
       case: c.name,
       B: c.B,
@@ -209,17 +220,20 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
       results,
       ratios,
     });
-    for (const t of [q, k, v, qb, kb, vb, o1, o2]) t.dispose();
+    for (const t of [q, k, v, qb, kb, vb, o1, o2, ...half.flatMap((h) => [h.q, h.k, h.v])]) t.dispose();
   }
   progress.done();
 
-  const names = ['tensorkern', DEFAULT_FORM, 'onnxruntime', 'plain'];
+  const names = ['tensorkern', DEFAULT_FORM, 'bfloat16', 'float16', 'onnxruntime', 'plain'];
   const rows = out.map((r) => {
     const cell = (n: string) => {
       const x = r.results[n];
       if (!x) return '';
       if ('skipped' in x) return '-';
       if (n === DEFAULT_FORM) return defaultFormCell(x.gflops, x.medianS, (r.results.tensorkern as { medianS: number }).medianS);
+      // 16-bit inputs: their speed over the float32 default call's
+      if (n === 'bfloat16' || n === 'float16')
+        return `${x.gflops.toFixed(1)} (${((r.results[DEFAULT_FORM] as { medianS: number }).medianS / x.medianS).toFixed(2)}x f32)`;
       return n === 'tensorkern' ? x.gflops.toFixed(1) : `${x.gflops.toFixed(1)} (${r.ratios[n].toFixed(2)}x)`;
     };
     return [r.case, ...names.map(cell)];
@@ -230,6 +244,8 @@ export async function benchAttention(o: AttentionBenchOptions): Promise<Attentio
         'case',
         'tensorkern useful GFLOP/s (out reused)',
         'default call (no out)',
+        'bfloat16 inputs (vs float32)',
+        'float16 inputs (vs float32)',
         'onnxruntime MHA (tk speedup)',
         'plain unfused (tk speedup)',
       ],

@@ -3,7 +3,8 @@
 // where the inputs are; float32 inputs run on the GPU's tensor cores converted to float16 on load --
 // TENSORKERN_ATTENTION_KERNEL=simt for exact fp32; TENSORKERN_ATTENTION_KERNEL=sm90 opts in to the
 // Hopper wgmma + TMA kernel on compute capability 9.0, float16 / bfloat16 head dims 33..128 -- not yet
-// the default: it has not run on an H100). Semantics: docs/attention.md.
+// the default: it has not run on an H100; on CPUs with AVX512_BF16, bfloat16 inputs round P to
+// bfloat16 for P V). Semantics: docs/attention.md.
 //
 //   q [B, Hq, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] (layout 'bhsd', the default), or
 //   [B, S, H, D | Dv] ('bshd'); Hq a multiple of Hkv (GQA / MQA: query head h uses KV head

@@ -49,6 +49,10 @@ export function attentionTestCases(): AttentionCase[] {
     mk({ B: 1, Hq: 4, Hkv: 1, Sq: 1, Sk: 4099, D: 64, dtype: f }),
     mk({ B: 1, Hq: 4, Hkv: 1, Sq: 4, Sk: 3000, D: 32, dtype: f, causal: true, kvLengths: [2900] }),
     mk({ B: 1, Hq: 2, Hkv: 2, Sq: 2, Sk: 5000, D: 16, dtype: f, mask: { kind: 'float', shape: [1, 1, 2, 5000] } }),
+    // the decode kernel (<= 8 rows per kv head, no mask): head-dim tails, strided bshd rows, a row
+    // per query position with its own causal end (top-left: query 0 sees one key), kvLengths
+    mk({ B: 1, Hq: 4, Hkv: 1, Sq: 1, Sk: 700, D: 33, Dv: 20, dtype: f, layout: 'bshd' }),
+    mk({ B: 2, Hq: 4, Hkv: 1, Sq: 2, Sk: 300, D: 48, dtype: f, causal: true, causalOffset: 0, kvLengths: [300, 5] }),
     // ONNX Attention: V's head dim unlike Q / K's (with GQA, layouts, masks, kvLengths, decode)
     mk({ B: 2, Hq: 4, Hkv: 2, Sq: 23, Sk: 41, D: 16, Dv: 24, dtype: f }),
     mk({ B: 1, Hq: 6, Hkv: 2, Sq: 50, Sk: 50, D: 32, Dv: 8, dtype: f, causal: true }),

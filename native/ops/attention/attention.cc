@@ -145,7 +145,9 @@ Status attention(const AttentionParams& p) {
 
 Status attention_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
   if (device == "cpu") {
-    if (path != "auto" || splits != 0) return unknown_path("attention", device, path, splits, "'auto' (splits 0)");
+    if ((path != "auto" && path != "tiles") || splits != 0)
+      return unknown_path("attention", device, path, splits, "'auto' or 'tiles' (splits 0)");
+    attention_cpu_set_decode(path == "auto");
   } else if (device == "cuda") {
     if (splits < 0 || splits > 128 || !attention_cuda_set_path(path.c_str(), splits))
       return unknown_path("attention", device, path, splits, "'auto', 'sm90', 'decode', 'sm80' or 'simt' (splits 0..128)");

@@ -72,6 +72,9 @@ Status attention_qk_output(const AttentionParams& p, const AttentionShape& s);
 
 // The kernel attention_cpu last ran ("" before any).
 const char* attention_cpu_last_kernel();
+// The test hook behind setPath('attention', 'cpu', ...): 'auto' routes decode shapes (few rows per kv
+// head, no mask or softcap) to the decode kernel, 'tiles' keeps every call on the tile kernel.
+bool attention_cpu_set_decode(bool on);
 
 // The test and bench hooks (native/core/op_hooks.h): "auto" on the CPU (the ISA is setIsaCap's);
 // "auto" | "sm90" | "decode" | "sm80" | "simt" with KV splits 0..128 on CUDA.

@@ -116,9 +116,15 @@ Problem attention_kernels::make_problem(const AttentionParams& p, const Attentio
 }
 
 namespace {
-CpuKernelRecord g_ran;  // what attention_cpu last ran
+CpuKernelRecord g_ran;                   // what attention_cpu last ran
+std::atomic<bool> g_decode_route{true};  // the test hook: false keeps decode shapes on the tile kernel
 }  // namespace
 const char* attention_cpu_last_kernel() { return g_ran.get(); }
+
+bool attention_cpu_set_decode(bool on) {
+  g_decode_route.store(on, std::memory_order_relaxed);
+  return true;
+}
 
 Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   if (s.B * s.Hq * s.Sq == 0 || s.Hkv == 0) return Status::Ok();
@@ -129,9 +135,13 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
   }
   SerialScope serial(2.0 * double(s.B * s.Hq * s.Sq) * double(keys) * double(s.D + s.Dv) < kSerialWork);
   const Kernels& K = kernels_for(active_isa());
-  g_ran.set(K.name);
   const Problem pr = attention_kernels::make_problem(p, s);
-  const int64_t rows = s.group * s.Sq, QB = K.row_tile, nblk = ceil_div(rows, QB);
+  const int64_t rows = s.group * s.Sq;
+  // Decoding (a few rows per kv head, no mask or softcap): the kernel that streams K and V in place.
+  const bool decode = rows <= K.decode_rows && pr.mask == nullptr && pr.softcap == 0.0f && g_decode_route.load(std::memory_order_relaxed);
+  const auto run = decode ? K.decode : K.run;
+  g_ran.set(decode ? "decode: K / V streamed in place, no packing" : K.name);
+  const int64_t QB = decode ? K.decode_rows : K.row_tile, nblk = ceil_div(rows, QB);
   const int64_t bh = s.B * s.Hkv, items = bh * nblk, ldo = K.ldo(s.Dv);
   const int64_t state_floats = QB * ldo + 2 * QB;
   // Consecutive tasks are the row tiles of one (batch, kv head), so the threads working side by side
@@ -170,7 +180,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
       item_at(t, &b, &hkv, &r0, &r1);
       const RowState st = state_at(static_cast<float*>(thread_scratch(ScratchSlot::kWork, sizeof(float) * state_floats)));
       const uint32_t* pk = packed ? packed + (b * s.Hkv + hkv) * nkb * bw : nullptr;
-      K.run(pr, b, hkv, r0, r1, 0, visible_end(pr, b, r1), st, pk);
+      run(pr, b, hkv, r0, r1, 0, visible_end(pr, b, r1), st, pk);
       finalize(p, pr, b, hkv, r0, r1, st);
     });
   }
@@ -185,7 +195,7 @@ Status attention_cpu(const AttentionParams& p, const AttentionShape& s) {
     const int64_t end = visible_end(pr, b, r1);
     const int64_t chunk = ceil_div(ceil_div(end, nsplit), K.key_tile) * K.key_tile;
     const int64_t j0 = std::min(end, sp * chunk), j1 = std::min(end, j0 + chunk);
-    K.run(pr, b, hkv, r0, r1, j0, j1, state_at(partial + task * state_floats), nullptr);
+    run(pr, b, hkv, r0, r1, j0, j1, state_at(partial + task * state_floats), nullptr);
   }));
   return for_each_task(items, [&](int64_t t) {
     int64_t b, hkv, r0, r1;

@@ -7,7 +7,7 @@
 namespace tk::attention_kernels {
 
 void get_kernels_avx512(Kernels* k, bool has_bf16) {
-  fill_kernels(k, has_bf16 ? "avx512 6x32 flash (bf16 q.k on vdpbf16ps)" : "avx512 6x32 flash");
+  fill_kernels(k, has_bf16 ? "avx512 6x32 flash (bf16 q.k and p.v on vdpbf16ps)" : "avx512 6x32 flash");
   if (has_bf16) k->run = attention_tile_bf16dot, k->prepack = prepack_bf16dot, k->block_words = block_words_bf16dot;
 }
 

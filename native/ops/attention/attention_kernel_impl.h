@@ -196,8 +196,13 @@ void attention_tile(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_
         for (int64_t d = 0; d < ldo; d += kW) vstore(orow + d, vmul(vload(orow + d), av));
       }
     }
-    if (!packed) pack_v<T>(vbase + jb * p.vs, p.vs, nk, p.Dv, ldo, vp);
-    pv_tiles<M>(ng, nk, s, BK, vpb, st.o, ldo);
+    if constexpr (Scores::kPairV) {
+      if (!packed) Scores::pack_v(vbase + jb * p.vs, p.vs, nk, p.Dv, ldo, vp);
+      Scores::pv(ng, nk, s, BK, vpb, st.o, ldo);
+    } else {
+      if (!packed) pack_v<T>(vbase + jb * p.vs, p.vs, nk, p.Dv, ldo, vp);
+      pv_tiles<M>(ng, nk, s, BK, vpb, st.o, ldo);
+    }
   }
 }
 
@@ -222,7 +227,11 @@ void prepack_block(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t
   const T* vb = static_cast<const T*>(p.v) + b * p.vb + hkv * p.vh + jb * p.vs;
   uint32_t* kt = static_cast<uint32_t*>(dst);
   Scores::pack_k(kb, p.ks, nk, p.D, kt);
-  pack_v<T>(vb, p.vs, nk, p.Dv, ldo, reinterpret_cast<float*>(kt + BK * std::max<int64_t>(Scores::words(p.D), 1)));
+  uint32_t* vdst = kt + BK * std::max<int64_t>(Scores::words(p.D), 1);
+  if constexpr (Scores::kPairV)
+    Scores::pack_v(vb, p.vs, nk, p.Dv, ldo, vdst);
+  else
+    pack_v<T>(vb, p.vs, nk, p.Dv, ldo, reinterpret_cast<float*>(vdst));
 }
 
 void attention_tile_any(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
@@ -265,8 +274,14 @@ int64_t block_words_bf16dot(tk::DType dt, int64_t D, int64_t ldo) {
 
 int64_t ldo_for(int64_t D) { return round_up(std::max<int64_t>(D, 1), kW); }
 
+}  // namespace
+#include "attention_decode_impl.h"
+namespace {
+
 void fill_kernels(tk::attention_kernels::Kernels* k, const char* name) {
   k->name = name;
+  k->decode_rows = kDecodeRows;
+  k->decode = attention_decode_any;
   k->row_tile = QB;
   k->key_tile = BK;
   k->ldo = ldo_for;

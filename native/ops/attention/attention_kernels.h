@@ -69,6 +69,11 @@ struct Kernels {
   // i * block_words), shared by all the row tiles of that head.
   void (*run)(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
               const void* packed) = nullptr;
+  // Decoding (attention_decode_impl.h): the same contract as run for at most decode_rows rows, on a call
+  // without a mask or softcap; reads K and V in place (no packing; `packed` is ignored).
+  int decode_rows = 0;
+  void (*decode)(const Problem& p, int64_t b, int64_t hkv, int64_t r0, int64_t r1, int64_t j0, int64_t j1, const RowState& st,
+                 const void* packed) = nullptr;
   // 32-bit words of one pre-packed key block (K then V), and the packing of block [jb, jb + key_tile).
   int64_t (*block_words)(DType dtype, int64_t D, int64_t ldo) = nullptr;
   void (*prepack)(const Problem& p, int64_t b, int64_t hkv, int64_t jb, int64_t ldo, void* dst) = nullptr;

@@ -105,6 +105,7 @@ inline void qk_tile(int64_t D, const float* qp, const float* kt, float* s, int64
 template <class T, int M>
 struct FloatScores {
   static constexpr bool kPrescaled = true;  // scale folded into the packed q
+  static constexpr bool kPairV = false;     // V packed as float rows, P V on FMAs (pv_tiles)
   static int64_t words(int64_t D) { return D; }
   static void pack_q(const T* row, int64_t D, float scale, void* dst) {  // dst[d * M]
     float* o = static_cast<float*>(dst);
@@ -123,6 +124,7 @@ struct FloatScores {
 template <int M>
 struct Bf16DotScores {
   static constexpr bool kPrescaled = false;
+  static constexpr bool kPairV = true;  // P V on vdpbf16ps too: pack_v / pv below
   static int64_t words(int64_t D) { return (D + 1) / 2; }
   static uint32_t pair(const uint16_t* r, int64_t d, int64_t D) { return uint32_t(r[d]) | (d + 1 < D ? uint32_t(r[d + 1]) << 16 : 0u); }
   static void pack_q(const BF16* row, int64_t D, float, void* dst) {  // dst[d2 * M]
@@ -158,6 +160,64 @@ struct Bf16DotScores {
     for (int i = 0; i < M; ++i) {
       _mm512_storeu_ps(s + i * lds, acc[i][0]);
       _mm512_storeu_ps(s + i * lds + kW, acc[i][1]);
+    }
+  }
+  // V block as key pairs: vp[j2][d] = (v[2 j2][d], v[2 j2 + 1][d]) in one 32-bit word (exact: V is
+  // bfloat16 already), keys >= nk and d >= Dv zero; rows ldo words apart, (nk + 1) / 2 rows.
+  static void pack_v(const BF16* v, int64_t ldv, int64_t nk, int64_t Dv, int64_t ldo, void* dst) {
+    uint32_t* vp = static_cast<uint32_t*>(dst);
+    for (int64_t j2 = 0; 2 * j2 < nk; ++j2) {
+      const uint16_t* r0 = reinterpret_cast<const uint16_t*>(v + 2 * j2 * ldv);
+      const uint16_t* r1 = 2 * j2 + 1 < nk ? reinterpret_cast<const uint16_t*>(v + (2 * j2 + 1) * ldv) : nullptr;
+      uint32_t* o = vp + j2 * ldo;
+      int64_t d = 0;
+      for (; d + kW <= Dv; d += kW) {
+        const __m512i a = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0 + d)));
+        const __m512i b = r1 ? _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1 + d))) : _mm512_setzero_si512();
+        _mm512_storeu_si512(o + d, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+      }
+      for (; d < Dv; ++d) o[d] = uint32_t(r0[d]) | (r1 ? uint32_t(r1[d]) << 16 : 0u);
+      for (; d < ldo; ++d) o[d] = 0u;
+    }
+  }
+  // o[r][0:ldo] += sum_j bf16(p[r][j]) * v[j][0:ldo] for ng groups of M rows: P rounded to bfloat16
+  // (round to nearest even, relative error <= 2^-9 per weight; the running sum l keeps the float32 p),
+  // then 32 multiply-adds per vdpbf16ps into the float32 accumulators. p's rows hold zeros past nk up
+  // to a whole vector.
+  static void pv(int64_t ng, int64_t nk, const float* p, int64_t lds, const void* vpv, float* o, int64_t ldo) {
+    const uint32_t* vp = static_cast<const uint32_t*>(vpv);
+    const int64_t np = (nk + 1) / 2, nkv = (nk + kW - 1) / kW * kW;
+    alignas(64) uint32_t pp[M][BK / 2];
+    for (int64_t g = 0; g < ng; ++g) {
+      const float* pg = p + g * M * lds;
+      float* og = o + g * M * ldo;
+      for (int i = 0; i < M; ++i)
+        for (int64_t j = 0; j < nkv; j += kW)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(&pp[i][j / 2]), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(pg + i * lds + j)));
+      int64_t d = 0;
+      for (; d + NR <= ldo; d += NR) {
+        __m512 acc[M][2];
+        for (int i = 0; i < M; ++i) acc[i][0] = _mm512_loadu_ps(og + i * ldo + d), acc[i][1] = _mm512_loadu_ps(og + i * ldo + d + kW);
+        for (int64_t j2 = 0; j2 < np; ++j2) {
+          const __m512bh v0 = (__m512bh)_mm512_loadu_si512(vp + j2 * ldo + d), v1 = (__m512bh)_mm512_loadu_si512(vp + j2 * ldo + d + kW);
+#pragma GCC unroll 6
+          for (int i = 0; i < M; ++i) {
+            const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(pp[i][j2]));
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, v0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, v1);
+          }
+        }
+        for (int i = 0; i < M; ++i) _mm512_storeu_ps(og + i * ldo + d, acc[i][0]), _mm512_storeu_ps(og + i * ldo + d + kW, acc[i][1]);
+      }
+      for (; d < ldo; d += kW) {  // ldo is a multiple of kW
+        __m512 acc[M];
+        for (int i = 0; i < M; ++i) acc[i] = _mm512_loadu_ps(og + i * ldo + d);
+        for (int64_t j2 = 0; j2 < np; ++j2) {
+          const __m512bh v0 = (__m512bh)_mm512_loadu_si512(vp + j2 * ldo + d);
+          for (int i = 0; i < M; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_set1_epi32(static_cast<int>(pp[i][j2])), v0);
+        }
+        for (int i = 0; i < M; ++i) _mm512_storeu_ps(og + i * ldo + d, acc[i]);
+      }
     }
   }
 };
