@@ -281,6 +281,9 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
   tk::Status s = tk::attention(p);
   if (!s.ok()) return fail(what + ": " + s.message());
   const double round = c.dt == tk::DType::kFloat16 ? std::ldexp(1.0, -11) : c.dt == tk::DType::kBFloat16 ? std::ldexp(1.0, -8) : 0.0;
+  // bfloat16 P V on AVX512_BF16 rounds P to bfloat16 (docs/attention.md): up to 2^-9 max |v| more.
+  const double pv_round =
+      c.dt == tk::DType::kBFloat16 && std::strstr(tk::attention_cpu_last_kernel(), "p.v on vdpbf16ps") ? std::ldexp(1.0, -9) * 1.01 : 0.0;
   std::vector<double> sc(size_t(c.Sk));
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t h = 0; h < c.Hq; ++h)
@@ -309,7 +312,7 @@ void check_attention(const AttnCase& c, const char* isa, std::mt19937& rng) {
               if (sc[size_t(j)] != -INFINITY) ref += std::exp(sc[size_t(j)] - m) * value_of(c.dt, v, off(c.Hkv, c.Sk, b, hk, j, Dv) + d);
           ref = l > 0 ? ref / l : 0.0;
           const double got = value_of(c.dt, out, oo + d);
-          if (!(std::fabs(got - ref) <= 2e-5 * vmax + round * std::fabs(ref) + 1e-30)) {
+          if (!(std::fabs(got - ref) <= (2e-5 + pv_round) * vmax + round * std::fabs(ref) + 1e-30)) {
             return fail(what + " at (" + std::to_string(b) + ", " + std::to_string(h) + ", " + std::to_string(i) + ", " +
                         std::to_string(d) + "): " + std::to_string(got) + " vs " + std::to_string(ref));
           }
