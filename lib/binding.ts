@@ -308,6 +308,11 @@ export interface NativeRuntime {
   defaultNumThreads(): number;
   /** Caps the kernel ISA ('auto' | 'scalar' | 'avx2' | 'avx512' | 'neon'); returns the ISA now in use. */
   setIsaCap(isa: string): string;
+  /**
+   * Whether bfloat16 products run on vdpbf16ps ('on') or widened to float32 FMAs ('off'); 'auto' = what pays on this
+   * core (native/core/cpu_features.h). Returns whether vdpbf16ps is now used (false without AVX512_BF16).
+   */
+  setBf16Dot(mode: 'auto' | 'on' | 'off'): boolean;
 }
 
 /** An op with more than one kernel, as the debug hooks name it. */

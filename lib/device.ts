@@ -264,5 +264,11 @@ function checkEnv(): void {
       code: 'TENSORKERN_BAD_ENV',
     });
   }
+  const bf16 = process.env.TENSORKERN_BF16_DOT;
+  if (bf16 !== undefined && bf16 !== '' && !['auto', 'on', 'off'].includes(bf16)) {
+    process.emitWarning(`Expected one of auto, on, off for TENSORKERN_BF16_DOT but received ${JSON.stringify(bf16)}; ignoring it`, {
+      code: 'TENSORKERN_BAD_ENV',
+    });
+  }
 }
 checkEnv();

@@ -21,7 +21,7 @@ import { native } from '../lib/binding';
 import { DType, TypedArray } from '../lib/dtype';
 import { nativeOf } from '../lib/tensor';
 import { AttentionCase, attentionCase, attentionData, attentionShape, attentionTestCases } from './cases/attention';
-import { cpuIsas, reportMissingIsas, testIf, withIsa } from './helpers/backends';
+import { CpuIsa, cpuIsas, printSkip, reportMissingIsas, testIf, withIsa } from './helpers/backends';
 import { decode, makeData } from './helpers/data';
 import { AttnRefInput, AttnRefOutput, keyRule, maskStrides, offset, refAttention, refScores } from './reference/attention';
 
@@ -181,16 +181,33 @@ const runCase = (c: AttentionCase, x: Built) =>
 
 describe('attention cpu', () => {
   reportMissingIsas('attention');
-  for (const isa of cpuIsas()) {
-    describe(isa, () => {
-      test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, c, i) =>
+  // With AVX512_BF16 the bfloat16 cases run twice more on AVX-512: q k^T and P V on vdpbf16ps, and
+  // widened to float32, whichever this core would pick (core/cpu_features.h).
+  const avx512bf16 = native.runtime.probe().cpu.features.avx512bf16;
+  if (!avx512bf16)
+    printSkip('attention bfloat16 on AVX512_BF16 dot products: this CPU lacks avx512bf16 (bf16 runs through the float32 tiles)');
+  const runs = cpuIsas().flatMap((isa): { isa: CpuIsa; bf16Dot?: 'on' | 'off' }[] => [
+    { isa },
+    ...(isa === 'avx512' && avx512bf16 ? (['on', 'off'] as const).map((bf16Dot) => ({ isa, bf16Dot })) : []),
+  ]);
+  for (const { isa, bf16Dot } of runs) {
+    const cases = CASES.map((c, i) => [c.name, c, i] as const).filter(([, c]) => !bf16Dot || c.dtype === 'bfloat16');
+    describe(bf16Dot ? `${isa} bfloat16 dot products ${bf16Dot}` : isa, () => {
+      test.each(cases)('%s', (_n, c, i) =>
         withIsa(isa, async () => {
-          const x = built(c, i);
-          const r = await runCase(c, x);
-          expect(r.out.dtype).toBe(c.dtype);
-          expect(r.out.shape).toEqual(attentionShape(c, c.Hq, c.Sq, c.Dv));
-          expect(r.lse.shape).toEqual([c.B, c.Hq, c.Sq]);
-          check(c, x, r.out, r.lse);
+          if (bf16Dot) expect(native.runtime.setBf16Dot(bf16Dot)).toBe(bf16Dot === 'on');
+          try {
+            const x = built(c, i);
+            const r = await runCase(c, x);
+            expect(r.out.dtype).toBe(c.dtype);
+            expect(r.out.shape).toEqual(attentionShape(c, c.Hq, c.Sq, c.Dv));
+            expect(r.lse.shape).toEqual([c.B, c.Hq, c.Sq]);
+            check(c, x, r.out, r.lse);
+            const ran = native.debug.lastKernel('attention', 'cpu');
+            if (bf16Dot && ran.includes('flash')) expect(ran.includes('vdpbf16ps')).toBe(bf16Dot === 'on');
+          } finally {
+            if (bf16Dot) native.runtime.setBf16Dot('auto');
+          }
         }),
       );
     });

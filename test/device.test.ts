@@ -5,6 +5,7 @@ import { Tensor, TensorkernError, defaultDevice, devices, getNumThreads, setNumT
 import { cpuLabel, cpuName } from '../lib/device';
 import { gpuSkipReason, printSkip, testIf } from './helpers/backends';
 import { runNode } from './helpers/child';
+import { native } from '../lib/binding';
 import { expectError } from './helpers/errors';
 
 const cpuinfo = process.platform === 'linux' && fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
@@ -106,6 +107,25 @@ describe('environment variables', () => {
   test('TENSORKERN_ISA caps the kernels', () => {
     const r = runNode("const t=require('tensorkern'); process.stdout.write(t.devices()[0].isa)", { TENSORKERN_ISA: 'scalar' });
     expect(r.stdout).toBe('scalar');
+  });
+
+  test('TENSORKERN_BF16_DOT picks how bfloat16 products run; a bad value is a warning', () => {
+    // A bfloat16 product big enough for the blocked kernels, then the kernel it ran.
+    const code =
+      "const t=require('./dist/lib/index.js'); const {native}=require('./dist/lib/binding.js');" +
+      "const a=t.castSync(t.Tensor.from(new Float32Array(64*64).fill(0.5),[64,64]),'bfloat16');" +
+      "const y=t.gemmSync(a,a); process.stdout.write(y.toArraySync()[0]+' '+native.debug.lastKernel('gemm','cpu'))";
+    const hasDot = native.runtime.probe().cpu.features.avx512bf16 && (devices()[0] as CpuDeviceInfo).isa === 'avx512';
+    for (const mode of ['on', 'off']) {
+      const r = runNode(code, { TENSORKERN_BF16_DOT: mode });
+      expect(r.stderr).toBe('');
+      const [v, ...kernel] = r.stdout.split(' ');
+      expect(Number(v)).toBe(16); // 64 products of 0.25, exact either way
+      expect(kernel.join(' ').includes('vdpbf16ps')).toBe(hasDot && mode === 'on');
+    }
+    const bad = runNode(code, { TENSORKERN_BF16_DOT: 'fast' });
+    expect(bad.stderr).toMatch(/Expected one of auto, on, off for TENSORKERN_BF16_DOT but received "fast"/);
+    expect(bad.stdout.split(' ')[0]).toBe('16');
   });
 
   describe('TENSORKERN_DEVICE', () => {

@@ -101,20 +101,27 @@ const CASES = gemmTestCases();
 describe('gemm cpu', () => {
   reportMissingIsas('gemm');
   // AVX-512 runs twice: with the block configs of full-width cores ("wide", Zen 5) and of the rest
-  // ("split"), whichever this CPU would pick.
-  const runs = cpuIsas().flatMap((isa): { isa: CpuIsa; blocks?: 'wide' | 'split' }[] =>
+  // ("split"), whichever this CPU would pick. With AVX512_BF16 the bfloat16 cases run twice more,
+  // on vdpbf16ps and widened to float32, whichever this core would pick (core/cpu_features.h).
+  const avx512bf16 = native.runtime.probe().cpu.features.avx512bf16;
+  type Run = { isa: CpuIsa; blocks?: 'wide' | 'split'; bf16Dot?: 'on' | 'off' };
+  const runs = cpuIsas().flatMap((isa): Run[] =>
     isa === 'avx512'
       ? [
           { isa, blocks: 'wide' },
           { isa, blocks: 'split' },
+          ...(avx512bf16 ? (['on', 'off'] as const).map((bf16Dot) => ({ isa, bf16Dot })) : []),
         ]
       : [{ isa }],
   );
-  for (const { isa, blocks } of runs) {
-    describe(blocks ? `${isa} ${blocks} blocks` : isa, () => {
-      test.each(CASES.map((c, i) => [c.name, c, i] as const))('%s', (_n, cs, i) =>
+  for (const { isa, blocks, bf16Dot } of runs) {
+    const name = blocks ? `${isa} ${blocks} blocks` : bf16Dot ? `${isa} bfloat16 dot products ${bf16Dot}` : isa;
+    const cases = CASES.map((c, i) => [c.name, c, i] as const).filter(([, c]) => !bf16Dot || c.dtype === 'bfloat16');
+    describe(name, () => {
+      test.each(cases)('%s', (_n, cs, i) =>
         withIsa(isa, async () => {
           if (blocks) expect(native.debug.setPath('gemm', 'cpu', blocks)).toBe(blocks);
+          if (bf16Dot) expect(native.runtime.setBf16Dot(bf16Dot)).toBe(bf16Dot === 'on');
           try {
             const x = build(cs, 1000 + i);
             const y = await gemm(x.a, x.b, {
@@ -148,14 +155,18 @@ describe('gemm cpu', () => {
                 pw.dispose();
               }
             }
+            // The blocked kernel is the one asked for (the skinny kernels widen bfloat16 either way).
+            const ran = native.debug.lastKernel('gemm', 'cpu');
+            if (bf16Dot === 'off') expect(ran).not.toContain('vdpbf16ps');
+            if (bf16Dot === 'on' && ran.includes('12x32')) expect(ran).toContain('vdpbf16ps');
           } finally {
             if (blocks) native.debug.setPath('gemm', 'cpu', 'auto');
+            if (bf16Dot) native.runtime.setBf16Dot('auto');
           }
         }),
       );
     });
   }
-  const avx512bf16 = native.runtime.probe().cpu.features.avx512bf16;
   if (!avx512bf16)
     printSkip('gemm bfloat16 on AVX512_BF16 dot products: this CPU lacks avx512bf16 (bf16 runs through the float32 kernels)');
 });

@@ -37,6 +37,7 @@ export function infoReport(): InfoReport {
       TENSORKERN_DEVICE: process.env.TENSORKERN_DEVICE,
       TENSORKERN_NUM_THREADS: process.env.TENSORKERN_NUM_THREADS,
       TENSORKERN_ISA: process.env.TENSORKERN_ISA,
+      TENSORKERN_BF16_DOT: process.env.TENSORKERN_BF16_DOT,
       TENSORKERN_BINARY: process.env.TENSORKERN_BINARY,
     },
   };

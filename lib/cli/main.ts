@@ -20,6 +20,7 @@ Environment:
   TENSORKERN_DEVICE       auto | cpu | cuda | cuda:N   (default device for ops)
   TENSORKERN_NUM_THREADS  CPU compute threads          (default: physical cores)
   TENSORKERN_ISA          auto | scalar | avx2 | avx512 | neon   (cap the CPU kernels)
+  TENSORKERN_BF16_DOT     auto | on | off   (bfloat16 products on vdpbf16ps or widened to float32)
   TENSORKERN_BINARY       path of a tensorkern .node file to load
 `;
 

@@ -4,7 +4,8 @@
 //
 // The source tensor stays the truth: the handle keeps a reference to it, and any call the packed
 // layout does not serve -- few rows (the skinny kernels stream the source unpacked), another ISA or
-// block config than the one it was packed for (setCpuIsa, TENSORKERN_GEMM_BLOCKS), a GPU -- reads
+// block config or bfloat16 kernel than the one it was packed for (setCpuIsa, TENSORKERN_GEMM_BLOCKS,
+// TENSORKERN_BF16_DOT), a GPU -- reads
 // the source instead. A stale packing costs speed, never a wrong answer. Not serialized: packing
 // takes milliseconds (a 4096 x 4096 float32 weight, 2 threads: see README), and a saved packing
 // would only be valid on the same CPU family.

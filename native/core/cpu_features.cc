@@ -269,4 +269,22 @@ bool set_isa_cap(const std::string& name) {
   return true;
 }
 
+namespace {
+int parse_on_off(const char* s) { return s && std::strcmp(s, "on") == 0 ? 1 : s && std::strcmp(s, "off") == 0 ? 0 : -1; }
+std::atomic<int> g_bf16_dot{parse_on_off(std::getenv("TENSORKERN_BF16_DOT"))};  // -1: from the CPU
+}  // namespace
+
+bool bf16_dot_enabled() {
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512bf16) return false;
+  const int m = g_bf16_dot.load(std::memory_order_relaxed);
+  return m >= 0 ? m == 1 : f.vendor != "GenuineIntel";
+}
+
+bool set_bf16_dot(const std::string& mode) {
+  if (mode != "auto" && mode != "on" && mode != "off") return false;
+  g_bf16_dot.store(parse_on_off(mode.c_str()), std::memory_order_relaxed);
+  return true;
+}
+
 }  // namespace tk

@@ -40,4 +40,19 @@ const char* isa_name(Isa isa);
 // unknown name. "auto" removes the cap.
 bool set_isa_cap(const std::string& name);
 
+// Whether bfloat16 products run on vdpbf16ps (AVX512_BF16: a pair of products per float32 lane) or
+// are widened to float32 and run on FMAs (exact products either way). vdpbf16ps only pays where it
+// issues near the FMA rate; measured one instruction kind per loop, 12 independent accumulators:
+// - Intel Emerald Rapids (family 6, model 0xCF): vdpbf16ps zmm 0.745 ns, vfmadd231ps zmm 0.182 ns,
+//   vpdpbusd zmm 0.18 ns -- 2x slower per product than float32 FMAs (bf16 attention 0.60-0.78x its
+//   float32 time on it); other Intel cores with AVX512_BF16 (Cooper Lake, Sapphire Rapids) are
+//   assumed alike, unmeasured.
+// - AMD Zen 5 (family 0x1A): bf16 gemm 733 vs float32 396 GFLOP/s, bf16 attention 1.34-1.45x
+//   float32 (gemm_configs.h, docs/attention.md); Zen 4 keeps vdpbf16ps as before.
+// "auto" (the default) picks by that; "on" / "off" force it where the CPU has AVX512_BF16
+// (TENSORKERN_BF16_DOT=on|off at start-up; tests run both). False without AVX512_BF16.
+bool bf16_dot_enabled();
+// Returns false for a name other than "auto", "on", "off".
+bool set_bf16_dot(const std::string& mode);
+
 }  // namespace tk

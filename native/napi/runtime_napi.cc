@@ -156,6 +156,15 @@ Napi::Value SetIsaCap(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, isa_name(active_isa()));
 }
 
+// "auto" | "on" | "off" -> whether bfloat16 products now run on vdpbf16ps (core/cpu_features.h).
+Napi::Value SetBf16Dot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw_status(env, TypeMismatch("Expected a string for mode"));
+  std::string mode = info[0].As<Napi::String>().Utf8Value();
+  if (!set_bf16_dot(mode)) throw_status(env, InvalidArgument("Expected one of auto, on, off for mode but received \"" + mode + "\""));
+  return Napi::Boolean::New(env, bf16_dot_enabled());
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, const Exports& e) {
@@ -166,6 +175,7 @@ void register_runtime(Napi::Env env, const Exports& e) {
   set_fn<SetNumThreads>(env, e.runtime, "setNumThreads");
   set_fn<DefaultNumThreads>(env, e.runtime, "defaultNumThreads");
   set_fn<SetIsaCap>(env, e.runtime, "setIsaCap");
+  set_fn<SetBf16Dot>(env, e.runtime, "setBf16Dot");
 }
 
 }  // namespace tk::napi

@@ -36,19 +36,31 @@ constexpr int64_t kMinSplitKeys = 512;
 // Above this, K / V blocks are packed per row tile instead of once for all tiles.
 constexpr size_t kMaxPackedBytes = size_t(256) << 20;
 
-const Kernels& kernels_for(Isa isa) {
-  return isa_table<Kernels>(isa, [](Isa isa, Kernels* table) {
-    Kernels& k = *table;
-    attention_kernels::get_kernels_scalar(&k);
+// One table per choice of bfloat16 products (vdpbf16ps or widened to float32 FMAs, as
+// bf16_dot_enabled() says for this core; core/cpu_features.h), so tests can run both.
+template <bool kBf16Dot>
+struct KernelTable {
+  Kernels k;
+};
+
+template <bool kBf16Dot>
+const Kernels& kernels_table(Isa isa) {
+  return isa_table<KernelTable<kBf16Dot>>(isa,
+                                          [](Isa isa, KernelTable<kBf16Dot>* table) {
+                                            Kernels& k = table->k;
+                                            attention_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
-    if (isa == Isa::kAvx2) attention_kernels::get_kernels_avx2(&k);
-    if (isa == Isa::kAvx512) attention_kernels::get_kernels_avx512(&k, cpu_features().avx512bf16);
+                                            if (isa == Isa::kAvx2) attention_kernels::get_kernels_avx2(&k);
+                                            if (isa == Isa::kAvx512) attention_kernels::get_kernels_avx512(&k, kBf16Dot);
 #endif
 #if defined(__aarch64__)
-    if (isa == Isa::kNeon) attention_kernels::get_kernels_neon(&k);
+                                            if (isa == Isa::kNeon) attention_kernels::get_kernels_neon(&k);
 #endif
-  });
+                                          })
+      .k;
 }
+
+const Kernels& kernels_for(Isa isa) { return bf16_dot_enabled() ? kernels_table<true>(isa) : kernels_table<false>(isa); }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -212,8 +212,11 @@ Status bitmm_cpu(const BitmmParams& p, const BitmmShape& s) {
   const int64_t M = s.M, N = s.N, K = s.K, W = s.W;
   if (M == 0 || N == 0) return Status::Ok();
   const Kernels& k = kernels_for(active_isa(), g_bytewise.load());
-  // W2A2 with the dedicated plane-pair kernel: faster than the int8 route (bitmm_cpu_avx512.cc, docs/bitmm.md).
-  const bool w2a2 = s.ba == 2 && s.bb == 2 && k.planes_w2a2 && !g_int8.load();
+  // W2A2 with the dedicated plane-pair kernel where it beats the int8 route (bitmm_cpu_avx512.cc,
+  // docs/bitmm.md): on AMD Zen 5. Not on Intel, whose vpdpbusd issues at the FMA rate (2 per cycle)
+  // and makes the int8 route the faster: Emerald Rapids (family 6, model 0xCF), 2 threads, 4096^3
+  // planes / int8 route 0.82x / 0.97x and 0.83x / 0.98x of int8 gemm in two `bench bitmm` runs.
+  const bool w2a2 = s.ba == 2 && s.bb == 2 && k.planes_w2a2 && cpu_features().vendor != "GenuineIntel" && !g_int8.load();
   if (s.ba * s.bb >= 4 && !w2a2 && K > 0 && !g_planes.load() && active_isa() != Isa::kScalar && fits_int8(p.a_format, s.ba) &&
       fits_int8(p.b_format, s.bb)) {
     record().set("int8-gemm");
