@@ -7,7 +7,9 @@
 
 namespace tk {
 
-template <class Table, class Fill>
+// kVariant keeps apart the tables of one type built for a run-time choice (gemm's block configs,
+// the bfloat16 products): one set of tables per value.
+template <class Table, int kVariant = 0, class Fill>
 const Table& isa_table(Isa isa, Fill fill) {
   static Table tables[4];
   static std::once_flag once[4];

@@ -39,25 +39,18 @@ constexpr size_t kMaxPackedBytes = size_t(256) << 20;
 // One table per choice of bfloat16 products (vdpbf16ps or widened to float32 FMAs, as
 // bf16_dot_enabled() says for this core; core/cpu_features.h), so tests can run both.
 template <bool kBf16Dot>
-struct KernelTable {
-  Kernels k;
-};
-
-template <bool kBf16Dot>
 const Kernels& kernels_table(Isa isa) {
-  return isa_table<KernelTable<kBf16Dot>>(isa,
-                                          [](Isa isa, KernelTable<kBf16Dot>* table) {
-                                            Kernels& k = table->k;
-                                            attention_kernels::get_kernels_scalar(&k);
+  return isa_table<Kernels, kBf16Dot>(isa, [](Isa isa, Kernels* table) {
+    Kernels& k = *table;
+    attention_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
-                                            if (isa == Isa::kAvx2) attention_kernels::get_kernels_avx2(&k);
-                                            if (isa == Isa::kAvx512) attention_kernels::get_kernels_avx512(&k, kBf16Dot);
+    if (isa == Isa::kAvx2) attention_kernels::get_kernels_avx2(&k);
+    if (isa == Isa::kAvx512) attention_kernels::get_kernels_avx512(&k, kBf16Dot);
 #endif
 #if defined(__aarch64__)
-                                            if (isa == Isa::kNeon) attention_kernels::get_kernels_neon(&k);
+    if (isa == Isa::kNeon) attention_kernels::get_kernels_neon(&k);
 #endif
-                                          })
-      .k;
+  });
 }
 
 const Kernels& kernels_for(Isa isa) { return bf16_dot_enabled() ? kernels_table<true>(isa) : kernels_table<false>(isa); }

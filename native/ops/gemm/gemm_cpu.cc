@@ -49,28 +49,21 @@ bool wide_blocks() {
 }
 
 template <bool kWide>
-struct KernelTable {
-  IsaKernels k;
-};
-
-template <bool kWide>
 const IsaKernels& kernels_table(Isa isa) {
-  return isa_table<KernelTable<kWide>>(isa,
-                                       [](Isa isa, KernelTable<kWide>* table) {
-                                         IsaKernels& k = table->k;
-                                         gemm_kernels::get_kernels_scalar(&k);
+  return isa_table<IsaKernels, kWide>(isa, [](Isa isa, IsaKernels* table) {
+    IsaKernels& k = *table;
+    gemm_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
-                                         if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
-                                         if (isa == Isa::kAvx512) {
-                                           const CpuFeatures& f = cpu_features();
-                                           gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kWide);
-                                         }
+    if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
+    if (isa == Isa::kAvx512) {
+      const CpuFeatures& f = cpu_features();
+      gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kWide);
+    }
 #endif
 #if defined(__aarch64__)
-                                         if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
+    if (isa == Isa::kNeon) gemm_kernels::get_kernels_neon(&k);
 #endif
-                                       })
-      .k;
+  });
 }
 
 const IsaKernels& kernels_for(Isa isa) {
