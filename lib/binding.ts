@@ -322,7 +322,7 @@ export type NativeHookedOp = 'gemm' | 'spmm' | 'attention' | 'w4a4' | 'linearAtt
 export interface NativeDebug {
   /**
    * Forces an op's kernel path on 'cpu' or 'cuda' ('auto' = its own choice) and a split count (0 = automatic) where the
-   * path splits; returns the path in use. gemm: 'auto' | 'wide' | 'split' on the CPU (the AVX-512 block configs),
+   * path splits; returns the path in use. gemm: 'auto' | 'wide' | 'split' | 'xeon' on the CPU (the AVX-512 block configs),
    * 'auto' | 'sm90' | 'sm80' | 'simt' (splits 0..64) on CUDA; attention on CUDA: 'auto' (= 'decode': the split-KV decode
    * kernel for decode shapes, else sm80) | 'sm90' (opt-in: wgmma + TMA on compute capability 9.0) | 'decode' | 'sm80' |
    * 'simt' (splits 0..128); w4a4 on CUDA: 'auto' | 's4' | 'int8' | 'simt'; everything else 'auto'.

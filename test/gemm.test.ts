@@ -101,22 +101,26 @@ const CASES = gemmTestCases();
 describe('gemm cpu', () => {
   reportMissingIsas('gemm');
   // AVX-512 runs twice: with the block configs of full-width cores ("wide", Zen 5) and of the rest
-  // ("split"), whichever this CPU would pick. With AVX512_BF16 the bfloat16 cases run twice more,
-  // on vdpbf16ps and widened to float32, whichever this core would pick (core/cpu_features.h).
+  // ("split"), whichever this CPU would pick; the int8 cases a third time with Intel Xeon's int8
+  // blocks ("xeon"). With AVX512_BF16 the bfloat16 cases run twice more, on vdpbf16ps and widened
+  // to float32, whichever this core would pick (core/cpu_features.h).
   const avx512bf16 = native.runtime.probe().cpu.features.avx512bf16;
-  type Run = { isa: CpuIsa; blocks?: 'wide' | 'split'; bf16Dot?: 'on' | 'off' };
+  type Run = { isa: CpuIsa; blocks?: 'wide' | 'split' | 'xeon'; bf16Dot?: 'on' | 'off' };
   const runs = cpuIsas().flatMap((isa): Run[] =>
     isa === 'avx512'
       ? [
           { isa, blocks: 'wide' },
           { isa, blocks: 'split' },
+          { isa, blocks: 'xeon' },
           ...(avx512bf16 ? (['on', 'off'] as const).map((bf16Dot) => ({ isa, bf16Dot })) : []),
         ]
       : [{ isa }],
   );
   for (const { isa, blocks, bf16Dot } of runs) {
     const name = blocks ? `${isa} ${blocks} blocks` : bf16Dot ? `${isa} bfloat16 dot products ${bf16Dot}` : isa;
-    const cases = CASES.map((c, i) => [c.name, c, i] as const).filter(([, c]) => !bf16Dot || c.dtype === 'bfloat16');
+    const cases = CASES.map((c, i) => [c.name, c, i] as const).filter(
+      ([, c]) => (!bf16Dot || c.dtype === 'bfloat16') && (blocks !== 'xeon' || c.dtype === 'int8'),
+    );
     describe(name, () => {
       test.each(cases)('%s', (_n, cs, i) =>
         withIsa(isa, async () => {
@@ -200,9 +204,9 @@ describe('gemm paths and threads', () => {
 
   test('the block-config hook names what it sets and rejects other names', () => {
     expect(() => native.debug.setPath('gemm', 'cpu', 'huge')).toThrow(
-      `Expected 'auto', 'wide' or 'split' (splits 0) for the gemm path on cpu but received "huge" with splits = 0`,
+      `Expected 'auto', 'wide', 'split' or 'xeon' (splits 0) for the gemm path on cpu but received "huge" with splits = 0`,
     );
-    expect(['wide', 'split']).toContain(native.debug.setPath('gemm', 'cpu', 'auto'));
+    expect(['wide', 'split', 'xeon']).toContain(native.debug.setPath('gemm', 'cpu', 'auto'));
   });
 
   test('out may be c: an in-place update', async () => {

@@ -79,6 +79,12 @@ export function gemmTestCases(): GemmCase[] {
     cases.push(mk({ M: 250, N: 20, K: 2051, dtype: 'bfloat16', transB }));
   }
   cases.push(mk({ M: 250, N: 2050, K: 8, dtype: 'float32', transA: true }));
+  // Intel Xeon's int8 blocks ("xeon": KC 2048, MC 48, small-M path up to 512 rows): M past that
+  // limit, K one block and an odd tail, through both the small-M and the blocked path.
+  for (const transB of [false, true]) {
+    cases.push(mk({ M: 520, N: 40, K: 2053, dtype: 'int8', transB, withC: true }));
+    cases.push(mk({ M: 500, N: 33, K: 2049, dtype: 'int8', transB, withBias: true }));
+  }
   // The small-M path packs B [K, N] eight panels at a time: a group of panels that is not a multiple.
   cases.push(mk({ M: 100, N: 300, K: 200, dtype: 'float32', withBias: true }));
   cases.push(mk({ M: 250, N: 20, K: 1030, batch: 2, dtype: 'float32', withC: true }));

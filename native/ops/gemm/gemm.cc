@@ -105,7 +105,7 @@ Status gemm_cuda_host(const GemmParams& p, const GemmShape& s, int device) {
 Status gemm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use) {
   if (device == "cpu") {
     if (splits != 0 || !gemm_cpu_set_blocks(path))
-      return unknown_path("gemm", device, path, splits, "'auto', 'wide' or 'split' (splits 0)");
+      return unknown_path("gemm", device, path, splits, "'auto', 'wide', 'split' or 'xeon' (splits 0)");
     *in_use = gemm_cpu_blocks();
   } else if (device == "cuda") {
     if (splits < 0 || splits > 64 || !gemm_cuda_set_path(path.c_str(), splits))

@@ -23,6 +23,7 @@ namespace tk {
 namespace {
 
 using gemm_kernels::BlockedKernels;
+using gemm_kernels::Blocks;
 using gemm_kernels::Epilogue;
 using gemm_kernels::IsaKernels;
 using gemm_kernels::Operand;
@@ -32,32 +33,37 @@ CpuKernelRecord g_ran;  // what gemm_cpu last ran
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// The AVX-512 block configs: "wide" for cores with two full-width 512-bit FMA pipes and 1 MB of L2
-// per core -- AMD Zen 5 (CPUID family 0x1A) and later, where the *Wide configs were measured; "split"
-// for the rest (Zen 4 double-pumps 512-bit work; Intel). TENSORKERN_GEMM_BLOCKS=wide|split sets it
-// at start-up, gemm_cpu_set_blocks() later (tests run both on one machine). -1 = from the CPU.
-std::atomic<int> g_blocks{[] {
-  const char* e = std::getenv("TENSORKERN_GEMM_BLOCKS");
-  return e && std::strcmp(e, "wide") == 0 ? 1 : e && std::strcmp(e, "split") == 0 ? 0 : -1;
-}()};
+// The AVX-512 block configs (gemm_kernels::Blocks): "wide" for cores with two full-width 512-bit FMA
+// pipes and 1 MB of L2 per core -- AMD Zen 5 (CPUID family 0x1A) and later, where the *Wide configs
+// were measured; "xeon" for Intel Sapphire / Emerald Rapids (family 6, model 0x8F / 0xCF: int8's own
+// blocks, gemm_configs.h); "split" for the rest (Zen 4 double-pumps 512-bit work). TENSORKERN_GEMM_BLOCKS
+// sets it at start-up, gemm_cpu_set_blocks() later (tests run each on one machine). -1 = from the CPU.
+int parse_blocks(const char* s) {
+  if (s == nullptr) return -1;
+  const std::string m = s;
+  return m == "split" ? 0 : m == "wide" ? 1 : m == "xeon" ? 2 : -1;
+}
+std::atomic<int> g_blocks{parse_blocks(std::getenv("TENSORKERN_GEMM_BLOCKS"))};
 
-bool wide_blocks() {
+Blocks blocks_in_use() {
   const int b = g_blocks.load(std::memory_order_relaxed);
-  if (b >= 0) return b == 1;
+  if (b >= 0) return static_cast<Blocks>(b);
   const CpuFeatures& f = cpu_features();
-  return f.vendor == "AuthenticAMD" && f.family >= 0x1A;
+  if (f.vendor == "AuthenticAMD" && f.family >= 0x1A) return Blocks::kWide;
+  if (f.vendor == "GenuineIntel" && f.family == 6 && (f.model == 0x8F || f.model == 0xCF)) return Blocks::kXeon;
+  return Blocks::kSplit;
 }
 
-template <bool kWide>
+template <Blocks kBlocks>
 const IsaKernels& kernels_table(Isa isa) {
-  return isa_table<IsaKernels, kWide>(isa, [](Isa isa, IsaKernels* table) {
+  return isa_table<IsaKernels, int(kBlocks)>(isa, [](Isa isa, IsaKernels* table) {
     IsaKernels& k = *table;
     gemm_kernels::get_kernels_scalar(&k);
 #if defined(__x86_64__) || defined(_M_X64)
     if (isa == Isa::kAvx2 || isa == Isa::kAvx512) gemm_kernels::get_kernels_avx2(&k);
     if (isa == Isa::kAvx512) {
       const CpuFeatures& f = cpu_features();
-      gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kWide);
+      gemm_kernels::get_kernels_avx512(&k, f.avx512vnni, f.avx512bf16, kBlocks);
     }
 #endif
 #if defined(__aarch64__)
@@ -67,7 +73,12 @@ const IsaKernels& kernels_table(Isa isa) {
 }
 
 const IsaKernels& kernels_for(Isa isa) {
-  return isa == Isa::kAvx512 && wide_blocks() ? kernels_table<true>(isa) : kernels_table<false>(isa);
+  if (isa != Isa::kAvx512) return kernels_table<Blocks::kSplit>(isa);
+  switch (blocks_in_use()) {
+    case Blocks::kWide: return kernels_table<Blocks::kWide>(isa);
+    case Blocks::kXeon: return kernels_table<Blocks::kXeon>(isa);
+    default: return kernels_table<Blocks::kSplit>(isa);
+  }
 }
 
 size_t elem_bytes(DType t) { return size_t(dtype_bits(t) / 8); }
@@ -559,12 +570,16 @@ Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, con
 }
 
 bool gemm_cpu_set_blocks(const std::string& mode) {
-  if (mode != "auto" && mode != "wide" && mode != "split") return false;
-  g_blocks.store(mode == "wide" ? 1 : mode == "split" ? 0 : -1);
+  const int b = parse_blocks(mode.c_str());
+  if (b < 0 && mode != "auto") return false;
+  g_blocks.store(b);
   return true;
 }
 
-const char* gemm_cpu_blocks() { return wide_blocks() ? "wide" : "split"; }
+const char* gemm_cpu_blocks() {
+  const Blocks b = blocks_in_use();
+  return b == Blocks::kWide ? "wide" : b == Blocks::kXeon ? "xeon" : "split";
+}
 
 const char* gemm_cpu_last_kernel() { return g_ran.get(); }
 

@@ -387,7 +387,8 @@ void set_blocks(BlockedKernels<Acc>* k, const BlockConfig& c) {
   k->small_kc = c.small_kc;
 }
 
-void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide) {
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, Blocks blocks) {
+  const bool wide = blocks == Blocks::kWide;
   constexpr BlockConfig f = kAvx512F32;
   k->f32 = {"avx512 f32 12x32",
             f.mr,
@@ -423,7 +424,7 @@ void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide) 
              pack_a_vnni<q.mr>,
              pack_b_vnni<q.nr>,
              ukr_i8_vnni<q.mr, q.nr / 16>};
-    set_blocks(&k->i8, wide ? kAvx512I8Wide : kAvx512I8);
+    set_blocks(&k->i8, wide ? kAvx512I8Wide : blocks == Blocks::kXeon ? kAvx512I8Xeon : kAvx512I8);
     k->skinny_i8 = {"avx512 int8 skinny (vpdpbusd)", kSkinnyI8MaxM, skinny_i8_run_vnni};
   }
   if (has_bf16) {

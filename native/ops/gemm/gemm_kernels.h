@@ -86,8 +86,11 @@ struct IsaKernels {
 // Each ISA unit fills the table; the avx512 one only when called on a CPU that has it.
 void get_kernels_scalar(IsaKernels* k);
 void get_kernels_avx2(IsaKernels* k);
-// wide: the core has two full-width 512-bit FMA pipes (the *Wide block configs).
-void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, bool wide);
+// The AVX-512 cache-block configs (gemm_configs.h): split (cores that split 512-bit work, and the
+// default), wide (two full-width 512-bit FMA pipes and 1 MB of L2: AMD Zen 5), xeon (split, with
+// int8's own blocks for Intel Xeon's 2 MB L2).
+enum class Blocks { kSplit = 0, kWide = 1, kXeon = 2 };
+void get_kernels_avx512(IsaKernels* k, bool has_vnni, bool has_bf16, Blocks blocks);
 void get_kernels_neon(IsaKernels* k);
 
 // The table gemm_cpu uses now (the active ISA and block config): for ops built on these kernels
