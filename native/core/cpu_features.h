@@ -44,7 +44,7 @@ bool set_isa_cap(const std::string& name);
 // are widened to float32 and run on FMAs (exact products either way). vdpbf16ps only pays where it
 // issues near the FMA rate; measured one instruction kind per loop, 12 independent accumulators:
 // - Intel Emerald Rapids (family 6, model 0xCF): vdpbf16ps zmm 0.745 ns, vfmadd231ps zmm 0.182 ns,
-//   vpdpbusd zmm 0.18 ns -- 2x slower per product than float32 FMAs (bf16 attention 0.60-0.78x its
+//   vpdpbusd zmm 0.18 ns -- 2x slower per product than float32 FMAs (bf16 attention 0.60-0.92x its
 //   float32 time on it); other Intel cores with AVX512_BF16 (Cooper Lake, Sapphire Rapids) are
 //   assumed alike, unmeasured.
 // - AMD Zen 5 (family 0x1A): bf16 gemm 733 vs float32 396 GFLOP/s, bf16 attention 1.34-1.45x

@@ -85,14 +85,15 @@ std::string gemm_cuda_last_kernel();
 // The kernel gemm_cpu last ran (its table's name for it; "" before any).
 const char* gemm_cpu_last_kernel();
 
-// The test and bench hooks (native/core/op_hooks.h): paths "auto" | "wide" | "split" | "xeon" on the CPU (the
-// cache-block configs), "auto" | "sm90" | "sm80" | "simt" with splits 0..64 on CUDA.
+// The test and bench hooks (native/core/op_hooks.h): paths "auto" | "wide" | "split" | "xeon" on the
+// CPU (the cache-block configs), "auto" | "sm90" | "sm80" | "simt" with splits 0..64 on CUDA.
 Status gemm_set_path(const std::string& device, const std::string& path, int splits, std::string* in_use);
 std::string gemm_last_kernel(const std::string& device);
 
 // The AVX-512 cache-block configs (gemm_configs.h): "wide" on cores with two full-width 512-bit FMA
-// pipes, "xeon" on Intel Sapphire / Emerald Rapids, "split" elsewhere, "auto" to choose from the CPU again (TENSORKERN_GEMM_BLOCKS sets the
-// initial value). False for an unknown name. gemm_cpu_blocks() says which is in use.
+// pipes, "xeon" on Intel Sapphire / Emerald Rapids, "split" elsewhere, "auto" to choose from the CPU
+// again (TENSORKERN_GEMM_BLOCKS sets the initial value). False for an unknown name.
+// gemm_cpu_blocks() says which is in use.
 bool gemm_cpu_set_blocks(const std::string& mode);
 const char* gemm_cpu_blocks();
 

@@ -36,8 +36,9 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // The AVX-512 block configs (gemm_kernels::Blocks): "wide" for cores with two full-width 512-bit FMA
 // pipes and 1 MB of L2 per core -- AMD Zen 5 (CPUID family 0x1A) and later, where the *Wide configs
 // were measured; "xeon" for Intel Sapphire / Emerald Rapids (family 6, model 0x8F / 0xCF: int8's own
-// blocks, gemm_configs.h); "split" for the rest (Zen 4 double-pumps 512-bit work). TENSORKERN_GEMM_BLOCKS
-// sets it at start-up, gemm_cpu_set_blocks() later (tests run each on one machine). -1 = from the CPU.
+// blocks, gemm_configs.h); "split" for the rest (Zen 4 double-pumps 512-bit work).
+// TENSORKERN_GEMM_BLOCKS sets it at start-up, gemm_cpu_set_blocks() later (tests run each on one
+// machine). -1 = from the CPU.
 int parse_blocks(const char* s) {
   if (s == nullptr) return -1;
   const std::string m = s;
