@@ -166,27 +166,41 @@ describe('w4a4 cpu', () => {
           }
         }));
 
-      // Per channel, the CPU has two routes: the W4A4 tile kernels, and gemm's int8 kernels from 64
-      // rows up (w4a4_cpu_gemm.cc: weights widened to int8, the scales fused into gemm's regions).
-      test('per channel: the tile kernels and the gemm route both meet the contract (W4A8, rotation, outliers, bias, c in place, pre-quantized)', () =>
+      // The CPU has two routes: the W4A4 tile kernels, and gemm's int8 kernels from 64 rows up
+      // (w4a4_cpu_gemm.cc: weights widened to int8, the scales fused into gemm's regions) -- per channel
+      // on every ISA, in groups on AVX-512 VNNI for group sizes that are multiples of 32 dividing 512
+      // (gemm's grouped kernels; groups of 48 or 16 stay on the tiles). The grouped cases straddle K blocks
+      // of 512, 2048 and 4096 and run under each AVX-512 block config (small-M and blocked loops).
+      const vnni = native.runtime.probe().cpu.features.avx512vnni;
+      const blockSets = isa === 'avx512' && vnni ? (['split', 'xeon', 'wide'] as const) : (['auto'] as const);
+      test('the tile kernels and the gemm route both meet the contract, per channel and in groups (W4A8, rotation, outliers, bias, c in place, pre-quantized)', () =>
         withIsa(isa, async () => {
           const cases = [
-            ...CASES.filter((c) => c.groupSize === 'channel'),
+            ...CASES.filter((c) => c.groupSize === 'channel' || c.M >= 9),
             w4a4Case({ M: 70, N: 37, K: 200, groupSize: 'channel', bits: 4, rotate: true, outliers: [3, 199], withBias: true }),
             w4a4Case({ M: 65, N: 130, K: 520, groupSize: 'channel', bits: 8 }),
+            w4a4Case({ M: 70, N: 37, K: 640, groupSize: 128, bits: 4, rotate: true, outliers: [3, 639], withBias: true }),
+            w4a4Case({ M: 65, N: 130, K: 1088, groupSize: 64, bits: 8 }),
+            w4a4Case({ M: 530, N: 40, K: 4352, groupSize: 256, bits: 4 }),
+            w4a4Case({ M: 64, N: 33, K: 96, groupSize: 32, bits: 4, withBias: true }),
+            w4a4Case({ M: 64, N: 9, K: 96, groupSize: 48, bits: 8 }),
+            w4a4Case({ M: 66, N: 20, K: 64, groupSize: 16, bits: 4 }),
           ];
+          const gemmFits = (cs: W4A4Case) =>
+            cs.groupSize === 'channel' || (isa === 'avx512' && vnni && cs.groupSize % 32 === 0 && 512 % cs.groupSize === 0);
           try {
-            for (const route of ['tiles', 'gemm', 'auto'] as const) {
+            for (const [route, blocks] of (['tiles', 'gemm', 'auto'] as const).flatMap((r) => blockSets.map((b) => [r, b] as const))) {
               native.debug.setPath('w4a4', 'cpu', route, 0);
+              native.debug.setPath('gemm', 'cpu', blocks, 0);
               for (const [i, cs] of cases.entries()) {
                 const b = build(cs, 300 + i);
                 const x = Tensor.from(b.x, [cs.M, cs.K]);
                 const bias = b.bias && Tensor.from(b.bias, [cs.N]);
                 const mm = cs.bits === 8 ? w4a8Matmul : w4a4Matmul;
                 const y = (await mm(x, b.W, { bias, outlierChannels: cs.outliers })).toArraySync() as Float32Array;
-                checkOut(`${isa} ${route} ${cs.name}`, y, b.ref);
+                checkOut(`${isa} ${route} ${blocks} ${cs.name}`, y, b.ref);
                 const ran = native.debug.lastKernel('w4a4', 'cpu');
-                const gemmRoute = route === 'gemm' || (route === 'auto' && cs.M >= 64);
+                const gemmRoute = (route === 'gemm' || (route === 'auto' && cs.M >= 64)) && gemmFits(cs);
                 expect([cs.name, ran.includes('gemm route')]).toEqual([cs.name, gemmRoute]);
                 // c that is out itself (read before the product lands there), beta 0.5, alpha 2.
                 const c = randn(cs.M * cs.N, 400 + i);
@@ -213,6 +227,7 @@ describe('w4a4 cpu', () => {
             }
           } finally {
             native.debug.setPath('w4a4', 'cpu', 'auto', 0);
+            native.debug.setPath('gemm', 'cpu', 'auto', 0);
           }
         }));
 

@@ -39,7 +39,16 @@ struct GemmParams {
   // Calls come from the pool's threads, for disjoint regions. Null: none.
   void (*on_done)(void* ctx, int64_t batch, int64_t i0, int64_t j0, int64_t rows, int64_t cols) = nullptr;
   void* on_done_ctx = nullptr;
+  // Internal, int8 with trans_b on the CPU only (W4A4 / W4A8 in weight groups), where
+  // gemm_cpu_grouped_fits(group_size, K): out (an int32 view, as for every int8 gemm) is written as
+  // float32: out[m, n] = sum_g group_scales[g * N + n] * (the exact int32 sum over group g of K), groups added in
+  // order in float32 (fma). No c, bias, batch or packed B. 0: off.
+  const float* group_scales = nullptr;
+  int64_t group_size = 0;
 };
+// Whether the CPU's grouped int8 kernels (GemmParams::group_size) take groups of `group_size` over K
+// on the active ISA and block config.
+bool gemm_cpu_grouped_fits(int64_t group_size, int64_t K);
 
 // The layout gemm_pack_b writes for op(B) [K, N] of `dtype` on the active ISA: `id` names the kernel
 // and its blocks (empty: no packed path for this dtype), `bytes` its size.

@@ -102,6 +102,10 @@ struct Problem {
   // GemmParams::on_done, or null: done(b, i0, j0, rows, cols) after a region's last K block.
   void (*on_done)(void*, int64_t, int64_t, int64_t, int64_t, int64_t) = nullptr;
   void* on_done_ctx = nullptr;
+  // GemmParams::group_scales transposed to [K / gsize, N], or null (the grouped int8 kernels).
+  const float* gscale = nullptr;
+  int64_t gsize = 0;
+  const float* group_scales(int64_t k0, int64_t col) const { return gscale ? gscale + (k0 / gsize) * s->N + col : nullptr; }
   void done(int64_t b, int64_t i0, int64_t j0, int64_t rows, int64_t cols) const {
     if (on_done) on_done(on_done_ctx, b, i0, j0, rows, cols);
   }
@@ -116,6 +120,8 @@ Epilogue<Acc> block_epilogue(const Problem<Acc>& p, int64_t pc, int64_t kcb) {
   e.first = pc == 0;
   e.last = pc + kcb >= p.s->K;
   e.ldcin = p.s->N;
+  e.ldgs = p.s->N;
+  e.gsize = static_cast<int>(p.gsize);
   return e;
 }
 
@@ -181,6 +187,7 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
               const int nr = static_cast<int>(std::min<int64_t>(k.nr, s.N - col));
               const char* bp = bbuf + (q - qc) * bpb;
               e.bias = p.bias ? p.bias + col : nullptr;
+              e.gscale = p.group_scales(pc, col);
               for (int64_t ir = 0; ir < s.M; ir += k.mr) {
                 e.cin = Cin ? Cin + ir * s.N + col : nullptr;
                 const int mr = static_cast<int>(std::min<int64_t>(k.mr, s.M - ir));
@@ -296,6 +303,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const ch
           const int64_t jr = q * k.nr, col = x.jc + jr;
           const char* bp = x.bbuf + q * x.bpb;
           e.bias = p.bias ? p.bias + col : nullptr;
+          e.gscale = p.group_scales(x.pc, col);
           const int nr = static_cast<int>(std::min<int64_t>(k.nr, x.ncb - jr));
           for (int64_t ir = 0; ir < mcb; ir += k.mr) {
             const int64_t row = i0 + ir;
@@ -508,6 +516,15 @@ Status gemm_int8(const GemmParams& p, const GemmShape& s) {
     epilogue_only(pr);
     return Status::Ok();
   }
+  if (p.group_size > 0) {  // W4A4 / W4A8 in weight groups: float32 out, no skinny or packed path
+    if (!gemm_cpu_grouped_fits(p.group_size, s.K) || !p.trans_b || pr.cin || pr.bias || s.batch != 1)
+      return Internal("gemm: int8 groups of " + std::to_string(p.group_size) + " over K = " + std::to_string(s.K) +
+                      " do not fit the grouped kernels in use");
+    pr.gscale = p.group_scales;
+    pr.gsize = p.group_size;
+    g_ran.set(k.i8_grouped.name);
+    return run_blocked(k.i8_grouped, pr);
+  }
   if (s.M <= k.skinny_i8.max_m || s.N == 1) {
     g_ran.set(k.skinny_i8.name);
     return run_skinny_i8(k.skinny_i8, pr, s.M > k.skinny_i8.max_m);
@@ -568,6 +585,12 @@ Status gemm_pack_b(const TensorView& b, bool trans_b, const TensorView& dst, con
       }
     });
   });
+}
+
+bool gemm_cpu_grouped_fits(int64_t group_size, int64_t K) {
+  const BlockedKernels<int32_t>& g = kernels_for(active_isa()).i8_grouped;
+  return g.name != nullptr && group_size > 0 && group_size % 32 == 0 && K % group_size == 0 && g.kc % group_size == 0 &&
+         g.small_k_block() % group_size == 0;
 }
 
 bool gemm_cpu_set_blocks(const std::string& mode) {

@@ -27,6 +27,12 @@ struct Epilogue {
   int64_t ldcin = 0;
   const Acc* bias = nullptr;  // bias at this tile's first column, or null
   bool first = true, last = true;
+  // Grouped int8 kernels only (IsaKernels::i8_grouped): C is float32, and each group of gsize steps
+  // of K adds gscale[g * ldgs + j] * (its exact int32 sum) to column j, group 0 the K block's first
+  // (gscale points at this tile's first column). alpha, beta, cin and bias are not applied.
+  const float* gscale = nullptr;
+  int64_t ldgs = 0;
+  int gsize = 0;
 };
 
 template <class Acc>
@@ -79,6 +85,9 @@ struct IsaKernels {
   BlockedKernels<float> f32_mr8;
   BlockedKernels<float> bf16_dot;  // bfloat16 inputs on native bf16 dot products (name null when absent)
   BlockedKernels<int32_t> i8;      // int8 x int8 -> int32, exact
+  // int8 x int8 in groups of K (W4A4 / W4A8 with weight groups): i8's packing, a microkernel that
+  // scales each group's exact int32 sum into float32 C (Epilogue::gscale). Name null where absent.
+  BlockedKernels<int32_t> i8_grouped;
   SkinnyKernels skinny;
   SkinnyI8Kernels skinny_i8;
 };

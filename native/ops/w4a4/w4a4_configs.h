@@ -70,11 +70,14 @@ constexpr int kGridBlocksPerSm = 32;
 
 namespace tk::w4a4_configs {
 
-// The CPU's per-channel route (w4a4_cpu.cc): from this many activation rows up, calls run on gemm's
-// int8 kernels (w4a4_cpu_gemm.cc) instead of the W4A4 tile kernels. Zen 5, 2 threads, N = K = 4096,
-// tile kernels / gemm route time (both forced in one process, /tmp script): M = 32 0.76x, 48 0.94x,
-// 64 1.15x, 128 1.28x, 4096 2.2x; N = K = 1024: M = 128 1.74x. Below 64 rows widening the 4-bit
-// weights to int8 every call costs more than the faster int8 kernels win.
+// The CPU's gemm route (w4a4_cpu.cc): from this many activation rows up, calls run on gemm's int8
+// kernels (w4a4_cpu_gemm.cc) instead of the W4A4 tile kernels. Per channel, Zen 5, 2 threads,
+// N = K = 4096, tile kernels / gemm route time (both forced in one process, /tmp script): M = 32
+// 0.76x, 48 0.94x, 64 1.15x, 128 1.28x, 4096 2.2x; N = K = 1024: M = 128 1.74x. In groups of 128
+// (gemm's grouped kernels, AVX-512 VNNI), Emerald Rapids, the same way (/tmp/abg.js, median of 6
+// alternating rounds): M = 32 0.89x, 64 1.31x, 128 1.79x, 4096 2.90x; M = 1024 in groups of 32 / 64 /
+// 256: 3.5x / 2.3x / 1.7x. Below 64 rows widening the 4-bit weights to int8 every call costs more
+// than the faster int8 kernels win.
 constexpr int64_t kGemmRouteMinRows = 64;
 
 }  // namespace tk::w4a4_configs

@@ -108,7 +108,7 @@ Status w4a4_cpu(const W4A4Params& p, const W4A4Shape& s) {
   if (w4a4_gemm_route_fits(p, s)) {
     const int route = g_route.load(std::memory_order_relaxed);
     if (route == 2 || (route == 0 && s.M >= w4a4_configs::kGemmRouteMinRows)) {
-      w4a4_cpu_record().set("int8 gemm route (per channel)");
+      w4a4_cpu_record().set(s.G == 1 ? "int8 gemm route (per channel)" : "int8 gemm route (groups)");
       return w4a4_via_gemm(p, s);
     }
   }

@@ -1,8 +1,10 @@
-// W4A4 / W4A8 per channel (one scale group spanning K) on gemm's int8 kernels. With one group the
-// whole K reduction is a single exact int32 dot product per output, so the product is gemm's
-// int8 x int8 -> int32 (AVX-512 VNNI / AVX2 / NEON / scalar, blocked and packed for the cache) and the
-// contract's float part -- y = s_x[m] * (s_w[n] * acc), the outlier channels, alpha, bias, beta * c --
-// runs in gemm's on_done hook on each finished region while it is still in cache (as int8Matmul's).
+// W4A4 / W4A8 on gemm's int8 kernels. Per channel (one scale group spanning K) the whole K reduction
+// is a single exact int32 dot product per output, so the product is gemm's int8 x int8 -> int32
+// (AVX-512 VNNI / AVX2 / NEON / scalar, blocked and packed for the cache) and the contract's float
+// part -- y = s_x[m] * (s_w[n] * acc), the outlier channels, alpha, bias, beta * c -- runs in gemm's
+// on_done hook on each finished region while it is still in cache (as int8Matmul's). In weight groups
+// (where gemm_cpu_grouped_fits: AVX-512 VNNI) gemm's grouped kernels leave sum_g s_w[n,g] * acc_g in
+// float32, and the hook multiplies by s_x[m].
 // The activations go through the contract quantizer (w4a4_quant.h, the ISA build) into plain rows of
 // q, and the int4 weights are widened to int8 once per call. The tile kernels (w4a4_cpu.cc) stay for
 // groups and for few rows, where streaming the 4-bit weights beats gemm's int8 ones.
@@ -39,13 +41,20 @@ struct Finish {
   const int8_t *qo, *wo;  // outlier channels (nO > 0)
   const float *so, *wos;
   int64_t nO, N;
+  bool grouped;  // acc holds float32 sum_g s_w * acc_g (gemm's grouped kernels)
   const MatmulEpilogue* epi;
   static void run(void* ctx, int64_t, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
     const Finish& f = *static_cast<const Finish*>(ctx);
     finish_int32_region(f.acc, f.out, f.N, *f.epi, i0, j0, rows, cols, [&](int64_t m, int64_t n0, int64_t len, const int32_t* a, float* y) {
-      // The plain loop's order (w4a4_plain.cc): (s_w * acc) * s_x, then the outlier part.
+      // The plain loop's order (w4a4_plain.cc): (s_w * acc) * s_x (the group sum times s_x), then the
+      // outlier part.
       const float xs = f.sx[m];
-      for (int64_t j = 0; j < len; ++j) y[j] = (f.sw[n0 + j] * float(a[j])) * xs;
+      if (f.grouped) {
+        std::memcpy(y, a, size_t(len) * sizeof(float));  // the float32 group sums
+        for (int64_t j = 0; j < len; ++j) y[j] *= xs;
+      } else {
+        for (int64_t j = 0; j < len; ++j) y[j] = (f.sw[n0 + j] * float(a[j])) * xs;
+      }
       if (f.nO > 0) {
         const int8_t* qm = f.qo + m * f.nO;
         for (int64_t j = 0; j < len; ++j) {
@@ -62,7 +71,8 @@ struct Finish {
 }  // namespace
 
 bool w4a4_gemm_route_fits(const W4A4Params& p, const W4A4Shape& s) {
-  return s.G == 1 && (p.act_bits == 4 || p.act_bits == 8) && s.K > 0 && s.M > 0 && s.N > 0;
+  return (s.G == 1 || (!present(p.zero_points) && gemm_cpu_grouped_fits(s.K / s.G, s.K))) && (p.act_bits == 4 || p.act_bits == 8) &&
+         s.K > 0 && s.M > 0 && s.N > 0;
 }
 
 Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s) {
@@ -108,6 +118,17 @@ Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s) {
   const MatmulEpilogue& epi = s.epi;
   const bool c_in_out = epi.c != nullptr && bytes_overlap(epi.c, size_t(M * N) * sizeof(float), out, size_t(M * N) * sizeof(float));
   PooledBuffer acc_buf(c_in_out ? size_t(M * N) * sizeof(int32_t) : 0);
+  // Groups: s_w transposed to [G, N], a row of scales per group for the kernels' columns.
+  const int64_t G = s.G;
+  PooledBuffer gs_buf(G > 1 ? size_t(G * N) * sizeof(float) : 0);
+  if (G > 1) {
+    const float* sw = p.scales.as<float>();
+    float* t = gs_buf.as<float>();
+    TK_RETURN_IF_ERROR(parallel_for(N, 256, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t g = 0; g < G; ++g) t[g * N + n] = sw[n * G + g];
+    }));
+  }
   Finish fin{c_in_out ? acc_buf.as<int32_t>() : reinterpret_cast<int32_t*>(out),
              out,
              sx,
@@ -118,6 +139,7 @@ Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s) {
              nO ? p.outlier_scales.as<float>() : nullptr,
              nO,
              N,
+             G > 1,
              &epi};
   GemmParams g;
   g.a = host_view2(const_cast<int8_t*>(qx), DType::kInt8, M, K);
@@ -128,6 +150,10 @@ Status w4a4_via_gemm(const W4A4Params& p, const W4A4Shape& s) {
   g.out = host_view2(fin.acc, DType::kInt32, M, N);
   g.on_done = Finish::run;
   g.on_done_ctx = &fin;
+  if (G > 1) {
+    g.group_scales = gs_buf.as<float>();
+    g.group_size = K / G;
+  }
   return gemm(g);
 }
 
