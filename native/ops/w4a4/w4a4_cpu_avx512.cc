@@ -59,7 +59,11 @@ void tile_z(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t n0) {
       } else {
         const __m512 s = _mm512_set1_ps(a.ws[(n0 + n) * a.G + st]);
         for (int m = 0; m < MR; ++m) {
-          const __m512i t = _mm512_add_epi32(_mm512_dpbusd_epi32(cv[m], lo, xe[m]), _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, xo[m]));
+          // One chain of two vpdpbusd per (row, weight row) when there are enough of them to cover
+          // its latency (MR x NR >= 8); a single row splits it in two and adds.
+          const __m512i t =
+              MR >= 2 ? _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(cv[m], lo, xe[m]), hi, xo[m])
+                      : _mm512_add_epi32(_mm512_dpbusd_epi32(cv[m], lo, xe[m]), _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi, xo[m]));
           accf[m][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), s, accf[m][n]);
         }
       }
