@@ -141,29 +141,51 @@ describe('w4a4 cpu', () => {
         }),
       );
 
-      test('weight-only int4Matmul, decode (M = 3) and gemm (M = 40) paths, with zero points', () =>
+      // The fused decode rows (few rows) and gemm's float kernels (the weights dequantized as gemm packs
+      // them), on both sides of the switch, K over several K blocks, N past one 32-column panel, group
+      // sizes of the fused path's fast (64, 16) and generic (8) loops, with and without zero points.
+      test('weight-only int4Matmul, decode and gemm paths, with zero points', () =>
         withIsa(isa, async () => {
-          for (const M of [3, 40]) {
-            const N = 11,
-              K = 96,
-              gs = 32;
-            const x = randn(M * K, 50 + M),
-              w = randn(N * K, 60);
-            const W = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: gs });
-            const bias = randn(N, 3);
-            const y = (await int4Matmul(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) })).toArraySync() as Float32Array;
-            const wd = new Float64Array(N * K);
-            for (let n = 0; n < N; n++)
-              for (let k = 0; k < K; k++) wd[n * K + k] = Math.fround(W.q(n, k) * W.scales[n * (K / gs) + floor(k / gs)]);
-            const ref = refMatmul(x, wd, M, N, K);
-            let worst = 0;
-            for (let i = 0; i < M * N; i++) {
-              let mag = abs(bias[i % N]);
-              for (let k = 0; k < K; k++) mag += abs(x[floor(i / N) * K + k] * wd[(i % N) * K + k]);
-              worst = Math.max(worst, abs(y[i] - ref[i] - bias[i % N]) / ((K + 8) * 2 ** -24 * mag));
+          const shapes = [
+            [3, 11, 96, 32],
+            [40, 11, 96, 32],
+            [1, 45, 448, 64],
+            [16, 45, 448, 64],
+            [17, 45, 448, 64],
+            [5, 70, 400, 16],
+            [33, 70, 400, 16],
+            [2, 9, 48, 8],
+            [20, 9, 48, 8],
+          ];
+          for (const [M, N, K, gs] of shapes)
+            for (const zeros of [false, true]) {
+              const x = randn(M * K, 50 + M),
+                w = randn(N * K, 60 + N);
+              const Q = quantizeWeightsInt4Sync(Tensor.from(w, [N, K]), { groupSize: gs });
+              const G = K / gs;
+              const zp = zeros ? Int8Array.from({ length: N * G }, (_, i) => ((i * 5) % 16) - 8) : undefined;
+              const W = zeros
+                ? Int4Weights.create({ N, K, groupSize: gs, perChannel: false, packed: Q.packed, scales: Q.scales, zeroPoints: zp })
+                : Q;
+              const bias = randn(N, 3);
+              const y = (await int4Matmul(Tensor.from(x, [M, K]), W, { bias: Tensor.from(bias, [N]) })).toArraySync() as Float32Array;
+              const ran = native.debug.lastKernel('w4a4', 'cpu');
+              expect([M, ran.includes('gemm')]).toEqual([M, M > 16]);
+              const wd = new Float64Array(N * K);
+              for (let n = 0; n < N; n++)
+                for (let k = 0; k < K; k++) {
+                  const g = n * G + floor(k / gs);
+                  wd[n * K + k] = Math.fround((Q.q(n, k) - (zp ? zp[g] : 0)) * Q.scales[g]);
+                }
+              const ref = refMatmul(x, wd, M, N, K);
+              let worst = 0;
+              for (let i = 0; i < M * N; i++) {
+                let mag = abs(bias[i % N]);
+                for (let k = 0; k < K; k++) mag += abs(x[floor(i / N) * K + k] * wd[(i % N) * K + k]);
+                worst = Math.max(worst, abs(y[i] - ref[i] - bias[i % N]) / ((K + 8) * 2 ** -24 * mag));
+              }
+              expect([M, N, K, gs, zeros, worst <= 1]).toEqual([M, N, K, gs, zeros, true]);
             }
-            expect(worst).toBeLessThanOrEqual(1);
-          }
         }));
 
       // The CPU has two routes: the W4A4 tile kernels, and gemm's int8 kernels from 64 rows up

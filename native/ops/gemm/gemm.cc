@@ -13,7 +13,11 @@ Status gemm_validate(const GemmParams& p, GemmShape* s) {
   if (a.ndim < 2 || a.ndim > 3 || b.ndim < 2 || b.ndim > 3) {
     return InvalidArgument("Expected rank 2 or 3 for a and b but received " + shape_str(a) + " and " + shape_str(b));
   }
-  if (a.dtype != b.dtype)
+  if (p.int4_scales != nullptr) {  // int4Matmul's internal call (GemmParams::int4_scales)
+    if (b.dtype != DType::kInt4 || a.dtype != DType::kFloat32 || !p.trans_b || b.ndim != 2 || !a.device.is_cpu() || p.int4_group <= 0 ||
+        b.shape[1] % p.int4_group != 0)
+      return Internal("gemm: int4 b takes float32 a, b int4 [N, K] with trans_b and groups dividing K, on the CPU");
+  } else if (a.dtype != b.dtype)
     return TypeMismatch(std::string("Expected a and b of one dtype but received ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
   const bool int8 = a.dtype == DType::kInt8;
   if (!int8 && !dtype_is_float(a.dtype)) return Unsupported(std::string("gemm does not take ") + dtype_name(a.dtype) + " inputs");

@@ -45,6 +45,12 @@ struct GemmParams {
   // order in float32 (fma). No c, bias, batch or packed B. 0: off.
   const float* group_scales = nullptr;
   int64_t group_size = 0;
+  // Internal, CPU only (int4Matmul's many-row path): b is int4 [N, K] with trans_b, a float32, and
+  // op(b) is (q - z) * s in float32 per group of int4_group along K (int4_scales [N, K / int4_group],
+  // int4_zeros the same or null), dequantized as gemm packs its float panels. No batch.
+  const float* int4_scales = nullptr;
+  const int8_t* int4_zeros = nullptr;
+  int64_t int4_group = 0;
 };
 // Whether the CPU's grouped int8 kernels (GemmParams::group_size) take groups of `group_size` over K
 // on the active ISA and block config.

@@ -106,6 +106,17 @@ struct Problem {
   const float* gscale = nullptr;
   int64_t gsize = 0;
   const float* group_scales(int64_t k0, int64_t col) const { return gscale ? gscale + (k0 / gsize) * s->N + col : nullptr; }
+  const GemmParams* params = nullptr;  // for int4 b (GemmParams::int4_scales)
+  // op(B) of batch entry bi as the kernels read it.
+  Operand b_operand(int64_t bi) const {
+    Operand o = batch_operand(*b, s->ldb, trans_b, s->stride_b, bi);
+    if (params && params->int4_scales) {
+      o.scales = params->int4_scales;
+      o.zeros = params->int4_zeros;
+      o.group = params->int4_group;
+    }
+    return o;
+  }
   void done(int64_t b, int64_t i0, int64_t j0, int64_t rows, int64_t cols) const {
     if (on_done) on_done(on_done_ctx, b, i0, j0, rows, cols);
   }
@@ -162,7 +173,7 @@ Status run_blocked_small_m(const BlockedKernels<Acc>& k, const Problem<Acc>& p) 
   const size_t b_bytes = size_t(chunk) * k.b_panel_bytes(kc_max);
   for (int64_t bi = 0; bi < s.batch; ++bi) {
     const Operand A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, bi);
-    const Operand B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, bi);
+    const Operand B = p.b_operand(bi);
     Acc* C = p.c + bi * p.stride_c;
     const Acc* Cin = p.cin ? p.cin + bi * p.stride_cin : nullptr;
     std::atomic<int64_t> next{0};
@@ -249,7 +260,7 @@ Status run_blocked(const BlockedKernels<Acc>& k, const Problem<Acc>& p, const ch
     x.jc = (b / kblocks) % jblocks * nc;
     x.pc = b % kblocks * k.kc;
     x.A = batch_operand(*p.a, s.lda, p.trans_a, s.stride_a, x.bi);
-    x.B = batch_operand(*p.b, s.ldb, p.trans_b, s.stride_b, x.bi);
+    x.B = p.b_operand(x.bi);
     x.ncb = std::min(nc, s.N - x.jc);
     x.npanels = ceil_div(x.ncb, k.nr);
     x.kcb = std::min<int64_t>(k.kc, s.K - x.pc);
@@ -465,6 +476,7 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
   const bool use_c = p.c.ndim >= 0 && p.beta != 0.0f;
   if (use_c) pr.cin = as_f32(p.c, c_ws);
   if (p.bias.ndim >= 0) pr.bias = as_f32(p.bias, bias_ws);
+  pr.params = &p;
   if (p.out.dtype == DType::kFloat32) {
     pr.c = p.out.as<float>();
   } else {
@@ -480,6 +492,9 @@ Status gemm_float(const GemmParams& p, const GemmShape& s) {
     if (s.K == 0) {
       g_ran.set("epilogue only (K = 0)");
       epilogue_only(pr);
+    } else if (p.int4_scales) {  // int4 b: dequantized by the float kernels' packing, whatever the shape
+      g_ran.set(k.f32.name);
+      TK_RETURN_IF_ERROR(run_blocked(k.f32, pr));
     } else if (s.M <= skinny_max) {
       g_ran.set(k.skinny.name);
       TK_RETURN_IF_ERROR(run_skinny(k.skinny, pr, false));

@@ -126,9 +126,49 @@ void pack_a_f32(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t 
   }
 }
 
+// int4 B [N, K] (Operand::scales): each panel's rows dequantized, (q - z) * s in float32, 64 k at a
+// time into a buffer on the stack, then transposed into the panel as float32 B is. The weights are
+// read as 4 bits once per packing instead of being dequantized to a float32 copy first.
+template <int NR>
+void pack_b_int4(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, float* dst) {
+  constexpr int64_t kChunk = 64;
+  alignas(64) float buf[NR * kChunk];
+  const uint8_t* w = static_cast<const uint8_t*>(b.data);
+  const int64_t gs = b.group, groups = b.ld / gs;
+  for (int64_t q = 0; q < cols; q += NR) {
+    const int c = static_cast<int>(imin(NR, cols - q));
+    float* d = dst + q * kc;
+    for (int64_t kk = 0; kk < kc; kk += kChunk) {
+      const int64_t len = imin(kChunk, kc - kk);
+      for (int j = 0; j < c; ++j) {
+        const int64_t n = j0 + q + j;
+        const uint8_t* row = w + n * (b.ld / 2);
+        float* o = buf + j * kChunk;
+        // By runs within one group; K, group sizes and K blocks are even, so runs start on a byte.
+        for (int64_t k = k0 + kk; k < k0 + kk + len;) {
+          const int64_t g = k / gs, end = imin((g + 1) * gs, k0 + kk + len);
+          const float sc = b.scales[n * groups + g];
+          const int32_t zp = b.zeros ? b.zeros[n * groups + g] : 0;
+          const uint8_t* by = row + (k >> 1);
+          float* ok = o + (k - k0 - kk);
+          const int64_t pairs = (end - k) / 2;
+          for (int64_t i = 0; i < pairs; ++i) {  // vectorized by the compiler
+            const int32_t lo = int32_t(by[i] & 0x0F) - ((by[i] & 0x08) << 1), hi = int32_t(by[i] >> 4) - ((by[i] & 0x80) >> 3);
+            ok[2 * i] = float(lo - zp) * sc;
+            ok[2 * i + 1] = float(hi - zp) * sc;
+          }
+          k = end;
+        }
+      }
+      pack_rows32<NR>(reinterpret_cast<const char*>(buf), kChunk * 4, c, len, 0, reinterpret_cast<uint32_t*>(d + kk * NR));
+    }
+  }
+}
+
 template <int NR>
 void pack_b_f32(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t cols, void* dst) {
   float* d = static_cast<float*>(dst);
+  if (b.dtype == DType::kInt4) return pack_b_int4<NR>(b, k0, kc, j0, cols, d);
   switch (b.dtype) {
     case DType::kFloat16: return pack_b_t<NR, F16>(b, k0, kc, j0, cols, d);
     case DType::kBFloat16: return pack_b_t<NR, BF16>(b, k0, kc, j0, cols, d);

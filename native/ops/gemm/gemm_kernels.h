@@ -16,6 +16,11 @@ struct Operand {
   DType dtype;
   int64_t ld;
   bool trans;
+  // dtype kInt4 (B of the float kernels, stored [N, K], two's complement nibbles, low first): element
+  // (n, k) is (q - z) * s in float32, s = scales[n * groups + k / group], z = zeros ? the same : 0.
+  const float* scales = nullptr;
+  const int8_t* zeros = nullptr;
+  int64_t group = 0;
 };
 
 // What a microkernel does with its accumulator tile. K is walked in blocks: the first block applies

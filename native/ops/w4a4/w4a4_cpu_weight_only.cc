@@ -1,7 +1,8 @@
 // The weight-only path (int4Matmul): float32 activations times int4 weights dequantized on the fly,
 // w = (q - z) * s in float32, accumulated in float32. Few rows (decode): each weight row is unpacked
 // once into a K-float buffer in L1 and dotted with every activation row, so the 4-bit weights are
-// read once. Many rows: the weights are dequantized to float32 once and the fp32 GEMM does the rest.
+// read once. Many rows: the fp32 GEMM, whose packing dequantizes the weights into its float panels
+// (GemmParams::int4_scales), so no float32 copy of the weights is written and read back.
 // Rotated weights (quantized after the block Hadamard rotation): x is rotated alike first, in a copy.
 #include <cstdlib>
 #include <cstring>
@@ -20,7 +21,7 @@
 
 namespace tk {
 namespace w4a4_kernels {
-#include "w4a4_weight_only_impl.h"
+#include "w4a4_weight_only_impl.h"  // the portable decode loop (w4a4_cpu_scalar.cc's)
 }  // namespace w4a4_kernels
 
 // The active ISA's decode loop (w4a4_cpu.cc).
@@ -47,7 +48,6 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
     xv.data = r;
   }
   float* out = p.out.as<float>();
-  const int64_t half = s.K / 2;
   if (s.M <= 16) {
     w4a4_cpu_record().set("weight-only: fused dequantize + dot");
     w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, s.epi, out, s.N};
@@ -57,19 +57,13 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
       rows(a, n0, n1, buf);
     });
   }
-  w4a4_cpu_record().set("weight-only: dequantize + fp32 gemm");
-  const size_t bytes = size_t(s.N) * size_t(s.K) * sizeof(float);
-  PooledBuffer wf(bytes);  // the dequantized weights: warm pooled memory, not fresh pages every call
-  float* wd = wf.as<float>();
-  TK_RETURN_IF_ERROR(parallel_for(s.N, 16, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n)
-      w4a4_kernels::dequant_row(w + n * half, ws + n * s.G, zp ? zp + n * s.G : nullptr, s.K, p.group_size, wd + n * s.K);
-  }));
+  w4a4_cpu_record().set("weight-only: fp32 gemm, dequantized while packing");
   GemmParams g;
   g.a = xv;
-  TK_RETURN_IF_ERROR(make_shape(DType::kFloat32, p.w.shape, 2, &g.b));
-  g.b.data = wd;
-  g.b.device = p.x.device;
+  g.b = p.w;  // int4 [N, K], dequantized as gemm packs it (GemmParams::int4_scales)
+  g.int4_scales = ws;
+  g.int4_zeros = zp;
+  g.int4_group = p.group_size;
   g.c = p.c;  // absent, or [M, N]
   if (!s.epi.c) {
     g.c.ndim = -1;
