@@ -80,4 +80,11 @@ namespace tk::w4a4_configs {
 // than the faster int8 kernels win.
 constexpr int64_t kGemmRouteMinRows = 64;
 
+// int4Matmul (weight-only): up to this many activation rows the fused decode rows (each weight row
+// dequantized once in registers / L1 and dotted with every row), above it gemm's float kernels with
+// the weights dequantized as they are packed. Emerald Rapids, 2 threads, N = K = 4096, fused / gemm
+// time (both forced in one process, median of 7 alternating rounds): groups of 128, M = 4 0.53x,
+// 8 1.04x, 12 1.52x, 16 1.20x; groups of 32, M = 4 0.42x, 8 0.97x.
+constexpr int64_t kWeightOnlyFusedMaxRows = 8;
+
 }  // namespace tk::w4a4_configs

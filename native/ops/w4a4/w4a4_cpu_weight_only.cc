@@ -14,6 +14,7 @@
 #include "../../core/thread_pool.h"
 #include "../gemm/gemm.h"
 #include "w4a4.h"
+#include "w4a4_configs.h"
 #include "w4a4_kernels.h"
 #include "w4a4_quant.h"
 
@@ -48,7 +49,7 @@ Status w4a4_weight_only(const W4A4Params& p, const W4A4Shape& s) {
     xv.data = r;
   }
   float* out = p.out.as<float>();
-  if (s.M <= 16) {
+  if (s.M <= w4a4_configs::kWeightOnlyFusedMaxRows) {
     w4a4_cpu_record().set("weight-only: fused dequantize + dot");
     w4a4_kernels::WeightOnlyArgs a{x, s.M, s.K, w, ws, zp, p.group_size, s.epi, out, s.N};
     const auto rows = w4a4_weight_only_rows_for_active_isa();

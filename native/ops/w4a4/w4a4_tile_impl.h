@@ -326,8 +326,44 @@ inline void fma16(__m128i w, const float* x, __m256* a0, __m256* a1) {
   *a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + 8), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(w, 8))), *a1);
 }
 
+// 16 weights (8 packed bytes) as int8 (q - z) in natural k order.
+inline __m128i unpack16_i8(const uint8_t* src, __m128i lut) {
+  const __m128i m4 = _mm_set1_epi8(0x0F);
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+  const __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(b, m4));
+  const __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(b, 4), m4));
+  return _mm_unpacklo_epi8(lo, hi);
+}
+
+// Groups that are multiples of 16 but not of 64 (16, 32, 48, ...: GGUF's Q4_0 blocks are 32): 16
+// weights at a time, each group's dot product scaled into a vector accumulator per activation row
+// (no horizontal sum per group), one horizontal sum per output. The generic loop ran groups of 32 at
+// a tenth of the rate of groups of 128 (M = 1, N = K = 4096: 13 ms vs 1.2 ms).
+void weight_only_rows_x86_g16(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1) {
+  const int64_t half = a.K / 2, G = a.K / a.gs;
+  __m256 tv[16];
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* wr = a.w + n * half;
+    for (int64_t m = 0; m < a.M; ++m) tv[m] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < G; ++g) {
+      const __m128i lut = _mm256_castsi256_si128(nibble_lut(a.zp ? a.zp[n * G + g] : 0));
+      const __m256 s = _mm256_set1_ps(a.ws[n * G + g]);
+      const uint8_t* src = wr + g * a.gs / 2;
+      _mm_prefetch(reinterpret_cast<const char*>(src + half), _MM_HINT_T0);  // the next row, one row ahead
+      for (int64_t m = 0; m < a.M; ++m) {
+        const float* x = a.x + m * a.K + g * a.gs;
+        __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps();
+        for (int64_t j = 0; j < a.gs; j += 16) fma16(unpack16_i8(src + j / 2, lut), x + j, &d0, &d1);
+        tv[m] = _mm256_fmadd_ps(s, _mm256_add_ps(d0, d1), tv[m]);
+      }
+    }
+    for (int64_t m = 0; m < a.M; ++m) a.out[m * a.ldo + n] = a.epi(m, n, hsum_ps(tv[m]));
+  }
+}
+
 void weight_only_rows_x86(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf) {
   const int64_t half = a.K / 2, G = a.K / a.gs;
+  if (a.M <= 16 && a.gs % 64 != 0 && a.gs % 16 == 0) return weight_only_rows_x86_g16(a, n0, n1);
   if (a.gs % 64 != 0 || a.M > 16) {  // other group sizes: the generic loop
     weight_only_rows(a, n0, n1, buf);
     return;
