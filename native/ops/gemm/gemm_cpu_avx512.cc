@@ -100,6 +100,21 @@ void pack_b_vnni(const Operand& b, int64_t k0, int64_t kc, int64_t j0, int64_t c
   }
 }
 
+// One step of 4 k of the int8 microkernels: acc[i][v] += (a_i + 128) . b over the panels' units.
+template <int MR, int NV>
+__attribute__((always_inline)) inline void vnni_step(const int32_t* ap, const int8_t* bp, int64_t k4, __m512i (&acc)[MR][NV]) {
+  constexpr int NR = NV * 16;
+  __m512i b[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bp + (k4 * NR + v * 16) * 4);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    const __m512i a = _mm512_set1_epi32(ap[k4 * MR + i]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) dpbusd(acc[i][v], a, b[v]);
+  }
+}
+
 template <int MR, int NV>
 void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64_t ldc, int mr, int nr, const Epilogue<int32_t>& e) {
   constexpr int NR = NV * 16;
@@ -114,17 +129,7 @@ void ukr_i8_vnni(int64_t kc, const void* apv, const void* bpv, int32_t* c, int64
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_si512();
   const CTilePrefetch<MR, NR * sizeof(int32_t)> cpf(c, ldc * int64_t(sizeof(int32_t)), kc4);  // see ukr_f32
-  auto step = [&](int64_t k4) __attribute__((always_inline)) {
-    __m512i b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bp + (k4 * NR + v * 16) * 4);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const __m512i a = _mm512_set1_epi32(ap[k4 * MR + i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) dpbusd(acc[i][v], a, b[v]);
-    }
-  };
+  auto step = [&](int64_t k4) __attribute__((always_inline)) { vnni_step<MR, NV>(ap, bp, k4, acc); };
   int64_t k4 = 0;
   for (; k4 < cpf.start; ++k4) step(k4);
   for (; k4 < kc4; ++k4) {
@@ -213,17 +218,7 @@ __attribute__((noinline)) void group_i8_vnni(const int32_t* ap, const int8_t* bp
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = cs[v];
   }
-  auto step = [&](int64_t k4) __attribute__((always_inline)) {
-    __m512i b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_si512(bp + (k4 * NR + v * 16) * 4);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const __m512i a = _mm512_set1_epi32(ap[k4 * MR + i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) dpbusd(acc[i][v], a, b[v]);
-    }
-  };
+  auto step = [&](int64_t k4) __attribute__((always_inline)) { vnni_step<MR, NV>(ap, bp, k4, acc); };
   const int64_t plain_end = g1 < cpf.start ? g1 : g0 > cpf.start ? g0 : cpf.start;
   int64_t k4 = g0;
   for (; k4 < plain_end; ++k4) step(k4);
