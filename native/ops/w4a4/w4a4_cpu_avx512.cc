@@ -106,6 +106,57 @@ void block_avx512(const tk::w4a4_kernels::IntArgs& a, int64_t m0, int64_t m1, in
     if (n < n1) block_x86(a, m, m + mr, n, n1);
   }
 }
+// Weight-only decode rows (int4Matmul, up to 8 rows, groups that are multiples of 64) on 512-bit
+// vectors: the 256-bit unpack of 64 weights (w4a4_tile_impl.h), then each 16 of them widened to a zmm
+// of floats once and multiplied into every row's accumulators (C per row, so a single row's FMA
+// chains still cover the latency); each group's sum scaled into a per-row vector accumulator, one
+// horizontal sum per output. The 256-bit loop spent about 38 instructions per 64 weights against
+// 22 here. Other shapes go to the shared x86 loop.
+template <int M>
+void weight_only_rows_z(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1) {
+  constexpr int C = M == 1 ? 4 : M == 2 ? 2 : 1;
+  const int64_t half = a.K / 2, G = a.K / a.gs;
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* wr = a.w + n * half;
+    __m512 acc[M];
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < G; ++g) {
+      const __m256i lut = nibble_lut(a.zp ? a.zp[n * G + g] : 0);
+      __m512 d[M][C];
+      for (int m = 0; m < M; ++m)
+        for (int c = 0; c < C; ++c) d[m][c] = _mm512_setzero_ps();
+      for (int64_t j = 0; j < a.gs; j += 64) {
+        const uint8_t* src = wr + (g * a.gs + j) / 2;
+        _mm_prefetch(reinterpret_cast<const char*>(src + half), _MM_HINT_T0);  // the next row, one row ahead
+        __m256i r0, r1;                                                        // k 0..15 | 32..47 and k 16..31 | 48..63
+        unpack64_i8(src, lut, &r0, &r1);
+        const __m512 w[4] = {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(r0))),
+                             _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(r1))),
+                             _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(r0, 1))),
+                             _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(r1, 1)))};
+        for (int m = 0; m < M; ++m) {
+          const float* x = a.x + m * a.K + g * a.gs + j;
+          for (int q = 0; q < 4; ++q) d[m][q % C] = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16 * q), w[q], d[m][q % C]);
+        }
+      }
+      const __m512 s = _mm512_set1_ps(a.ws[n * G + g]);
+      for (int m = 0; m < M; ++m) {
+        __m512 t = d[m][0];
+        for (int c = 1; c < C; ++c) t = _mm512_add_ps(t, d[m][c]);
+        acc[m] = _mm512_fmadd_ps(s, t, acc[m]);
+      }
+    }
+    for (int m = 0; m < M; ++m) a.out[m * a.ldo + n] = a.epi(m, n, _mm512_reduce_add_ps(acc[m]));
+  }
+}
+
+void weight_only_rows_avx512(const tk::w4a4_kernels::WeightOnlyArgs& a, int64_t n0, int64_t n1, float* buf) {
+  using Fn = void (*)(const tk::w4a4_kernels::WeightOnlyArgs&, int64_t, int64_t);
+  static const Fn t[8] = {weight_only_rows_z<1>, weight_only_rows_z<2>, weight_only_rows_z<3>, weight_only_rows_z<4>,
+                          weight_only_rows_z<5>, weight_only_rows_z<6>, weight_only_rows_z<7>, weight_only_rows_z<8>};
+  if (a.gs % 64 != 0 || a.M < 1 || a.M > 8) return weight_only_rows_x86(a, n0, n1, buf);
+  t[a.M - 1](a, n0, n1);
+}
 }  // namespace
 
 void get_kernels_avx512(Kernels* k) {
@@ -113,7 +164,7 @@ void get_kernels_avx512(Kernels* k) {
   k->fits = fits_x86;
   k->block = block_avx512;
   k->quantize_row = quantize_row;
-  k->weight_only_rows = weight_only_rows_x86;
+  k->weight_only_rows = weight_only_rows_avx512;
 }
 
 }  // namespace tk::w4a4_kernels
