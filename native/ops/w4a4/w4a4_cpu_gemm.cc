@@ -7,7 +7,8 @@
 // float32, and the hook multiplies by s_x[m].
 // The activations go through the contract quantizer (w4a4_quant.h, the ISA build) into plain rows of
 // q, and the int4 weights are widened to int8 once per call. The tile kernels (w4a4_cpu.cc) stay for
-// groups and for few rows, where streaming the 4-bit weights beats gemm's int8 ones.
+// few rows, where streaming the 4-bit weights beats gemm's int8 ones, and for the groups the grouped
+// kernels do not take.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
