@@ -76,7 +76,7 @@ namespace tk::w4a4_configs {
 // 0.76x, 48 0.94x, 64 1.15x, 128 1.28x, 4096 2.2x; N = K = 1024: M = 128 1.74x. In groups of 128
 // (gemm's grouped kernels, AVX-512 VNNI), Emerald Rapids, the same way (/tmp/abg.js, median of 6
 // alternating rounds): M = 32 0.89x, 64 1.31x, 128 1.79x, 4096 2.90x; M = 1024 in groups of 32 / 64 /
-// 256: 3.5x / 2.3x / 1.7x. Below 64 rows widening the 4-bit weights to int8 every call costs more
+// 256: 3.75x / 2.66x / 2.09x. Below 64 rows widening the 4-bit weights to int8 every call costs more
 // than the faster int8 kernels win.
 constexpr int64_t kGemmRouteMinRows = 64;
 
